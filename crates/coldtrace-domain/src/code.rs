@@ -1,0 +1,316 @@
+//! Trace codes (追溯码): the codes printed on goods or labels, in the schemes real provinces use.
+//!
+//! Every code has a canonical key so that the same code typed, scanned or pasted in another form (an element
+//! string or a Digital Link URI for GS1) finds the same batch.
+
+use std::fmt;
+
+use crate::id::{Gtin, USCC_CHARSET, Uscc};
+
+/// Which scheme a code follows (SPEC section 7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CodeScheme {
+    /// GS1 GTIN plus batch/serial, as element string or Digital Link URI.
+    Gs1,
+    /// A URL in a QR code: a province host and an opaque code.
+    Url,
+    /// A 14-digit code issued by a platform when the goods carry no GS1 code.
+    Issued,
+    /// Enterprise USCC, product part, batch part and a check character, dot-separated.
+    Uscc,
+    /// An 18-digit customs key: declaration number or inspection certificate number.
+    Customs,
+    /// Anything else an enterprise prints (its own internal code).
+    Enterprise,
+}
+
+impl CodeScheme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Gs1 => "gs1",
+            Self::Url => "url",
+            Self::Issued => "issued",
+            Self::Uscc => "uscc",
+            Self::Customs => "customs",
+            Self::Enterprise => "enterprise",
+        }
+    }
+    pub fn parse(s: &str) -> Result<Self, String> {
+        Ok(match s.trim() {
+            "gs1" => Self::Gs1,
+            "url" => Self::Url,
+            "issued" => Self::Issued,
+            "uscc" => Self::Uscc,
+            "customs" => Self::Customs,
+            "enterprise" => Self::Enterprise,
+            o => return Err(format!("{o:?} is not a code scheme (gs1, url, issued, uscc, customs, enterprise)")),
+        })
+    }
+}
+
+/// What a GS1 code says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gs1Parts {
+    pub gtin: Gtin,
+    /// AI (10) batch or lot.
+    pub batch: Option<String>,
+    /// AI (21) serial.
+    pub serial: Option<String>,
+    /// AI (17) expiry, YYMMDD.
+    pub expiry: Option<String>,
+}
+
+/// A trace code as read, with its scheme and canonical lookup key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct TraceCode {
+    pub scheme: CodeScheme,
+    /// The code as given (trimmed).
+    pub value: String,
+    /// Canonical key: equal for two spellings of the same code.
+    pub key: String,
+}
+
+impl fmt::Display for TraceCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.value)
+    }
+}
+
+impl TraceCode {
+    /// Reads a code, detecting its scheme unless one is given.
+    pub fn parse(value: &str, scheme: Option<CodeScheme>) -> Result<Self, String> {
+        let v = value.trim();
+        if v.is_empty() {
+            return Err("is empty".into());
+        }
+        if v.chars().count() > 256 {
+            return Err("is longer than 256 characters".into());
+        }
+        let scheme = match scheme {
+            Some(s) => s,
+            None => detect(v),
+        };
+        let key = match scheme {
+            CodeScheme::Gs1 => {
+                let p = parse_gs1(v)?;
+                let mut k = format!("gs1:01{}", p.gtin.to_gtin14());
+                if let Some(b) = &p.batch {
+                    k.push_str(&format!("/10{b}"));
+                }
+                if let Some(s) = &p.serial {
+                    k.push_str(&format!("/21{s}"));
+                }
+                k
+            }
+            CodeScheme::Url => {
+                let rest = v
+                    .strip_prefix("http://")
+                    .or_else(|| v.strip_prefix("https://"))
+                    .or_else(|| v.strip_prefix("HTTP://"))
+                    .or_else(|| v.strip_prefix("HTTPS://"))
+                    .ok_or("a URL code must start with http:// or https://")?;
+                let (host, path) = rest.split_once('/').ok_or("a URL code needs a path after the host")?;
+                if host.is_empty() || path.is_empty() {
+                    return Err("a URL code needs a host and a path".into());
+                }
+                format!("url:{}/{}", host.to_ascii_lowercase(), path.trim_end_matches('/'))
+            }
+            CodeScheme::Issued => {
+                if v.len() != 14 || !v.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err("an issued code is 14 digits".into());
+                }
+                format!("issued:{v}")
+            }
+            CodeScheme::Customs => {
+                if v.len() != 18 || !v.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err("a customs key is 18 digits".into());
+                }
+                format!("customs:{v}")
+            }
+            CodeScheme::Uscc => {
+                let parts: Vec<&str> = v.split('.').collect();
+                if parts.len() != 4 || parts[1].is_empty() || parts[2].is_empty() || parts[3].chars().count() != 1 {
+                    return Err("a USCC-based code is USCC.product.batch.check".into());
+                }
+                Uscc::parse(parts[0]).map_err(|e| format!("USCC part: {e}"))?;
+                let expected = uscc_code_check(&v[..v.len() - 2]).ok_or("product and batch parts must use digits and letters")?;
+                let got = parts[3].chars().next().expect("one char").to_ascii_uppercase();
+                if expected != got {
+                    return Err(format!("check character mismatch: expected {expected}, got {got}"));
+                }
+                format!("uscc:{}", v.to_ascii_uppercase())
+            }
+            CodeScheme::Enterprise => format!("ent:{v}"),
+        };
+        Ok(Self { scheme, value: v.to_string(), key })
+    }
+
+    /// The GS1 parts, for a GS1 code.
+    pub fn gs1(&self) -> Option<Gs1Parts> {
+        (self.scheme == CodeScheme::Gs1).then(|| parse_gs1(&self.value).ok()).flatten()
+    }
+}
+
+/// Check character of a USCC-based code: the USCC check rule applied to every character but the dots.
+pub fn uscc_code_check(body: &str) -> Option<char> {
+    let mut sum = 0u32;
+    let mut w = 1u32;
+    for c in body.chars().filter(|c| *c != '.') {
+        let v = USCC_CHARSET.find(c.to_ascii_uppercase())? as u32;
+        sum += v * w;
+        w = (w * 3) % 31;
+    }
+    USCC_CHARSET.chars().nth(((31 - sum % 31) % 31) as usize)
+}
+
+fn detect(v: &str) -> CodeScheme {
+    let lower = v.to_ascii_lowercase();
+    if lower.starts_with("http://") || lower.starts_with("https://") {
+        if parse_gs1(v).is_ok() { CodeScheme::Gs1 } else { CodeScheme::Url }
+    } else if v.starts_with("(01)") || v.starts_with("(02)") {
+        CodeScheme::Gs1
+    } else if v.len() == 14 && v.bytes().all(|b| b.is_ascii_digit()) {
+        CodeScheme::Issued
+    } else if v.len() == 18 && v.bytes().all(|b| b.is_ascii_digit()) {
+        CodeScheme::Customs
+    } else if v.split('.').count() == 4 && Uscc::parse(v.split('.').next().unwrap_or("")).is_ok() {
+        CodeScheme::Uscc
+    } else if v.starts_with("01") && v.len() > 16 && v[2..16].bytes().all(|b| b.is_ascii_digit()) {
+        CodeScheme::Gs1
+    } else {
+        CodeScheme::Enterprise
+    }
+}
+
+/// Parses a GS1 element string (bracketed or raw with FNC1 as GS) or a Digital Link URI.
+pub fn parse_gs1(v: &str) -> Result<Gs1Parts, String> {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    let lower = v.to_ascii_lowercase();
+    if lower.starts_with("http://") || lower.starts_with("https://") {
+        let rest = v.split_once("://").expect("scheme").1;
+        let path = rest.split_once('/').map(|x| x.1).unwrap_or("");
+        let path = path.split(['?', '#']).next().unwrap_or("");
+        let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        let start = segs.iter().position(|s| *s == "01").ok_or("a Digital Link URI needs /01/{gtin}")?;
+        let mut i = start;
+        while i + 1 < segs.len() {
+            pairs.push((segs[i].to_string(), percent_decode(segs[i + 1])));
+            i += 2;
+        }
+    } else if v.starts_with('(') {
+        let mut rest = v;
+        while let Some(r) = rest.strip_prefix('(') {
+            let (ai, after) = r.split_once(')').ok_or("unclosed ( in element string")?;
+            let end = after.find('(').unwrap_or(after.len());
+            pairs.push((ai.to_string(), after[..end].to_string()));
+            rest = &after[end..];
+        }
+    } else {
+        // Raw element string: fixed-length (01), then variable-length fields ended by GS (\x1d) or the end.
+        let mut rest = v;
+        while !rest.is_empty() {
+            let ai = rest.get(..2).ok_or("truncated element string")?;
+            let (val, next) = match ai {
+                "01" | "02" => (rest.get(2..16).ok_or("truncated GTIN")?, &rest[16.min(rest.len())..]),
+                "17" | "11" | "13" | "15" => (rest.get(2..8).ok_or("truncated date")?, &rest[8.min(rest.len())..]),
+                "10" | "21" => {
+                    let body = &rest[2..];
+                    let end = body.find('\u{1d}').unwrap_or(body.len());
+                    (&body[..end], body.get(end + 1..).unwrap_or(""))
+                }
+                other => return Err(format!("application identifier ({other}) is not supported in a raw string")),
+            };
+            pairs.push((ai.to_string(), val.to_string()));
+            rest = next;
+        }
+    }
+    let mut gtin = None;
+    let mut out = Gs1Parts { gtin: Gtin::parse("00000000").expect("valid"), batch: None, serial: None, expiry: None };
+    for (ai, val) in pairs {
+        match ai.as_str() {
+            "01" | "02" => {
+                if val.len() != 14 {
+                    return Err(format!("GTIN in ({ai}) must be 14 digits"));
+                }
+                gtin = Some(Gtin::parse(&val).map_err(|e| format!("GTIN: {e}"))?);
+            }
+            "10" => out.batch = Some(check_ai82(&val, 20, "batch (10)")?),
+            "21" => out.serial = Some(check_ai82(&val, 20, "serial (21)")?),
+            "17" => {
+                if val.len() != 6 || !val.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err("expiry (17) must be YYMMDD".into());
+                }
+                out.expiry = Some(val);
+            }
+            _ => {}
+        }
+    }
+    out.gtin = gtin.ok_or("no GTIN (01)")?;
+    Ok(out)
+}
+
+fn check_ai82(v: &str, max: usize, what: &str) -> Result<String, String> {
+    // GS1 AI encodable character set 82.
+    const SET82: &str = "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
+    if v.is_empty() || v.len() > max {
+        return Err(format!("{what} must be 1 to {max} characters"));
+    }
+    if let Some(c) = v.chars().find(|c| !SET82.contains(*c)) {
+        return Err(format!("{what} contains {c:?}, outside GS1 character set 82"));
+    }
+    Ok(v.to_string())
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && let Some(h) = s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(h);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gs1_spellings_share_a_key() {
+        let a = TraceCode::parse("(01)07891234567895(10)BR20201017", None).unwrap();
+        let b = TraceCode::parse("https://id.gs1.org/01/07891234567895/10/BR20201017", None).unwrap();
+        let c = TraceCode::parse("010789123456789510BR20201017", None).unwrap();
+        assert_eq!(a.scheme, CodeScheme::Gs1);
+        assert_eq!(b.scheme, CodeScheme::Gs1);
+        assert_eq!(a.key, b.key);
+        assert_eq!(a.key, c.key);
+        assert_eq!(a.gs1().unwrap().batch.as_deref(), Some("BR20201017"));
+        assert!(TraceCode::parse("(01)07891234567896(10)X", None).is_err());
+    }
+
+    #[test]
+    fn other_schemes() {
+        let u = TraceCode::parse("http://zjll.zjamr.zj.gov.cn/3301000123456789", None).unwrap();
+        assert_eq!(u.scheme, CodeScheme::Url);
+        assert_eq!(u.key, "url:zjll.zjamr.zj.gov.cn/3301000123456789");
+        assert_eq!(TraceCode::parse("11020201101004", None).unwrap().scheme, CodeScheme::Issued);
+        assert_eq!(TraceCode::parse("020220201000456789", None).unwrap().scheme, CodeScheme::Customs);
+        let body = "91120116MA05T1Q16A.0203.20201101";
+        let code = format!("{body}.{}", uscc_code_check(body).unwrap());
+        let t = TraceCode::parse(&code, None).unwrap();
+        assert_eq!(t.scheme, CodeScheme::Uscc);
+        let wrong = format!("{body}.{}", if code.ends_with('0') { '1' } else { '0' });
+        assert!(TraceCode::parse(&wrong, Some(CodeScheme::Uscc)).is_err());
+        assert_eq!(TraceCode::parse("LOT-7", None).unwrap().scheme, CodeScheme::Enterprise);
+        assert!(TraceCode::parse("123", Some(CodeScheme::Issued)).is_err());
+    }
+}

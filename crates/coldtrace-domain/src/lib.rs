@@ -1,0 +1,43 @@
+//! # coldtrace-domain
+//!
+//! The vocabulary of cold-chain traceability and its rules, with no I/O: enterprises (主体), products, batches
+//! (批次), documents (证明), movements (出入库), trace codes (追溯码), and the identifiers they carry. Every type
+//! that crosses into the system is parsed from a *draft* (what a client sent) into a validated record, and every
+//! refusal names the field path and the reason.
+//!
+//! ## Layout
+//! - [`id`]: USCC, customs declaration number, GTIN, region and province codes, country, container number.
+//! - [`code`]: trace code schemes and their canonical keys.
+//! - [`quantity`], [`time`]: exact quantities and offset-preserving event times.
+//! - [`enterprise`], [`product`], [`batch`], [`document`], [`movement`], [`person`]: the records and drafts.
+//! - [`submission`]: a set of records validated together.
+//! - [`error`]: field errors.
+//!
+//! **Invariant:** this crate does no I/O and holds no state. Drafts derive `Deserialize` (they are the wire
+//! shape); records derive `Serialize` only, so nothing can build a record without going through a parser.
+
+pub mod batch;
+pub mod code;
+pub mod document;
+pub mod enterprise;
+pub mod error;
+pub mod id;
+pub mod movement;
+pub mod person;
+pub mod product;
+pub mod quantity;
+pub mod submission;
+pub mod time;
+
+pub use batch::{Batch, BatchDraft, BatchRef};
+pub use code::{CodeScheme, TraceCode};
+pub use document::{Document, DocumentDraft, DocumentKind, TestResult};
+pub use enterprise::{Contact, Enterprise, EnterpriseDraft, EnterpriseKind};
+pub use error::{FieldError, ValidationErrors};
+pub use id::{CountryCode, DeclarationNo, Gtin, ProvinceCode, RegionCode, Uscc};
+pub use movement::{Counterparty, Line, Movement, MovementDraft, MovementKind};
+pub use person::Handler;
+pub use product::{Product, ProductCategory, ProductDraft};
+pub use quantity::{Quantity, Unit};
+pub use submission::{Submission, SubmissionDraft, Submitter};
+pub use time::EventTime;
