@@ -81,7 +81,7 @@ pub fn valid_id_no(s: &str) -> Result<String, String> {
 /// `138****1234`: keeps the first three and last four digits of a mobile; other numbers keep the last four.
 pub fn mask_phone(p: &str) -> String {
     let chars: Vec<char> = p.chars().collect();
-    if chars.len() == 11 {
+    if chars.len() == 11 && chars[0] == '1' && chars.iter().all(char::is_ascii_digit) {
         format!("{}****{}", chars[..3].iter().collect::<String>(), chars[7..].iter().collect::<String>())
     } else if chars.len() > 4 {
         format!("{}{}", "*".repeat(chars.len() - 4), chars[chars.len() - 4..].iter().collect::<String>())
