@@ -10,7 +10,7 @@ use crate::quantity::{Quantity, Unit};
 
 /// Batch (批次): one product, one production batch, one import certificate. It may later be split across
 /// many holders; the batch itself records what was imported or produced.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Batch {
     pub id: Uuid,
     /// The enterprise that created the batch: the importer, first station or processor.
@@ -181,7 +181,7 @@ impl BatchDraft {
 }
 
 /// How a record points at a batch: by id, by the submitter's own batch number, or by any trace code (scanned).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BatchRef {
     Id(Uuid),

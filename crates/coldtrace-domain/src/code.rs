@@ -62,7 +62,7 @@ pub struct Gs1Parts {
 }
 
 /// A trace code as read, with its scheme and canonical lookup key.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct TraceCode {
     pub scheme: CodeScheme,
     /// The code as given (trimmed).

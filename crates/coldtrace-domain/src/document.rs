@@ -69,7 +69,7 @@ impl TestResult {
 }
 
 /// Document (证明): one certificate attached to a batch.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Document {
     pub id: Uuid,
     /// The enterprise that uploaded it.

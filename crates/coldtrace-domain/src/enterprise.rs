@@ -92,7 +92,7 @@ pub struct Contact {
 }
 
 /// Enterprise (主体 / 生产经营者): a registered business in the census.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Enterprise {
     pub id: Uuid,
     pub uscc: Uscc,

@@ -20,9 +20,16 @@ pub enum IdError {
 pub const USCC_CHARSET: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
 
 /// Unified social credit code (统一社会信用代码, GB 32100-2015): the 18-character identity of an enterprise.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String")]
 pub struct Uscc(String);
+
+impl TryFrom<String> for Uscc {
+    type Error = IdError;
+    fn try_from(s: String) -> Result<Self, IdError> {
+        Self::parse_overridden(&s)
+    }
+}
 
 fn uscc_value(c: char) -> Option<u32> {
     USCC_CHARSET.find(c).map(|i| i as u32)
@@ -99,9 +106,16 @@ impl fmt::Display for Uscc {
 
 /// Customs declaration number (报关单号): 4-digit customs office, 4-digit year, 1 import/export flag, 9-digit
 /// sequence.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String")]
 pub struct DeclarationNo(String);
+
+impl TryFrom<String> for DeclarationNo {
+    type Error = IdError;
+    fn try_from(s: String) -> Result<Self, IdError> {
+        Self::parse(&s)
+    }
+}
 
 impl DeclarationNo {
     pub fn parse(s: &str) -> Result<Self, IdError> {
@@ -152,9 +166,16 @@ pub fn gs1_check_digit(body: &str) -> u32 {
 }
 
 /// Global Trade Item Number (GTIN-8, -12, -13 or -14), stored as given (not padded).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String")]
 pub struct Gtin(String);
+
+impl TryFrom<String> for Gtin {
+    type Error = IdError;
+    fn try_from(s: String) -> Result<Self, IdError> {
+        Self::parse(&s)
+    }
+}
 
 impl Gtin {
     pub fn parse(s: &str) -> Result<Self, IdError> {
@@ -197,9 +218,16 @@ pub const PROVINCE_CODES: &[(&str, &str)] = &[
 ];
 
 /// Administrative division code (行政区划代码, GB/T 2260): six digits, province in the first two.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String")]
 pub struct RegionCode(String);
+
+impl TryFrom<String> for RegionCode {
+    type Error = IdError;
+    fn try_from(s: String) -> Result<Self, IdError> {
+        Self::parse(&s)
+    }
+}
 
 impl RegionCode {
     pub fn parse(s: &str) -> Result<Self, IdError> {
@@ -225,9 +253,16 @@ impl RegionCode {
 }
 
 /// Province code: the first two digits of GB/T 2260.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String")]
 pub struct ProvinceCode(String);
+
+impl TryFrom<String> for ProvinceCode {
+    type Error = IdError;
+    fn try_from(s: String) -> Result<Self, IdError> {
+        Self::parse(&s)
+    }
+}
 
 impl ProvinceCode {
     /// Accepts `33` or a full region code such as `330000`.
@@ -262,9 +297,16 @@ QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ
 TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW";
 
 /// Country of origin, ISO 3166-1 alpha-2 (`BR`, `AR`, `NZ`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String")]
 pub struct CountryCode(String);
+
+impl TryFrom<String> for CountryCode {
+    type Error = IdError;
+    fn try_from(s: String) -> Result<Self, IdError> {
+        Self::parse(&s)
+    }
+}
 
 impl CountryCode {
     pub fn parse(s: &str) -> Result<Self, IdError> {
@@ -281,9 +323,16 @@ impl CountryCode {
 }
 
 /// Shipping container number (集装箱号, ISO 6346): owner code, category letter, six digits and a check digit.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String")]
 pub struct ContainerNo(String);
+
+impl TryFrom<String> for ContainerNo {
+    type Error = IdError;
+    fn try_from(s: String) -> Result<Self, IdError> {
+        Self::parse(&s)
+    }
+}
 
 fn iso6346_letter(c: u8) -> u32 {
     // A=10 and up, skipping multiples of 11.

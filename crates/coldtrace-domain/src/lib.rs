@@ -13,9 +13,13 @@
 //! - [`submission`]: a set of records validated together.
 //! - [`error`]: field errors.
 //!
-//! **Invariant:** this crate does no I/O and holds no state. Drafts derive `Deserialize` (they are the wire
-//! shape); records derive `Serialize` only, so nothing can build a record without going through a parser.
+//! - [`access`]: roles and principals.
+//!
+//! **Invariant:** this crate does no I/O and holds no state. Drafts are the wire shape of what clients send;
+//! records are built from drafts by parsers. Records also (de)serialize for storage, and every identifier
+//! newtype deserializes through its parser, so a stored record read back is as valid as when it was written.
 
+pub mod access;
 pub mod batch;
 pub mod code;
 pub mod document;
@@ -29,6 +33,7 @@ pub mod quantity;
 pub mod submission;
 pub mod time;
 
+pub use access::{Principal, Role};
 pub use batch::{Batch, BatchDraft, BatchRef};
 pub use code::{CodeScheme, TraceCode};
 pub use document::{Document, DocumentDraft, DocumentKind, TestResult};

@@ -1,1 +1,220 @@
-//! placeholder
+//! # coldtrace-store
+//!
+//! Durable storage behind one trait, [`Store`]. The embedded implementation, [`SqliteStore`], keeps everything
+//! in one SQLite file in WAL mode with `synchronous=FULL`; a PostgreSQL implementation will sit beside it and
+//! callers will not change.
+//!
+//! ## Layout
+//! - `lib.rs`: the trait, the request and answer types, errors.
+//! - [`sqlite`]: the SQLite implementation and its schema.
+//!
+//! **Invariants.**
+//! - A submission is one transaction: either every record is stored or none is, and the call returns only after
+//!   the commit reached the disk. Once a commit fails to reach the disk the store refuses every later write
+//!   ([`StoreError::Unavailable`]) rather than acknowledge something it may not keep.
+//! - Records are never updated in place. A correction is a new record whose `corrects` names the old one.
+//! - The same idempotency key from the same subject stores nothing new and answers with the first answer.
+//!
+//! **API boundary:** the store knows records and who may see them by tenant (enterprise or province); it does
+//! not know HTTP, roles' business rules or masking.
+
+use async_trait::async_trait;
+use coldtrace_domain::{
+    Batch, Document, Enterprise, Movement, Principal, Product, ProvinceCode, Role, Submission, ValidationErrors,
+};
+use uuid::Uuid;
+
+pub mod sqlite;
+pub use sqlite::SqliteStore;
+
+/// Why a store call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A record refers to something that does not exist, or breaks a rule only the store can check.
+    #[error("invalid submission: {0}")]
+    Invalid(ValidationErrors),
+    /// A record collides with a different stored record (same id or batch number, different content).
+    #[error("conflict: {0}")]
+    Conflict(ValidationErrors),
+    /// The idempotency key was used before with a different request.
+    #[error("idempotency key {0:?} was used for a different request")]
+    KeyReused(String),
+    /// Writes are refused after a failed commit (for example a failed fsync or a full disk).
+    #[error("the store refuses writes after a failed commit: {0}")]
+    Unavailable(String),
+    #[error("database error")]
+    Database(#[from] rusqlite::Error),
+    #[error("stored record is unreadable")]
+    Corrupt(#[from] serde_json::Error),
+    #[error("I/O error")]
+    Io(#[from] std::io::Error),
+    #[error("background task failed: {0}")]
+    Task(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A submission to store atomically.
+#[derive(Debug, Clone)]
+pub struct SubmitRequest {
+    /// Who submits (`Principal::subject`), scoping the idempotency key.
+    pub subject: String,
+    /// The client's idempotency key, if any.
+    pub idempotency_key: Option<String>,
+    /// Hash of the request body, to refuse a reused key with a different body.
+    pub request_hash: String,
+    pub submission: Submission,
+}
+
+/// What a submission stored: the ids of its records, in submission order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Receipt {
+    pub enterprises: Vec<Uuid>,
+    pub products: Vec<Uuid>,
+    pub batches: Vec<Uuid>,
+    pub documents: Vec<Uuid>,
+    pub movements: Vec<Uuid>,
+    /// Records that were already stored with the same content (resubmitted), so nothing new was written.
+    pub unchanged: usize,
+}
+
+/// The outcome of a submit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubmitOutcome {
+    pub receipt: Receipt,
+    /// True when the idempotency key was seen before and this is the first answer again.
+    pub replayed: bool,
+}
+
+/// A stored record with the facts the store adds.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Stored<T> {
+    /// Monotonic position in its table; pagination cursors are built from it.
+    pub seq: i64,
+    #[serde(flatten)]
+    pub record: T,
+    /// When the store committed it (milliseconds since the epoch).
+    pub recorded_at_ms: i64,
+    /// The record that corrects this one, if any (the newer version).
+    pub corrected_by: Option<Uuid>,
+}
+
+/// Whose records a query may return: the tenant scope of the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// One enterprise's own records.
+    Enterprise(Uuid),
+    /// Everything whose holder or owner is in the province.
+    Province(ProvinceCode),
+    /// Every record (national platform, tests, the CLI on its own store).
+    All,
+    /// No business data (admin, customs until its own issue).
+    Nothing,
+}
+
+impl Scope {
+    pub fn of(p: &Principal) -> Scope {
+        match (p.role, p.enterprise, &p.province) {
+            (Role::Enterprise, Some(e), _) => Scope::Enterprise(e),
+            (Role::Regulator, _, Some(prov)) => Scope::Province(prov.clone()),
+            (Role::National, _, _) => Scope::All,
+            _ => Scope::Nothing,
+        }
+    }
+}
+
+/// A page request: items after the cursor (a `seq`), at most `limit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub after: i64,
+    pub limit: u32,
+}
+
+impl Default for Page {
+    fn default() -> Self {
+        Self { after: 0, limit: 100 }
+    }
+}
+
+/// Filters for listing movements.
+#[derive(Debug, Clone, Default)]
+pub struct MovementFilter {
+    pub batch: Option<Uuid>,
+    pub holder: Option<Uuid>,
+}
+
+/// Filters for listing batches.
+#[derive(Debug, Clone, Default)]
+pub struct BatchFilter {
+    pub batch_no: Option<String>,
+    pub product: Option<Uuid>,
+}
+
+/// A credential: an API key's hash and what it stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credential {
+    pub id: Uuid,
+    /// SHA-256 (hex) of the secret key; the key itself is never stored.
+    pub key_hash: String,
+    pub role: Role,
+    pub enterprise: Option<Uuid>,
+    pub province: Option<ProvinceCode>,
+    pub label: String,
+    pub revoked: bool,
+}
+
+impl Credential {
+    pub fn principal(&self) -> Principal {
+        Principal { credential: self.id, role: self.role, enterprise: self.enterprise, province: self.province.clone() }
+    }
+}
+
+/// Counts for dashboards, the demo summary and metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Stats {
+    pub enterprises: u64,
+    pub products: u64,
+    pub batches: u64,
+    pub documents: u64,
+    pub movements: u64,
+    pub trace_codes: u64,
+}
+
+/// Durable storage of coldtrace records.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Stores a submission atomically, or replays the first answer for a known idempotency key.
+    async fn submit(&self, req: SubmitRequest) -> Result<SubmitOutcome>;
+
+    /// Stores an attachment by its SHA-256 and returns the hash (hex). Storing the same bytes again is a no-op.
+    async fn put_attachment(&self, bytes: Vec<u8>, media_type: String) -> Result<String>;
+    async fn attachment(&self, sha256: &str) -> Result<Option<(Vec<u8>, String)>>;
+
+    async fn enterprise(&self, id: Uuid) -> Result<Option<Stored<Enterprise>>>;
+    async fn enterprise_by_uscc(&self, uscc: &str) -> Result<Option<Stored<Enterprise>>>;
+    async fn enterprises(&self, scope: &Scope, page: Page) -> Result<Vec<Stored<Enterprise>>>;
+    /// Whether two enterprises have traded with each other (either direction).
+    async fn are_counterparties(&self, a: Uuid, b: Uuid) -> Result<bool>;
+
+    async fn product(&self, id: Uuid) -> Result<Option<Stored<Product>>>;
+    async fn products(&self, scope: &Scope, page: Page) -> Result<Vec<Stored<Product>>>;
+
+    async fn batch(&self, id: Uuid) -> Result<Option<Stored<Batch>>>;
+    /// Finds a batch by a trace code's canonical key.
+    async fn batch_by_code(&self, key: &str) -> Result<Option<Uuid>>;
+    async fn batches(&self, scope: &Scope, filter: &BatchFilter, page: Page) -> Result<Vec<Stored<Batch>>>;
+    /// Whether the scope may see the batch: it owns or held it (or is in the province of one that did).
+    async fn batch_visible(&self, scope: &Scope, batch: Uuid) -> Result<bool>;
+    async fn product_visible(&self, scope: &Scope, product: Uuid) -> Result<bool>;
+
+    async fn documents_of(&self, batch: Uuid) -> Result<Vec<Stored<Document>>>;
+    async fn document(&self, id: Uuid) -> Result<Option<Stored<Document>>>;
+
+    async fn movement(&self, id: Uuid) -> Result<Option<Stored<Movement>>>;
+    async fn movements(&self, scope: &Scope, filter: &MovementFilter, page: Page) -> Result<Vec<Stored<Movement>>>;
+
+    async fn create_credential(&self, c: Credential) -> Result<()>;
+    async fn credential_by_hash(&self, key_hash: &str) -> Result<Option<Credential>>;
+
+    async fn stats(&self, scope: &Scope) -> Result<Stats>;
+}

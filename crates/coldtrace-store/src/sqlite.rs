@@ -1,0 +1,1074 @@
+//! The embedded store: one SQLite file, WAL, `synchronous=FULL`, one writer and a few readers.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use coldtrace_domain::{
+    Batch, BatchRef, Document, Enterprise, Movement, MovementKind, Product, ProvinceCode, Role, ValidationErrors,
+};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::{
+    BatchFilter, Credential, MovementFilter, Page, Receipt, Result, Scope, Stats, Store, StoreError, Stored,
+    SubmitOutcome, SubmitRequest,
+};
+
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS enterprises (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    uscc TEXT NOT NULL,
+    province TEXT NOT NULL,
+    region TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    corrects TEXT,
+    fp TEXT NOT NULL,
+    body TEXT NOT NULL,
+    recorded_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS enterprises_uscc ON enterprises(uscc);
+CREATE INDEX IF NOT EXISTS enterprises_province ON enterprises(province, seq);
+CREATE INDEX IF NOT EXISTS enterprises_corrects ON enterprises(corrects) WHERE corrects IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS products (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    owner TEXT NOT NULL,
+    owner_province TEXT NOT NULL,
+    corrects TEXT,
+    fp TEXT NOT NULL,
+    body TEXT NOT NULL,
+    recorded_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS products_owner ON products(owner, seq);
+CREATE INDEX IF NOT EXISTS products_corrects ON products(corrects) WHERE corrects IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS batches (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    owner TEXT NOT NULL,
+    product TEXT NOT NULL,
+    batch_no TEXT NOT NULL,
+    corrects TEXT,
+    fp TEXT NOT NULL,
+    body TEXT NOT NULL,
+    recorded_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS batches_owner_no ON batches(owner, batch_no);
+CREATE INDEX IF NOT EXISTS batches_product ON batches(product);
+CREATE INDEX IF NOT EXISTS batches_corrects ON batches(corrects) WHERE corrects IS NOT NULL;
+
+-- Which enterprises (and provinces) hold or held a batch: the tenant index for reads.
+CREATE TABLE IF NOT EXISTS batch_access (
+    batch_id TEXT NOT NULL,
+    enterprise_id TEXT NOT NULL,
+    province TEXT NOT NULL,
+    PRIMARY KEY (batch_id, enterprise_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS batch_access_enterprise ON batch_access(enterprise_id, batch_id);
+CREATE INDEX IF NOT EXISTS batch_access_province ON batch_access(province, batch_id);
+
+CREATE TABLE IF NOT EXISTS trace_codes (
+    key TEXT PRIMARY KEY,
+    batch_id TEXT NOT NULL,
+    scheme TEXT NOT NULL,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS trace_codes_batch ON trace_codes(batch_id);
+
+CREATE TABLE IF NOT EXISTS documents (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    batch_id TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    corrects TEXT,
+    fp TEXT NOT NULL,
+    body TEXT NOT NULL,
+    recorded_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS documents_batch ON documents(batch_id);
+
+CREATE TABLE IF NOT EXISTS movements (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    holder TEXT NOT NULL,
+    holder_province TEXT NOT NULL,
+    batch_id TEXT,
+    quantity_milli INTEGER NOT NULL,
+    at_ms INTEGER NOT NULL,
+    counterparty_uscc TEXT,
+    counterparty_id TEXT,
+    corrects TEXT,
+    fp TEXT NOT NULL,
+    body TEXT NOT NULL,
+    recorded_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS movements_batch ON movements(batch_id, at_ms);
+CREATE INDEX IF NOT EXISTS movements_holder ON movements(holder, seq);
+CREATE INDEX IF NOT EXISTS movements_province ON movements(holder_province, seq);
+CREATE INDEX IF NOT EXISTS movements_counterparty ON movements(counterparty_id, holder);
+
+-- Inputs (role 'in') and outputs (role 'out') of transformations.
+CREATE TABLE IF NOT EXISTS movement_lines (
+    movement_seq INTEGER NOT NULL,
+    role TEXT NOT NULL,
+    batch_id TEXT NOT NULL,
+    quantity_milli INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS movement_lines_movement ON movement_lines(movement_seq);
+CREATE INDEX IF NOT EXISTS movement_lines_batch ON movement_lines(batch_id);
+
+CREATE TABLE IF NOT EXISTS attachments (
+    sha256 TEXT PRIMARY KEY,
+    media_type TEXT NOT NULL,
+    bytes BLOB NOT NULL,
+    recorded_at INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS submissions (
+    subject TEXT NOT NULL,
+    idem_key TEXT NOT NULL,
+    request_hash TEXT NOT NULL,
+    response TEXT NOT NULL,
+    recorded_at INTEGER NOT NULL,
+    PRIMARY KEY (subject, idem_key)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS credentials (
+    id TEXT PRIMARY KEY,
+    key_hash TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL,
+    enterprise_id TEXT,
+    province TEXT,
+    label TEXT NOT NULL,
+    revoked INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL
+);
+"#;
+
+/// The embedded store.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// The one writer. A `std::sync::Mutex`, not an async one: it is only ever locked inside `spawn_blocking`,
+    /// and SQLite allows one writer at a time anyway.
+    writer: Mutex<Connection>,
+    /// Read connections; WAL lets them read while the writer writes.
+    readers: Vec<Mutex<Connection>>,
+    /// Round-robin index into `readers`.
+    next_reader: AtomicUsize,
+    /// Set once a commit failed: from then on every write is refused instead of acknowledged.
+    failed: Mutex<Option<String>>,
+}
+
+fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+fn open_conn(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // FULL: every commit is fsynced before it returns, so an acknowledged write survives a crash.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "cache_size", -65536)?;
+    Ok(conn)
+}
+
+/// SHA-256 of the record's JSON without its id: two submissions of the same content have the same fingerprint.
+fn fingerprint<T: Serialize>(r: &T) -> Result<String> {
+    let mut v = serde_json::to_value(r)?;
+    if let Some(o) = v.as_object_mut() {
+        o.remove("id");
+    }
+    Ok(hex::encode(Sha256::digest(serde_json::to_vec(&v)?)))
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store file at `path`.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        if let Some(dir) = path.parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir)?;
+        }
+        let writer = open_conn(path)?;
+        let version: i64 = writer.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version < SCHEMA_VERSION {
+            writer.execute_batch(SCHEMA)?;
+            writer.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        }
+        let readers = (0..4)
+            .map(|_| {
+                let c = open_conn(path)?;
+                c.pragma_update(None, "query_only", "ON")?;
+                Ok(Mutex::new(c))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                writer: Mutex::new(writer),
+                readers,
+                next_reader: AtomicUsize::new(0),
+                failed: Mutex::new(None),
+            }),
+        })
+    }
+
+    async fn read<T: Send + 'static>(&self, f: impl FnOnce(&Connection) -> Result<T> + Send + 'static) -> Result<T> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let i = inner.next_reader.fetch_add(1, Ordering::Relaxed) % inner.readers.len();
+            let conn = inner.readers[i].lock().unwrap_or_else(|p| p.into_inner());
+            f(&conn)
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Some(why) = inner.failed.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+                return Err(StoreError::Unavailable(why));
+            }
+            let mut conn = inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+            let r = f(&mut conn);
+            if let Err(StoreError::Database(e)) = &r
+                && is_durability_failure(e)
+            {
+                tracing::error!(error = %e, "commit failed; the store now refuses writes");
+                *inner.failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+                return Err(StoreError::Unavailable(e.to_string()));
+            }
+            r
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+}
+
+/// I/O errors, a full disk or a corrupt file: the disk may not hold what we were about to acknowledge.
+fn is_durability_failure(e: &rusqlite::Error) -> bool {
+    use rusqlite::ffi::ErrorCode;
+    matches!(
+        e.sqlite_error_code(),
+        Some(ErrorCode::SystemIoFailure | ErrorCode::DiskFull | ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase)
+    )
+}
+
+fn get_stored<T: DeserializeOwned>(conn: &Connection, table: &str, id: &str) -> Result<Option<Stored<T>>> {
+    let sql = format!(
+        "SELECT seq, body, recorded_at, (SELECT c.id FROM {table} c WHERE c.corrects = t.id ORDER BY c.seq DESC LIMIT 1)
+         FROM {table} t WHERE t.id = ?1"
+    );
+    let row = conn
+        .prepare_cached(&sql)?
+        .query_row([id], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, Option<String>>(3)?))
+        })
+        .optional()?;
+    row.map(to_stored).transpose()
+}
+
+type Row = (i64, String, i64, Option<String>);
+
+fn to_stored<T: DeserializeOwned>((seq, body, recorded_at_ms, by): Row) -> Result<Stored<T>> {
+    Ok(Stored {
+        seq,
+        record: serde_json::from_str(&body)?,
+        recorded_at_ms,
+        corrected_by: by.and_then(|s| Uuid::parse_str(&s).ok()),
+    })
+}
+
+fn list_stored<T: DeserializeOwned>(
+    conn: &Connection,
+    table: &str,
+    where_sql: &str,
+    args: &[&dyn rusqlite::ToSql],
+    page: Page,
+) -> Result<Vec<Stored<T>>> {
+    let sql = format!(
+        "SELECT seq, body, recorded_at, (SELECT c.id FROM {table} c WHERE c.corrects = t.id ORDER BY c.seq DESC LIMIT 1)
+         FROM {table} t WHERE t.seq > ?1 AND ({where_sql}) ORDER BY t.seq LIMIT ?2"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut all: Vec<&dyn rusqlite::ToSql> = vec![&page.after, &page.limit];
+    all.extend_from_slice(args);
+    let rows = stmt.query_map(all.as_slice(), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+    rows.map(|r| to_stored(r?)).collect()
+}
+
+/// The errors of one submission, split into refusals (422) and collisions (409).
+#[derive(Default)]
+struct Problems {
+    invalid: ValidationErrors,
+    conflict: ValidationErrors,
+}
+
+/// The state of one submission inside its transaction.
+struct Tx<'a> {
+    tx: &'a rusqlite::Transaction<'a>,
+    now: i64,
+    problems: Problems,
+    receipt: Receipt,
+    /// Province of each enterprise seen in this submission (owner, holder, counterparty).
+    provinces: HashMap<Uuid, Option<String>>,
+}
+
+enum Existing {
+    New,
+    Same(Uuid),
+    Different(Uuid),
+}
+
+impl Tx<'_> {
+    fn province_of(&mut self, e: Uuid) -> Result<Option<String>> {
+        if let Some(p) = self.provinces.get(&e) {
+            return Ok(p.clone());
+        }
+        let p: Option<String> = self
+            .tx
+            .prepare_cached("SELECT province FROM enterprises WHERE id = ?1")?
+            .query_row([e.to_string()], |r| r.get(0))
+            .optional()?;
+        self.provinces.insert(e, p.clone());
+        Ok(p)
+    }
+
+    fn existing(&self, table: &str, id: Uuid, fp: &str) -> Result<Existing> {
+        let sql = format!("SELECT fp FROM {table} WHERE id = ?1");
+        let found: Option<String> =
+            self.tx.prepare_cached(&sql)?.query_row([id.to_string()], |r| r.get(0)).optional()?;
+        Ok(match found {
+            None => Existing::New,
+            Some(f) if f == fp => Existing::Same(id),
+            Some(_) => Existing::Different(id),
+        })
+    }
+
+    fn exists(&self, table: &str, id: Uuid) -> Result<bool> {
+        let sql = format!("SELECT 1 FROM {table} WHERE id = ?1");
+        Ok(self.tx.prepare_cached(&sql)?.query_row([id.to_string()], |_| Ok(())).optional()?.is_some())
+    }
+
+    fn check_corrects(&mut self, table: &str, at: &str, corrects: Option<Uuid>) -> Result<()> {
+        if let Some(c) = corrects
+            && !self.exists(table, c)?
+        {
+            self.problems.invalid.push(format!("{at}.corrects"), format!("no record {c} to correct"));
+        }
+        Ok(())
+    }
+
+    fn resolve(&mut self, owner: Uuid, r: &BatchRef, at: &str) -> Result<Option<Uuid>> {
+        let found: Option<String> = match r {
+            BatchRef::Id(id) => {
+                if self.exists("batches", *id)? {
+                    Some(id.to_string())
+                } else {
+                    None
+                }
+            }
+            BatchRef::BatchNo(no) => self
+                .tx
+                .prepare_cached("SELECT id FROM batches WHERE owner = ?1 AND batch_no = ?2 ORDER BY seq DESC LIMIT 1")?
+                .query_row(params![owner.to_string(), no], |r| r.get(0))
+                .optional()?,
+            BatchRef::Code(c) => self
+                .tx
+                .prepare_cached("SELECT batch_id FROM trace_codes WHERE key = ?1")?
+                .query_row([&c.key], |r| r.get(0))
+                .optional()?,
+        };
+        match found {
+            Some(s) => Ok(Some(Uuid::parse_str(&s).map_err(|e| StoreError::Task(e.to_string()))?)),
+            None => {
+                let (field, what) = match r {
+                    BatchRef::Id(id) => ("batch_id", format!("no batch with id {id}")),
+                    BatchRef::BatchNo(no) => ("batch_no", format!("you have no batch numbered {no:?}")),
+                    BatchRef::Code(c) => ("trace_code", format!("no batch carries the code {:?}", c.value)),
+                };
+                self.problems.invalid.push(format!("{at}.{field}"), what);
+                Ok(None)
+            }
+        }
+    }
+
+    fn grant(&mut self, batch: Uuid, enterprise: Uuid) -> Result<()> {
+        let Some(p) = self.province_of(enterprise)? else { return Ok(()) };
+        self.tx
+            .prepare_cached("INSERT OR IGNORE INTO batch_access (batch_id, enterprise_id, province) VALUES (?1, ?2, ?3)")?
+            .execute(params![batch.to_string(), enterprise.to_string(), p])?;
+        Ok(())
+    }
+
+    fn enterprise(&mut self, i: usize, e: &Enterprise) -> Result<()> {
+        let at = format!("enterprises[{i}]");
+        let fp = fingerprint(e)?;
+        match self.existing("enterprises", e.id, &fp)? {
+            Existing::Same(id) => {
+                self.receipt.enterprises.push(id);
+                self.receipt.unchanged += 1;
+                return Ok(());
+            }
+            Existing::Different(id) => {
+                self.problems.conflict.push(format!("{at}.id"), format!("enterprise {id} exists with other content"));
+                return Ok(());
+            }
+            Existing::New => {}
+        }
+        self.check_corrects("enterprises", &at, e.corrects)?;
+        if e.corrects.is_none() {
+            let dup: Option<(String, String)> = self
+                .tx
+                .prepare_cached("SELECT id, fp FROM enterprises WHERE uscc = ?1 ORDER BY seq LIMIT 1")?
+                .query_row([e.uscc.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            if let Some((id, f)) = dup {
+                if f == fp {
+                    self.receipt.enterprises.push(Uuid::parse_str(&id).unwrap_or_default());
+                    self.receipt.unchanged += 1;
+                } else {
+                    self.problems.conflict.push(
+                        format!("{at}.uscc"),
+                        format!("already registered as enterprise {id}; send a correction (corrects) to change it"),
+                    );
+                }
+                return Ok(());
+            }
+        }
+        self.tx
+            .prepare_cached(
+                "INSERT INTO enterprises (id, uscc, province, region, kind, name, corrects, fp, body, recorded_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?
+            .execute(params![
+                e.id.to_string(),
+                e.uscc.as_str(),
+                e.region.province().as_str(),
+                e.region.as_str(),
+                e.kind.as_str(),
+                e.name,
+                e.corrects.map(|c| c.to_string()),
+                fp,
+                serde_json::to_string(e)?,
+                self.now
+            ])?;
+        self.provinces.insert(e.id, Some(e.region.province().as_str().to_string()));
+        self.receipt.enterprises.push(e.id);
+        Ok(())
+    }
+
+    fn product(&mut self, i: usize, p: &Product) -> Result<()> {
+        let at = format!("products[{i}]");
+        let fp = fingerprint(p)?;
+        match self.existing("products", p.id, &fp)? {
+            Existing::Same(id) => {
+                self.receipt.products.push(id);
+                self.receipt.unchanged += 1;
+                return Ok(());
+            }
+            Existing::Different(id) => {
+                self.problems.conflict.push(format!("{at}.id"), format!("product {id} exists with other content"));
+                return Ok(());
+            }
+            Existing::New => {}
+        }
+        self.check_corrects("products", &at, p.corrects)?;
+        let province = self.province_of(p.owner)?.unwrap_or_default();
+        self.tx
+            .prepare_cached(
+                "INSERT INTO products (id, owner, owner_province, corrects, fp, body, recorded_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                p.id.to_string(),
+                p.owner.to_string(),
+                province,
+                p.corrects.map(|c| c.to_string()),
+                fp,
+                serde_json::to_string(p)?,
+                self.now
+            ])?;
+        self.receipt.products.push(p.id);
+        Ok(())
+    }
+
+    fn batch(&mut self, i: usize, b: &Batch) -> Result<()> {
+        let at = format!("batches[{i}]");
+        let fp = fingerprint(b)?;
+        match self.existing("batches", b.id, &fp)? {
+            Existing::Same(id) => {
+                self.receipt.batches.push(id);
+                self.receipt.unchanged += 1;
+                return Ok(());
+            }
+            Existing::Different(id) => {
+                self.problems.conflict.push(format!("{at}.id"), format!("batch {id} exists with other content"));
+                return Ok(());
+            }
+            Existing::New => {}
+        }
+        self.check_corrects("batches", &at, b.corrects)?;
+        if !self.exists("products", b.product)? {
+            self.problems.invalid.push(format!("{at}.product_id"), format!("no product with id {}", b.product));
+        }
+        if b.corrects.is_none() {
+            let dup: Option<(String, String)> = self
+                .tx
+                .prepare_cached("SELECT id, fp FROM batches WHERE owner = ?1 AND batch_no = ?2 ORDER BY seq LIMIT 1")?
+                .query_row(params![b.owner.to_string(), b.batch_no], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            if let Some((id, f)) = dup {
+                if f == fp {
+                    self.receipt.batches.push(Uuid::parse_str(&id).unwrap_or_default());
+                    self.receipt.unchanged += 1;
+                } else {
+                    self.problems.conflict.push(
+                        format!("{at}.batch_no"),
+                        format!(
+                            "you already have batch {:?} ({id}) with other content; send a correction (corrects)",
+                            b.batch_no
+                        ),
+                    );
+                }
+                return Ok(());
+            }
+        }
+        for (j, c) in b.trace_codes.iter().enumerate() {
+            let holder: Option<String> = self
+                .tx
+                .prepare_cached("SELECT batch_id FROM trace_codes WHERE key = ?1")?
+                .query_row([&c.key], |r| r.get(0))
+                .optional()?;
+            match holder {
+                Some(other) if Some(other.as_str()) != b.corrects.map(|x| x.to_string()).as_deref() => {
+                    self.problems.conflict.push(
+                        format!("{at}.trace_codes[{j}].value"),
+                        format!("already identifies batch {other}"),
+                    );
+                }
+                _ => {
+                    self.tx
+                        .prepare_cached(
+                            "INSERT OR REPLACE INTO trace_codes (key, batch_id, scheme, value) VALUES (?1, ?2, ?3, ?4)",
+                        )?
+                        .execute(params![c.key, b.id.to_string(), c.scheme.as_str(), c.value])?;
+                }
+            }
+        }
+        self.tx
+            .prepare_cached(
+                "INSERT INTO batches (id, owner, product, batch_no, corrects, fp, body, recorded_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                b.id.to_string(),
+                b.owner.to_string(),
+                b.product.to_string(),
+                b.batch_no,
+                b.corrects.map(|c| c.to_string()),
+                fp,
+                serde_json::to_string(b)?,
+                self.now
+            ])?;
+        self.grant(b.id, b.owner)?;
+        self.receipt.batches.push(b.id);
+        Ok(())
+    }
+
+    fn document(&mut self, i: usize, d: &Document) -> Result<()> {
+        let at = format!("documents[{i}]");
+        let Some(batch) = self.resolve(d.owner, &d.batch, &at)? else { return Ok(()) };
+        let mut d = d.clone();
+        d.batch = BatchRef::Id(batch);
+        let fp = fingerprint(&d)?;
+        match self.existing("documents", d.id, &fp)? {
+            Existing::Same(id) => {
+                self.receipt.documents.push(id);
+                self.receipt.unchanged += 1;
+                return Ok(());
+            }
+            Existing::Different(id) => {
+                self.problems.conflict.push(format!("{at}.id"), format!("document {id} exists with other content"));
+                return Ok(());
+            }
+            Existing::New => {}
+        }
+        self.check_corrects("documents", &at, d.corrects)?;
+        if let Some(h) = &d.attachment_sha256 {
+            let found = self
+                .tx
+                .prepare_cached("SELECT 1 FROM attachments WHERE sha256 = ?1")?
+                .query_row([h], |_| Ok(()))
+                .optional()?;
+            if found.is_none() {
+                self.problems.invalid.push(format!("{at}.attachment_sha256"), "no attachment with this hash; upload it first");
+            }
+        }
+        self.tx
+            .prepare_cached(
+                "INSERT INTO documents (id, batch_id, owner, kind, corrects, fp, body, recorded_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                d.id.to_string(),
+                batch.to_string(),
+                d.owner.to_string(),
+                d.kind.as_str(),
+                d.corrects.map(|c| c.to_string()),
+                fp,
+                serde_json::to_string(&d)?,
+                self.now
+            ])?;
+        self.grant(batch, d.owner)?;
+        self.receipt.documents.push(d.id);
+        Ok(())
+    }
+
+    fn movement(&mut self, i: usize, m: &Movement) -> Result<()> {
+        let at = format!("movements[{i}]");
+        let mut m = m.clone();
+        let mut ok = true;
+        if let Some(r) = &m.batch {
+            match self.resolve(m.holder, r, &at)? {
+                Some(id) => m.batch = Some(BatchRef::Id(id)),
+                None => ok = false,
+            }
+        }
+        for (name, lines) in [("inputs", &mut m.inputs), ("outputs", &mut m.outputs)] {
+            for (j, l) in lines.iter_mut().enumerate() {
+                match self.resolve(m.holder, &l.batch, &format!("{at}.{name}[{j}]"))? {
+                    Some(id) => l.batch = BatchRef::Id(id),
+                    None => ok = false,
+                }
+            }
+        }
+        if !ok {
+            return Ok(());
+        }
+        let fp = fingerprint(&m)?;
+        match self.existing("movements", m.id, &fp)? {
+            Existing::Same(id) => {
+                self.receipt.movements.push(id);
+                self.receipt.unchanged += 1;
+                return Ok(());
+            }
+            Existing::Different(id) => {
+                self.problems.conflict.push(format!("{at}.id"), format!("movement {id} exists with other content"));
+                return Ok(());
+            }
+            Existing::New => {}
+        }
+        self.check_corrects("movements", &at, m.corrects)?;
+        let province = self.province_of(m.holder)?.unwrap_or_default();
+        let cp_uscc = m.counterparty.as_ref().and_then(|c| c.uscc.as_ref()).map(|u| u.as_str().to_string());
+        let cp_id: Option<Uuid> = match &cp_uscc {
+            Some(u) => self
+                .tx
+                .prepare_cached("SELECT id FROM enterprises WHERE uscc = ?1 ORDER BY seq DESC LIMIT 1")?
+                .query_row([u], |r| r.get::<_, String>(0))
+                .optional()?
+                .and_then(|s| Uuid::parse_str(&s).ok()),
+            None => None,
+        };
+        let batch_id = match &m.batch {
+            Some(BatchRef::Id(id)) => Some(*id),
+            _ => None,
+        };
+        self.tx
+            .prepare_cached(
+                "INSERT INTO movements (id, kind, holder, holder_province, batch_id, quantity_milli, at_ms,
+                    counterparty_uscc, counterparty_id, corrects, fp, body, recorded_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            )?
+            .execute(params![
+                m.id.to_string(),
+                m.kind.as_str(),
+                m.holder.to_string(),
+                province,
+                batch_id.map(|b| b.to_string()),
+                m.quantity.milli(),
+                m.at.millis(),
+                cp_uscc,
+                cp_id.map(|c| c.to_string()),
+                m.corrects.map(|c| c.to_string()),
+                fp,
+                serde_json::to_string(&m)?,
+                self.now
+            ])?;
+        let seq = self.tx.last_insert_rowid();
+        let mut touched: Vec<Uuid> = batch_id.into_iter().collect();
+        for (role, lines) in [("in", &m.inputs), ("out", &m.outputs)] {
+            for l in lines {
+                if let BatchRef::Id(b) = l.batch {
+                    self.tx
+                        .prepare_cached(
+                            "INSERT INTO movement_lines (movement_seq, role, batch_id, quantity_milli) VALUES (?1, ?2, ?3, ?4)",
+                        )?
+                        .execute(params![seq, role, b.to_string(), l.quantity.milli()])?;
+                    touched.push(b);
+                }
+            }
+        }
+        for b in &touched {
+            self.grant(*b, m.holder)?;
+        }
+        // The registered receiver of a shipment, sale or return may see the batch, to record its receipt.
+        if let (Some(cp), Some(b)) = (cp_id, batch_id)
+            && matches!(m.kind, MovementKind::Ship | MovementKind::Sell | MovementKind::Return)
+        {
+            self.grant(b, cp)?;
+        }
+        self.receipt.movements.push(m.id);
+        Ok(())
+    }
+}
+
+fn submit_blocking(conn: &mut Connection, req: SubmitRequest) -> Result<SubmitOutcome> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    if let Some(key) = &req.idempotency_key {
+        let prior: Option<(String, String)> = tx
+            .prepare_cached("SELECT request_hash, response FROM submissions WHERE subject = ?1 AND idem_key = ?2")?
+            .query_row(params![req.subject, key], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        if let Some((hash, response)) = prior {
+            if hash != req.request_hash {
+                return Err(StoreError::KeyReused(key.clone()));
+            }
+            return Ok(SubmitOutcome { receipt: serde_json::from_str(&response)?, replayed: true });
+        }
+    }
+    let mut t = Tx { tx: &tx, now: now_ms(), problems: Problems::default(), receipt: Receipt::default(), provinces: HashMap::new() };
+    let s = &req.submission;
+    for (i, e) in s.enterprises.iter().enumerate() {
+        t.enterprise(i, e)?;
+    }
+    for (i, p) in s.products.iter().enumerate() {
+        t.product(i, p)?;
+    }
+    for (i, b) in s.batches.iter().enumerate() {
+        t.batch(i, b)?;
+    }
+    for (i, d) in s.documents.iter().enumerate() {
+        t.document(i, d)?;
+    }
+    for (i, m) in s.movements.iter().enumerate() {
+        t.movement(i, m)?;
+    }
+    let Tx { problems, receipt, .. } = t;
+    if !problems.invalid.is_empty() {
+        // Dropping the transaction rolls it back: nothing of a refused submission is kept.
+        return Err(StoreError::Invalid(problems.invalid));
+    }
+    if !problems.conflict.is_empty() {
+        return Err(StoreError::Conflict(problems.conflict));
+    }
+    if let Some(key) = &req.idempotency_key {
+        tx.prepare_cached(
+            "INSERT INTO submissions (subject, idem_key, request_hash, response, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![req.subject, key, req.request_hash, serde_json::to_string(&receipt)?, now_ms()])?;
+    }
+    tx.commit()?;
+    Ok(SubmitOutcome { receipt, replayed: false })
+}
+
+fn scope_sql(scope: &Scope, enterprise_sql: &str, province_sql: &str) -> (String, Option<String>) {
+    match scope {
+        Scope::All => ("1".into(), None),
+        Scope::Nothing => ("0".into(), None),
+        Scope::Enterprise(e) => (enterprise_sql.to_string(), Some(e.to_string())),
+        Scope::Province(p) => (province_sql.to_string(), Some(p.as_str().to_string())),
+    }
+}
+
+fn parse_uuid(s: &str) -> Result<Uuid> {
+    Uuid::parse_str(s).map_err(|e| StoreError::Task(format!("stored id {s:?}: {e}")))
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn submit(&self, req: SubmitRequest) -> Result<SubmitOutcome> {
+        self.write(move |conn| submit_blocking(conn, req)).await
+    }
+
+    async fn put_attachment(&self, bytes: Vec<u8>, media_type: String) -> Result<String> {
+        let hash = hex::encode(Sha256::digest(&bytes));
+        let h = hash.clone();
+        self.write(move |conn| {
+            conn.prepare_cached(
+                "INSERT OR IGNORE INTO attachments (sha256, media_type, bytes, recorded_at) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![h, media_type, bytes, now_ms()])?;
+            Ok(())
+        })
+        .await?;
+        Ok(hash)
+    }
+
+    async fn attachment(&self, sha256: &str) -> Result<Option<(Vec<u8>, String)>> {
+        let h = sha256.to_ascii_lowercase();
+        self.read(move |c| {
+            Ok(c.prepare_cached("SELECT bytes, media_type FROM attachments WHERE sha256 = ?1")?
+                .query_row([h], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn enterprise(&self, id: Uuid) -> Result<Option<Stored<Enterprise>>> {
+        self.read(move |c| get_stored(c, "enterprises", &id.to_string())).await
+    }
+
+    async fn enterprise_by_uscc(&self, uscc: &str) -> Result<Option<Stored<Enterprise>>> {
+        let u = uscc.trim().to_ascii_uppercase();
+        self.read(move |c| {
+            let id: Option<String> = c
+                .prepare_cached("SELECT id FROM enterprises WHERE uscc = ?1 ORDER BY seq DESC LIMIT 1")?
+                .query_row([u], |r| r.get(0))
+                .optional()?;
+            match id {
+                Some(id) => get_stored(c, "enterprises", &id),
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
+    async fn enterprises(&self, scope: &Scope, page: Page) -> Result<Vec<Stored<Enterprise>>> {
+        let (w, arg) = scope_sql(scope, "t.id = ?3", "t.province = ?3");
+        self.read(move |c| match arg {
+            Some(a) => list_stored(c, "enterprises", &w, &[&a], page),
+            None => list_stored(c, "enterprises", &w, &[], page),
+        })
+        .await
+    }
+
+    async fn are_counterparties(&self, a: Uuid, b: Uuid) -> Result<bool> {
+        self.read(move |c| {
+            let q = "SELECT 1 FROM movements WHERE (holder = ?1 AND counterparty_id = ?2) OR (holder = ?2 AND counterparty_id = ?1) LIMIT 1";
+            Ok(c.prepare_cached(q)?.query_row([a.to_string(), b.to_string()], |_| Ok(())).optional()?.is_some())
+        })
+        .await
+    }
+
+    async fn product(&self, id: Uuid) -> Result<Option<Stored<Product>>> {
+        self.read(move |c| get_stored(c, "products", &id.to_string())).await
+    }
+
+    async fn products(&self, scope: &Scope, page: Page) -> Result<Vec<Stored<Product>>> {
+        let (w, arg) = scope_sql(
+            scope,
+            "t.owner = ?3 OR t.id IN (SELECT b.product FROM batch_access a JOIN batches b ON b.id = a.batch_id WHERE a.enterprise_id = ?3)",
+            "t.owner_province = ?3 OR t.id IN (SELECT b.product FROM batch_access a JOIN batches b ON b.id = a.batch_id WHERE a.province = ?3)",
+        );
+        self.read(move |c| match arg {
+            Some(a) => list_stored(c, "products", &w, &[&a], page),
+            None => list_stored(c, "products", &w, &[], page),
+        })
+        .await
+    }
+
+    async fn batch(&self, id: Uuid) -> Result<Option<Stored<Batch>>> {
+        self.read(move |c| get_stored(c, "batches", &id.to_string())).await
+    }
+
+    async fn batch_by_code(&self, key: &str) -> Result<Option<Uuid>> {
+        let k = key.to_string();
+        self.read(move |c| {
+            let id: Option<String> = c
+                .prepare_cached("SELECT batch_id FROM trace_codes WHERE key = ?1")?
+                .query_row([k], |r| r.get(0))
+                .optional()?;
+            id.map(|s| parse_uuid(&s)).transpose()
+        })
+        .await
+    }
+
+    async fn batches(&self, scope: &Scope, filter: &BatchFilter, page: Page) -> Result<Vec<Stored<Batch>>> {
+        let (mut w, arg) = scope_sql(
+            scope,
+            "EXISTS (SELECT 1 FROM batch_access a WHERE a.batch_id = t.id AND a.enterprise_id = ?3)",
+            "EXISTS (SELECT 1 FROM batch_access a WHERE a.batch_id = t.id AND a.province = ?3)",
+        );
+        w = format!("({w}) AND (?4 IS NULL OR t.batch_no = ?4) AND (?5 IS NULL OR t.product = ?5)");
+        let no = filter.batch_no.clone();
+        let product = filter.product.map(|p| p.to_string());
+        let arg = arg.unwrap_or_default();
+        self.read(move |c| list_stored(c, "batches", &w, &[&arg, &no, &product], page)).await
+    }
+
+    async fn batch_visible(&self, scope: &Scope, batch: Uuid) -> Result<bool> {
+        let (w, arg) = scope_sql(scope, "enterprise_id = ?2", "province = ?2");
+        let b = batch.to_string();
+        self.read(move |c| {
+            let exists = c.prepare_cached("SELECT 1 FROM batches WHERE id = ?1")?.query_row([&b], |_| Ok(())).optional()?;
+            if exists.is_none() {
+                return Ok(false);
+            }
+            let sql = format!("SELECT 1 FROM batch_access WHERE batch_id = ?1 AND ({w}) LIMIT 1");
+            let arg = arg.unwrap_or_default();
+            Ok(c.prepare_cached(&sql)?.query_row(params![b, arg], |_| Ok(())).optional()?.is_some())
+        })
+        .await
+    }
+
+    async fn product_visible(&self, scope: &Scope, product: Uuid) -> Result<bool> {
+        let (w, arg) = scope_sql(
+            scope,
+            "p.owner = ?2 OR EXISTS (SELECT 1 FROM batches b JOIN batch_access a ON a.batch_id = b.id WHERE b.product = p.id AND a.enterprise_id = ?2)",
+            "p.owner_province = ?2 OR EXISTS (SELECT 1 FROM batches b JOIN batch_access a ON a.batch_id = b.id WHERE b.product = p.id AND a.province = ?2)",
+        );
+        let id = product.to_string();
+        self.read(move |c| {
+            let sql = format!("SELECT 1 FROM products p WHERE p.id = ?1 AND ({w})");
+            let arg = arg.unwrap_or_default();
+            Ok(c.prepare_cached(&sql)?.query_row(params![id, arg], |_| Ok(())).optional()?.is_some())
+        })
+        .await
+    }
+
+    async fn documents_of(&self, batch: Uuid) -> Result<Vec<Stored<Document>>> {
+        let b = batch.to_string();
+        self.read(move |c| list_stored(c, "documents", "t.batch_id = ?3", &[&b], Page { after: 0, limit: 10_000 }))
+            .await
+    }
+
+    async fn document(&self, id: Uuid) -> Result<Option<Stored<Document>>> {
+        self.read(move |c| get_stored(c, "documents", &id.to_string())).await
+    }
+
+    async fn movement(&self, id: Uuid) -> Result<Option<Stored<Movement>>> {
+        self.read(move |c| get_stored(c, "movements", &id.to_string())).await
+    }
+
+    async fn movements(&self, scope: &Scope, filter: &MovementFilter, page: Page) -> Result<Vec<Stored<Movement>>> {
+        let (w, arg) = scope_sql(scope, "t.holder = ?3", "t.holder_province = ?3");
+        let w = format!(
+            "({w}) AND (?4 IS NULL OR t.batch_id = ?4 OR t.seq IN (SELECT movement_seq FROM movement_lines WHERE batch_id = ?4))
+             AND (?5 IS NULL OR t.holder = ?5)"
+        );
+        let batch = filter.batch.map(|b| b.to_string());
+        let holder = filter.holder.map(|h| h.to_string());
+        let arg = arg.unwrap_or_default();
+        self.read(move |c| list_stored(c, "movements", &w, &[&arg, &batch, &holder], page)).await
+    }
+
+    async fn create_credential(&self, cr: Credential) -> Result<()> {
+        self.write(move |conn| {
+            conn.prepare_cached(
+                "INSERT INTO credentials (id, key_hash, role, enterprise_id, province, label, revoked, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                cr.id.to_string(),
+                cr.key_hash,
+                cr.role.as_str(),
+                cr.enterprise.map(|e| e.to_string()),
+                cr.province.as_ref().map(|p| p.as_str().to_string()),
+                cr.label,
+                cr.revoked,
+                now_ms()
+            ])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn credential_by_hash(&self, key_hash: &str) -> Result<Option<Credential>> {
+        let h = key_hash.to_string();
+        self.read(move |c| {
+            let row: Option<(String, String, String, Option<String>, Option<String>, String, bool)> = c
+                .prepare_cached(
+                    "SELECT id, key_hash, role, enterprise_id, province, label, revoked FROM credentials WHERE key_hash = ?1",
+                )?
+                .query_row([h], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))
+                .optional()?;
+            let Some((id, key_hash, role, ent, prov, label, revoked)) = row else { return Ok(None) };
+            Ok(Some(Credential {
+                id: parse_uuid(&id)?,
+                key_hash,
+                role: Role::parse(&role).map_err(StoreError::Task)?,
+                enterprise: ent.map(|e| parse_uuid(&e)).transpose()?,
+                province: prov.map(|p| ProvinceCode::parse(&p).map_err(|e| StoreError::Task(e.to_string()))).transpose()?,
+                label,
+                revoked,
+            }))
+        })
+        .await
+    }
+
+    async fn stats(&self, scope: &Scope) -> Result<Stats> {
+        let scope = scope.clone();
+        self.read(move |c| {
+            let count = |sql: &str, arg: Option<&str>| -> Result<u64> {
+                let n: i64 = match arg {
+                    Some(a) => c.prepare_cached(sql)?.query_row([a], |r| r.get(0))?,
+                    None => c.prepare_cached(sql)?.query_row([], |r| r.get(0))?,
+                };
+                Ok(n as u64)
+            };
+            Ok(match &scope {
+                Scope::Nothing => Stats::default(),
+                Scope::All => Stats {
+                    enterprises: count("SELECT COUNT(*) FROM enterprises", None)?,
+                    products: count("SELECT COUNT(*) FROM products", None)?,
+                    batches: count("SELECT COUNT(*) FROM batches", None)?,
+                    documents: count("SELECT COUNT(*) FROM documents", None)?,
+                    movements: count("SELECT COUNT(*) FROM movements", None)?,
+                    trace_codes: count("SELECT COUNT(*) FROM trace_codes", None)?,
+                },
+                Scope::Province(p) => {
+                    let p = Some(p.as_str());
+                    Stats {
+                        enterprises: count("SELECT COUNT(*) FROM enterprises WHERE province = ?1", p)?,
+                        products: count("SELECT COUNT(*) FROM products WHERE owner_province = ?1", p)?,
+                        batches: count("SELECT COUNT(DISTINCT batch_id) FROM batch_access WHERE province = ?1", p)?,
+                        documents: count(
+                            "SELECT COUNT(*) FROM documents d WHERE EXISTS (SELECT 1 FROM batch_access a WHERE a.batch_id = d.batch_id AND a.province = ?1)",
+                            p,
+                        )?,
+                        movements: count("SELECT COUNT(*) FROM movements WHERE holder_province = ?1", p)?,
+                        trace_codes: 0,
+                    }
+                }
+                Scope::Enterprise(e) => {
+                    let e = e.to_string();
+                    let e = Some(e.as_str());
+                    Stats {
+                        enterprises: 1,
+                        products: count("SELECT COUNT(*) FROM products WHERE owner = ?1", e)?,
+                        batches: count("SELECT COUNT(*) FROM batch_access WHERE enterprise_id = ?1", e)?,
+                        documents: count("SELECT COUNT(*) FROM documents WHERE owner = ?1", e)?,
+                        movements: count("SELECT COUNT(*) FROM movements WHERE holder = ?1", e)?,
+                        trace_codes: 0,
+                    }
+                }
+            })
+        })
+        .await
+    }
+}
