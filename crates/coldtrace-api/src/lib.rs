@@ -1,1 +1,156 @@
-//! placeholder
+//! # coldtrace-api
+//!
+//! HTTP API v1 of a coldtrace platform: thin axum handlers that authenticate the caller, ask [`authz`] whether
+//! the caller may do or see what it asks, call the store or a service, and shape the answer for the caller's
+//! role ([`views`]).
+//!
+//! ## Layout
+//! - [`app`] builds the router from an [`AppState`]; tests call it without a socket, or [`serve`] it on a bound
+//!   listener (port 0 in tests).
+//! - `routes/`: one file per resource.
+//! - [`extract`]: the JSON, query and authentication extractors; [`error`]: the one error type.
+//! - [`authz`]: the central authorization checks; [`views`]: role-dependent masking.
+//! - [`openapi`]: the OpenAPI document served at `/api/openapi.json`.
+//!
+//! **Invariant:** every route under `/api/v1` takes the [`extract::Auth`] extractor; only `/healthz`,
+//! `/metrics` and `/api/openapi.json` are open.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use coldtrace_store::Store;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+pub mod authz;
+pub mod error;
+pub mod extract;
+pub mod keys;
+pub mod openapi;
+pub mod routes;
+pub mod views;
+
+/// Platform facts shown to clients and used in checks.
+#[derive(Debug, Clone)]
+pub struct PlatformInfo {
+    /// `province` or `national`.
+    pub tier: String,
+    /// For a provincial platform, its province code.
+    pub province: Option<coldtrace_domain::ProvinceCode>,
+}
+
+/// Everything a handler needs, built once at start-up.
+#[derive(Clone)]
+pub struct AppState {
+    /// The store, behind the trait so that SQLite and PostgreSQL are interchangeable.
+    pub store: Arc<dyn Store>,
+    pub platform: Arc<PlatformInfo>,
+    /// Renders `/metrics`; shared by every app in the process because the recorder is global.
+    pub metrics: PrometheusHandle,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, platform: PlatformInfo) -> Self {
+        Self {
+            store,
+            platform: Arc::new(platform),
+            metrics: metrics_handle(),
+        }
+    }
+}
+
+/// The process-wide Prometheus recorder, installed on first use.
+pub fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets(&[
+                    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+                ])
+                .expect("static buckets")
+                .build_recorder();
+            let handle = recorder.handle();
+            // Another recorder may already be installed (e.g. by an embedding program); then ours only renders.
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}
+
+/// The largest request body accepted (ledger files and bulk submissions).
+pub const MAX_BODY_BYTES: usize = 256 * 1024 * 1024;
+
+/// Builds the router.
+pub fn app(state: AppState) -> Router {
+    use routes::*;
+    let v1 = Router::new()
+        .route("/submissions", post(submissions::submit))
+        .route(
+            "/enterprises",
+            post(enterprises::create).get(enterprises::list),
+        )
+        .route("/enterprises/{id}", get(enterprises::get_one))
+        .route(
+            "/enterprises/{id}/credentials",
+            post(credentials::create_for_enterprise),
+        )
+        .route("/credentials", post(credentials::create))
+        .route("/products", post(products::create).get(products::list))
+        .route("/products/{id}", get(products::get_one))
+        .route("/batches", post(batches::create).get(batches::list))
+        .route("/batches/{id}", get(batches::get_one))
+        .route("/batches/{id}/documents", get(documents::of_batch))
+        .route("/codes/{*code}", get(batches::by_code))
+        .route("/documents", post(documents::create))
+        .route("/documents/{id}", get(documents::get_one))
+        .route("/movements", post(movements::create).get(movements::list))
+        .route("/movements/{id}", get(movements::get_one))
+        .route("/attachments", post(attachments::upload))
+        .route("/attachments/{sha256}", get(attachments::download))
+        .route("/ledger", post(ledger::import))
+        .route("/stats", get(system::stats))
+        .route("/whoami", get(system::whoami));
+    Router::new()
+        .nest("/api/v1", v1)
+        .route("/healthz", get(system::healthz))
+        .route("/metrics", get(system::metrics))
+        .route("/api/openapi.json", get(openapi::serve))
+        .fallback(system::not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(track))
+        .with_state(state)
+}
+
+/// Counts requests and their latency by route and status.
+async fn track(req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "other".into());
+    let method = req.method().to_string();
+    let resp = next.run(req).await;
+    let status = resp.status().as_u16().to_string();
+    let labels = [("method", method), ("route", route), ("status", status)];
+    metrics::counter!("coldtrace_http_requests_total", &labels).increment(1);
+    metrics::histogram!("coldtrace_http_request_duration_seconds", &labels)
+        .record(start.elapsed().as_secs_f64());
+    resp
+}
+
+/// Serves the app on a bound listener until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

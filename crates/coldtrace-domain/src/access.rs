@@ -6,7 +6,9 @@ use uuid::Uuid;
 use crate::id::ProvinceCode;
 
 /// Role (角色) of a credential.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// 企业: records its own batches and movements.
@@ -38,7 +40,11 @@ impl Role {
             "national" => Self::National,
             "customs" => Self::Customs,
             "admin" => Self::Admin,
-            o => return Err(format!("{o:?} is not a role (enterprise, regulator, national, customs, admin)")),
+            o => {
+                return Err(format!(
+                    "{o:?} is not a role (enterprise, regulator, national, customs, admin)"
+                ));
+            }
         })
     }
 }

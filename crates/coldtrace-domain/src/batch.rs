@@ -75,12 +75,16 @@ pub(crate) fn parse_date(s: &Option<String>) -> Result<Option<Date>, String> {
             let norm = v.replace('/', "-");
             let mut it = norm.split('-');
             let parts: Option<(i16, i8, i8)> = (|| {
-                Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?, it.next()?.parse().ok()?))
+                Some((
+                    it.next()?.parse().ok()?,
+                    it.next()?.parse().ok()?,
+                    it.next()?.parse().ok()?,
+                ))
             })();
             match parts {
-                Some((y, m, d)) if it.next().is_none() => {
-                    Date::new(y, m, d).map(Some).map_err(|e| format!("{v:?} is not a valid date: {e}"))
-                }
+                Some((y, m, d)) if it.next().is_none() => Date::new(y, m, d)
+                    .map(Some)
+                    .map_err(|e| format!("{v:?} is not a valid date: {e}")),
                 _ => Err(format!("{v:?} is not a date (YYYY-MM-DD)")),
             }
         }
@@ -110,7 +114,10 @@ impl BatchDraft {
             }
             Some(q) => Some(q),
         };
-        let unit = e.take(&f("unit"), required_text(&self.unit, 16).and_then(|u| Unit::parse(&u)));
+        let unit = e.take(
+            &f("unit"),
+            required_text(&self.unit, 16).and_then(|u| Unit::parse(&u)),
+        );
         let production_date = e.take(&f("production_date"), parse_date(&self.production_date));
         let expiry_date = e.take(&f("expiry_date"), parse_date(&self.expiry_date));
         if let (Some(Some(p)), Some(Some(x))) = (production_date, expiry_date)
@@ -120,21 +127,31 @@ impl BatchDraft {
         }
         let declaration_no = e.take(
             &f("declaration_no"),
-            optional_text(&self.declaration_no, 18)
-                .and_then(|d| d.map(|d| DeclarationNo::parse(&d).map_err(|x| x.to_string())).transpose()),
+            optional_text(&self.declaration_no, 18).and_then(|d| {
+                d.map(|d| DeclarationNo::parse(&d).map_err(|x| x.to_string()))
+                    .transpose()
+            }),
         );
         if let Some(Some(d)) = &declaration_no
             && !d.is_import()
         {
-            e.push(f("declaration_no"), "is an export declaration (character 9 is 0); an import is expected");
+            e.push(
+                f("declaration_no"),
+                "is an export declaration (character 9 is 0); an import is expected",
+            );
         }
-        let inspection_cert_no = e.take(&f("inspection_cert_no"), optional_text(&self.inspection_cert_no, 64));
+        let inspection_cert_no = e.take(
+            &f("inspection_cert_no"),
+            optional_text(&self.inspection_cert_no, 64),
+        );
         let port_of_entry = e.take(&f("port_of_entry"), optional_text(&self.port_of_entry, 100));
         let import_date = e.take(&f("import_date"), parse_date(&self.import_date));
         let container_no = e.take(
             &f("container_no"),
-            optional_text(&self.container_no, 15)
-                .and_then(|c| c.map(|c| ContainerNo::parse(&c).map_err(|x| x.to_string())).transpose()),
+            optional_text(&self.container_no, 15).and_then(|c| {
+                c.map(|c| ContainerNo::parse(&c).map_err(|x| x.to_string()))
+                    .transpose()
+            }),
         );
         let seal_no = e.take(&f("seal_no"), optional_text(&self.seal_no, 32));
         let mut codes = Vec::new();
@@ -142,7 +159,8 @@ impl BatchDraft {
             let at = format!("{}[{i}]", f("trace_codes"));
             let scheme = e.take(
                 &path(&at, "scheme"),
-                optional_text(&c.scheme, 16).and_then(|s| s.map(|s| CodeScheme::parse(&s)).transpose()),
+                optional_text(&c.scheme, 16)
+                    .and_then(|s| s.map(|s| CodeScheme::parse(&s)).transpose()),
             );
             let value = e.take(&path(&at, "value"), required_text(&c.value, 256));
             if let (Some(scheme), Some(value)) = (scheme, value)
@@ -203,7 +221,11 @@ pub fn parse_batch_ref(
     if n != 1 {
         e.push(
             path(at, "batch_id"),
-            if n == 0 { "name the batch by batch_id, batch_no or trace_code" } else { "give only one of batch_id, batch_no, trace_code" },
+            if n == 0 {
+                "name the batch by batch_id, batch_no or trace_code"
+            } else {
+                "give only one of batch_id, batch_no, trace_code"
+            },
         );
         return None;
     }
@@ -213,5 +235,9 @@ pub fn parse_batch_ref(
     if let Some(no) = batch_no {
         return Some(BatchRef::BatchNo(no));
     }
-    e.take(&path(at, "trace_code"), TraceCode::parse(&code_s.expect("one given"), None)).map(BatchRef::Code)
+    e.take(
+        &path(at, "trace_code"),
+        TraceCode::parse(&code_s.expect("one given"), None),
+    )
+    .map(BatchRef::Code)
 }

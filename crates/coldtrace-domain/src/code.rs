@@ -8,7 +8,9 @@ use std::fmt;
 use crate::id::{Gtin, USCC_CHARSET, Uscc};
 
 /// Which scheme a code follows (SPEC section 7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum CodeScheme {
     /// GS1 GTIN plus batch/serial, as element string or Digital Link URI.
@@ -44,7 +46,11 @@ impl CodeScheme {
             "uscc" => Self::Uscc,
             "customs" => Self::Customs,
             "enterprise" => Self::Enterprise,
-            o => return Err(format!("{o:?} is not a code scheme (gs1, url, issued, uscc, customs, enterprise)")),
+            o => {
+                return Err(format!(
+                    "{o:?} is not a code scheme (gs1, url, issued, uscc, customs, enterprise)"
+                ));
+            }
         })
     }
 }
@@ -110,11 +116,17 @@ impl TraceCode {
                     .or_else(|| v.strip_prefix("HTTP://"))
                     .or_else(|| v.strip_prefix("HTTPS://"))
                     .ok_or("a URL code must start with http:// or https://")?;
-                let (host, path) = rest.split_once('/').ok_or("a URL code needs a path after the host")?;
+                let (host, path) = rest
+                    .split_once('/')
+                    .ok_or("a URL code needs a path after the host")?;
                 if host.is_empty() || path.is_empty() {
                     return Err("a URL code needs a host and a path".into());
                 }
-                format!("url:{}/{}", host.to_ascii_lowercase(), path.trim_end_matches('/'))
+                format!(
+                    "url:{}/{}",
+                    host.to_ascii_lowercase(),
+                    path.trim_end_matches('/')
+                )
             }
             CodeScheme::Issued => {
                 if v.len() != 14 || !v.bytes().all(|b| b.is_ascii_digit()) {
@@ -130,25 +142,42 @@ impl TraceCode {
             }
             CodeScheme::Uscc => {
                 let parts: Vec<&str> = v.split('.').collect();
-                if parts.len() != 4 || parts[1].is_empty() || parts[2].is_empty() || parts[3].chars().count() != 1 {
+                if parts.len() != 4
+                    || parts[1].is_empty()
+                    || parts[2].is_empty()
+                    || parts[3].chars().count() != 1
+                {
                     return Err("a USCC-based code is USCC.product.batch.check".into());
                 }
                 Uscc::parse(parts[0]).map_err(|e| format!("USCC part: {e}"))?;
-                let expected = uscc_code_check(&v[..v.len() - 2]).ok_or("product and batch parts must use digits and letters")?;
-                let got = parts[3].chars().next().expect("one char").to_ascii_uppercase();
+                let expected = uscc_code_check(&v[..v.len() - 2])
+                    .ok_or("product and batch parts must use digits and letters")?;
+                let got = parts[3]
+                    .chars()
+                    .next()
+                    .expect("one char")
+                    .to_ascii_uppercase();
                 if expected != got {
-                    return Err(format!("check character mismatch: expected {expected}, got {got}"));
+                    return Err(format!(
+                        "check character mismatch: expected {expected}, got {got}"
+                    ));
                 }
                 format!("uscc:{}", v.to_ascii_uppercase())
             }
             CodeScheme::Enterprise => format!("ent:{v}"),
         };
-        Ok(Self { scheme, value: v.to_string(), key })
+        Ok(Self {
+            scheme,
+            value: v.to_string(),
+            key,
+        })
     }
 
     /// The GS1 parts, for a GS1 code.
     pub fn gs1(&self) -> Option<Gs1Parts> {
-        (self.scheme == CodeScheme::Gs1).then(|| parse_gs1(&self.value).ok()).flatten()
+        (self.scheme == CodeScheme::Gs1)
+            .then(|| parse_gs1(&self.value).ok())
+            .flatten()
     }
 }
 
@@ -167,7 +196,11 @@ pub fn uscc_code_check(body: &str) -> Option<char> {
 fn detect(v: &str) -> CodeScheme {
     let lower = v.to_ascii_lowercase();
     if lower.starts_with("http://") || lower.starts_with("https://") {
-        if parse_gs1(v).is_ok() { CodeScheme::Gs1 } else { CodeScheme::Url }
+        if parse_gs1(v).is_ok() {
+            CodeScheme::Gs1
+        } else {
+            CodeScheme::Url
+        }
     } else if v.starts_with("(01)") || v.starts_with("(02)") {
         CodeScheme::Gs1
     } else if v.len() == 14 && v.bytes().all(|b| b.is_ascii_digit()) {
@@ -192,7 +225,10 @@ pub fn parse_gs1(v: &str) -> Result<Gs1Parts, String> {
         let path = rest.split_once('/').map(|x| x.1).unwrap_or("");
         let path = path.split(['?', '#']).next().unwrap_or("");
         let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-        let start = segs.iter().position(|s| *s == "01").ok_or("a Digital Link URI needs /01/{gtin}")?;
+        let start = segs
+            .iter()
+            .position(|s| *s == "01")
+            .ok_or("a Digital Link URI needs /01/{gtin}")?;
         let mut i = start;
         while i + 1 < segs.len() {
             pairs.push((segs[i].to_string(), percent_decode(segs[i + 1])));
@@ -212,21 +248,36 @@ pub fn parse_gs1(v: &str) -> Result<Gs1Parts, String> {
         while !rest.is_empty() {
             let ai = rest.get(..2).ok_or("truncated element string")?;
             let (val, next) = match ai {
-                "01" | "02" => (rest.get(2..16).ok_or("truncated GTIN")?, &rest[16.min(rest.len())..]),
-                "17" | "11" | "13" | "15" => (rest.get(2..8).ok_or("truncated date")?, &rest[8.min(rest.len())..]),
+                "01" | "02" => (
+                    rest.get(2..16).ok_or("truncated GTIN")?,
+                    &rest[16.min(rest.len())..],
+                ),
+                "17" | "11" | "13" | "15" => (
+                    rest.get(2..8).ok_or("truncated date")?,
+                    &rest[8.min(rest.len())..],
+                ),
                 "10" | "21" => {
                     let body = &rest[2..];
                     let end = body.find('\u{1d}').unwrap_or(body.len());
                     (&body[..end], body.get(end + 1..).unwrap_or(""))
                 }
-                other => return Err(format!("application identifier ({other}) is not supported in a raw string")),
+                other => {
+                    return Err(format!(
+                        "application identifier ({other}) is not supported in a raw string"
+                    ));
+                }
             };
             pairs.push((ai.to_string(), val.to_string()));
             rest = next;
         }
     }
     let mut gtin = None;
-    let mut out = Gs1Parts { gtin: Gtin::parse("00000000").expect("valid"), batch: None, serial: None, expiry: None };
+    let mut out = Gs1Parts {
+        gtin: Gtin::parse("00000000").expect("valid"),
+        batch: None,
+        serial: None,
+        expiry: None,
+    };
     for (ai, val) in pairs {
         match ai.as_str() {
             "01" | "02" => {
@@ -252,12 +303,15 @@ pub fn parse_gs1(v: &str) -> Result<Gs1Parts, String> {
 
 fn check_ai82(v: &str, max: usize, what: &str) -> Result<String, String> {
     // GS1 AI encodable character set 82.
-    const SET82: &str = "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
+    const SET82: &str =
+        "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
     if v.is_empty() || v.len() > max {
         return Err(format!("{what} must be 1 to {max} characters"));
     }
     if let Some(c) = v.chars().find(|c| !SET82.contains(*c)) {
-        return Err(format!("{what} contains {c:?}, outside GS1 character set 82"));
+        return Err(format!(
+            "{what} contains {c:?}, outside GS1 character set 82"
+        ));
     }
     Ok(v.to_string())
 }
@@ -268,7 +322,9 @@ fn percent_decode(s: &str) -> String {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'%'
-            && let Some(h) = s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok())
+            && let Some(h) = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
         {
             out.push(h);
             i += 3;
@@ -287,7 +343,8 @@ mod tests {
     #[test]
     fn gs1_spellings_share_a_key() {
         let a = TraceCode::parse("(01)07891234567895(10)BR20201017", None).unwrap();
-        let b = TraceCode::parse("https://id.gs1.org/01/07891234567895/10/BR20201017", None).unwrap();
+        let b =
+            TraceCode::parse("https://id.gs1.org/01/07891234567895/10/BR20201017", None).unwrap();
         let c = TraceCode::parse("010789123456789510BR20201017", None).unwrap();
         assert_eq!(a.scheme, CodeScheme::Gs1);
         assert_eq!(b.scheme, CodeScheme::Gs1);
@@ -302,15 +359,24 @@ mod tests {
         let u = TraceCode::parse("http://zjll.zjamr.zj.gov.cn/3301000123456789", None).unwrap();
         assert_eq!(u.scheme, CodeScheme::Url);
         assert_eq!(u.key, "url:zjll.zjamr.zj.gov.cn/3301000123456789");
-        assert_eq!(TraceCode::parse("11020201101004", None).unwrap().scheme, CodeScheme::Issued);
-        assert_eq!(TraceCode::parse("020220201000456789", None).unwrap().scheme, CodeScheme::Customs);
+        assert_eq!(
+            TraceCode::parse("11020201101004", None).unwrap().scheme,
+            CodeScheme::Issued
+        );
+        assert_eq!(
+            TraceCode::parse("020220201000456789", None).unwrap().scheme,
+            CodeScheme::Customs
+        );
         let body = "91120116MA05T1Q16A.0203.20201101";
         let code = format!("{body}.{}", uscc_code_check(body).unwrap());
         let t = TraceCode::parse(&code, None).unwrap();
         assert_eq!(t.scheme, CodeScheme::Uscc);
         let wrong = format!("{body}.{}", if code.ends_with('0') { '1' } else { '0' });
         assert!(TraceCode::parse(&wrong, Some(CodeScheme::Uscc)).is_err());
-        assert_eq!(TraceCode::parse("LOT-7", None).unwrap().scheme, CodeScheme::Enterprise);
+        assert_eq!(
+            TraceCode::parse("LOT-7", None).unwrap().scheme,
+            CodeScheme::Enterprise
+        );
         assert!(TraceCode::parse("123", Some(CodeScheme::Issued)).is_err());
     }
 }

@@ -7,7 +7,9 @@ use crate::batch::{BatchRef, parse_batch_ref, parse_date};
 use crate::error::{ValidationErrors, optional_text, path, required_text};
 
 /// Which certificate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum DocumentKind {
     /// 检验检疫证明 (inspection-and-quarantine certificate)
@@ -21,11 +23,15 @@ pub enum DocumentKind {
 impl DocumentKind {
     pub fn parse(s: &str) -> Result<Self, String> {
         Ok(match s.trim() {
-            "inspection_quarantine" | "检验检疫证明" | "入境货物检验检疫证明" => Self::InspectionQuarantine,
+            "inspection_quarantine" | "检验检疫证明" | "入境货物检验检疫证明" => {
+                Self::InspectionQuarantine
+            }
             "nucleic_acid" | "核酸检测报告" | "核酸检测证明" => Self::NucleicAcid,
             "disinfection" | "消毒证明" => Self::Disinfection,
             o => {
-                return Err(format!("{o:?} is not a document kind (inspection_quarantine, nucleic_acid, disinfection)"));
+                return Err(format!(
+                    "{o:?} is not a document kind (inspection_quarantine, nucleic_acid, disinfection)"
+                ));
             }
         })
     }
@@ -39,7 +45,9 @@ impl DocumentKind {
 }
 
 /// Result of a nucleic-acid test.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum TestResult {
     /// 阴性
@@ -56,7 +64,11 @@ impl TestResult {
             "negative" | "阴性" => Self::Negative,
             "positive" | "阳性" => Self::Positive,
             "pending" | "待检" | "检测中" => Self::Pending,
-            o => return Err(format!("{o:?} is not a result (negative, positive, pending)")),
+            o => {
+                return Err(format!(
+                    "{o:?} is not a result (negative, positive, pending)"
+                ));
+            }
         })
     }
     pub fn as_str(self) -> &'static str {
@@ -108,7 +120,10 @@ impl DocumentDraft {
         let mut e = ValidationErrors::default();
         let f = |n: &str| path(at, n);
         let batch = parse_batch_ref(at, self.batch_id, &self.batch_no, &self.trace_code, &mut e);
-        let kind = e.take(&f("kind"), required_text(&self.kind, 32).and_then(|k| DocumentKind::parse(&k)));
+        let kind = e.take(
+            &f("kind"),
+            required_text(&self.kind, 32).and_then(|k| DocumentKind::parse(&k)),
+        );
         let number = e.take(&f("number"), required_text(&self.number, 64));
         let issuer = e.take(&f("issuer"), required_text(&self.issuer, 200));
         let issued_on = e.take(
@@ -117,10 +132,13 @@ impl DocumentDraft {
         );
         let result = e.take(
             &f("result"),
-            optional_text(&self.result, 16).and_then(|r| r.map(|r| TestResult::parse(&r)).transpose()),
+            optional_text(&self.result, 16)
+                .and_then(|r| r.map(|r| TestResult::parse(&r)).transpose()),
         );
         match (kind, &result) {
-            (Some(DocumentKind::NucleicAcid), Some(None)) => e.push(f("result"), "is required for a nucleic-acid report"),
+            (Some(DocumentKind::NucleicAcid), Some(None)) => {
+                e.push(f("result"), "is required for a nucleic-acid report")
+            }
             (Some(k), Some(Some(_))) if k != DocumentKind::NucleicAcid => {
                 e.push(f("result"), "is only for a nucleic-acid report")
             }

@@ -7,7 +7,9 @@ use crate::id::{RegionCode, Uscc};
 use crate::person::valid_phone;
 
 /// The kind of business, as the census (摸清底数) counts them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum EnterpriseKind {
     /// 进口商
@@ -147,7 +149,10 @@ impl EnterpriseDraft {
                     if override_reason.is_some() && may_override {
                         Uscc::parse_overridden(s).ok()
                     } else if override_reason.is_some() {
-                        e.push(f("uscc_override_reason"), "only a regulator may accept a failing USCC");
+                        e.push(
+                            f("uscc_override_reason"),
+                            "only a regulator may accept a failing USCC",
+                        );
                         None
                     } else {
                         e.push(f("uscc"), err.to_string());
@@ -161,10 +166,14 @@ impl EnterpriseDraft {
             },
         };
         let name = e.take(&f("name"), required_text(&self.name, 200));
-        let kind = e.take(&f("kind"), required_text(&self.kind, 64).and_then(|k| EnterpriseKind::parse(&k)));
+        let kind = e.take(
+            &f("kind"),
+            required_text(&self.kind, 64).and_then(|k| EnterpriseKind::parse(&k)),
+        );
         let region = e.take(
             &f("region"),
-            required_text(&self.region, 6).and_then(|r| RegionCode::parse(&r).map_err(|x| x.to_string())),
+            required_text(&self.region, 6)
+                .and_then(|r| RegionCode::parse(&r).map_err(|x| x.to_string())),
         );
         let address = e.take(&f("address"), optional_text(&self.address, 500));
         let contact_name = e.take(&f("contact_name"), required_text(&self.contact_name, 100));
@@ -176,7 +185,11 @@ impl EnterpriseDraft {
             return Err(e);
         }
         let uscc = uscc.expect("checked");
-        let uscc_override = if uscc.check_ok() { None } else { override_reason };
+        let uscc_override = if uscc.check_ok() {
+            None
+        } else {
+            override_reason
+        };
         Ok(Enterprise {
             id: self.id.unwrap_or_else(Uuid::now_v7),
             uscc,
@@ -185,10 +198,12 @@ impl EnterpriseDraft {
             kind: kind.expect("checked"),
             region: region.expect("checked"),
             address: address.flatten(),
-            contact: Contact { name: contact_name.expect("checked"), phone: contact_phone.expect("checked") },
+            contact: Contact {
+                name: contact_name.expect("checked"),
+                phone: contact_phone.expect("checked"),
+            },
             self_commitment: self.self_commitment,
             corrects: self.corrects,
         })
     }
 }
-

@@ -13,7 +13,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self { field: field.into(), reason: reason.into() }
+        Self {
+            field: field.into(),
+            reason: reason.into(),
+        }
     }
 }
 
@@ -74,13 +77,21 @@ impl ValidationErrors {
         self.0.extend(other.0);
     }
     pub fn into_result<T>(self, v: impl FnOnce() -> T) -> Result<T, ValidationErrors> {
-        if self.0.is_empty() { Ok(v()) } else { Err(self) }
+        if self.0.is_empty() {
+            Ok(v())
+        } else {
+            Err(self)
+        }
     }
 }
 
 /// Joins a parent path and a child field name.
 pub fn path(parent: &str, child: &str) -> String {
-    if parent.is_empty() { child.to_string() } else { format!("{parent}.{child}") }
+    if parent.is_empty() {
+        child.to_string()
+    } else {
+        format!("{parent}.{child}")
+    }
 }
 
 /// Requires a non-empty, trimmed text of at most `max` characters.

@@ -20,7 +20,9 @@ pub enum IdError {
 pub const USCC_CHARSET: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
 
 /// Unified social credit code (统一社会信用代码, GB 32100-2015): the 18-character identity of an enterprise.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(try_from = "String")]
 pub struct Uscc(String);
 
@@ -63,7 +65,10 @@ impl Uscc {
         let s = s.trim().to_ascii_uppercase();
         let n = s.chars().count();
         if n != 18 {
-            return Err(IdError::Length { expected: "18", got: n });
+            return Err(IdError::Length {
+                expected: "18",
+                got: n,
+            });
         }
         for (pos, ch) in s.chars().enumerate() {
             if uscc_value(ch).is_none() {
@@ -71,7 +76,9 @@ impl Uscc {
             }
         }
         if !s[2..8].bytes().all(|b| b.is_ascii_digit()) {
-            return Err(IdError::Invalid("characters 3-8 must be the administrative division code (digits)".into()));
+            return Err(IdError::Invalid(
+                "characters 3-8 must be the administrative division code (digits)".into(),
+            ));
         }
         if check {
             let expected = uscc_check_char(&s[..17]).expect("alphabet checked");
@@ -122,17 +129,24 @@ impl DeclarationNo {
         let s = s.trim();
         let n = s.chars().count();
         if n != 18 {
-            return Err(IdError::Length { expected: "18", got: n });
+            return Err(IdError::Length {
+                expected: "18",
+                got: n,
+            });
         }
         if let Some((pos, ch)) = s.chars().enumerate().find(|(_, c)| !c.is_ascii_digit()) {
             return Err(IdError::Char { ch, pos });
         }
         let year: u32 = s[4..8].parse().expect("digits");
         if !(1980..=2100).contains(&year) {
-            return Err(IdError::Invalid(format!("year {year} (characters 5-8) is not plausible")));
+            return Err(IdError::Invalid(format!(
+                "year {year} (characters 5-8) is not plausible"
+            )));
         }
         if !matches!(&s[8..9], "0" | "1") {
-            return Err(IdError::Invalid("character 9 must be the import (1) or export (0) flag".into()));
+            return Err(IdError::Invalid(
+                "character 9 must be the import (1) or export (0) flag".into(),
+            ));
         }
         Ok(Self(s.to_string()))
     }
@@ -182,7 +196,10 @@ impl Gtin {
         let s = s.trim();
         let n = s.len();
         if !matches!(n, 8 | 12 | 13 | 14) {
-            return Err(IdError::Length { expected: "8, 12, 13 or 14", got: s.chars().count() });
+            return Err(IdError::Length {
+                expected: "8, 12, 13 or 14",
+                got: s.chars().count(),
+            });
         }
         if let Some((pos, ch)) = s.chars().enumerate().find(|(_, c)| !c.is_ascii_digit()) {
             return Err(IdError::Char { ch, pos });
@@ -208,13 +225,40 @@ impl Gtin {
 
 /// Province-level division codes of GB/T 2260 (first two digits of a region code).
 pub const PROVINCE_CODES: &[(&str, &str)] = &[
-    ("11", "北京"), ("12", "天津"), ("13", "河北"), ("14", "山西"), ("15", "内蒙古"),
-    ("21", "辽宁"), ("22", "吉林"), ("23", "黑龙江"),
-    ("31", "上海"), ("32", "江苏"), ("33", "浙江"), ("34", "安徽"), ("35", "福建"), ("36", "江西"), ("37", "山东"),
-    ("41", "河南"), ("42", "湖北"), ("43", "湖南"), ("44", "广东"), ("45", "广西"), ("46", "海南"),
-    ("50", "重庆"), ("51", "四川"), ("52", "贵州"), ("53", "云南"), ("54", "西藏"),
-    ("61", "陕西"), ("62", "甘肃"), ("63", "青海"), ("64", "宁夏"), ("65", "新疆"),
-    ("71", "台湾"), ("81", "香港"), ("82", "澳门"),
+    ("11", "北京"),
+    ("12", "天津"),
+    ("13", "河北"),
+    ("14", "山西"),
+    ("15", "内蒙古"),
+    ("21", "辽宁"),
+    ("22", "吉林"),
+    ("23", "黑龙江"),
+    ("31", "上海"),
+    ("32", "江苏"),
+    ("33", "浙江"),
+    ("34", "安徽"),
+    ("35", "福建"),
+    ("36", "江西"),
+    ("37", "山东"),
+    ("41", "河南"),
+    ("42", "湖北"),
+    ("43", "湖南"),
+    ("44", "广东"),
+    ("45", "广西"),
+    ("46", "海南"),
+    ("50", "重庆"),
+    ("51", "四川"),
+    ("52", "贵州"),
+    ("53", "云南"),
+    ("54", "西藏"),
+    ("61", "陕西"),
+    ("62", "甘肃"),
+    ("63", "青海"),
+    ("64", "宁夏"),
+    ("65", "新疆"),
+    ("71", "台湾"),
+    ("81", "香港"),
+    ("82", "澳门"),
 ];
 
 /// Administrative division code (行政区划代码, GB/T 2260): six digits, province in the first two.
@@ -236,7 +280,10 @@ impl RegionCode {
             return Err(IdError::Invalid("must be 6 digits (GB/T 2260)".into()));
         }
         if ProvinceCode::parse(&s[..2]).is_err() {
-            return Err(IdError::Invalid(format!("{} is not a province code (GB/T 2260)", &s[..2])));
+            return Err(IdError::Invalid(format!(
+                "{} is not a province code (GB/T 2260)",
+                &s[..2]
+            )));
         }
         Ok(Self(s.to_string()))
     }
@@ -253,7 +300,9 @@ impl RegionCode {
 }
 
 /// Province code: the first two digits of GB/T 2260.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(try_from = "String")]
 pub struct ProvinceCode(String);
 
@@ -268,14 +317,24 @@ impl ProvinceCode {
     /// Accepts `33` or a full region code such as `330000`.
     pub fn parse(s: &str) -> Result<Self, IdError> {
         let s = s.trim();
-        let two = if s.len() == 6 && s.ends_with("0000") { &s[..2] } else { s };
+        let two = if s.len() == 6 && s.ends_with("0000") {
+            &s[..2]
+        } else {
+            s
+        };
         match PROVINCE_CODES.iter().find(|(c, _)| *c == two) {
             Some((c, _)) => Ok(Self(c.to_string())),
-            None => Err(IdError::Invalid(format!("{s:?} is not a province code (GB/T 2260)"))),
+            None => Err(IdError::Invalid(format!(
+                "{s:?} is not a province code (GB/T 2260)"
+            ))),
         }
     }
     pub fn name(&self) -> &'static str {
-        PROVINCE_CODES.iter().find(|(c, _)| *c == self.0).map(|(_, n)| *n).expect("validated")
+        PROVINCE_CODES
+            .iter()
+            .find(|(c, _)| *c == self.0)
+            .map(|(_, n)| *n)
+            .expect("validated")
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -314,7 +373,9 @@ impl CountryCode {
         if s.len() == 2 && ISO3166_ALPHA2.split_ascii_whitespace().any(|c| c == s) {
             Ok(Self(s))
         } else {
-            Err(IdError::Invalid(format!("{s:?} is not an ISO 3166-1 alpha-2 country code")))
+            Err(IdError::Invalid(format!(
+                "{s:?} is not an ISO 3166-1 alpha-2 country code"
+            )))
         }
     }
     pub fn as_str(&self) -> &str {
@@ -350,13 +411,23 @@ fn iso6346_letter(c: u8) -> u32 {
 
 impl ContainerNo {
     pub fn parse(s: &str) -> Result<Self, IdError> {
-        let s: String = s.trim().to_ascii_uppercase().chars().filter(|c| !c.is_whitespace()).collect();
+        let s: String = s
+            .trim()
+            .to_ascii_uppercase()
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
         let b = s.as_bytes();
         if b.len() != 11 {
-            return Err(IdError::Length { expected: "11", got: s.chars().count() });
+            return Err(IdError::Length {
+                expected: "11",
+                got: s.chars().count(),
+            });
         }
         if !b[..4].iter().all(u8::is_ascii_uppercase) || !matches!(b[3], b'U' | b'J' | b'Z') {
-            return Err(IdError::Invalid("must start with a 3-letter owner code and U, J or Z".into()));
+            return Err(IdError::Invalid(
+                "must start with a 3-letter owner code and U, J or Z".into(),
+            ));
         }
         if !b[4..].iter().all(u8::is_ascii_digit) {
             return Err(IdError::Invalid("characters 5-11 must be digits".into()));
@@ -365,7 +436,11 @@ impl ContainerNo {
             .iter()
             .enumerate()
             .map(|(i, &c)| {
-                let v = if c.is_ascii_digit() { (c - b'0') as u32 } else { iso6346_letter(c) };
+                let v = if c.is_ascii_digit() {
+                    (c - b'0') as u32
+                } else {
+                    iso6346_letter(c)
+                };
                 v << i
             })
             .sum();
@@ -390,7 +465,11 @@ pub fn container_check_digit(prefix10: &str) -> u32 {
         .bytes()
         .enumerate()
         .map(|(i, c)| {
-            let v = if c.is_ascii_digit() { (c - b'0') as u32 } else { iso6346_letter(c) };
+            let v = if c.is_ascii_digit() {
+                (c - b'0') as u32
+            } else {
+                iso6346_letter(c)
+            };
             v << i
         })
         .sum::<u32>()
@@ -409,24 +488,46 @@ mod tests {
             prop::sample::select(vec!['1', '2', '3']),
             prop::sample::select(PROVINCE_CODES.iter().map(|(c, _)| *c).collect::<Vec<_>>()),
             "[0-9]{4}",
-            proptest::collection::vec(prop::sample::select(USCC_CHARSET.chars().collect::<Vec<_>>()), 9),
+            proptest::collection::vec(
+                prop::sample::select(USCC_CHARSET.chars().collect::<Vec<_>>()),
+                9,
+            ),
         )
-            .prop_map(|(a, b, p, r, rest)| format!("{a}{b}{p}{r}{}", rest.into_iter().collect::<String>()))
+            .prop_map(|(a, b, p, r, rest)| {
+                format!("{a}{b}{p}{r}{}", rest.into_iter().collect::<String>())
+            })
     }
 
     #[test]
     fn known_uscc_codes() {
         // Published codes (checked independently of this implementation).
-        for ok in ["91350100M000100Y43", "91110000802100433B", "91440300708461136T", "9144030071526726XG"] {
+        for ok in [
+            "91350100M000100Y43",
+            "91110000802100433B",
+            "91440300708461136T",
+            "9144030071526726XG",
+        ] {
             assert!(Uscc::parse(ok).is_ok(), "{ok}");
         }
         assert_eq!(
             Uscc::parse("911100001011123456"),
-            Err(IdError::Check { expected: 'D', got: '6' })
+            Err(IdError::Check {
+                expected: 'D',
+                got: '6'
+            })
         );
-        assert_eq!(Uscc::parse("91110000802100433B").unwrap().region(), "110000");
-        assert!(matches!(Uscc::parse("9111000080210043"), Err(IdError::Length { .. })));
-        assert!(matches!(Uscc::parse("91110000802100433I"), Err(IdError::Char { ch: 'I', .. })));
+        assert_eq!(
+            Uscc::parse("91110000802100433B").unwrap().region(),
+            "110000"
+        );
+        assert!(matches!(
+            Uscc::parse("9111000080210043"),
+            Err(IdError::Length { .. })
+        ));
+        assert!(matches!(
+            Uscc::parse("91110000802100433I"),
+            Err(IdError::Char { ch: 'I', .. })
+        ));
     }
 
     proptest! {

@@ -11,7 +11,9 @@ use crate::quantity::Quantity;
 use crate::time::EventTime;
 
 /// What happened to the goods.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum MovementKind {
     /// 入库: goods arrive at the holder from the counterparty.
@@ -31,8 +33,15 @@ pub enum MovementKind {
 }
 
 impl MovementKind {
-    pub const ALL: [MovementKind; 7] =
-        [Self::Receive, Self::Ship, Self::Sell, Self::Transform, Self::Destroy, Self::Seal, Self::Return];
+    pub const ALL: [MovementKind; 7] = [
+        Self::Receive,
+        Self::Ship,
+        Self::Sell,
+        Self::Transform,
+        Self::Destroy,
+        Self::Seal,
+        Self::Return,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Receive => "receive",
@@ -163,7 +172,10 @@ impl MovementDraft {
     pub fn parse(&self, at: &str, holder: Uuid) -> Result<Movement, ValidationErrors> {
         let mut e = ValidationErrors::default();
         let f = |n: &str| path(at, n);
-        let kind = e.take(&f("kind"), required_text(&self.kind, 16).and_then(|k| MovementKind::parse(&k)));
+        let kind = e.take(
+            &f("kind"),
+            required_text(&self.kind, 16).and_then(|k| MovementKind::parse(&k)),
+        );
         let time = match self.at {
             Some(t) => Some(t),
             None => {
@@ -173,15 +185,23 @@ impl MovementDraft {
         };
         let location = e.take(&f("location"), optional_text(&self.location, 200));
         let note = e.take(&f("note"), optional_text(&self.note, 1000));
-        let cp_name = e.take(&f("counterparty_name"), optional_text(&self.counterparty_name, 200));
+        let cp_name = e.take(
+            &f("counterparty_name"),
+            optional_text(&self.counterparty_name, 200),
+        );
         let cp_uscc = e.take(
             &f("counterparty_uscc"),
-            optional_text(&self.counterparty_uscc, 18)
-                .and_then(|u| u.map(|u| Uscc::parse(&u).map_err(|x| x.to_string())).transpose()),
+            optional_text(&self.counterparty_uscc, 18).and_then(|u| {
+                u.map(|u| Uscc::parse(&u).map_err(|x| x.to_string()))
+                    .transpose()
+            }),
         );
         let counterparty = match (cp_name.flatten(), cp_uscc.flatten()) {
             (Some(name), uscc) => Some(Counterparty { uscc, name }),
-            (None, Some(u)) => Some(Counterparty { name: u.to_string(), uscc: Some(u) }),
+            (None, Some(u)) => Some(Counterparty {
+                name: u.to_string(),
+                uscc: Some(u),
+            }),
             (None, None) => None,
         };
         if let Some(k) = kind
@@ -189,7 +209,10 @@ impl MovementDraft {
             && counterparty.is_none()
             && !e.0.iter().any(|x| x.field.starts_with(&f("counterparty")))
         {
-            e.push(f("counterparty_name"), format!("is required for {}", k.as_str()));
+            e.push(
+                f("counterparty_name"),
+                format!("is required for {}", k.as_str()),
+            );
         }
         let mut handlers = Vec::new();
         for (i, h) in self.handlers.iter().enumerate() {
@@ -201,9 +224,15 @@ impl MovementDraft {
         let mut outputs = Vec::new();
         let (batch, quantity) = if kind == Some(MovementKind::Transform) {
             if self.batch_id.is_some() || self.batch_no.is_some() || self.trace_code.is_some() {
-                e.push(f("batch_id"), "a transformation names its batches in inputs and outputs");
+                e.push(
+                    f("batch_id"),
+                    "a transformation names its batches in inputs and outputs",
+                );
             }
-            for (list, name, out) in [(&self.inputs, "inputs", &mut inputs), (&self.outputs, "outputs", &mut outputs)] {
+            for (list, name, out) in [
+                (&self.inputs, "inputs", &mut inputs),
+                (&self.outputs, "outputs", &mut outputs),
+            ] {
                 if list.is_empty() {
                     e.push(f(name), "a transformation needs at least one");
                 }

@@ -3,7 +3,9 @@
 use crate::error::{ValidationErrors, optional_text, path, required_text};
 
 /// A person who handled a movement: loaded, unloaded, carried or sold the goods.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 pub struct Handler {
     pub name: String,
     /// Resident identity number (GB 11643); personal data, masked for every role but the regulator.
@@ -41,7 +43,12 @@ impl HandlerDraft {
             }),
         );
         let role = e.take(&path(at, "role"), optional_text(&self.role, 50));
-        Some(Handler { name: name?, id_no: id_no?, phone: phone?, role: role? })
+        Some(Handler {
+            name: name?,
+            id_no: id_no?,
+            phone: phone?,
+            role: role?,
+        })
     }
 }
 
@@ -49,13 +56,21 @@ impl HandlerDraft {
 pub fn valid_phone(p: &str) -> Result<(), String> {
     let p = p.trim();
     let digits: String = p.chars().filter(char::is_ascii_digit).collect();
-    let ok_chars = p.chars().all(|c| c.is_ascii_digit() || c == '-' || c == '+' || c == ' ');
+    let ok_chars = p
+        .chars()
+        .all(|c| c.is_ascii_digit() || c == '-' || c == '+' || c == ' ');
     if !ok_chars || digits.len() < 7 || digits.len() > 15 {
         return Err(format!("{p:?} is not a phone number"));
     }
-    if digits.len() == 11 && digits.starts_with('1') && !digits.starts_with("13")
-        && !digits.starts_with("14") && !digits.starts_with("15") && !digits.starts_with("16")
-        && !digits.starts_with("17") && !digits.starts_with("18") && !digits.starts_with("19")
+    if digits.len() == 11
+        && digits.starts_with('1')
+        && !digits.starts_with("13")
+        && !digits.starts_with("14")
+        && !digits.starts_with("15")
+        && !digits.starts_with("16")
+        && !digits.starts_with("17")
+        && !digits.starts_with("18")
+        && !digits.starts_with("19")
     {
         return Err(format!("{p:?} is not a mainland mobile number"));
     }
@@ -69,11 +84,18 @@ pub fn valid_id_no(s: &str) -> Result<String, String> {
         return Err("must be 18 characters: 17 digits and a check character".into());
     }
     const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    let sum: u32 = s.bytes().take(17).zip(W).map(|(b, w)| (b - b'0') as u32 * w).sum();
+    let sum: u32 = s
+        .bytes()
+        .take(17)
+        .zip(W)
+        .map(|(b, w)| (b - b'0') as u32 * w)
+        .sum();
     let expected = b"10X98765432"[(sum % 11) as usize] as char;
     let got = s.as_bytes()[17] as char;
     if expected != got {
-        return Err(format!("check character mismatch: expected {expected}, got {got}"));
+        return Err(format!(
+            "check character mismatch: expected {expected}, got {got}"
+        ));
     }
     Ok(s)
 }
@@ -82,9 +104,17 @@ pub fn valid_id_no(s: &str) -> Result<String, String> {
 pub fn mask_phone(p: &str) -> String {
     let chars: Vec<char> = p.chars().collect();
     if chars.len() == 11 && chars[0] == '1' && chars.iter().all(char::is_ascii_digit) {
-        format!("{}****{}", chars[..3].iter().collect::<String>(), chars[7..].iter().collect::<String>())
+        format!(
+            "{}****{}",
+            chars[..3].iter().collect::<String>(),
+            chars[7..].iter().collect::<String>()
+        )
     } else if chars.len() > 4 {
-        format!("{}{}", "*".repeat(chars.len() - 4), chars[chars.len() - 4..].iter().collect::<String>())
+        format!(
+            "{}{}",
+            "*".repeat(chars.len() - 4),
+            chars[chars.len() - 4..].iter().collect::<String>()
+        )
     } else {
         "*".repeat(chars.len())
     }
@@ -92,13 +122,23 @@ pub fn mask_phone(p: &str) -> String {
 
 /// `张*`, `欧阳**`: keeps the surname (the first character; two for common compound surnames).
 pub fn mask_name(n: &str) -> String {
-    const COMPOUND: [&str; 8] = ["欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "慕容", "令狐"];
+    const COMPOUND: [&str; 8] = [
+        "欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "慕容", "令狐",
+    ];
     let chars: Vec<char> = n.chars().collect();
-    let keep = if COMPOUND.iter().any(|c| n.starts_with(c)) && chars.len() > 2 { 2 } else { 1 };
+    let keep = if COMPOUND.iter().any(|c| n.starts_with(c)) && chars.len() > 2 {
+        2
+    } else {
+        1
+    };
     if chars.len() <= 1 {
         return n.to_string();
     }
-    format!("{}{}", chars[..keep].iter().collect::<String>(), "*".repeat(chars.len() - keep))
+    format!(
+        "{}{}",
+        chars[..keep].iter().collect::<String>(),
+        "*".repeat(chars.len() - keep)
+    )
 }
 
 /// `1**************X`: an ID number keeps its first and last characters.
@@ -107,7 +147,12 @@ pub fn mask_id_no(s: &str) -> String {
     if chars.len() <= 2 {
         return "*".repeat(chars.len());
     }
-    format!("{}{}{}", chars[0], "*".repeat(chars.len() - 2), chars[chars.len() - 1])
+    format!(
+        "{}{}{}",
+        chars[0],
+        "*".repeat(chars.len() - 2),
+        chars[chars.len() - 1]
+    )
 }
 
 #[cfg(test)]
@@ -120,7 +165,10 @@ mod tests {
         assert_eq!(mask_phone("022-2345678"), "*******5678");
         assert_eq!(mask_name("张三"), "张*");
         assert_eq!(mask_name("欧阳娜娜"), "欧阳**");
-        assert_eq!(mask_id_no("11010519491231002X"), format!("1{}X", "*".repeat(16)));
+        assert_eq!(
+            mask_id_no("11010519491231002X"),
+            format!("1{}X", "*".repeat(16))
+        );
     }
 
     #[test]

@@ -6,7 +6,9 @@ use crate::error::{ValidationErrors, optional_text, path, required_text};
 use crate::id::{CountryCode, Gtin};
 
 /// Product category; meat, poultry and aquatic products come first in the notice, others are allowed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ProductCategory {
     /// 畜禽肉类
@@ -20,10 +22,16 @@ pub enum ProductCategory {
 impl ProductCategory {
     pub fn parse(s: &str) -> Result<Self, String> {
         Ok(match s.trim() {
-            "livestock_poultry_meat" | "meat" | "畜禽肉" | "畜禽肉类" | "肉类" => Self::LivestockPoultryMeat,
+            "livestock_poultry_meat" | "meat" | "畜禽肉" | "畜禽肉类" | "肉类" => {
+                Self::LivestockPoultryMeat
+            }
             "aquatic" | "seafood" | "水产品" | "水产" => Self::Aquatic,
             "other" | "其他" => Self::Other,
-            other => return Err(format!("{other:?} is not a category (livestock_poultry_meat, aquatic, other)")),
+            other => {
+                return Err(format!(
+                    "{other:?} is not a category (livestock_poultry_meat, aquatic, other)"
+                ));
+            }
         })
     }
     pub fn as_str(self) -> &'static str {
@@ -75,22 +83,33 @@ impl ProductDraft {
         let mut e = ValidationErrors::default();
         let f = |n: &str| path(at, n);
         let name = e.take(&f("name"), required_text(&self.name, 200));
-        let category =
-            e.take(&f("category"), required_text(&self.category, 64).and_then(|c| ProductCategory::parse(&c)));
+        let category = e.take(
+            &f("category"),
+            required_text(&self.category, 64).and_then(|c| ProductCategory::parse(&c)),
+        );
         let origin = e.take(
             &f("origin_country"),
-            required_text(&self.origin_country, 2).and_then(|c| CountryCode::parse(&c).map_err(|x| x.to_string())),
+            required_text(&self.origin_country, 2)
+                .and_then(|c| CountryCode::parse(&c).map_err(|x| x.to_string())),
         );
-        let establishment_no = e.take(&f("establishment_no"), optional_text(&self.establishment_no, 64));
+        let establishment_no = e.take(
+            &f("establishment_no"),
+            optional_text(&self.establishment_no, 64),
+        );
         let gtin = e.take(
             &f("gtin"),
-            optional_text(&self.gtin, 14)
-                .and_then(|g| g.map(|g| Gtin::parse(&g).map_err(|x| x.to_string())).transpose()),
+            optional_text(&self.gtin, 14).and_then(|g| {
+                g.map(|g| Gtin::parse(&g).map_err(|x| x.to_string()))
+                    .transpose()
+            }),
         );
         let hs_code = e.take(
             &f("hs_code"),
             optional_text(&self.hs_code, 10).and_then(|h| match h {
-                Some(h) if !(h.len() == 8 || h.len() == 10) || !h.bytes().all(|b| b.is_ascii_digit()) => {
+                Some(h)
+                    if !(h.len() == 8 || h.len() == 10)
+                        || !h.bytes().all(|b| b.is_ascii_digit()) =>
+                {
                     Err("must be 8 or 10 digits".to_string())
                 }
                 h => Ok(h),

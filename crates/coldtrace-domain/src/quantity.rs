@@ -58,7 +58,11 @@ impl Quantity {
         if neg && (int.bytes().any(|b| b != b'0') || !frac_trim.is_empty()) {
             return Err(QuantityError::Negative);
         }
-        let int_v: i64 = if int.is_empty() { 0 } else { int.parse().map_err(|_| QuantityError::TooLarge)? };
+        let int_v: i64 = if int.is_empty() {
+            0
+        } else {
+            int.parse().map_err(|_| QuantityError::TooLarge)?
+        };
         let frac_v: i64 = format!("{frac_trim:0<3}").parse().expect("digits");
         int_v
             .checked_mul(1000)
@@ -117,7 +121,9 @@ impl<'de> serde::Deserialize<'de> for Quantity {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         use serde::de::Error;
         match serde_json::Value::deserialize(d)? {
-            serde_json::Value::Number(n) => Quantity::parse(&n.to_string()).map_err(D::Error::custom),
+            serde_json::Value::Number(n) => {
+                Quantity::parse(&n.to_string()).map_err(D::Error::custom)
+            }
             serde_json::Value::String(s) => Quantity::parse(&s).map_err(D::Error::custom),
             other => Err(D::Error::custom(format!("expected a number, got {other}"))),
         }
@@ -127,8 +133,12 @@ impl<'de> serde::Deserialize<'de> for Quantity {
 impl utoipa::PartialSchema for Quantity {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         utoipa::openapi::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::schema::SchemaType::new(utoipa::openapi::schema::Type::Number))
-            .description(Some("non-negative amount with at most 3 decimals; a decimal string is also accepted"))
+            .schema_type(utoipa::openapi::schema::SchemaType::new(
+                utoipa::openapi::schema::Type::Number,
+            ))
+            .description(Some(
+                "non-negative amount with at most 3 decimals; a decimal string is also accepted",
+            ))
             .minimum(Some(0.0))
             .into()
     }
@@ -136,7 +146,9 @@ impl utoipa::PartialSchema for Quantity {
 impl utoipa::ToSchema for Quantity {}
 
 /// Unit of a quantity (计量单位).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Unit {
     /// 千克
@@ -160,7 +172,11 @@ impl Unit {
             "carton" | "box" | "箱" => Unit::Carton,
             "piece" | "pcs" | "件" | "个" | "只" => Unit::Piece,
             "bag" | "袋" => Unit::Bag,
-            other => return Err(format!("{other:?} is not a unit (kg, tonne, carton, piece, bag)")),
+            other => {
+                return Err(format!(
+                    "{other:?} is not a unit (kg, tonne, carton, piece, bag)"
+                ));
+            }
         })
     }
     pub fn as_str(self) -> &'static str {
@@ -188,8 +204,14 @@ mod tests {
         assert_eq!(Quantity::parse("1.2500").unwrap().milli(), 1_250);
         assert_eq!(Quantity::parse("1.2345"), Err(QuantityError::TooPrecise));
         assert_eq!(Quantity::parse("-1"), Err(QuantityError::Negative));
-        assert!(matches!(Quantity::parse("abc"), Err(QuantityError::NotANumber(_))));
-        assert!(matches!(Quantity::parse("."), Err(QuantityError::NotANumber(_))));
+        assert!(matches!(
+            Quantity::parse("abc"),
+            Err(QuantityError::NotANumber(_))
+        ));
+        assert!(matches!(
+            Quantity::parse("."),
+            Err(QuantityError::NotANumber(_))
+        ));
         assert_eq!(Quantity::from_milli(12_500).to_string(), "12.5");
     }
 

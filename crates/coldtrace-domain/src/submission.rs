@@ -49,7 +49,11 @@ pub const MAX_RECORDS: usize = 100_000;
 
 impl Submission {
     pub fn len(&self) -> usize {
-        self.enterprises.len() + self.products.len() + self.batches.len() + self.documents.len() + self.movements.len()
+        self.enterprises.len()
+            + self.products.len()
+            + self.batches.len()
+            + self.documents.len()
+            + self.movements.len()
     }
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -58,7 +62,11 @@ impl Submission {
 
 impl SubmissionDraft {
     pub fn len(&self) -> usize {
-        self.enterprises.len() + self.products.len() + self.batches.len() + self.documents.len() + self.movements.len()
+        self.enterprises.len()
+            + self.products.len()
+            + self.batches.len()
+            + self.documents.len()
+            + self.movements.len()
     }
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -72,7 +80,13 @@ impl SubmissionDraft {
             return Err(e);
         }
         if self.len() > MAX_RECORDS {
-            e.push("", format!("the submission holds {} records; at most {MAX_RECORDS} are allowed", self.len()));
+            e.push(
+                "",
+                format!(
+                    "the submission holds {} records; at most {MAX_RECORDS} are allowed",
+                    self.len()
+                ),
+            );
             return Err(e);
         }
         let mut out = Submission::default();
@@ -137,7 +151,11 @@ mod tests {
         let d: SubmissionDraft = serde_json::from_str(json).expect("json");
         let got = match d.parse(who) {
             Ok(_) => vec![],
-            Err(e) => e.0.into_iter().map(|f| (f.field, f.reason)).collect::<Vec<_>>(),
+            Err(e) => {
+                e.0.into_iter()
+                    .map(|f| (f.field, f.reason))
+                    .collect::<Vec<_>>()
+            }
         };
         let got: Vec<(String, String)> = got;
         assert_eq!(got.len(), expect.len(), "got {got:?}");
@@ -155,12 +173,18 @@ mod tests {
             r#"{"batches":[{"product_id":"0190f5b2-0000-7000-8000-000000000001","batch_no":"B1","quantity":10,"unit":"箱",
                 "declaration_no":"02022020100045678","expiry_date":"2020-01-01","production_date":"2021-01-01"}]}"#,
             E,
-            &[("batches[0].expiry_date", "before production_date"), ("batches[0].declaration_no", "18")],
+            &[
+                ("batches[0].expiry_date", "before production_date"),
+                ("batches[0].declaration_no", "18"),
+            ],
         );
         check(
             r#"{"movements":[{"kind":"ship","batch_no":"B1","quantity":"0","at":"2026-01-01T00:00:00+08:00"}]}"#,
             E,
-            &[("movements[0].counterparty_name", "required for ship"), ("movements[0].quantity", "greater than zero")],
+            &[
+                ("movements[0].counterparty_name", "required for ship"),
+                ("movements[0].quantity", "greater than zero"),
+            ],
         );
         check(
             r#"{"movements":[{"kind":"transform","at":"2026-01-01T00:00:00+08:00",
@@ -168,7 +192,11 @@ mod tests {
             E,
             &[("movements[0].outputs", "at least one")],
         );
-        check(r#"{"enterprises":[{"uscc":"x"}]}"#, E, &[("enterprises", "only a regulator")]);
+        check(
+            r#"{"enterprises":[{"uscc":"x"}]}"#,
+            E,
+            &[("enterprises", "only a regulator")],
+        );
         check(r#"{}"#, E, &[("", "no records")]);
         check(
             r#"{"movements":[{"kind":"sell","batch_no":"B1","quantity":2.5,"at":"2026-01-01T00:00:00+08:00"}]}"#,
@@ -181,10 +209,20 @@ mod tests {
     fn regulator_override_of_uscc() {
         let bad = r#"{"enterprises":[{"uscc":"911100001011123456","name":"某冷库","kind":"third_party_cold_store",
             "region":"110105","contact_name":"张三","contact_phone":"13812341234"}]}"#;
-        check(bad, Submitter::Regulator, &[("enterprises[0].uscc", "check character mismatch")]);
-        let with_reason = bad.replace(r#""name""#, r#""uscc_override_reason":"registry record","name""#);
+        check(
+            bad,
+            Submitter::Regulator,
+            &[("enterprises[0].uscc", "check character mismatch")],
+        );
+        let with_reason = bad.replace(
+            r#""name""#,
+            r#""uscc_override_reason":"registry record","name""#,
+        );
         let d: SubmissionDraft = serde_json::from_str(&with_reason).unwrap();
         let s = d.parse(Submitter::Regulator).unwrap();
-        assert_eq!(s.enterprises[0].uscc_override.as_deref(), Some("registry record"));
+        assert_eq!(
+            s.enterprises[0].uscc_override.as_deref(),
+            Some("registry record")
+        );
     }
 }

@@ -18,9 +18,11 @@ impl EventTime {
     /// Parses an RFC 3339 time with an explicit offset (`2026-03-01T08:30:00+08:00` or `...Z`).
     pub fn parse(s: &str) -> Result<Self, String> {
         let s = s.trim();
-        let at: Timestamp = s
-            .parse()
-            .map_err(|e| format!("{s:?} is not an RFC 3339 time with offset (e.g. 2026-03-01T08:30:00+08:00): {e}"))?;
+        let at: Timestamp = s.parse().map_err(|e| {
+            format!(
+                "{s:?} is not an RFC 3339 time with offset (e.g. 2026-03-01T08:30:00+08:00): {e}"
+            )
+        })?;
         let offset_seconds = parse_offset(s).ok_or_else(|| format!("{s:?} has no UTC offset"))?;
         Ok(Self { at, offset_seconds })
     }
@@ -37,7 +39,9 @@ impl EventTime {
         let (y, m, d) = (dparts.next(), dparts.next(), dparts.next());
         let num = |p: Option<&str>| p.and_then(|v| v.trim().parse::<i16>().ok());
         let (Some(y), Some(m), Some(d)) = (num(y), num(m), num(d)) else {
-            return Err(format!("{s:?} is not a date and time (e.g. 2026-03-01 08:30)"));
+            return Err(format!(
+                "{s:?} is not a date and time (e.g. 2026-03-01 08:30)"
+            ));
         };
         let mut tparts = time.trim().split(':');
         let h = num(tparts.next()).unwrap_or(0);
@@ -47,11 +51,17 @@ impl EventTime {
             .map_err(|e| format!("{s:?} is not a valid date and time: {e}"))?;
         let off = Offset::constant(default_offset_hours);
         let at = off.to_timestamp(dt).map_err(|e| e.to_string())?;
-        Ok(Self { at, offset_seconds: off.seconds() })
+        Ok(Self {
+            at,
+            offset_seconds: off.seconds(),
+        })
     }
 
     pub fn from_millis(ms: i64, offset_seconds: i32) -> Self {
-        Self { at: Timestamp::from_millisecond(ms).expect("in range"), offset_seconds }
+        Self {
+            at: Timestamp::from_millisecond(ms).expect("in range"),
+            offset_seconds,
+        }
     }
 
     pub fn millis(&self) -> i64 {
@@ -80,7 +90,14 @@ impl fmt::Display for EventTime {
         let dt = off.to_datetime(self.at);
         let sign = if self.offset_seconds < 0 { '-' } else { '+' };
         let a = self.offset_seconds.abs();
-        write!(f, "{}{}{:02}:{:02}", dt.strftime("%Y-%m-%dT%H:%M:%S"), sign, a / 3600, (a % 3600) / 60)
+        write!(
+            f,
+            "{}{}{:02}:{:02}",
+            dt.strftime("%Y-%m-%dT%H:%M:%S"),
+            sign,
+            a / 3600,
+            (a % 3600) / 60
+        )
     }
 }
 
@@ -100,8 +117,12 @@ impl<'de> serde::Deserialize<'de> for EventTime {
 impl utoipa::PartialSchema for EventTime {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         utoipa::openapi::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::schema::SchemaType::new(utoipa::openapi::schema::Type::String))
-            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::DateTime)))
+            .schema_type(utoipa::openapi::schema::SchemaType::new(
+                utoipa::openapi::schema::Type::String,
+            ))
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                utoipa::openapi::KnownFormat::DateTime,
+            )))
             .description(Some("RFC 3339 time with an explicit UTC offset"))
             .into()
     }

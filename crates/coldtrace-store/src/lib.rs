@@ -20,7 +20,8 @@
 
 use async_trait::async_trait;
 use coldtrace_domain::{
-    Batch, Document, Enterprise, Movement, Principal, Product, ProvinceCode, Role, Submission, ValidationErrors,
+    Batch, Document, Enterprise, Movement, Principal, Product, ProvinceCode, Role, Submission,
+    ValidationErrors,
 };
 use uuid::Uuid;
 
@@ -67,7 +68,9 @@ pub struct SubmitRequest {
 }
 
 /// What a submission stored: the ids of its records, in submission order.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 pub struct Receipt {
     pub enterprises: Vec<Uuid>,
     pub products: Vec<Uuid>,
@@ -132,7 +135,10 @@ pub struct Page {
 
 impl Default for Page {
     fn default() -> Self {
-        Self { after: 0, limit: 100 }
+        Self {
+            after: 0,
+            limit: 100,
+        }
     }
 }
 
@@ -165,7 +171,12 @@ pub struct Credential {
 
 impl Credential {
     pub fn principal(&self) -> Principal {
-        Principal { credential: self.id, role: self.role, enterprise: self.enterprise, province: self.province.clone() }
+        Principal {
+            credential: self.id,
+            role: self.role,
+            enterprise: self.enterprise,
+            province: self.province.clone(),
+        }
     }
 }
 
@@ -189,6 +200,8 @@ pub trait Store: Send + Sync + 'static {
     /// Stores an attachment by its SHA-256 and returns the hash (hex). Storing the same bytes again is a no-op.
     async fn put_attachment(&self, bytes: Vec<u8>, media_type: String) -> Result<String>;
     async fn attachment(&self, sha256: &str) -> Result<Option<(Vec<u8>, String)>>;
+    /// Whether a document the scope may see refers to the attachment.
+    async fn attachment_visible(&self, scope: &Scope, sha256: &str) -> Result<bool>;
 
     async fn enterprise(&self, id: Uuid) -> Result<Option<Stored<Enterprise>>>;
     async fn enterprise_by_uscc(&self, uscc: &str) -> Result<Option<Stored<Enterprise>>>;
@@ -202,7 +215,12 @@ pub trait Store: Send + Sync + 'static {
     async fn batch(&self, id: Uuid) -> Result<Option<Stored<Batch>>>;
     /// Finds a batch by a trace code's canonical key.
     async fn batch_by_code(&self, key: &str) -> Result<Option<Uuid>>;
-    async fn batches(&self, scope: &Scope, filter: &BatchFilter, page: Page) -> Result<Vec<Stored<Batch>>>;
+    async fn batches(
+        &self,
+        scope: &Scope,
+        filter: &BatchFilter,
+        page: Page,
+    ) -> Result<Vec<Stored<Batch>>>;
     /// Whether the scope may see the batch: it owns or held it (or is in the province of one that did).
     async fn batch_visible(&self, scope: &Scope, batch: Uuid) -> Result<bool>;
     async fn product_visible(&self, scope: &Scope, product: Uuid) -> Result<bool>;
@@ -211,7 +229,12 @@ pub trait Store: Send + Sync + 'static {
     async fn document(&self, id: Uuid) -> Result<Option<Stored<Document>>>;
 
     async fn movement(&self, id: Uuid) -> Result<Option<Stored<Movement>>>;
-    async fn movements(&self, scope: &Scope, filter: &MovementFilter, page: Page) -> Result<Vec<Stored<Movement>>>;
+    async fn movements(
+        &self,
+        scope: &Scope,
+        filter: &MovementFilter,
+        page: Page,
+    ) -> Result<Vec<Stored<Movement>>>;
 
     async fn create_credential(&self, c: Credential) -> Result<()>;
     async fn credential_by_hash(&self, key_hash: &str) -> Result<Option<Credential>>;

@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use coldtrace_domain::{
-    Batch, BatchRef, Document, Enterprise, Movement, MovementKind, Product, ProvinceCode, Role, ValidationErrors,
+    Batch, BatchRef, Document, Enterprise, Movement, MovementKind, Product, ProvinceCode, Role,
+    ValidationErrors,
 };
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
@@ -16,8 +17,8 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::{
-    BatchFilter, Credential, MovementFilter, Page, Receipt, Result, Scope, Stats, Store, StoreError, Stored,
-    SubmitOutcome, SubmitRequest,
+    BatchFilter, Credential, MovementFilter, Page, Receipt, Result, Scope, Stats, Store,
+    StoreError, Stored, SubmitOutcome, SubmitRequest,
 };
 
 const SCHEMA_VERSION: i64 = 1;
@@ -92,12 +93,14 @@ CREATE TABLE IF NOT EXISTS documents (
     batch_id TEXT NOT NULL,
     owner TEXT NOT NULL,
     kind TEXT NOT NULL,
+    attachment TEXT,
     corrects TEXT,
     fp TEXT NOT NULL,
     body TEXT NOT NULL,
     recorded_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS documents_batch ON documents(batch_id);
+CREATE INDEX IF NOT EXISTS documents_attachment ON documents(attachment) WHERE attachment IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS movements (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -232,7 +235,10 @@ impl SqliteStore {
         })
     }
 
-    async fn read<T: Send + 'static>(&self, f: impl FnOnce(&Connection) -> Result<T> + Send + 'static) -> Result<T> {
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
             let i = inner.next_reader.fetch_add(1, Ordering::Relaxed) % inner.readers.len();
@@ -249,7 +255,12 @@ impl SqliteStore {
     ) -> Result<T> {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
-            if let Some(why) = inner.failed.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+            if let Some(why) = inner
+                .failed
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone()
+            {
                 return Err(StoreError::Unavailable(why));
             }
             let mut conn = inner.writer.lock().unwrap_or_else(|p| p.into_inner());
@@ -273,11 +284,20 @@ fn is_durability_failure(e: &rusqlite::Error) -> bool {
     use rusqlite::ffi::ErrorCode;
     matches!(
         e.sqlite_error_code(),
-        Some(ErrorCode::SystemIoFailure | ErrorCode::DiskFull | ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase)
+        Some(
+            ErrorCode::SystemIoFailure
+                | ErrorCode::DiskFull
+                | ErrorCode::DatabaseCorrupt
+                | ErrorCode::NotADatabase
+        )
     )
 }
 
-fn get_stored<T: DeserializeOwned>(conn: &Connection, table: &str, id: &str) -> Result<Option<Stored<T>>> {
+fn get_stored<T: DeserializeOwned>(
+    conn: &Connection,
+    table: &str,
+    id: &str,
+) -> Result<Option<Stored<T>>> {
     let sql = format!(
         "SELECT seq, body, recorded_at, (SELECT c.id FROM {table} c WHERE c.corrects = t.id ORDER BY c.seq DESC LIMIT 1)
          FROM {table} t WHERE t.id = ?1"
@@ -285,7 +305,12 @@ fn get_stored<T: DeserializeOwned>(conn: &Connection, table: &str, id: &str) -> 
     let row = conn
         .prepare_cached(&sql)?
         .query_row([id], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, Option<String>>(3)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, Option<String>>(3)?,
+            ))
         })
         .optional()?;
     row.map(to_stored).transpose()
@@ -316,7 +341,9 @@ fn list_stored<T: DeserializeOwned>(
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut all: Vec<&dyn rusqlite::ToSql> = vec![&page.after, &page.limit];
     all.extend_from_slice(args);
-    let rows = stmt.query_map(all.as_slice(), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+    let rows = stmt.query_map(all.as_slice(), |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+    })?;
     rows.map(|r| to_stored(r?)).collect()
 }
 
@@ -359,8 +386,11 @@ impl Tx<'_> {
 
     fn existing(&self, table: &str, id: Uuid, fp: &str) -> Result<Existing> {
         let sql = format!("SELECT fp FROM {table} WHERE id = ?1");
-        let found: Option<String> =
-            self.tx.prepare_cached(&sql)?.query_row([id.to_string()], |r| r.get(0)).optional()?;
+        let found: Option<String> = self
+            .tx
+            .prepare_cached(&sql)?
+            .query_row([id.to_string()], |r| r.get(0))
+            .optional()?;
         Ok(match found {
             None => Existing::New,
             Some(f) if f == fp => Existing::Same(id),
@@ -370,14 +400,22 @@ impl Tx<'_> {
 
     fn exists(&self, table: &str, id: Uuid) -> Result<bool> {
         let sql = format!("SELECT 1 FROM {table} WHERE id = ?1");
-        Ok(self.tx.prepare_cached(&sql)?.query_row([id.to_string()], |_| Ok(())).optional()?.is_some())
+        Ok(self
+            .tx
+            .prepare_cached(&sql)?
+            .query_row([id.to_string()], |_| Ok(()))
+            .optional()?
+            .is_some())
     }
 
     fn check_corrects(&mut self, table: &str, at: &str, corrects: Option<Uuid>) -> Result<()> {
         if let Some(c) = corrects
             && !self.exists(table, c)?
         {
-            self.problems.invalid.push(format!("{at}.corrects"), format!("no record {c} to correct"));
+            self.problems.invalid.push(
+                format!("{at}.corrects"),
+                format!("no record {c} to correct"),
+            );
         }
         Ok(())
     }
@@ -403,12 +441,19 @@ impl Tx<'_> {
                 .optional()?,
         };
         match found {
-            Some(s) => Ok(Some(Uuid::parse_str(&s).map_err(|e| StoreError::Task(e.to_string()))?)),
+            Some(s) => Ok(Some(
+                Uuid::parse_str(&s).map_err(|e| StoreError::Task(e.to_string()))?,
+            )),
             None => {
                 let (field, what) = match r {
                     BatchRef::Id(id) => ("batch_id", format!("no batch with id {id}")),
-                    BatchRef::BatchNo(no) => ("batch_no", format!("you have no batch numbered {no:?}")),
-                    BatchRef::Code(c) => ("trace_code", format!("no batch carries the code {:?}", c.value)),
+                    BatchRef::BatchNo(no) => {
+                        ("batch_no", format!("you have no batch numbered {no:?}"))
+                    }
+                    BatchRef::Code(c) => (
+                        "trace_code",
+                        format!("no batch carries the code {:?}", c.value),
+                    ),
                 };
                 self.problems.invalid.push(format!("{at}.{field}"), what);
                 Ok(None)
@@ -417,7 +462,9 @@ impl Tx<'_> {
     }
 
     fn grant(&mut self, batch: Uuid, enterprise: Uuid) -> Result<()> {
-        let Some(p) = self.province_of(enterprise)? else { return Ok(()) };
+        let Some(p) = self.province_of(enterprise)? else {
+            return Ok(());
+        };
         self.tx
             .prepare_cached("INSERT OR IGNORE INTO batch_access (batch_id, enterprise_id, province) VALUES (?1, ?2, ?3)")?
             .execute(params![batch.to_string(), enterprise.to_string(), p])?;
@@ -434,7 +481,10 @@ impl Tx<'_> {
                 return Ok(());
             }
             Existing::Different(id) => {
-                self.problems.conflict.push(format!("{at}.id"), format!("enterprise {id} exists with other content"));
+                self.problems.conflict.push(
+                    format!("{at}.id"),
+                    format!("enterprise {id} exists with other content"),
+                );
                 return Ok(());
             }
             Existing::New => {}
@@ -443,12 +493,16 @@ impl Tx<'_> {
         if e.corrects.is_none() {
             let dup: Option<(String, String)> = self
                 .tx
-                .prepare_cached("SELECT id, fp FROM enterprises WHERE uscc = ?1 ORDER BY seq LIMIT 1")?
+                .prepare_cached(
+                    "SELECT id, fp FROM enterprises WHERE uscc = ?1 ORDER BY seq LIMIT 1",
+                )?
                 .query_row([e.uscc.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()?;
             if let Some((id, f)) = dup {
                 if f == fp {
-                    self.receipt.enterprises.push(Uuid::parse_str(&id).unwrap_or_default());
+                    self.receipt
+                        .enterprises
+                        .push(Uuid::parse_str(&id).unwrap_or_default());
                     self.receipt.unchanged += 1;
                 } else {
                     self.problems.conflict.push(
@@ -476,7 +530,8 @@ impl Tx<'_> {
                 serde_json::to_string(e)?,
                 self.now
             ])?;
-        self.provinces.insert(e.id, Some(e.region.province().as_str().to_string()));
+        self.provinces
+            .insert(e.id, Some(e.region.province().as_str().to_string()));
         self.receipt.enterprises.push(e.id);
         Ok(())
     }
@@ -491,7 +546,10 @@ impl Tx<'_> {
                 return Ok(());
             }
             Existing::Different(id) => {
-                self.problems.conflict.push(format!("{at}.id"), format!("product {id} exists with other content"));
+                self.problems.conflict.push(
+                    format!("{at}.id"),
+                    format!("product {id} exists with other content"),
+                );
                 return Ok(());
             }
             Existing::New => {}
@@ -526,14 +584,20 @@ impl Tx<'_> {
                 return Ok(());
             }
             Existing::Different(id) => {
-                self.problems.conflict.push(format!("{at}.id"), format!("batch {id} exists with other content"));
+                self.problems.conflict.push(
+                    format!("{at}.id"),
+                    format!("batch {id} exists with other content"),
+                );
                 return Ok(());
             }
             Existing::New => {}
         }
         self.check_corrects("batches", &at, b.corrects)?;
         if !self.exists("products", b.product)? {
-            self.problems.invalid.push(format!("{at}.product_id"), format!("no product with id {}", b.product));
+            self.problems.invalid.push(
+                format!("{at}.product_id"),
+                format!("no product with id {}", b.product),
+            );
         }
         if b.corrects.is_none() {
             let dup: Option<(String, String)> = self
@@ -543,7 +607,9 @@ impl Tx<'_> {
                 .optional()?;
             if let Some((id, f)) = dup {
                 if f == fp {
-                    self.receipt.batches.push(Uuid::parse_str(&id).unwrap_or_default());
+                    self.receipt
+                        .batches
+                        .push(Uuid::parse_str(&id).unwrap_or_default());
                     self.receipt.unchanged += 1;
                 } else {
                     self.problems.conflict.push(
@@ -564,7 +630,9 @@ impl Tx<'_> {
                 .query_row([&c.key], |r| r.get(0))
                 .optional()?;
             match holder {
-                Some(other) if Some(other.as_str()) != b.corrects.map(|x| x.to_string()).as_deref() => {
+                Some(other)
+                    if Some(other.as_str()) != b.corrects.map(|x| x.to_string()).as_deref() =>
+                {
                     self.problems.conflict.push(
                         format!("{at}.trace_codes[{j}].value"),
                         format!("already identifies batch {other}"),
@@ -601,7 +669,9 @@ impl Tx<'_> {
 
     fn document(&mut self, i: usize, d: &Document) -> Result<()> {
         let at = format!("documents[{i}]");
-        let Some(batch) = self.resolve(d.owner, &d.batch, &at)? else { return Ok(()) };
+        let Some(batch) = self.resolve(d.owner, &d.batch, &at)? else {
+            return Ok(());
+        };
         let mut d = d.clone();
         d.batch = BatchRef::Id(batch);
         let fp = fingerprint(&d)?;
@@ -612,7 +682,10 @@ impl Tx<'_> {
                 return Ok(());
             }
             Existing::Different(id) => {
-                self.problems.conflict.push(format!("{at}.id"), format!("document {id} exists with other content"));
+                self.problems.conflict.push(
+                    format!("{at}.id"),
+                    format!("document {id} exists with other content"),
+                );
                 return Ok(());
             }
             Existing::New => {}
@@ -625,19 +698,23 @@ impl Tx<'_> {
                 .query_row([h], |_| Ok(()))
                 .optional()?;
             if found.is_none() {
-                self.problems.invalid.push(format!("{at}.attachment_sha256"), "no attachment with this hash; upload it first");
+                self.problems.invalid.push(
+                    format!("{at}.attachment_sha256"),
+                    "no attachment with this hash; upload it first",
+                );
             }
         }
         self.tx
             .prepare_cached(
-                "INSERT INTO documents (id, batch_id, owner, kind, corrects, fp, body, recorded_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO documents (id, batch_id, owner, kind, attachment, corrects, fp, body, recorded_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?
             .execute(params![
                 d.id.to_string(),
                 batch.to_string(),
                 d.owner.to_string(),
                 d.kind.as_str(),
+                d.attachment_sha256,
                 d.corrects.map(|c| c.to_string()),
                 fp,
                 serde_json::to_string(&d)?,
@@ -677,18 +754,27 @@ impl Tx<'_> {
                 return Ok(());
             }
             Existing::Different(id) => {
-                self.problems.conflict.push(format!("{at}.id"), format!("movement {id} exists with other content"));
+                self.problems.conflict.push(
+                    format!("{at}.id"),
+                    format!("movement {id} exists with other content"),
+                );
                 return Ok(());
             }
             Existing::New => {}
         }
         self.check_corrects("movements", &at, m.corrects)?;
         let province = self.province_of(m.holder)?.unwrap_or_default();
-        let cp_uscc = m.counterparty.as_ref().and_then(|c| c.uscc.as_ref()).map(|u| u.as_str().to_string());
+        let cp_uscc = m
+            .counterparty
+            .as_ref()
+            .and_then(|c| c.uscc.as_ref())
+            .map(|u| u.as_str().to_string());
         let cp_id: Option<Uuid> = match &cp_uscc {
             Some(u) => self
                 .tx
-                .prepare_cached("SELECT id FROM enterprises WHERE uscc = ?1 ORDER BY seq DESC LIMIT 1")?
+                .prepare_cached(
+                    "SELECT id FROM enterprises WHERE uscc = ?1 ORDER BY seq DESC LIMIT 1",
+                )?
                 .query_row([u], |r| r.get::<_, String>(0))
                 .optional()?
                 .and_then(|s| Uuid::parse_str(&s).ok()),
@@ -738,7 +824,10 @@ impl Tx<'_> {
         }
         // The registered receiver of a shipment, sale or return may see the batch, to record its receipt.
         if let (Some(cp), Some(b)) = (cp_id, batch_id)
-            && matches!(m.kind, MovementKind::Ship | MovementKind::Sell | MovementKind::Return)
+            && matches!(
+                m.kind,
+                MovementKind::Ship | MovementKind::Sell | MovementKind::Return
+            )
         {
             self.grant(b, cp)?;
         }
@@ -758,10 +847,19 @@ fn submit_blocking(conn: &mut Connection, req: SubmitRequest) -> Result<SubmitOu
             if hash != req.request_hash {
                 return Err(StoreError::KeyReused(key.clone()));
             }
-            return Ok(SubmitOutcome { receipt: serde_json::from_str(&response)?, replayed: true });
+            return Ok(SubmitOutcome {
+                receipt: serde_json::from_str(&response)?,
+                replayed: true,
+            });
         }
     }
-    let mut t = Tx { tx: &tx, now: now_ms(), problems: Problems::default(), receipt: Receipt::default(), provinces: HashMap::new() };
+    let mut t = Tx {
+        tx: &tx,
+        now: now_ms(),
+        problems: Problems::default(),
+        receipt: Receipt::default(),
+        provinces: HashMap::new(),
+    };
     let s = &req.submission;
     for (i, e) in s.enterprises.iter().enumerate() {
         t.enterprise(i, e)?;
@@ -778,7 +876,9 @@ fn submit_blocking(conn: &mut Connection, req: SubmitRequest) -> Result<SubmitOu
     for (i, m) in s.movements.iter().enumerate() {
         t.movement(i, m)?;
     }
-    let Tx { problems, receipt, .. } = t;
+    let Tx {
+        problems, receipt, ..
+    } = t;
     if !problems.invalid.is_empty() {
         // Dropping the transaction rolls it back: nothing of a refused submission is kept.
         return Err(StoreError::Invalid(problems.invalid));
@@ -793,7 +893,10 @@ fn submit_blocking(conn: &mut Connection, req: SubmitRequest) -> Result<SubmitOu
         .execute(params![req.subject, key, req.request_hash, serde_json::to_string(&receipt)?, now_ms()])?;
     }
     tx.commit()?;
-    Ok(SubmitOutcome { receipt, replayed: false })
+    Ok(SubmitOutcome {
+        receipt,
+        replayed: false,
+    })
 }
 
 fn scope_sql(scope: &Scope, enterprise_sql: &str, province_sql: &str) -> (String, Option<String>) {
@@ -832,22 +935,27 @@ impl Store for SqliteStore {
     async fn attachment(&self, sha256: &str) -> Result<Option<(Vec<u8>, String)>> {
         let h = sha256.to_ascii_lowercase();
         self.read(move |c| {
-            Ok(c.prepare_cached("SELECT bytes, media_type FROM attachments WHERE sha256 = ?1")?
-                .query_row([h], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()?)
+            Ok(
+                c.prepare_cached("SELECT bytes, media_type FROM attachments WHERE sha256 = ?1")?
+                    .query_row([h], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?,
+            )
         })
         .await
     }
 
     async fn enterprise(&self, id: Uuid) -> Result<Option<Stored<Enterprise>>> {
-        self.read(move |c| get_stored(c, "enterprises", &id.to_string())).await
+        self.read(move |c| get_stored(c, "enterprises", &id.to_string()))
+            .await
     }
 
     async fn enterprise_by_uscc(&self, uscc: &str) -> Result<Option<Stored<Enterprise>>> {
         let u = uscc.trim().to_ascii_uppercase();
         self.read(move |c| {
             let id: Option<String> = c
-                .prepare_cached("SELECT id FROM enterprises WHERE uscc = ?1 ORDER BY seq DESC LIMIT 1")?
+                .prepare_cached(
+                    "SELECT id FROM enterprises WHERE uscc = ?1 ORDER BY seq DESC LIMIT 1",
+                )?
                 .query_row([u], |r| r.get(0))
                 .optional()?;
             match id {
@@ -876,7 +984,8 @@ impl Store for SqliteStore {
     }
 
     async fn product(&self, id: Uuid) -> Result<Option<Stored<Product>>> {
-        self.read(move |c| get_stored(c, "products", &id.to_string())).await
+        self.read(move |c| get_stored(c, "products", &id.to_string()))
+            .await
     }
 
     async fn products(&self, scope: &Scope, page: Page) -> Result<Vec<Stored<Product>>> {
@@ -893,7 +1002,8 @@ impl Store for SqliteStore {
     }
 
     async fn batch(&self, id: Uuid) -> Result<Option<Stored<Batch>>> {
-        self.read(move |c| get_stored(c, "batches", &id.to_string())).await
+        self.read(move |c| get_stored(c, "batches", &id.to_string()))
+            .await
     }
 
     async fn batch_by_code(&self, key: &str) -> Result<Option<Uuid>> {
@@ -908,7 +1018,12 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn batches(&self, scope: &Scope, filter: &BatchFilter, page: Page) -> Result<Vec<Stored<Batch>>> {
+    async fn batches(
+        &self,
+        scope: &Scope,
+        filter: &BatchFilter,
+        page: Page,
+    ) -> Result<Vec<Stored<Batch>>> {
         let (mut w, arg) = scope_sql(
             scope,
             "EXISTS (SELECT 1 FROM batch_access a WHERE a.batch_id = t.id AND a.enterprise_id = ?3)",
@@ -918,20 +1033,27 @@ impl Store for SqliteStore {
         let no = filter.batch_no.clone();
         let product = filter.product.map(|p| p.to_string());
         let arg = arg.unwrap_or_default();
-        self.read(move |c| list_stored(c, "batches", &w, &[&arg, &no, &product], page)).await
+        self.read(move |c| list_stored(c, "batches", &w, &[&arg, &no, &product], page))
+            .await
     }
 
     async fn batch_visible(&self, scope: &Scope, batch: Uuid) -> Result<bool> {
         let (w, arg) = scope_sql(scope, "enterprise_id = ?2", "province = ?2");
         let b = batch.to_string();
         self.read(move |c| {
-            let exists = c.prepare_cached("SELECT 1 FROM batches WHERE id = ?1")?.query_row([&b], |_| Ok(())).optional()?;
+            let exists = c
+                .prepare_cached("SELECT 1 FROM batches WHERE id = ?1")?
+                .query_row([&b], |_| Ok(()))
+                .optional()?;
             if exists.is_none() {
                 return Ok(false);
             }
             let sql = format!("SELECT 1 FROM batch_access WHERE batch_id = ?1 AND ({w}) LIMIT 1");
             let arg = arg.unwrap_or_default();
-            Ok(c.prepare_cached(&sql)?.query_row(params![b, arg], |_| Ok(())).optional()?.is_some())
+            Ok(c.prepare_cached(&sql)?
+                .query_row(params![b, arg], |_| Ok(()))
+                .optional()?
+                .is_some())
         })
         .await
     }
@@ -946,26 +1068,60 @@ impl Store for SqliteStore {
         self.read(move |c| {
             let sql = format!("SELECT 1 FROM products p WHERE p.id = ?1 AND ({w})");
             let arg = arg.unwrap_or_default();
-            Ok(c.prepare_cached(&sql)?.query_row(params![id, arg], |_| Ok(())).optional()?.is_some())
+            Ok(c.prepare_cached(&sql)?
+                .query_row(params![id, arg], |_| Ok(()))
+                .optional()?
+                .is_some())
+        })
+        .await
+    }
+
+    async fn attachment_visible(&self, scope: &Scope, sha256: &str) -> Result<bool> {
+        let (w, arg) = scope_sql(scope, "a.enterprise_id = ?2", "a.province = ?2");
+        let h = sha256.to_ascii_lowercase();
+        self.read(move |c| {
+            let sql = format!(
+                "SELECT 1 FROM documents d JOIN batch_access a ON a.batch_id = d.batch_id WHERE d.attachment = ?1 AND ({w}) LIMIT 1"
+            );
+            let arg = arg.unwrap_or_default();
+            Ok(c.prepare_cached(&sql)?.query_row(params![h, arg], |_| Ok(())).optional()?.is_some())
         })
         .await
     }
 
     async fn documents_of(&self, batch: Uuid) -> Result<Vec<Stored<Document>>> {
         let b = batch.to_string();
-        self.read(move |c| list_stored(c, "documents", "t.batch_id = ?3", &[&b], Page { after: 0, limit: 10_000 }))
-            .await
+        self.read(move |c| {
+            list_stored(
+                c,
+                "documents",
+                "t.batch_id = ?3",
+                &[&b],
+                Page {
+                    after: 0,
+                    limit: 10_000,
+                },
+            )
+        })
+        .await
     }
 
     async fn document(&self, id: Uuid) -> Result<Option<Stored<Document>>> {
-        self.read(move |c| get_stored(c, "documents", &id.to_string())).await
+        self.read(move |c| get_stored(c, "documents", &id.to_string()))
+            .await
     }
 
     async fn movement(&self, id: Uuid) -> Result<Option<Stored<Movement>>> {
-        self.read(move |c| get_stored(c, "movements", &id.to_string())).await
+        self.read(move |c| get_stored(c, "movements", &id.to_string()))
+            .await
     }
 
-    async fn movements(&self, scope: &Scope, filter: &MovementFilter, page: Page) -> Result<Vec<Stored<Movement>>> {
+    async fn movements(
+        &self,
+        scope: &Scope,
+        filter: &MovementFilter,
+        page: Page,
+    ) -> Result<Vec<Stored<Movement>>> {
         let (w, arg) = scope_sql(scope, "t.holder = ?3", "t.holder_province = ?3");
         let w = format!(
             "({w}) AND (?4 IS NULL OR t.batch_id = ?4 OR t.seq IN (SELECT movement_seq FROM movement_lines WHERE batch_id = ?4))
@@ -974,7 +1130,8 @@ impl Store for SqliteStore {
         let batch = filter.batch.map(|b| b.to_string());
         let holder = filter.holder.map(|h| h.to_string());
         let arg = arg.unwrap_or_default();
-        self.read(move |c| list_stored(c, "movements", &w, &[&arg, &batch, &holder], page)).await
+        self.read(move |c| list_stored(c, "movements", &w, &[&arg, &batch, &holder], page))
+            .await
     }
 
     async fn create_credential(&self, cr: Credential) -> Result<()> {

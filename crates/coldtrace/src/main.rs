@@ -1,1 +1,64 @@
-fn main() {}
+//! # coldtrace
+//!
+//! The `coldtrace` command: a thin shell over the library crates.
+//!
+//! ## Layout
+//! - [`settings`]: layered configuration (defaults, a TOML file, `COLDTRACE__...` environment variables, flags).
+//! - `cmd/`: one file per subcommand: `serve`, `demo`, `gen`, `import`, `key`, `bench`.
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+mod settings;
+
+/// coldtrace: cold-chain food traceability platform.
+#[derive(Debug, Parser)]
+#[command(name = "coldtrace", version, about)]
+struct Cli {
+    /// Configuration file (TOML). Environment variables `COLDTRACE__SECTION__KEY` override it.
+    #[arg(long, global = true)]
+    config: Option<std::path::PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a platform: the HTTP API on an embedded store.
+    Serve(cmd::serve::Args),
+    /// Run the demonstration: a provincial platform loaded with generated data, serving.
+    Demo(cmd::demo::Args),
+    /// Generate realistic synthetic data into a store.
+    Gen(cmd::gen_data::Args),
+    /// Import an enterprise's ledger file (CSV or XLSX).
+    Import(cmd::import::Args),
+    /// Issue an API key.
+    Key(cmd::key::Args),
+    /// Measure throughput and latency; prints a table with a baseline.
+    Bench(cmd::bench::Args),
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let settings = settings::Settings::load(cli.config.as_deref())?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        match cli.command {
+            Command::Serve(a) => cmd::serve::run(settings, a).await,
+            Command::Demo(a) => cmd::demo::run(settings, a).await,
+            Command::Gen(a) => cmd::gen_data::run(settings, a).await,
+            Command::Import(a) => cmd::import::run(settings, a).await,
+            Command::Key(a) => cmd::key::run(settings, a).await,
+            Command::Bench(a) => cmd::bench::run(a).await,
+        }
+    })
+}

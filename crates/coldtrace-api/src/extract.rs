@@ -1,0 +1,165 @@
+//! Extractors: JSON bodies whose every rejection uses [`ApiError`], the authenticated caller, pagination.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::request::Parts;
+use coldtrace_domain::Principal;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// A JSON body. Syntax errors are 400; a wrong type or unknown field is 422 naming the field path.
+pub struct ApiJson<T> {
+    pub value: T,
+    /// SHA-256 (hex) of the raw body, for idempotency checks.
+    pub body_hash: String,
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let ct = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !ct.starts_with("application/json") {
+            return Err(ApiError::UnsupportedMediaType(
+                "send the body as application/json".into(),
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::BadRequest(e.body_text(), None)
+            }
+        })?;
+        let body_hash = hex::encode(Sha256::digest(&bytes));
+        let value = parse_json(&bytes)?;
+        Ok(ApiJson { value, body_hash })
+    }
+}
+
+/// Parses JSON with the path of the failing field.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            ApiError::MalformedJson(inner.to_string())
+        } else {
+            let field = if path == "." { String::new() } else { path };
+            // serde's message carries "at line 1 column N"; the field path is more useful.
+            let msg = inner.to_string();
+            let reason = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+            ApiError::invalid(field, reason)
+        }
+    })
+}
+
+/// The authenticated caller. Every non-public route takes this extractor, so none can forget it.
+pub struct Auth(pub Principal);
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let key = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .or_else(|| parts.headers.get("x-api-key").and_then(|v| v.to_str().ok()))
+            .map(str::trim)
+            .ok_or(ApiError::Unauthorized)?;
+        let hash = crate::keys::hash_key(key);
+        match state.store.credential_by_hash(&hash).await? {
+            Some(c) if !c.revoked => Ok(Auth(c.principal())),
+            _ => Err(ApiError::Unauthorized),
+        }
+    }
+}
+
+/// `?after=<cursor>&limit=<n>`: cursor pagination over a record's sequence number.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct PageQuery {
+    /// The `next` value of the previous page; omit for the first page.
+    pub after: Option<i64>,
+    /// Items per page, 1 to 1000 (default 100).
+    pub limit: Option<u32>,
+}
+
+impl PageQuery {
+    pub fn page(&self) -> Result<coldtrace_store::Page, ApiError> {
+        let limit = self.limit.unwrap_or(100);
+        if !(1..=1000).contains(&limit) {
+            return Err(ApiError::invalid("limit", "must be between 1 and 1000"));
+        }
+        Ok(coldtrace_store::Page {
+            after: self.after.unwrap_or(0).max(0),
+            limit,
+        })
+    }
+}
+
+/// Reads the query string with the same error format as bodies.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let q = parts.uri.query().unwrap_or("");
+        let de = serde_urlencoded_de(q);
+        de.map(ApiQuery)
+    }
+}
+
+fn serde_urlencoded_de<T: DeserializeOwned>(q: &str) -> Result<T, ApiError> {
+    axum::extract::Query::<T>::try_from_uri(
+        &format!("/?{q}")
+            .parse()
+            .map_err(|_| ApiError::invalid("query", "is not a valid query string"))?,
+    )
+    .map(|axum::extract::Query(v)| v)
+    .map_err(|e| {
+        let msg = e.body_text();
+        let msg = msg
+            .trim_start_matches("Failed to deserialize query string: ")
+            .to_string();
+        let field = msg.split(':').next().unwrap_or("query").trim().to_string();
+        ApiError::invalid(
+            if field.contains(' ') {
+                "query".into()
+            } else {
+                field
+            },
+            msg,
+        )
+    })
+}
+
+/// A page of items and the cursor of the next page (absent on the last page).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct PageOf<T> {
+    pub items: Vec<T>,
+    pub next: Option<i64>,
+}
+
+/// The cursor of the next page: the last item's sequence when the page is full.
+pub fn next_cursor<T>(rows: &[T], limit: u32, seq: impl Fn(&T) -> i64) -> Option<i64> {
+    if rows.len() as u32 == limit {
+        rows.last().map(seq)
+    } else {
+        None
+    }
+}

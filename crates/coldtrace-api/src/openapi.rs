@@ -1,0 +1,43 @@
+//! The OpenAPI document, generated from the handlers' annotations.
+
+use axum::Json;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::routes::*;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "coldtrace API", version = "1", description = "Cold-chain food traceability: enterprise reporting, provincial platform. Every /api/v1 route needs `Authorization: Bearer <api key>`."),
+    paths(
+        submissions::submit,
+        enterprises::create, enterprises::list, enterprises::get_one,
+        credentials::create, credentials::create_for_enterprise,
+        products::create, products::list, products::get_one,
+        batches::create, batches::list, batches::get_one, batches::by_code,
+        documents::create, documents::get_one, documents::of_batch,
+        movements::create, movements::list, movements::get_one,
+        attachments::upload, attachments::download,
+        ledger::import,
+        system::healthz, system::metrics, system::stats, system::whoami,
+    ),
+    components(schemas(crate::error::ErrorBody, crate::error::FieldErrorBody)),
+    modifiers(&SecurityAddon)
+)]
+pub struct ApiDoc;
+
+struct SecurityAddon;
+
+impl Modify for SecurityAddon {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+pub async fn serve() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

@@ -1,0 +1,136 @@
+//! Batches, and finding a batch by any of its trace codes.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use coldtrace_domain::{BatchDraft, SubmissionDraft, TraceCode};
+use coldtrace_store::BatchFilter;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::authz::{batch_visible, scope};
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiQuery, Auth, PageOf, PageQuery, next_cursor};
+use crate::routes::enterprises::strip_index;
+use crate::routes::submissions::{idempotency_key, receipt_response, submit_draft};
+
+#[utoipa::path(post, path = "/api/v1/batches", tag = "records", request_body = BatchDraft,
+    responses((status = 201, body = coldtrace_store::Receipt), (status = 409, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody)), security(("api_key" = [])))]
+pub async fn create(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    headers: HeaderMap,
+    body: ApiJson<BatchDraft>,
+) -> Result<Response, ApiError> {
+    let draft = SubmissionDraft {
+        batches: vec![body.value],
+        ..Default::default()
+    };
+    let out = submit_draft(
+        &state,
+        &p,
+        &draft,
+        idempotency_key(&headers)?,
+        format!("batch:{}", body.body_hash),
+    )
+    .await
+    .map_err(strip_index("batches[0]"))?;
+    Ok(receipt_response(&out))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct BatchQuery {
+    pub after: Option<i64>,
+    pub limit: Option<u32>,
+    pub batch_no: Option<String>,
+    pub product: Option<Uuid>,
+}
+
+#[utoipa::path(get, path = "/api/v1/batches", tag = "records", params(BatchQuery),
+    responses((status = 200, description = "batches the caller owns or holds (or, for a regulator, its province's)")),
+    security(("api_key" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    ApiQuery(q): ApiQuery<BatchQuery>,
+) -> Result<Json<PageOf<Value>>, ApiError> {
+    let page = PageQuery {
+        after: q.after,
+        limit: q.limit,
+    }
+    .page()?;
+    let filter = BatchFilter {
+        batch_no: q.batch_no,
+        product: q.product,
+    };
+    let rows = state.store.batches(&scope(&p), &filter, page).await?;
+    let next = next_cursor(&rows, page.limit, |r| r.seq);
+    let items = rows
+        .iter()
+        .map(|r| serde_json::to_value(r).unwrap_or(Value::Null))
+        .collect();
+    Ok(Json(PageOf { items, next }))
+}
+
+#[utoipa::path(get, path = "/api/v1/batches/{id}", tag = "records",
+    responses((status = 200, description = "the batch with its documents"), (status = 404, body = crate::error::ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn get_one(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound("batch"))?;
+    Ok(Json(batch_with_documents(&state, &p, id).await?))
+}
+
+async fn batch_with_documents(
+    state: &AppState,
+    p: &coldtrace_domain::Principal,
+    id: Uuid,
+) -> Result<Value, ApiError> {
+    if !batch_visible(state, p, id).await? {
+        return Err(ApiError::NotFound("batch"));
+    }
+    let b = state
+        .store
+        .batch(id)
+        .await?
+        .ok_or(ApiError::NotFound("batch"))?;
+    let docs = state.store.documents_of(id).await?;
+    let mut v = serde_json::to_value(&b).unwrap_or(Value::Null);
+    v["documents"] = serde_json::to_value(&docs).unwrap_or(Value::Null);
+    Ok(v)
+}
+
+#[utoipa::path(get, path = "/api/v1/codes/{code}", tag = "records",
+    params(("code" = String, Path, description = "any trace code: GS1 element string or Digital Link, URL, issued, USCC-based, customs")),
+    responses((status = 200, description = "the batch the code identifies, and what the code itself says"),
+              (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn by_code(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path(code): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let code = TraceCode::parse(&code, None).map_err(|e| ApiError::invalid("code", e))?;
+    let says = match code.gs1() {
+        Some(g) => {
+            json!({ "gtin": g.gtin.as_str(), "batch_no": g.batch, "serial": g.serial, "expiry": g.expiry })
+        }
+        None => json!({}),
+    };
+    let id = state
+        .store
+        .batch_by_code(&code.key)
+        .await?
+        .ok_or(ApiError::NotFound("batch for this code"))?;
+    let batch = batch_with_documents(&state, &p, id)
+        .await
+        .map_err(|_| ApiError::NotFound("batch for this code"))?;
+    Ok(Json(json!({ "code": code, "says": says, "batch": batch })))
+}

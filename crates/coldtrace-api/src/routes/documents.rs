@@ -1,0 +1,80 @@
+//! Documents: the certificates of a batch.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use coldtrace_domain::{BatchRef, DocumentDraft, SubmissionDraft};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::authz::batch_visible;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, Auth};
+use crate::routes::enterprises::strip_index;
+use crate::routes::submissions::{idempotency_key, receipt_response, submit_draft};
+
+#[utoipa::path(post, path = "/api/v1/documents", tag = "records", request_body = DocumentDraft,
+    responses((status = 201, body = coldtrace_store::Receipt), (status = 422, body = crate::error::ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn create(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    headers: HeaderMap,
+    body: ApiJson<DocumentDraft>,
+) -> Result<Response, ApiError> {
+    let draft = SubmissionDraft {
+        documents: vec![body.value],
+        ..Default::default()
+    };
+    let out = submit_draft(
+        &state,
+        &p,
+        &draft,
+        idempotency_key(&headers)?,
+        format!("document:{}", body.body_hash),
+    )
+    .await
+    .map_err(strip_index("documents[0]"))?;
+    Ok(receipt_response(&out))
+}
+
+#[utoipa::path(get, path = "/api/v1/documents/{id}", tag = "records",
+    responses((status = 200, description = "the document"), (status = 404, body = crate::error::ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn get_one(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound("document"))?;
+    let d = state
+        .store
+        .document(id)
+        .await?
+        .ok_or(ApiError::NotFound("document"))?;
+    let BatchRef::Id(batch) = d.record.batch else {
+        return Err(ApiError::NotFound("document"));
+    };
+    if !batch_visible(&state, &p, batch).await? {
+        return Err(ApiError::NotFound("document"));
+    }
+    Ok(Json(serde_json::to_value(d).unwrap_or(Value::Null)))
+}
+
+#[utoipa::path(get, path = "/api/v1/batches/{id}/documents", tag = "records",
+    responses((status = 200, description = "the batch's documents"), (status = 404, body = crate::error::ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn of_batch(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound("batch"))?;
+    if !batch_visible(&state, &p, id).await? {
+        return Err(ApiError::NotFound("batch"));
+    }
+    let docs = state.store.documents_of(id).await?;
+    Ok(Json(serde_json::json!({ "items": docs })))
+}

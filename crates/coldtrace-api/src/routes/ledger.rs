@@ -1,0 +1,78 @@
+//! `POST /api/v1/ledger`: an enterprise uploads its ledger file (CSV or XLSX).
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use coldtrace_domain::Role;
+use coldtrace_ledger::{Format, ImportOptions, ImportReport};
+
+use crate::AppState;
+use crate::authz::require_role;
+use crate::error::ApiError;
+use crate::extract::{ApiQuery, Auth};
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerQuery {
+    /// `csv` or `xlsx`; detected from the content type or the bytes when absent.
+    pub format: Option<Format>,
+    /// Import every row without errors instead of all or nothing.
+    #[serde(default)]
+    pub partial: bool,
+}
+
+#[utoipa::path(post, path = "/api/v1/ledger", tag = "records", params(LedgerQuery),
+    request_body(content = Vec<u8>, content_type = "text/csv", description = "the ledger file (text/csv or the XLSX media type)"),
+    responses((status = 201, body = ImportReport, description = "imported"),
+              (status = 422, body = ImportReport, description = "rows in error; nothing stored unless partial")),
+    security(("api_key" = [])))]
+pub async fn import(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    ApiQuery(q): ApiQuery<LedgerQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, Json<ImportReport>), ApiError> {
+    require_role(&p, &[Role::Enterprise], "import a ledger")?;
+    let owner = p.enterprise.ok_or(ApiError::Unauthorized)?;
+    if body.is_empty() {
+        return Err(ApiError::invalid("body", "the ledger file is empty"));
+    }
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let format = q.format.unwrap_or_else(|| {
+        if ct.contains("spreadsheetml") {
+            Format::Xlsx
+        } else if ct.starts_with("text/csv") {
+            Format::Csv
+        } else {
+            Format::detect(None, &body)
+        }
+    });
+    let opts = ImportOptions {
+        partial: q.partial,
+        ..Default::default()
+    };
+    let report = coldtrace_ledger::import(
+        state.store.as_ref(),
+        owner,
+        &p.subject(),
+        &body,
+        format,
+        opts,
+        &|_, _| {},
+    )
+    .await
+    .map_err(|e| match e {
+        coldtrace_ledger::ImportError::Store(s) => ApiError::from(s),
+    })?;
+    let status = if report.receipt.is_some() {
+        StatusCode::CREATED
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok((status, Json(report)))
+}

@@ -1,0 +1,12 @@
+//! One module per resource.
+
+pub mod attachments;
+pub mod batches;
+pub mod credentials;
+pub mod documents;
+pub mod enterprises;
+pub mod ledger;
+pub mod movements;
+pub mod products;
+pub mod submissions;
+pub mod system;

@@ -1,0 +1,78 @@
+//! Products.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use coldtrace_domain::{ProductDraft, SubmissionDraft};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::authz::scope;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiQuery, Auth, PageOf, PageQuery, next_cursor};
+use crate::routes::enterprises::strip_index;
+use crate::routes::submissions::{idempotency_key, receipt_response, submit_draft};
+
+#[utoipa::path(post, path = "/api/v1/products", tag = "records", request_body = ProductDraft,
+    responses((status = 201, body = coldtrace_store::Receipt), (status = 422, body = crate::error::ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn create(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    headers: HeaderMap,
+    body: ApiJson<ProductDraft>,
+) -> Result<Response, ApiError> {
+    let draft = SubmissionDraft {
+        products: vec![body.value],
+        ..Default::default()
+    };
+    let out = submit_draft(
+        &state,
+        &p,
+        &draft,
+        idempotency_key(&headers)?,
+        format!("product:{}", body.body_hash),
+    )
+    .await
+    .map_err(strip_index("products[0]"))?;
+    Ok(receipt_response(&out))
+}
+
+#[utoipa::path(get, path = "/api/v1/products", tag = "records", params(PageQuery),
+    responses((status = 200, description = "products the caller may see")), security(("api_key" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> Result<Json<PageOf<Value>>, ApiError> {
+    let page = q.page()?;
+    let rows = state.store.products(&scope(&p), page).await?;
+    let next = next_cursor(&rows, page.limit, |r| r.seq);
+    let items = rows
+        .iter()
+        .map(|r| serde_json::to_value(r).unwrap_or(Value::Null))
+        .collect();
+    Ok(Json(PageOf { items, next }))
+}
+
+#[utoipa::path(get, path = "/api/v1/products/{id}", tag = "records",
+    responses((status = 200, description = "the product"), (status = 404, body = crate::error::ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn get_one(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound("product"))?;
+    if !state.store.product_visible(&scope(&p), id).await? {
+        return Err(ApiError::NotFound("product"));
+    }
+    let r = state
+        .store
+        .product(id)
+        .await?
+        .ok_or(ApiError::NotFound("product"))?;
+    Ok(Json(serde_json::to_value(r).unwrap_or(Value::Null)))
+}

@@ -1,0 +1,113 @@
+//! `POST /api/v1/submissions`: many records at once, all or nothing, idempotent by key.
+
+use axum::Json;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use coldtrace_domain::submission::MAX_RECORDS;
+use coldtrace_domain::{Principal, Role, SubmissionDraft, Submitter};
+use coldtrace_store::{Receipt, SubmitOutcome, SubmitRequest};
+
+use crate::AppState;
+use crate::authz::require_role;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, Auth};
+
+/// Reads the optional `Idempotency-Key` header.
+pub fn idempotency_key(h: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(v) = h.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let s = v
+        .to_str()
+        .map_err(|_| {
+            ApiError::BadRequest(
+                "must be printable ASCII".into(),
+                Some("Idempotency-Key".into()),
+            )
+        })?
+        .trim();
+    if s.is_empty() || s.len() > 200 {
+        return Err(ApiError::BadRequest(
+            "must be 1 to 200 characters".into(),
+            Some("Idempotency-Key".into()),
+        ));
+    }
+    Ok(Some(s.to_string()))
+}
+
+/// Validates and stores a submission for the caller.
+pub async fn submit_draft(
+    state: &AppState,
+    p: &Principal,
+    draft: &SubmissionDraft,
+    idempotency_key: Option<String>,
+    request_hash: String,
+) -> Result<SubmitOutcome, ApiError> {
+    require_role(p, &[Role::Enterprise, Role::Regulator], "submit records")?;
+    if draft.len() > MAX_RECORDS {
+        return Err(ApiError::invalid(
+            "",
+            format!("at most {MAX_RECORDS} records per submission"),
+        ));
+    }
+    let who = match p.role {
+        Role::Enterprise => Submitter::Enterprise(p.enterprise.ok_or(ApiError::Unauthorized)?),
+        _ => Submitter::Regulator,
+    };
+    let submission = draft.parse(who)?;
+    if p.role == Role::Regulator {
+        let mine = p.province.as_ref();
+        for (i, e) in submission.enterprises.iter().enumerate() {
+            if Some(&e.region.province()) != mine {
+                return Err(ApiError::invalid(
+                    format!("enterprises[{i}].region"),
+                    "is outside the province this regulator supervises",
+                ));
+            }
+        }
+    }
+    let n = submission.len() as u64;
+    let out = state
+        .store
+        .submit(SubmitRequest {
+            subject: p.subject(),
+            idempotency_key,
+            request_hash,
+            submission,
+        })
+        .await?;
+    if !out.replayed {
+        metrics::counter!("coldtrace_records_submitted_total").increment(n);
+    }
+    Ok(out)
+}
+
+/// The answer to a write: 201 and the receipt; a replay says so in a header and nothing else differs.
+pub fn receipt_response(out: &SubmitOutcome) -> Response {
+    let mut r = (StatusCode::CREATED, Json(&out.receipt)).into_response();
+    if out.replayed {
+        r.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    r
+}
+
+#[utoipa::path(post, path = "/api/v1/submissions", tag = "records",
+    request_body = SubmissionDraft,
+    params(("Idempotency-Key" = Option<String>, Header, description = "the same key again returns the first answer and stores nothing new")),
+    responses(
+        (status = 201, body = Receipt, description = "stored, or the first answer replayed"),
+        (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
+        (status = 409, body = crate::error::ErrorBody, description = "conflicts with stored records, or key reused"),
+        (status = 422, body = crate::error::ErrorBody, description = "a field is invalid; nothing was stored")),
+    security(("api_key" = [])))]
+pub async fn submit(
+    state: axum::extract::State<AppState>,
+    Auth(p): Auth,
+    headers: HeaderMap,
+    body: ApiJson<SubmissionDraft>,
+) -> Result<Response, ApiError> {
+    let key = idempotency_key(&headers)?;
+    let out = submit_draft(&state, &p, &body.value, key, body.body_hash).await?;
+    Ok(receipt_response(&out))
+}

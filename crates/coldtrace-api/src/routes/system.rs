@@ -1,0 +1,46 @@
+//! Health, metrics, counts, and who the caller is.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::authz::scope;
+use crate::error::ApiError;
+use crate::extract::Auth;
+
+#[utoipa::path(get, path = "/healthz", tag = "system", responses((status = 200, description = "the platform is up")))]
+pub async fn healthz(State(state): State<AppState>) -> Json<Value> {
+    Json(
+        json!({ "status": "ok", "tier": state.platform.tier, "province": state.platform.province }),
+    )
+}
+
+#[utoipa::path(get, path = "/metrics", tag = "system", responses((status = 200, description = "Prometheus text format")))]
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+}
+
+#[utoipa::path(get, path = "/api/v1/stats", tag = "system",
+    responses((status = 200, description = "record counts within the caller's scope")), security(("api_key" = [])))]
+pub async fn stats(State(state): State<AppState>, Auth(p): Auth) -> Result<Json<Value>, ApiError> {
+    let s = state.store.stats(&scope(&p)).await?;
+    Ok(Json(serde_json::to_value(s).unwrap_or(Value::Null)))
+}
+
+#[utoipa::path(get, path = "/api/v1/whoami", tag = "system",
+    responses((status = 200, description = "the caller's role and tenant")), security(("api_key" = [])))]
+pub async fn whoami(Auth(p): Auth) -> Json<Value> {
+    Json(
+        json!({ "role": p.role, "enterprise": p.enterprise, "province": p.province, "credential": p.credential }),
+    )
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError::NotFound("route")
+}

@@ -1,0 +1,192 @@
+//! Reading a ledger file into a table of text cells: CSV (UTF-8 or GBK) or XLSX.
+
+use std::io::Cursor;
+
+use calamine::{Data, Reader, Xlsx};
+
+/// A ledger file's format.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Csv,
+    Xlsx,
+}
+
+impl Format {
+    /// Guesses from a file name, or from the first bytes (XLSX is a ZIP archive).
+    pub fn detect(name: Option<&str>, bytes: &[u8]) -> Format {
+        match name.map(|n| n.to_ascii_lowercase()) {
+            Some(n) if n.ends_with(".xlsx") => Format::Xlsx,
+            Some(n) if n.ends_with(".csv") || n.ends_with(".txt") => Format::Csv,
+            _ if bytes.starts_with(b"PK\x03\x04") => Format::Xlsx,
+            _ => Format::Csv,
+        }
+    }
+}
+
+/// A table: the header row and the data rows, each cell as text. Row numbers are the file's (header = 1).
+#[derive(Debug, Clone, Default)]
+pub struct Table {
+    pub headers: Vec<String>,
+    /// `(file row number, cells)`; blank rows are skipped.
+    pub rows: Vec<(usize, Vec<String>)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TableError {
+    #[error("the file is empty")]
+    Empty,
+    #[error("CSV: {0}")]
+    Csv(#[from] csv::Error),
+    #[error("XLSX: {0}")]
+    Xlsx(String),
+}
+
+/// Decodes text: UTF-8 (with or without BOM) or, failing that, GBK (GB 18030), as Chinese Excel saves CSV.
+pub fn decode_text(bytes: &[u8]) -> (String, &'static str) {
+    let b = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match std::str::from_utf8(b) {
+        Ok(s) => (s.to_string(), "UTF-8"),
+        Err(_) => {
+            let (s, _, _) = encoding_rs::GB18030.decode(b);
+            (s.into_owned(), "GBK")
+        }
+    }
+}
+
+pub fn read(bytes: &[u8], format: Format) -> Result<(Table, &'static str), TableError> {
+    match format {
+        Format::Csv => {
+            let (text, enc) = decode_text(bytes);
+            let mut r = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(text.as_bytes());
+            let mut t = Table::default();
+            for (i, rec) in r.records().enumerate() {
+                let rec = rec?;
+                let cells: Vec<String> = rec.iter().map(|c| c.trim().to_string()).collect();
+                if i == 0 {
+                    t.headers = cells;
+                } else if cells.iter().any(|c| !c.is_empty()) {
+                    t.rows.push((i + 1, cells));
+                }
+            }
+            if t.headers.is_empty() {
+                return Err(TableError::Empty);
+            }
+            Ok((t, enc))
+        }
+        Format::Xlsx => {
+            let mut wb: Xlsx<_> =
+                Xlsx::new(Cursor::new(bytes)).map_err(|e| TableError::Xlsx(e.to_string()))?;
+            let range = wb
+                .worksheet_range_at(0)
+                .ok_or_else(|| TableError::Xlsx("the workbook has no sheet".into()))?
+                .map_err(|e| TableError::Xlsx(e.to_string()))?;
+            let mut t = Table::default();
+            let start_row = range.start().map(|(r, _)| r as usize).unwrap_or(0);
+            for (i, row) in range.rows().enumerate() {
+                let cells: Vec<String> = row.iter().map(cell_text).collect();
+                if i == 0 {
+                    t.headers = cells;
+                } else if cells.iter().any(|c| !c.is_empty()) {
+                    t.rows.push((start_row + i + 1, cells));
+                }
+            }
+            if t.headers.is_empty() {
+                return Err(TableError::Empty);
+            }
+            Ok((t, "XLSX"))
+        }
+    }
+}
+
+fn cell_text(d: &Data) -> String {
+    match d {
+        Data::Empty => String::new(),
+        Data::String(s) => s.trim().to_string(),
+        Data::Int(i) => i.to_string(),
+        Data::Float(f) => {
+            if f.fract() == 0.0 && f.abs() < 1e15 {
+                format!("{}", *f as i64)
+            } else {
+                format!("{f}")
+            }
+        }
+        Data::Bool(b) => b.to_string(),
+        Data::DateTime(dt) => excel_serial_to_text(dt.as_f64()),
+        Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+        Data::Error(e) => format!("#{e:?}"),
+    }
+}
+
+/// Excel's serial date (days since 1899-12-30, fraction = time of day) as `YYYY-MM-DD HH:MM:SS`.
+fn excel_serial_to_text(serial: f64) -> String {
+    let days = serial.floor() as i64;
+    let secs = ((serial - serial.floor()) * 86_400.0).round() as i64;
+    let base = jiff_date(1899, 12, 30);
+    let date = days_to_ymd(base + days);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        date.0,
+        date.1,
+        date.2,
+        secs / 3600,
+        (secs % 3600) / 60,
+        secs % 60
+    )
+}
+
+// Days-from-civil and back (Howard Hinnant's algorithms), to avoid a date dependency for one conversion.
+fn jiff_date(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn days_to_ymd(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excel_serials() {
+        assert_eq!(excel_serial_to_text(45_000.5), "2023-03-15 12:00:00");
+        assert_eq!(excel_serial_to_text(1.0), "1899-12-31 00:00:00");
+    }
+
+    #[test]
+    fn gbk_and_utf8() {
+        let (gbk, _, _) = encoding_rs::GBK.encode("日期,品名\n2026-01-01,冻牛肉\n");
+        let (t, enc) = read(&gbk, Format::Csv).unwrap();
+        assert_eq!(enc, "GBK");
+        assert_eq!(t.headers, vec!["日期", "品名"]);
+        assert_eq!(t.rows[0].1[1], "冻牛肉");
+        let (t, enc) = read(
+            "\u{feff}日期,品名\n\n2026-01-01,冻牛肉\n".as_bytes(),
+            Format::Csv,
+        )
+        .unwrap();
+        assert_eq!(enc, "UTF-8");
+        assert_eq!(t.headers[0], "日期");
+        assert_eq!(t.rows[0].0, 3, "file row numbers survive blank rows");
+    }
+}

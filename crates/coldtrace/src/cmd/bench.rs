@@ -1,0 +1,259 @@
+//! `coldtrace bench`: measured figures, each printed beside a baseline from the same run.
+//!
+//! - `bench ingest`: movements per second through the HTTP API in batched submissions, against the baseline of
+//!   one movement per request; and ledger rows per second through file import (CSV), directly and over HTTP.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use coldtrace_api::{AppState, PlatformInfo};
+use coldtrace_domain::{ProvinceCode, Role};
+use coldtrace_store::{SqliteStore, Store};
+use serde_json::{Value, json};
+
+use crate::cmd::key::issue;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub what: What,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum What {
+    /// Bulk ingest through the API and through ledger import.
+    Ingest {
+        /// Movements sent in batched submissions.
+        #[arg(long, default_value_t = 200_000)]
+        movements: usize,
+        /// Movements per submission.
+        #[arg(long, default_value_t = 2_000)]
+        batch: usize,
+        /// Single-movement requests for the baseline.
+        #[arg(long, default_value_t = 2_000)]
+        single: usize,
+        /// Rows in the ledger file.
+        #[arg(long, default_value_t = 100_000)]
+        rows: usize,
+    },
+}
+
+pub async fn run(a: Args) -> anyhow::Result<()> {
+    match a.what {
+        What::Ingest {
+            movements,
+            batch,
+            single,
+            rows,
+        } => ingest(movements, batch, single, rows).await,
+    }
+}
+
+struct Rig {
+    base: String,
+    key: String,
+    http: reqwest::Client,
+    store: Arc<SqliteStore>,
+    _dir: tempfile_dir::Dir,
+    enterprise_uscc: String,
+}
+
+mod tempfile_dir {
+    /// A scratch directory removed on drop.
+    pub struct Dir(pub std::path::PathBuf);
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+async fn rig() -> anyhow::Result<Rig> {
+    let dir = std::env::temp_dir().join(format!("coldtrace-bench-{}", uuid::Uuid::now_v7()));
+    let store = super::open_store(&dir)?;
+    let regulator = issue(store.as_ref(), Role::Regulator, Some("12"), None, "bench").await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let state = AppState::new(
+        store.clone() as Arc<dyn Store>,
+        PlatformInfo {
+            tier: "province".into(),
+            province: Some(ProvinceCode::parse("12").expect("constant")),
+        },
+    );
+    tokio::spawn(coldtrace_api::serve(
+        listener,
+        state,
+        std::future::pending(),
+    ));
+    let http = reqwest::Client::new();
+    let uscc = "91120116MA05T1Q16A";
+    let r: Value = http
+        .post(format!("{base}/api/v1/enterprises"))
+        .bearer_auth(&regulator)
+        .json(&json!({"uscc": uscc, "name": "天津滨海冷链有限公司", "kind": "first_station_cold_store",
+            "region": "120116", "contact_name": "王伟", "contact_phone": "13812341234", "self_commitment": true}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let eid = r["enterprises"][0]
+        .as_str()
+        .context("enterprise registered")?
+        .to_string();
+    let k: Value = http
+        .post(format!("{base}/api/v1/enterprises/{eid}/credentials"))
+        .bearer_auth(&regulator)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let key = k["api_key"].as_str().context("key issued")?.to_string();
+    let r = http
+        .post(format!("{base}/api/v1/submissions"))
+        .bearer_auth(&key)
+        .json(&json!({
+            "products": [{"id": "01900000-0000-7000-8000-000000000001", "name": "冷冻去骨牛肉", "category": "livestock_poultry_meat", "origin_country": "BR"}],
+            "batches": [{"product_id": "01900000-0000-7000-8000-000000000001", "batch_no": "BENCH-1", "quantity": 100000000, "unit": "kg"}]
+        }))
+        .send()
+        .await?;
+    anyhow::ensure!(
+        r.status().is_success(),
+        "setting up the bench batch: {}",
+        r.text().await?
+    );
+    Ok(Rig {
+        base,
+        key,
+        http,
+        store,
+        _dir: tempfile_dir::Dir(dir),
+        enterprise_uscc: uscc.into(),
+    })
+}
+
+fn movement(i: usize) -> Value {
+    json!({
+        "kind": "sell", "batch_no": "BENCH-1", "quantity": 1 + (i % 20),
+        "counterparty_name": format!("客户{}", i % 977),
+        "at": format!("2026-03-01T{:02}:{:02}:{:02}+08:00", (i / 3600) % 24, (i / 60) % 60, i % 60),
+        "location": "1号库", "handlers": [{"name": "李强", "phone": "13912345678"}]
+    })
+}
+
+async fn ingest(movements: usize, batch: usize, single: usize, rows: usize) -> anyhow::Result<()> {
+    println!(
+        "coldtrace bench ingest (SQLite WAL, synchronous=FULL: one fsync per committed submission)"
+    );
+    let rig = rig().await?;
+    // Baseline: one movement per request.
+    let t = Instant::now();
+    for i in 0..single {
+        let r = rig
+            .http
+            .post(format!("{}/api/v1/movements", rig.base))
+            .bearer_auth(&rig.key)
+            .json(&movement(i))
+            .send()
+            .await?;
+        anyhow::ensure!(
+            r.status().as_u16() == 201,
+            "single movement: {}",
+            r.text().await?
+        );
+    }
+    let single_rate = single as f64 / t.elapsed().as_secs_f64();
+    // Batched submissions.
+    let t = Instant::now();
+    let mut sent = 0;
+    while sent < movements {
+        let n = batch.min(movements - sent);
+        let ms: Vec<Value> = (sent..sent + n).map(|i| movement(i + single)).collect();
+        let r = rig
+            .http
+            .post(format!("{}/api/v1/submissions", rig.base))
+            .bearer_auth(&rig.key)
+            .header("Idempotency-Key", format!("bench-{sent}"))
+            .json(&json!({ "movements": ms }))
+            .send()
+            .await?;
+        anyhow::ensure!(
+            r.status().as_u16() == 201,
+            "batched submission: {}",
+            r.text().await?
+        );
+        sent += n;
+    }
+    let batched_rate = movements as f64 / t.elapsed().as_secs_f64();
+    // Ledger file import: CSV rows, directly and over HTTP.
+    let mut csv = String::from("日期,类型,批号,数量,单位,对方名称,存放位置,经手人\n");
+    for i in 0..rows {
+        csv.push_str(&format!(
+            "2026-04-01 {:02}:{:02}:{:02},销售,BENCH-1,{},kg,客户{},2号库,张敏\n",
+            (i / 3600) % 24,
+            (i / 60) % 60,
+            i % 60,
+            1 + i % 9,
+            i
+        ));
+    }
+    let ent = rig
+        .store
+        .enterprise_by_uscc(&rig.enterprise_uscc)
+        .await?
+        .context("bench enterprise")?;
+    let t = Instant::now();
+    let report = coldtrace_ledger::import(
+        rig.store.as_ref(),
+        ent.record.id,
+        "bench-cli",
+        csv.as_bytes(),
+        coldtrace_ledger::Format::Csv,
+        Default::default(),
+        &|_, _| {},
+    )
+    .await?;
+    anyhow::ensure!(
+        report.receipt.is_some(),
+        "file import failed: {:?}",
+        report.errors.first()
+    );
+    let file_rate = rows as f64 / t.elapsed().as_secs_f64();
+    let csv2 = csv.replace("2026-04-01", "2026-05-01");
+    let t = Instant::now();
+    let r = rig
+        .http
+        .post(format!("{}/api/v1/ledger?format=csv", rig.base))
+        .bearer_auth(&rig.key)
+        .header("content-type", "text/csv")
+        .body(csv2)
+        .send()
+        .await?;
+    anyhow::ensure!(
+        r.status().as_u16() == 201,
+        "ledger over HTTP: {}",
+        r.text().await?
+    );
+    let http_file_rate = rows as f64 / t.elapsed().as_secs_f64();
+    println!();
+    println!("| path | records | rate | vs baseline |");
+    println!("|---|---:|---:|---:|");
+    println!(
+        "| API, one movement per request (baseline) | {single} | {single_rate:.0} movements/s | 1.0x |"
+    );
+    println!(
+        "| API, {batch} movements per submission | {movements} | {batched_rate:.0} movements/s | {:.1}x |",
+        batched_rate / single_rate
+    );
+    println!(
+        "| ledger CSV import, in process | {rows} | {file_rate:.0} rows/s | {:.1}x |",
+        file_rate / single_rate
+    );
+    println!(
+        "| ledger CSV import, POST /api/v1/ledger | {rows} | {http_file_rate:.0} rows/s | {:.1}x |",
+        http_file_rate / single_rate
+    );
+    Ok(())
+}

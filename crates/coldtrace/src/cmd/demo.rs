@@ -1,0 +1,258 @@
+//! `coldtrace demo`: a provincial platform (Tianjin, 12) on an embedded store under a data directory, loaded
+//! with generated data and an imported ledger, then serving. `--no-serve` runs the same scenario against a
+//! real server on a free port, prints the summary and exits.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use coldtrace_api::{AppState, PlatformInfo};
+use coldtrace_domain::{EnterpriseKind, ProvinceCode, Role};
+use coldtrace_gen::{GenConfig, Population, generate};
+use coldtrace_ledger::{Format, ImportOptions};
+use coldtrace_store::Store;
+use serde_json::{Value, json};
+
+use crate::cmd::key::issue;
+use crate::settings::Settings;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Data directory of the demo (recreated on every run).
+    #[arg(long, default_value = "coldtrace-data/demo")]
+    pub data: PathBuf,
+    /// Address to listen on.
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// Movements to generate.
+    #[arg(long, default_value_t = 20_000)]
+    pub movements: u64,
+    /// Run the scenario, print its summary and exit instead of serving.
+    #[arg(long)]
+    pub no_serve: bool,
+}
+
+pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
+    if a.data.exists() {
+        std::fs::remove_dir_all(&a.data)
+            .with_context(|| format!("clearing {}", a.data.display()))?;
+    }
+    let store = super::open_store(&a.data)?;
+    let tianjin = ProvinceCode::parse("12").expect("constant");
+    println!(
+        "coldtrace demo: provincial platform of {} ({}), data in {}",
+        tianjin.name(),
+        tianjin,
+        a.data.display()
+    );
+
+    // 1. Generated chain data: Tianjin port imports, onward flows to Shanghai and Guangdong.
+    let cfg = GenConfig {
+        movements: a.movements,
+        ..Default::default()
+    };
+    let pb = super::bar(a.movements, "movements");
+    let t = Instant::now();
+    let (summary, pop) = generate(store.as_ref(), &cfg, &|d, _| pb.set_position(d)).await?;
+    pb.finish_and_clear();
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "  generated {} enterprises, {} batches, {} documents, {} movements ({} processing runs, {} cross-province flows) in {:.2} s ({:.0} movements/s)",
+        summary.enterprises,
+        summary.batches,
+        summary.documents,
+        summary.movements,
+        summary.transformations,
+        summary.cross_province_flows,
+        secs,
+        summary.movements as f64 / secs
+    );
+
+    // 2. Keys for a regulator and two enterprises.
+    let importer = pop
+        .of_kind(EnterpriseKind::Importer)
+        .find(|m| m.enterprise.region.province() == tianjin)
+        .context("no Tianjin importer")?
+        .clone();
+    let first_station = pop
+        .of_kind(EnterpriseKind::FirstStationColdStore)
+        .find(|m| m.enterprise.region.province() == tianjin)
+        .context("no Tianjin first station")?
+        .clone();
+    let regulator_key = issue(
+        store.as_ref(),
+        Role::Regulator,
+        Some("12"),
+        None,
+        "天津市市场监管委",
+    )
+    .await?;
+    let importer_key = issue(
+        store.as_ref(),
+        Role::Enterprise,
+        None,
+        Some(importer.enterprise.uscc.as_str()),
+        "demo importer",
+    )
+    .await?;
+    let admin_key = issue(store.as_ref(), Role::Admin, None, None, "demo admin").await?;
+
+    // 3. The importer's Excel ledger, saved by Chinese Excel as GBK CSV.
+    let ledger_path = a.data.join("ledger-demo.csv");
+    let csv = demo_ledger(
+        &importer.enterprise.uscc.to_string(),
+        &first_station.enterprise,
+    );
+    let (gbk, _, _) = encoding_rs::GBK.encode(&csv);
+    std::fs::write(&ledger_path, &gbk)?;
+    let report = coldtrace_ledger::import(
+        store.as_ref(),
+        importer.enterprise.id,
+        &format!("enterprise:{}", importer.enterprise.id),
+        &gbk,
+        Format::Csv,
+        ImportOptions::default(),
+        &|_, _| {},
+    )
+    .await?;
+    println!(
+        "  imported ledger {} ({}): {} rows, {} imported, {} errors",
+        ledger_path.display(),
+        report.encoding,
+        report.rows,
+        report.imported_rows,
+        report.errors.len()
+    );
+    let stats = store.stats(&coldtrace_store::Scope::All).await?;
+    println!(
+        "  store: {} enterprises, {} products, {} batches, {} documents, {} movements, {} trace codes",
+        stats.enterprises,
+        stats.products,
+        stats.batches,
+        stats.documents,
+        stats.movements,
+        stats.trace_codes
+    );
+
+    let platform = PlatformInfo {
+        tier: "province".into(),
+        province: Some(tianjin),
+    };
+    let state = AppState::new(store.clone() as Arc<dyn Store>, platform);
+    let listen = if a.no_serve {
+        "127.0.0.1:0".to_string()
+    } else {
+        a.listen.unwrap_or(settings.server.listen)
+    };
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
+    let addr = listener.local_addr()?;
+    let base = format!("http://{addr}");
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(coldtrace_api::serve(listener, state, async move {
+        tokio::select! { _ = stop_rx => {}, _ = super::serve::shutdown_signal() => {} }
+    }));
+
+    // 4. The scenario over real HTTP.
+    scenario(&base, &importer_key, &regulator_key, &pop).await?;
+
+    if a.no_serve {
+        let _ = stop_tx.send(());
+        server.await??;
+        println!("demo finished");
+        return Ok(());
+    }
+    println!();
+    println!("coldtrace listening on {base}");
+    println!("  health:    curl {base}/healthz");
+    println!("  OpenAPI:   curl {base}/api/openapi.json");
+    println!("  metrics:   curl {base}/metrics");
+    println!("  regulator: curl -H 'Authorization: Bearer {regulator_key}' {base}/api/v1/stats");
+    println!(
+        "  importer:  curl -H 'Authorization: Bearer {importer_key}' '{base}/api/v1/codes/(01)06901234567892(10)DEMO-BR-001'"
+    );
+    println!("  admin:     {admin_key}");
+    println!("Press Ctrl-C to stop.");
+    server.await??;
+    Ok(())
+}
+
+/// A small importer ledger: a Brazilian beef container received with its documents, part shipped to the
+/// first-station cold store, part sold.
+fn demo_ledger(_importer_uscc: &str, fs: &coldtrace_domain::Enterprise) -> String {
+    let mut s = String::from(
+        "日期,类型,品名,品类,原产国,境外生产企业注册号,批号,数量,单位,净重(kg),报关单号,检验检疫证明编号,核酸检测报告编号,核酸检测结果,消毒证明编号,入境口岸,进口日期,集装箱号,追溯码,对方名称,对方统一社会信用代码,存放位置,经手人,备注\n",
+    );
+    s.push_str("2026/3/1 08:30,入库,冷冻去骨牛肉,畜禽肉,BR,SIF1234,DEMO-BR-001,1300,箱,26000,020220261000456789,120100026000001,HS2026030101,阴性,XD2026030101,天津新港,2026-03-01,CSQU3054383,(01)06901234567892(10)DEMO-BR-001,Frigorifico Exemplo S.A.,,港区监管库A-01,王伟,\n");
+    s.push_str(&format!(
+        "2026/3/2 09:00,出库,冷冻去骨牛肉,畜禽肉,BR,SIF1234,DEMO-BR-001,800,箱,,,,,,,,,,,{},{},,李强,首站入库\n",
+        fs.name, fs.uscc
+    ));
+    s.push_str("2026/3/3 14:00,销售,冷冻去骨牛肉,畜禽肉,BR,SIF1234,DEMO-BR-001,200,箱,,,,,,,,,,,天津某餐饮管理有限公司,,,李强,\n");
+    s
+}
+
+async fn scenario(
+    base: &str,
+    importer_key: &str,
+    regulator_key: &str,
+    pop: &Population,
+) -> anyhow::Result<()> {
+    let http = reqwest::Client::new();
+    let get = |path: String, key: &str| {
+        let req = http.get(format!("{base}{path}"));
+        let req = if key.is_empty() {
+            req
+        } else {
+            req.bearer_auth(key)
+        };
+        async move {
+            let r = req.send().await?;
+            let status = r.status().as_u16();
+            let v: Value = r.json().await.unwrap_or(Value::Null);
+            anyhow::Ok((status, v))
+        }
+    };
+    let (s, h) = get("/healthz".into(), "").await?;
+    println!("  GET /healthz -> {s} {h}");
+    let code = "(01)06901234567892(10)DEMO-BR-001";
+    let enc = code.replace('(', "%28").replace(')', "%29");
+    let (s, v) = get(format!("/api/v1/codes/{enc}"), importer_key).await?;
+    let docs = v["batch"]["documents"]
+        .as_array()
+        .map(Vec::len)
+        .unwrap_or(0);
+    println!(
+        "  importer scans {code} -> {s}: batch {} of {}, {} document(s)",
+        v["batch"]["batch_no"].as_str().unwrap_or("?"),
+        v["says"]["gtin"].as_str().unwrap_or("?"),
+        docs
+    );
+    let (s, _) = get("/api/v1/batches".into(), "").await?;
+    println!("  GET /api/v1/batches without a key -> {s}");
+    let (s, v) = get("/api/v1/stats".into(), regulator_key).await?;
+    println!("  regulator of 12 sees {s}: {v}");
+    let bad = http
+        .post(format!("{base}/api/v1/movements"))
+        .bearer_auth(importer_key)
+        .json(&json!({"kind": "ship", "batch_no": "DEMO-BR-001", "quantity": -5, "at": "2026-03-04T10:00:00+08:00"}))
+        .send()
+        .await?;
+    let status = bad.status().as_u16();
+    let body: Value = bad.json().await?;
+    println!(
+        "  a bad movement -> {status} {}",
+        body["message"].as_str().unwrap_or("")
+    );
+    let other = pop
+        .of_kind(EnterpriseKind::Importer)
+        .nth(1)
+        .map(|m| m.enterprise.id);
+    if let Some(other) = other {
+        let (s, _) = get(format!("/api/v1/enterprises/{other}"), importer_key).await?;
+        println!("  importer reads another importer's record -> {s}");
+    }
+    Ok(())
+}

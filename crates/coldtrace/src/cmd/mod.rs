@@ -1,0 +1,34 @@
+//! One module per subcommand.
+
+pub mod bench;
+pub mod demo;
+pub mod gen_data;
+pub mod import;
+pub mod key;
+pub mod serve;
+
+use std::sync::Arc;
+
+use coldtrace_store::SqliteStore;
+
+/// Opens the embedded store of a data directory.
+pub fn open_store(data: &std::path::Path) -> anyhow::Result<Arc<SqliteStore>> {
+    let path = crate::settings::store_path(data);
+    let s = SqliteStore::open(&path)
+        .map_err(|e| anyhow::anyhow!("opening the store at {}: {e}", path.display()))?;
+    Ok(Arc::new(s))
+}
+
+/// A progress bar on stderr (hidden when stderr is not a terminal).
+pub fn bar(total: u64, what: &str) -> indicatif::ProgressBar {
+    let pb = indicatif::ProgressBar::new(total);
+    pb.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg:>10} [{bar:40}] {pos}/{len} ({per_sec}, eta {eta})",
+        )
+        .expect("static template")
+        .progress_chars("=> "),
+    );
+    pb.set_message(what.to_string());
+    pb
+}
