@@ -24,6 +24,11 @@ pub async fn create(
     headers: HeaderMap,
     body: ApiJson<EnterpriseDraft>,
 ) -> Result<Response, ApiError> {
+    crate::authz::require_role(
+        &p,
+        &[coldtrace_domain::Role::Regulator],
+        "register enterprises",
+    )?;
     let draft = SubmissionDraft {
         enterprises: vec![body.value],
         ..Default::default()

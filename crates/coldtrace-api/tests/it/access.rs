@@ -1,0 +1,362 @@
+//! Authentication and tenant isolation.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::support::{TestApp, json};
+
+const OPEN: [&str; 3] = ["/healthz", "/metrics", "/api/openapi.json"];
+
+#[tokio::test]
+async fn every_non_public_route_answers_401_without_credentials() {
+    let app = TestApp::spawn().await;
+    let doc: Value = app
+        .http
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let paths = doc["paths"].as_object().unwrap();
+    let mut checked = 0;
+    for (path, ops) in paths {
+        let concrete = path
+            .replace("{id}", "0190f5b2-0000-7000-8000-000000000001")
+            .replace("{code}", "11020201101004")
+            .replace("{sha256}", &"a".repeat(64));
+        for method in ops.as_object().unwrap().keys() {
+            let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let open = OPEN.contains(&path.as_str());
+            for key in [None, Some("ct_not_a_real_key"), Some("")] {
+                let mut req = app.http.request(m.clone(), app.url(&concrete));
+                if let Some(k) = key {
+                    req = req.bearer_auth(k);
+                }
+                let r = req.send().await.unwrap();
+                if open {
+                    assert_eq!(r.status(), StatusCode::OK, "{method} {path} is open");
+                } else {
+                    assert_eq!(
+                        r.status(),
+                        StatusCode::UNAUTHORIZED,
+                        "{method} {path} with {key:?}"
+                    );
+                    let (_, body) = json(r).await;
+                    assert_eq!(body["code"], "unauthorized");
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 25,
+        "the OpenAPI document lists the routes ({checked})"
+    );
+}
+
+#[tokio::test]
+async fn an_enterprise_cannot_read_another_enterprises_records() {
+    let app = TestApp::spawn().await;
+    let a = app.enterprise("120116", "importer", 1).await;
+    let b = app.enterprise("120104", "importer", 2).await;
+    let (_pa, batch_a) = app.batch(&a, "A-1", "11020201101001").await;
+    let (pb, batch_b) = app.batch(&b, "B-1", "11020201101002").await;
+    let r = app
+        .post(
+            "/api/v1/movements",
+            &b.key,
+            &json!({"kind": "sell", "batch_id": batch_b, "quantity": 5, "at": "2026-03-01T10:00:00+08:00",
+                    "handlers": [{"name": "李强", "id_no": "11010519491231002X", "phone": "13912345678"}]}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let mv_b = json(r).await.1["movements"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let doc = app
+        .post(
+            "/api/v1/documents",
+            &b.key,
+            &json!({"batch_id": batch_b, "kind": "nucleic_acid", "number": "HS1", "issuer": "检测机构",
+                    "issued_on": "2026-03-01", "result": "negative"}),
+        )
+        .await;
+    assert_eq!(doc.status(), StatusCode::CREATED);
+    let doc_b = json(doc).await.1["documents"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    for path in [
+        format!("/api/v1/batches/{batch_b}"),
+        format!("/api/v1/batches/{batch_b}/documents"),
+        format!("/api/v1/products/{pb}"),
+        format!("/api/v1/movements/{mv_b}"),
+        format!("/api/v1/documents/{doc_b}"),
+        format!("/api/v1/enterprises/{}", b.id),
+        "/api/v1/codes/11020201101002".to_string(),
+        format!("/api/v1/movements?batch={batch_b}"),
+    ] {
+        let (s, body) = json(app.get(&path, &a.key).await).await;
+        assert!(
+            s == StatusCode::NOT_FOUND || s == StatusCode::FORBIDDEN,
+            "A reads {path}: {s}"
+        );
+        assert!(body.get("record").is_none() && body.get("batch_no").is_none());
+        // B itself can read each of them.
+        let (s, _) = json(app.get(&path, &b.key).await).await;
+        assert_eq!(s, StatusCode::OK, "B reads {path}");
+    }
+    // Lists hold only one's own.
+    let (_, list) = json(app.get("/api/v1/batches", &a.key).await).await;
+    let ids: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec![batch_a.as_str()]);
+    let (_, list) = json(app.get("/api/v1/movements", &a.key).await).await;
+    assert!(list["items"].as_array().unwrap().is_empty());
+    // A cannot record a movement against B's batch by its number (numbers are per enterprise).
+    let (s, body) = json(
+        app.post(
+            "/api/v1/movements",
+            &a.key,
+            &json!({"kind": "sell", "batch_no": "B-1", "quantity": 1, "at": "2026-03-01T10:00:00+08:00"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["field"], "batch_no");
+}
+
+#[tokio::test]
+async fn counterparties_see_names_only_and_regulators_see_their_province() {
+    let app = TestApp::spawn().await;
+    let importer = app.enterprise("120116", "importer", 11).await;
+    let store = app
+        .enterprise("120104", "first_station_cold_store", 12)
+        .await;
+    let outsider = app.enterprise("310104", "wholesale_vendor", 13).await;
+    let (_, batch) = app.batch(&importer, "I-1", "11020201101011").await;
+    let r = app
+        .post(
+            "/api/v1/movements",
+            &importer.key,
+            &json!({"kind": "ship", "batch_id": batch, "quantity": 100, "at": "2026-03-02T09:00:00+08:00",
+                    "counterparty_uscc": store.uscc, "counterparty_name": "首站冷库"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    // The cold store may now see the batch shipped to it, and record its receipt by scanning the code.
+    let (s, _) = json(
+        app.get(&format!("/api/v1/batches/{batch}"), &store.key)
+            .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let r = app
+        .post(
+            "/api/v1/movements",
+            &store.key,
+            &json!({"kind": "receive", "trace_code": "11020201101011", "quantity": 100, "at": "2026-03-02T11:00:00+08:00",
+                    "counterparty_uscc": importer.uscc, "counterparty_name": "进口商"}),
+        )
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::CREATED,
+        "{}",
+        r.text().await.unwrap()
+    );
+    let (s, v) = json(
+        app.get(&format!("/api/v1/enterprises/{}", importer.id), &store.key)
+            .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        vec!["id", "name"],
+        "a counterparty sees only the name"
+    );
+    let (_, own) = json(
+        app.get(
+            &format!("/api/v1/enterprises/{}", importer.id),
+            &importer.key,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(own["contact"]["phone"], "13812341234");
+    // The outsider (another province, no trade) sees nothing.
+    let (s, _) = json(
+        app.get(
+            &format!("/api/v1/enterprises/{}", importer.id),
+            &outsider.key,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // Tianjin's regulator sees the Tianjin batch; Shanghai's does not.
+    let (s, _) = json(
+        app.get(&format!("/api/v1/batches/{batch}"), &app.regulator)
+            .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let sh = TestApp::key(
+        &app.store,
+        coldtrace_domain::Role::Regulator,
+        Some("31"),
+        None,
+    )
+    .await;
+    let (s, _) = json(app.get(&format!("/api/v1/batches/{batch}"), &sh).await).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (_, list) = json(app.get("/api/v1/enterprises", &sh).await).await;
+    let ids: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec![outsider.id.as_str()]);
+    // A regulator may not register an enterprise of another province.
+    let (s, body) = json(
+        app.post(
+            "/api/v1/enterprises",
+            &sh,
+            &json!({"uscc": crate::support::uscc("120101", 99), "name": "x", "kind": "restaurant", "region": "120101",
+                    "contact_name": "王伟", "contact_phone": "13812341234"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["field"], "region");
+}
+
+#[tokio::test]
+async fn roles_are_limited_to_their_work() {
+    let app = TestApp::spawn().await;
+    let e = app.enterprise("120116", "importer", 21).await;
+    // An enterprise cannot register enterprises or issue keys.
+    let (s, body) = json(
+        app.post(
+            "/api/v1/enterprises",
+            &e.key,
+            &json!({"uscc": crate::support::uscc("120101", 5), "name": "x", "kind": "restaurant", "region": "120101",
+                    "contact_name": "王伟", "contact_phone": "13812341234"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["code"], "forbidden");
+    let (s, _) = json(
+        app.post("/api/v1/credentials", &e.key, &json!({"role": "admin"}))
+            .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // The admin issues a regulator key but reads no business data.
+    let (s, k) = json(
+        app.post(
+            "/api/v1/credentials",
+            &app.admin,
+            &json!({"role": "regulator", "province": "31"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let sh = k["api_key"].as_str().unwrap();
+    let (_, who) = json(app.get("/api/v1/whoami", sh).await).await;
+    assert_eq!(who["role"], "regulator");
+    assert_eq!(who["province"], "31");
+    let (s, list) = json(app.get("/api/v1/enterprises", &app.admin).await).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(list["items"].as_array().unwrap().is_empty());
+    let (s, _) = json(app.post("/api/v1/movements", &app.admin, &json!({})).await).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, body) = json(
+        app.post(
+            "/api/v1/credentials",
+            &app.admin,
+            &json!({"role": "regulator"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["field"], "province");
+}
+
+#[tokio::test]
+async fn attachments_follow_the_documents_that_cite_them() {
+    let app = TestApp::spawn().await;
+    let a = app.enterprise("120116", "importer", 31).await;
+    let b = app.enterprise("120104", "importer", 32).await;
+    let (_, batch) = app.batch(&a, "ATT-1", "11020201101031").await;
+    let pdf = b"%PDF-1.4 scanned certificate".to_vec();
+    let r = app
+        .http
+        .post(app.url("/api/v1/attachments"))
+        .bearer_auth(&a.key)
+        .header("content-type", "application/pdf")
+        .body(pdf.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let sha = json(r).await.1["sha256"].as_str().unwrap().to_string();
+    let r = app
+        .http
+        .post(app.url("/api/v1/attachments"))
+        .bearer_auth(&a.key)
+        .header("content-type", "text/plain")
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let r = app
+        .post(
+            "/api/v1/documents",
+            &a.key,
+            &json!({"batch_id": batch, "kind": "disinfection", "number": "XD1", "issuer": "消杀公司",
+                    "issued_on": "2026-03-01", "attachment_sha256": sha}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let got = app.get(&format!("/api/v1/attachments/{sha}"), &a.key).await;
+    assert_eq!(got.status(), StatusCode::OK);
+    assert_eq!(got.bytes().await.unwrap().to_vec(), pdf);
+    assert_eq!(
+        app.get(&format!("/api/v1/attachments/{sha}"), &b.key)
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    // A document may not cite an attachment that was never uploaded.
+    let (s, body) = json(
+        app.post(
+            "/api/v1/documents",
+            &a.key,
+            &json!({"batch_id": batch, "kind": "disinfection", "number": "XD2", "issuer": "消杀公司",
+                    "issued_on": "2026-03-01", "attachment_sha256": "b".repeat(64)}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["field"], "attachment_sha256");
+}

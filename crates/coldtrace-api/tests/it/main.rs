@@ -1,0 +1,6 @@
+//! Integration tests of the HTTP API: a real server on a free port over a real SQLite file.
+
+mod access;
+mod ledger;
+mod records;
+mod support;

@@ -1,0 +1,197 @@
+//! The shared test context: a platform on port 0 with a fresh SQLite file, and helpers to register
+//! enterprises and issue keys.
+
+use std::sync::Arc;
+
+use coldtrace_api::keys::{hash_key, new_key};
+use coldtrace_api::{AppState, PlatformInfo};
+use coldtrace_domain::id::{USCC_CHARSET, uscc_check_char};
+use coldtrace_domain::{ProvinceCode, Role};
+use coldtrace_store::{Credential, SqliteStore, Store};
+use reqwest::{Response, StatusCode};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub store: Arc<SqliteStore>,
+    /// Regulator of Tianjin (12).
+    pub regulator: String,
+    pub admin: String,
+    _dir: tempfile::TempDir,
+}
+
+/// An enterprise registered for a test, with its key.
+#[derive(Debug, Clone)]
+pub struct Ent {
+    pub id: String,
+    pub uscc: String,
+    pub key: String,
+}
+
+pub fn uscc(region: &str, seed: u32) -> String {
+    let mut body = format!("91{region}");
+    let mut x = seed.wrapping_mul(2_654_435_761);
+    for _ in 0..9 {
+        body.push(USCC_CHARSET.as_bytes()[(x % 31) as usize] as char);
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345) >> 3;
+    }
+    let c = uscc_check_char(&body).unwrap();
+    format!("{body}{c}")
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(dir.path().join("coldtrace.sqlite")).unwrap());
+        let regulator = Self::key(&store, Role::Regulator, Some("12"), None).await;
+        let admin = Self::key(&store, Role::Admin, None, None).await;
+        let state = AppState::new(
+            store.clone() as Arc<dyn Store>,
+            PlatformInfo {
+                tier: "province".into(),
+                province: Some(ProvinceCode::parse("12").unwrap()),
+            },
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(coldtrace_api::serve(
+            listener,
+            state,
+            std::future::pending(),
+        ));
+        TestApp {
+            base,
+            http: reqwest::Client::new(),
+            store,
+            regulator,
+            admin,
+            _dir: dir,
+        }
+    }
+
+    pub async fn key(
+        store: &SqliteStore,
+        role: Role,
+        province: Option<&str>,
+        enterprise: Option<Uuid>,
+    ) -> String {
+        let key = new_key();
+        store
+            .create_credential(Credential {
+                id: Uuid::now_v7(),
+                key_hash: hash_key(&key),
+                role,
+                enterprise,
+                province: province.map(|p| ProvinceCode::parse(p).unwrap()),
+                label: "test".into(),
+                revoked: false,
+            })
+            .await
+            .unwrap();
+        key
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str, key: &str) -> Response {
+        self.http
+            .get(self.url(path))
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post(&self, path: &str, key: &str, body: &Value) -> Response {
+        self.http
+            .post(self.url(path))
+            .bearer_auth(key)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Registers an enterprise in `region` (as the regulator of its province) and issues its key.
+    pub async fn enterprise(&self, region: &str, kind: &str, seed: u32) -> Ent {
+        let u = uscc(region, seed);
+        let regulator = if region.starts_with("12") {
+            self.regulator.clone()
+        } else {
+            Self::key(&self.store, Role::Regulator, Some(&region[..2]), None).await
+        };
+        let r = self
+            .post(
+                "/api/v1/enterprises",
+                &regulator,
+                &json!({"uscc": u, "name": format!("测试企业{seed}"), "kind": kind, "region": region,
+                        "contact_name": "王伟", "contact_phone": "13812341234", "self_commitment": true}),
+            )
+            .await;
+        assert_eq!(
+            r.status(),
+            StatusCode::CREATED,
+            "{}",
+            r.text().await.unwrap()
+        );
+        let v: Value = r.json().await.unwrap();
+        let id = v["enterprises"][0].as_str().unwrap().to_string();
+        let r = self
+            .post(
+                &format!("/api/v1/enterprises/{id}/credentials"),
+                &regulator,
+                &json!({}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let k: Value = r.json().await.unwrap();
+        Ent {
+            id,
+            uscc: u,
+            key: k["api_key"].as_str().unwrap().to_string(),
+        }
+    }
+
+    /// A product and a batch of `ent`, with the given trace code; returns (product id, batch id).
+    pub async fn batch(&self, ent: &Ent, batch_no: &str, code: &str) -> (String, String) {
+        let pid = Uuid::now_v7().to_string();
+        let r = self
+            .post(
+                "/api/v1/submissions",
+                &ent.key,
+                &json!({
+                    "products": [{"id": pid, "name": "冷冻去骨牛肉", "category": "livestock_poultry_meat", "origin_country": "BR",
+                                  "establishment_no": "SIF1234"}],
+                    "batches": [{"product_id": pid, "batch_no": batch_no, "quantity": 1300, "unit": "carton",
+                                 "declaration_no": "020220261000456789", "container_no": "CSQU3054383",
+                                 "trace_codes": [{"value": code}]}]
+                }),
+            )
+            .await;
+        assert_eq!(
+            r.status(),
+            StatusCode::CREATED,
+            "{}",
+            r.text().await.unwrap()
+        );
+        let v: Value = r.json().await.unwrap();
+        (pid, v["batches"][0].as_str().unwrap().to_string())
+    }
+
+    pub async fn stats(&self) -> coldtrace_store::Stats {
+        self.store
+            .stats(&coldtrace_store::Scope::All)
+            .await
+            .unwrap()
+    }
+}
+
+pub async fn json(r: Response) -> (StatusCode, Value) {
+    let s = r.status();
+    let v = r.json().await.unwrap_or(Value::Null);
+    (s, v)
+}
