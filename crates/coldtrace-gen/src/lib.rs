@@ -826,7 +826,7 @@ pub async fn generate(
             }
         }
         made = g.summary.movements;
-        if b % 64 == 0 {
+        if b.is_multiple_of(64) {
             progress(made.min(cfg.movements), cfg.movements);
         }
         sink.maybe_flush().await?;

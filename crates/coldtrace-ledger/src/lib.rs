@@ -308,7 +308,7 @@ async fn plan(
     let mut occurrences: HashMap<String, usize> = HashMap::new();
     let total = rows.len();
     for (i, r) in rows.iter().enumerate() {
-        if i % 1000 == 0 {
+        if i.is_multiple_of(1000) {
             progress(i, total);
         }
         let kind = match r.get(Field::Kind).map(|k| MovementKind::parse(&k)) {
@@ -423,8 +423,8 @@ async fn plan(
             let origin = r.get(Field::OriginCountry).unwrap_or_else(|| "CN".into());
             let est = r.get(Field::EstablishmentNo).unwrap_or_default();
             let pid = derived_id(owner, &["product", &name, &origin, &est]);
-            if !product_index.contains_key(&pid) {
-                product_index.insert(pid, d.products.len());
+            if let std::collections::hash_map::Entry::Vacant(slot) = product_index.entry(pid) {
+                slot.insert(d.products.len());
                 o.products.push(vec![r.n]);
                 d.products.push(ProductDraft {
                     id: Some(pid),
