@@ -67,11 +67,16 @@ pub fn read(bytes: &[u8], format: Format) -> Result<(Table, &'static str), Table
             let mut t = Table::default();
             for (i, rec) in r.records().enumerate() {
                 let rec = rec?;
+                // The file's own line number: the CSV reader skips blank lines.
+                let line = rec
+                    .position()
+                    .map(|p| line_of(text.as_bytes(), p.byte() as usize))
+                    .unwrap_or(i + 1);
                 let cells: Vec<String> = rec.iter().map(|c| c.trim().to_string()).collect();
                 if i == 0 {
                     t.headers = cells;
                 } else if cells.iter().any(|c| !c.is_empty()) {
-                    t.rows.push((i + 1, cells));
+                    t.rows.push((line, cells));
                 }
             }
             if t.headers.is_empty() {
@@ -102,6 +107,16 @@ pub fn read(bytes: &[u8], format: Format) -> Result<(Table, &'static str), Table
             Ok((t, "XLSX"))
         }
     }
+}
+
+/// The 1-based line where the record starting at `byte` begins (the reader reports the offset before any
+/// blank lines it skipped).
+fn line_of(text: &[u8], byte: usize) -> usize {
+    let mut start = byte.min(text.len());
+    while start < text.len() && matches!(text[start], b'\n' | b'\r') {
+        start += 1;
+    }
+    1 + text[..start].iter().filter(|c| **c == b'\n').count()
 }
 
 fn cell_text(d: &Data) -> String {

@@ -899,10 +899,17 @@ fn submit_blocking(conn: &mut Connection, req: SubmitRequest) -> Result<SubmitOu
     })
 }
 
-fn scope_sql(scope: &Scope, enterprise_sql: &str, province_sql: &str) -> (String, Option<String>) {
+/// The tenant condition of a query and its one parameter. `ph` is the parameter's placeholder; every variant
+/// uses it, so the statement always takes the same parameters.
+fn scope_sql(
+    scope: &Scope,
+    enterprise_sql: &str,
+    province_sql: &str,
+    ph: &str,
+) -> (String, Option<String>) {
     match scope {
-        Scope::All => ("1".into(), None),
-        Scope::Nothing => ("0".into(), None),
+        Scope::All => (format!("(1 OR {ph} IS NULL)"), None),
+        Scope::Nothing => (format!("(0 AND {ph} IS NULL)"), None),
         Scope::Enterprise(e) => (enterprise_sql.to_string(), Some(e.to_string())),
         Scope::Province(p) => (province_sql.to_string(), Some(p.as_str().to_string())),
     }
@@ -967,12 +974,9 @@ impl Store for SqliteStore {
     }
 
     async fn enterprises(&self, scope: &Scope, page: Page) -> Result<Vec<Stored<Enterprise>>> {
-        let (w, arg) = scope_sql(scope, "t.id = ?3", "t.province = ?3");
-        self.read(move |c| match arg {
-            Some(a) => list_stored(c, "enterprises", &w, &[&a], page),
-            None => list_stored(c, "enterprises", &w, &[], page),
-        })
-        .await
+        let (w, arg) = scope_sql(scope, "t.id = ?3", "t.province = ?3", "?3");
+        self.read(move |c| list_stored(c, "enterprises", &w, &[&arg], page))
+            .await
     }
 
     async fn are_counterparties(&self, a: Uuid, b: Uuid) -> Result<bool> {
@@ -993,12 +997,10 @@ impl Store for SqliteStore {
             scope,
             "t.owner = ?3 OR t.id IN (SELECT b.product FROM batch_access a JOIN batches b ON b.id = a.batch_id WHERE a.enterprise_id = ?3)",
             "t.owner_province = ?3 OR t.id IN (SELECT b.product FROM batch_access a JOIN batches b ON b.id = a.batch_id WHERE a.province = ?3)",
+            "?3",
         );
-        self.read(move |c| match arg {
-            Some(a) => list_stored(c, "products", &w, &[&a], page),
-            None => list_stored(c, "products", &w, &[], page),
-        })
-        .await
+        self.read(move |c| list_stored(c, "products", &w, &[&arg], page))
+            .await
     }
 
     async fn batch(&self, id: Uuid) -> Result<Option<Stored<Batch>>> {
@@ -1028,6 +1030,7 @@ impl Store for SqliteStore {
             scope,
             "EXISTS (SELECT 1 FROM batch_access a WHERE a.batch_id = t.id AND a.enterprise_id = ?3)",
             "EXISTS (SELECT 1 FROM batch_access a WHERE a.batch_id = t.id AND a.province = ?3)",
+            "?3",
         );
         w = format!("({w}) AND (?4 IS NULL OR t.batch_no = ?4) AND (?5 IS NULL OR t.product = ?5)");
         let no = filter.batch_no.clone();
@@ -1038,7 +1041,7 @@ impl Store for SqliteStore {
     }
 
     async fn batch_visible(&self, scope: &Scope, batch: Uuid) -> Result<bool> {
-        let (w, arg) = scope_sql(scope, "enterprise_id = ?2", "province = ?2");
+        let (w, arg) = scope_sql(scope, "enterprise_id = ?2", "province = ?2", "?2");
         let b = batch.to_string();
         self.read(move |c| {
             let exists = c
@@ -1063,6 +1066,7 @@ impl Store for SqliteStore {
             scope,
             "p.owner = ?2 OR EXISTS (SELECT 1 FROM batches b JOIN batch_access a ON a.batch_id = b.id WHERE b.product = p.id AND a.enterprise_id = ?2)",
             "p.owner_province = ?2 OR EXISTS (SELECT 1 FROM batches b JOIN batch_access a ON a.batch_id = b.id WHERE b.product = p.id AND a.province = ?2)",
+            "?2",
         );
         let id = product.to_string();
         self.read(move |c| {
@@ -1077,7 +1081,7 @@ impl Store for SqliteStore {
     }
 
     async fn attachment_visible(&self, scope: &Scope, sha256: &str) -> Result<bool> {
-        let (w, arg) = scope_sql(scope, "a.enterprise_id = ?2", "a.province = ?2");
+        let (w, arg) = scope_sql(scope, "a.enterprise_id = ?2", "a.province = ?2", "?2");
         let h = sha256.to_ascii_lowercase();
         self.read(move |c| {
             let sql = format!(
@@ -1122,7 +1126,7 @@ impl Store for SqliteStore {
         filter: &MovementFilter,
         page: Page,
     ) -> Result<Vec<Stored<Movement>>> {
-        let (w, arg) = scope_sql(scope, "t.holder = ?3", "t.holder_province = ?3");
+        let (w, arg) = scope_sql(scope, "t.holder = ?3", "t.holder_province = ?3", "?3");
         let w = format!(
             "({w}) AND (?4 IS NULL OR t.batch_id = ?4 OR t.seq IN (SELECT movement_seq FROM movement_lines WHERE batch_id = ?4))
              AND (?5 IS NULL OR t.holder = ?5)"

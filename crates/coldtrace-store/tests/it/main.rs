@@ -1,0 +1,242 @@
+//! Integration tests of the SQLite store on real files.
+
+use coldtrace_domain::{SubmissionDraft, Submitter};
+use coldtrace_store::{BatchFilter, Page, Scope, SqliteStore, Store, StoreError, SubmitRequest};
+use serde_json::json;
+use uuid::Uuid;
+
+struct Ctx {
+    store: SqliteStore,
+    _dir: tempfile::TempDir,
+    owner: Uuid,
+}
+
+async fn ctx() -> Ctx {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("s.sqlite")).unwrap();
+    let reg: SubmissionDraft = serde_json::from_value(json!({"enterprises": [{
+        "uscc": "91120116MA05T1Q16A", "name": "天津滨海冷链", "kind": "importer", "region": "120116",
+        "contact_name": "王伟", "contact_phone": "13812341234"}]}))
+    .unwrap();
+    let out = store
+        .submit(SubmitRequest {
+            subject: "regulator:12".into(),
+            idempotency_key: None,
+            request_hash: String::new(),
+            submission: reg.parse(Submitter::Regulator).unwrap(),
+        })
+        .await
+        .unwrap();
+    Ctx {
+        owner: out.receipt.enterprises[0],
+        store,
+        _dir: dir,
+    }
+}
+
+impl Ctx {
+    async fn submit(
+        &self,
+        v: serde_json::Value,
+        key: Option<&str>,
+    ) -> Result<coldtrace_store::SubmitOutcome, StoreError> {
+        let d: SubmissionDraft = serde_json::from_value(v.clone()).unwrap();
+        let s = d.parse(Submitter::Enterprise(self.owner)).unwrap();
+        self.store
+            .submit(SubmitRequest {
+                subject: format!("enterprise:{}", self.owner),
+                idempotency_key: key.map(str::to_string),
+                request_hash: v.to_string(),
+                submission: s,
+            })
+            .await
+    }
+}
+
+const P: &str = "0190f5b2-0000-7000-8000-000000000001";
+
+fn product_and_batch(no: &str, code: &str) -> serde_json::Value {
+    json!({
+        "products": [{"id": P, "name": "冷冻牛肉", "category": "meat", "origin_country": "AU"}],
+        "batches": [{"product_id": P, "batch_no": no, "quantity": 10, "unit": "kg", "trace_codes": [{"value": code}]}]
+    })
+}
+
+#[tokio::test]
+async fn a_submission_is_stored_whole_or_not_at_all() {
+    let c = ctx().await;
+    let mut v = product_and_batch("B1", "11020201101001");
+    v["movements"] = json!([
+        {"kind": "receive", "batch_no": "B1", "quantity": 10, "at": "2026-03-01T08:00:00+08:00", "counterparty_name": "Teys"},
+        {"kind": "sell", "trace_code": "11020201101999", "quantity": 1, "at": "2026-03-01T09:00:00+08:00"}
+    ]);
+    match c.submit(v.clone(), None).await {
+        Err(StoreError::Invalid(e)) => assert_eq!(e.0[0].field, "movements[1].trace_code"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(c.store.stats(&Scope::All).await.unwrap().batches, 0);
+    assert_eq!(
+        c.store
+            .batch_by_code("issued:11020201101001")
+            .await
+            .unwrap(),
+        None
+    );
+    v["movements"][1]["trace_code"] = json!("11020201101001");
+    let out = c.submit(v, None).await.unwrap();
+    assert_eq!(out.receipt.movements.len(), 2);
+    let s = c.store.stats(&Scope::All).await.unwrap();
+    assert_eq!(
+        (s.products, s.batches, s.movements, s.trace_codes),
+        (1, 1, 2, 1)
+    );
+}
+
+#[tokio::test]
+async fn resubmitted_records_are_recognised_and_changed_ones_refused() {
+    let c = ctx().await;
+    let first = c
+        .submit(product_and_batch("B1", "11020201101001"), None)
+        .await
+        .unwrap();
+    // Same content again, without a key: the batch is found by its number and nothing new is stored.
+    let again = c
+        .submit(product_and_batch("B1", "11020201101001"), None)
+        .await
+        .unwrap();
+    assert_eq!(again.receipt.batches, first.receipt.batches);
+    assert_eq!(again.receipt.unchanged, 2);
+    assert_eq!(c.store.stats(&Scope::All).await.unwrap().batches, 1);
+    // The same number with other content is a conflict.
+    let mut changed = product_and_batch("B1", "11020201101001");
+    changed["batches"][0]["quantity"] = json!(11);
+    assert!(matches!(
+        c.submit(changed, None).await,
+        Err(StoreError::Conflict(_))
+    ));
+    // A code already identifying another batch is a conflict.
+    let other = json!({"batches": [{"product_id": P, "batch_no": "B2", "quantity": 1, "unit": "kg",
+                                   "trace_codes": [{"value": "11020201101001"}]}]});
+    match c.submit(other, None).await {
+        Err(StoreError::Conflict(e)) => assert_eq!(e.0[0].field, "batches[0].trace_codes[0].value"),
+        o => panic!("{o:?}"),
+    }
+    // A correction of the batch takes its codes along.
+    let b1 = first.receipt.batches[0];
+    let fix = json!({"batches": [{"product_id": P, "batch_no": "B1", "quantity": 12, "unit": "kg", "corrects": b1,
+                                 "trace_codes": [{"value": "11020201101001"}]}]});
+    let out = c.submit(fix, None).await.unwrap();
+    let b1v2 = out.receipt.batches[0];
+    assert_eq!(
+        c.store
+            .batch_by_code("issued:11020201101001")
+            .await
+            .unwrap(),
+        Some(b1v2)
+    );
+    let old = c.store.batch(b1).await.unwrap().unwrap();
+    assert_eq!(old.corrected_by, Some(b1v2));
+    assert_eq!(
+        old.record.quantity.milli(),
+        10_000,
+        "the original is never changed"
+    );
+}
+
+#[tokio::test]
+async fn idempotency_keys_replay_the_first_answer() {
+    let c = ctx().await;
+    let v = product_and_batch("B1", "11020201101001");
+    let a = c.submit(v.clone(), Some("k")).await.unwrap();
+    let b = c.submit(v, Some("k")).await.unwrap();
+    assert!(!a.replayed && b.replayed);
+    assert_eq!(a.receipt, b.receipt);
+    assert!(matches!(
+        c.submit(product_and_batch("B9", "11020201101009"), Some("k"))
+            .await,
+        Err(StoreError::KeyReused(_))
+    ));
+}
+
+#[tokio::test]
+async fn batch_visibility_follows_holders() {
+    let c = ctx().await;
+    let out = c
+        .submit(product_and_batch("B1", "11020201101001"), None)
+        .await
+        .unwrap();
+    let b = out.receipt.batches[0];
+    assert!(
+        c.store
+            .batch_visible(&Scope::Enterprise(c.owner), b)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !c.store
+            .batch_visible(&Scope::Enterprise(Uuid::now_v7()), b)
+            .await
+            .unwrap()
+    );
+    let tj = Scope::Province(coldtrace_domain::ProvinceCode::parse("12").unwrap());
+    let sh = Scope::Province(coldtrace_domain::ProvinceCode::parse("31").unwrap());
+    assert!(c.store.batch_visible(&tj, b).await.unwrap());
+    assert!(!c.store.batch_visible(&sh, b).await.unwrap());
+    assert!(!c.store.batch_visible(&Scope::Nothing, b).await.unwrap());
+    let filter = BatchFilter {
+        batch_no: Some("B1".into()),
+        product: None,
+    };
+    assert_eq!(
+        c.store
+            .batches(&sh, &filter, Page::default())
+            .await
+            .unwrap()
+            .len(),
+        0
+    );
+    assert_eq!(
+        c.store
+            .batches(&tj, &filter, Page::default())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn data_survives_reopening_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.sqlite");
+    let id = {
+        let store = SqliteStore::open(&path).unwrap();
+        let reg: SubmissionDraft = serde_json::from_value(json!({"enterprises": [{
+            "uscc": "91120116MA05T1Q16A", "name": "天津滨海冷链", "kind": "importer", "region": "120116",
+            "contact_name": "王伟", "contact_phone": "13812341234"}]}))
+        .unwrap();
+        let out = store
+            .submit(SubmitRequest {
+                subject: "r".into(),
+                idempotency_key: None,
+                request_hash: String::new(),
+                submission: reg.parse(Submitter::Regulator).unwrap(),
+            })
+            .await
+            .unwrap();
+        out.receipt.enterprises[0]
+    };
+    let store = SqliteStore::open(&path).unwrap();
+    let e = store.enterprise(id).await.unwrap().unwrap();
+    assert_eq!(e.record.uscc.as_str(), "91120116MA05T1Q16A");
+    assert_eq!(
+        store
+            .enterprise_by_uscc("91120116ma05t1q16a")
+            .await
+            .unwrap()
+            .unwrap()
+            .record
+            .id,
+        id
+    );
+}

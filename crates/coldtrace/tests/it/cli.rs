@@ -1,0 +1,192 @@
+//! The CLI commands, run as a user runs them.
+
+use crate::support::{key, run, stdout};
+
+#[test]
+fn demo_no_serve_runs_the_scenario_and_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo");
+    let o = run(&[
+        "demo",
+        "--no-serve",
+        "--movements",
+        "2000",
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    let out = stdout(&o);
+    assert!(
+        o.status.success(),
+        "{out}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    for expect in [
+        "provincial platform of 天津 (12)",
+        "imported ledger",
+        "(GBK): 3 rows, 3 imported, 0 errors",
+        "GET /healthz -> 200",
+        "-> 200: batch DEMO-BR-001",
+        "3 document(s)",
+        "without a key -> 401",
+        "a bad movement -> 422 quantity",
+        "another importer's record -> 404",
+        "demo finished",
+    ] {
+        assert!(out.contains(expect), "missing {expect:?} in:\n{out}");
+    }
+    assert!(data.join("coldtrace.sqlite").exists());
+}
+
+#[test]
+fn gen_is_deterministic_from_its_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = |name: &str, seed: &str| {
+        let d = dir.path().join(name);
+        let o = run(&[
+            "gen",
+            "--data",
+            d.to_str().unwrap(),
+            "--movements",
+            "3000",
+            "--seed",
+            seed,
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let out = stdout(&o);
+        let json_end = out.find("}\n").unwrap() + 1;
+        let v: serde_json::Value = serde_json::from_str(&out[..json_end]).unwrap();
+        let conn = first_batch_ids(&d.join("coldtrace.sqlite"));
+        (v, conn)
+    };
+    let (a, ida) = summary("a", "7");
+    let (b, idb) = summary("b", "7");
+    let (_, idc) = summary("c", "8");
+    assert_eq!(a, b);
+    assert_eq!(
+        ida, idb,
+        "the same seed gives the same records, ids included"
+    );
+    assert_ne!(ida, idc);
+    assert!(a["movements"].as_u64().unwrap() >= 3000);
+    assert!(a["transformations"].as_u64().unwrap() > 0);
+    assert!(a["cross_province_flows"].as_u64().unwrap() > 0);
+}
+
+/// The ids of the first batches in a store, read through the store crate.
+fn first_batch_ids(path: &std::path::Path) -> Vec<String> {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use coldtrace_store::Store;
+        let s = coldtrace_store::SqliteStore::open(path).unwrap();
+        let page = s
+            .batches(
+                &coldtrace_store::Scope::All,
+                &Default::default(),
+                coldtrace_store::Page {
+                    after: 0,
+                    limit: 20,
+                },
+            )
+            .await
+            .unwrap();
+        page.iter().map(|b| b.record.id.to_string()).collect()
+    })
+}
+
+#[test]
+fn import_reports_row_errors_and_exits_nonzero() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let _ = key(data, &["--role", "admin"]);
+    // Register an enterprise through the store path the API uses.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use coldtrace_store::Store;
+        let s = coldtrace_store::SqliteStore::open(data.join("coldtrace.sqlite")).unwrap();
+        let draft: coldtrace_domain::SubmissionDraft = serde_json::from_value(serde_json::json!({"enterprises": [{
+            "uscc": "91120116MA05T1Q16A", "name": "天津滨海冷链有限公司", "kind": "importer", "region": "120116",
+            "contact_name": "王伟", "contact_phone": "13812341234"}]}))
+        .unwrap();
+        let sub = draft.parse(coldtrace_domain::Submitter::Regulator).unwrap();
+        s.submit(coldtrace_store::SubmitRequest {
+            subject: "regulator:12".into(),
+            idempotency_key: None,
+            request_hash: String::new(),
+            submission: sub,
+        })
+        .await
+        .unwrap();
+    });
+    let good = data.join("good.csv");
+    std::fs::write(&good, "日期,类型,品名,原产国,批号,数量,单位,对方名称\n2026-03-01 08:00,入库,冷冻牛肉,AU,G-1,10,kg,Teys Australia\n").unwrap();
+    let o = run(&[
+        "import",
+        "--data",
+        data.to_str().unwrap(),
+        "--enterprise",
+        "91120116MA05T1Q16A",
+        good.to_str().unwrap(),
+    ]);
+    assert!(
+        o.status.success(),
+        "{}{}",
+        stdout(&o),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(stdout(&o).contains("\"imported_rows\": 1"));
+    let bad = data.join("bad.csv");
+    std::fs::write(
+        &bad,
+        "日期,类型,品名,原产国,批号,数量,单位\n2026-03-01 08:00,入库,冷冻牛肉,AU,G-2,ten,kg\n",
+    )
+    .unwrap();
+    let o = run(&[
+        "import",
+        "--data",
+        data.to_str().unwrap(),
+        "--enterprise",
+        "91120116MA05T1Q16A",
+        bad.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let out = stdout(&o);
+    assert!(
+        out.contains("\"row\": 2") && out.contains("\"column\": \"数量\""),
+        "{out}"
+    );
+    let o = run(&[
+        "import",
+        "--data",
+        data.to_str().unwrap(),
+        "--enterprise",
+        "91110000802100433B",
+        good.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no enterprise with USCC"));
+}
+
+#[test]
+fn serve_explains_bad_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(&[
+        "serve",
+        "--data",
+        dir.path().to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--role",
+        "province",
+    ]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--province"));
+    let o = run(&[
+        "serve",
+        "--data",
+        dir.path().to_str().unwrap(),
+        "--role",
+        "county",
+    ]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("province or national"));
+}
