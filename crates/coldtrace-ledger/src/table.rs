@@ -65,13 +65,18 @@ pub fn read(bytes: &[u8], format: Format) -> Result<(Table, &'static str), Table
                 .flexible(true)
                 .from_reader(text.as_bytes());
             let mut t = Table::default();
+            // Line counting resumes where the previous record left off (linear in the file).
+            let mut cursor = (0usize, 1usize);
             for (i, rec) in r.records().enumerate() {
                 let rec = rec?;
                 // The file's own line number: the CSV reader skips blank lines.
-                let line = rec
-                    .position()
-                    .map(|p| line_of(text.as_bytes(), p.byte() as usize))
-                    .unwrap_or(i + 1);
+                let line = match rec.position() {
+                    Some(p) => {
+                        cursor = line_of(text.as_bytes(), p.byte() as usize, cursor);
+                        cursor.1
+                    }
+                    None => i + 1,
+                };
                 let cells: Vec<String> = rec.iter().map(|c| c.trim().to_string()).collect();
                 if i == 0 {
                     t.headers = cells;
@@ -110,13 +115,14 @@ pub fn read(bytes: &[u8], format: Format) -> Result<(Table, &'static str), Table
 }
 
 /// The 1-based line where the record starting at `byte` begins (the reader reports the offset before any
-/// blank lines it skipped).
-fn line_of(text: &[u8], byte: usize) -> usize {
+/// blank lines it skipped), counting on from `(from_byte, from_line)`; returns the new cursor.
+fn line_of(text: &[u8], byte: usize, (from_byte, from_line): (usize, usize)) -> (usize, usize) {
     let mut start = byte.min(text.len());
     while start < text.len() && matches!(text[start], b'\n' | b'\r') {
         start += 1;
     }
-    1 + text[..start].iter().filter(|c| **c == b'\n').count()
+    let from = from_byte.min(start);
+    (start, from_line + text[from..start].iter().filter(|c| **c == b'\n').count())
 }
 
 fn cell_text(d: &Data) -> String {
