@@ -362,6 +362,12 @@ struct Tx<'a> {
     receipt: Receipt,
     /// Province of each enterprise seen in this submission (owner, holder, counterparty).
     provinces: HashMap<Uuid, Option<String>>,
+    /// Batch references already resolved in this submission (bulk ledgers name the same batch many times).
+    resolved: HashMap<(Uuid, BatchRef), Uuid>,
+    /// `batch_access` rows already written in this submission.
+    granted: std::collections::HashSet<(Uuid, Uuid)>,
+    /// Counterparty USCC to registered enterprise id.
+    counterparties: HashMap<String, Option<Uuid>>,
 }
 
 enum Existing {
@@ -421,6 +427,9 @@ impl Tx<'_> {
     }
 
     fn resolve(&mut self, owner: Uuid, r: &BatchRef, at: &str) -> Result<Option<Uuid>> {
+        if let Some(id) = self.resolved.get(&(owner, r.clone())) {
+            return Ok(Some(*id));
+        }
         let found: Option<String> = match r {
             BatchRef::Id(id) => {
                 if self.exists("batches", *id)? {
@@ -441,9 +450,11 @@ impl Tx<'_> {
                 .optional()?,
         };
         match found {
-            Some(s) => Ok(Some(
-                Uuid::parse_str(&s).map_err(|e| StoreError::Task(e.to_string()))?,
-            )),
+            Some(s) => {
+                let id = Uuid::parse_str(&s).map_err(|e| StoreError::Task(e.to_string()))?;
+                self.resolved.insert((owner, r.clone()), id);
+                Ok(Some(id))
+            }
             None => {
                 let (field, what) = match r {
                     BatchRef::Id(id) => ("batch_id", format!("no batch with id {id}")),
@@ -462,6 +473,9 @@ impl Tx<'_> {
     }
 
     fn grant(&mut self, batch: Uuid, enterprise: Uuid) -> Result<()> {
+        if !self.granted.insert((batch, enterprise)) {
+            return Ok(());
+        }
         let Some(p) = self.province_of(enterprise)? else {
             return Ok(());
         };
@@ -770,14 +784,21 @@ impl Tx<'_> {
             .and_then(|c| c.uscc.as_ref())
             .map(|u| u.as_str().to_string());
         let cp_id: Option<Uuid> = match &cp_uscc {
-            Some(u) => self
-                .tx
-                .prepare_cached(
-                    "SELECT id FROM enterprises WHERE uscc = ?1 ORDER BY seq DESC LIMIT 1",
-                )?
-                .query_row([u], |r| r.get::<_, String>(0))
-                .optional()?
-                .and_then(|s| Uuid::parse_str(&s).ok()),
+            Some(u) => match self.counterparties.get(u) {
+                Some(id) => *id,
+                None => {
+                    let id = self
+                        .tx
+                        .prepare_cached(
+                            "SELECT id FROM enterprises WHERE uscc = ?1 ORDER BY seq DESC LIMIT 1",
+                        )?
+                        .query_row([u], |r| r.get::<_, String>(0))
+                        .optional()?
+                        .and_then(|s| Uuid::parse_str(&s).ok());
+                    self.counterparties.insert(u.clone(), id);
+                    id
+                }
+            },
             None => None,
         };
         let batch_id = match &m.batch {
@@ -859,6 +880,9 @@ fn submit_blocking(conn: &mut Connection, req: SubmitRequest) -> Result<SubmitOu
         problems: Problems::default(),
         receipt: Receipt::default(),
         provinces: HashMap::new(),
+        resolved: HashMap::new(),
+        granted: Default::default(),
+        counterparties: HashMap::new(),
     };
     let s = &req.submission;
     for (i, e) in s.enterprises.iter().enumerate() {
