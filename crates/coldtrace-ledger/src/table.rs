@@ -122,7 +122,10 @@ fn line_of(text: &[u8], byte: usize, (from_byte, from_line): (usize, usize)) -> 
         start += 1;
     }
     let from = from_byte.min(start);
-    (start, from_line + text[from..start].iter().filter(|c| **c == b'\n').count())
+    (
+        start,
+        from_line + text[from..start].iter().filter(|c| **c == b'\n').count(),
+    )
 }
 
 fn cell_text(d: &Data) -> String {

@@ -1,0 +1,254 @@
+//! Forward (where did it go) and backward (where did it come from) searches over the index.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
+
+use uuid::Uuid;
+
+use crate::{Ix, Secs, TraceIndex};
+
+/// Which way to trace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Forward,
+    Backward,
+    Both,
+}
+
+/// How time limits a trace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeMode {
+    /// Only flows at or after the moment a lot was implicated carry the implication forward (and mirror-wise
+    /// backward): goods that left before contaminated goods arrived are not implicated.
+    Strict,
+    /// Every flow counts, whatever its time: for a contamination whose start is uncertain.
+    Conservative,
+}
+
+/// Where a trace starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Start {
+    /// Whole batches: every lot of each, implicated from the beginning.
+    Batches(Vec<Uuid>),
+    /// Explicit lots with the time from which (forward) and until which (backward) each is implicated: a batch at
+    /// one holder, a place during a window, the lots a person handled.
+    Lots(Vec<(Ix, Secs, Secs)>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Query {
+    pub start: Start,
+    pub direction: Direction,
+    pub mode: TimeMode,
+}
+
+/// A lot reached by a search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hit {
+    pub lot: Ix,
+    /// Forward: the earliest time the lot held implicated goods. Backward: the latest time the lot sent goods
+    /// that reached the start.
+    pub time: Secs,
+    /// The lot and movement through which the search reached this lot (`None` for a start).
+    pub via: Option<(Ix, Ix)>,
+    /// Flows between the start and this lot.
+    pub depth: u32,
+}
+
+/// One step of the path that implicates a lot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Step {
+    pub lot: Ix,
+    /// The movement that led here from the previous step.
+    pub mv: Option<Ix>,
+}
+
+/// The lots a query reached, each direction separately.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TraceResult {
+    pub starts: Vec<Ix>,
+    pub forward: Vec<Hit>,
+    pub backward: Vec<Hit>,
+}
+
+/// A fast hasher for `u32` lot indices (multiplicative; lot numbers are not attacker-chosen).
+#[derive(Default)]
+pub struct IxHasher(u64);
+
+impl Hasher for IxHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ *b as u64).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.0 = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type IxMap<V> = HashMap<Ix, V, BuildHasherDefault<IxHasher>>;
+
+impl TraceResult {
+    /// The path from a start to `lot` in the given direction (start first).
+    pub fn path(&self, forward: bool, lot: Ix) -> Vec<Step> {
+        let hits = if forward {
+            &self.forward
+        } else {
+            &self.backward
+        };
+        let by: IxMap<&Hit> = hits.iter().map(|h| (h.lot, h)).collect();
+        let mut out = Vec::new();
+        let mut cur = lot;
+        let mut guard = 0;
+        while let Some(h) = by.get(&cur) {
+            match h.via {
+                Some((prev, mv)) => {
+                    out.push(Step {
+                        lot: cur,
+                        mv: Some(mv),
+                    });
+                    cur = prev;
+                }
+                None => {
+                    out.push(Step { lot: cur, mv: None });
+                    break;
+                }
+            }
+            guard += 1;
+            if guard > hits.len() {
+                break;
+            }
+        }
+        out.reverse();
+        out
+    }
+}
+
+impl TraceIndex {
+    /// Runs a trace.
+    pub fn trace(&self, q: &Query) -> TraceResult {
+        let seeds: Vec<(Ix, Secs, Secs)> = match &q.start {
+            Start::Batches(ids) => ids
+                .iter()
+                .filter_map(|id| self.batch(id))
+                .flat_map(|b| self.lots_of_batch(b).map(|l| (l, 0, Secs::MAX)))
+                .collect(),
+            Start::Lots(l) => l.clone(),
+        };
+        let mut r = TraceResult {
+            starts: seeds.iter().map(|s| s.0).collect(),
+            ..Default::default()
+        };
+        if matches!(q.direction, Direction::Forward | Direction::Both) {
+            r.forward = self.forward(&seeds, q.mode);
+        }
+        if matches!(q.direction, Direction::Backward | Direction::Both) {
+            r.backward = self.backward(&seeds, q.mode);
+        }
+        r
+    }
+
+    fn forward(&self, seeds: &[(Ix, Secs, Secs)], mode: TimeMode) -> Vec<Hit> {
+        let mut best: IxMap<Hit> = IxMap::default();
+        let mut heap = BinaryHeap::new();
+        for &(lot, since, _) in seeds {
+            let better = best.get(&lot).is_none_or(|h| since < h.time);
+            if better {
+                best.insert(
+                    lot,
+                    Hit {
+                        lot,
+                        time: since,
+                        via: None,
+                        depth: 0,
+                    },
+                );
+                heap.push(Reverse((since, lot)));
+            }
+        }
+        while let Some(Reverse((s, lot))) = heap.pop() {
+            let Some(cur) = best.get(&lot).copied() else {
+                continue;
+            };
+            if s > cur.time {
+                continue;
+            }
+            for (next, mv) in self.out_edges(lot) {
+                let t = self.movement_time(mv);
+                if mode == TimeMode::Strict && t < s {
+                    continue;
+                }
+                let better = best.get(&next).is_none_or(|h| t < h.time);
+                if better {
+                    best.insert(
+                        next,
+                        Hit {
+                            lot: next,
+                            time: t,
+                            via: Some((lot, mv)),
+                            depth: cur.depth + 1,
+                        },
+                    );
+                    heap.push(Reverse((t, next)));
+                }
+            }
+        }
+        let mut v: Vec<Hit> = best.into_values().collect();
+        v.sort_by_key(|h| (h.time, h.lot));
+        v
+    }
+
+    fn backward(&self, seeds: &[(Ix, Secs, Secs)], mode: TimeMode) -> Vec<Hit> {
+        let mut best: IxMap<Hit> = IxMap::default();
+        let mut heap = BinaryHeap::new();
+        for &(lot, _, until) in seeds {
+            let better = best.get(&lot).is_none_or(|h| until > h.time);
+            if better {
+                best.insert(
+                    lot,
+                    Hit {
+                        lot,
+                        time: until,
+                        via: None,
+                        depth: 0,
+                    },
+                );
+                heap.push((until, lot));
+            }
+        }
+        while let Some((u, lot)) = heap.pop() {
+            let Some(cur) = best.get(&lot).copied() else {
+                continue;
+            };
+            if u < cur.time {
+                continue;
+            }
+            for (prev, mv) in self.in_edges(lot) {
+                let t = self.movement_time(mv);
+                if mode == TimeMode::Strict && t > u {
+                    continue;
+                }
+                let better = best.get(&prev).is_none_or(|h| t > h.time);
+                if better {
+                    best.insert(
+                        prev,
+                        Hit {
+                            lot: prev,
+                            time: t,
+                            via: Some((lot, mv)),
+                            depth: cur.depth + 1,
+                        },
+                    );
+                    heap.push((t, prev));
+                }
+            }
+        }
+        let mut v: Vec<Hit> = best.into_values().collect();
+        v.sort_by_key(|h| (Reverse(h.time), h.lot));
+        v
+    }
+}

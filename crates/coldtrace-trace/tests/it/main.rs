@@ -1,0 +1,407 @@
+//! The engine against a plain reference search, on random graphs with splits, mixing, returns (cycles) and
+//! out-of-order arrival, in both time modes; and hand-made cases for each rule.
+
+use std::collections::HashMap;
+
+use coldtrace_trace::{
+    Direction, Flow, FlowKind, Query, Secs, Start, TimeMode, TraceIndex, millis, secs,
+};
+use proptest::prelude::*;
+use uuid::Uuid;
+
+fn id(n: u64) -> Uuid {
+    Uuid::from_u64_pair(0, n + 1)
+}
+
+fn t(h: i64) -> i64 {
+    // Hours after 2026-01-01T00:00Z, in milliseconds.
+    1_767_225_600_000 + h * 3_600_000
+}
+
+fn flow(
+    seq: u64,
+    kind: FlowKind,
+    holder: u64,
+    batch: u64,
+    cp: Option<u64>,
+    q: i64,
+    h: i64,
+) -> Flow {
+    Flow {
+        seq,
+        kind,
+        holder: id(100 + holder),
+        batch: Some(id(batch)),
+        counterparty: cp.map(|c| id(100 + c)),
+        quantity: q,
+        at_ms: t(h),
+        inputs: vec![],
+        outputs: vec![],
+    }
+}
+
+fn transform(seq: u64, holder: u64, inputs: &[u64], outputs: &[u64], h: i64) -> Flow {
+    Flow {
+        seq,
+        kind: FlowKind::Transform,
+        holder: id(100 + holder),
+        batch: None,
+        counterparty: None,
+        quantity: 0,
+        at_ms: t(h),
+        inputs: inputs.iter().map(|b| (id(*b), 1000)).collect(),
+        outputs: outputs.iter().map(|b| (id(*b), 900)).collect(),
+    }
+}
+
+/// (batch, holder) pairs implicated forward, with their times.
+fn forward_set(ix: &TraceIndex, start: Vec<Uuid>, mode: TimeMode) -> HashMap<(Uuid, Uuid), Secs> {
+    let r = ix.trace(&Query {
+        start: Start::Batches(start),
+        direction: Direction::Forward,
+        mode,
+    });
+    r.forward
+        .iter()
+        .map(|h| {
+            (
+                (
+                    ix.batch_id(ix.lot_batch(h.lot)),
+                    ix.holder_id(ix.lot_holder(h.lot)),
+                ),
+                h.time,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_split_batch_is_found_at_every_holder_with_what_it_still_has() {
+    let mut ix = TraceIndex::new();
+    // Importer 1 receives batch 1 (1000) from overseas 0, ships 600 to cold store 2, which ships 200 to 3 and
+    // 300 to 4; 4 sells 100 to consumers.
+    ix.apply(&flow(1, FlowKind::Receive, 1, 1, Some(0), 1000, 0));
+    ix.apply(&flow(2, FlowKind::Ship, 1, 1, Some(2), 600, 24));
+    ix.apply(&flow(3, FlowKind::Receive, 2, 1, Some(1), 600, 26));
+    ix.apply(&flow(4, FlowKind::Ship, 2, 1, Some(3), 200, 48));
+    ix.apply(&flow(5, FlowKind::Ship, 2, 1, Some(4), 300, 49));
+    ix.apply(&flow(6, FlowKind::Receive, 4, 1, Some(2), 300, 50));
+    ix.apply(&flow(7, FlowKind::Sell, 4, 1, None, 100, 60));
+    let got = forward_set(&ix, vec![id(1)], TimeMode::Strict);
+    let holders: Vec<u64> = {
+        let mut v: Vec<u64> = got.keys().map(|(_, h)| h.as_u64_pair().1 - 101).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        holders,
+        vec![0, 1, 2, 3, 4],
+        "the overseas sender's lot is part of the batch too"
+    );
+    let q = |h: u64| ix.quantities(ix.lot(&id(1), &id(100 + h)).unwrap());
+    assert_eq!(q(1).on_hand(), 400);
+    assert_eq!(q(2).on_hand(), 100);
+    assert_eq!(
+        q(3).on_hand(),
+        200,
+        "3 recorded no receipt: what 2 reported shipping counts"
+    );
+    assert_eq!(q(3).reported_inbound, 200);
+    assert_eq!(q(4).on_hand(), 200);
+    assert_eq!(q(4).sold, 100);
+    // Backward from the retailer's lot reaches the importer and the overseas plant, with the path.
+    let lot4 = ix.lot(&id(1), &id(104)).unwrap();
+    let r = ix.trace(&Query {
+        start: Start::Lots(vec![(lot4, 0, Secs::MAX)]),
+        direction: Direction::Backward,
+        mode: TimeMode::Strict,
+    });
+    let importer_lot = ix.lot(&id(1), &id(101)).unwrap();
+    let path: Vec<u64> = r
+        .path(false, importer_lot)
+        .iter()
+        .map(|s| ix.holder_id(ix.lot_holder(s.lot)).as_u64_pair().1 - 101)
+        .collect();
+    assert_eq!(path, vec![4, 2, 1]);
+}
+
+#[test]
+fn mixing_implicates_only_the_outputs_made_after_the_input_arrived() {
+    let mut ix = TraceIndex::new();
+    // Processor 5 makes output batch 20 from batch 10 at hour 10, and output batch 21 from batches 11 and 12
+    // at hour 30. Batch 12 is positive.
+    ix.apply(&transform(1, 5, &[10], &[20], 10));
+    ix.apply(&transform(2, 5, &[11, 12], &[21], 30));
+    ix.apply(&flow(3, FlowKind::Ship, 5, 21, Some(6), 50, 40));
+    ix.apply(&flow(4, FlowKind::Ship, 5, 20, Some(7), 50, 41));
+    let got = forward_set(&ix, vec![id(12)], TimeMode::Strict);
+    let batches: std::collections::HashSet<Uuid> = got.keys().map(|(b, _)| *b).collect();
+    assert!(batches.contains(&id(21)));
+    assert!(
+        !batches.contains(&id(20)),
+        "an output made only from other inputs is not implicated"
+    );
+    assert!(
+        !batches.contains(&id(11)),
+        "a co-input is not implicated forward"
+    );
+    assert!(got.contains_key(&(id(21), id(106))));
+    // Backward from output 21 finds both inputs.
+    let r = ix.trace(&Query {
+        start: Start::Batches(vec![id(21)]),
+        direction: Direction::Backward,
+        mode: TimeMode::Strict,
+    });
+    let back: std::collections::HashSet<Uuid> = r
+        .backward
+        .iter()
+        .map(|h| ix.batch_id(ix.lot_batch(h.lot)))
+        .collect();
+    assert!(back.contains(&id(11)) && back.contains(&id(12)) && !back.contains(&id(10)));
+}
+
+#[test]
+fn the_time_rule_strict_and_conservative() {
+    let mut ix = TraceIndex::new();
+    // Output batch 30 is made twice at processor 5: at hour 10 from clean batch 1, at hour 20 from positive
+    // batch 2. A shipment of 30 at hour 15 left before the positive input arrived.
+    ix.apply(&transform(1, 5, &[1], &[30], 10));
+    ix.apply(&flow(2, FlowKind::Ship, 5, 30, Some(8), 10, 15));
+    ix.apply(&transform(3, 5, &[2], &[30], 20));
+    ix.apply(&flow(4, FlowKind::Ship, 5, 30, Some(9), 10, 25));
+    let start = |mode| {
+        let lot = ix.lot(&id(2), &id(105)).unwrap();
+        let r = ix.trace(&Query {
+            start: Start::Lots(vec![(lot, 0, Secs::MAX)]),
+            direction: Direction::Forward,
+            mode,
+        });
+        r.forward
+            .iter()
+            .map(|h| ix.holder_id(ix.lot_holder(h.lot)))
+            .collect::<std::collections::HashSet<_>>()
+    };
+    let strict = start(TimeMode::Strict);
+    assert!(strict.contains(&id(109)));
+    assert!(
+        !strict.contains(&id(108)),
+        "the hour-15 shipment left before the positive input arrived"
+    );
+    let conservative = start(TimeMode::Conservative);
+    assert!(conservative.contains(&id(108)) && conservative.contains(&id(109)));
+    assert_eq!(millis(secs(t(20))), t(20));
+}
+
+#[test]
+fn returns_make_cycles_that_terminate() {
+    let mut ix = TraceIndex::new();
+    ix.apply(&flow(1, FlowKind::Ship, 1, 1, Some(2), 10, 1));
+    ix.apply(&flow(2, FlowKind::Return, 2, 1, Some(1), 5, 2));
+    ix.apply(&flow(3, FlowKind::Ship, 1, 1, Some(3), 5, 3));
+    let got = forward_set(&ix, vec![id(1)], TimeMode::Strict);
+    assert_eq!(got.len(), 3);
+    let r = ix.trace(&Query {
+        start: Start::Batches(vec![id(1)]),
+        direction: Direction::Both,
+        mode: TimeMode::Conservative,
+    });
+    assert_eq!(r.forward.len(), 3);
+    assert_eq!(r.backward.len(), 3);
+}
+
+// ---- property tests against a reference ------------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+enum Op {
+    Move {
+        kind: u8,
+        holder: u64,
+        batch: u64,
+        cp: Option<u64>,
+        h: i64,
+    },
+    Mix {
+        holder: u64,
+        inputs: Vec<u64>,
+        output: u64,
+        h: i64,
+    },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (0u8..5, 0u64..8, 0u64..6, proptest::option::of(0u64..8), 0i64..100)
+            .prop_map(|(kind, holder, batch, cp, h)| Op::Move { kind, holder, batch, cp, h }),
+        1 => (0u64..8, proptest::collection::vec(0u64..6, 1..4), 6u64..10, 0i64..100)
+            .prop_map(|(holder, inputs, output, h)| Op::Mix { holder, inputs, output, h }),
+    ]
+}
+
+/// Flat edges `(from (batch, holder), to, time)` as the reference sees them.
+type Lot = (u64, u64);
+
+fn reference_edges(ops: &[Op]) -> (Vec<(Lot, Lot, Secs)>, Vec<Lot>) {
+    let mut edges = Vec::new();
+    let mut lots = Vec::new();
+    for o in ops {
+        match o {
+            Op::Move {
+                kind,
+                holder,
+                batch,
+                cp,
+                h,
+            } => {
+                lots.push((*batch, *holder));
+                let time = secs(t(*h));
+                if let Some(c) = cp.filter(|c| c != holder) {
+                    match kind {
+                        0 => edges.push(((*batch, c), (*batch, *holder), time)), // receive
+                        1..=3 => edges.push(((*batch, *holder), (*batch, c), time)), // ship, sell, return
+                        _ => continue, // destroy: no flow between lots
+                    }
+                    lots.push((*batch, c));
+                }
+            }
+            Op::Mix {
+                holder,
+                inputs,
+                output,
+                h,
+            } => {
+                let time = secs(t(*h));
+                lots.push((*output, *holder));
+                for i in inputs {
+                    lots.push((*i, *holder));
+                    edges.push(((*i, *holder), (*output, *holder), time));
+                }
+            }
+        }
+    }
+    (edges, lots)
+}
+
+fn to_flows(ops: &[Op]) -> Vec<Flow> {
+    ops.iter()
+        .enumerate()
+        .map(|(i, o)| match o {
+            Op::Move {
+                kind,
+                holder,
+                batch,
+                cp,
+                h,
+            } => {
+                let k = [
+                    FlowKind::Receive,
+                    FlowKind::Ship,
+                    FlowKind::Sell,
+                    FlowKind::Return,
+                    FlowKind::Destroy,
+                ][*kind as usize];
+                flow(i as u64, k, *holder, *batch, *cp, 1000, *h)
+            }
+            Op::Mix {
+                holder,
+                inputs,
+                output,
+                h,
+            } => transform(i as u64, *holder, inputs, &[*output], *h),
+        })
+        .collect()
+}
+
+fn reference_forward(
+    edges: &[(Lot, Lot, Secs)],
+    starts: &[Lot],
+    strict: bool,
+) -> HashMap<Lot, Secs> {
+    let mut since: HashMap<Lot, Secs> = starts.iter().map(|l| (*l, 0)).collect();
+    loop {
+        let mut changed = false;
+        for (a, b, time) in edges {
+            if let Some(&sa) = since.get(a)
+                && (!strict || sa <= *time)
+                && since.get(b).is_none_or(|sb| *time < *sb)
+            {
+                since.insert(*b, *time);
+                changed = true;
+            }
+        }
+        if !changed {
+            return since;
+        }
+    }
+}
+
+fn reference_backward(
+    edges: &[(Lot, Lot, Secs)],
+    starts: &[Lot],
+    strict: bool,
+) -> HashMap<Lot, Secs> {
+    let mut until: HashMap<Lot, Secs> = starts.iter().map(|l| (*l, Secs::MAX)).collect();
+    loop {
+        let mut changed = false;
+        for (a, b, time) in edges {
+            if let Some(&ub) = until.get(b)
+                && (!strict || *time <= ub)
+                && until.get(a).is_none_or(|ua| *time > *ua)
+            {
+                until.insert(*a, *time);
+                changed = true;
+            }
+        }
+        if !changed {
+            return until;
+        }
+    }
+}
+
+fn as_lots(ix: &TraceIndex, hits: &[coldtrace_trace::Hit]) -> HashMap<Lot, Secs> {
+    hits.iter()
+        .map(|h| {
+            let b = ix.batch_id(ix.lot_batch(h.lot)).as_u64_pair().1 - 1;
+            let hd = ix.holder_id(ix.lot_holder(h.lot)).as_u64_pair().1 - 101;
+            ((b, hd), h.time)
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn engine_equals_reference(ops in proptest::collection::vec(op(), 1..60), start in 0u64..10, shuffle in any::<u64>(), strict in any::<bool>()) {
+        let (edges, lots) = reference_edges(&ops);
+        // Out-of-order arrival: apply the flows in a shuffled order.
+        let mut flows = to_flows(&ops);
+        let n = flows.len();
+        let mut x = shuffle | 1;
+        for i in (1..n).rev() {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            flows.swap(i, (x % (i as u64 + 1)) as usize);
+        }
+        let mut ix = TraceIndex::new();
+        for f in &flows {
+            ix.apply(f);
+        }
+        let starts: Vec<Lot> = {
+            let mut s: Vec<Lot> = lots.iter().copied().filter(|(b, _)| *b == start).collect();
+            s.sort();
+            s.dedup();
+            s
+        };
+        let mode = if strict { TimeMode::Strict } else { TimeMode::Conservative };
+        let r = ix.trace(&Query { start: Start::Batches(vec![id(start)]), direction: Direction::Both, mode });
+        let fwd = reference_forward(&edges, &starts, strict);
+        let bwd = reference_backward(&edges, &starts, strict);
+        prop_assert_eq!(as_lots(&ix, &r.forward), fwd);
+        prop_assert_eq!(as_lots(&ix, &r.backward), bwd);
+        // Every path starts at a start lot and follows recorded flows.
+        for h in &r.forward {
+            let p = r.path(true, h.lot);
+            prop_assert!(!p.is_empty());
+            prop_assert!(r.starts.contains(&p[0].lot));
+        }
+    }
+}
