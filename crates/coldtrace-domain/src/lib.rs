@@ -11,9 +11,10 @@
 //! - [`quantity`], [`time`]: exact quantities and offset-preserving event times.
 //! - [`enterprise`], [`product`], [`batch`], [`document`], [`movement`], [`person`]: the records and drafts.
 //! - [`submission`]: a set of records validated together.
+//! - [`incident`]: positive tests, disposal tasks, notices and their history.
 //! - [`error`]: field errors.
 //!
-//! - [`access`]: roles and principals.
+//! - [`access`]: roles and principals; [`party`]: stable keys of trading parties and people for the trace.
 //!
 //! **Invariant:** this crate does no I/O and holds no state. Drafts are the wire shape of what clients send;
 //! records are built from drafts by parsers. Records also (de)serialize for storage, and every identifier
@@ -26,7 +27,9 @@ pub mod document;
 pub mod enterprise;
 pub mod error;
 pub mod id;
+pub mod incident;
 pub mod movement;
+pub mod party;
 pub mod person;
 pub mod product;
 pub mod quantity;

@@ -87,6 +87,54 @@ pub struct SubmitOutcome {
     pub receipt: Receipt,
     /// True when the idempotency key was seen before and this is the first answer again.
     pub replayed: bool,
+    /// The movements stored by this call, as flows for the trace index (empty on a replay).
+    pub flows: Vec<coldtrace_trace::Flow>,
+    /// Enterprises registered by this call, for directories kept beside the trace index.
+    pub new_enterprises: Vec<Enterprise>,
+}
+
+/// A stored movement as the trace index is rebuilt from it, with what a directory needs of its counterparty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowRow {
+    pub flow: coldtrace_trace::Flow,
+    pub counterparty_name: Option<String>,
+    pub counterparty_uscc: Option<String>,
+}
+
+/// What a trace answer needs of a batch and its product.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BatchSummary {
+    pub id: Uuid,
+    pub owner: Uuid,
+    pub batch_no: String,
+    pub unit: String,
+    pub product: String,
+    pub category: String,
+    pub origin_country: String,
+    pub establishment_no: Option<String>,
+    pub declaration_no: Option<String>,
+    pub port_of_entry: Option<String>,
+    pub import_date: Option<String>,
+}
+
+/// One handler of one movement.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct HandlerRow {
+    pub movement_seq: u64,
+    pub person_key: String,
+    pub name: String,
+    pub id_no: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// An incident and its history, as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncidentRow {
+    pub seq: i64,
+    pub incident: coldtrace_domain::incident::Incident,
+    pub recorded_at_ms: i64,
+    /// `(seq, by, event, recorded_at_ms)` in order.
+    pub events: Vec<(i64, String, coldtrace_domain::incident::IncidentEvent, i64)>,
 }
 
 /// A stored record with the facts the store adds.
@@ -240,4 +288,35 @@ pub trait Store: Send + Sync + 'static {
     async fn credential_by_hash(&self, key_hash: &str) -> Result<Option<Credential>>;
 
     async fn stats(&self, scope: &Scope) -> Result<Stats>;
+
+    /// Stored movements as flows, in `seq` order after `after`: the trace index is rebuilt from these.
+    async fn flows(&self, after: u64, limit: u32) -> Result<Vec<FlowRow>>;
+    /// Batch summaries in `seq` order after `after` (`seq` returned alongside).
+    async fn batch_summaries(&self, after: i64, limit: u32) -> Result<Vec<(i64, BatchSummary)>>;
+    /// Summaries of the given batches.
+    async fn batch_summaries_of(&self, ids: Vec<Uuid>) -> Result<Vec<BatchSummary>>;
+    /// Movements by their sequence numbers.
+    async fn movements_by_seq(&self, seqs: Vec<u64>) -> Result<Vec<Stored<Movement>>>;
+    /// The handlers of the given movements.
+    async fn handlers_of(&self, seqs: Vec<u64>) -> Result<Vec<HandlerRow>>;
+    /// The movements a person handled.
+    async fn movements_of_person(&self, person_key: &str) -> Result<Vec<u64>>;
+    /// Movements at a holder within a time window: `(seq, batch)` of each.
+    async fn movements_at(
+        &self,
+        holder: Uuid,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<(u64, Option<Uuid>)>>;
+
+    async fn create_incident(&self, incident: coldtrace_domain::incident::Incident) -> Result<()>;
+    async fn append_incident_event(
+        &self,
+        incident: Uuid,
+        by: String,
+        event: coldtrace_domain::incident::IncidentEvent,
+    ) -> Result<i64>;
+    async fn incident(&self, id: Uuid) -> Result<Option<IncidentRow>>;
+    /// Every incident, newest first (a platform has few).
+    async fn incidents(&self) -> Result<Vec<IncidentRow>>;
 }

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use coldtrace_domain::party;
 use coldtrace_domain::{
     Batch, BatchRef, Document, Enterprise, Movement, MovementKind, Product, ProvinceCode, Role,
     ValidationErrors,
@@ -17,8 +18,8 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::{
-    BatchFilter, Credential, MovementFilter, Page, Receipt, Result, Scope, Stats, Store,
-    StoreError, Stored, SubmitOutcome, SubmitRequest,
+    BatchFilter, BatchSummary, Credential, FlowRow, HandlerRow, IncidentRow, MovementFilter, Page,
+    Receipt, Result, Scope, Stats, Store, StoreError, Stored, SubmitOutcome, SubmitRequest,
 };
 
 const SCHEMA_VERSION: i64 = 1;
@@ -113,6 +114,10 @@ CREATE TABLE IF NOT EXISTS movements (
     at_ms INTEGER NOT NULL,
     counterparty_uscc TEXT,
     counterparty_id TEXT,
+    -- Party keys (coldtrace_domain::party): the trace's holder identities, registered or not.
+    holder_key TEXT NOT NULL,
+    counterparty_key TEXT,
+    counterparty_name TEXT,
     corrects TEXT,
     fp TEXT NOT NULL,
     body TEXT NOT NULL,
@@ -132,6 +137,34 @@ CREATE TABLE IF NOT EXISTS movement_lines (
 );
 CREATE INDEX IF NOT EXISTS movement_lines_movement ON movement_lines(movement_seq);
 CREATE INDEX IF NOT EXISTS movement_lines_batch ON movement_lines(batch_id);
+
+-- People who handled each movement (人物同查).
+CREATE TABLE IF NOT EXISTS movement_handlers (
+    movement_seq INTEGER NOT NULL,
+    person_key TEXT NOT NULL,
+    name TEXT NOT NULL,
+    id_no TEXT,
+    phone TEXT
+);
+CREATE INDEX IF NOT EXISTS movement_handlers_person ON movement_handlers(person_key);
+CREATE INDEX IF NOT EXISTS movement_handlers_movement ON movement_handlers(movement_seq);
+
+-- Incidents as registered (never changed) and their append-only history.
+CREATE TABLE IF NOT EXISTS incidents (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    province TEXT NOT NULL,
+    body TEXT NOT NULL,
+    recorded_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS incident_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    incident_id TEXT NOT NULL,
+    by_subject TEXT NOT NULL,
+    body TEXT NOT NULL,
+    recorded_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS incident_events_incident ON incident_events(incident_id, seq);
 
 CREATE TABLE IF NOT EXISTS attachments (
     sha256 TEXT PRIMARY KEY,
@@ -362,6 +395,10 @@ struct Tx<'a> {
     receipt: Receipt,
     /// Province of each enterprise seen in this submission (owner, holder, counterparty).
     provinces: HashMap<Uuid, Option<String>>,
+    /// Party key of each enterprise seen (by USCC).
+    party_keys: HashMap<Uuid, Uuid>,
+    /// Flows of the movements stored, for the trace index.
+    flows: Vec<coldtrace_trace::Flow>,
     /// Batch references already resolved in this submission (bulk ledgers name the same batch many times).
     resolved: HashMap<(Uuid, BatchRef), Uuid>,
     /// `batch_access` rows already written in this submission.
@@ -388,6 +425,24 @@ impl Tx<'_> {
             .optional()?;
         self.provinces.insert(e, p.clone());
         Ok(p)
+    }
+
+    /// The party key of a registered enterprise (by its USCC); a stable fallback for an unknown id.
+    fn party_key(&mut self, e: Uuid) -> Result<Uuid> {
+        if let Some(k) = self.party_keys.get(&e) {
+            return Ok(*k);
+        }
+        let uscc: Option<String> = self
+            .tx
+            .prepare_cached("SELECT uscc FROM enterprises WHERE id = ?1 ORDER BY seq DESC LIMIT 1")?
+            .query_row([e.to_string()], |r| r.get(0))
+            .optional()?;
+        let k = match uscc.and_then(|u| coldtrace_domain::Uscc::parse_overridden(&u).ok()) {
+            Some(u) => party::by_uscc(&u),
+            None => e,
+        };
+        self.party_keys.insert(e, k);
+        Ok(k)
     }
 
     fn existing(&self, table: &str, id: Uuid, fp: &str) -> Result<Existing> {
@@ -805,11 +860,18 @@ impl Tx<'_> {
             Some(BatchRef::Id(id)) => Some(*id),
             _ => None,
         };
+        let holder_key = self.party_key(m.holder)?;
+        let cp_key = m.counterparty.as_ref().map(|c| match &c.uscc {
+            Some(u) => party::by_uscc(u),
+            None => party::by_name(&c.name),
+        });
+        let cp_name = m.counterparty.as_ref().map(|c| c.name.clone());
         self.tx
             .prepare_cached(
                 "INSERT INTO movements (id, kind, holder, holder_province, batch_id, quantity_milli, at_ms,
-                    counterparty_uscc, counterparty_id, corrects, fp, body, recorded_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                    counterparty_uscc, counterparty_id, corrects, fp, body, recorded_at,
+                    holder_key, counterparty_key, counterparty_name)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
             )?
             .execute(params![
                 m.id.to_string(),
@@ -824,9 +886,35 @@ impl Tx<'_> {
                 m.corrects.map(|c| c.to_string()),
                 fp,
                 serde_json::to_string(&m)?,
-                self.now
+                self.now,
+                holder_key.to_string(),
+                cp_key.map(|k| k.to_string()),
+                cp_name,
             ])?;
         let seq = self.tx.last_insert_rowid();
+        for h in &m.handlers {
+            let key = party::person_key(h.id_no.as_deref(), h.phone.as_deref(), &h.name, m.holder);
+            self.tx
+                .prepare_cached(
+                    "INSERT INTO movement_handlers (movement_seq, person_key, name, id_no, phone) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?
+                .execute(params![seq, key, h.name, h.id_no, h.phone])?;
+        }
+        let line = |l: &coldtrace_domain::Line| match l.batch {
+            BatchRef::Id(b) => Some((b, l.quantity.milli())),
+            _ => None,
+        };
+        self.flows.push(coldtrace_trace::Flow {
+            seq: seq as u64,
+            kind: flow_kind(m.kind),
+            holder: holder_key,
+            batch: batch_id,
+            counterparty: cp_key,
+            quantity: m.quantity.milli(),
+            at_ms: m.at.millis(),
+            inputs: m.inputs.iter().filter_map(line).collect(),
+            outputs: m.outputs.iter().filter_map(line).collect(),
+        });
         let mut touched: Vec<Uuid> = batch_id.into_iter().collect();
         for (role, lines) in [("in", &m.inputs), ("out", &m.outputs)] {
             for l in lines {
@@ -857,6 +945,19 @@ impl Tx<'_> {
     }
 }
 
+pub(crate) fn flow_kind(k: MovementKind) -> coldtrace_trace::FlowKind {
+    use coldtrace_trace::FlowKind as F;
+    match k {
+        MovementKind::Receive => F::Receive,
+        MovementKind::Ship => F::Ship,
+        MovementKind::Sell => F::Sell,
+        MovementKind::Transform => F::Transform,
+        MovementKind::Destroy => F::Destroy,
+        MovementKind::Seal => F::Seal,
+        MovementKind::Return => F::Return,
+    }
+}
+
 fn submit_blocking(conn: &mut Connection, req: SubmitRequest) -> Result<SubmitOutcome> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     if let Some(key) = &req.idempotency_key {
@@ -871,6 +972,8 @@ fn submit_blocking(conn: &mut Connection, req: SubmitRequest) -> Result<SubmitOu
             return Ok(SubmitOutcome {
                 receipt: serde_json::from_str(&response)?,
                 replayed: true,
+                flows: vec![],
+                new_enterprises: vec![],
             });
         }
     }
@@ -880,6 +983,8 @@ fn submit_blocking(conn: &mut Connection, req: SubmitRequest) -> Result<SubmitOu
         problems: Problems::default(),
         receipt: Receipt::default(),
         provinces: HashMap::new(),
+        party_keys: HashMap::new(),
+        flows: Vec::new(),
         resolved: HashMap::new(),
         granted: Default::default(),
         counterparties: HashMap::new(),
@@ -901,7 +1006,10 @@ fn submit_blocking(conn: &mut Connection, req: SubmitRequest) -> Result<SubmitOu
         t.movement(i, m)?;
     }
     let Tx {
-        problems, receipt, ..
+        problems,
+        receipt,
+        flows,
+        ..
     } = t;
     if !problems.invalid.is_empty() {
         // Dropping the transaction rolls it back: nothing of a refused submission is kept.
@@ -917,9 +1025,12 @@ fn submit_blocking(conn: &mut Connection, req: SubmitRequest) -> Result<SubmitOu
         .execute(params![req.subject, key, req.request_hash, serde_json::to_string(&receipt)?, now_ms()])?;
     }
     tx.commit()?;
+    let new_enterprises = req.submission.enterprises.clone();
     Ok(SubmitOutcome {
         receipt,
         replayed: false,
+        flows,
+        new_enterprises,
     })
 }
 
@@ -1256,4 +1367,285 @@ impl Store for SqliteStore {
         })
         .await
     }
+
+    async fn flows(&self, after: u64, limit: u32) -> Result<Vec<FlowRow>> {
+        self.read(move |c| {
+            let mut rows: Vec<FlowRow> = Vec::with_capacity(limit as usize);
+            let mut stmt = c.prepare_cached(
+                "SELECT seq, kind, holder_key, batch_id, counterparty_key, quantity_milli, at_ms, counterparty_name,
+                        counterparty_uscc
+                 FROM movements WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )?;
+            let mut q = stmt.query(params![after as i64, limit])?;
+            let mut transforms: HashMap<u64, usize> = HashMap::new();
+            while let Some(r) = q.next()? {
+                let seq = r.get::<_, i64>(0)? as u64;
+                let kind = MovementKind::parse(&r.get::<_, String>(1)?).map_err(StoreError::Task)?;
+                let holder = uuid_col(r.get_ref(2)?)?;
+                let batch = match r.get_ref(3)? {
+                    rusqlite::types::ValueRef::Null => None,
+                    v => Some(uuid_col(v)?),
+                };
+                let counterparty = match r.get_ref(4)? {
+                    rusqlite::types::ValueRef::Null => None,
+                    v => Some(uuid_col(v)?),
+                };
+                if kind == MovementKind::Transform {
+                    transforms.insert(seq, rows.len());
+                }
+                rows.push(FlowRow {
+                    flow: coldtrace_trace::Flow {
+                        seq,
+                        kind: flow_kind(kind),
+                        holder,
+                        batch,
+                        counterparty,
+                        quantity: r.get(5)?,
+                        at_ms: r.get(6)?,
+                        inputs: vec![],
+                        outputs: vec![],
+                    },
+                    counterparty_name: r.get(7)?,
+                    counterparty_uscc: r.get(8)?,
+                });
+            }
+            if let (false, Some(first), Some(last)) = (transforms.is_empty(), rows.first(), rows.last()) {
+                let mut stmt = c.prepare_cached(
+                    "SELECT movement_seq, role, batch_id, quantity_milli FROM movement_lines
+                     WHERE movement_seq >= ?1 AND movement_seq <= ?2",
+                )?;
+                let mut q = stmt.query(params![first.flow.seq as i64, last.flow.seq as i64])?;
+                while let Some(r) = q.next()? {
+                    let seq = r.get::<_, i64>(0)? as u64;
+                    let Some(&i) = transforms.get(&seq) else { continue };
+                    let line = (uuid_col(r.get_ref(2)?)?, r.get::<_, i64>(3)?);
+                    if r.get::<_, String>(1)? == "in" {
+                        rows[i].flow.inputs.push(line);
+                    } else {
+                        rows[i].flow.outputs.push(line);
+                    }
+                }
+            }
+            Ok(rows)
+        })
+        .await
+    }
+
+    async fn batch_summaries(&self, after: i64, limit: u32) -> Result<Vec<(i64, BatchSummary)>> {
+        self.read(move |c| {
+            let sql = format!("{BATCH_SUMMARY_SQL} WHERE b.seq > ?1 ORDER BY b.seq LIMIT ?2");
+            let mut stmt = c.prepare_cached(&sql)?;
+            let rows = stmt.query_map(params![after, limit], batch_summary_row)?;
+            rows.map(|r| r.map_err(StoreError::from)).collect()
+        })
+        .await
+    }
+
+    async fn batch_summaries_of(&self, ids: Vec<Uuid>) -> Result<Vec<BatchSummary>> {
+        self.read(move |c| {
+            let sql = format!("{BATCH_SUMMARY_SQL} WHERE b.id = ?1");
+            let mut stmt = c.prepare_cached(&sql)?;
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                if let Some((_, s)) = stmt
+                    .query_row([id.to_string()], batch_summary_row)
+                    .optional()?
+                {
+                    out.push(s);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn movements_by_seq(&self, seqs: Vec<u64>) -> Result<Vec<Stored<Movement>>> {
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT seq, body, recorded_at, (SELECT x.id FROM movements x WHERE x.corrects = t.id ORDER BY x.seq DESC LIMIT 1)
+                 FROM movements t WHERE t.seq = ?1",
+            )?;
+            let mut out = Vec::with_capacity(seqs.len());
+            for s in seqs {
+                let row: Option<Row> = stmt
+                    .query_row([s as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                    .optional()?;
+                if let Some(row) = row {
+                    out.push(to_stored(row)?);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn handlers_of(&self, seqs: Vec<u64>) -> Result<Vec<HandlerRow>> {
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT movement_seq, person_key, name, id_no, phone FROM movement_handlers WHERE movement_seq = ?1",
+            )?;
+            let mut out = Vec::new();
+            for s in seqs {
+                let rows = stmt.query_map([s as i64], |r| {
+                    Ok(HandlerRow {
+                        movement_seq: r.get::<_, i64>(0)? as u64,
+                        person_key: r.get(1)?,
+                        name: r.get(2)?,
+                        id_no: r.get(3)?,
+                        phone: r.get(4)?,
+                    })
+                })?;
+                for r in rows {
+                    out.push(r?);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn movements_of_person(&self, person_key: &str) -> Result<Vec<u64>> {
+        let k = person_key.to_string();
+        self.read(move |c| {
+            let mut stmt =
+                c.prepare_cached("SELECT movement_seq FROM movement_handlers WHERE person_key = ?1 ORDER BY movement_seq")?;
+            let rows = stmt.query_map([k], |r| r.get::<_, i64>(0))?;
+            rows.map(|r| Ok(r? as u64)).collect()
+        })
+        .await
+    }
+
+    async fn movements_at(
+        &self,
+        holder: Uuid,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<(u64, Option<Uuid>)>> {
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT seq, batch_id FROM movements WHERE holder = ?1 AND at_ms >= ?2 AND at_ms <= ?3 ORDER BY seq",
+            )?;
+            let rows = stmt.query_map(params![holder.to_string(), from_ms, to_ms], |r| {
+                Ok((r.get::<_, i64>(0)? as u64, r.get::<_, Option<String>>(1)?))
+            })?;
+            rows.map(|r| {
+                let (s, b) = r?;
+                Ok((s, b.map(|b| parse_uuid(&b)).transpose()?))
+            })
+            .collect()
+        })
+        .await
+    }
+
+    async fn create_incident(&self, incident: coldtrace_domain::incident::Incident) -> Result<()> {
+        self.write(move |conn| {
+            conn.prepare_cached(
+                "INSERT INTO incidents (id, province, body, recorded_at) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![
+                incident.id.to_string(),
+                incident.province,
+                serde_json::to_string(&incident)?,
+                now_ms()
+            ])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn append_incident_event(
+        &self,
+        incident: Uuid,
+        by: String,
+        event: coldtrace_domain::incident::IncidentEvent,
+    ) -> Result<i64> {
+        self.write(move |conn| {
+            conn.prepare_cached(
+                "INSERT INTO incident_events (incident_id, by_subject, body, recorded_at) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![incident.to_string(), by, serde_json::to_string(&event)?, now_ms()])?;
+            Ok(conn.last_insert_rowid())
+        })
+        .await
+    }
+
+    async fn incident(&self, id: Uuid) -> Result<Option<IncidentRow>> {
+        self.read(move |c| {
+            let row: Option<(i64, String, i64)> = c
+                .prepare_cached("SELECT seq, body, recorded_at FROM incidents WHERE id = ?1")?
+                .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()?;
+            row.map(|r| incident_row(c, r)).transpose()
+        })
+        .await
+    }
+
+    async fn incidents(&self) -> Result<Vec<IncidentRow>> {
+        self.read(move |c| {
+            let mut stmt =
+                c.prepare_cached("SELECT seq, body, recorded_at FROM incidents ORDER BY seq DESC")?;
+            let rows: Vec<(i64, String, i64)> = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            rows.into_iter().map(|r| incident_row(c, r)).collect()
+        })
+        .await
+    }
+}
+
+fn uuid_col(v: rusqlite::types::ValueRef<'_>) -> Result<Uuid> {
+    let s = v.as_str().map_err(|e| StoreError::Task(e.to_string()))?;
+    parse_uuid(s)
+}
+
+const BATCH_SUMMARY_SQL: &str = "SELECT b.seq, b.id, b.owner, b.batch_no, json_extract(b.body, '$.unit'),
+        json_extract(p.body, '$.name'), json_extract(p.body, '$.category'), json_extract(p.body, '$.origin_country'),
+        json_extract(p.body, '$.establishment_no'), json_extract(b.body, '$.declaration_no'),
+        json_extract(b.body, '$.port_of_entry'), json_extract(b.body, '$.import_date')
+     FROM batches b JOIN products p ON p.id = b.product";
+
+fn batch_summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, BatchSummary)> {
+    let id: String = r.get(1)?;
+    let owner: String = r.get(2)?;
+    Ok((
+        r.get(0)?,
+        BatchSummary {
+            id: Uuid::parse_str(&id).unwrap_or_default(),
+            owner: Uuid::parse_str(&owner).unwrap_or_default(),
+            batch_no: r.get(3)?,
+            unit: r.get(4)?,
+            product: r.get(5)?,
+            category: r.get(6)?,
+            origin_country: r.get(7)?,
+            establishment_no: r.get(8)?,
+            declaration_no: r.get(9)?,
+            port_of_entry: r.get(10)?,
+            import_date: r.get(11)?,
+        },
+    ))
+}
+
+fn incident_row(
+    c: &Connection,
+    (seq, body, recorded_at_ms): (i64, String, i64),
+) -> Result<IncidentRow> {
+    let incident: coldtrace_domain::incident::Incident = serde_json::from_str(&body)?;
+    let mut stmt = c.prepare_cached(
+        "SELECT seq, by_subject, body, recorded_at FROM incident_events WHERE incident_id = ?1 ORDER BY seq",
+    )?;
+    let rows: Vec<(i64, String, String, i64)> = stmt
+        .query_map([incident.id.to_string()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let events = rows
+        .into_iter()
+        .map(|(s, by, b, at)| Ok((s, by, serde_json::from_str(&b)?, at)))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(IncidentRow {
+        seq,
+        incident,
+        recorded_at_ms,
+        events,
+    })
 }

@@ -11,8 +11,7 @@ pub fn bin() -> Command {
 }
 
 pub fn run(args: &[&str]) -> Output {
-    let out = bin().args(args).output().expect("the binary runs");
-    out
+    bin().args(args).output().expect("the binary runs")
 }
 
 pub fn stdout(o: &Output) -> String {

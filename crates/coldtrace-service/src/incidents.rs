@@ -1,0 +1,526 @@
+//! Incident response (涉疫处置): register a positive test, keep the trace as it was, order a disposal task for
+//! every holder with goods on hand, draft a notice for every affected province, follow every task to closure.
+
+use std::collections::BTreeMap;
+
+use coldtrace_domain::incident::{
+    DisposalAction, DisposalTask, Incident, IncidentEvent, IncidentKind, NoticeDraft, NoticeLine,
+    TaskStatus,
+};
+use coldtrace_domain::{EventTime, Principal, Role};
+use coldtrace_store::{IncidentRow, Store, StoreError};
+use coldtrace_trace::{Direction, TimeMode};
+use uuid::Uuid;
+
+use crate::tracer::{TraceAnswer, TraceError, TraceFrom, TraceRequest, Tracer};
+
+#[derive(Debug, thiserror::Error)]
+pub enum IncidentError {
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{field}: {reason}")]
+    Invalid { field: String, reason: String },
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Trace(#[from] TraceError),
+}
+
+fn invalid(field: &str, reason: impl Into<String>) -> IncidentError {
+    IncidentError::Invalid {
+        field: field.into(),
+        reason: reason.into(),
+    }
+}
+
+/// A positive test to register.
+#[derive(Debug, Clone)]
+pub struct OpenIncident {
+    pub kind: IncidentKind,
+    pub from: TraceFrom,
+    /// What tested positive, in words.
+    pub subject: String,
+    pub positive_at: EventTime,
+    pub note: Option<String>,
+    pub mode: TimeMode,
+}
+
+/// A task with what has been done about it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct TaskView {
+    #[serde(flatten)]
+    pub task: DisposalTask,
+    pub status: TaskStatus,
+    /// Quantity accounted for so far (thousandths).
+    pub accounted_milli: i64,
+    pub outstanding_milli: i64,
+    pub on_hand: f64,
+    pub accounted: f64,
+    pub outstanding: f64,
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct NoticeView {
+    #[serde(flatten)]
+    pub notice: NoticeDraft,
+    pub sent: bool,
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct TimelineEntry {
+    pub seq: i64,
+    pub at_ms: i64,
+    pub by: String,
+    pub event: IncidentEvent,
+}
+
+/// An incident as it stands: the registration folded with its history.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct IncidentView {
+    pub id: Uuid,
+    pub province: String,
+    pub kind: IncidentKind,
+    pub subject: String,
+    pub positive_at: String,
+    pub reported_by: String,
+    pub note: Option<String>,
+    pub opened_at_ms: i64,
+    /// `open` or `closed`.
+    pub status: String,
+    pub closed_reason: Option<String>,
+    pub tasks: Vec<TaskView>,
+    pub notices: Vec<NoticeView>,
+    pub accounted: f64,
+    pub outstanding: f64,
+    /// Tasks not yet fully accounted for.
+    pub open_tasks: usize,
+    pub timeline: Vec<TimelineEntry>,
+    #[schema(value_type = Object)]
+    pub trace: serde_json::Value,
+}
+
+/// Who may register incidents and see them.
+fn is_authority(p: &Principal) -> bool {
+    matches!(p.role, Role::Regulator | Role::National)
+}
+
+/// Registers a positive test.
+pub async fn open(
+    store: &dyn Store,
+    tracer: &Tracer,
+    who: &Principal,
+    req: OpenIncident,
+) -> Result<IncidentView, IncidentError> {
+    if !is_authority(who) {
+        return Err(IncidentError::Forbidden(
+            "only a regulator or the national platform registers incidents".into(),
+        ));
+    }
+    tracer.catch_up(store).await?;
+    let answer = tracer
+        .trace(
+            store,
+            &TraceRequest {
+                from: req.from.clone(),
+                direction: Direction::Both,
+                mode: req.mode,
+            },
+            who,
+        )
+        .await?;
+    // Notices go to regulators, who need the contacts: build them from an unmasked view.
+    let full = Principal {
+        role: Role::National,
+        ..who.clone()
+    };
+    let unmasked = tracer
+        .trace(
+            store,
+            &TraceRequest {
+                from: req.from,
+                direction: Direction::Both,
+                mode: req.mode,
+            },
+            &full,
+        )
+        .await?;
+    let incident = Incident {
+        id: Uuid::now_v7(),
+        province: who
+            .province
+            .as_ref()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "00".into()),
+        kind: req.kind,
+        subject: req.subject,
+        positive_at: req.positive_at,
+        reported_by: who.subject(),
+        note: req.note,
+        trace: serde_json::to_value(&answer).unwrap_or_default(),
+        tasks: tasks(&unmasked),
+        notices: notices(&unmasked),
+    };
+    store.create_incident(incident.clone()).await?;
+    let row = store
+        .incident(incident.id)
+        .await?
+        .ok_or(IncidentError::NotFound("incident"))?;
+    Ok(view(&row))
+}
+
+fn tasks(a: &TraceAnswer) -> Vec<DisposalTask> {
+    let mut out = Vec::new();
+    for h in &a.holders {
+        for l in &h.lots {
+            if l.role == "backward" || l.on_hand_milli <= 0 {
+                continue;
+            }
+            out.push(DisposalTask {
+                id: Uuid::now_v7(),
+                holder_key: h.key,
+                enterprise: h.enterprise,
+                holder_name: h.name.clone(),
+                province: h.province.clone(),
+                batch: l.batch,
+                batch_no: l.batch_no.clone(),
+                product: l.product.clone(),
+                on_hand_milli: l.on_hand_milli,
+                unit: l.unit.clone(),
+                action: DisposalAction::Seal,
+            });
+        }
+    }
+    out
+}
+
+fn notices(a: &TraceAnswer) -> Vec<NoticeDraft> {
+    let mut by: BTreeMap<String, Vec<NoticeLine>> = BTreeMap::new();
+    for h in &a.holders {
+        let Some(p) = &h.province else { continue };
+        for l in &h.lots {
+            if l.role == "backward" {
+                continue;
+            }
+            let seller = if h.path.len() >= 2 {
+                h.path[h.path.len() - 2].holder.clone()
+            } else {
+                String::new()
+            };
+            by.entry(p.clone()).or_default().push(NoticeLine {
+                food_name: l.product.clone(),
+                batch_no: l.batch_no.clone(),
+                quantity_milli: ((l.received + l.produced) * 1000.0).round() as i64,
+                unit: l.unit.clone(),
+                sale_dates: l.time.iter().cloned().collect(),
+                seller,
+                holder: h.name.clone(),
+                contact: match (&h.contact_name, &h.contact_phone) {
+                    (Some(n), Some(p)) => Some(format!("{n} {p}")),
+                    (None, Some(p)) => Some(p.clone()),
+                    _ => None,
+                },
+            });
+        }
+    }
+    by.into_iter()
+        .map(|(to_province, lines)| NoticeDraft {
+            id: Uuid::now_v7(),
+            to_province,
+            lines,
+        })
+        .collect()
+}
+
+/// Folds an incident's history into its current state.
+pub fn view(row: &IncidentRow) -> IncidentView {
+    let inc = &row.incident;
+    let mut accounted: BTreeMap<Uuid, (i64, TaskStatus)> = BTreeMap::new();
+    let mut sent = std::collections::BTreeSet::new();
+    let mut closed_reason = None;
+    let mut closed = false;
+    for (_, _, e, _) in &row.events {
+        match e {
+            IncidentEvent::TaskUpdate {
+                task,
+                status,
+                quantity_milli,
+                ..
+            } => {
+                let a = accounted.entry(*task).or_insert((0, TaskStatus::Open));
+                a.0 += quantity_milli;
+                a.1 = *status;
+            }
+            IncidentEvent::NoticeSent { notice } => {
+                sent.insert(*notice);
+            }
+            IncidentEvent::Closed { reason } => {
+                closed = true;
+                closed_reason = reason.clone();
+            }
+            IncidentEvent::Note { .. } => {}
+        }
+    }
+    let tasks: Vec<TaskView> = inc
+        .tasks
+        .iter()
+        .map(|t| {
+            let (acc, status) = accounted
+                .get(&t.id)
+                .copied()
+                .unwrap_or((0, TaskStatus::Open));
+            let outstanding = (t.on_hand_milli - acc).max(0);
+            TaskView {
+                task: t.clone(),
+                status,
+                accounted_milli: acc,
+                outstanding_milli: outstanding,
+                on_hand: t.on_hand_milli as f64 / 1000.0,
+                accounted: acc as f64 / 1000.0,
+                outstanding: outstanding as f64 / 1000.0,
+            }
+        })
+        .collect();
+    IncidentView {
+        id: inc.id,
+        province: inc.province.clone(),
+        kind: inc.kind,
+        subject: inc.subject.clone(),
+        positive_at: inc.positive_at.to_string(),
+        reported_by: inc.reported_by.clone(),
+        note: inc.note.clone(),
+        opened_at_ms: row.recorded_at_ms,
+        status: if closed { "closed" } else { "open" }.into(),
+        closed_reason,
+        accounted: tasks.iter().map(|t| t.accounted).sum(),
+        outstanding: tasks.iter().map(|t| t.outstanding).sum(),
+        open_tasks: tasks
+            .iter()
+            .filter(|t| t.outstanding_milli > 0 || t.status != TaskStatus::Done)
+            .count(),
+        tasks,
+        notices: inc
+            .notices
+            .iter()
+            .map(|n| NoticeView {
+                notice: n.clone(),
+                sent: sent.contains(&n.id),
+            })
+            .collect(),
+        timeline: row
+            .events
+            .iter()
+            .map(|(seq, by, e, at)| TimelineEntry {
+                seq: *seq,
+                at_ms: *at,
+                by: by.clone(),
+                event: e.clone(),
+            })
+            .collect(),
+        trace: inc.trace.clone(),
+    }
+}
+
+/// Whether the caller may see the incident: its province's regulator, a notified province's regulator, the
+/// national platform, or an enterprise with a task in it.
+pub fn may_see(p: &Principal, inc: &Incident) -> bool {
+    match p.role {
+        Role::National => true,
+        Role::Regulator => {
+            let mine = p.province.as_ref().map(|x| x.as_str());
+            mine == Some(inc.province.as_str())
+                || inc
+                    .notices
+                    .iter()
+                    .any(|n| Some(n.to_province.as_str()) == mine)
+        }
+        Role::Enterprise => inc
+            .tasks
+            .iter()
+            .any(|t| t.enterprise.is_some() && t.enterprise == p.enterprise),
+        _ => false,
+    }
+}
+
+/// What an enterprise sees of an incident: only its own tasks, no trace, no notices.
+pub fn for_viewer(p: &Principal, mut v: IncidentView) -> IncidentView {
+    if p.role == Role::Enterprise {
+        v.tasks
+            .retain(|t| t.task.enterprise.is_some() && t.task.enterprise == p.enterprise);
+        v.notices.clear();
+        v.trace = serde_json::Value::Null;
+    }
+    v
+}
+
+pub async fn load(
+    store: &dyn Store,
+    who: &Principal,
+    id: Uuid,
+) -> Result<IncidentRow, IncidentError> {
+    let row = store
+        .incident(id)
+        .await?
+        .ok_or(IncidentError::NotFound("incident"))?;
+    if !may_see(who, &row.incident) {
+        return Err(IncidentError::NotFound("incident"));
+    }
+    Ok(row)
+}
+
+/// A report on a task.
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaskUpdate {
+    pub status: TaskStatus,
+    pub action: DisposalAction,
+    /// Quantity this report accounts for, in the batch's unit.
+    pub quantity: coldtrace_domain::Quantity,
+    pub note: Option<String>,
+}
+
+pub async fn update_task(
+    store: &dyn Store,
+    who: &Principal,
+    id: Uuid,
+    task: Uuid,
+    u: TaskUpdate,
+) -> Result<IncidentView, IncidentError> {
+    let row = load(store, who, id).await?;
+    let v = view(&row);
+    if v.status == "closed" {
+        return Err(IncidentError::Conflict("the incident is closed".into()));
+    }
+    let t = v
+        .tasks
+        .iter()
+        .find(|t| t.task.id == task)
+        .ok_or(IncidentError::NotFound("task"))?;
+    let allowed = match who.role {
+        Role::Enterprise => t.task.enterprise.is_some() && t.task.enterprise == who.enterprise,
+        Role::Regulator => {
+            let mine = who.province.as_ref().map(|p| p.as_str().to_string());
+            mine.as_ref() == t.task.province.as_ref()
+                || mine.as_deref() == Some(row.incident.province.as_str())
+        }
+        Role::National => true,
+        _ => false,
+    };
+    if !allowed {
+        return Err(IncidentError::Forbidden(
+            "only the holder or its regulator reports on this task".into(),
+        ));
+    }
+    if u.quantity.milli() > t.outstanding_milli {
+        return Err(invalid(
+            "quantity",
+            format!(
+                "{} is more than the {} still outstanding",
+                u.quantity, t.outstanding
+            ),
+        ));
+    }
+    if u.status == TaskStatus::Done && u.quantity.milli() < t.outstanding_milli {
+        return Err(invalid(
+            "status",
+            "a task is done only when its whole quantity is accounted for",
+        ));
+    }
+    store
+        .append_incident_event(
+            id,
+            who.subject(),
+            IncidentEvent::TaskUpdate {
+                task,
+                status: u.status,
+                action: u.action,
+                quantity_milli: u.quantity.milli(),
+                note: u.note,
+            },
+        )
+        .await?;
+    Ok(for_viewer(who, view(&load(store, who, id).await?)))
+}
+
+pub async fn mark_notice_sent(
+    store: &dyn Store,
+    who: &Principal,
+    id: Uuid,
+    notice: Uuid,
+) -> Result<IncidentView, IncidentError> {
+    let row = load(store, who, id).await?;
+    if !is_authority(who) {
+        return Err(IncidentError::Forbidden(
+            "only a regulator sends notices".into(),
+        ));
+    }
+    if !row.incident.notices.iter().any(|n| n.id == notice) {
+        return Err(IncidentError::NotFound("notice"));
+    }
+    store
+        .append_incident_event(id, who.subject(), IncidentEvent::NoticeSent { notice })
+        .await?;
+    Ok(view(&load(store, who, id).await?))
+}
+
+pub async fn add_note(
+    store: &dyn Store,
+    who: &Principal,
+    id: Uuid,
+    text: String,
+) -> Result<IncidentView, IncidentError> {
+    load(store, who, id).await?;
+    if !is_authority(who) {
+        return Err(IncidentError::Forbidden(
+            "only a regulator adds notes".into(),
+        ));
+    }
+    if text.trim().is_empty() {
+        return Err(invalid("text", "is empty"));
+    }
+    store
+        .append_incident_event(id, who.subject(), IncidentEvent::Note { text })
+        .await?;
+    Ok(view(&load(store, who, id).await?))
+}
+
+/// Closes an incident: only when every quantity is accounted for, or with a reason.
+pub async fn close(
+    store: &dyn Store,
+    who: &Principal,
+    id: Uuid,
+    reason: Option<String>,
+) -> Result<IncidentView, IncidentError> {
+    let row = load(store, who, id).await?;
+    let mine = who.province.as_ref().map(|p| p.as_str());
+    if !(who.role == Role::National
+        || (who.role == Role::Regulator && mine == Some(row.incident.province.as_str())))
+    {
+        return Err(IncidentError::Forbidden(
+            "only the registering province's regulator closes an incident".into(),
+        ));
+    }
+    let v = view(&row);
+    if v.status == "closed" {
+        return Err(IncidentError::Conflict(
+            "the incident is already closed".into(),
+        ));
+    }
+    let reason = reason.filter(|r| !r.trim().is_empty());
+    if v.open_tasks > 0 && reason.is_none() {
+        return Err(invalid(
+            "reason",
+            format!(
+                "{} task(s) still have {} outstanding; account for them or give a reason",
+                v.open_tasks, v.outstanding
+            ),
+        ));
+    }
+    store
+        .append_incident_event(id, who.subject(), IncidentEvent::Closed { reason })
+        .await?;
+    Ok(view(&load(store, who, id).await?))
+}

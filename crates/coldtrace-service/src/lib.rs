@@ -1,0 +1,18 @@
+//! # coldtrace-service
+//!
+//! Services between the store and the HTTP API.
+//!
+//! ## Layout
+//! - [`tracer`]: the trace index kept current beside the store, with directories of parties and batches, and
+//!   the full answer of a trace (holders, quantities, contacts masked by role, paths, earliest time).
+//! - [`export`]: a trace as a sortable spreadsheet (CSV, XLSX), one row per movement.
+//! - [`incidents`]: positive tests, disposal tasks, notices, closure.
+//!
+//! **Invariant:** the index only grows from committed rows, read in `seq` order after the last one applied
+//! ([`tracer::Tracer::catch_up`]); nothing is applied that the store has not acknowledged.
+
+pub mod export;
+pub mod incidents;
+pub mod tracer;
+
+pub use tracer::{TraceAnswer, TraceFrom, TraceRequest, Tracer};

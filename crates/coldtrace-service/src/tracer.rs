@@ -1,0 +1,755 @@
+//! The tracer: the trace index and the directories beside it (parties, batches), rebuilt from the store at
+//! start and caught up after every commit, and the full answer of a trace: implicated batches, every holder with
+//! its province, city, contact (masked by role) and quantities, the path that implicates it, and the earliest
+//! time.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::RwLock;
+use std::time::Instant;
+
+use coldtrace_domain::person::{mask_name, mask_phone};
+use coldtrace_domain::{Principal, ProvinceCode, Role, party};
+use coldtrace_store::{BatchSummary, Page, Scope, Store, StoreError};
+use coldtrace_trace::{
+    Direction, Hit, Ix, Kind, Query, Secs, Start, TimeMode, TraceIndex, TraceResult, millis, secs,
+};
+use uuid::Uuid;
+
+/// What the directory knows of a trading party.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PartyInfo {
+    pub enterprise: Option<Uuid>,
+    pub name: String,
+    pub uscc: Option<String>,
+    /// GB/T 2260 region code (6 digits) of a registered enterprise.
+    pub region: Option<String>,
+    pub kind: Option<String>,
+    pub contact_name: Option<String>,
+    pub contact_phone: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct Directory {
+    parties: HashMap<Uuid, PartyInfo>,
+    by_enterprise: HashMap<Uuid, Uuid>,
+    batches: HashMap<Uuid, BatchSummary>,
+    by_establishment: HashMap<String, Vec<Uuid>>,
+    by_origin: HashMap<String, Vec<Uuid>>,
+}
+
+impl Directory {
+    fn add_enterprise(&mut self, e: &coldtrace_domain::Enterprise) {
+        let key = party::by_uscc(&e.uscc);
+        self.by_enterprise.insert(e.id, key);
+        self.parties.insert(
+            key,
+            PartyInfo {
+                enterprise: Some(e.id),
+                name: e.name.clone(),
+                uscc: Some(e.uscc.to_string()),
+                region: Some(e.region.as_str().to_string()),
+                kind: Some(e.kind.as_str().to_string()),
+                contact_name: Some(e.contact.name.clone()),
+                contact_phone: Some(e.contact.phone.clone()),
+            },
+        );
+    }
+    fn add_batch(&mut self, b: BatchSummary) {
+        if let Some(est) = &b.establishment_no {
+            self.by_establishment
+                .entry(est.clone())
+                .or_default()
+                .push(b.id);
+        }
+        self.by_origin
+            .entry(b.origin_country.clone())
+            .or_default()
+            .push(b.id);
+        self.batches.insert(b.id, b);
+    }
+}
+
+/// How far the tracer has read the store.
+#[derive(Debug, Default, Clone, Copy)]
+struct Cursor {
+    flow: u64,
+    batch: i64,
+    enterprise: i64,
+}
+
+/// Figures of a rebuild.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct RebuildStats {
+    pub movements: u64,
+    pub lots: usize,
+    pub batches: usize,
+    pub seconds: f64,
+    pub movements_per_second: f64,
+    pub index_bytes: usize,
+    pub bytes_per_movement: f64,
+}
+
+/// The trace index and its directories, shared by every request.
+pub struct Tracer {
+    /// A `std` lock: searches are microseconds and never await while holding it.
+    index: RwLock<TraceIndex>,
+    dir: RwLock<Directory>,
+    /// Serialises catch-ups so that each stored row is applied once.
+    cursor: tokio::sync::Mutex<Cursor>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TraceError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Where a trace starts, as a caller names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TraceFrom {
+    Batch(Uuid),
+    /// A batch at one holder (an enterprise id).
+    Lot {
+        batch: Uuid,
+        enterprise: Uuid,
+    },
+    /// Every batch from an overseas establishment.
+    Establishment(String),
+    /// Every batch from an origin country.
+    Origin(String),
+    /// A place (an enterprise's premises) during a window.
+    Place {
+        enterprise: Uuid,
+        from_ms: i64,
+        to_ms: i64,
+    },
+    /// What a person handled (a person key, see `coldtrace_domain::party::person_key`).
+    Person(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceRequest {
+    pub from: TraceFrom,
+    pub direction: Direction,
+    pub mode: TimeMode,
+}
+
+/// An implicated batch.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct BatchOut {
+    pub id: Uuid,
+    pub batch_no: String,
+    pub product: String,
+    pub origin_country: String,
+    pub establishment_no: Option<String>,
+    pub unit: String,
+    /// `start`, `forward` or `backward`.
+    pub role: String,
+}
+
+/// One batch at one holder.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct LotOut {
+    pub batch: Uuid,
+    pub batch_no: String,
+    pub product: String,
+    pub unit: String,
+    pub received: f64,
+    pub produced: f64,
+    pub shipped: f64,
+    pub sold: f64,
+    pub consumed: f64,
+    pub destroyed: f64,
+    pub returned: f64,
+    pub on_hand: f64,
+    /// True when the holder recorded no receipt and the quantity is what senders reported.
+    pub receipt_unconfirmed: bool,
+    /// Forward: earliest time it held implicated goods. Backward: latest time it sent goods onward.
+    pub time: Option<String>,
+    /// `start`, `forward` or `backward`.
+    pub role: String,
+    #[serde(skip)]
+    pub on_hand_milli: i64,
+    #[serde(skip)]
+    pub lot: Ix,
+}
+
+/// One step of the path that implicates a holder.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct PathStep {
+    pub holder: String,
+    pub batch_no: String,
+    /// The movement that led to this step (`receive`, `ship`, `sell`, `return`, `transform`).
+    pub via: Option<String>,
+    pub at: Option<String>,
+}
+
+/// An implicated holder with everything the response needs.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct HolderOut {
+    pub key: Uuid,
+    pub enterprise: Option<Uuid>,
+    pub name: String,
+    pub uscc: Option<String>,
+    pub kind: Option<String>,
+    pub province: Option<String>,
+    pub province_name: Option<String>,
+    pub city: Option<String>,
+    pub contact_name: Option<String>,
+    pub contact_phone: Option<String>,
+    /// Earliest forward time over its lots (when implicated goods reached it).
+    pub earliest: Option<String>,
+    pub lots: Vec<LotOut>,
+    /// The path from a start to this holder (the first of its lots reached).
+    pub path: Vec<PathStep>,
+    pub on_hand: f64,
+}
+
+/// The full answer of a trace.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct TraceAnswer {
+    /// Microseconds spent in the search and in building this answer.
+    pub took_us: u64,
+    pub direction: String,
+    pub mode: String,
+    pub batches: Vec<BatchOut>,
+    pub holders: Vec<HolderOut>,
+    pub provinces: Vec<String>,
+    pub earliest: Option<String>,
+    /// Movements behind the answer, for exports (`seq` in the store).
+    #[serde(skip)]
+    pub movement_seqs: Vec<u64>,
+}
+
+fn fmt_time(s: Secs) -> Option<String> {
+    if s == 0 || s == Secs::MAX {
+        return None;
+    }
+    jiff::Timestamp::from_millisecond(millis(s)).ok().map(|t| {
+        t.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
+            .strftime("%Y-%m-%dT%H:%M:%S+08:00")
+            .to_string()
+    })
+}
+
+fn kind_name(k: Kind) -> &'static str {
+    match k {
+        Kind::Receive => "receive",
+        Kind::Ship => "ship",
+        Kind::Sell => "sell",
+        Kind::Consume | Kind::Produce => "transform",
+        Kind::Destroy => "destroy",
+        Kind::Seal => "seal",
+        Kind::Return => "return",
+    }
+}
+
+fn q(m: i64) -> f64 {
+    m as f64 / 1000.0
+}
+
+impl Tracer {
+    /// An empty tracer; [`Tracer::catch_up`] fills it from the store.
+    pub fn new() -> Self {
+        Self {
+            index: RwLock::new(TraceIndex::new()),
+            dir: RwLock::new(Directory::default()),
+            cursor: Default::default(),
+        }
+    }
+
+    /// Builds the index from everything stored.
+    pub async fn rebuild(store: &dyn Store) -> Result<(Tracer, RebuildStats), TraceError> {
+        let t = Tracer::new();
+        let start = Instant::now();
+        t.catch_up(store).await?;
+        let seconds = start.elapsed().as_secs_f64();
+        let (movements, lots, bytes) = {
+            let mut ix = t.index.write().unwrap_or_else(|p| p.into_inner());
+            ix.shrink_to_fit();
+            (ix.flows(), ix.lots(), ix.heap_bytes())
+        };
+        let batches = t
+            .dir
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .batches
+            .len();
+        let stats = RebuildStats {
+            movements,
+            lots,
+            batches,
+            seconds,
+            movements_per_second: movements as f64 / seconds.max(1e-9),
+            index_bytes: bytes,
+            bytes_per_movement: bytes as f64 / (movements.max(1)) as f64,
+        };
+        Ok((t, stats))
+    }
+
+    /// Reads what was committed since the last call and adds it. Called after every write; cheap when nothing
+    /// is new.
+    pub async fn catch_up(&self, store: &dyn Store) -> Result<u64, TraceError> {
+        let mut cur = self.cursor.lock().await;
+        loop {
+            let page = store
+                .enterprises(
+                    &Scope::All,
+                    Page {
+                        after: cur.enterprise,
+                        limit: 1000,
+                    },
+                )
+                .await?;
+            if page.is_empty() {
+                break;
+            }
+            let mut dir = self.dir.write().unwrap_or_else(|p| p.into_inner());
+            for e in &page {
+                dir.add_enterprise(&e.record);
+                cur.enterprise = e.seq;
+            }
+        }
+        loop {
+            let page = store.batch_summaries(cur.batch, 10_000).await?;
+            if page.is_empty() {
+                break;
+            }
+            let mut dir = self.dir.write().unwrap_or_else(|p| p.into_inner());
+            for (seq, b) in page {
+                cur.batch = seq;
+                dir.add_batch(b);
+            }
+        }
+        let mut added = 0;
+        loop {
+            let page = store.flows(cur.flow, 100_000).await?;
+            if page.is_empty() {
+                break;
+            }
+            {
+                let mut ix = self.index.write().unwrap_or_else(|p| p.into_inner());
+                for r in &page {
+                    ix.apply(&r.flow);
+                }
+            }
+            let mut dir = self.dir.write().unwrap_or_else(|p| p.into_inner());
+            for r in &page {
+                if let (Some(k), Some(name)) = (r.flow.counterparty, &r.counterparty_name) {
+                    dir.parties.entry(k).or_insert_with(|| PartyInfo {
+                        name: name.clone(),
+                        uscc: r.counterparty_uscc.clone(),
+                        ..Default::default()
+                    });
+                }
+            }
+            added += page.len() as u64;
+            cur.flow = page.last().map(|r| r.flow.seq).unwrap_or(cur.flow);
+        }
+        Ok(added)
+    }
+
+    /// Index figures: `(movements, lots, heap bytes)`.
+    pub fn figures(&self) -> (u64, usize, usize) {
+        let ix = self.index.read().unwrap_or_else(|p| p.into_inner());
+        (ix.flows(), ix.lots(), ix.heap_bytes())
+    }
+
+    /// The batch summary the directory holds.
+    pub fn batch_summary(&self, id: &Uuid) -> Option<BatchSummary> {
+        self.dir
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .batches
+            .get(id)
+            .cloned()
+    }
+
+    /// The party key of a registered enterprise.
+    pub fn party_of(&self, enterprise: &Uuid) -> Option<Uuid> {
+        self.dir
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .by_enterprise
+            .get(enterprise)
+            .copied()
+    }
+
+    /// Resolves where the trace starts into engine seeds (store lookups for places and people).
+    pub async fn seeds(&self, store: &dyn Store, from: &TraceFrom) -> Result<Start, TraceError> {
+        Ok(match from {
+            TraceFrom::Batch(b) => {
+                if self
+                    .index
+                    .read()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .batch(b)
+                    .is_none()
+                    && self.batch_summary(b).is_none()
+                {
+                    return Err(TraceError::NotFound(format!("no batch {b}")));
+                }
+                Start::Batches(vec![*b])
+            }
+            TraceFrom::Establishment(e) => {
+                let dir = self.dir.read().unwrap_or_else(|p| p.into_inner());
+                let v = dir.by_establishment.get(e).cloned().unwrap_or_default();
+                if v.is_empty() {
+                    return Err(TraceError::NotFound(format!(
+                        "no batch from establishment {e}"
+                    )));
+                }
+                Start::Batches(v)
+            }
+            TraceFrom::Origin(c) => {
+                let dir = self.dir.read().unwrap_or_else(|p| p.into_inner());
+                let v = dir
+                    .by_origin
+                    .get(&c.to_ascii_uppercase())
+                    .cloned()
+                    .unwrap_or_default();
+                if v.is_empty() {
+                    return Err(TraceError::NotFound(format!("no batch from {c}")));
+                }
+                Start::Batches(v)
+            }
+            TraceFrom::Lot { batch, enterprise } => {
+                let key = self
+                    .party_of(enterprise)
+                    .ok_or_else(|| TraceError::NotFound("no such holder".into()))?;
+                let ix = self.index.read().unwrap_or_else(|p| p.into_inner());
+                let lot = ix.lot(batch, &key).ok_or_else(|| {
+                    TraceError::NotFound("the holder never had this batch".into())
+                })?;
+                Start::Lots(vec![(lot, 0, Secs::MAX)])
+            }
+            TraceFrom::Place {
+                enterprise,
+                from_ms,
+                to_ms,
+            } => {
+                if to_ms < from_ms {
+                    return Err(TraceError::Invalid("to is before from".into()));
+                }
+                let key = self
+                    .party_of(enterprise)
+                    .ok_or_else(|| TraceError::NotFound("no such place".into()))?;
+                let holder = self
+                    .index
+                    .read()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .holder(&key);
+                let Some(h) = holder else {
+                    return Ok(Start::Lots(vec![]));
+                };
+                // Every lot at the place that held goods during the window: received before its end, not empty
+                // before its start.
+                let mut seeds = BTreeMap::new();
+                let (from, to) = (secs(*from_ms), secs(*to_ms));
+                let seqs = store
+                    .movements_at(*enterprise, i64::MIN / 4, *to_ms)
+                    .await?;
+                let ix = self.index.read().unwrap_or_else(|p| p.into_inner());
+                for (_, b) in seqs {
+                    let Some(b) = b else { continue };
+                    let Some(bi) = ix.batch(&b) else { continue };
+                    for lot in ix.lots_of_batch(bi).filter(|l| ix.lot_holder(*l) == h) {
+                        let mut first_in = Secs::MAX;
+                        let mut last = 0;
+                        for (_, k, t, _, _) in ix.lot_movements(lot) {
+                            if matches!(k, Kind::Receive | Kind::Produce) {
+                                first_in = first_in.min(t);
+                            }
+                            last = last.max(t);
+                        }
+                        let still_there = ix.quantities(lot).on_hand() > 0;
+                        if first_in <= to && (last >= from || still_there) {
+                            seeds.insert(lot, (from.max(first_in), to));
+                        }
+                    }
+                }
+                Start::Lots(seeds.into_iter().map(|(l, (f, t))| (l, f, t)).collect())
+            }
+            TraceFrom::Person(key) => {
+                let seqs = store.movements_of_person(key).await?;
+                if seqs.is_empty() {
+                    return Err(TraceError::NotFound(
+                        "no movement was handled by this person".into(),
+                    ));
+                }
+                let wanted: std::collections::HashSet<u32> =
+                    seqs.iter().map(|s| *s as u32).collect();
+                let moves = store.movements_by_seq(seqs).await?;
+                let ix = self.index.read().unwrap_or_else(|p| p.into_inner());
+                let mut seeds = BTreeMap::new();
+                for m in moves {
+                    let Some(key) = self.party_of(&m.record.holder) else {
+                        continue;
+                    };
+                    let mut batches: Vec<Uuid> = m
+                        .record
+                        .batch
+                        .iter()
+                        .filter_map(|b| match b {
+                            coldtrace_domain::BatchRef::Id(id) => Some(*id),
+                            _ => None,
+                        })
+                        .collect();
+                    for l in m.record.inputs.iter().chain(&m.record.outputs) {
+                        if let coldtrace_domain::BatchRef::Id(id) = l.batch {
+                            batches.push(id);
+                        }
+                    }
+                    for b in batches {
+                        if let Some(lot) = ix.lot(&b, &key) {
+                            let t = ix
+                                .lot_movements(lot)
+                                .filter(|x| wanted.contains(&x.4))
+                                .map(|x| x.2)
+                                .min()
+                                .unwrap_or(0);
+                            let e = seeds.entry(lot).or_insert((t, t));
+                            e.0 = e.0.min(t);
+                            e.1 = e.1.max(t);
+                        }
+                    }
+                }
+                Start::Lots(seeds.into_iter().map(|(l, (f, t))| (l, f, t)).collect())
+            }
+        })
+    }
+
+    /// Runs a trace and builds the full answer for the viewer.
+    pub async fn trace(
+        &self,
+        store: &dyn Store,
+        req: &TraceRequest,
+        viewer: &Principal,
+    ) -> Result<TraceAnswer, TraceError> {
+        let start = self.seeds(store, &req.from).await?;
+        Ok(self.answer(start, req.direction, req.mode, viewer))
+    }
+
+    /// The in-memory part of a trace: search and answer, no I/O. This is what the benchmark times.
+    pub fn answer(
+        &self,
+        start: Start,
+        direction: Direction,
+        mode: TimeMode,
+        viewer: &Principal,
+    ) -> TraceAnswer {
+        let t0 = Instant::now();
+        let ix = self.index.read().unwrap_or_else(|p| p.into_inner());
+        let dir = self.dir.read().unwrap_or_else(|p| p.into_inner());
+        let r = ix.trace(&Query {
+            start,
+            direction,
+            mode,
+        });
+        let mut a = build(&ix, &dir, &r, viewer);
+        a.direction = match direction {
+            Direction::Forward => "forward",
+            Direction::Backward => "backward",
+            Direction::Both => "both",
+        }
+        .into();
+        a.mode = match mode {
+            TimeMode::Strict => "strict",
+            TimeMode::Conservative => "conservative",
+        }
+        .into();
+        a.took_us = t0.elapsed().as_micros() as u64;
+        a
+    }
+}
+
+impl Default for Tracer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Whether the viewer sees a holder's contact in full.
+fn contact_visible(viewer: &Principal, province: Option<&str>) -> bool {
+    match viewer.role {
+        Role::National => true,
+        Role::Regulator => viewer.province.as_ref().map(|p| p.as_str()) == province,
+        _ => false,
+    }
+}
+
+fn build(ix: &TraceIndex, dir: &Directory, r: &TraceResult, viewer: &Principal) -> TraceAnswer {
+    let starts: BTreeSet<Ix> = r.starts.iter().copied().collect();
+    // Every lot with its role; a start lot is "start" whichever search reached it.
+    let mut lots: Vec<(Ix, &str, &Hit, bool)> = Vec::new();
+    for h in &r.forward {
+        lots.push((
+            h.lot,
+            if starts.contains(&h.lot) {
+                "start"
+            } else {
+                "forward"
+            },
+            h,
+            true,
+        ));
+    }
+    for h in &r.backward {
+        if starts.contains(&h.lot) && !r.forward.is_empty() {
+            continue;
+        }
+        lots.push((
+            h.lot,
+            if starts.contains(&h.lot) {
+                "start"
+            } else {
+                "backward"
+            },
+            h,
+            false,
+        ));
+    }
+    let mut holders: BTreeMap<Ix, HolderOut> = BTreeMap::new();
+    let mut batches: BTreeMap<Ix, BatchOut> = BTreeMap::new();
+    let mut seqs = Vec::new();
+    let mut earliest = Secs::MAX;
+    for (lot, role, hit, forward) in &lots {
+        let b = ix.lot_batch(*lot);
+        let h = ix.lot_holder(*lot);
+        let bid = ix.batch_id(b);
+        let summary = dir.batches.get(&bid);
+        let batch_no = summary.map(|s| s.batch_no.clone()).unwrap_or_default();
+        let product = summary.map(|s| s.product.clone()).unwrap_or_default();
+        let unit = summary.map(|s| s.unit.clone()).unwrap_or_default();
+        batches.entry(b).or_insert_with(|| BatchOut {
+            id: bid,
+            batch_no: batch_no.clone(),
+            product: product.clone(),
+            origin_country: summary
+                .map(|s| s.origin_country.clone())
+                .unwrap_or_default(),
+            establishment_no: summary.and_then(|s| s.establishment_no.clone()),
+            unit: unit.clone(),
+            role: role.to_string(),
+        });
+        let qty = ix.quantities(*lot);
+        for m in ix.lot_movements(*lot) {
+            seqs.push(m.4 as u64);
+        }
+        if *forward && hit.time > 0 {
+            earliest = earliest.min(hit.time);
+        }
+        let holder = holders.entry(h).or_insert_with(|| {
+            let key = ix.holder_id(h);
+            let info = dir.parties.get(&key).cloned().unwrap_or_default();
+            let province = info.region.as_ref().map(|r| r[..2].to_string());
+            let full = contact_visible(viewer, province.as_deref());
+            HolderOut {
+                key,
+                enterprise: info.enterprise,
+                name: info.name.clone(),
+                uscc: info.uscc.clone(),
+                kind: info.kind.clone(),
+                province_name: province
+                    .as_deref()
+                    .and_then(|p| ProvinceCode::parse(p).ok())
+                    .map(|p| p.name().to_string()),
+                province,
+                city: info.region.as_ref().map(|r| format!("{}00", &r[..4])),
+                contact_name: info
+                    .contact_name
+                    .as_ref()
+                    .map(|n| if full { n.clone() } else { mask_name(n) }),
+                contact_phone: info
+                    .contact_phone
+                    .as_ref()
+                    .map(|p| if full { p.clone() } else { mask_phone(p) }),
+                earliest: None,
+                lots: vec![],
+                path: path(ix, dir, r, *forward, *lot),
+                on_hand: 0.0,
+            }
+        });
+        if *forward && hit.time > 0 {
+            let t = fmt_time(hit.time);
+            if holder.earliest.is_none() || t < holder.earliest {
+                holder.earliest = t;
+            }
+        }
+        let on_hand = qty.on_hand();
+        holder.on_hand += q(on_hand);
+        holder.lots.push(LotOut {
+            batch: bid,
+            batch_no,
+            product,
+            unit,
+            received: q(qty.received.max(if qty.received + qty.produced == 0 {
+                qty.reported_inbound
+            } else {
+                0
+            })),
+            produced: q(qty.produced),
+            shipped: q(qty.shipped),
+            sold: q(qty.sold),
+            consumed: q(qty.consumed),
+            destroyed: q(qty.destroyed),
+            returned: q(qty.returned),
+            on_hand: q(on_hand),
+            receipt_unconfirmed: qty.received + qty.produced == 0 && qty.reported_inbound > 0,
+            time: fmt_time(hit.time),
+            role: role.to_string(),
+            on_hand_milli: on_hand,
+            lot: *lot,
+        });
+    }
+    let provinces: BTreeSet<String> = holders
+        .values()
+        .filter_map(|h| h.province.clone())
+        .collect();
+    seqs.sort_unstable();
+    seqs.dedup();
+    TraceAnswer {
+        took_us: 0,
+        direction: String::new(),
+        mode: String::new(),
+        batches: batches.into_values().collect(),
+        holders: holders.into_values().collect(),
+        provinces: provinces.into_iter().collect(),
+        earliest: fmt_time(if earliest == Secs::MAX { 0 } else { earliest }),
+        movement_seqs: seqs,
+    }
+}
+
+fn path(
+    ix: &TraceIndex,
+    dir: &Directory,
+    r: &TraceResult,
+    forward: bool,
+    lot: Ix,
+) -> Vec<PathStep> {
+    r.path(forward, lot)
+        .iter()
+        .map(|s| {
+            let key = ix.holder_id(ix.lot_holder(s.lot));
+            let bid = ix.batch_id(ix.lot_batch(s.lot));
+            PathStep {
+                holder: dir
+                    .parties
+                    .get(&key)
+                    .map(|p| p.name.clone())
+                    .unwrap_or_default(),
+                batch_no: dir
+                    .batches
+                    .get(&bid)
+                    .map(|b| b.batch_no.clone())
+                    .unwrap_or_default(),
+                via: s.mv.map(|m| kind_name(ix.movement_kind(m)).to_string()),
+                at: s.mv.and_then(|m| fmt_time(ix.movement_time(m))),
+            }
+        })
+        .collect()
+}
