@@ -51,14 +51,32 @@ pub struct AppState {
     pub platform: Arc<PlatformInfo>,
     /// Renders `/metrics`; shared by every app in the process because the recorder is global.
     pub metrics: PrometheusHandle,
+    /// The trace index, caught up after every write.
+    pub tracer: Arc<coldtrace_service::Tracer>,
 }
 
 impl AppState {
+    /// A state whose tracer is empty: it loads everything stored on its first catch-up. A server calls
+    /// [`AppState::warm`] before it accepts requests.
     pub fn new(store: Arc<dyn Store>, platform: PlatformInfo) -> Self {
         Self {
             store,
             platform: Arc::new(platform),
             metrics: metrics_handle(),
+            tracer: Arc::new(coldtrace_service::Tracer::new()),
+        }
+    }
+
+    /// Builds the trace index from the store; returns how many movements it loaded.
+    pub async fn warm(&self) -> Result<u64, coldtrace_service::tracer::TraceError> {
+        self.tracer.catch_up(self.store.as_ref()).await
+    }
+
+    /// Brings the trace index up to date after a write. The write is already committed, so a failure here is
+    /// logged and retried on the next catch-up rather than reported to the writer.
+    pub async fn after_write(&self) {
+        if let Err(e) = self.tracer.catch_up(self.store.as_ref()).await {
+            tracing::error!(error = %e, "trace index catch-up failed");
         }
     }
 }
@@ -113,6 +131,13 @@ pub fn app(state: AppState) -> Router {
         .route("/attachments", post(attachments::upload))
         .route("/attachments/{sha256}", get(attachments::download))
         .route("/ledger", post(ledger::import))
+        .route("/trace", get(trace::trace))
+        .route("/incidents", post(incidents::open).get(incidents::list))
+        .route("/incidents/{id}", get(incidents::get_one))
+        .route("/incidents/{id}/tasks/{task}", post(incidents::update_task))
+        .route("/incidents/{id}/notices/{notice}/sent", post(incidents::notice_sent))
+        .route("/incidents/{id}/notes", post(incidents::note))
+        .route("/incidents/{id}/close", post(incidents::close))
         .route("/stats", get(system::stats))
         .route("/whoami", get(system::whoami));
     Router::new()

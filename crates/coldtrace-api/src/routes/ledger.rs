@@ -69,6 +69,9 @@ pub async fn import(
     .map_err(|e| match e {
         coldtrace_ledger::ImportError::Store(s) => ApiError::from(s),
     })?;
+    if report.receipt.is_some() && !report.replayed {
+        state.after_write().await;
+    }
     let status = if report.receipt.is_some() {
         StatusCode::CREATED
     } else {

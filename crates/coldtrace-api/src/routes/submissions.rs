@@ -78,6 +78,7 @@ pub async fn submit_draft(
         .await?;
     if !out.replayed {
         metrics::counter!("coldtrace_records_submitted_total").increment(n);
+        state.after_write().await;
     }
     Ok(out)
 }

@@ -25,7 +25,9 @@ async fn every_non_public_route_answers_401_without_credentials() {
         let concrete = path
             .replace("{id}", "0190f5b2-0000-7000-8000-000000000001")
             .replace("{code}", "11020201101004")
-            .replace("{sha256}", &"a".repeat(64));
+            .replace("{sha256}", &"a".repeat(64))
+            .replace("{task}", "0190f5b2-0000-7000-8000-000000000002")
+            .replace("{notice}", "0190f5b2-0000-7000-8000-000000000003");
         for method in ops.as_object().unwrap().keys() {
             let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let open = OPEN.contains(&path.as_str());

@@ -1,0 +1,171 @@
+//! Incidents: register a positive test, follow its tasks and notices, close it.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use coldtrace_domain::EventTime;
+use coldtrace_domain::incident::IncidentKind;
+use coldtrace_service::incidents::{self as svc, IncidentError, IncidentView, OpenIncident, TaskUpdate};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, Auth};
+use crate::routes::trace::{TraceQuery, mode, resolve};
+
+/// A positive test.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenRequest {
+    pub kind: IncidentKind,
+    /// For a batch sample: any trace code of the batch (or `batch_id`).
+    pub code: Option<String>,
+    pub batch_id: Option<Uuid>,
+    /// For an environment sample: the place (an enterprise id), with `from` and `to`. With a batch: the holder
+    /// where the sample was taken.
+    pub enterprise_id: Option<Uuid>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// For a person: identity number or phone.
+    pub person: Option<String>,
+    /// When the sample was taken or the result came (RFC 3339).
+    pub positive_at: EventTime,
+    pub note: Option<String>,
+    /// `strict` (default) or `conservative`.
+    pub mode: Option<String>,
+}
+
+pub fn incident_error(e: IncidentError) -> ApiError {
+    match e {
+        IncidentError::NotFound(w) => ApiError::NotFound(w),
+        IncidentError::Forbidden(m) => ApiError::Forbidden(m),
+        IncidentError::Invalid { field, reason } => ApiError::invalid(field, reason),
+        IncidentError::Conflict(m) => ApiError::Conflict(vec![coldtrace_domain::FieldError::new("", m)]),
+        IncidentError::Store(s) => s.into(),
+        IncidentError::Trace(t) => crate::routes::trace::trace_error(t),
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/incidents", tag = "incidents", request_body = OpenRequest,
+    responses((status = 201, body = IncidentView), (status = 403, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody)), security(("api_key" = [])))]
+pub async fn open(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    body: ApiJson<OpenRequest>,
+) -> Result<(StatusCode, Json<IncidentView>), ApiError> {
+    let r = body.value;
+    crate::authz::require_role(&p, &[coldtrace_domain::Role::Regulator, coldtrace_domain::Role::National], "register incidents")?;
+    let (q, subject) = match r.kind {
+        IncidentKind::BatchSample => (
+            TraceQuery { code: r.code.clone(), batch: r.batch_id, holder: r.enterprise_id, ..Default::default() },
+            r.code.clone().or(r.batch_id.map(|b| b.to_string())).unwrap_or_default(),
+        ),
+        IncidentKind::Environment => (
+            TraceQuery { place: r.enterprise_id, from: r.from.clone(), to: r.to.clone(), ..Default::default() },
+            format!("{} {}..{}", r.enterprise_id.map(|e| e.to_string()).unwrap_or_default(), r.from.clone().unwrap_or_default(), r.to.clone().unwrap_or_default()),
+        ),
+        IncidentKind::Person => (
+            TraceQuery { person: r.person.clone(), ..Default::default() },
+            r.person.as_deref().map(coldtrace_domain::person::mask_id_no).unwrap_or_default(),
+        ),
+    };
+    let from = resolve(&state, &p, &q).await?;
+    let req = OpenIncident { kind: r.kind, from, subject, positive_at: r.positive_at, note: r.note, mode: mode(r.mode.as_deref())? };
+    let v = svc::open(state.store.as_ref(), &state.tracer, &p, req).await.map_err(incident_error)?;
+    metrics::counter!("coldtrace_incidents_opened_total").increment(1);
+    Ok((StatusCode::CREATED, Json(v)))
+}
+
+#[utoipa::path(get, path = "/api/v1/incidents", tag = "incidents",
+    responses((status = 200, description = "incidents the caller may see, newest first")), security(("api_key" = [])))]
+pub async fn list(State(state): State<AppState>, Auth(p): Auth) -> Result<Json<serde_json::Value>, ApiError> {
+    let rows = state.store.incidents().await?;
+    let items: Vec<serde_json::Value> = rows
+        .iter()
+        .filter(|r| svc::may_see(&p, &r.incident))
+        .map(|r| {
+            let mut v = svc::for_viewer(&p, svc::view(r));
+            v.trace = serde_json::Value::Null;
+            v.timeline.clear();
+            serde_json::to_value(v).unwrap_or_default()
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "items": items })))
+}
+
+fn parse_id(s: &str, what: &'static str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(s).map_err(|_| ApiError::NotFound(what))
+}
+
+#[utoipa::path(get, path = "/api/v1/incidents/{id}", tag = "incidents",
+    responses((status = 200, body = IncidentView), (status = 404, body = crate::error::ErrorBody)), security(("api_key" = [])))]
+pub async fn get_one(State(state): State<AppState>, Auth(p): Auth, Path(id): Path<String>) -> Result<Json<IncidentView>, ApiError> {
+    let row = svc::load(state.store.as_ref(), &p, parse_id(&id, "incident")?).await.map_err(incident_error)?;
+    Ok(Json(svc::for_viewer(&p, svc::view(&row))))
+}
+
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/tasks/{task}", tag = "incidents", request_body = TaskUpdate,
+    responses((status = 200, body = IncidentView), (status = 409, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody)), security(("api_key" = [])))]
+pub async fn update_task(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path((id, task)): Path<(String, String)>,
+    body: ApiJson<TaskUpdate>,
+) -> Result<Json<IncidentView>, ApiError> {
+    let v = svc::update_task(state.store.as_ref(), &p, parse_id(&id, "incident")?, parse_id(&task, "task")?, body.value)
+        .await
+        .map_err(incident_error)?;
+    Ok(Json(v))
+}
+
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/notices/{notice}/sent", tag = "incidents",
+    responses((status = 200, body = IncidentView)), security(("api_key" = [])))]
+pub async fn notice_sent(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path((id, notice)): Path<(String, String)>,
+) -> Result<Json<IncidentView>, ApiError> {
+    let v = svc::mark_notice_sent(state.store.as_ref(), &p, parse_id(&id, "incident")?, parse_id(&notice, "notice")?)
+        .await
+        .map_err(incident_error)?;
+    Ok(Json(v))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoteRequest {
+    pub text: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/notes", tag = "incidents", request_body = NoteRequest,
+    responses((status = 200, body = IncidentView)), security(("api_key" = [])))]
+pub async fn note(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+    body: ApiJson<NoteRequest>,
+) -> Result<Json<IncidentView>, ApiError> {
+    let v = svc::add_note(state.store.as_ref(), &p, parse_id(&id, "incident")?, body.value.text).await.map_err(incident_error)?;
+    Ok(Json(v))
+}
+
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CloseRequest {
+    /// Required when some quantity is still unaccounted for.
+    pub reason: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/close", tag = "incidents", request_body = CloseRequest,
+    responses((status = 200, body = IncidentView), (status = 422, body = crate::error::ErrorBody)), security(("api_key" = [])))]
+pub async fn close(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+    body: ApiJson<CloseRequest>,
+) -> Result<Json<IncidentView>, ApiError> {
+    let v = svc::close(state.store.as_ref(), &p, parse_id(&id, "incident")?, body.value.reason).await.map_err(incident_error)?;
+    Ok(Json(v))
+}
