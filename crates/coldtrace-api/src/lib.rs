@@ -135,7 +135,10 @@ pub fn app(state: AppState) -> Router {
         .route("/incidents", post(incidents::open).get(incidents::list))
         .route("/incidents/{id}", get(incidents::get_one))
         .route("/incidents/{id}/tasks/{task}", post(incidents::update_task))
-        .route("/incidents/{id}/notices/{notice}/sent", post(incidents::notice_sent))
+        .route(
+            "/incidents/{id}/notices/{notice}/sent",
+            post(incidents::notice_sent),
+        )
         .route("/incidents/{id}/notes", post(incidents::note))
         .route("/incidents/{id}/close", post(incidents::close))
         .route("/stats", get(system::stats))

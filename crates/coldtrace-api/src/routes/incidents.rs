@@ -5,7 +5,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use coldtrace_domain::EventTime;
 use coldtrace_domain::incident::IncidentKind;
-use coldtrace_service::incidents::{self as svc, IncidentError, IncidentView, OpenIncident, TaskUpdate};
+use coldtrace_service::incidents::{
+    self as svc, IncidentError, IncidentView, OpenIncident, TaskUpdate,
+};
 use uuid::Uuid;
 
 use crate::AppState;
@@ -40,7 +42,9 @@ pub fn incident_error(e: IncidentError) -> ApiError {
         IncidentError::NotFound(w) => ApiError::NotFound(w),
         IncidentError::Forbidden(m) => ApiError::Forbidden(m),
         IncidentError::Invalid { field, reason } => ApiError::invalid(field, reason),
-        IncidentError::Conflict(m) => ApiError::Conflict(vec![coldtrace_domain::FieldError::new("", m)]),
+        IncidentError::Conflict(m) => {
+            ApiError::Conflict(vec![coldtrace_domain::FieldError::new("", m)])
+        }
         IncidentError::Store(s) => s.into(),
         IncidentError::Trace(t) => crate::routes::trace::trace_error(t),
     }
@@ -55,31 +59,74 @@ pub async fn open(
     body: ApiJson<OpenRequest>,
 ) -> Result<(StatusCode, Json<IncidentView>), ApiError> {
     let r = body.value;
-    crate::authz::require_role(&p, &[coldtrace_domain::Role::Regulator, coldtrace_domain::Role::National], "register incidents")?;
+    crate::authz::require_role(
+        &p,
+        &[
+            coldtrace_domain::Role::Regulator,
+            coldtrace_domain::Role::National,
+        ],
+        "register incidents",
+    )?;
     let (q, subject) = match r.kind {
         IncidentKind::BatchSample => (
-            TraceQuery { code: r.code.clone(), batch: r.batch_id, holder: r.enterprise_id, ..Default::default() },
-            r.code.clone().or(r.batch_id.map(|b| b.to_string())).unwrap_or_default(),
+            TraceQuery {
+                code: r.code.clone(),
+                batch: r.batch_id,
+                holder: r.enterprise_id,
+                ..Default::default()
+            },
+            r.code
+                .clone()
+                .or(r.batch_id.map(|b| b.to_string()))
+                .unwrap_or_default(),
         ),
         IncidentKind::Environment => (
-            TraceQuery { place: r.enterprise_id, from: r.from.clone(), to: r.to.clone(), ..Default::default() },
-            format!("{} {}..{}", r.enterprise_id.map(|e| e.to_string()).unwrap_or_default(), r.from.clone().unwrap_or_default(), r.to.clone().unwrap_or_default()),
+            TraceQuery {
+                place: r.enterprise_id,
+                from: r.from.clone(),
+                to: r.to.clone(),
+                ..Default::default()
+            },
+            format!(
+                "{} {}..{}",
+                r.enterprise_id.map(|e| e.to_string()).unwrap_or_default(),
+                r.from.clone().unwrap_or_default(),
+                r.to.clone().unwrap_or_default()
+            ),
         ),
         IncidentKind::Person => (
-            TraceQuery { person: r.person.clone(), ..Default::default() },
-            r.person.as_deref().map(coldtrace_domain::person::mask_id_no).unwrap_or_default(),
+            TraceQuery {
+                person: r.person.clone(),
+                ..Default::default()
+            },
+            r.person
+                .as_deref()
+                .map(coldtrace_domain::person::mask_id_no)
+                .unwrap_or_default(),
         ),
     };
     let from = resolve(&state, &p, &q).await?;
-    let req = OpenIncident { kind: r.kind, from, subject, positive_at: r.positive_at, note: r.note, mode: mode(r.mode.as_deref())? };
-    let v = svc::open(state.store.as_ref(), &state.tracer, &p, req).await.map_err(incident_error)?;
+    let req = OpenIncident {
+        kind: r.kind,
+        from,
+        subject,
+        positive_at: r.positive_at,
+        note: r.note,
+        mode: mode(r.mode.as_deref())?,
+    };
+    let v = svc::open(state.store.as_ref(), &state.tracer, &p, req)
+        .await
+        .map_err(incident_error)?;
     metrics::counter!("coldtrace_incidents_opened_total").increment(1);
     Ok((StatusCode::CREATED, Json(v)))
 }
 
 #[utoipa::path(get, path = "/api/v1/incidents", tag = "incidents",
     responses((status = 200, description = "incidents the caller may see, newest first")), security(("api_key" = [])))]
-pub async fn list(State(state): State<AppState>, Auth(p): Auth) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let rows = state.store.incidents().await?;
     let items: Vec<serde_json::Value> = rows
         .iter()
@@ -100,8 +147,14 @@ fn parse_id(s: &str, what: &'static str) -> Result<Uuid, ApiError> {
 
 #[utoipa::path(get, path = "/api/v1/incidents/{id}", tag = "incidents",
     responses((status = 200, body = IncidentView), (status = 404, body = crate::error::ErrorBody)), security(("api_key" = [])))]
-pub async fn get_one(State(state): State<AppState>, Auth(p): Auth, Path(id): Path<String>) -> Result<Json<IncidentView>, ApiError> {
-    let row = svc::load(state.store.as_ref(), &p, parse_id(&id, "incident")?).await.map_err(incident_error)?;
+pub async fn get_one(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<IncidentView>, ApiError> {
+    let row = svc::load(state.store.as_ref(), &p, parse_id(&id, "incident")?)
+        .await
+        .map_err(incident_error)?;
     Ok(Json(svc::for_viewer(&p, svc::view(&row))))
 }
 
@@ -114,9 +167,15 @@ pub async fn update_task(
     Path((id, task)): Path<(String, String)>,
     body: ApiJson<TaskUpdate>,
 ) -> Result<Json<IncidentView>, ApiError> {
-    let v = svc::update_task(state.store.as_ref(), &p, parse_id(&id, "incident")?, parse_id(&task, "task")?, body.value)
-        .await
-        .map_err(incident_error)?;
+    let v = svc::update_task(
+        state.store.as_ref(),
+        &p,
+        parse_id(&id, "incident")?,
+        parse_id(&task, "task")?,
+        body.value,
+    )
+    .await
+    .map_err(incident_error)?;
     Ok(Json(v))
 }
 
@@ -127,9 +186,14 @@ pub async fn notice_sent(
     Auth(p): Auth,
     Path((id, notice)): Path<(String, String)>,
 ) -> Result<Json<IncidentView>, ApiError> {
-    let v = svc::mark_notice_sent(state.store.as_ref(), &p, parse_id(&id, "incident")?, parse_id(&notice, "notice")?)
-        .await
-        .map_err(incident_error)?;
+    let v = svc::mark_notice_sent(
+        state.store.as_ref(),
+        &p,
+        parse_id(&id, "incident")?,
+        parse_id(&notice, "notice")?,
+    )
+    .await
+    .map_err(incident_error)?;
     Ok(Json(v))
 }
 
@@ -147,7 +211,14 @@ pub async fn note(
     Path(id): Path<String>,
     body: ApiJson<NoteRequest>,
 ) -> Result<Json<IncidentView>, ApiError> {
-    let v = svc::add_note(state.store.as_ref(), &p, parse_id(&id, "incident")?, body.value.text).await.map_err(incident_error)?;
+    let v = svc::add_note(
+        state.store.as_ref(),
+        &p,
+        parse_id(&id, "incident")?,
+        body.value.text,
+    )
+    .await
+    .map_err(incident_error)?;
     Ok(Json(v))
 }
 
@@ -166,6 +237,13 @@ pub async fn close(
     Path(id): Path<String>,
     body: ApiJson<CloseRequest>,
 ) -> Result<Json<IncidentView>, ApiError> {
-    let v = svc::close(state.store.as_ref(), &p, parse_id(&id, "incident")?, body.value.reason).await.map_err(incident_error)?;
+    let v = svc::close(
+        state.store.as_ref(),
+        &p,
+        parse_id(&id, "incident")?,
+        body.value.reason,
+    )
+    .await
+    .map_err(incident_error)?;
     Ok(Json(v))
 }

@@ -49,7 +49,12 @@ pub fn direction(s: Option<&str>) -> Result<Direction, ApiError> {
         "both" => Direction::Both,
         "forward" => Direction::Forward,
         "backward" => Direction::Backward,
-        o => return Err(ApiError::invalid("direction", format!("{o:?} is not both, forward or backward"))),
+        o => {
+            return Err(ApiError::invalid(
+                "direction",
+                format!("{o:?} is not both, forward or backward"),
+            ));
+        }
     })
 }
 
@@ -57,13 +62,22 @@ pub fn mode(s: Option<&str>) -> Result<TimeMode, ApiError> {
     Ok(match s.unwrap_or("strict") {
         "strict" => TimeMode::Strict,
         "conservative" => TimeMode::Conservative,
-        o => return Err(ApiError::invalid("mode", format!("{o:?} is not strict or conservative"))),
+        o => {
+            return Err(ApiError::invalid(
+                "mode",
+                format!("{o:?} is not strict or conservative"),
+            ));
+        }
     })
 }
 
 fn time_ms(field: &str, s: &Option<String>) -> Result<i64, ApiError> {
-    let s = s.as_deref().ok_or_else(|| ApiError::invalid(field, "is required with place"))?;
-    coldtrace_domain::EventTime::parse_local(s, 8).map(|t| t.millis()).map_err(|e| ApiError::invalid(field, e))
+    let s = s
+        .as_deref()
+        .ok_or_else(|| ApiError::invalid(field, "is required with place"))?;
+    coldtrace_domain::EventTime::parse_local(s, 8)
+        .map(|t| t.millis())
+        .map_err(|e| ApiError::invalid(field, e))
 }
 
 /// The person key for an identity number or a phone as typed.
@@ -71,7 +85,10 @@ pub fn person_key(s: &str) -> String {
     let s = s.trim();
     if coldtrace_domain::person::valid_id_no(s).is_ok() {
         party::person_key(Some(s), None, "", Uuid::nil())
-    } else if s.chars().filter(char::is_ascii_digit).count() >= 7 && s.chars().all(|c| c.is_ascii_digit() || c == '-' || c == ' ') {
+    } else if s.chars().filter(char::is_ascii_digit).count() >= 7
+        && s.chars()
+            .all(|c| c.is_ascii_digit() || c == '-' || c == ' ')
+    {
         party::person_key(None, Some(s), "", Uuid::nil())
     } else {
         s.to_string()
@@ -79,27 +96,54 @@ pub fn person_key(s: &str) -> String {
 }
 
 /// Resolves the start of a trace and checks the caller may trace from it.
-pub async fn resolve(state: &AppState, p: &Principal, q: &TraceQuery) -> Result<TraceFrom, ApiError> {
-    let given = [q.code.is_some(), q.batch.is_some(), q.establishment.is_some(), q.origin.is_some(), q.place.is_some(), q.person.is_some()]
-        .iter()
-        .filter(|x| **x)
-        .count();
+pub async fn resolve(
+    state: &AppState,
+    p: &Principal,
+    q: &TraceQuery,
+) -> Result<TraceFrom, ApiError> {
+    let given = [
+        q.code.is_some(),
+        q.batch.is_some(),
+        q.establishment.is_some(),
+        q.origin.is_some(),
+        q.place.is_some(),
+        q.person.is_some(),
+    ]
+    .iter()
+    .filter(|x| **x)
+    .count();
     if given != 1 {
-        return Err(ApiError::invalid("code", "give exactly one of code, batch, establishment, origin, place, person"));
+        return Err(ApiError::invalid(
+            "code",
+            "give exactly one of code, batch, establishment, origin, place, person",
+        ));
     }
     let batch = match (&q.code, q.batch) {
         (Some(c), _) => {
             let code = TraceCode::parse(c, None).map_err(|e| ApiError::invalid("code", e))?;
-            Some(state.store.batch_by_code(&code.key).await?.ok_or(ApiError::NotFound("batch for this code"))?)
+            Some(
+                state
+                    .store
+                    .batch_by_code(&code.key)
+                    .await?
+                    .ok_or(ApiError::NotFound("batch for this code"))?,
+            )
         }
         (None, b) => b,
     };
     if let Some(b) = batch {
-        if !state.store.batch_visible(&crate::authz::scope(p), b).await? {
+        if !state
+            .store
+            .batch_visible(&crate::authz::scope(p), b)
+            .await?
+        {
             return Err(ApiError::NotFound("batch"));
         }
         return Ok(match q.holder {
-            Some(h) => TraceFrom::Lot { batch: b, enterprise: h },
+            Some(h) => TraceFrom::Lot {
+                batch: b,
+                enterprise: h,
+            },
             None => TraceFrom::Batch(b),
         });
     }
@@ -110,13 +154,23 @@ pub async fn resolve(state: &AppState, p: &Principal, q: &TraceQuery) -> Result<
         return Ok(TraceFrom::Origin(o.trim().to_ascii_uppercase()));
     }
     if let Some(place) = q.place {
-        let e = state.store.enterprise(place).await?.ok_or(ApiError::NotFound("place"))?;
+        let e = state
+            .store
+            .enterprise(place)
+            .await?
+            .ok_or(ApiError::NotFound("place"))?;
         if p.role == Role::Regulator && Some(&e.record.region.province()) != p.province.as_ref() {
             return Err(ApiError::NotFound("place"));
         }
-        return Ok(TraceFrom::Place { enterprise: place, from_ms: time_ms("from", &q.from)?, to_ms: time_ms("to", &q.to)? });
+        return Ok(TraceFrom::Place {
+            enterprise: place,
+            from_ms: time_ms("from", &q.from)?,
+            to_ms: time_ms("to", &q.to)?,
+        });
     }
-    Ok(TraceFrom::Person(person_key(q.person.as_deref().unwrap_or(""))))
+    Ok(TraceFrom::Person(person_key(
+        q.person.as_deref().unwrap_or(""),
+    )))
 }
 
 pub fn trace_error(e: TraceError) -> ApiError {
@@ -132,7 +186,11 @@ pub fn trace_error(e: TraceError) -> ApiError {
               (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
               (status = 422, body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
-pub async fn trace(State(state): State<AppState>, Auth(p): Auth, ApiQuery(q): ApiQuery<TraceQuery>) -> Result<Response, ApiError> {
+pub async fn trace(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    ApiQuery(q): ApiQuery<TraceQuery>,
+) -> Result<Response, ApiError> {
     require_role(&p, &[Role::Regulator, Role::National], "trace")?;
     let direction = direction(q.direction.as_deref())?;
     let mode = mode(q.mode.as_deref())?;
@@ -144,7 +202,15 @@ pub async fn trace(State(state): State<AppState>, Auth(p): Auth, ApiQuery(q): Ap
     state.after_write().await;
     let answer = state
         .tracer
-        .trace(state.store.as_ref(), &TraceRequest { from, direction, mode }, &p)
+        .trace(
+            state.store.as_ref(),
+            &TraceRequest {
+                from,
+                direction,
+                mode,
+            },
+            &p,
+        )
         .await
         .map_err(trace_error)?;
     metrics::histogram!("coldtrace_trace_answer_seconds").record(answer.took_us as f64 / 1e6);
@@ -154,7 +220,13 @@ pub async fn trace(State(state): State<AppState>, Auth(p): Auth, ApiQuery(q): Ap
             let rows = export::rows(state.store.as_ref(), &state.tracer, &answer).await?;
             if f == "csv" {
                 Ok((
-                    [(header::CONTENT_TYPE, "text/csv; charset=utf-8"), (header::CONTENT_DISPOSITION, "attachment; filename=\"trace.csv\"")],
+                    [
+                        (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                        (
+                            header::CONTENT_DISPOSITION,
+                            "attachment; filename=\"trace.csv\"",
+                        ),
+                    ],
                     export::csv(&rows),
                 )
                     .into_response())
@@ -162,8 +234,14 @@ pub async fn trace(State(state): State<AppState>, Auth(p): Auth, ApiQuery(q): Ap
                 let bytes = export::xlsx(&rows).map_err(|e| ApiError::Internal(Box::new(e)))?;
                 Ok((
                     [
-                        (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-                        (header::CONTENT_DISPOSITION, "attachment; filename=\"trace.xlsx\""),
+                        (
+                            header::CONTENT_TYPE,
+                            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        ),
+                        (
+                            header::CONTENT_DISPOSITION,
+                            "attachment; filename=\"trace.xlsx\"",
+                        ),
                     ],
                     bytes,
                 )

@@ -1,0 +1,550 @@
+//! From a positive test to tasks and draft notices to closing the incident, over HTTP; and the trace queries.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::support::{Ent, TestApp, json};
+
+struct Chain {
+    importer: Ent,
+    store: Ent,
+    processor: Ent,
+    market: Ent,
+    batch: String,
+    output: String,
+}
+
+async fn mv(app: &TestApp, e: &Ent, body: Value) {
+    let r = app.post("/api/v1/movements", &e.key, &body).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::CREATED,
+        "{}",
+        r.text().await.unwrap()
+    );
+}
+
+/// Tianjin importer → Tianjin cold store → Shanghai processor (mixing with its own batch) → Shanghai market;
+/// the cold store also sells to an unregistered restaurant.
+async fn chain(app: &TestApp) -> Chain {
+    let importer = app.enterprise("120116", "importer", 51).await;
+    let store = app
+        .enterprise("120104", "first_station_cold_store", 52)
+        .await;
+    let processor = app.enterprise("310115", "processor", 53).await;
+    let market = app.enterprise("310104", "supermarket", 54).await;
+    let (_, batch) = app.batch(&importer, "BR-POS-1", "11020201101601").await;
+    let at = |d: u32, h: u32| format!("2026-03-{d:02}T{h:02}:00:00+08:00");
+    mv(app, &importer, json!({"kind": "receive", "batch_id": batch, "quantity": 1000, "at": at(1, 8), "counterparty_name": "Frigorifico Exemplo S.A.",
+        "handlers": [{"name": "王伟", "id_no": "11010519491231002X"}]})).await;
+    mv(app, &importer, json!({"kind": "ship", "batch_id": batch, "quantity": 600, "at": at(2, 8), "counterparty_uscc": store.uscc, "counterparty_name": "冷库"})).await;
+    mv(app, &store, json!({"kind": "receive", "trace_code": "11020201101601", "quantity": 600, "at": at(2, 10), "counterparty_uscc": importer.uscc, "counterparty_name": "进口商"})).await;
+    mv(app, &store, json!({"kind": "ship", "trace_code": "11020201101601", "quantity": 200, "at": at(3, 8), "counterparty_uscc": processor.uscc, "counterparty_name": "加工厂"})).await;
+    mv(app, &store, json!({"kind": "sell", "trace_code": "11020201101601", "quantity": 100, "at": at(3, 9), "counterparty_name": "某某饭店"})).await;
+    mv(app, &processor, json!({"kind": "receive", "trace_code": "11020201101601", "quantity": 200, "at": at(3, 15), "counterparty_uscc": store.uscc, "counterparty_name": "冷库"})).await;
+    // The processor's own input and its output batch.
+    let (pid, own) = app.batch(&processor, "OWN-1", "11020201101602").await;
+    let r = app
+        .post(
+            "/api/v1/batches",
+            &processor.key,
+            &json!({"product_id": pid, "batch_no": "MIX-1", "quantity": 270, "unit": "kg",
+            "trace_codes": [{"value": "11020201101603"}]}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let output = json(r).await.1["batches"][0].as_str().unwrap().to_string();
+    mv(
+        app,
+        &processor,
+        json!({"kind": "transform", "at": at(4, 9),
+        "inputs": [{"batch_id": batch, "quantity": 200}, {"batch_id": own, "quantity": 100}],
+        "outputs": [{"batch_id": output, "quantity": 270}]}),
+    )
+    .await;
+    mv(app, &processor, json!({"kind": "ship", "batch_id": output, "quantity": 100, "at": at(5, 8), "counterparty_uscc": market.uscc, "counterparty_name": "超市",
+        "handlers": [{"name": "赵敏", "phone": "13900001111"}]})).await;
+    mv(app, &market, json!({"kind": "receive", "trace_code": "11020201101603", "quantity": 100, "at": at(5, 12), "counterparty_uscc": processor.uscc, "counterparty_name": "加工厂"})).await;
+    mv(
+        app,
+        &market,
+        json!({"kind": "sell", "trace_code": "11020201101603", "quantity": 30, "at": at(6, 12)}),
+    )
+    .await;
+    Chain {
+        importer,
+        store,
+        processor,
+        market,
+        batch,
+        output,
+    }
+}
+
+fn holder<'a>(a: &'a Value, name_part: &str) -> &'a Value {
+    a["holders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["name"].as_str().unwrap().contains(name_part))
+        .unwrap_or_else(|| panic!("{name_part} in {a}"))
+}
+
+fn on_hand(h: &Value, batch_no: &str) -> f64 {
+    h["lots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["batch_no"] == batch_no)
+        .unwrap()["on_hand"]
+        .as_f64()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn trace_queries_answer_holders_quantities_and_paths() {
+    let app = TestApp::spawn().await;
+    let c = chain(&app).await;
+    let (s, a) = json(
+        app.get(
+            "/api/v1/trace?code=11020201101601&direction=both",
+            &app.regulator,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{a}");
+    let nos: Vec<&str> = a["batches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["batch_no"].as_str().unwrap())
+        .collect();
+    assert!(
+        nos.contains(&"BR-POS-1") && nos.contains(&"MIX-1"),
+        "{nos:?}"
+    );
+    assert!(
+        !nos.contains(&"OWN-1"),
+        "a co-input is not implicated forward: {nos:?}"
+    );
+    assert_eq!(on_hand(holder(&a, "测试企业51"), "BR-POS-1"), 400.0);
+    assert_eq!(on_hand(holder(&a, "测试企业52"), "BR-POS-1"), 300.0);
+    assert_eq!(on_hand(holder(&a, "测试企业53"), "MIX-1"), 170.0);
+    assert_eq!(on_hand(holder(&a, "测试企业54"), "MIX-1"), 70.0);
+    let restaurant = holder(&a, "某某饭店");
+    assert_eq!(on_hand(restaurant, "BR-POS-1"), 100.0);
+    assert_eq!(restaurant["lots"][0]["receipt_unconfirmed"], true);
+    let market = holder(&a, "测试企业54");
+    assert_eq!(market["province"], "31");
+    assert_eq!(market["province_name"], "上海");
+    // Tianjin's regulator sees Shanghai contacts masked, its own in full.
+    assert_eq!(market["contact_phone"], "138****1234");
+    assert_eq!(holder(&a, "测试企业52")["contact_phone"], "13812341234");
+    let path: Vec<&str> = market["path"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["batch_no"].as_str().unwrap())
+        .collect();
+    assert_eq!(path.first(), Some(&"BR-POS-1"));
+    assert_eq!(path.last(), Some(&"MIX-1"));
+    assert!(a["provinces"].as_array().unwrap().len() >= 2);
+    assert!(a["earliest"].is_string());
+    // Backward from the market's output finds both inputs, the importer and the overseas plant.
+    let (_, b) = json(
+        app.get(
+            &format!("/api/v1/trace?batch={}&direction=backward", c.output),
+            &app.regulator,
+        )
+        .await,
+    )
+    .await;
+    let sh = crate::support::TestApp::key(
+        &app.store,
+        coldtrace_domain::Role::Regulator,
+        Some("31"),
+        None,
+    )
+    .await;
+    let (s, b2) = json(
+        app.get(
+            &format!("/api/v1/trace?batch={}&direction=backward", c.output),
+            &sh,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    for ans in [&b2] {
+        let nos: Vec<&str> = ans["batches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["batch_no"].as_str().unwrap())
+            .collect();
+        assert!(
+            nos.contains(&"OWN-1") && nos.contains(&"BR-POS-1"),
+            "{nos:?}"
+        );
+        holder(ans, "Frigorifico");
+    }
+    assert_eq!(
+        b["code"], "not_found",
+        "Tianjin cannot start from a batch only held in Shanghai"
+    );
+    // From the batch at one holder, from a person, from a place and window, from an establishment.
+    let (s, lot) = json(
+        app.get(
+            &format!(
+                "/api/v1/trace?batch={}&holder={}&direction=forward",
+                c.batch, c.processor.id
+            ),
+            &sh,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{lot}");
+    let names: Vec<&str> = lot["holders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.iter().any(|n| n.contains("54")) && !names.iter().any(|n| n.contains("51")),
+        "{names:?}"
+    );
+    let (s, p) = json(
+        app.get("/api/v1/trace?person=13900001111&direction=forward", &sh)
+            .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{p}");
+    assert!(
+        p["holders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["name"].as_str().unwrap().contains("54"))
+    );
+    let (s, w) = json(
+        app.get(
+            &format!(
+                "/api/v1/trace?place={}&from=2026-03-02&to=2026-03-02%2023:59&direction=forward",
+                c.store.id
+            ),
+            &app.regulator,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{w}");
+    assert!(
+        w["holders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["name"].as_str().unwrap().contains("饭店"))
+    );
+    let (s, _) = json(
+        app.get("/api/v1/trace?establishment=SIF1234", &app.regulator)
+            .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    // Exports: one row per movement, sortable.
+    let csv = app
+        .get(
+            "/api/v1/trace?code=11020201101601&format=csv",
+            &app.regulator,
+        )
+        .await;
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let text = csv.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].contains("批号 batch_no"));
+    assert!(lines.len() > 10, "{text}");
+    let xlsx = app
+        .get(
+            "/api/v1/trace?code=11020201101601&format=xlsx",
+            &app.regulator,
+        )
+        .await;
+    assert_eq!(xlsx.status(), StatusCode::OK);
+    assert!(xlsx.bytes().await.unwrap().starts_with(b"PK"));
+    // Enterprises do not trace; bad parameters are named.
+    let (s, _) = json(
+        app.get("/api/v1/trace?code=11020201101601", &c.importer.key)
+            .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, v) = json(
+        app.get(
+            "/api/v1/trace?code=11020201101601&direction=sideways",
+            &app.regulator,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("direction"))
+    );
+    let (s, v) = json(
+        app.get("/api/v1/trace?direction=forward", &app.regulator)
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("code"))
+    );
+}
+
+#[tokio::test]
+async fn a_positive_test_becomes_tasks_and_notices_followed_to_closure() {
+    let app = TestApp::spawn().await;
+    let c = chain(&app).await;
+    let (s, inc) = json(
+        app.post(
+            "/api/v1/incidents",
+            &app.regulator,
+            &json!({"kind": "batch_sample", "code": "11020201101601", "positive_at": "2026-03-07T09:00:00+08:00", "note": "外包装阳性"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{inc}");
+    let id = inc["id"].as_str().unwrap().to_string();
+    assert_eq!(inc["status"], "open");
+    let tasks = inc["tasks"].as_array().unwrap();
+    let task_of = |name: &str, batch_no: &str| {
+        tasks
+            .iter()
+            .find(|t| {
+                t["holder_name"].as_str().unwrap().contains(name) && t["batch_no"] == batch_no
+            })
+            .unwrap_or_else(|| panic!("task {name} {batch_no} in {tasks:?}"))
+            .clone()
+    };
+    assert_eq!(task_of("51", "BR-POS-1")["on_hand"], 400.0);
+    assert_eq!(task_of("52", "BR-POS-1")["on_hand"], 300.0);
+    assert_eq!(task_of("53", "MIX-1")["on_hand"], 170.0);
+    assert_eq!(task_of("54", "MIX-1")["on_hand"], 70.0);
+    assert_eq!(task_of("饭店", "BR-POS-1")["on_hand"], 100.0);
+    assert!(tasks.iter().all(|t| t["batch_no"] != "OWN-1"));
+    assert!(
+        !tasks
+            .iter()
+            .any(|t| t["holder_name"].as_str().unwrap().contains("53")
+                && t["batch_no"] == "BR-POS-1"),
+        "consumed: nothing on hand"
+    );
+    assert_eq!(inc["outstanding"], 1040.0);
+    // A draft notice per affected province, with the facts a notice carries.
+    let notices = inc["notices"].as_array().unwrap();
+    let provinces: Vec<&str> = notices
+        .iter()
+        .map(|n| n["to_province"].as_str().unwrap())
+        .collect();
+    assert_eq!(provinces, vec!["12", "31"]);
+    let sh = &notices[1];
+    let line = sh["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["holder"].as_str().unwrap().contains("54"))
+        .unwrap();
+    assert_eq!(line["food_name"], "冷冻去骨牛肉");
+    assert_eq!(line["batch_no"], "MIX-1");
+    assert_eq!(line["quantity_milli"], 100_000);
+    assert!(line["seller"].as_str().unwrap().contains("53"));
+    assert_eq!(line["contact"], "王伟 13812341234");
+    assert!(!line["sale_dates"].as_array().unwrap().is_empty());
+
+    // The market (an enterprise) sees its own task only and reports on it.
+    let (s, mine) = json(
+        app.get(&format!("/api/v1/incidents/{id}"), &c.market.key)
+            .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(mine["tasks"].as_array().unwrap().len(), 1);
+    assert!(mine["notices"].as_array().unwrap().is_empty() && mine["trace"].is_null());
+    let market_task = task_of("54", "MIX-1")["id"].as_str().unwrap().to_string();
+    let store_task = task_of("52", "BR-POS-1")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let url = |t: &str| format!("/api/v1/incidents/{id}/tasks/{t}");
+    let (s, v) = json(
+        app.post(
+            &url(&market_task),
+            &c.market.key,
+            &json!({"status": "done", "action": "destroy", "quantity": 80}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("quantity")),
+        "more than on hand"
+    );
+    let (s, _) = json(
+        app.post(
+            &url(&store_task),
+            &c.market.key,
+            &json!({"status": "done", "action": "seal", "quantity": 300}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "not its task");
+    let (s, v) = json(
+        app.post(
+            &url(&market_task),
+            &c.market.key,
+            &json!({"status": "in_progress", "action": "seal", "quantity": 50}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = json(
+        app.post(
+            &url(&market_task),
+            &c.market.key,
+            &json!({"status": "done", "action": "destroy", "quantity": 20}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["tasks"][0]["outstanding"], 0.0);
+    let (s, _) = json(
+        app.post(
+            &url(&store_task),
+            &c.store.key,
+            &json!({"status": "done", "action": "seal", "quantity": 300}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    // Not everything is accounted for: closing needs a reason.
+    let (s, v) = json(
+        app.post(
+            &format!("/api/v1/incidents/{id}/close"),
+            &app.regulator,
+            &json!({}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("reason")),
+        "{v}"
+    );
+    // Shanghai's regulator was notified: it sees the incident and reports for its holder.
+    let sh_key = crate::support::TestApp::key(
+        &app.store,
+        coldtrace_domain::Role::Regulator,
+        Some("31"),
+        None,
+    )
+    .await;
+    let proc_task = task_of("53", "MIX-1")["id"].as_str().unwrap().to_string();
+    let (s, _) = json(
+        app.post(
+            &url(&proc_task),
+            &sh_key,
+            &json!({"status": "done", "action": "destroy", "quantity": 170}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    // Tianjin accounts for the rest: the importer returns to origin; the unregistered restaurant recalls.
+    for (name, action, q) in [("51", "return_to_origin", 400), ("饭店", "recall", 100)] {
+        let t = task_of(name, "BR-POS-1")["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (s, v) = json(
+            app.post(
+                &url(&t),
+                &app.regulator,
+                &json!({"status": "done", "action": action, "quantity": q}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    let notice = notices[1]["id"].as_str().unwrap();
+    let (s, v) = json(
+        app.post(
+            &format!("/api/v1/incidents/{id}/notices/{notice}/sent"),
+            &app.regulator,
+            &json!({}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["notices"][1]["sent"], true);
+    let (s, v) = json(
+        app.post(
+            &format!("/api/v1/incidents/{id}/close"),
+            &app.regulator,
+            &json!({}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], "closed");
+    assert_eq!(v["outstanding"], 0.0);
+    let kinds: Vec<&str> = v["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"]["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "task_update").count(), 6);
+    assert_eq!(kinds.last(), Some(&"closed"));
+    // Closed means closed; the trace kept is the one at registration.
+    let (s, _) = json(
+        app.post(
+            &url(&market_task),
+            &c.market.key,
+            &json!({"status": "done", "action": "destroy", "quantity": 0}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert!(v["trace"]["holders"].as_array().unwrap().len() >= 5);
+    // Who may see it: not an uninvolved enterprise, not a province that was not notified.
+    let gd = crate::support::TestApp::key(
+        &app.store,
+        coldtrace_domain::Role::Regulator,
+        Some("44"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        app.get(&format!("/api/v1/incidents/{id}"), &gd)
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    let (_, list) = json(app.get("/api/v1/incidents", &sh_key).await).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    let _ = c.processor;
+}
