@@ -176,7 +176,8 @@ async fn trace_queries_answer_holders_quantities_and_paths() {
     )
     .await;
     assert_eq!(s, StatusCode::OK);
-    for ans in [&b2] {
+    {
+        let ans = &b2;
         let nos: Vec<&str> = ans["batches"]
             .as_array()
             .unwrap()
