@@ -4,8 +4,10 @@ pub mod bench;
 pub mod demo;
 pub mod gen_data;
 pub mod import;
+pub mod incident;
 pub mod key;
 pub mod serve;
+pub mod trace;
 
 use std::sync::Arc;
 

@@ -1,0 +1,115 @@
+//! `coldtrace trace`: trace a batch from the command line, on a data directory.
+
+use std::io::Write;
+
+use anyhow::Context;
+use coldtrace_domain::{Principal, Role, TraceCode};
+use coldtrace_service::{TraceFrom, TraceRequest, Tracer, export};
+use coldtrace_store::Store;
+use coldtrace_trace::{Direction, TimeMode};
+use uuid::Uuid;
+
+use crate::settings::Settings;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Any trace code of the batch (GS1, URL, issued, USCC-based, customs).
+    pub code: String,
+    /// both, forward or backward.
+    #[arg(long, default_value = "both")]
+    pub direction: String,
+    /// strict or conservative.
+    #[arg(long, default_value = "strict")]
+    pub mode: String,
+    /// Print the full answer as JSON.
+    #[arg(long, conflicts_with_all = ["csv", "xlsx"])]
+    pub json: bool,
+    /// Print one row per movement as CSV.
+    #[arg(long, conflicts_with = "xlsx")]
+    pub csv: bool,
+    /// Write one row per movement to an XLSX file.
+    #[arg(long)]
+    pub xlsx: Option<std::path::PathBuf>,
+    /// Data directory (overrides `server.data`).
+    #[arg(long)]
+    pub data: Option<std::path::PathBuf>,
+}
+
+/// The operator at the console of the platform's own machine: reads everything, sees contacts.
+pub fn operator() -> Principal {
+    Principal { credential: Uuid::nil(), role: Role::National, enterprise: None, province: None }
+}
+
+pub fn parse_direction(s: &str) -> anyhow::Result<Direction> {
+    Ok(match s {
+        "both" => Direction::Both,
+        "forward" => Direction::Forward,
+        "backward" => Direction::Backward,
+        o => anyhow::bail!("--direction must be both, forward or backward, not {o:?}"),
+    })
+}
+
+pub fn parse_mode(s: &str) -> anyhow::Result<TimeMode> {
+    Ok(match s {
+        "strict" => TimeMode::Strict,
+        "conservative" => TimeMode::Conservative,
+        o => anyhow::bail!("--mode must be strict or conservative, not {o:?}"),
+    })
+}
+
+pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
+    let data = a.data.unwrap_or(settings.server.data);
+    let store = super::open_store(&data)?;
+    let code = TraceCode::parse(&a.code, None).map_err(|e| anyhow::anyhow!("code: {e}"))?;
+    let batch = store.batch_by_code(&code.key).await?.with_context(|| format!("no batch carries the code {}", a.code))?;
+    let (tracer, stats) = Tracer::rebuild(store.as_ref()).await?;
+    eprintln!(
+        "trace index: {} movements, {} lots, built in {:.2} s ({:.0} movements/s)",
+        stats.movements, stats.lots, stats.seconds, stats.movements_per_second
+    );
+    let req = TraceRequest { from: TraceFrom::Batch(batch), direction: parse_direction(&a.direction)?, mode: parse_mode(&a.mode)? };
+    let answer = tracer.trace(store.as_ref(), &req, &operator()).await?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&answer)?);
+    } else if a.csv {
+        let rows = export::rows(store.as_ref(), &tracer, &answer).await?;
+        std::io::stdout().write_all(&export::csv(&rows))?;
+    } else if let Some(path) = a.xlsx {
+        let rows = export::rows(store.as_ref(), &tracer, &answer).await?;
+        std::fs::write(&path, export::xlsx(&rows)?).with_context(|| format!("writing {}", path.display()))?;
+        println!("{} rows written to {}", rows.len(), path.display());
+    } else {
+        print_summary(&answer);
+    }
+    Ok(())
+}
+
+pub fn print_summary(a: &coldtrace_service::TraceAnswer) {
+    println!(
+        "{} batch(es), {} holder(s) in {} province(s); earliest {}; answered in {} µs ({}, {})",
+        a.batches.len(),
+        a.holders.len(),
+        a.provinces.len(),
+        a.earliest.as_deref().unwrap_or("-"),
+        a.took_us,
+        a.direction,
+        a.mode
+    );
+    for h in &a.holders {
+        let on_hand: Vec<String> = h
+            .lots
+            .iter()
+            .filter(|l| l.on_hand > 0.0)
+            .map(|l| format!("{} {} {}", l.batch_no, l.on_hand, l.unit))
+            .collect();
+        let role = h.lots.first().map(|l| l.role.as_str()).unwrap_or("");
+        println!(
+            "  {:<9} {:<34} {:<6} {:<14} on hand: {}",
+            role,
+            h.name,
+            h.province_name.as_deref().unwrap_or("-"),
+            h.contact_phone.as_deref().unwrap_or("-"),
+            if on_hand.is_empty() { "none".to_string() } else { on_hand.join(", ") }
+        );
+    }
+}
