@@ -369,6 +369,31 @@ impl Tracer {
             .cloned()
     }
 
+    /// Imported batches (those with a customs declaration), in a stable order: samples for benchmarks.
+    pub fn imported_batches(&self) -> Vec<Uuid> {
+        let dir = self.dir.read().unwrap_or_else(|p| p.into_inner());
+        let mut v: Vec<Uuid> = dir.batches.values().filter(|b| b.declaration_no.is_some()).map(|b| b.id).collect();
+        v.sort();
+        v
+    }
+
+    /// Overseas establishments with the number of batches from each, largest first.
+    pub fn establishments(&self) -> Vec<(String, Vec<Uuid>)> {
+        let dir = self.dir.read().unwrap_or_else(|p| p.into_inner());
+        let mut v: Vec<(String, Vec<Uuid>)> = dir.by_establishment.iter().map(|(k, b)| (k.clone(), b.clone())).collect();
+        v.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
+        v
+    }
+
+    /// Registered enterprises of a kind (`first_station_cold_store`, ...).
+    pub fn enterprises_of_kind(&self, kind: &str) -> Vec<Uuid> {
+        let dir = self.dir.read().unwrap_or_else(|p| p.into_inner());
+        let mut v: Vec<Uuid> =
+            dir.parties.values().filter(|p| p.kind.as_deref() == Some(kind)).filter_map(|p| p.enterprise).collect();
+        v.sort();
+        v
+    }
+
     /// The party key of a registered enterprise.
     pub fn party_of(&self, enterprise: &Uuid) -> Option<Uuid> {
         self.dir
@@ -453,9 +478,13 @@ impl Tracer {
                 let seqs = store
                     .movements_at(*enterprise, i64::MIN / 4, *to_ms)
                     .await?;
+                let mut seen = std::collections::HashSet::new();
                 let ix = self.index.read().unwrap_or_else(|p| p.into_inner());
                 for (_, b) in seqs {
                     let Some(b) = b else { continue };
+                    if !seen.insert(b) {
+                        continue;
+                    }
                     let Some(bi) = ix.batch(&b) else { continue };
                     for lot in ix.lots_of_batch(bi).filter(|l| ix.lot_holder(*l) == h) {
                         let mut first_in = Secs::MAX;
@@ -613,6 +642,8 @@ fn build(ix: &TraceIndex, dir: &Directory, r: &TraceResult, viewer: &Principal) 
             false,
         ));
     }
+    let fwd_paths = r.paths(true);
+    let bwd_paths = r.paths(false);
     let mut holders: BTreeMap<Ix, HolderOut> = BTreeMap::new();
     let mut batches: BTreeMap<Ix, BatchOut> = BTreeMap::new();
     let mut seqs = Vec::new();
@@ -670,7 +701,7 @@ fn build(ix: &TraceIndex, dir: &Directory, r: &TraceResult, viewer: &Principal) 
                     .map(|p| if full { p.clone() } else { mask_phone(p) }),
                 earliest: None,
                 lots: vec![],
-                path: path(ix, dir, r, *forward, *lot),
+                path: path(ix, dir, if *forward { &fwd_paths } else { &bwd_paths }, *lot),
                 on_hand: 0.0,
             }
         });
@@ -724,14 +755,9 @@ fn build(ix: &TraceIndex, dir: &Directory, r: &TraceResult, viewer: &Principal) 
     }
 }
 
-fn path(
-    ix: &TraceIndex,
-    dir: &Directory,
-    r: &TraceResult,
-    forward: bool,
-    lot: Ix,
-) -> Vec<PathStep> {
-    r.path(forward, lot)
+fn path(ix: &TraceIndex, dir: &Directory, paths: &coldtrace_trace::Paths<'_>, lot: Ix) -> Vec<PathStep> {
+    paths
+        .path(lot)
         .iter()
         .map(|s| {
             let key = ix.holder_id(ix.lot_holder(s.lot));

@@ -29,7 +29,7 @@ use uuid::Uuid;
 
 pub mod search;
 
-pub use search::{Direction, Hit, Query, Start, Step, TimeMode, TraceResult};
+pub use search::{Direction, Hit, Paths, Query, Start, Step, TimeMode, TraceResult};
 
 /// Index of a lot, batch, holder, movement or edge.
 pub type Ix = u32;

@@ -93,24 +93,34 @@ impl Hasher for IxHasher {
 type IxMap<V> = HashMap<Ix, V, BuildHasherDefault<IxHasher>>;
 
 impl TraceResult {
-    /// The path from a start to `lot` in the given direction (start first).
+    /// The path from a start to `lot` in the given direction (start first). For many paths of one result, use
+    /// [`TraceResult::paths`].
     pub fn path(&self, forward: bool, lot: Ix) -> Vec<Step> {
-        let hits = if forward {
-            &self.forward
-        } else {
-            &self.backward
-        };
-        let by: IxMap<&Hit> = hits.iter().map(|h| (h.lot, h)).collect();
+        self.paths(forward).path(lot)
+    }
+
+    /// An index of one direction's hits by lot, to follow many paths.
+    pub fn paths(&self, forward: bool) -> Paths<'_> {
+        let hits = if forward { &self.forward } else { &self.backward };
+        Paths { by: hits.iter().map(|h| (h.lot, h)).collect(), len: hits.len() }
+    }
+}
+
+/// Hits of one direction by lot (see [`TraceResult::paths`]).
+pub struct Paths<'a> {
+    by: IxMap<&'a Hit>,
+    len: usize,
+}
+
+impl Paths<'_> {
+    /// The path from a start to `lot` (start first); empty when the lot was not reached.
+    pub fn path(&self, lot: Ix) -> Vec<Step> {
         let mut out = Vec::new();
         let mut cur = lot;
-        let mut guard = 0;
-        while let Some(h) = by.get(&cur) {
+        while let Some(h) = self.by.get(&cur) {
             match h.via {
                 Some((prev, mv)) => {
-                    out.push(Step {
-                        lot: cur,
-                        mv: Some(mv),
-                    });
+                    out.push(Step { lot: cur, mv: Some(mv) });
                     cur = prev;
                 }
                 None => {
@@ -118,8 +128,7 @@ impl TraceResult {
                     break;
                 }
             }
-            guard += 1;
-            if guard > hits.len() {
+            if out.len() > self.len {
                 break;
             }
         }

@@ -37,6 +37,23 @@ pub enum What {
         #[arg(long, default_value_t = 100_000)]
         rows: usize,
     },
+    /// Trace latency of the engine beside recursive CTEs in SQLite, on a data directory filled by `gen`.
+    Trace {
+        /// Data directory (e.g. made by `coldtrace gen --data DIR --movements 10000000`).
+        #[arg(long)]
+        data: std::path::PathBuf,
+        /// Engine queries per class.
+        #[arg(long, default_value_t = 1000)]
+        queries: usize,
+        /// SQL queries per class (they are slow).
+        #[arg(long, default_value_t = 50)]
+        sql_queries: usize,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Also run the CTEs in PostgreSQL (the data is copied into schema `coldtrace_bench`, then dropped).
+        #[arg(long)]
+        pg: Option<String>,
+    },
 }
 
 pub async fn run(a: Args) -> anyhow::Result<()> {
@@ -47,6 +64,9 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
             single,
             rows,
         } => ingest(movements, batch, single, rows).await,
+        What::Trace { data, queries, sql_queries, seed, pg } => {
+            super::bench_trace::run(&data, queries, sql_queries, seed, pg.as_deref()).await
+        }
     }
 }
 
