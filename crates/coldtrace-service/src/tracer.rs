@@ -372,7 +372,12 @@ impl Tracer {
     /// Imported batches (those with a customs declaration), in a stable order: samples for benchmarks.
     pub fn imported_batches(&self) -> Vec<Uuid> {
         let dir = self.dir.read().unwrap_or_else(|p| p.into_inner());
-        let mut v: Vec<Uuid> = dir.batches.values().filter(|b| b.declaration_no.is_some()).map(|b| b.id).collect();
+        let mut v: Vec<Uuid> = dir
+            .batches
+            .values()
+            .filter(|b| b.declaration_no.is_some())
+            .map(|b| b.id)
+            .collect();
         v.sort();
         v
     }
@@ -380,7 +385,11 @@ impl Tracer {
     /// Overseas establishments with the number of batches from each, largest first.
     pub fn establishments(&self) -> Vec<(String, Vec<Uuid>)> {
         let dir = self.dir.read().unwrap_or_else(|p| p.into_inner());
-        let mut v: Vec<(String, Vec<Uuid>)> = dir.by_establishment.iter().map(|(k, b)| (k.clone(), b.clone())).collect();
+        let mut v: Vec<(String, Vec<Uuid>)> = dir
+            .by_establishment
+            .iter()
+            .map(|(k, b)| (k.clone(), b.clone()))
+            .collect();
         v.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
         v
     }
@@ -388,8 +397,12 @@ impl Tracer {
     /// Registered enterprises of a kind (`first_station_cold_store`, ...).
     pub fn enterprises_of_kind(&self, kind: &str) -> Vec<Uuid> {
         let dir = self.dir.read().unwrap_or_else(|p| p.into_inner());
-        let mut v: Vec<Uuid> =
-            dir.parties.values().filter(|p| p.kind.as_deref() == Some(kind)).filter_map(|p| p.enterprise).collect();
+        let mut v: Vec<Uuid> = dir
+            .parties
+            .values()
+            .filter(|p| p.kind.as_deref() == Some(kind))
+            .filter_map(|p| p.enterprise)
+            .collect();
         v.sort();
         v
     }
@@ -701,7 +714,12 @@ fn build(ix: &TraceIndex, dir: &Directory, r: &TraceResult, viewer: &Principal) 
                     .map(|p| if full { p.clone() } else { mask_phone(p) }),
                 earliest: None,
                 lots: vec![],
-                path: path(ix, dir, if *forward { &fwd_paths } else { &bwd_paths }, *lot),
+                path: path(
+                    ix,
+                    dir,
+                    if *forward { &fwd_paths } else { &bwd_paths },
+                    *lot,
+                ),
                 on_hand: 0.0,
             }
         });
@@ -755,7 +773,12 @@ fn build(ix: &TraceIndex, dir: &Directory, r: &TraceResult, viewer: &Principal) 
     }
 }
 
-fn path(ix: &TraceIndex, dir: &Directory, paths: &coldtrace_trace::Paths<'_>, lot: Ix) -> Vec<PathStep> {
+fn path(
+    ix: &TraceIndex,
+    dir: &Directory,
+    paths: &coldtrace_trace::Paths<'_>,
+    lot: Ix,
+) -> Vec<PathStep> {
     paths
         .path(lot)
         .iter()

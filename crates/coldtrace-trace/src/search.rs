@@ -101,8 +101,15 @@ impl TraceResult {
 
     /// An index of one direction's hits by lot, to follow many paths.
     pub fn paths(&self, forward: bool) -> Paths<'_> {
-        let hits = if forward { &self.forward } else { &self.backward };
-        Paths { by: hits.iter().map(|h| (h.lot, h)).collect(), len: hits.len() }
+        let hits = if forward {
+            &self.forward
+        } else {
+            &self.backward
+        };
+        Paths {
+            by: hits.iter().map(|h| (h.lot, h)).collect(),
+            len: hits.len(),
+        }
     }
 }
 
@@ -120,7 +127,10 @@ impl Paths<'_> {
         while let Some(h) = self.by.get(&cur) {
             match h.via {
                 Some((prev, mv)) => {
-                    out.push(Step { lot: cur, mv: Some(mv) });
+                    out.push(Step {
+                        lot: cur,
+                        mv: Some(mv),
+                    });
                     cur = prev;
                 }
                 None => {

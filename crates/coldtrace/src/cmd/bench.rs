@@ -64,9 +64,13 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
             single,
             rows,
         } => ingest(movements, batch, single, rows).await,
-        What::Trace { data, queries, sql_queries, seed, pg } => {
-            super::bench_trace::run(&data, queries, sql_queries, seed, pg.as_deref()).await
-        }
+        What::Trace {
+            data,
+            queries,
+            sql_queries,
+            seed,
+            pg,
+        } => super::bench_trace::run(&data, queries, sql_queries, seed, pg.as_deref()).await,
     }
 }
 

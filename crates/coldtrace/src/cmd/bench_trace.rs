@@ -6,8 +6,8 @@ use std::time::Instant;
 use anyhow::Context;
 use coldtrace_service::Tracer;
 use coldtrace_trace::{Direction, Start, TimeMode};
-use rand::seq::SliceRandom;
 use rand::SeedableRng;
+use rand::seq::SliceRandom;
 use rusqlite::{Connection, params};
 
 use crate::cmd::trace::operator;
@@ -22,20 +22,42 @@ pub struct Figures {
 pub fn figures(mut us: Vec<f64>) -> Figures {
     us.sort_by(|a, b| a.total_cmp(b));
     let n = us.len().max(1);
-    let at = |q: f64| us.get(((n as f64 * q).ceil() as usize).saturating_sub(1).min(n - 1)).copied().unwrap_or(0.0);
-    Figures { n: us.len(), p50: at(0.5), p99: at(0.99) }
+    let at = |q: f64| {
+        us.get(
+            ((n as f64 * q).ceil() as usize)
+                .saturating_sub(1)
+                .min(n - 1),
+        )
+        .copied()
+        .unwrap_or(0.0)
+    };
+    Figures {
+        n: us.len(),
+        p50: at(0.5),
+        p99: at(0.99),
+    }
 }
 
 fn fmt_us(us: f64) -> String {
-    if us >= 10_000.0 { format!("{:.1} ms", us / 1000.0) } else { format!("{us:.1} µs") }
+    if us >= 10_000.0 {
+        format!("{:.1} ms", us / 1000.0)
+    } else {
+        format!("{us:.1} µs")
+    }
 }
 
 /// The same data organised for SQL: an edge table with both indexes, and a party table.
-fn prepare_sql(store_file: &std::path::Path, aux: &std::path::Path) -> anyhow::Result<(Connection, f64)> {
+fn prepare_sql(
+    store_file: &std::path::Path,
+    aux: &std::path::Path,
+) -> anyhow::Result<(Connection, f64)> {
     // Opened read-write only so that the scratch database can be attached; the store itself is not written.
     let conn = Connection::open(store_file)?;
     let _ = std::fs::remove_file(aux);
-    conn.execute("ATTACH DATABASE ?1 AS aux", [aux.to_str().context("aux path")?])?;
+    conn.execute(
+        "ATTACH DATABASE ?1 AS aux",
+        [aux.to_str().context("aux path")?],
+    )?;
     let t = Instant::now();
     conn.execute_batch(
         "PRAGMA aux.journal_mode = OFF; PRAGMA aux.synchronous = OFF; PRAGMA cache_size = -262144;
@@ -162,10 +184,16 @@ pub async fn run(
     let mut batches = tracer.imported_batches();
     batches.shuffle(&mut rng);
     batches.truncate(queries);
-    let establishments: Vec<(String, Vec<uuid::Uuid>)> = tracer.establishments().into_iter().take(queries.min(20)).collect();
+    let establishments: Vec<(String, Vec<uuid::Uuid>)> = tracer
+        .establishments()
+        .into_iter()
+        .take(queries.min(20))
+        .collect();
     let stores = tracer.enterprises_of_kind("first_station_cold_store");
     let year = 365 * 86_400_000i64;
-    let base = jiff::Timestamp::from_second(1_767_196_800).expect("2026-01-01").as_millisecond();
+    let base = jiff::Timestamp::from_second(1_767_196_800)
+        .expect("2026-01-01")
+        .as_millisecond();
     let windows: Vec<(uuid::Uuid, i64, i64)> = (0..queries.min(50))
         .filter_map(|i| {
             let s = *stores.get(i % stores.len().max(1))?;
@@ -179,7 +207,12 @@ pub async fn run(
     let mut single = Vec::new();
     for b in &batches {
         let t = Instant::now();
-        let a = tracer.answer(Start::Batches(vec![*b]), Direction::Both, TimeMode::Strict, &who);
+        let a = tracer.answer(
+            Start::Batches(vec![*b]),
+            Direction::Both,
+            TimeMode::Strict,
+            &who,
+        );
         single.push(t.elapsed().as_secs_f64() * 1e6);
         std::hint::black_box(a);
     }
@@ -187,7 +220,12 @@ pub async fn run(
     let mut est_sizes = Vec::new();
     for (_, bs) in &establishments {
         let t = Instant::now();
-        let a = tracer.answer(Start::Batches(bs.clone()), Direction::Both, TimeMode::Strict, &who);
+        let a = tracer.answer(
+            Start::Batches(bs.clone()),
+            Direction::Both,
+            TimeMode::Strict,
+            &who,
+        );
         est.push(t.elapsed().as_secs_f64() * 1e6);
         est_sizes.push(bs.len());
         std::hint::black_box(a);
@@ -199,7 +237,11 @@ pub async fn run(
             .trace(
                 store.as_ref(),
                 &coldtrace_service::TraceRequest {
-                    from: coldtrace_service::TraceFrom::Place { enterprise: *s, from_ms: *from, to_ms: *to },
+                    from: coldtrace_service::TraceFrom::Place {
+                        enterprise: *s,
+                        from_ms: *from,
+                        to_ms: *to,
+                    },
                     direction: Direction::Forward,
                     mode: TimeMode::Strict,
                 },
@@ -211,7 +253,8 @@ pub async fn run(
     }
 
     // The same queries as recursive CTEs in SQLite, on the same file.
-    let aux = std::env::temp_dir().join(format!("coldtrace-bench-aux-{}.sqlite", std::process::id()));
+    let aux =
+        std::env::temp_dir().join(format!("coldtrace-bench-aux-{}.sqlite", std::process::id()));
     let (conn, prep) = prepare_sql(&crate::settings::store_path(data), &aux)?;
     println!("SQLite: edge and party tables built in {prep:.1} s (not timed below)");
     let mut s_single = Vec::new();
@@ -238,7 +281,9 @@ pub async fn run(
     }
     let mut pg_figs: Option<[Vec<f64>; 3]> = None;
     if let Some(url) = pg_url {
-        let (client, secs) = pg::prepare(url, &conn).await.context("loading PostgreSQL")?;
+        let (client, secs) = pg::prepare(url, &conn)
+            .await
+            .context("loading PostgreSQL")?;
         println!("PostgreSQL: the same tables copied and indexed in {secs:.1} s (not timed below)");
         let mut f: [Vec<f64>; 3] = Default::default();
         for b in batches.iter().take(sql_queries) {
@@ -260,7 +305,9 @@ pub async fn run(
             std::hint::black_box(pg::trace(&client, true, false).await?);
             f[2].push(t.elapsed().as_secs_f64() * 1e6);
         }
-        client.batch_execute("DROP SCHEMA IF EXISTS coldtrace_bench CASCADE").await?;
+        client
+            .batch_execute("DROP SCHEMA IF EXISTS coldtrace_bench CASCADE")
+            .await?;
         pg_figs = Some(f);
     }
     drop(conn);
@@ -330,10 +377,18 @@ pub mod pg {
     use tokio_postgres::{Client, NoTls};
 
     fn esc(s: &str) -> String {
-        s.replace('\\', "\\\\").replace('\t', "\\t").replace('\n', "\\n")
+        s.replace('\\', "\\\\")
+            .replace('\t', "\\t")
+            .replace('\n', "\\n")
     }
 
-    async fn copy(client: &Client, into: &str, conn: &Connection, select: &str, cols: usize) -> anyhow::Result<u64> {
+    async fn copy(
+        client: &Client,
+        into: &str,
+        conn: &Connection,
+        select: &str,
+        cols: usize,
+    ) -> anyhow::Result<u64> {
         let sink = client.copy_in(&format!("COPY {into} FROM STDIN")).await?;
         futures_util::pin_mut!(sink);
         let mut st = conn.prepare(select)?;
@@ -349,7 +404,9 @@ pub mod pg {
                     rusqlite::types::ValueRef::Null => buf.push_str("\\N"),
                     rusqlite::types::ValueRef::Integer(i) => buf.push_str(&i.to_string()),
                     rusqlite::types::ValueRef::Real(f) => buf.push_str(&f.to_string()),
-                    rusqlite::types::ValueRef::Text(t) => buf.push_str(&esc(&String::from_utf8_lossy(t))),
+                    rusqlite::types::ValueRef::Text(t) => {
+                        buf.push_str(&esc(&String::from_utf8_lossy(t)))
+                    }
                     rusqlite::types::ValueRef::Blob(_) => buf.push_str("\\N"),
                 }
             }
@@ -382,10 +439,38 @@ pub mod pg {
                  CREATE UNLOGGED TABLE party (h uuid PRIMARY KEY, name text, region text, phone text);",
             )
             .await?;
-        copy(&client, "trace_edges", conn, "SELECT fb, fh, tb, th, t FROM aux.trace_edges", 5).await?;
-        copy(&client, "moves", conn, "SELECT seq, batch_id, holder_key, kind, quantity_milli, at_ms FROM movements", 6).await?;
-        copy(&client, "lines", conn, "SELECT movement_seq, role, batch_id, quantity_milli FROM movement_lines", 4).await?;
-        copy(&client, "party", conn, "SELECT h, name, region, phone FROM aux.party", 4).await?;
+        copy(
+            &client,
+            "trace_edges",
+            conn,
+            "SELECT fb, fh, tb, th, t FROM aux.trace_edges",
+            5,
+        )
+        .await?;
+        copy(
+            &client,
+            "moves",
+            conn,
+            "SELECT seq, batch_id, holder_key, kind, quantity_milli, at_ms FROM movements",
+            6,
+        )
+        .await?;
+        copy(
+            &client,
+            "lines",
+            conn,
+            "SELECT movement_seq, role, batch_id, quantity_milli FROM movement_lines",
+            4,
+        )
+        .await?;
+        copy(
+            &client,
+            "party",
+            conn,
+            "SELECT h, name, region, phone FROM aux.party",
+            4,
+        )
+        .await?;
         client
             .batch_execute(
                 "CREATE INDEX ON trace_edges (fb, fh, t); CREATE INDEX ON trace_edges (tb, th, t);
@@ -423,7 +508,11 @@ pub mod pg {
         Ok(())
     }
 
-    pub async fn seed_place(client: &Client, holder: &uuid::Uuid, to_ms: i64) -> anyhow::Result<()> {
+    pub async fn seed_place(
+        client: &Client,
+        holder: &uuid::Uuid,
+        to_ms: i64,
+    ) -> anyhow::Result<()> {
         client.execute("TRUNCATE seeds", &[]).await?;
         client
             .execute(

@@ -201,10 +201,17 @@ async fn positive_test(base: &str, regulator_key: &str, store: &dyn Store) -> an
     let mut after = 0;
     let mut picked = None;
     'pages: loop {
-        let page = store.movements(&Scope::All, &MovementFilter::default(), Page { after, limit: 1000 }).await?;
+        let page = store
+            .movements(
+                &Scope::All,
+                &MovementFilter::default(),
+                Page { after, limit: 1000 },
+            )
+            .await?;
         for m in &page {
             if m.record.kind == coldtrace_domain::MovementKind::Transform
-                && let Some(coldtrace_domain::BatchRef::Id(b)) = m.record.inputs.first().map(|l| l.batch.clone())
+                && let Some(coldtrace_domain::BatchRef::Id(b)) =
+                    m.record.inputs.first().map(|l| l.batch.clone())
             {
                 let batch = store.batch(b).await?.context("input batch")?;
                 let tianjin = Scope::Province(ProvinceCode::parse("12").expect("constant"));
@@ -242,12 +249,20 @@ async fn positive_test(base: &str, regulator_key: &str, store: &dyn Store) -> an
     let trace = &v["trace"];
     let provinces: Vec<String> = v["notices"]
         .as_array()
-        .map(|a| a.iter().filter_map(|n| n["to_province"].as_str()).map(|p| ProvinceCode::parse(p).map(|c| c.name().to_string()).unwrap_or_default()).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|n| n["to_province"].as_str())
+                .map(|p| {
+                    ProvinceCode::parse(p)
+                        .map(|c| c.name().to_string())
+                        .unwrap_or_default()
+                })
+                .collect()
+        })
         .unwrap_or_default();
     println!(
         "  positive test of batch {} ({code}): traced both ways in {} µs, incident registered over HTTP in {ms:.1} ms",
-        batch.record.batch_no,
-        trace["took_us"]
+        batch.record.batch_no, trace["took_us"]
     );
     println!(
         "    {} batch(es) implicated, {} holder(s); {} disposal task(s) for {} units on hand; draft notices to {}",

@@ -50,15 +50,31 @@ pub enum What {
 pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
     let data = a.data.unwrap_or(settings.server.data);
     let store = super::open_store(&data)?;
-    let province = ProvinceCode::parse(&a.province).map_err(|e| anyhow::anyhow!("--province: {e}"))?;
-    let who = Principal { credential: Uuid::nil(), role: Role::Regulator, enterprise: None, province: Some(province) };
+    let province =
+        ProvinceCode::parse(&a.province).map_err(|e| anyhow::anyhow!("--province: {e}"))?;
+    let who = Principal {
+        credential: Uuid::nil(),
+        role: Role::Regulator,
+        enterprise: None,
+        province: Some(province),
+    };
     match a.what {
-        What::Open { code, positive_at, note, mode } => {
+        What::Open {
+            code,
+            positive_at,
+            note,
+            mode,
+        } => {
             let c = TraceCode::parse(&code, None).map_err(|e| anyhow::anyhow!("code: {e}"))?;
-            let batch = store.batch_by_code(&c.key).await?.with_context(|| format!("no batch carries the code {code}"))?;
+            let batch = store
+                .batch_by_code(&c.key)
+                .await?
+                .with_context(|| format!("no batch carries the code {code}"))?;
             let (tracer, _) = Tracer::rebuild(store.as_ref()).await?;
             let positive_at = match positive_at {
-                Some(t) => EventTime::parse(&t).map_err(|e| anyhow::anyhow!("--positive-at: {e}"))?,
+                Some(t) => {
+                    EventTime::parse(&t).map_err(|e| anyhow::anyhow!("--positive-at: {e}"))?
+                }
                 None => EventTime::from_millis(jiff::Timestamp::now().as_millisecond(), 8 * 3600),
             };
             let req = OpenIncident {
@@ -79,7 +95,14 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
         What::List => {
             for r in store.incidents().await? {
                 let v = incidents::view(&r);
-                println!("{}  {:<6}  {:<28}  tasks {:>3}  outstanding {}", v.id, v.status, v.subject, v.tasks.len(), v.outstanding);
+                println!(
+                    "{}  {:<6}  {:<28}  tasks {:>3}  outstanding {}",
+                    v.id,
+                    v.status,
+                    v.subject,
+                    v.tasks.len(),
+                    v.outstanding
+                );
             }
         }
         What::Close { id, reason } => {
@@ -91,16 +114,39 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
 }
 
 fn print_view(v: &IncidentView) {
-    println!("incident {} ({}): {} positive at {}", v.id, v.status, v.subject, v.positive_at);
-    println!("  {} task(s), {} open; accounted {}, outstanding {}", v.tasks.len(), v.open_tasks, v.accounted, v.outstanding);
+    println!(
+        "incident {} ({}): {} positive at {}",
+        v.id, v.status, v.subject, v.positive_at
+    );
+    println!(
+        "  {} task(s), {} open; accounted {}, outstanding {}",
+        v.tasks.len(),
+        v.open_tasks,
+        v.accounted,
+        v.outstanding
+    );
     for t in &v.tasks {
         println!(
             "  task {}  {:<34} {:<12} on hand {:>8} {:<7} {:?} {:?}",
-            t.task.id, t.task.holder_name, t.task.batch_no, t.on_hand, t.task.unit, t.task.action, t.status
+            t.task.id,
+            t.task.holder_name,
+            t.task.batch_no,
+            t.on_hand,
+            t.task.unit,
+            t.task.action,
+            t.status
         );
     }
     for n in &v.notices {
-        let to = ProvinceCode::parse(&n.notice.to_province).map(|p| p.name()).unwrap_or("?");
-        println!("  notice to {} ({}): {} line(s){}", to, n.notice.to_province, n.notice.lines.len(), if n.sent { ", sent" } else { "" });
+        let to = ProvinceCode::parse(&n.notice.to_province)
+            .map(|p| p.name())
+            .unwrap_or("?");
+        println!(
+            "  notice to {} ({}): {} line(s){}",
+            to,
+            n.notice.to_province,
+            n.notice.lines.len(),
+            if n.sent { ", sent" } else { "" }
+        );
     }
 }

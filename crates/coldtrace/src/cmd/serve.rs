@@ -35,9 +35,18 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let state = AppState::new(store, platform);
     let t = std::time::Instant::now();
-    let loaded = state.warm().await.map_err(|e| anyhow::anyhow!("building the trace index: {e}"))?;
+    let loaded = state
+        .warm()
+        .await
+        .map_err(|e| anyhow::anyhow!("building the trace index: {e}"))?;
     let (_, lots, bytes) = state.tracer.figures();
-    tracing::info!(movements = loaded, lots, index_bytes = bytes, seconds = t.elapsed().as_secs_f64(), "trace index built");
+    tracing::info!(
+        movements = loaded,
+        lots,
+        index_bytes = bytes,
+        seconds = t.elapsed().as_secs_f64(),
+        "trace index built"
+    );
     // The line tests and scripts wait for: from here on requests are answered.
     println!("coldtrace listening on http://{addr}");
     tracing::info!(%addr, data = %data.display(), tier = %state.platform.tier, "serving");

@@ -37,7 +37,12 @@ pub struct Args {
 
 /// The operator at the console of the platform's own machine: reads everything, sees contacts.
 pub fn operator() -> Principal {
-    Principal { credential: Uuid::nil(), role: Role::National, enterprise: None, province: None }
+    Principal {
+        credential: Uuid::nil(),
+        role: Role::National,
+        enterprise: None,
+        province: None,
+    }
 }
 
 pub fn parse_direction(s: &str) -> anyhow::Result<Direction> {
@@ -61,13 +66,20 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
     let data = a.data.unwrap_or(settings.server.data);
     let store = super::open_store(&data)?;
     let code = TraceCode::parse(&a.code, None).map_err(|e| anyhow::anyhow!("code: {e}"))?;
-    let batch = store.batch_by_code(&code.key).await?.with_context(|| format!("no batch carries the code {}", a.code))?;
+    let batch = store
+        .batch_by_code(&code.key)
+        .await?
+        .with_context(|| format!("no batch carries the code {}", a.code))?;
     let (tracer, stats) = Tracer::rebuild(store.as_ref()).await?;
     eprintln!(
         "trace index: {} movements, {} lots, built in {:.2} s ({:.0} movements/s)",
         stats.movements, stats.lots, stats.seconds, stats.movements_per_second
     );
-    let req = TraceRequest { from: TraceFrom::Batch(batch), direction: parse_direction(&a.direction)?, mode: parse_mode(&a.mode)? };
+    let req = TraceRequest {
+        from: TraceFrom::Batch(batch),
+        direction: parse_direction(&a.direction)?,
+        mode: parse_mode(&a.mode)?,
+    };
     let answer = tracer.trace(store.as_ref(), &req, &operator()).await?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&answer)?);
@@ -76,7 +88,8 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
         std::io::stdout().write_all(&export::csv(&rows))?;
     } else if let Some(path) = a.xlsx {
         let rows = export::rows(store.as_ref(), &tracer, &answer).await?;
-        std::fs::write(&path, export::xlsx(&rows)?).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(&path, export::xlsx(&rows)?)
+            .with_context(|| format!("writing {}", path.display()))?;
         println!("{} rows written to {}", rows.len(), path.display());
     } else {
         print_summary(&answer);
@@ -109,7 +122,11 @@ pub fn print_summary(a: &coldtrace_service::TraceAnswer) {
             h.name,
             h.province_name.as_deref().unwrap_or("-"),
             h.contact_phone.as_deref().unwrap_or("-"),
-            if on_hand.is_empty() { "none".to_string() } else { on_hand.join(", ") }
+            if on_hand.is_empty() {
+                "none".to_string()
+            } else {
+                on_hand.join(", ")
+            }
         );
     }
 }

@@ -30,6 +30,9 @@ fn demo_no_serve_runs_the_scenario_and_exits_0() {
         "without a key -> 401",
         "a bad movement -> 422 quantity",
         "another importer's record -> 404",
+        "positive test of batch",
+        "traced both ways in",
+        "disposal task(s)",
         "demo finished",
     ] {
         assert!(out.contains(expect), "missing {expect:?} in:\n{out}");
@@ -189,4 +192,77 @@ fn serve_explains_bad_configuration() {
     ]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("province or national"));
+}
+
+#[test]
+fn trace_and_incident_commands_on_a_generated_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d");
+    let d = data.to_str().unwrap();
+    let o = run(&["demo", "--no-serve", "--movements", "2000", "--data", d]);
+    assert!(o.status.success());
+    let code = "(01)06901234567892(10)DEMO-BR-001";
+    let o = run(&["trace", code, "--data", d]);
+    let out = stdout(&o);
+    assert!(
+        o.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        out.contains("holder(s)") && out.contains("on hand: DEMO-BR-001 300 carton"),
+        "{out}"
+    );
+    let o = run(&[
+        "trace",
+        code,
+        "--data",
+        d,
+        "--json",
+        "--direction",
+        "forward",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["direction"], "forward");
+    assert!(v["holders"].as_array().unwrap().len() >= 2);
+    let o = run(&["trace", code, "--data", d, "--csv"]);
+    let csv = stdout(&o);
+    assert!(csv.lines().count() >= 4, "{csv}");
+    assert!(csv.contains("DEMO-BR-001"));
+    let xlsx = dir.path().join("t.xlsx");
+    let o = run(&["trace", code, "--data", d, "--xlsx", xlsx.to_str().unwrap()]);
+    assert!(o.status.success());
+    assert!(std::fs::read(&xlsx).unwrap().starts_with(b"PK"));
+    let o = run(&["trace", "11111111111111", "--data", d]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no batch carries the code"));
+    // An incident from the command line: tasks, then closing needs a reason.
+    let o = run(&[
+        "incident",
+        "open",
+        code,
+        "--data",
+        d,
+        "--positive-at",
+        "2026-03-05T10:00:00+08:00",
+    ]);
+    let out = stdout(&o);
+    assert!(
+        o.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        out.contains("task(s)") && out.contains("notice to 天津"),
+        "{out}"
+    );
+    let id = out.split_whitespace().nth(1).unwrap().to_string();
+    let o = run(&["incident", "close", &id, "--data", d]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("reason"));
+    let o = run(&["incident", "close", &id, "--data", d, "--reason", "演练"]);
+    assert!(o.status.success());
+    assert!(stdout(&o).contains("(closed)"));
+    let o = run(&["incident", "list", "--data", d]);
+    assert!(stdout(&o).contains(&id) && stdout(&o).contains("closed"));
 }
