@@ -216,7 +216,7 @@ async fn positive_test(base: &str, regulator_key: &str, store: &dyn Store) -> an
                 let batch = store.batch(b).await?.context("input batch")?;
                 let tianjin = Scope::Province(ProvinceCode::parse("12").expect("constant"));
                 if batch.record.owner != m.record.holder
-                    && batch.record.trace_codes.first().is_some()
+                    && !batch.record.trace_codes.is_empty()
                     && store.batch_visible(&tianjin, b).await?
                 {
                     picked = Some(batch);
