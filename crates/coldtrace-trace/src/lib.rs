@@ -18,6 +18,7 @@
 //! ## Layout
 //! - `lib.rs`: the index ([`TraceIndex`]), flows, and quantities per lot.
 //! - [`search`]: forward and backward searches and paths.
+//! - [`synthetic`]: deterministic synthetic flows for benchmarks at scale.
 //!
 //! **Invariants.** No I/O, no locks, no async: the caller owns the index (behind a lock) and feeds it committed
 //! flows in any order. Storage is struct-of-arrays with `u32` indices and intrusive linked lists, so that the
@@ -28,6 +29,7 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 pub mod search;
+pub mod synthetic;
 
 pub use search::{Direction, Hit, Paths, Query, Start, Step, TimeMode, TraceResult};
 

@@ -54,6 +54,15 @@ pub enum What {
         #[arg(long)]
         pg: Option<String>,
     },
+    /// The trace engine alone on synthetic flows in memory, at scales a store takes hours to fill.
+    Scale {
+        #[arg(long, default_value_t = 10_000_000)]
+        movements: u64,
+        #[arg(long, default_value_t = 1000)]
+        queries: usize,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
 }
 
 pub async fn run(a: Args) -> anyhow::Result<()> {
@@ -71,6 +80,11 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
             seed,
             pg,
         } => super::bench_trace::run(&data, queries, sql_queries, seed, pg.as_deref()).await,
+        What::Scale {
+            movements,
+            queries,
+            seed,
+        } => super::bench_scale::run(movements, queries, seed),
     }
 }
 
