@@ -75,7 +75,7 @@ pub fn generate(shape: Shape, mut sink: impl FnMut(&Flow)) -> Vec<Vec<Uuid>> {
         b += 1;
         let imp = key(10, rng.below(importers));
         let fs = key(11, rng.below(stations));
-        let q = 1300_000i64;
+        let q = 1_300_000_i64;
         emit(
             FlowKind::Receive,
             imp,
