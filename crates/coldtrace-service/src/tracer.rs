@@ -802,3 +802,75 @@ fn path(
         })
         .collect()
 }
+
+/// A person who handled implicated goods (人物同查), as the viewer may see them.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct PersonOut {
+    /// The key to trace from this person (`person=` takes the identity number or phone it was built from).
+    pub key: String,
+    pub name: String,
+    pub id_no: Option<String>,
+    pub phone: Option<String>,
+    /// Movements of implicated goods they handled.
+    pub movements: usize,
+    /// The enterprises whose ledgers name them.
+    pub holders: Vec<String>,
+}
+
+/// Who handled the goods of an answer. Regulators and the national platform see names and phones; identity
+/// numbers are always masked here (the full record is one request away for those entitled).
+pub async fn people(
+    store: &dyn Store,
+    tracer: &Tracer,
+    a: &TraceAnswer,
+    viewer: &Principal,
+) -> Result<Vec<PersonOut>, StoreError> {
+    use coldtrace_domain::person::mask_id_no;
+    let rows = store.handlers_of(a.movement_seqs.clone()).await?;
+    let holder_of: HashMap<u64, Uuid> = if rows.is_empty() {
+        HashMap::new()
+    } else {
+        let seqs: Vec<u64> = rows
+            .iter()
+            .map(|r| r.movement_seq)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        store
+            .movements_by_seq(seqs)
+            .await?
+            .into_iter()
+            .map(|m| (m.seq as u64, m.record.holder))
+            .collect()
+    };
+    let full = matches!(viewer.role, Role::Regulator | Role::National);
+    let mut by: BTreeMap<String, PersonOut> = BTreeMap::new();
+    for r in rows {
+        let holder = holder_of
+            .get(&r.movement_seq)
+            .and_then(|e| tracer.party_of(e))
+            .and_then(|k| a.holders.iter().find(|h| h.key == k))
+            .map(|h| h.name.clone())
+            .unwrap_or_default();
+        let p = by.entry(r.person_key.clone()).or_insert_with(|| PersonOut {
+            key: r.person_key.clone(),
+            name: if full {
+                r.name.clone()
+            } else {
+                mask_name(&r.name)
+            },
+            id_no: r.id_no.as_deref().map(mask_id_no),
+            phone: r
+                .phone
+                .as_deref()
+                .map(|p| if full { p.to_string() } else { mask_phone(p) }),
+            movements: 0,
+            holders: vec![],
+        });
+        p.movements += 1;
+        if !holder.is_empty() && !p.holders.contains(&holder) {
+            p.holders.push(holder);
+        }
+    }
+    Ok(by.into_values().collect())
+}

@@ -42,6 +42,9 @@ pub struct TraceQuery {
     pub mode: Option<String>,
     /// `json` (default), `csv` or `xlsx`.
     pub format: Option<String>,
+    /// With JSON: also list the people who handled the implicated goods.
+    #[serde(default)]
+    pub people: bool,
 }
 
 pub fn direction(s: Option<&str>) -> Result<Direction, ApiError> {
@@ -215,6 +218,16 @@ pub async fn trace(
         .map_err(trace_error)?;
     metrics::histogram!("coldtrace_trace_answer_seconds").record(answer.took_us as f64 / 1e6);
     match format.as_str() {
+        "json" if q.people => {
+            let people =
+                coldtrace_service::tracer::people(state.store.as_ref(), &state.tracer, &answer, &p)
+                    .await?;
+            let mut v =
+                serde_json::to_value(&answer).map_err(|e| ApiError::Internal(Box::new(e)))?;
+            v["people"] =
+                serde_json::to_value(people).map_err(|e| ApiError::Internal(Box::new(e)))?;
+            Ok(Json(v).into_response())
+        }
         "json" => Ok(Json(answer).into_response()),
         f => {
             let rows = export::rows(state.store.as_ref(), &state.tracer, &answer).await?;
