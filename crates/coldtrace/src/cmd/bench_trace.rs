@@ -305,9 +305,9 @@ pub async fn run(
             std::hint::black_box(pg::trace(&client, true, false).await?);
             f[2].push(t.elapsed().as_secs_f64() * 1e6);
         }
-        client
-            .batch_execute("DROP SCHEMA IF EXISTS coldtrace_bench CASCADE")
-            .await?;
+        if std::env::var_os("COLDTRACE_BENCH_KEEP_PG").is_none() {
+            client.batch_execute("DROP SCHEMA IF EXISTS coldtrace_bench CASCADE").await?;
+        }
         pg_figs = Some(f);
     }
     drop(conn);
@@ -479,7 +479,9 @@ pub mod pg {
                  CREATE TEMP TABLE seeds (b uuid NOT NULL, h uuid NOT NULL, PRIMARY KEY (b, h));
                  -- The planner cannot size a recursive worktable and picks hash joins that scan every edge; the
                  -- index plan is the fast one for traces, so the comparison gives PostgreSQL that plan.
-                 SET enable_hashjoin = off; SET enable_mergejoin = off;",
+                 SET enable_hashjoin = off; SET enable_mergejoin = off;
+                 -- JIT compiles each query for ~200 ms because the worktable's estimate is large; off, as for OLTP.
+                 SET jit = off;",
             )
             .await?;
         Ok((client, t.elapsed().as_secs_f64()))
