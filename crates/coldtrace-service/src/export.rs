@@ -27,7 +27,7 @@ pub async fn rows(
     tracer: &Tracer,
     a: &TraceAnswer,
 ) -> Result<Vec<Vec<String>>, StoreError> {
-    let moves = store.movements_by_seq(a.movement_seqs.clone()).await?;
+    let moves = store.movements_by_seq(tracer.movement_seqs(a)).await?;
     let holder_of = |enterprise: &uuid::Uuid| {
         let key = tracer.party_of(enterprise);
         a.holders
@@ -50,7 +50,11 @@ pub async fn rows(
             .collect();
         let lot = holder.and_then(|h| h.lots.iter().find(|l| batch_ids.contains(&l.batch)));
         let (batch_no, product, unit) = match lot {
-            Some(l) => (l.batch_no.clone(), l.product.clone(), l.unit.clone()),
+            Some(l) => (
+                l.batch_no.to_string(),
+                l.product.to_string(),
+                l.unit.to_string(),
+            ),
             None => Default::default(),
         };
         let quantity = if r.kind == coldtrace_domain::MovementKind::Transform {
@@ -67,9 +71,9 @@ pub async fn rows(
             vec![
                 r.at.to_string(),
                 r.kind.as_str().to_string(),
-                holder.map(|h| h.name.clone()).unwrap_or_default(),
+                holder.map(|h| h.name.to_string()).unwrap_or_default(),
                 holder
-                    .and_then(|h| h.province_name.clone())
+                    .and_then(|h| h.province_name.as_deref().map(str::to_string))
                     .unwrap_or_default(),
                 batch_no,
                 product,
@@ -80,7 +84,7 @@ pub async fn rows(
                     .map(|c| c.name.clone())
                     .unwrap_or_default(),
                 r.location.clone().unwrap_or_default(),
-                lot.map(|l| l.role.clone()).unwrap_or_default(),
+                lot.map(|l| l.role.to_string()).unwrap_or_default(),
                 r.id.to_string(),
             ],
         ));

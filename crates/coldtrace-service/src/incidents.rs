@@ -183,13 +183,13 @@ fn tasks(a: &TraceAnswer) -> Vec<DisposalTask> {
                 id: Uuid::now_v7(),
                 holder_key: h.key,
                 enterprise: h.enterprise,
-                holder_name: h.name.clone(),
-                province: h.province.clone(),
+                holder_name: h.name.to_string(),
+                province: h.province.as_deref().map(str::to_string),
                 batch: l.batch,
-                batch_no: l.batch_no.clone(),
-                product: l.product.clone(),
+                batch_no: l.batch_no.to_string(),
+                product: l.product.to_string(),
                 on_hand_milli: l.on_hand_milli,
-                unit: l.unit.clone(),
+                unit: l.unit.to_string(),
                 action: DisposalAction::Seal,
             });
         }
@@ -200,27 +200,29 @@ fn tasks(a: &TraceAnswer) -> Vec<DisposalTask> {
 fn notices(a: &TraceAnswer) -> Vec<NoticeDraft> {
     let mut by: BTreeMap<String, Vec<NoticeLine>> = BTreeMap::new();
     for h in &a.holders {
-        let Some(p) = &h.province else { continue };
+        let Some(p) = h.province.as_deref().map(str::to_string) else {
+            continue;
+        };
         for l in &h.lots {
             if l.role == "backward" {
                 continue;
             }
             let seller = if h.path.len() >= 2 {
-                h.path[h.path.len() - 2].holder.clone()
+                h.path[h.path.len() - 2].holder.to_string()
             } else {
                 String::new()
             };
             by.entry(p.clone()).or_default().push(NoticeLine {
-                food_name: l.product.clone(),
-                batch_no: l.batch_no.clone(),
+                food_name: l.product.to_string(),
+                batch_no: l.batch_no.to_string(),
                 quantity_milli: ((l.received + l.produced) * 1000.0).round() as i64,
-                unit: l.unit.clone(),
+                unit: l.unit.to_string(),
                 sale_dates: l.time.iter().cloned().collect(),
                 seller,
-                holder: h.name.clone(),
+                holder: h.name.to_string(),
                 contact: match (&h.contact_name, &h.contact_phone) {
                     (Some(n), Some(p)) => Some(format!("{n} {p}")),
-                    (None, Some(p)) => Some(p.clone()),
+                    (None, Some(p)) => Some(p.to_string()),
                     _ => None,
                 },
             });

@@ -8,7 +8,7 @@ use std::sync::RwLock;
 use std::time::Instant;
 
 use coldtrace_domain::person::{mask_name, mask_phone};
-use coldtrace_domain::{Principal, ProvinceCode, Role, party};
+use coldtrace_domain::{Principal, Role, party};
 use coldtrace_store::{BatchSummary, Page, Scope, Store, StoreError};
 use coldtrace_trace::{
     Direction, Hit, Ix, Kind, Query, Secs, Start, TimeMode, TraceIndex, TraceResult, millis, secs,
@@ -19,20 +19,45 @@ use uuid::Uuid;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PartyInfo {
     pub enterprise: Option<Uuid>,
-    pub name: String,
-    pub uscc: Option<String>,
+    pub name: Text,
+    pub uscc: Option<Text>,
     /// GB/T 2260 region code (6 digits) of a registered enterprise.
-    pub region: Option<String>,
-    pub kind: Option<String>,
-    pub contact_name: Option<String>,
-    pub contact_phone: Option<String>,
+    pub region: Option<Text>,
+    pub kind: Option<Text>,
+    pub contact_name: Option<Text>,
+    pub contact_phone: Option<Text>,
+    /// Province code and name, and city code, derived once from the region.
+    pub province: Option<Text>,
+    pub province_name: Option<Text>,
+    pub city: Option<Text>,
+    /// Masked contact, for viewers who may not see it in full.
+    pub masked_name: Option<Text>,
+    pub masked_phone: Option<Text>,
+}
+
+/// Shared immutable text: answers clone names thousands of times, so they share one allocation.
+pub type Text = std::sync::Arc<str>;
+
+fn text(s: &str) -> Text {
+    Text::from(s)
+}
+
+/// What an answer needs of a batch, in shared text.
+#[derive(Debug, Clone)]
+struct BatchInfo {
+    batch_no: Text,
+    product: Text,
+    unit: Text,
+    origin_country: Text,
+    establishment_no: Option<Text>,
+    imported: bool,
 }
 
 #[derive(Debug, Default)]
 struct Directory {
     parties: HashMap<Uuid, PartyInfo>,
     by_enterprise: HashMap<Uuid, Uuid>,
-    batches: HashMap<Uuid, BatchSummary>,
+    batches: HashMap<Uuid, BatchInfo>,
     by_establishment: HashMap<String, Vec<Uuid>>,
     by_origin: HashMap<String, Vec<Uuid>>,
 }
@@ -41,16 +66,22 @@ impl Directory {
     fn add_enterprise(&mut self, e: &coldtrace_domain::Enterprise) {
         let key = party::by_uscc(&e.uscc);
         self.by_enterprise.insert(e.id, key);
+        let province = e.region.province();
         self.parties.insert(
             key,
             PartyInfo {
                 enterprise: Some(e.id),
-                name: e.name.clone(),
-                uscc: Some(e.uscc.to_string()),
-                region: Some(e.region.as_str().to_string()),
-                kind: Some(e.kind.as_str().to_string()),
-                contact_name: Some(e.contact.name.clone()),
-                contact_phone: Some(e.contact.phone.clone()),
+                name: text(&e.name),
+                uscc: Some(text(e.uscc.as_str())),
+                region: Some(text(e.region.as_str())),
+                kind: Some(text(e.kind.as_str())),
+                contact_name: Some(text(&e.contact.name)),
+                contact_phone: Some(text(&e.contact.phone)),
+                province: Some(text(province.as_str())),
+                province_name: Some(text(province.name())),
+                city: Some(text(&e.region.city())),
+                masked_name: Some(text(&mask_name(&e.contact.name))),
+                masked_phone: Some(text(&mask_phone(&e.contact.phone))),
             },
         );
     }
@@ -65,7 +96,17 @@ impl Directory {
             .entry(b.origin_country.clone())
             .or_default()
             .push(b.id);
-        self.batches.insert(b.id, b);
+        self.batches.insert(
+            b.id,
+            BatchInfo {
+                batch_no: text(&b.batch_no),
+                product: text(&b.product),
+                unit: text(&b.unit),
+                origin_country: text(&b.origin_country),
+                establishment_no: b.establishment_no.as_deref().map(text),
+                imported: b.declaration_no.is_some(),
+            },
+        );
     }
 }
 
@@ -142,22 +183,30 @@ pub struct TraceRequest {
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct BatchOut {
     pub id: Uuid,
-    pub batch_no: String,
-    pub product: String,
-    pub origin_country: String,
-    pub establishment_no: Option<String>,
-    pub unit: String,
+    #[schema(value_type = String)]
+    pub batch_no: Text,
+    #[schema(value_type = String)]
+    pub product: Text,
+    #[schema(value_type = String)]
+    pub origin_country: Text,
+    #[schema(value_type = Option<String>)]
+    pub establishment_no: Option<Text>,
+    #[schema(value_type = String)]
+    pub unit: Text,
     /// `start`, `forward` or `backward`.
-    pub role: String,
+    pub role: &'static str,
 }
 
 /// One batch at one holder.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct LotOut {
     pub batch: Uuid,
-    pub batch_no: String,
-    pub product: String,
-    pub unit: String,
+    #[schema(value_type = String)]
+    pub batch_no: Text,
+    #[schema(value_type = String)]
+    pub product: Text,
+    #[schema(value_type = String)]
+    pub unit: Text,
     pub received: f64,
     pub produced: f64,
     pub shipped: f64,
@@ -171,7 +220,7 @@ pub struct LotOut {
     /// Forward: earliest time it held implicated goods. Backward: latest time it sent goods onward.
     pub time: Option<String>,
     /// `start`, `forward` or `backward`.
-    pub role: String,
+    pub role: &'static str,
     #[serde(skip)]
     pub on_hand_milli: i64,
     #[serde(skip)]
@@ -181,10 +230,12 @@ pub struct LotOut {
 /// One step of the path that implicates a holder.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct PathStep {
-    pub holder: String,
-    pub batch_no: String,
+    #[schema(value_type = String)]
+    pub holder: Text,
+    #[schema(value_type = String)]
+    pub batch_no: Text,
     /// The movement that led to this step (`receive`, `ship`, `sell`, `return`, `transform`).
-    pub via: Option<String>,
+    pub via: Option<&'static str>,
     pub at: Option<String>,
 }
 
@@ -193,14 +244,22 @@ pub struct PathStep {
 pub struct HolderOut {
     pub key: Uuid,
     pub enterprise: Option<Uuid>,
-    pub name: String,
-    pub uscc: Option<String>,
-    pub kind: Option<String>,
-    pub province: Option<String>,
-    pub province_name: Option<String>,
-    pub city: Option<String>,
-    pub contact_name: Option<String>,
-    pub contact_phone: Option<String>,
+    #[schema(value_type = String)]
+    pub name: Text,
+    #[schema(value_type = Option<String>)]
+    pub uscc: Option<Text>,
+    #[schema(value_type = Option<String>)]
+    pub kind: Option<Text>,
+    #[schema(value_type = Option<String>)]
+    pub province: Option<Text>,
+    #[schema(value_type = Option<String>)]
+    pub province_name: Option<Text>,
+    #[schema(value_type = Option<String>)]
+    pub city: Option<Text>,
+    #[schema(value_type = Option<String>)]
+    pub contact_name: Option<Text>,
+    #[schema(value_type = Option<String>)]
+    pub contact_phone: Option<Text>,
     /// Earliest forward time over its lots (when implicated goods reached it).
     pub earliest: Option<String>,
     pub lots: Vec<LotOut>,
@@ -220,9 +279,9 @@ pub struct TraceAnswer {
     pub holders: Vec<HolderOut>,
     pub provinces: Vec<String>,
     pub earliest: Option<String>,
-    /// Movements behind the answer, for exports (`seq` in the store).
+    /// The lots behind the answer, for exports and people (see [`Tracer::movement_seqs`]).
     #[serde(skip)]
-    pub movement_seqs: Vec<u64>,
+    pub lots: Vec<Ix>,
 }
 
 fn fmt_time(s: Secs) -> Option<String> {
@@ -341,8 +400,8 @@ impl Tracer {
             for r in &page {
                 if let (Some(k), Some(name)) = (r.flow.counterparty, &r.counterparty_name) {
                     dir.parties.entry(k).or_insert_with(|| PartyInfo {
-                        name: name.clone(),
-                        uscc: r.counterparty_uscc.clone(),
+                        name: text(name),
+                        uscc: r.counterparty_uscc.as_deref().map(text),
                         ..Default::default()
                     });
                 }
@@ -359,14 +418,26 @@ impl Tracer {
         (ix.flows(), ix.lots(), ix.heap_bytes())
     }
 
-    /// The batch summary the directory holds.
-    pub fn batch_summary(&self, id: &Uuid) -> Option<BatchSummary> {
+    /// Whether the directory knows the batch.
+    pub fn knows_batch(&self, id: &Uuid) -> bool {
         self.dir
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .batches
-            .get(id)
-            .cloned()
+            .contains_key(id)
+    }
+
+    /// The store sequence numbers of every movement at the lots of an answer, in order.
+    pub fn movement_seqs(&self, a: &TraceAnswer) -> Vec<u64> {
+        let ix = self.index.read().unwrap_or_else(|p| p.into_inner());
+        let mut v: Vec<u64> = a
+            .lots
+            .iter()
+            .flat_map(|l| ix.lot_movements(*l).map(|m| m.4 as u64))
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
     }
 
     /// Imported batches (those with a customs declaration), in a stable order: samples for benchmarks.
@@ -374,9 +445,9 @@ impl Tracer {
         let dir = self.dir.read().unwrap_or_else(|p| p.into_inner());
         let mut v: Vec<Uuid> = dir
             .batches
-            .values()
-            .filter(|b| b.declaration_no.is_some())
-            .map(|b| b.id)
+            .iter()
+            .filter(|(_, b)| b.imported)
+            .map(|(id, _)| *id)
             .collect();
         v.sort();
         v
@@ -427,7 +498,7 @@ impl Tracer {
                     .unwrap_or_else(|p| p.into_inner())
                     .batch(b)
                     .is_none()
-                    && self.batch_summary(b).is_none()
+                    && !self.knows_batch(b)
                 {
                     return Err(TraceError::NotFound(format!("no batch {b}")));
                 }
@@ -476,45 +547,29 @@ impl Tracer {
                 let key = self
                     .party_of(enterprise)
                     .ok_or_else(|| TraceError::NotFound("no such place".into()))?;
-                let holder = self
-                    .index
-                    .read()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .holder(&key);
-                let Some(h) = holder else {
+                let ix = self.index.read().unwrap_or_else(|p| p.into_inner());
+                let Some(h) = ix.holder(&key) else {
                     return Ok(Start::Lots(vec![]));
                 };
-                // Every lot at the place that held goods during the window: received before its end, not empty
-                // before its start.
-                let mut seeds = BTreeMap::new();
+                // Every lot at the place that held goods during the window: received before its end, and still
+                // moving (or not empty) after its start. In memory: the index chains each holder's lots.
                 let (from, to) = (secs(*from_ms), secs(*to_ms));
-                let seqs = store
-                    .movements_at(*enterprise, i64::MIN / 4, *to_ms)
-                    .await?;
-                let mut seen = std::collections::HashSet::new();
-                let ix = self.index.read().unwrap_or_else(|p| p.into_inner());
-                for (_, b) in seqs {
-                    let Some(b) = b else { continue };
-                    if !seen.insert(b) {
-                        continue;
+                let mut seeds = Vec::new();
+                for lot in ix.lots_of_holder(h) {
+                    let mut first_in = Secs::MAX;
+                    let mut last = 0;
+                    for (_, k, t, _, _) in ix.lot_movements(lot) {
+                        if matches!(k, Kind::Receive | Kind::Produce) {
+                            first_in = first_in.min(t);
+                        }
+                        last = last.max(t);
                     }
-                    let Some(bi) = ix.batch(&b) else { continue };
-                    for lot in ix.lots_of_batch(bi).filter(|l| ix.lot_holder(*l) == h) {
-                        let mut first_in = Secs::MAX;
-                        let mut last = 0;
-                        for (_, k, t, _, _) in ix.lot_movements(lot) {
-                            if matches!(k, Kind::Receive | Kind::Produce) {
-                                first_in = first_in.min(t);
-                            }
-                            last = last.max(t);
-                        }
-                        let still_there = ix.quantities(lot).on_hand() > 0;
-                        if first_in <= to && (last >= from || still_there) {
-                            seeds.insert(lot, (from.max(first_in), to));
-                        }
+                    if first_in <= to && (last >= from || ix.quantities(lot).on_hand() > 0) {
+                        seeds.push((lot, from.max(first_in), to));
                     }
                 }
-                Start::Lots(seeds.into_iter().map(|(l, (f, t))| (l, f, t)).collect())
+                seeds.sort_unstable();
+                Start::Lots(seeds)
             }
             TraceFrom::Person(key) => {
                 let seqs = store.movements_of_person(key).await?;
@@ -627,7 +682,8 @@ fn contact_visible(viewer: &Principal, province: Option<&str>) -> bool {
 fn build(ix: &TraceIndex, dir: &Directory, r: &TraceResult, viewer: &Principal) -> TraceAnswer {
     let starts: BTreeSet<Ix> = r.starts.iter().copied().collect();
     // Every lot with its role; a start lot is "start" whichever search reached it.
-    let mut lots: Vec<(Ix, &str, &Hit, bool)> = Vec::new();
+    let mut lots: Vec<(Ix, &'static str, &Hit, bool)> =
+        Vec::with_capacity(r.forward.len() + r.backward.len());
     for h in &r.forward {
         lots.push((
             h.lot,
@@ -657,61 +713,63 @@ fn build(ix: &TraceIndex, dir: &Directory, r: &TraceResult, viewer: &Principal) 
     }
     let fwd_paths = r.paths(true);
     let bwd_paths = r.paths(false);
+    let empty = text("");
+    let unknown_party = PartyInfo {
+        name: empty.clone(),
+        ..Default::default()
+    };
+    let unknown_batch = BatchInfo {
+        batch_no: empty.clone(),
+        product: empty.clone(),
+        unit: empty.clone(),
+        origin_country: empty.clone(),
+        establishment_no: None,
+        imported: false,
+    };
     let mut holders: BTreeMap<Ix, HolderOut> = BTreeMap::new();
     let mut batches: BTreeMap<Ix, BatchOut> = BTreeMap::new();
-    let mut seqs = Vec::new();
     let mut earliest = Secs::MAX;
     for (lot, role, hit, forward) in &lots {
         let b = ix.lot_batch(*lot);
         let h = ix.lot_holder(*lot);
         let bid = ix.batch_id(b);
-        let summary = dir.batches.get(&bid);
-        let batch_no = summary.map(|s| s.batch_no.clone()).unwrap_or_default();
-        let product = summary.map(|s| s.product.clone()).unwrap_or_default();
-        let unit = summary.map(|s| s.unit.clone()).unwrap_or_default();
+        let info = dir.batches.get(&bid).unwrap_or(&unknown_batch);
         batches.entry(b).or_insert_with(|| BatchOut {
             id: bid,
-            batch_no: batch_no.clone(),
-            product: product.clone(),
-            origin_country: summary
-                .map(|s| s.origin_country.clone())
-                .unwrap_or_default(),
-            establishment_no: summary.and_then(|s| s.establishment_no.clone()),
-            unit: unit.clone(),
-            role: role.to_string(),
+            batch_no: info.batch_no.clone(),
+            product: info.product.clone(),
+            origin_country: info.origin_country.clone(),
+            establishment_no: info.establishment_no.clone(),
+            unit: info.unit.clone(),
+            role,
         });
         let qty = ix.quantities(*lot);
-        for m in ix.lot_movements(*lot) {
-            seqs.push(m.4 as u64);
-        }
         if *forward && hit.time > 0 {
             earliest = earliest.min(hit.time);
         }
         let holder = holders.entry(h).or_insert_with(|| {
             let key = ix.holder_id(h);
-            let info = dir.parties.get(&key).cloned().unwrap_or_default();
-            let province = info.region.as_ref().map(|r| r[..2].to_string());
-            let full = contact_visible(viewer, province.as_deref());
+            let p = dir.parties.get(&key).unwrap_or(&unknown_party);
+            let full = contact_visible(viewer, p.province.as_deref());
             HolderOut {
                 key,
-                enterprise: info.enterprise,
-                name: info.name.clone(),
-                uscc: info.uscc.clone(),
-                kind: info.kind.clone(),
-                province_name: province
-                    .as_deref()
-                    .and_then(|p| ProvinceCode::parse(p).ok())
-                    .map(|p| p.name().to_string()),
-                province,
-                city: info.region.as_ref().map(|r| format!("{}00", &r[..4])),
-                contact_name: info
-                    .contact_name
-                    .as_ref()
-                    .map(|n| if full { n.clone() } else { mask_name(n) }),
-                contact_phone: info
-                    .contact_phone
-                    .as_ref()
-                    .map(|p| if full { p.clone() } else { mask_phone(p) }),
+                enterprise: p.enterprise,
+                name: p.name.clone(),
+                uscc: p.uscc.clone(),
+                kind: p.kind.clone(),
+                province: p.province.clone(),
+                province_name: p.province_name.clone(),
+                city: p.city.clone(),
+                contact_name: if full {
+                    p.contact_name.clone()
+                } else {
+                    p.masked_name.clone()
+                },
+                contact_phone: if full {
+                    p.contact_phone.clone()
+                } else {
+                    p.masked_phone.clone()
+                },
                 earliest: None,
                 lots: vec![],
                 path: path(
@@ -719,6 +777,7 @@ fn build(ix: &TraceIndex, dir: &Directory, r: &TraceResult, viewer: &Principal) 
                     dir,
                     if *forward { &fwd_paths } else { &bwd_paths },
                     *lot,
+                    &empty,
                 ),
                 on_hand: 0.0,
             }
@@ -731,16 +790,17 @@ fn build(ix: &TraceIndex, dir: &Directory, r: &TraceResult, viewer: &Principal) 
         }
         let on_hand = qty.on_hand();
         holder.on_hand += q(on_hand);
+        let unconfirmed = qty.received + qty.produced == 0 && qty.reported_inbound > 0;
         holder.lots.push(LotOut {
             batch: bid,
-            batch_no,
-            product,
-            unit,
-            received: q(qty.received.max(if qty.received + qty.produced == 0 {
+            batch_no: info.batch_no.clone(),
+            product: info.product.clone(),
+            unit: info.unit.clone(),
+            received: q(if unconfirmed {
                 qty.reported_inbound
             } else {
-                0
-            })),
+                qty.received
+            }),
             produced: q(qty.produced),
             shipped: q(qty.shipped),
             sold: q(qty.sold),
@@ -748,19 +808,17 @@ fn build(ix: &TraceIndex, dir: &Directory, r: &TraceResult, viewer: &Principal) 
             destroyed: q(qty.destroyed),
             returned: q(qty.returned),
             on_hand: q(on_hand),
-            receipt_unconfirmed: qty.received + qty.produced == 0 && qty.reported_inbound > 0,
+            receipt_unconfirmed: unconfirmed,
             time: fmt_time(hit.time),
-            role: role.to_string(),
+            role,
             on_hand_milli: on_hand,
             lot: *lot,
         });
     }
     let provinces: BTreeSet<String> = holders
         .values()
-        .filter_map(|h| h.province.clone())
+        .filter_map(|h| h.province.as_deref().map(str::to_string))
         .collect();
-    seqs.sort_unstable();
-    seqs.dedup();
     TraceAnswer {
         took_us: 0,
         direction: String::new(),
@@ -769,7 +827,7 @@ fn build(ix: &TraceIndex, dir: &Directory, r: &TraceResult, viewer: &Principal) 
         holders: holders.into_values().collect(),
         provinces: provinces.into_iter().collect(),
         earliest: fmt_time(if earliest == Secs::MAX { 0 } else { earliest }),
-        movement_seqs: seqs,
+        lots: lots.iter().map(|l| l.0).collect(),
     }
 }
 
@@ -778,6 +836,7 @@ fn path(
     dir: &Directory,
     paths: &coldtrace_trace::Paths<'_>,
     lot: Ix,
+    empty: &Text,
 ) -> Vec<PathStep> {
     paths
         .path(lot)
@@ -790,13 +849,13 @@ fn path(
                     .parties
                     .get(&key)
                     .map(|p| p.name.clone())
-                    .unwrap_or_default(),
+                    .unwrap_or_else(|| empty.clone()),
                 batch_no: dir
                     .batches
                     .get(&bid)
                     .map(|b| b.batch_no.clone())
-                    .unwrap_or_default(),
-                via: s.mv.map(|m| kind_name(ix.movement_kind(m)).to_string()),
+                    .unwrap_or_else(|| empty.clone()),
+                via: s.mv.map(|m| kind_name(ix.movement_kind(m))),
                 at: s.mv.and_then(|m| fmt_time(ix.movement_time(m))),
             }
         })
@@ -826,7 +885,7 @@ pub async fn people(
     viewer: &Principal,
 ) -> Result<Vec<PersonOut>, StoreError> {
     use coldtrace_domain::person::mask_id_no;
-    let rows = store.handlers_of(a.movement_seqs.clone()).await?;
+    let rows = store.handlers_of(tracer.movement_seqs(a)).await?;
     let holder_of: HashMap<u64, Uuid> = if rows.is_empty() {
         HashMap::new()
     } else {
@@ -850,7 +909,7 @@ pub async fn people(
             .get(&r.movement_seq)
             .and_then(|e| tracer.party_of(e))
             .and_then(|k| a.holders.iter().find(|h| h.key == k))
-            .map(|h| h.name.clone())
+            .map(|h| h.name.to_string())
             .unwrap_or_default();
         let p = by.entry(r.person_key.clone()).or_insert_with(|| PersonOut {
             key: r.person_key.clone(),

@@ -151,10 +151,13 @@ pub struct TraceIndex {
     batch_first_lot: Vec<Ix>,
     holders: Vec<Uuid>,
     holder_ix: HashMap<Uuid, Ix>,
+    /// First lot at each holder; lots of a holder are chained through `lot_next_in_holder`.
+    holder_first_lot: Vec<Ix>,
 
     lot_batch: Vec<Ix>,
     lot_holder: Vec<Ix>,
     lot_next_in_batch: Vec<Ix>,
+    lot_next_in_holder: Vec<Ix>,
     /// First movement recorded at the lot; chained through `mv_next`.
     lot_first_mv: Vec<Ix>,
     lot_out: Vec<Ix>,
@@ -200,6 +203,8 @@ impl TraceIndex {
             + self.batch_first_lot.capacity() * 4
             + self.holders.capacity() * 16
             + map(self.holder_ix.capacity())
+            + self.holder_first_lot.capacity() * 4
+            + self.lot_next_in_holder.capacity() * 4
             + (self.lot_batch.capacity()
                 + self.lot_holder.capacity()
                 + self.lot_next_in_batch.capacity()
@@ -227,6 +232,8 @@ impl TraceIndex {
             &mut self.lot_batch,
             &mut self.lot_holder,
             &mut self.lot_next_in_batch,
+            &mut self.lot_next_in_holder,
+            &mut self.holder_first_lot,
             &mut self.lot_first_mv,
             &mut self.lot_out,
             &mut self.lot_in,
@@ -270,6 +277,19 @@ impl TraceIndex {
             }
             let l = cur;
             cur = self.lot_next_in_batch[l as usize];
+            Some(l)
+        })
+    }
+
+    /// The lots at a holder.
+    pub fn lots_of_holder(&self, h: Ix) -> impl Iterator<Item = Ix> + '_ {
+        let mut cur = self.holder_first_lot[h as usize];
+        std::iter::from_fn(move || {
+            if cur == NONE {
+                return None;
+            }
+            let l = cur;
+            cur = self.lot_next_in_holder[l as usize];
             Some(l)
         })
     }
@@ -360,6 +380,7 @@ impl TraceIndex {
         }
         let h = self.holders.len() as Ix;
         self.holders.push(id);
+        self.holder_first_lot.push(NONE);
         self.holder_ix.insert(id, h);
         h
     }
@@ -380,6 +401,9 @@ impl TraceIndex {
         self.lot_next_in_batch
             .push(self.batch_first_lot[b as usize]);
         self.batch_first_lot[b as usize] = l;
+        self.lot_next_in_holder
+            .push(self.holder_first_lot[h as usize]);
+        self.holder_first_lot[h as usize] = l;
         self.lot_first_mv.push(NONE);
         self.lot_out.push(NONE);
         self.lot_in.push(NONE);

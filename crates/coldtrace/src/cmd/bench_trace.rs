@@ -306,7 +306,9 @@ pub async fn run(
             f[2].push(t.elapsed().as_secs_f64() * 1e6);
         }
         if std::env::var_os("COLDTRACE_BENCH_KEEP_PG").is_none() {
-            client.batch_execute("DROP SCHEMA IF EXISTS coldtrace_bench CASCADE").await?;
+            client
+                .batch_execute("DROP SCHEMA IF EXISTS coldtrace_bench CASCADE")
+                .await?;
         }
         pg_figs = Some(f);
     }
