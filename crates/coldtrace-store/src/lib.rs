@@ -301,13 +301,6 @@ pub trait Store: Send + Sync + 'static {
     async fn handlers_of(&self, seqs: Vec<u64>) -> Result<Vec<HandlerRow>>;
     /// The movements a person handled.
     async fn movements_of_person(&self, person_key: &str) -> Result<Vec<u64>>;
-    /// Movements at a holder within a time window: `(seq, batch)` of each.
-    async fn movements_at(
-        &self,
-        holder: Uuid,
-        from_ms: i64,
-        to_ms: i64,
-    ) -> Result<Vec<(u64, Option<Uuid>)>>;
 
     async fn create_incident(&self, incident: coldtrace_domain::incident::Incident) -> Result<()>;
     async fn append_incident_event(

@@ -1515,28 +1515,6 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn movements_at(
-        &self,
-        holder: Uuid,
-        from_ms: i64,
-        to_ms: i64,
-    ) -> Result<Vec<(u64, Option<Uuid>)>> {
-        self.read(move |c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT seq, batch_id FROM movements WHERE holder = ?1 AND at_ms >= ?2 AND at_ms <= ?3 ORDER BY seq",
-            )?;
-            let rows = stmt.query_map(params![holder.to_string(), from_ms, to_ms], |r| {
-                Ok((r.get::<_, i64>(0)? as u64, r.get::<_, Option<String>>(1)?))
-            })?;
-            rows.map(|r| {
-                let (s, b) = r?;
-                Ok((s, b.map(|b| parse_uuid(&b)).transpose()?))
-            })
-            .collect()
-        })
-        .await
-    }
-
     async fn create_incident(&self, incident: coldtrace_domain::incident::Incident) -> Result<()> {
         self.write(move |conn| {
             conn.prepare_cached(
