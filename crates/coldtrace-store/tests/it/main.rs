@@ -85,6 +85,25 @@ async fn a_submission_is_stored_whole_or_not_at_all() {
     v["movements"][1]["trace_code"] = json!("11020201101001");
     let out = c.submit(v, None).await.unwrap();
     assert_eq!(out.receipt.movements.len(), 2);
+    // The committed movements come back as flows for the trace index, keyed by party.
+    assert_eq!(out.flows.len(), 2);
+    assert_eq!(out.flows[0].kind, coldtrace_trace::FlowKind::Receive);
+    assert_eq!(
+        out.flows[0].counterparty,
+        Some(coldtrace_domain::party::by_name("Teys"))
+    );
+    assert_eq!(
+        out.flows[0].holder,
+        coldtrace_domain::party::by_uscc(
+            &coldtrace_domain::Uscc::parse("91120116MA05T1Q16A").unwrap()
+        )
+    );
+    // The index rebuilt from the store sees the same flows.
+    let rows = c.store.flows(0, 100).await.unwrap();
+    assert_eq!(
+        rows.iter().map(|r| r.flow.clone()).collect::<Vec<_>>(),
+        out.flows
+    );
     let s = c.store.stats(&Scope::All).await.unwrap();
     assert_eq!(
         (s.products, s.batches, s.movements, s.trace_codes),
