@@ -173,7 +173,13 @@ pub struct TraceIndex {
 
     edges: Vec<Edge>,
     flows: u64,
+    /// For the rare batch held in many places (a carton line sold to thousands of named customers), a map from
+    /// holder to lot, so that finding a lot stays O(1). Typical batches have 2-50 lots and use the list.
+    wide: HashMap<Ix, HashMap<Ix, Ix>>,
 }
+
+/// A batch with more lots than this gets a holder-to-lot map.
+const WIDE: usize = 32;
 
 impl TraceIndex {
     pub fn new() -> Self {
@@ -247,6 +253,7 @@ impl TraceIndex {
         self.mv_kind.shrink_to_fit();
         self.mv_qty.shrink_to_fit();
         self.edges.shrink_to_fit();
+        self.wide.shrink_to_fit();
     }
 
     pub fn batch(&self, id: &Uuid) -> Option<Ix> {
@@ -298,6 +305,9 @@ impl TraceIndex {
     pub fn lot(&self, batch: &Uuid, holder: &Uuid) -> Option<Ix> {
         let b = self.batch(batch)?;
         let h = self.holder(holder)?;
+        if let Some(m) = self.wide.get(&b) {
+            return m.get(&h).copied();
+        }
         self.lots_of_batch(b)
             .find(|l| self.lot_holder[*l as usize] == h)
     }
@@ -388,12 +398,20 @@ impl TraceIndex {
     fn intern_lot(&mut self, batch: Uuid, holder: Uuid) -> Ix {
         let b = self.intern_batch(batch);
         let h = self.intern_holder(holder);
-        let mut cur = self.batch_first_lot[b as usize];
-        while cur != NONE {
-            if self.lot_holder[cur as usize] == h {
-                return cur;
+        let mut count = 0;
+        if let Some(m) = self.wide.get(&b) {
+            if let Some(l) = m.get(&h) {
+                return *l;
             }
-            cur = self.lot_next_in_batch[cur as usize];
+        } else {
+            let mut cur = self.batch_first_lot[b as usize];
+            while cur != NONE {
+                if self.lot_holder[cur as usize] == h {
+                    return cur;
+                }
+                count += 1;
+                cur = self.lot_next_in_batch[cur as usize];
+            }
         }
         let l = self.lot_batch.len() as Ix;
         self.lot_batch.push(b);
@@ -407,6 +425,15 @@ impl TraceIndex {
         self.lot_first_mv.push(NONE);
         self.lot_out.push(NONE);
         self.lot_in.push(NONE);
+        if let Some(m) = self.wide.get_mut(&b) {
+            m.insert(h, l);
+        } else if count + 1 > WIDE {
+            let m: HashMap<Ix, Ix> = self
+                .lots_of_batch(b)
+                .map(|x| (self.lot_holder[x as usize], x))
+                .collect();
+            self.wide.insert(b, m);
+        }
         l
     }
 

@@ -193,6 +193,32 @@ fn the_time_rule_strict_and_conservative() {
 }
 
 #[test]
+fn a_batch_sold_to_thousands_of_customers_stays_fast_and_exact() {
+    let mut ix = TraceIndex::new();
+    ix.apply(&flow(0, FlowKind::Receive, 1, 1, Some(0), 1_000_000, 0));
+    for c in 0..20_000u64 {
+        ix.apply(&flow(
+            c + 1,
+            FlowKind::Sell,
+            1,
+            1,
+            Some(1000 + c),
+            10,
+            1 + (c as i64 % 50),
+        ));
+    }
+    assert_eq!(ix.lots(), 20_002);
+    assert!(ix.lot(&id(1), &id(100 + 1000 + 19_999)).is_some());
+    assert!(ix.lot(&id(1), &id(100 + 999_999)).is_none());
+    let got = forward_set(&ix, vec![id(1)], TimeMode::Strict);
+    assert_eq!(got.len(), 20_002);
+    assert_eq!(
+        ix.quantities(ix.lot(&id(1), &id(101)).unwrap()).on_hand(),
+        1_000_000 - 200_000
+    );
+}
+
+#[test]
 fn returns_make_cycles_that_terminate() {
     let mut ix = TraceIndex::new();
     ix.apply(&flow(1, FlowKind::Ship, 1, 1, Some(2), 10, 1));
