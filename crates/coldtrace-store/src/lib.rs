@@ -89,8 +89,6 @@ pub struct SubmitOutcome {
     pub replayed: bool,
     /// The movements stored by this call, as flows for the trace index (empty on a replay).
     pub flows: Vec<coldtrace_trace::Flow>,
-    /// Enterprises registered by this call, for directories kept beside the trace index.
-    pub new_enterprises: Vec<Enterprise>,
 }
 
 /// A stored movement as the trace index is rebuilt from it, with what a directory needs of its counterparty.

@@ -227,13 +227,15 @@ fn open_conn(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
-/// SHA-256 of the record's JSON without its id: two submissions of the same content have the same fingerprint.
-fn fingerprint<T: Serialize>(r: &T) -> Result<String> {
+/// The record's stored JSON and its fingerprint: SHA-256 of the JSON without the id, so that two submissions of
+/// the same content match. One serialization serves both.
+fn encode<T: Serialize>(r: &T) -> Result<(String, String)> {
     let mut v = serde_json::to_value(r)?;
+    let body = v.to_string();
     if let Some(o) = v.as_object_mut() {
         o.remove("id");
     }
-    Ok(hex::encode(Sha256::digest(serde_json::to_vec(&v)?)))
+    Ok((hex::encode(Sha256::digest(v.to_string().as_bytes())), body))
 }
 
 impl SqliteStore {
@@ -407,11 +409,8 @@ struct Tx<'a> {
     counterparties: HashMap<String, Option<Uuid>>,
 }
 
-enum Existing {
-    New,
-    Same(Uuid),
-    Different(Uuid),
-}
+/// A stored record under the same id or natural key: its id, and whether its content is the same.
+type Found = Option<(Uuid, bool)>;
 
 impl Tx<'_> {
     fn province_of(&mut self, e: Uuid) -> Result<Option<String>> {
@@ -445,18 +444,55 @@ impl Tx<'_> {
         Ok(k)
     }
 
-    fn existing(&self, table: &str, id: Uuid, fp: &str) -> Result<Existing> {
+    /// The stored record with this id, if any.
+    fn by_id(&self, table: &str, id: Uuid, fp: &str) -> Result<Found> {
         let sql = format!("SELECT fp FROM {table} WHERE id = ?1");
-        let found: Option<String> = self
+        self.by_key(&sql, &[&id.to_string()], id, fp)
+    }
+
+    /// The first stored record a natural-key query (selecting `fp`, and `id` when `id` is nil) finds.
+    fn by_key(
+        &self,
+        sql: &str,
+        args: &[&dyn rusqlite::ToSql],
+        id: Uuid,
+        fp: &str,
+    ) -> Result<Found> {
+        let found: Option<(String, Option<String>)> = self
             .tx
-            .prepare_cached(&sql)?
-            .query_row([id.to_string()], |r| r.get(0))
+            .prepare_cached(sql)?
+            .query_row(args, |r| Ok((r.get(0)?, r.get(1).ok())))
             .optional()?;
         Ok(match found {
-            None => Existing::New,
-            Some(f) if f == fp => Existing::Same(id),
-            Some(_) => Existing::Different(id),
+            None => None,
+            Some((f, stored)) => {
+                let stored = stored.and_then(|s| Uuid::parse_str(&s).ok()).unwrap_or(id);
+                Some((stored, f == fp))
+            }
         })
+    }
+
+    /// Settles a record that is already stored: the same content answers the stored id and stores nothing, other
+    /// content is a conflict at `field`. Returns true when it was found (and so must not be inserted).
+    fn settle(
+        &mut self,
+        found: Found,
+        field: String,
+        conflict: impl FnOnce(Uuid) -> String,
+        ids: fn(&mut Receipt) -> &mut Vec<Uuid>,
+    ) -> bool {
+        match found {
+            None => false,
+            Some((id, true)) => {
+                ids(&mut self.receipt).push(id);
+                self.receipt.unchanged += 1;
+                true
+            }
+            Some((id, false)) => {
+                self.problems.conflict.push(field, conflict(id));
+                true
+            }
+        }
     }
 
     fn exists(&self, table: &str, id: Uuid) -> Result<bool> {
@@ -542,43 +578,32 @@ impl Tx<'_> {
 
     fn enterprise(&mut self, i: usize, e: &Enterprise) -> Result<()> {
         let at = format!("enterprises[{i}]");
-        let fp = fingerprint(e)?;
-        match self.existing("enterprises", e.id, &fp)? {
-            Existing::Same(id) => {
-                self.receipt.enterprises.push(id);
-                self.receipt.unchanged += 1;
-                return Ok(());
-            }
-            Existing::Different(id) => {
-                self.problems.conflict.push(
-                    format!("{at}.id"),
-                    format!("enterprise {id} exists with other content"),
-                );
-                return Ok(());
-            }
-            Existing::New => {}
+        let (fp, body) = encode(e)?;
+        let found = self.by_id("enterprises", e.id, &fp)?;
+        if self.settle(
+            found,
+            format!("{at}.id"),
+            |id| format!("enterprise {id} exists with other content"),
+            |r| &mut r.enterprises,
+        ) {
+            return Ok(());
         }
         self.check_corrects("enterprises", &at, e.corrects)?;
         if e.corrects.is_none() {
-            let dup: Option<(String, String)> = self
-                .tx
-                .prepare_cached(
-                    "SELECT id, fp FROM enterprises WHERE uscc = ?1 ORDER BY seq LIMIT 1",
-                )?
-                .query_row([e.uscc.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()?;
-            if let Some((id, f)) = dup {
-                if f == fp {
-                    self.receipt
-                        .enterprises
-                        .push(Uuid::parse_str(&id).unwrap_or_default());
-                    self.receipt.unchanged += 1;
-                } else {
-                    self.problems.conflict.push(
-                        format!("{at}.uscc"),
-                        format!("already registered as enterprise {id}; send a correction (corrects) to change it"),
-                    );
-                }
+            let found = self.by_key(
+                "SELECT fp, id FROM enterprises WHERE uscc = ?1 ORDER BY seq LIMIT 1",
+                &[&e.uscc.as_str()],
+                Uuid::nil(),
+                &fp,
+            )?;
+            let conflict = |id| {
+                format!(
+                    "already registered as enterprise {id}; send a correction (corrects) to change it"
+                )
+            };
+            if self.settle(found, format!("{at}.uscc"), conflict, |r| {
+                &mut r.enterprises
+            }) {
                 return Ok(());
             }
         }
@@ -596,7 +621,7 @@ impl Tx<'_> {
                 e.name,
                 e.corrects.map(|c| c.to_string()),
                 fp,
-                serde_json::to_string(e)?,
+                body,
                 self.now
             ])?;
         self.provinces
@@ -607,21 +632,15 @@ impl Tx<'_> {
 
     fn product(&mut self, i: usize, p: &Product) -> Result<()> {
         let at = format!("products[{i}]");
-        let fp = fingerprint(p)?;
-        match self.existing("products", p.id, &fp)? {
-            Existing::Same(id) => {
-                self.receipt.products.push(id);
-                self.receipt.unchanged += 1;
-                return Ok(());
-            }
-            Existing::Different(id) => {
-                self.problems.conflict.push(
-                    format!("{at}.id"),
-                    format!("product {id} exists with other content"),
-                );
-                return Ok(());
-            }
-            Existing::New => {}
+        let (fp, body) = encode(p)?;
+        let found = self.by_id("products", p.id, &fp)?;
+        if self.settle(
+            found,
+            format!("{at}.id"),
+            |id| format!("product {id} exists with other content"),
+            |r| &mut r.products,
+        ) {
+            return Ok(());
         }
         self.check_corrects("products", &at, p.corrects)?;
         let province = self.province_of(p.owner)?.unwrap_or_default();
@@ -636,7 +655,7 @@ impl Tx<'_> {
                 province,
                 p.corrects.map(|c| c.to_string()),
                 fp,
-                serde_json::to_string(p)?,
+                body,
                 self.now
             ])?;
         self.receipt.products.push(p.id);
@@ -645,21 +664,15 @@ impl Tx<'_> {
 
     fn batch(&mut self, i: usize, b: &Batch) -> Result<()> {
         let at = format!("batches[{i}]");
-        let fp = fingerprint(b)?;
-        match self.existing("batches", b.id, &fp)? {
-            Existing::Same(id) => {
-                self.receipt.batches.push(id);
-                self.receipt.unchanged += 1;
-                return Ok(());
-            }
-            Existing::Different(id) => {
-                self.problems.conflict.push(
-                    format!("{at}.id"),
-                    format!("batch {id} exists with other content"),
-                );
-                return Ok(());
-            }
-            Existing::New => {}
+        let (fp, body) = encode(b)?;
+        let found = self.by_id("batches", b.id, &fp)?;
+        if self.settle(
+            found,
+            format!("{at}.id"),
+            |id| format!("batch {id} exists with other content"),
+            |r| &mut r.batches,
+        ) {
+            return Ok(());
         }
         self.check_corrects("batches", &at, b.corrects)?;
         if !self.exists("products", b.product)? {
@@ -669,26 +682,21 @@ impl Tx<'_> {
             );
         }
         if b.corrects.is_none() {
-            let dup: Option<(String, String)> = self
-                .tx
-                .prepare_cached("SELECT id, fp FROM batches WHERE owner = ?1 AND batch_no = ?2 ORDER BY seq LIMIT 1")?
-                .query_row(params![b.owner.to_string(), b.batch_no], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()?;
-            if let Some((id, f)) = dup {
-                if f == fp {
-                    self.receipt
-                        .batches
-                        .push(Uuid::parse_str(&id).unwrap_or_default());
-                    self.receipt.unchanged += 1;
-                } else {
-                    self.problems.conflict.push(
-                        format!("{at}.batch_no"),
-                        format!(
-                            "you already have batch {:?} ({id}) with other content; send a correction (corrects)",
-                            b.batch_no
-                        ),
-                    );
-                }
+            let found = self.by_key(
+                "SELECT fp, id FROM batches WHERE owner = ?1 AND batch_no = ?2 ORDER BY seq LIMIT 1",
+                &[&b.owner.to_string(), &b.batch_no],
+                Uuid::nil(),
+                &fp,
+            )?;
+            let conflict = |id| {
+                format!(
+                    "you already have batch {:?} ({id}) with other content; send a correction (corrects)",
+                    b.batch_no
+                )
+            };
+            if self.settle(found, format!("{at}.batch_no"), conflict, |r| {
+                &mut r.batches
+            }) {
                 return Ok(());
             }
         }
@@ -728,7 +736,7 @@ impl Tx<'_> {
                 b.batch_no,
                 b.corrects.map(|c| c.to_string()),
                 fp,
-                serde_json::to_string(b)?,
+                body,
                 self.now
             ])?;
         self.grant(b.id, b.owner)?;
@@ -743,21 +751,15 @@ impl Tx<'_> {
         };
         let mut d = d.clone();
         d.batch = BatchRef::Id(batch);
-        let fp = fingerprint(&d)?;
-        match self.existing("documents", d.id, &fp)? {
-            Existing::Same(id) => {
-                self.receipt.documents.push(id);
-                self.receipt.unchanged += 1;
-                return Ok(());
-            }
-            Existing::Different(id) => {
-                self.problems.conflict.push(
-                    format!("{at}.id"),
-                    format!("document {id} exists with other content"),
-                );
-                return Ok(());
-            }
-            Existing::New => {}
+        let (fp, body) = encode(&d)?;
+        let found = self.by_id("documents", d.id, &fp)?;
+        if self.settle(
+            found,
+            format!("{at}.id"),
+            |id| format!("document {id} exists with other content"),
+            |r| &mut r.documents,
+        ) {
+            return Ok(());
         }
         self.check_corrects("documents", &at, d.corrects)?;
         if let Some(h) = &d.attachment_sha256 {
@@ -786,7 +788,7 @@ impl Tx<'_> {
                 d.attachment_sha256,
                 d.corrects.map(|c| c.to_string()),
                 fp,
-                serde_json::to_string(&d)?,
+                body,
                 self.now
             ])?;
         self.grant(batch, d.owner)?;
@@ -815,21 +817,15 @@ impl Tx<'_> {
         if !ok {
             return Ok(());
         }
-        let fp = fingerprint(&m)?;
-        match self.existing("movements", m.id, &fp)? {
-            Existing::Same(id) => {
-                self.receipt.movements.push(id);
-                self.receipt.unchanged += 1;
-                return Ok(());
-            }
-            Existing::Different(id) => {
-                self.problems.conflict.push(
-                    format!("{at}.id"),
-                    format!("movement {id} exists with other content"),
-                );
-                return Ok(());
-            }
-            Existing::New => {}
+        let (fp, body) = encode(&m)?;
+        let found = self.by_id("movements", m.id, &fp)?;
+        if self.settle(
+            found,
+            format!("{at}.id"),
+            |id| format!("movement {id} exists with other content"),
+            |r| &mut r.movements,
+        ) {
+            return Ok(());
         }
         self.check_corrects("movements", &at, m.corrects)?;
         let province = self.province_of(m.holder)?.unwrap_or_default();
@@ -885,7 +881,7 @@ impl Tx<'_> {
                 cp_id.map(|c| c.to_string()),
                 m.corrects.map(|c| c.to_string()),
                 fp,
-                serde_json::to_string(&m)?,
+                body,
                 self.now,
                 holder_key.to_string(),
                 cp_key.map(|k| k.to_string()),
@@ -973,7 +969,6 @@ fn submit_blocking(conn: &mut Connection, req: SubmitRequest) -> Result<SubmitOu
                 receipt: serde_json::from_str(&response)?,
                 replayed: true,
                 flows: vec![],
-                new_enterprises: vec![],
             });
         }
     }
@@ -1025,12 +1020,10 @@ fn submit_blocking(conn: &mut Connection, req: SubmitRequest) -> Result<SubmitOu
         .execute(params![req.subject, key, req.request_hash, serde_json::to_string(&receipt)?, now_ms()])?;
     }
     tx.commit()?;
-    let new_enterprises = req.submission.enterprises.clone();
     Ok(SubmitOutcome {
         receipt,
         replayed: false,
         flows,
-        new_enterprises,
     })
 }
 
