@@ -118,34 +118,23 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        let q = parts.uri.query().unwrap_or("");
-        let de = serde_urlencoded_de(q);
-        de.map(ApiQuery)
+        axum::extract::Query::<T>::try_from_uri(&parts.uri)
+            .map(|q| ApiQuery(q.0))
+            .map_err(|e| {
+                // "Failed to deserialize query string: limit: invalid digit" -> field `limit`.
+                let msg = e.body_text();
+                let msg = msg
+                    .trim_start_matches("Failed to deserialize query string: ")
+                    .to_string();
+                let field = msg.split(':').next().unwrap_or("query").trim();
+                let field = if field.contains(' ') {
+                    "query".to_string()
+                } else {
+                    field.to_string()
+                };
+                ApiError::invalid(field, msg)
+            })
     }
-}
-
-fn serde_urlencoded_de<T: DeserializeOwned>(q: &str) -> Result<T, ApiError> {
-    axum::extract::Query::<T>::try_from_uri(
-        &format!("/?{q}")
-            .parse()
-            .map_err(|_| ApiError::invalid("query", "is not a valid query string"))?,
-    )
-    .map(|axum::extract::Query(v)| v)
-    .map_err(|e| {
-        let msg = e.body_text();
-        let msg = msg
-            .trim_start_matches("Failed to deserialize query string: ")
-            .to_string();
-        let field = msg.split(':').next().unwrap_or("query").trim().to_string();
-        ApiError::invalid(
-            if field.contains(' ') {
-                "query".into()
-            } else {
-                field
-            },
-            msg,
-        )
-    })
 }
 
 /// A page of items and the cursor of the next page (absent on the last page).

@@ -72,9 +72,10 @@ impl AppState {
         self.tracer.catch_up(self.store.as_ref()).await
     }
 
-    /// Brings the trace index up to date after a write. The write is already committed, so a failure here is
-    /// logged and retried on the next catch-up rather than reported to the writer.
-    pub async fn after_write(&self) {
+    /// Brings the trace index up to date: after every write, and before a trace (another process, such as
+    /// `coldtrace import`, may have written to the same store). A write is already committed when this runs, so a
+    /// failure is logged and retried on the next catch-up rather than reported to the writer.
+    pub async fn catch_up_index(&self) {
         if let Err(e) = self.tracer.catch_up(self.store.as_ref()).await {
             tracing::error!(error = %e, "trace index catch-up failed");
         }

@@ -13,8 +13,7 @@ use crate::AppState;
 use crate::authz::{batch_visible, scope};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery, Auth, PageOf, PageQuery, next_cursor};
-use crate::routes::enterprises::strip_index;
-use crate::routes::submissions::{idempotency_key, receipt_response, submit_draft};
+use crate::routes::submissions::create_one;
 
 #[utoipa::path(post, path = "/api/v1/batches", tag = "records", request_body = BatchDraft,
     responses((status = 201, body = coldtrace_store::Receipt), (status = 409, body = crate::error::ErrorBody),
@@ -29,16 +28,7 @@ pub async fn create(
         batches: vec![body.value],
         ..Default::default()
     };
-    let out = submit_draft(
-        &state,
-        &p,
-        &draft,
-        idempotency_key(&headers)?,
-        format!("batch:{}", body.body_hash),
-    )
-    .await
-    .map_err(strip_index("batches[0]"))?;
-    Ok(receipt_response(&out))
+    create_one(&state, &p, &headers, draft, "batches", &body.body_hash).await
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]

@@ -12,8 +12,7 @@ use crate::AppState;
 use crate::authz::batch_visible;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Auth};
-use crate::routes::enterprises::strip_index;
-use crate::routes::submissions::{idempotency_key, receipt_response, submit_draft};
+use crate::routes::submissions::create_one;
 
 #[utoipa::path(post, path = "/api/v1/documents", tag = "records", request_body = DocumentDraft,
     responses((status = 201, body = coldtrace_store::Receipt), (status = 422, body = crate::error::ErrorBody)),
@@ -28,16 +27,7 @@ pub async fn create(
         documents: vec![body.value],
         ..Default::default()
     };
-    let out = submit_draft(
-        &state,
-        &p,
-        &draft,
-        idempotency_key(&headers)?,
-        format!("document:{}", body.body_hash),
-    )
-    .await
-    .map_err(strip_index("documents[0]"))?;
-    Ok(receipt_response(&out))
+    create_one(&state, &p, &headers, draft, "documents", &body.body_hash).await
 }
 
 #[utoipa::path(get, path = "/api/v1/documents/{id}", tag = "records",

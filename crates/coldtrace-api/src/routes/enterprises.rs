@@ -12,7 +12,7 @@ use crate::AppState;
 use crate::authz::{EnterpriseAccess, enterprise_access, scope};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery, Auth, PageOf, PageQuery, next_cursor};
-use crate::routes::submissions::{idempotency_key, receipt_response, submit_draft};
+use crate::routes::submissions::create_one;
 use crate::views;
 
 #[utoipa::path(post, path = "/api/v1/enterprises", tag = "enterprises", request_body = EnterpriseDraft,
@@ -33,37 +33,7 @@ pub async fn create(
         enterprises: vec![body.value],
         ..Default::default()
     };
-    let out = submit_draft(
-        &state,
-        &p,
-        &draft,
-        idempotency_key(&headers)?,
-        format!("enterprise:{}", body.body_hash),
-    )
-    .await
-    .map_err(strip_index("enterprises[0]"))?;
-    Ok(receipt_response(&out))
-}
-
-/// Single-record routes report field paths without the `kind[0].` prefix of the submission they wrap.
-pub fn strip_index(prefix: &'static str) -> impl Fn(ApiError) -> ApiError {
-    move |e| {
-        let fix = |v: Vec<coldtrace_domain::FieldError>| {
-            v.into_iter()
-                .map(|mut f| {
-                    if let Some(rest) = f.field.strip_prefix(prefix) {
-                        f.field = rest.trim_start_matches('.').to_string();
-                    }
-                    f
-                })
-                .collect()
-        };
-        match e {
-            ApiError::Invalid(v) => ApiError::Invalid(fix(v)),
-            ApiError::Conflict(v) => ApiError::Conflict(fix(v)),
-            other => other,
-        }
-    }
+    create_one(&state, &p, &headers, draft, "enterprises", &body.body_hash).await
 }
 
 #[utoipa::path(get, path = "/api/v1/enterprises", tag = "enterprises", params(PageQuery),

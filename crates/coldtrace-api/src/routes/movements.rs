@@ -13,8 +13,7 @@ use crate::AppState;
 use crate::authz::{batch_visible, movement_visible, scope};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery, Auth, PageOf, PageQuery, next_cursor};
-use crate::routes::enterprises::strip_index;
-use crate::routes::submissions::{idempotency_key, receipt_response, submit_draft};
+use crate::routes::submissions::create_one;
 use crate::views;
 
 #[utoipa::path(post, path = "/api/v1/movements", tag = "records", request_body = MovementDraft,
@@ -30,16 +29,7 @@ pub async fn create(
         movements: vec![body.value],
         ..Default::default()
     };
-    let out = submit_draft(
-        &state,
-        &p,
-        &draft,
-        idempotency_key(&headers)?,
-        format!("movement:{}", body.body_hash),
-    )
-    .await
-    .map_err(strip_index("movements[0]"))?;
-    Ok(receipt_response(&out))
+    create_one(&state, &p, &headers, draft, "movements", &body.body_hash).await
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]

@@ -12,8 +12,7 @@ use crate::AppState;
 use crate::authz::scope;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery, Auth, PageOf, PageQuery, next_cursor};
-use crate::routes::enterprises::strip_index;
-use crate::routes::submissions::{idempotency_key, receipt_response, submit_draft};
+use crate::routes::submissions::create_one;
 
 #[utoipa::path(post, path = "/api/v1/products", tag = "records", request_body = ProductDraft,
     responses((status = 201, body = coldtrace_store::Receipt), (status = 422, body = crate::error::ErrorBody)),
@@ -28,16 +27,7 @@ pub async fn create(
         products: vec![body.value],
         ..Default::default()
     };
-    let out = submit_draft(
-        &state,
-        &p,
-        &draft,
-        idempotency_key(&headers)?,
-        format!("product:{}", body.body_hash),
-    )
-    .await
-    .map_err(strip_index("products[0]"))?;
-    Ok(receipt_response(&out))
+    create_one(&state, &p, &headers, draft, "products", &body.body_hash).await
 }
 
 #[utoipa::path(get, path = "/api/v1/products", tag = "records", params(PageQuery),

@@ -78,9 +78,44 @@ pub async fn submit_draft(
         .await?;
     if !out.replayed {
         metrics::counter!("coldtrace_records_submitted_total").increment(n);
-        state.after_write().await;
+        state.catch_up_index().await;
     }
     Ok(out)
+}
+
+/// Stores one record through the submission path. The record is `draft`'s only entry in `list`; its field paths
+/// are reported without the `list[0].` prefix of the submission that wraps it.
+pub async fn create_one(
+    state: &AppState,
+    p: &Principal,
+    headers: &HeaderMap,
+    draft: SubmissionDraft,
+    list: &str,
+    body_hash: &str,
+) -> Result<Response, ApiError> {
+    let key = idempotency_key(headers)?;
+    let out = submit_draft(state, p, &draft, key, format!("{list}:{body_hash}"))
+        .await
+        .map_err(|e| strip_index(e, &format!("{list}[0]")))?;
+    Ok(receipt_response(&out))
+}
+
+fn strip_index(e: ApiError, prefix: &str) -> ApiError {
+    let fix = |v: Vec<coldtrace_domain::FieldError>| {
+        v.into_iter()
+            .map(|mut f| {
+                if let Some(rest) = f.field.strip_prefix(prefix) {
+                    f.field = rest.trim_start_matches('.').to_string();
+                }
+                f
+            })
+            .collect()
+    };
+    match e {
+        ApiError::Invalid(v) => ApiError::Invalid(fix(v)),
+        ApiError::Conflict(v) => ApiError::Conflict(fix(v)),
+        other => other,
+    }
 }
 
 /// The answer to a write: 201 and the receipt; a replay says so in a header and nothing else differs.

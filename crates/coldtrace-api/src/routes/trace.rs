@@ -202,7 +202,7 @@ pub async fn trace(
         return Err(ApiError::invalid("format", "is json, csv or xlsx"));
     }
     let from = resolve(&state, &p, &q).await?;
-    state.after_write().await;
+    state.catch_up_index().await;
     let answer = state
         .tracer
         .trace(
