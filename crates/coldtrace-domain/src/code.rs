@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use crate::id::{Gtin, USCC_CHARSET, Uscc};
+use crate::id::{Gtin, Uscc};
 
 /// Which scheme a code follows (SPEC section 7).
 #[derive(
@@ -183,14 +183,7 @@ impl TraceCode {
 
 /// Check character of a USCC-based code: the USCC check rule applied to every character but the dots.
 pub fn uscc_code_check(body: &str) -> Option<char> {
-    let mut sum = 0u32;
-    let mut w = 1u32;
-    for c in body.chars().filter(|c| *c != '.') {
-        let v = USCC_CHARSET.find(c.to_ascii_uppercase())? as u32;
-        sum += v * w;
-        w = (w * 3) % 31;
-    }
-    USCC_CHARSET.chars().nth(((31 - sum % 31) % 31) as usize)
+    crate::id::mod31_check(body.chars().filter(|c| *c != '.'))
 }
 
 fn detect(v: &str) -> CodeScheme {

@@ -39,14 +39,19 @@ fn uscc_value(c: char) -> Option<u32> {
 
 /// Computes the USCC check character for the first 17 characters.
 pub fn uscc_check_char(first17: &str) -> Option<char> {
+    mod31_check(first17.chars())
+}
+
+/// The GB 32100 check: weights 3^i mod 31 over the 31-character alphabet (case-insensitive); `None` when a
+/// character is outside it. Also the check of USCC-based trace codes ([`crate::code::uscc_code_check`]).
+pub(crate) fn mod31_check(chars: impl Iterator<Item = char>) -> Option<char> {
     let mut sum = 0u32;
     let mut w = 1u32;
-    for c in first17.chars() {
-        sum += uscc_value(c)? * w;
+    for c in chars {
+        sum += uscc_value(c.to_ascii_uppercase())? * w;
         w = (w * 3) % 31;
     }
-    let check = (31 - sum % 31) % 31;
-    USCC_CHARSET.chars().nth(check as usize)
+    USCC_CHARSET.chars().nth(((31 - sum % 31) % 31) as usize)
 }
 
 impl Uscc {
@@ -432,19 +437,7 @@ impl ContainerNo {
         if !b[4..].iter().all(u8::is_ascii_digit) {
             return Err(IdError::Invalid("characters 5-11 must be digits".into()));
         }
-        let sum: u32 = b[..10]
-            .iter()
-            .enumerate()
-            .map(|(i, &c)| {
-                let v = if c.is_ascii_digit() {
-                    (c - b'0') as u32
-                } else {
-                    iso6346_letter(c)
-                };
-                v << i
-            })
-            .sum();
-        let expected = sum % 11 % 10;
+        let expected = container_check_digit(&s[..10]);
         let got = (b[10] - b'0') as u32;
         if expected != got {
             return Err(IdError::Check {
@@ -459,7 +452,7 @@ impl ContainerNo {
     }
 }
 
-/// Computes the ISO 6346 check digit for a 10-character prefix (used by the data generator and tests).
+/// The ISO 6346 check digit of a 10-character prefix (owner code, category, serial).
 pub fn container_check_digit(prefix10: &str) -> u32 {
     prefix10
         .bytes()

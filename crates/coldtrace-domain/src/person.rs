@@ -83,14 +83,7 @@ pub fn valid_id_no(s: &str) -> Result<String, String> {
     if s.len() != 18 || !s[..17].bytes().all(|b| b.is_ascii_digit()) {
         return Err("must be 18 characters: 17 digits and a check character".into());
     }
-    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    let sum: u32 = s
-        .bytes()
-        .take(17)
-        .zip(W)
-        .map(|(b, w)| (b - b'0') as u32 * w)
-        .sum();
-    let expected = b"10X98765432"[(sum % 11) as usize] as char;
+    let expected = id_no_check_char(&s[..17]);
     let got = s.as_bytes()[17] as char;
     if expected != got {
         return Err(format!(
@@ -98,6 +91,17 @@ pub fn valid_id_no(s: &str) -> Result<String, String> {
         ));
     }
     Ok(s)
+}
+
+/// The ISO 7064 MOD 11-2 check character of the first 17 digits of an identity number.
+pub fn id_no_check_char(first17: &str) -> char {
+    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let sum: u32 = first17
+        .bytes()
+        .zip(W)
+        .map(|(b, w)| (b - b'0') as u32 * w)
+        .sum();
+    b"10X98765432"[(sum % 11) as usize] as char
 }
 
 /// `138****1234`: keeps the first three and last four digits of a mobile; other numbers keep the last four.

@@ -229,13 +229,7 @@ impl Gen {
             self.rng.random_range(1..29),
             self.rng.random_range(0..1000)
         );
-        const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-        let sum: u32 = body
-            .bytes()
-            .zip(W)
-            .map(|(b, w)| (b - b'0') as u32 * w)
-            .sum();
-        let check = b"10X98765432"[(sum % 11) as usize] as char;
+        let check = coldtrace_domain::person::id_no_check_char(&body);
         self.summary.people += 1;
         Handler {
             name,

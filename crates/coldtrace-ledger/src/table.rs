@@ -149,42 +149,12 @@ fn cell_text(d: &Data) -> String {
 
 /// Excel's serial date (days since 1899-12-30, fraction = time of day) as `YYYY-MM-DD HH:MM:SS`.
 fn excel_serial_to_text(serial: f64) -> String {
-    let days = serial.floor() as i64;
-    let secs = ((serial - serial.floor()) * 86_400.0).round() as i64;
-    let base = jiff_date(1899, 12, 30);
-    let date = days_to_ymd(base + days);
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-        date.0,
-        date.1,
-        date.2,
-        secs / 3600,
-        (secs % 3600) / 60,
-        secs % 60
-    )
-}
-
-// Days-from-civil and back (Howard Hinnant's algorithms), to avoid a date dependency for one conversion.
-fn jiff_date(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn days_to_ymd(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
+    let secs = (serial * 86_400.0).round() as i64;
+    let epoch = jiff::civil::date(1899, 12, 30).at(0, 0, 0, 0);
+    match epoch.checked_add(jiff::SignedDuration::from_secs(secs)) {
+        Ok(dt) => dt.strftime("%Y-%m-%d %H:%M:%S").to_string(),
+        Err(_) => serial.to_string(),
+    }
 }
 
 #[cfg(test)]
