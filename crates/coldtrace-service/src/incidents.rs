@@ -12,7 +12,7 @@ use coldtrace_store::{IncidentRow, Store, StoreError};
 use coldtrace_trace::{Direction, TimeMode};
 use uuid::Uuid;
 
-use crate::tracer::{TraceAnswer, TraceError, TraceFrom, TraceRequest, Tracer};
+use crate::tracer::{TraceAnswer, TraceError, TraceFrom, Tracer};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IncidentError {
@@ -121,33 +121,11 @@ pub async fn open(
         ));
     }
     tracer.catch_up(store).await?;
-    let answer = tracer
-        .trace(
-            store,
-            &TraceRequest {
-                from: req.from.clone(),
-                direction: Direction::Both,
-                mode: req.mode,
-            },
-            who,
-        )
-        .await?;
-    // Notices go to regulators, who need the contacts: build them from an unmasked view.
-    let full = Principal {
-        role: Role::National,
-        ..who.clone()
-    };
-    let unmasked = tracer
-        .trace(
-            store,
-            &TraceRequest {
-                from: req.from,
-                direction: Direction::Both,
-                mode: req.mode,
-            },
-            &full,
-        )
-        .await?;
+    // One search: the full answer builds the tasks and the notices (which go to regulators, who need the
+    // contacts); the registering regulator's view of it is the trace kept with the incident.
+    let start = tracer.seeds(store, &req.from).await?;
+    let unmasked = tracer.answer_unmasked(start, Direction::Both, req.mode);
+    let answer = unmasked.clone().masked_for(who);
     let incident = Incident {
         id: Uuid::now_v7(),
         province: who

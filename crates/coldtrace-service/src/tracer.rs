@@ -30,9 +30,6 @@ pub struct PartyInfo {
     pub province: Option<Text>,
     pub province_name: Option<Text>,
     pub city: Option<Text>,
-    /// Masked contact, for viewers who may not see it in full.
-    pub masked_name: Option<Text>,
-    pub masked_phone: Option<Text>,
 }
 
 /// Shared immutable text: answers clone names thousands of times, so they share one allocation.
@@ -80,8 +77,6 @@ impl Directory {
                 province: Some(text(province.as_str())),
                 province_name: Some(text(province.name())),
                 city: Some(text(&e.region.city())),
-                masked_name: Some(text(&mask_name(&e.contact.name))),
-                masked_phone: Some(text(&mask_phone(&e.contact.phone))),
             },
         );
     }
@@ -631,13 +626,29 @@ impl Tracer {
         Ok(self.answer(start, req.direction, req.mode, viewer))
     }
 
-    /// The in-memory part of a trace: search and answer, no I/O. This is what the benchmark times.
+    /// The in-memory part of a trace: search and answer for a viewer, no I/O. This is what the benchmark times.
     pub fn answer(
         &self,
         start: Start,
         direction: Direction,
         mode: TimeMode,
         viewer: &Principal,
+    ) -> TraceAnswer {
+        let t0 = Instant::now();
+        let mut a = self
+            .answer_unmasked(start, direction, mode)
+            .masked_for(viewer);
+        a.took_us = t0.elapsed().as_micros() as u64;
+        a
+    }
+
+    /// The search and the full answer with every contact in full: for notices, which go to regulators, and for
+    /// callers that derive several viewers' answers from one search.
+    pub fn answer_unmasked(
+        &self,
+        start: Start,
+        direction: Direction,
+        mode: TimeMode,
     ) -> TraceAnswer {
         let t0 = Instant::now();
         let ix = self.index.read().unwrap_or_else(|p| p.into_inner());
@@ -647,7 +658,7 @@ impl Tracer {
             direction,
             mode,
         });
-        let mut a = build(&ix, &dir, &r, viewer);
+        let mut a = build(&ix, &dir, &r);
         a.direction = match direction {
             Direction::Forward => "forward",
             Direction::Backward => "backward",
@@ -661,6 +672,20 @@ impl Tracer {
         .into();
         a.took_us = t0.elapsed().as_micros() as u64;
         a
+    }
+}
+
+impl TraceAnswer {
+    /// The answer as `viewer` may see it: contacts in full for the viewer's own province (all of them for the
+    /// national platform), masked otherwise.
+    pub fn masked_for(mut self, viewer: &Principal) -> TraceAnswer {
+        for h in &mut self.holders {
+            if !contact_visible(viewer, h.province.as_deref()) {
+                h.contact_name = h.contact_name.as_deref().map(|n| text(&mask_name(n)));
+                h.contact_phone = h.contact_phone.as_deref().map(|p| text(&mask_phone(p)));
+            }
+        }
+        self
     }
 }
 
@@ -679,7 +704,8 @@ fn contact_visible(viewer: &Principal, province: Option<&str>) -> bool {
     }
 }
 
-fn build(ix: &TraceIndex, dir: &Directory, r: &TraceResult, viewer: &Principal) -> TraceAnswer {
+/// The full answer, contacts unmasked; [`TraceAnswer::masked_for`] shapes it for a viewer.
+fn build(ix: &TraceIndex, dir: &Directory, r: &TraceResult) -> TraceAnswer {
     let starts: BTreeSet<Ix> = r.starts.iter().copied().collect();
     // Every lot with its role; a start lot is "start" whichever search reached it.
     let mut lots: Vec<(Ix, &'static str, &Hit, bool)> =
@@ -750,7 +776,6 @@ fn build(ix: &TraceIndex, dir: &Directory, r: &TraceResult, viewer: &Principal) 
         let holder = holders.entry(h).or_insert_with(|| {
             let key = ix.holder_id(h);
             let p = dir.parties.get(&key).unwrap_or(&unknown_party);
-            let full = contact_visible(viewer, p.province.as_deref());
             HolderOut {
                 key,
                 enterprise: p.enterprise,
@@ -760,16 +785,8 @@ fn build(ix: &TraceIndex, dir: &Directory, r: &TraceResult, viewer: &Principal) 
                 province: p.province.clone(),
                 province_name: p.province_name.clone(),
                 city: p.city.clone(),
-                contact_name: if full {
-                    p.contact_name.clone()
-                } else {
-                    p.masked_name.clone()
-                },
-                contact_phone: if full {
-                    p.contact_phone.clone()
-                } else {
-                    p.masked_phone.clone()
-                },
+                contact_name: p.contact_name.clone(),
+                contact_phone: p.contact_phone.clone(),
                 earliest: None,
                 lots: vec![],
                 path: path(
