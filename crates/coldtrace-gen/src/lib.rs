@@ -557,6 +557,47 @@ pub async fn generate(
             });
             g.summary.movements += 1;
         };
+        // `n` retailers of the province each get `share` units from `seller` (shipped or sold to them) on successive
+        // days after `t`, receive them, and sell half to consumers the next day.
+        let to_retail = |g: &mut Gen,
+                         sink: &mut Sink,
+                         first,
+                         seller: &Member,
+                         batch,
+                         n: i64,
+                         share: i64,
+                         t: i64,
+                         prov: usize| {
+            for r in 0..n {
+                if share <= 0 {
+                    break;
+                }
+                let ret = &pop.members[*retail[prov].choose(&mut g.rng).expect("retail")];
+                let t4 = t + (r + 1) * 86_400_000;
+                let q = Quantity::from_units(share);
+                mv(g, sink, first, seller, batch, q, Some(ret), t4);
+                mv(
+                    g,
+                    sink,
+                    MovementKind::Receive,
+                    ret,
+                    batch,
+                    q,
+                    Some(seller),
+                    t4 + 3_600_000,
+                );
+                mv(
+                    g,
+                    sink,
+                    MovementKind::Sell,
+                    ret,
+                    batch,
+                    Quantity::from_units((share / 2).max(1)),
+                    None,
+                    t4 + 86_400_000,
+                );
+            }
+        };
         // Import: the importer receives from the overseas plant.
         sink.pending.movements.push(Movement {
             id: g.uuid(),
@@ -736,87 +777,33 @@ pub async fn generate(
                     // The processed goods go to 1-3 retailers of the processor's province.
                     let n = g.rng.random_range(1..4i64);
                     let share = out_q.milli() / n / 1000;
-                    for r in 0..n {
-                        if share <= 0 {
-                            break;
-                        }
-                        let ret = &pop.members[*retail[prov].choose(&mut g.rng).expect("retail")];
-                        let t4 = t3 + (r + 1) * 86_400_000;
-                        let q = Quantity::from_units(share);
-                        mv(
-                            &mut g,
-                            &mut sink,
-                            MovementKind::Ship,
-                            dest,
-                            out.id,
-                            q,
-                            Some(ret),
-                            t4,
-                        );
-                        mv(
-                            &mut g,
-                            &mut sink,
-                            MovementKind::Receive,
-                            ret,
-                            out.id,
-                            q,
-                            Some(dest),
-                            t4 + 3_600_000,
-                        );
-                        mv(
-                            &mut g,
-                            &mut sink,
-                            MovementKind::Sell,
-                            ret,
-                            out.id,
-                            Quantity::from_units((share / 2).max(1)),
-                            None,
-                            t4 + 86_400_000,
-                        );
-                    }
+                    to_retail(
+                        &mut g,
+                        &mut sink,
+                        MovementKind::Ship,
+                        dest,
+                        out.id,
+                        n,
+                        share,
+                        t3,
+                        prov,
+                    );
                 }
             } else {
                 // The vendor sells to 1-3 supermarkets or restaurants, which sell to consumers.
                 let n = g.rng.random_range(1..4i64);
                 let share = part / (n + 1);
-                for r in 0..n {
-                    if share <= 0 {
-                        break;
-                    }
-                    let ret = &pop.members[*retail[prov].choose(&mut g.rng).expect("retail")];
-                    let t4 = t2 + (r + 1) * 86_400_000;
-                    let q = Quantity::from_units(share);
-                    mv(
-                        &mut g,
-                        &mut sink,
-                        MovementKind::Sell,
-                        dest,
-                        batch.id,
-                        q,
-                        Some(ret),
-                        t4,
-                    );
-                    mv(
-                        &mut g,
-                        &mut sink,
-                        MovementKind::Receive,
-                        ret,
-                        batch.id,
-                        q,
-                        Some(dest),
-                        t4 + 3_600_000,
-                    );
-                    mv(
-                        &mut g,
-                        &mut sink,
-                        MovementKind::Sell,
-                        ret,
-                        batch.id,
-                        Quantity::from_units((share / 2).max(1)),
-                        None,
-                        t4 + 86_400_000,
-                    );
-                }
+                to_retail(
+                    &mut g,
+                    &mut sink,
+                    MovementKind::Sell,
+                    dest,
+                    batch.id,
+                    n,
+                    share,
+                    t2,
+                    prov,
+                );
             }
         }
         made = g.summary.movements;
