@@ -168,70 +168,45 @@ pub async fn import(
     let file_hash = hex::encode(Sha256::digest(bytes));
     let mut excluded: HashSet<usize> = HashSet::new();
     let mut all_errors: Vec<RowError> = Vec::new();
+    // Each round plans the live rows, validates and stores them. In partial mode the rows in error are left out
+    // and the rest planned again (a row may only fail once its neighbours are gone), at most four rounds.
     for round in 0..4 {
         let live: Vec<&Row> = rows.iter().filter(|r| !excluded.contains(&r.n)).collect();
-        let (draft, origins, row_errors) =
+        let (draft, origins, mut errors) =
             plan(store, owner, &live, opts, &header_of, progress).await?;
-        let mut errors = row_errors;
-        let parsed = if errors.is_empty() || opts.partial {
-            let bad: HashSet<usize> = errors.iter().map(|e| e.row).collect();
-            if !bad.is_empty() {
-                // Plan again without the rows in error, so the submission holds only good rows.
-                excluded.extend(bad);
-                all_errors.append(&mut errors);
-                continue;
-            }
-            if draft.is_empty() {
-                None
-            } else {
-                match draft.parse(Submitter::Enterprise(owner)) {
-                    Ok(s) => Some(s),
-                    Err(v) => {
-                        errors.extend(locate(&v.0, &origins, &header_of));
-                        None
+        if errors.is_empty() && !draft.is_empty() {
+            match draft.parse(Submitter::Enterprise(owner)) {
+                Err(v) => errors = locate(&v.0, &origins, &header_of),
+                Ok(submission) => {
+                    let key = format!("ledger:{file_hash}:{}:{}", opts.partial, excluded.len());
+                    let request = SubmitRequest {
+                        subject: subject.to_string(),
+                        idempotency_key: Some(key),
+                        request_hash: file_hash.clone(),
+                        submission,
+                    };
+                    match store.submit(request).await {
+                        Ok(out) => {
+                            report.imported_rows = live.len();
+                            report.receipt = Some(out.receipt);
+                            report.replayed = out.replayed;
+                            break;
+                        }
+                        Err(StoreError::Invalid(v)) | Err(StoreError::Conflict(v)) => {
+                            errors = locate(&v.0, &origins, &header_of)
+                        }
+                        Err(e) => return Err(e.into()),
                     }
                 }
             }
-        } else {
-            None
-        };
-        if !errors.is_empty() {
-            let bad: HashSet<usize> = errors.iter().map(|e| e.row).collect();
-            all_errors.append(&mut errors);
-            if opts.partial && round < 3 {
-                excluded.extend(bad);
-                continue;
-            }
+        }
+        if errors.is_empty() {
             break;
         }
-        let Some(submission) = parsed else { break };
-        let key = format!("ledger:{file_hash}:{}:{}", opts.partial, excluded.len());
-        match store
-            .submit(SubmitRequest {
-                subject: subject.to_string(),
-                idempotency_key: Some(key),
-                request_hash: file_hash.clone(),
-                submission,
-            })
-            .await
-        {
-            Ok(out) => {
-                report.imported_rows = live.len();
-                report.receipt = Some(out.receipt);
-                report.replayed = out.replayed;
-                break;
-            }
-            Err(StoreError::Invalid(v)) | Err(StoreError::Conflict(v)) => {
-                let located = locate(&v.0, &origins, &header_of);
-                let bad: HashSet<usize> = located.iter().map(|e| e.row).collect();
-                all_errors.extend(located);
-                if opts.partial && round < 3 && !bad.is_empty() {
-                    excluded.extend(bad);
-                    continue;
-                }
-                break;
-            }
-            Err(e) => return Err(e.into()),
+        excluded.extend(errors.iter().map(|e| e.row));
+        all_errors.append(&mut errors);
+        if !opts.partial || round == 3 {
+            break;
         }
     }
     all_errors.sort_by_key(|e| e.row);
