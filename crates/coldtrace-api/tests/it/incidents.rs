@@ -547,5 +547,4 @@ async fn a_positive_test_becomes_tasks_and_notices_followed_to_closure() {
     );
     let (_, list) = json(app.get("/api/v1/incidents", &sh_key).await).await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
-    let _ = c.processor;
 }

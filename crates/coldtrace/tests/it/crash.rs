@@ -147,7 +147,6 @@ async fn acknowledged_submissions_survive_sigkill() {
     let acked: Arc<Mutex<HashSet<u64>>> = Arc::new(Mutex::new(HashSet::new()));
     let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let mut enterprise_key = None;
-    let mut total_kills = 0;
     for round in 0..rounds {
         let server = Server::start(data);
         let base = server.base.clone();
@@ -189,7 +188,6 @@ async fn acknowledged_submissions_survive_sigkill() {
         }
         tokio::time::sleep(Duration::from_millis(rng.random_range(50..400))).await;
         server.kill9();
-        total_kills += 1;
         for w in writers {
             w.await.unwrap();
         }
@@ -200,7 +198,6 @@ async fn acknowledged_submissions_survive_sigkill() {
             acked_now.len()
         );
     }
-    assert_eq!(total_kills, rounds);
     assert!(
         acked.lock().unwrap().len() > rounds,
         "the writers got submissions acknowledged"
