@@ -181,6 +181,62 @@ impl TraceCode {
     }
 }
 
+/// How a platform issues its own code for a batch that arrives without one in the platform's scheme (一批一码).
+/// Each province picks the scheme its labels use; the serial is the store's, so codes never repeat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issuer {
+    pub scheme: CodeScheme,
+    /// GB/T 2260 two-digit province code.
+    pub province: String,
+    /// Host (and optional port) of the public lookup, for URL codes: `http://{host}/t/{code}`.
+    pub host: String,
+}
+
+impl Issuer {
+    /// The code for the batch with store serial `serial`, or `None` when the scheme cannot make one (GS1 needs a
+    /// GTIN; the platform issues GS1 codes only for products that have one).
+    pub fn issue(
+        &self,
+        serial: u64,
+        owner: &Uscc,
+        gtin: Option<&Gtin>,
+        batch_no: &str,
+    ) -> Option<TraceCode> {
+        let serial = serial % 1_000_000_000_000;
+        let value = match self.scheme {
+            CodeScheme::Url => format!("http://{}/t/{}{serial:012}", self.host, self.province),
+            CodeScheme::Issued => format!("{}{serial:012}", self.province),
+            CodeScheme::Gs1 => {
+                let lot: String = batch_no
+                    .chars()
+                    .filter(|c| c.is_ascii_alphanumeric())
+                    .take(20)
+                    .collect();
+                let lot = if lot.is_empty() {
+                    format!("{serial}")
+                } else {
+                    lot
+                };
+                format!("(01){}(10){lot}", gtin?.to_gtin14())
+            }
+            CodeScheme::Uscc => {
+                let part: String = batch_no
+                    .chars()
+                    .filter(|c| c.is_ascii_alphanumeric())
+                    .map(|c| c.to_ascii_uppercase())
+                    .take(8)
+                    .collect();
+                let part = if part.is_empty() { "0".into() } else { part };
+                let body = format!("{}.{part}.{serial:08}", owner.as_str());
+                let check = uscc_code_check(&body)?;
+                format!("{body}.{check}")
+            }
+            CodeScheme::Customs | CodeScheme::Enterprise => return None,
+        };
+        TraceCode::parse(&value, Some(self.scheme)).ok()
+    }
+}
+
 /// Check character of a USCC-based code: the USCC check rule applied to every character but the dots.
 pub fn uscc_code_check(body: &str) -> Option<char> {
     crate::id::mod31_check(body.chars().filter(|c| *c != '.'))
@@ -332,6 +388,46 @@ fn percent_decode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_issuer_scheme_makes_a_code_that_reads_back_in_its_scheme() {
+        let owner = Uscc::parse("91120116MA05T1Q16A").unwrap();
+        let gtin = Gtin::parse("07891234567895").unwrap();
+        for (scheme, expect) in [
+            (CodeScheme::Url, "http://trace.tj.example/t/12000000000042"),
+            (CodeScheme::Issued, "12000000000042"),
+            (CodeScheme::Gs1, "(01)07891234567895(10)BR2020"),
+        ] {
+            let i = Issuer {
+                scheme,
+                province: "12".into(),
+                host: "trace.tj.example".into(),
+            };
+            let c = i.issue(42, &owner, Some(&gtin), "BR-2020").unwrap();
+            assert_eq!(c.value, expect);
+            assert_eq!(c.scheme, scheme);
+        }
+        let i = Issuer {
+            scheme: CodeScheme::Uscc,
+            province: "12".into(),
+            host: String::new(),
+        };
+        let c = i.issue(42, &owner, None, "br-2020").unwrap();
+        assert!(
+            c.value.starts_with("91120116MA05T1Q16A.BR2020.00000042."),
+            "{}",
+            c.value
+        );
+        // The check character is verified on parse: a changed serial no longer reads.
+        let bad = c.value.replace(".00000042.", ".00000043.");
+        assert!(TraceCode::parse(&bad, Some(CodeScheme::Uscc)).is_err());
+        let i = Issuer {
+            scheme: CodeScheme::Gs1,
+            province: "12".into(),
+            host: String::new(),
+        };
+        assert!(i.issue(1, &owner, None, "B1").is_none(), "GS1 needs a GTIN");
+    }
 
     #[test]
     fn gs1_spellings_share_a_key() {

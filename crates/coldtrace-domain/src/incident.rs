@@ -104,6 +104,13 @@ pub struct Incident {
     pub positive_at: EventTime,
     pub reported_by: String,
     pub note: Option<String>,
+    /// The batches the positive test implicates directly (where the trace started).
+    #[serde(default)]
+    pub seeds: Vec<Uuid>,
+    /// The national notice (通报) this incident answers, when it was opened from one rather than from a test
+    /// in this province.
+    #[serde(default)]
+    pub notice: Option<Uuid>,
     /// The trace as it was when the incident was registered.
     pub trace: serde_json::Value,
     pub tasks: Vec<DisposalTask>,

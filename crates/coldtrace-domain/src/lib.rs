@@ -12,6 +12,7 @@
 //! - [`enterprise`], [`product`], [`batch`], [`document`], [`movement`], [`person`]: the records and drafts.
 //! - [`submission`]: a set of records validated together.
 //! - [`incident`]: positive tests, disposal tasks, notices and their history.
+//! - [`docking`]: the docking protocol between provincial platforms and the national command platform.
 //! - [`error`]: field errors.
 //!
 //! - [`access`]: roles and principals; [`party`]: stable keys of trading parties and people for the trace.
@@ -23,6 +24,7 @@
 pub mod access;
 pub mod batch;
 pub mod code;
+pub mod docking;
 pub mod document;
 pub mod enterprise;
 pub mod error;

@@ -47,6 +47,10 @@ pub struct OpenIncident {
     pub positive_at: EventTime,
     pub note: Option<String>,
     pub mode: TimeMode,
+    /// A chosen id (an incident opened from a national notice has one derived from the notice).
+    pub id: Option<Uuid>,
+    /// The national notice this incident answers.
+    pub notice: Option<Uuid>,
 }
 
 /// A task with what has been done about it.
@@ -127,7 +131,7 @@ pub async fn open(
     let unmasked = tracer.answer_unmasked(start, Direction::Both, req.mode);
     let answer = unmasked.clone().masked_for(who);
     let incident = Incident {
-        id: Uuid::now_v7(),
+        id: req.id.unwrap_or_else(Uuid::now_v7),
         province: who
             .province
             .as_ref()
@@ -138,6 +142,8 @@ pub async fn open(
         positive_at: req.positive_at,
         reported_by: who.subject(),
         note: req.note,
+        seeds: seeds(&unmasked),
+        notice: req.notice,
         trace: serde_json::to_value(&answer).unwrap_or_default(),
         tasks: tasks(&unmasked),
         notices: notices(&unmasked),
@@ -148,6 +154,19 @@ pub async fn open(
         .await?
         .ok_or(IncidentError::NotFound("incident"))?;
     Ok(view(&row))
+}
+
+/// The batches where the trace started, in order, once each.
+fn seeds(a: &TraceAnswer) -> Vec<Uuid> {
+    let mut out: Vec<Uuid> = Vec::new();
+    for h in &a.holders {
+        for l in &h.lots {
+            if l.role == "start" && !out.contains(&l.batch) {
+                out.push(l.batch);
+            }
+        }
+    }
+    out
 }
 
 fn tasks(a: &TraceAnswer) -> Vec<DisposalTask> {

@@ -25,7 +25,9 @@ use coldtrace_domain::{
 };
 use uuid::Uuid;
 
+pub mod docking;
 pub mod sqlite;
+pub use docking::DockingConfig;
 pub use sqlite::SqliteStore;
 
 /// Why a store call failed.
@@ -51,6 +53,9 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
     #[error("background task failed: {0}")]
     Task(String),
+    /// A docking upload skipped a sequence number: nothing after the gap is applied.
+    #[error("expected sequence {expected}, got {got}")]
+    SequenceGap { expected: u64, got: u64 },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -237,6 +242,65 @@ pub struct Stats {
     pub trace_codes: u64,
 }
 
+/// Where the provincial outbox stands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct OutboxStatus {
+    /// Sequence of the last message written.
+    pub last_seq: u64,
+    /// Sequence up to which the national platform has acknowledged receipt.
+    pub delivered_seq: u64,
+    /// When the oldest undelivered message was written (Unix ms).
+    pub oldest_pending_ms: Option<i64>,
+}
+
+/// A notice received from the national platform, with what was done about it here.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct NoticeInRow {
+    pub notice: coldtrace_domain::docking::Notice,
+    /// The local incident opened from it.
+    pub incident: Option<Uuid>,
+    pub received_at_ms: i64,
+    pub acked_at_ms: Option<i64>,
+    pub acked_by: Option<String>,
+    pub ack_note: Option<String>,
+}
+
+/// What acknowledging a notice did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AckOutcome {
+    Acked,
+    AlreadyAcked,
+    NotFound,
+}
+
+/// One message accepted at the national platform.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboxRow {
+    /// National acceptance order across provinces.
+    pub gseq: u64,
+    pub province: String,
+    pub received_at_ms: i64,
+    pub envelope: coldtrace_domain::docking::Envelope,
+}
+
+/// What an upload did: the receipt, and the messages that took effect now (to apply in memory).
+#[derive(Debug, Clone)]
+pub struct AcceptOutcome {
+    pub receipt: coldtrace_domain::docking::UploadReceipt,
+    pub fresh: Vec<InboxRow>,
+}
+
+/// A commander's decision on a link between provinces' records.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct LinkDecision {
+    pub link: String,
+    /// `confirmed` or `rejected`.
+    pub decision: String,
+    pub by: String,
+    pub note: Option<String>,
+    pub at_ms: i64,
+}
+
 /// Durable storage of coldtrace records.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -310,4 +374,57 @@ pub trait Store: Send + Sync + 'static {
     async fn incident(&self, id: Uuid) -> Result<Option<IncidentRow>>;
     /// Every incident, newest first (a platform has few).
     async fn incidents(&self) -> Result<Vec<IncidentRow>>;
+
+    // Docking, provincial side (see `docs/docking.md`).
+
+    /// Messages not yet delivered to the national platform, in sequence order.
+    async fn outbox_pending(&self, limit: u32) -> Result<Vec<coldtrace_domain::docking::Envelope>>;
+    /// Records that the national platform has every message up to `upto`.
+    async fn outbox_delivered(&self, upto: u64) -> Result<()>;
+    async fn outbox_status(&self) -> Result<OutboxStatus>;
+    /// Stores a notice from the national platform once and queues its receipt; `false` if already stored.
+    async fn record_notice(
+        &self,
+        notice: coldtrace_domain::docking::Notice,
+        incident: Option<Uuid>,
+    ) -> Result<bool>;
+    /// The national delivery sequence of the last notice stored.
+    async fn notice_cursor(&self) -> Result<u64>;
+    async fn received_notices(&self) -> Result<Vec<NoticeInRow>>;
+    /// Marks a notice acknowledged and queues the acknowledgement, in one transaction.
+    async fn ack_notice(&self, ack: coldtrace_domain::docking::NoticeAck) -> Result<AckOutcome>;
+
+    // Docking, national side.
+
+    /// Accepts a province's messages: each message id takes effect once, in the province's sequence order.
+    async fn accept_upload(
+        &self,
+        province: String,
+        messages: Vec<coldtrace_domain::docking::Envelope>,
+    ) -> Result<AcceptOutcome>;
+    /// Accepted messages in acceptance order, to rebuild the national view.
+    async fn inbox(&self, after: u64, limit: u32) -> Result<Vec<InboxRow>>;
+    async fn decide_link(&self, d: LinkDecision) -> Result<()>;
+    async fn link_decisions(&self) -> Result<Vec<LinkDecision>>;
+    /// Stores the notices not stored before (by id); answers the new ones with their delivery sequence.
+    async fn put_notices(
+        &self,
+        notices: Vec<coldtrace_domain::docking::Notice>,
+    ) -> Result<Vec<coldtrace_domain::docking::Notice>>;
+    /// Notices after a delivery sequence, for one province or all.
+    async fn notices_out(
+        &self,
+        province: Option<String>,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<coldtrace_domain::docking::Notice>>;
+    /// Registers a province's docking client (HTTP Basic): the secret's SHA-256, never the secret.
+    async fn put_docking_client(
+        &self,
+        client_id: String,
+        province: String,
+        secret_hash: String,
+    ) -> Result<()>;
+    /// A docking client's province and secret hash.
+    async fn docking_client(&self, client_id: String) -> Result<Option<(String, String)>>;
 }

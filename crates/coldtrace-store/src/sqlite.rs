@@ -22,7 +22,7 @@ use crate::{
     Receipt, Result, Scope, Stats, Store, StoreError, Stored, SubmitOutcome, SubmitRequest,
 };
 
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS enterprises (
@@ -210,6 +210,9 @@ struct Inner {
     next_reader: AtomicUsize,
     /// Set once a commit failed: from then on every write is refused instead of acknowledged.
     failed: Mutex<Option<String>>,
+    /// Set on a provincial platform that docks to the national platform: submissions then also write their
+    /// docking messages (and issue the platform's codes) in the same transaction.
+    docking: std::sync::OnceLock<crate::DockingConfig>,
 }
 
 fn now_ms() -> i64 {
@@ -251,6 +254,7 @@ impl SqliteStore {
         let version: i64 = writer.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if version < SCHEMA_VERSION {
             writer.execute_batch(SCHEMA)?;
+            writer.execute_batch(crate::docking::SCHEMA)?;
             writer.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         }
         let readers = (0..4)
@@ -266,8 +270,15 @@ impl SqliteStore {
                 readers,
                 next_reader: AtomicUsize::new(0),
                 failed: Mutex::new(None),
+                docking: std::sync::OnceLock::new(),
             }),
         })
+    }
+
+    /// Makes this store a docking provincial platform's: from now on every submission and incident also writes
+    /// its docking messages in its own transaction. Set once, before serving.
+    pub fn enable_docking(&self, cfg: crate::DockingConfig) {
+        let _ = self.inner.docking.set(cfg);
     }
 
     async fn read<T: Send + 'static>(
@@ -407,6 +418,8 @@ struct Tx<'a> {
     granted: std::collections::HashSet<(Uuid, Uuid)>,
     /// Counterparty USCC to registered enterprise id.
     counterparties: HashMap<String, Option<Uuid>>,
+    /// Records stored for the first time, to report to the national platform.
+    fresh: crate::docking::Fresh,
 }
 
 /// A stored record under the same id or natural key: its id, and whether its content is the same.
@@ -627,6 +640,7 @@ impl Tx<'_> {
         self.provinces
             .insert(e.id, Some(e.region.province().as_str().to_string()));
         self.receipt.enterprises.push(e.id);
+        self.fresh.enterprises.push(e.clone());
         Ok(())
     }
 
@@ -739,8 +753,10 @@ impl Tx<'_> {
                 body,
                 self.now
             ])?;
+        let serial = self.tx.last_insert_rowid();
         self.grant(b.id, b.owner)?;
         self.receipt.batches.push(b.id);
+        self.fresh.batches.push((serial, b.clone()));
         Ok(())
     }
 
@@ -937,6 +953,7 @@ impl Tx<'_> {
             self.grant(b, cp)?;
         }
         self.receipt.movements.push(m.id);
+        self.fresh.movements.push(m);
         Ok(())
     }
 }
@@ -954,7 +971,11 @@ pub(crate) fn flow_kind(k: MovementKind) -> coldtrace_trace::FlowKind {
     }
 }
 
-fn submit_blocking(conn: &mut Connection, req: SubmitRequest) -> Result<SubmitOutcome> {
+fn submit_blocking(
+    conn: &mut Connection,
+    req: SubmitRequest,
+    docking: Option<&crate::DockingConfig>,
+) -> Result<SubmitOutcome> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     if let Some(key) = &req.idempotency_key {
         let prior: Option<(String, String)> = tx
@@ -983,6 +1004,7 @@ fn submit_blocking(conn: &mut Connection, req: SubmitRequest) -> Result<SubmitOu
         resolved: HashMap::new(),
         granted: Default::default(),
         counterparties: HashMap::new(),
+        fresh: Default::default(),
     };
     let s = &req.submission;
     for (i, e) in s.enterprises.iter().enumerate() {
@@ -1004,6 +1026,8 @@ fn submit_blocking(conn: &mut Connection, req: SubmitRequest) -> Result<SubmitOu
         problems,
         receipt,
         flows,
+        fresh,
+        now,
         ..
     } = t;
     if !problems.invalid.is_empty() {
@@ -1012,6 +1036,9 @@ fn submit_blocking(conn: &mut Connection, req: SubmitRequest) -> Result<SubmitOu
     }
     if !problems.conflict.is_empty() {
         return Err(StoreError::Conflict(problems.conflict));
+    }
+    if let Some(cfg) = docking {
+        crate::docking::emit(&tx, cfg, &fresh, now)?;
     }
     if let Some(key) = &req.idempotency_key {
         tx.prepare_cached(
@@ -1050,7 +1077,9 @@ fn parse_uuid(s: &str) -> Result<Uuid> {
 #[async_trait]
 impl Store for SqliteStore {
     async fn submit(&self, req: SubmitRequest) -> Result<SubmitOutcome> {
-        self.write(move |conn| submit_blocking(conn, req)).await
+        let docking = self.inner.docking.get().cloned();
+        self.write(move |conn| submit_blocking(conn, req, docking.as_ref()))
+            .await
     }
 
     async fn put_attachment(&self, bytes: Vec<u8>, media_type: String) -> Result<String> {
@@ -1509,8 +1538,10 @@ impl Store for SqliteStore {
     }
 
     async fn create_incident(&self, incident: coldtrace_domain::incident::Incident) -> Result<()> {
+        let docking = self.inner.docking.get().is_some();
         self.write(move |conn| {
-            conn.prepare_cached(
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.prepare_cached(
                 "INSERT INTO incidents (id, province, body, recorded_at) VALUES (?1, ?2, ?3, ?4)",
             )?
             .execute(params![
@@ -1519,6 +1550,10 @@ impl Store for SqliteStore {
                 serde_json::to_string(&incident)?,
                 now_ms()
             ])?;
+            if docking {
+                crate::docking::emit_incident(&tx, &incident, now_ms())?;
+            }
+            tx.commit()?;
             Ok(())
         })
         .await
@@ -1547,6 +1582,134 @@ impl Store for SqliteStore {
                 .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                 .optional()?;
             row.map(|r| incident_row(c, r)).transpose()
+        })
+        .await
+    }
+
+    async fn outbox_pending(&self, limit: u32) -> Result<Vec<coldtrace_domain::docking::Envelope>> {
+        self.read(move |c| crate::docking::outbox_pending(c, limit))
+            .await
+    }
+
+    async fn outbox_delivered(&self, upto: u64) -> Result<()> {
+        self.write(move |c| crate::docking::outbox_delivered(c, upto))
+            .await
+    }
+
+    async fn outbox_status(&self) -> Result<crate::OutboxStatus> {
+        self.read(crate::docking::outbox_status).await
+    }
+
+    async fn record_notice(
+        &self,
+        notice: coldtrace_domain::docking::Notice,
+        incident: Option<Uuid>,
+    ) -> Result<bool> {
+        self.write(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let added = crate::docking::record_notice(&tx, &notice, incident, now_ms())?;
+            tx.commit()?;
+            Ok(added)
+        })
+        .await
+    }
+
+    async fn notice_cursor(&self) -> Result<u64> {
+        self.read(crate::docking::notice_cursor).await
+    }
+
+    async fn received_notices(&self) -> Result<Vec<crate::NoticeInRow>> {
+        self.read(crate::docking::received_notices).await
+    }
+
+    async fn ack_notice(
+        &self,
+        ack: coldtrace_domain::docking::NoticeAck,
+    ) -> Result<crate::AckOutcome> {
+        self.write(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = crate::docking::ack_notice(&tx, &ack, now_ms())?;
+            tx.commit()?;
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn accept_upload(
+        &self,
+        province: String,
+        messages: Vec<coldtrace_domain::docking::Envelope>,
+    ) -> Result<crate::AcceptOutcome> {
+        self.write(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = crate::docking::accept_upload(&tx, &province, &messages, now_ms())?;
+            tx.commit()?;
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn inbox(&self, after: u64, limit: u32) -> Result<Vec<crate::InboxRow>> {
+        self.read(move |c| crate::docking::inbox(c, after, limit))
+            .await
+    }
+
+    async fn decide_link(&self, d: crate::LinkDecision) -> Result<()> {
+        self.write(move |c| crate::docking::decide_link(c, &d))
+            .await
+    }
+
+    async fn link_decisions(&self) -> Result<Vec<crate::LinkDecision>> {
+        self.read(crate::docking::link_decisions).await
+    }
+
+    async fn put_notices(
+        &self,
+        notices: Vec<coldtrace_domain::docking::Notice>,
+    ) -> Result<Vec<coldtrace_domain::docking::Notice>> {
+        self.write(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = crate::docking::put_notices(&tx, &notices, now_ms())?;
+            tx.commit()?;
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn notices_out(
+        &self,
+        province: Option<String>,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<coldtrace_domain::docking::Notice>> {
+        self.read(move |c| crate::docking::notices_out(c, province.as_deref(), after, limit))
+            .await
+    }
+
+    async fn put_docking_client(
+        &self,
+        client_id: String,
+        province: String,
+        secret_hash: String,
+    ) -> Result<()> {
+        self.write(move |c| {
+            c.prepare_cached(
+                "INSERT INTO docking_clients (client_id, province, secret_hash, created_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(client_id) DO UPDATE SET province = excluded.province, secret_hash = excluded.secret_hash",
+            )?
+            .execute(params![client_id, province, secret_hash, now_ms()])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn docking_client(&self, client_id: String) -> Result<Option<(String, String)>> {
+        self.read(move |c| {
+            Ok(c.prepare_cached(
+                "SELECT province, secret_hash FROM docking_clients WHERE client_id = ?1",
+            )?
+            .query_row([client_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
         })
         .await
     }

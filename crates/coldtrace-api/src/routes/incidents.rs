@@ -113,6 +113,8 @@ pub async fn open(
         positive_at: r.positive_at,
         note: r.note,
         mode: mode(r.mode.as_deref())?,
+        id: None,
+        notice: None,
     };
     let v = svc::open(state.store.as_ref(), &state.tracer, &p, req)
         .await

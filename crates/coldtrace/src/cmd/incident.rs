@@ -84,6 +84,8 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
                 positive_at,
                 note,
                 mode: super::trace::parse_mode(&mode)?,
+                id: None,
+                notice: None,
             };
             let v = incidents::open(store.as_ref(), &tracer, &who, req).await?;
             print_view(&v);

@@ -1,0 +1,266 @@
+//! The docking protocol (对接协议), version 1: what a provincial platform sends the national command platform and
+//! what comes back. `docs/docking.md` is the specification; these types are its wire shape.
+//!
+//! Only the key information the national role needs crosses (minimum necessary): enterprises in short form (no
+//! contacts, no people), batches with their native codes and the keys that survive a border, processing lineage,
+//! flows that cross a province border, incidents, and receipts and acknowledgements of notices.
+
+use uuid::Uuid;
+
+/// The protocol version this build speaks.
+pub const VERSION: &str = "1";
+
+/// A province's upload: messages in its sequence order (`POST /docking/v1/messages`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Upload {
+    /// Protocol version, `"1"`.
+    pub version: String,
+    /// The sending province (GB/T 2260 two digits); must match the client credentials.
+    pub province: String,
+    pub messages: Vec<Envelope>,
+}
+
+/// One message with its identity and place in the province's sequence.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Envelope {
+    /// Message id: a resubmitted message with the same id takes effect once.
+    pub id: Uuid,
+    /// Per-province sequence, from 1, without gaps.
+    pub seq: u64,
+    /// When the province recorded it (Unix milliseconds).
+    pub at_ms: i64,
+    #[serde(flatten)]
+    pub body: Message,
+}
+
+/// What a message says.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Message {
+    Enterprise(EnterpriseShort),
+    Batch(BatchFacts),
+    Derivation(Derivation),
+    /// Goods leaving the province (the seller's record).
+    Outflow(BorderFlow),
+    /// Goods entering the province (the buyer's record).
+    Inflow(BorderFlow),
+    Incident(IncidentReport),
+    /// A notice reached the provincial platform and is stored there.
+    NoticeReceived {
+        notice: Uuid,
+    },
+    NoticeAck(NoticeAck),
+}
+
+impl Message {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Enterprise(_) => "enterprise",
+            Self::Batch(_) => "batch",
+            Self::Derivation(_) => "derivation",
+            Self::Outflow(_) => "outflow",
+            Self::Inflow(_) => "inflow",
+            Self::Incident(_) => "incident",
+            Self::NoticeReceived { .. } => "notice_received",
+            Self::NoticeAck(_) => "notice_ack",
+        }
+    }
+}
+
+/// An enterprise in short form: no address, no contact, no people.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct EnterpriseShort {
+    pub uscc: String,
+    pub name: String,
+    pub kind: String,
+    /// GB/T 2260 six digits.
+    pub region: String,
+}
+
+/// A code as the province prints it.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+pub struct NativeCode {
+    /// `url`, `issued`, `gs1`, `uscc`, `customs`, `enterprise`.
+    pub scheme: String,
+    pub value: String,
+}
+
+/// A batch with its native codes and the keys that survive a border.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct BatchFacts {
+    /// The province's own id for the batch (opaque to the national platform).
+    pub batch: String,
+    pub codes: Vec<NativeCode>,
+    /// Food name.
+    pub product: String,
+    pub gtin: Option<String>,
+    pub batch_no: String,
+    /// USCC of the enterprise that registered the batch.
+    pub owner_uscc: String,
+    pub origin_country: Option<String>,
+    /// Inspection and quarantine certificate number (检验检疫证明编号).
+    pub inspection_cert_no: Option<String>,
+    /// Customs declaration number (报关单号).
+    pub declaration_no: Option<String>,
+    pub port_of_entry: Option<String>,
+    pub import_date: Option<String>,
+    pub quantity_milli: i64,
+    pub unit: String,
+}
+
+/// Processing lineage: input batches consumed, output batches made (加工).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Derivation {
+    pub holder_uscc: String,
+    pub inputs: Vec<String>,
+    pub outputs: Vec<String>,
+    pub at_ms: i64,
+}
+
+/// A flow across a province border, as one side recorded it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct BorderFlow {
+    /// The province's own id for the movement.
+    pub movement: String,
+    /// The province's own id for the batch moved.
+    pub batch: String,
+    pub product: String,
+    pub seller_uscc: Option<String>,
+    pub seller_name: String,
+    pub buyer_uscc: Option<String>,
+    pub buyer_name: String,
+    /// The province on the other side (GB/T 2260 two digits), when known.
+    pub other_province: Option<String>,
+    pub quantity_milli: i64,
+    pub unit: String,
+    pub at_ms: i64,
+}
+
+/// A positive test registered in the province.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct IncidentReport {
+    pub incident: Uuid,
+    /// `batch_sample`, `person`, `environment`.
+    pub kind: String,
+    pub subject: String,
+    pub positive_at: String,
+    /// The province's ids of the batches implicated directly.
+    pub batches: Vec<String>,
+}
+
+/// A regulator's acknowledgement of a notice, with what the province found.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct NoticeAck {
+    pub notice: Uuid,
+    /// Who acknowledged (an account, not a person's data).
+    pub by: String,
+    pub note: Option<String>,
+    /// Holders in the province with the notified goods on hand: enterprises only (position, 定位).
+    pub holders: Vec<HolderShort>,
+}
+
+/// A holder located by a province in answer to a notice.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct HolderShort {
+    pub uscc: Option<String>,
+    pub name: String,
+    pub region: Option<String>,
+    pub batch_no: String,
+    pub product: String,
+    pub on_hand_milli: i64,
+    pub unit: String,
+}
+
+/// What the national platform answers an upload.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct UploadReceipt {
+    /// Messages that took effect now.
+    pub accepted: u32,
+    /// Messages already received before (no effect).
+    pub duplicates: u32,
+    /// The next sequence number the national platform expects from this province.
+    pub next_seq: u64,
+}
+
+/// A notice from the national platform to one province (通报): the goods of this province implicated by an
+/// incident elsewhere, with the facts the notice must carry (food name, batch number, quantity, sale date,
+/// seller and contact).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Notice {
+    pub id: Uuid,
+    /// National delivery sequence for this province (the cursor a province pulls after).
+    pub seq: u64,
+    /// The incident at the national platform (the reporting province's incident id).
+    pub incident: Uuid,
+    pub from_province: String,
+    pub to_province: String,
+    pub subject: String,
+    pub positive_at: String,
+    pub created_at_ms: i64,
+    pub lines: Vec<NoticeItem>,
+}
+
+/// One implicated batch in the receiving province.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct NoticeItem {
+    /// The receiving province's own id for the batch.
+    pub batch: String,
+    pub codes: Vec<NativeCode>,
+    pub food_name: String,
+    pub batch_no: String,
+    pub quantity_milli: i64,
+    pub unit: String,
+    /// When the goods entered the province (RFC 3339), if they did.
+    pub sale_date: Option<String>,
+    pub seller: Option<String>,
+    pub seller_uscc: Option<String>,
+    pub buyer: Option<String>,
+    /// How the batch is related to the positive test: `positive`, `upstream`, `downstream`.
+    pub relation: String,
+    /// The lowest confidence of the cross-province links on the way (1.0 when all are confirmed or exact).
+    pub confidence: f64,
+}
+
+/// The sequence number gap answer (`409`): what the national platform expects next.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct SequenceGap {
+    pub expected_seq: u64,
+    pub got_seq: u64,
+}
+
+/// Province of a USCC holder: characters 3-8 are the registering authority's GB/T 2260 region.
+pub fn province_of_uscc(uscc: &str) -> Option<&str> {
+    let p = uscc.get(2..4)?;
+    p.bytes().all(|b| b.is_ascii_digit()).then_some(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelope_wire_shape_is_flat_and_tagged() {
+        let e = Envelope {
+            id: Uuid::nil(),
+            seq: 7,
+            at_ms: 1,
+            body: Message::NoticeReceived {
+                notice: Uuid::nil(),
+            },
+        };
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(v["type"], "notice_received");
+        assert_eq!(v["seq"], 7);
+        let back: Envelope = serde_json::from_value(v).unwrap();
+        assert_eq!(back, e);
+    }
+
+    #[test]
+    fn uscc_province_is_read_from_the_region_part() {
+        assert_eq!(province_of_uscc("91320100MA1XXXXX0X"), Some("32"));
+        assert_eq!(province_of_uscc("9"), None);
+    }
+}

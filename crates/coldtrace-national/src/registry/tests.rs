@@ -1,0 +1,337 @@
+use super::*;
+use coldtrace_domain::docking::Derivation;
+
+const DAY: i64 = 86_400_000;
+const T0: i64 = 1_604_188_800_000; // 2020-11-01
+
+fn batch(id: &str, product: &str, cert: Option<&str>, qty: i64) -> Message {
+    Message::Batch(BatchFacts {
+        batch: id.into(),
+        codes: vec![],
+        product: product.into(),
+        gtin: None,
+        batch_no: format!("NO-{id}"),
+        owner_uscc: String::new(),
+        origin_country: None,
+        inspection_cert_no: cert.map(str::to_string),
+        declaration_no: None,
+        port_of_entry: None,
+        import_date: None,
+        quantity_milli: qty,
+        unit: "kg".into(),
+    })
+}
+
+fn flow(
+    batch: &str,
+    seller: &str,
+    buyer: &str,
+    other: &str,
+    qty: i64,
+    at: i64,
+    product: &str,
+) -> BorderFlow {
+    BorderFlow {
+        movement: format!("m-{batch}-{at}"),
+        batch: batch.into(),
+        product: product.into(),
+        seller_uscc: Some(seller.into()),
+        seller_name: format!("seller {seller}"),
+        buyer_uscc: Some(buyer.into()),
+        buyer_name: format!("buyer {buyer}"),
+        other_province: Some(other.into()),
+        quantity_milli: qty,
+        unit: "kg".into(),
+        at_ms: at,
+    }
+}
+
+const IMPORTER_A: &str = "91120000MA0IMPT01X";
+const PROCESSOR_B: &str = "91320500MA1PROC01X";
+const SHOP_C: &str = "91330000MA2SHOP01X";
+
+/// A (12) imports and sells to B (32) on paper with the certificate; B processes into two batches and sells one
+/// to C (33), which records it under its own id with a slightly different product name.
+fn chain() -> Registry {
+    let mut r = Registry::new();
+    r.apply(
+        "12",
+        T0,
+        &batch("a1", "冻牛腩", Some("120100020201101001"), 25_000_000),
+    );
+    r.apply(
+        "12",
+        T0,
+        &Message::Outflow(flow(
+            "a1",
+            IMPORTER_A,
+            PROCESSOR_B,
+            "32",
+            5_000_000,
+            T0 + DAY,
+            "冻牛腩",
+        )),
+    );
+    r.apply(
+        "32",
+        T0,
+        &batch("b-in", "冻牛腩", Some("120100020201101001"), 5_000_000),
+    );
+    r.apply(
+        "32",
+        T0,
+        &Message::Inflow(flow(
+            "b-in",
+            IMPORTER_A,
+            PROCESSOR_B,
+            "12",
+            5_000_000,
+            T0 + DAY,
+            "冻牛腩",
+        )),
+    );
+    r.apply("32", T0, &batch("b-p1", "牛肉丸", None, 3_000_000));
+    r.apply("32", T0, &batch("b-p2", "牛肉片", None, 2_000_000));
+    r.apply(
+        "32",
+        T0,
+        &Message::Derivation(Derivation {
+            holder_uscc: PROCESSOR_B.into(),
+            inputs: vec!["b-in".into()],
+            outputs: vec!["b-p1".into(), "b-p2".into()],
+            at_ms: T0 + 2 * DAY,
+        }),
+    );
+    r.apply(
+        "32",
+        T0,
+        &Message::Outflow(flow(
+            "b-p1",
+            PROCESSOR_B,
+            SHOP_C,
+            "33",
+            1_000_000,
+            T0 + 3 * DAY,
+            "牛肉丸",
+        )),
+    );
+    r.apply("33", T0, &batch("c-1", "牛肉丸(冷冻)", None, 1_000_000));
+    r.apply(
+        "33",
+        T0,
+        &Message::Inflow(flow(
+            "c-1",
+            PROCESSOR_B,
+            SHOP_C,
+            "32",
+            1_000_000,
+            T0 + 3 * DAY + 3_600_000,
+            "牛肉丸(冷冻)",
+        )),
+    );
+    r
+}
+
+#[test]
+fn a_shared_certificate_links_the_importer_to_the_buyer_across_the_border() {
+    let r = chain();
+    let l = r
+        .links(false)
+        .into_iter()
+        .find(|l| l.basis == Basis::InspectionCert)
+        .unwrap();
+    assert_eq!(
+        (l.from.province.as_str(), l.from.batch.as_str()),
+        ("12", "a1")
+    );
+    assert_eq!(
+        (l.to.province.as_str(), l.to.batch.as_str()),
+        ("32", "b-in")
+    );
+    assert_eq!(l.confidence, 1.0);
+    assert!(l.evidence[0].contains("120100020201101001"));
+}
+
+#[test]
+fn without_a_shared_key_the_flows_are_matched_on_evidence_with_a_confidence() {
+    let r = chain();
+    let l = r
+        .links(false)
+        .into_iter()
+        .find(|l| l.basis == Basis::Evidence)
+        .unwrap();
+    assert_eq!(
+        (l.from.batch.as_str(), l.to.batch.as_str()),
+        ("b-p1", "c-1")
+    );
+    assert!(
+        l.confidence >= 0.9 && l.confidence < 1.0,
+        "{}",
+        l.confidence
+    );
+    assert!(!l.ambiguous);
+    assert!(l.evidence.iter().any(|e| e.contains("quantity equal")));
+    assert!(l.evidence.iter().any(|e| e.contains("dates within a day")));
+}
+
+#[test]
+fn a_positive_test_in_c_reaches_the_importer_in_a_and_every_batch_made_in_b() {
+    let r = chain();
+    let inc = IncidentRec {
+        province: "33".into(),
+        report: IncidentReport {
+            incident: Uuid::nil(),
+            kind: "batch_sample".into(),
+            subject: "c-1".into(),
+            positive_at: "2020-11-05T10:00:00+08:00".into(),
+            batches: vec!["c-1".into()],
+        },
+        received_at_ms: T0,
+    };
+    let (t, notices) = r.notices_for(&inc);
+    let rel = |p: &str, b: &str| {
+        t.batches
+            .iter()
+            .find(|x| x.province == p && x.batch == b)
+            .map(|x| x.relation.clone())
+    };
+    assert_eq!(rel("33", "c-1").as_deref(), Some("positive"));
+    assert_eq!(rel("32", "b-p1").as_deref(), Some("upstream"));
+    assert_eq!(rel("32", "b-in").as_deref(), Some("upstream"));
+    assert_eq!(rel("12", "a1").as_deref(), Some("upstream"));
+    // Made from the same imported batch: implicated although it never went to C.
+    assert_eq!(rel("32", "b-p2").as_deref(), Some("downstream"));
+    assert_eq!(t.provinces, vec!["12", "32", "33"]);
+    let to: Vec<&str> = notices.iter().map(|n| n.to_province.as_str()).collect();
+    assert_eq!(
+        to,
+        vec!["12", "32"],
+        "every affected province but the reporting one"
+    );
+    let b = notices.iter().find(|n| n.to_province == "32").unwrap();
+    let entry = b.lines.iter().find(|l| l.batch == "b-in").unwrap();
+    assert_eq!(entry.sale_date.as_deref(), Some("2020-11-02"));
+    assert_eq!(entry.seller_uscc.as_deref(), Some(IMPORTER_A));
+    assert_eq!(
+        notices[0].id,
+        notice_id(Uuid::nil(), "12"),
+        "ids are stable across replays"
+    );
+}
+
+#[test]
+fn a_rejected_link_stops_the_trace_and_a_confirmed_one_is_certain() {
+    let mut r = chain();
+    let ev = r
+        .links(false)
+        .into_iter()
+        .find(|l| l.basis == Basis::Evidence)
+        .unwrap();
+    assert!(r.decide(&ev.id, true, "commander", None));
+    let t = r.trace("33", &["c-1".into()]);
+    assert!(t.batches.iter().all(|b| b.confidence == 1.0));
+    assert!(r.decide(&ev.id, false, "commander", Some("different goods")));
+    let t = r.trace("33", &["c-1".into()]);
+    assert_eq!(t.provinces, vec!["33"]);
+    assert!(!r.decide("no-such-link", true, "commander", None));
+}
+
+#[test]
+fn two_close_candidates_are_both_shown_as_ambiguous() {
+    let mut r = chain();
+    // B sold C a second, similar lot the same day: C's inflow could be either.
+    r.apply("32", T0, &batch("b-p3", "牛肉丸", None, 1_000_000));
+    r.apply(
+        "32",
+        T0,
+        &Message::Outflow(flow(
+            "b-p3",
+            PROCESSOR_B,
+            SHOP_C,
+            "33",
+            1_000_000,
+            T0 + 3 * DAY + 1_800_000,
+            "牛肉丸",
+        )),
+    );
+    let ev: Vec<Link> = r
+        .links(false)
+        .into_iter()
+        .filter(|l| l.basis == Basis::Evidence)
+        .collect();
+    assert_eq!(ev.len(), 2);
+    assert!(
+        ev.iter().all(|l| l.ambiguous && l.to.batch == "c-1"),
+        "{ev:?}"
+    );
+    // The trace follows both until a commander decides.
+    let t = r.trace("33", &["c-1".into()]);
+    assert!(t.batches.iter().any(|b| b.batch == "b-p3"));
+}
+
+#[test]
+fn a_key_link_is_oriented_by_the_flows_even_when_the_buyer_reported_first() {
+    let mut r = Registry::new();
+    r.apply(
+        "32",
+        T0,
+        &batch("b-in", "冻牛腩", Some("120100020201101001"), 5_000_000),
+    );
+    r.apply(
+        "12",
+        T0,
+        &batch("a1", "冻牛腩", Some("120100020201101001"), 25_000_000),
+    );
+    r.apply(
+        "32",
+        T0,
+        &Message::Inflow(flow(
+            "b-in",
+            IMPORTER_A,
+            PROCESSOR_B,
+            "12",
+            5_000_000,
+            T0,
+            "冻牛腩",
+        )),
+    );
+    let l = &r.links(false)[0];
+    assert_eq!((l.from.batch.as_str(), l.to.batch.as_str()), ("a1", "b-in"));
+}
+
+#[test]
+fn different_parties_or_a_wide_gap_in_time_never_link() {
+    let mut r = Registry::new();
+    r.apply(
+        "32",
+        T0,
+        &Message::Outflow(flow("b", PROCESSOR_B, SHOP_C, "33", 1_000, T0, "牛肉丸")),
+    );
+    r.apply(
+        "33",
+        T0,
+        &Message::Inflow(flow(
+            "c",
+            PROCESSOR_B,
+            IMPORTER_A,
+            "32",
+            1_000,
+            T0,
+            "牛肉丸",
+        )),
+    );
+    r.apply(
+        "33",
+        T0,
+        &Message::Inflow(flow(
+            "c2",
+            PROCESSOR_B,
+            SHOP_C,
+            "32",
+            1_000,
+            T0 + 30 * DAY,
+            "牛肉丸",
+        )),
+    );
+    assert!(r.links(false).is_empty());
+}

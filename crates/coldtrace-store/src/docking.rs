@@ -1,0 +1,641 @@
+//! Docking storage in SQLite: the provincial outbox (written in the same transaction as the business record it
+//! reports), notices received from the national platform, and at the national platform the inbox of every
+//! province's messages (deduplicated by message id, ordered by each province's sequence), link decisions and the
+//! notices to deliver.
+
+use coldtrace_domain::code::Issuer;
+use coldtrace_domain::docking::{
+    BatchFacts, BorderFlow, Derivation, EnterpriseShort, Envelope, IncidentReport, Message,
+    NativeCode, Notice, NoticeAck, UploadReceipt, province_of_uscc,
+};
+use coldtrace_domain::{Batch, Enterprise, Movement, MovementKind, Product, Uscc};
+use rusqlite::{OptionalExtension, Transaction, params};
+use uuid::Uuid;
+
+use crate::{
+    AcceptOutcome, AckOutcome, InboxRow, LinkDecision, NoticeInRow, OutboxStatus, Result,
+    StoreError,
+};
+
+pub(crate) const SCHEMA: &str = r#"
+-- Provincial side: messages for the national platform, in sequence order; `seq` is the province's sequence.
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    body TEXT NOT NULL,
+    at_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS docking_state (
+    key TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
+-- Notices received from the national platform.
+CREATE TABLE IF NOT EXISTS notices_in (
+    id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    incident TEXT,
+    received_at INTEGER NOT NULL,
+    acked_at INTEGER,
+    acked_by TEXT,
+    ack_note TEXT
+);
+
+-- National side: every message accepted from every province, once.
+CREATE TABLE IF NOT EXISTS inbox (
+    gseq INTEGER PRIMARY KEY AUTOINCREMENT,
+    province TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    id TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    body TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    UNIQUE (province, seq)
+);
+CREATE TABLE IF NOT EXISTS link_decisions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    link TEXT NOT NULL,
+    decision TEXT NOT NULL,
+    by_subject TEXT NOT NULL,
+    note TEXT,
+    at_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS notices_out (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    province TEXT NOT NULL,
+    incident TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS notices_out_province ON notices_out(province, seq);
+CREATE TABLE IF NOT EXISTS docking_clients (
+    client_id TEXT PRIMARY KEY,
+    province TEXT NOT NULL,
+    secret_hash TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+"#;
+
+/// What a provincial platform reports and how it issues codes.
+#[derive(Debug, Clone)]
+pub struct DockingConfig {
+    /// GB/T 2260 two-digit province code of this platform.
+    pub province: String,
+    /// The code scheme this platform issues for batches that arrive without one of its codes.
+    pub issuer: Option<Issuer>,
+}
+
+/// Records first stored by one submission, to report.
+#[derive(Default)]
+pub(crate) struct Fresh {
+    pub enterprises: Vec<Enterprise>,
+    pub batches: Vec<(i64, Batch)>,
+    pub movements: Vec<Movement>,
+}
+
+fn push(tx: &Transaction<'_>, now: i64, body: Message) -> Result<()> {
+    let env = Envelope {
+        id: Uuid::now_v7(),
+        seq: 0,
+        at_ms: now,
+        body,
+    };
+    tx.prepare_cached("INSERT INTO outbox (id, kind, body, at_ms) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![
+            env.id.to_string(),
+            env.body.kind(),
+            serde_json::to_string(&env.body)?,
+            now
+        ])?;
+    Ok(())
+}
+
+/// The USCC and name of a registered enterprise.
+fn enterprise_of(tx: &Transaction<'_>, id: Uuid) -> Result<Option<(String, String)>> {
+    let body: Option<String> = tx
+        .prepare_cached("SELECT body FROM enterprises WHERE id = ?1 ORDER BY seq DESC LIMIT 1")?
+        .query_row([id.to_string()], |r| r.get(0))
+        .optional()?;
+    Ok(match body {
+        Some(b) => {
+            let e: Enterprise = serde_json::from_str(&b)?;
+            Some((e.uscc.as_str().to_string(), e.name))
+        }
+        None => None,
+    })
+}
+
+fn product_of(tx: &Transaction<'_>, id: Uuid) -> Result<Option<Product>> {
+    let body: Option<String> = tx
+        .prepare_cached("SELECT body FROM products WHERE id = ?1 ORDER BY seq DESC LIMIT 1")?
+        .query_row([id.to_string()], |r| r.get(0))
+        .optional()?;
+    Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
+}
+
+fn batch_of(tx: &Transaction<'_>, id: Uuid) -> Result<Option<Batch>> {
+    let body: Option<String> = tx
+        .prepare_cached("SELECT body FROM batches WHERE id = ?1")?
+        .query_row([id.to_string()], |r| r.get(0))
+        .optional()?;
+    Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
+}
+
+/// Every code of a batch, as stored (the enterprise's and the platform's).
+fn codes_of(tx: &Transaction<'_>, id: Uuid) -> Result<Vec<NativeCode>> {
+    let mut stmt = tx
+        .prepare_cached("SELECT scheme, value FROM trace_codes WHERE batch_id = ?1 ORDER BY key")?;
+    let rows = stmt.query_map([id.to_string()], |r| {
+        Ok(NativeCode {
+            scheme: r.get(0)?,
+            value: r.get(1)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Issues the platform's code for every new batch without one, then writes the messages that report the
+/// submission: new enterprises, new batches, processing lineage and flows across the province border.
+pub(crate) fn emit(
+    tx: &Transaction<'_>,
+    cfg: &DockingConfig,
+    fresh: &Fresh,
+    now: i64,
+) -> Result<()> {
+    for e in &fresh.enterprises {
+        push(
+            tx,
+            now,
+            Message::Enterprise(EnterpriseShort {
+                uscc: e.uscc.as_str().to_string(),
+                name: e.name.clone(),
+                kind: e.kind.as_str().to_string(),
+                region: e.region.as_str().to_string(),
+            }),
+        )?;
+    }
+    for (serial, b) in &fresh.batches {
+        let owner = enterprise_of(tx, b.owner)?;
+        let product = product_of(tx, b.product)?;
+        if let Some(issuer) = &cfg.issuer
+            && !b.trace_codes.iter().any(|c| c.scheme == issuer.scheme)
+            && let Some(uscc) = owner
+                .as_ref()
+                .and_then(|(u, _)| Uscc::parse_overridden(u).ok())
+            && let Some(code) = issuer.issue(
+                *serial as u64,
+                &uscc,
+                product.as_ref().and_then(|p| p.gtin.as_ref()),
+                &b.batch_no,
+            )
+        {
+            // A code already taken (a GS1 code printed by another batch of the same lot) is not issued twice.
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO trace_codes (key, batch_id, scheme, value) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![code.key, b.id.to_string(), code.scheme.as_str(), code.value])?;
+        }
+        push(
+            tx,
+            now,
+            Message::Batch(BatchFacts {
+                batch: b.id.to_string(),
+                codes: codes_of(tx, b.id)?,
+                product: product.as_ref().map(|p| p.name.clone()).unwrap_or_default(),
+                gtin: product
+                    .as_ref()
+                    .and_then(|p| p.gtin.as_ref())
+                    .map(|g| g.to_gtin14()),
+                batch_no: b.batch_no.clone(),
+                owner_uscc: owner.map(|(u, _)| u).unwrap_or_default(),
+                origin_country: product
+                    .as_ref()
+                    .map(|p| p.origin_country.as_str().to_string()),
+                inspection_cert_no: b.inspection_cert_no.clone(),
+                declaration_no: b.declaration_no.as_ref().map(|d| d.as_str().to_string()),
+                port_of_entry: b.port_of_entry.clone(),
+                import_date: b.import_date.map(|d| d.to_string()),
+                quantity_milli: b.quantity.milli(),
+                unit: b.unit.as_str().to_string(),
+            }),
+        )?;
+    }
+    for m in &fresh.movements {
+        let batch_id = |r: &coldtrace_domain::BatchRef| match r {
+            coldtrace_domain::BatchRef::Id(id) => Some(id.to_string()),
+            _ => None,
+        };
+        if m.kind == MovementKind::Transform {
+            push(
+                tx,
+                now,
+                Message::Derivation(Derivation {
+                    holder_uscc: enterprise_of(tx, m.holder)?
+                        .map(|(u, _)| u)
+                        .unwrap_or_default(),
+                    inputs: m.inputs.iter().filter_map(|l| batch_id(&l.batch)).collect(),
+                    outputs: m
+                        .outputs
+                        .iter()
+                        .filter_map(|l| batch_id(&l.batch))
+                        .collect(),
+                    at_ms: m.at.millis(),
+                }),
+            )?;
+            continue;
+        }
+        let outward = match m.kind {
+            MovementKind::Ship | MovementKind::Sell | MovementKind::Return => true,
+            MovementKind::Receive => false,
+            _ => continue,
+        };
+        let Some(cp) = &m.counterparty else { continue };
+        let Some(cp_uscc) = &cp.uscc else { continue };
+        let other = province_of_uscc(cp_uscc.as_str()).map(str::to_string);
+        if other.as_deref() == Some(cfg.province.as_str()) {
+            continue;
+        }
+        let Some(batch) = m.batch.as_ref().and_then(batch_id) else {
+            continue;
+        };
+        let holder = enterprise_of(tx, m.holder)?;
+        let moved = match m.batch.as_ref() {
+            Some(coldtrace_domain::BatchRef::Id(id)) => batch_of(tx, *id)?,
+            _ => None,
+        };
+        let product = match &moved {
+            Some(b) => product_of(tx, b.product)?.map(|p| p.name),
+            None => None,
+        };
+        let unit = moved
+            .as_ref()
+            .map(|b| b.unit.as_str().to_string())
+            .unwrap_or_default();
+        let (holder_uscc, holder_name) = match holder {
+            Some((u, n)) => (Some(u), n),
+            None => (None, String::new()),
+        };
+        let (seller_uscc, seller_name, buyer_uscc, buyer_name) = if outward {
+            (
+                holder_uscc,
+                holder_name,
+                Some(cp_uscc.as_str().to_string()),
+                cp.name.clone(),
+            )
+        } else {
+            (
+                Some(cp_uscc.as_str().to_string()),
+                cp.name.clone(),
+                holder_uscc,
+                holder_name,
+            )
+        };
+        let flow = BorderFlow {
+            movement: m.id.to_string(),
+            batch,
+            product: product.unwrap_or_default(),
+            seller_uscc,
+            seller_name,
+            buyer_uscc,
+            buyer_name,
+            other_province: other,
+            quantity_milli: m.quantity.milli(),
+            unit,
+            at_ms: m.at.millis(),
+        };
+        push(
+            tx,
+            now,
+            if outward {
+                Message::Outflow(flow)
+            } else {
+                Message::Inflow(flow)
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// The message that reports a positive test registered in this province (not one opened from a notice).
+pub(crate) fn emit_incident(
+    tx: &Transaction<'_>,
+    inc: &coldtrace_domain::incident::Incident,
+    now: i64,
+) -> Result<()> {
+    if inc.notice.is_some() {
+        return Ok(());
+    }
+    push(
+        tx,
+        now,
+        Message::Incident(IncidentReport {
+            incident: inc.id,
+            kind: serde_json::to_value(inc.kind)?
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            subject: inc.subject.clone(),
+            positive_at: inc.positive_at.to_string(),
+            batches: inc.seeds.iter().map(Uuid::to_string).collect(),
+        }),
+    )
+}
+
+fn state(c: &rusqlite::Connection, key: &str) -> Result<u64> {
+    Ok(
+        c.prepare_cached("SELECT value FROM docking_state WHERE key = ?1")?
+            .query_row([key], |r| r.get::<_, i64>(0))
+            .optional()?
+            .unwrap_or(0) as u64,
+    )
+}
+
+fn set_state(c: &rusqlite::Connection, key: &str, v: u64) -> Result<()> {
+    c.prepare_cached(
+        "INSERT INTO docking_state (key, value) VALUES (?1, ?2)
+         ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)",
+    )?
+    .execute(params![key, v as i64])?;
+    Ok(())
+}
+
+fn envelope(seq: i64, id: String, body: String, at_ms: i64) -> Result<Envelope> {
+    Ok(Envelope {
+        id: Uuid::parse_str(&id).map_err(|e| StoreError::Task(e.to_string()))?,
+        seq: seq as u64,
+        at_ms,
+        body: serde_json::from_str(&body)?,
+    })
+}
+
+pub(crate) fn outbox_pending(c: &rusqlite::Connection, limit: u32) -> Result<Vec<Envelope>> {
+    let after = state(c, "delivered")?;
+    let mut stmt = c.prepare_cached(
+        "SELECT seq, id, body, at_ms FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+    )?;
+    let rows: Vec<(i64, String, String, i64)> = stmt
+        .query_map(params![after as i64, limit], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    rows.into_iter()
+        .map(|(s, i, b, a)| envelope(s, i, b, a))
+        .collect()
+}
+
+pub(crate) fn outbox_delivered(c: &rusqlite::Connection, upto: u64) -> Result<()> {
+    set_state(c, "delivered", upto)
+}
+
+pub(crate) fn outbox_status(c: &rusqlite::Connection) -> Result<OutboxStatus> {
+    let delivered = state(c, "delivered")?;
+    let (last, oldest): (Option<i64>, Option<i64>) = c
+        .prepare_cached(
+            "SELECT (SELECT max(seq) FROM outbox), (SELECT min(at_ms) FROM outbox WHERE seq > ?1)",
+        )?
+        .query_row([delivered as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(OutboxStatus {
+        last_seq: last.unwrap_or(0) as u64,
+        delivered_seq: delivered,
+        oldest_pending_ms: oldest,
+    })
+}
+
+/// Stores a notice once and queues its receipt; `false` when it was already stored.
+pub(crate) fn record_notice(
+    tx: &Transaction<'_>,
+    n: &Notice,
+    incident: Option<Uuid>,
+    now: i64,
+) -> Result<bool> {
+    let added = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO notices_in (id, seq, body, incident, received_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![
+            n.id.to_string(),
+            n.seq as i64,
+            serde_json::to_string(n)?,
+            incident.map(|i| i.to_string()),
+            now
+        ])?;
+    if added == 0 {
+        return Ok(false);
+    }
+    set_state(tx, "notice_cursor", n.seq)?;
+    push(tx, now, Message::NoticeReceived { notice: n.id })?;
+    Ok(true)
+}
+
+pub(crate) fn notice_cursor(c: &rusqlite::Connection) -> Result<u64> {
+    state(c, "notice_cursor")
+}
+
+pub(crate) fn received_notices(c: &rusqlite::Connection) -> Result<Vec<NoticeInRow>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT body, incident, received_at, acked_at, acked_by, ack_note FROM notices_in ORDER BY seq DESC",
+    )?;
+    let rows: Vec<(
+        String,
+        Option<String>,
+        i64,
+        Option<i64>,
+        Option<String>,
+        Option<String>,
+    )> = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    rows.into_iter()
+        .map(|(b, i, rec, acked, by, note)| {
+            Ok(NoticeInRow {
+                notice: serde_json::from_str(&b)?,
+                incident: i.and_then(|s| Uuid::parse_str(&s).ok()),
+                received_at_ms: rec,
+                acked_at_ms: acked,
+                acked_by: by,
+                ack_note: note,
+            })
+        })
+        .collect()
+}
+
+/// Marks a notice acknowledged and queues the acknowledgement, once.
+pub(crate) fn ack_notice(tx: &Transaction<'_>, ack: &NoticeAck, now: i64) -> Result<AckOutcome> {
+    let acked: Option<Option<i64>> = tx
+        .prepare_cached("SELECT acked_at FROM notices_in WHERE id = ?1")?
+        .query_row([ack.notice.to_string()], |r| r.get(0))
+        .optional()?;
+    match acked {
+        None => return Ok(AckOutcome::NotFound),
+        Some(Some(_)) => return Ok(AckOutcome::AlreadyAcked),
+        Some(None) => {}
+    }
+    tx.prepare_cached(
+        "UPDATE notices_in SET acked_at = ?2, acked_by = ?3, ack_note = ?4 WHERE id = ?1",
+    )?
+    .execute(params![ack.notice.to_string(), now, ack.by, ack.note])?;
+    push(tx, now, Message::NoticeAck(ack.clone()))?;
+    Ok(AckOutcome::Acked)
+}
+
+/// Accepts a province's messages in order: a known message id is a duplicate (no effect); the next sequence
+/// number takes effect; a gap refuses the rest of the upload, so nothing is applied out of order.
+pub(crate) fn accept_upload(
+    tx: &Transaction<'_>,
+    province: &str,
+    messages: &[Envelope],
+    now: i64,
+) -> Result<AcceptOutcome> {
+    let mut last: u64 = tx
+        .prepare_cached("SELECT max(seq) FROM inbox WHERE province = ?1")?
+        .query_row([province], |r| r.get::<_, Option<i64>>(0))?
+        .unwrap_or(0) as u64;
+    let mut fresh = Vec::new();
+    let mut duplicates = 0u32;
+    for m in messages {
+        let known: Option<i64> = tx
+            .prepare_cached("SELECT gseq FROM inbox WHERE id = ?1")?
+            .query_row([m.id.to_string()], |r| r.get(0))
+            .optional()?;
+        if known.is_some() || m.seq <= last {
+            duplicates += 1;
+            continue;
+        }
+        if m.seq != last + 1 {
+            if fresh.is_empty() {
+                return Err(StoreError::SequenceGap {
+                    expected: last + 1,
+                    got: m.seq,
+                });
+            }
+            // Keep what is in order; the province resends from `next_seq`.
+            break;
+        }
+        tx.prepare_cached(
+            "INSERT INTO inbox (province, seq, id, kind, body, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![
+            province,
+            m.seq as i64,
+            m.id.to_string(),
+            m.body.kind(),
+            serde_json::to_string(m)?,
+            now
+        ])?;
+        last = m.seq;
+        fresh.push(InboxRow {
+            gseq: tx.last_insert_rowid() as u64,
+            province: province.to_string(),
+            received_at_ms: now,
+            envelope: m.clone(),
+        });
+    }
+    Ok(AcceptOutcome {
+        receipt: UploadReceipt {
+            accepted: fresh.len() as u32,
+            duplicates,
+            next_seq: last + 1,
+        },
+        fresh,
+    })
+}
+
+pub(crate) fn inbox(c: &rusqlite::Connection, after: u64, limit: u32) -> Result<Vec<InboxRow>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT gseq, province, body, received_at FROM inbox WHERE gseq > ?1 ORDER BY gseq LIMIT ?2",
+    )?;
+    let rows: Vec<(i64, String, String, i64)> = stmt
+        .query_map(params![after as i64, limit], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    rows.into_iter()
+        .map(|(g, p, b, at)| {
+            Ok(InboxRow {
+                gseq: g as u64,
+                province: p,
+                received_at_ms: at,
+                envelope: serde_json::from_str(&b)?,
+            })
+        })
+        .collect()
+}
+
+pub(crate) fn decide_link(c: &rusqlite::Connection, d: &LinkDecision) -> Result<()> {
+    c.prepare_cached(
+        "INSERT INTO link_decisions (link, decision, by_subject, note, at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![d.link, d.decision, d.by, d.note, d.at_ms])?;
+    Ok(())
+}
+
+pub(crate) fn link_decisions(c: &rusqlite::Connection) -> Result<Vec<LinkDecision>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT link, decision, by_subject, note, at_ms FROM link_decisions ORDER BY seq",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(LinkDecision {
+            link: r.get(0)?,
+            decision: r.get(1)?,
+            by: r.get(2)?,
+            note: r.get(3)?,
+            at_ms: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Stores notices not stored before (by id) and gives each its delivery sequence.
+pub(crate) fn put_notices(
+    tx: &Transaction<'_>,
+    notices: &[Notice],
+    now: i64,
+) -> Result<Vec<Notice>> {
+    let mut out = Vec::new();
+    for n in notices {
+        let known: Option<i64> = tx
+            .prepare_cached("SELECT seq FROM notices_out WHERE id = ?1")?
+            .query_row([n.id.to_string()], |r| r.get(0))
+            .optional()?;
+        if known.is_some() {
+            continue;
+        }
+        tx.prepare_cached(
+            "INSERT INTO notices_out (id, province, incident, body, created_at) VALUES (?1, ?2, ?3, '', ?4)",
+        )?
+        .execute(params![n.id.to_string(), n.to_province, n.incident.to_string(), now])?;
+        let mut n = n.clone();
+        n.seq = tx.last_insert_rowid() as u64;
+        n.created_at_ms = now;
+        tx.prepare_cached("UPDATE notices_out SET body = ?2 WHERE seq = ?1")?
+            .execute(params![n.seq as i64, serde_json::to_string(&n)?])?;
+        out.push(n);
+    }
+    Ok(out)
+}
+
+pub(crate) fn notices_out(
+    c: &rusqlite::Connection,
+    province: Option<&str>,
+    after: u64,
+    limit: u32,
+) -> Result<Vec<Notice>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT body FROM notices_out WHERE (?1 IS NULL OR province = ?1) AND seq > ?2 ORDER BY seq LIMIT ?3",
+    )?;
+    let rows: Vec<String> = stmt
+        .query_map(params![province, after as i64, limit], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    rows.iter().map(|b| Ok(serde_json::from_str(b)?)).collect()
+}
