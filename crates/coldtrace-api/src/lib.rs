@@ -53,6 +53,10 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// The trace index, caught up after every write.
     pub tracer: Arc<coldtrace_service::Tracer>,
+    /// At the national platform: the registry of every province's docking messages.
+    pub national: Option<Arc<coldtrace_service::national::National>>,
+    /// At a provincial platform that docks: the client delivering its outbox and pulling its notices.
+    pub docking: Option<Arc<coldtrace_service::docking::DockingClient>>,
 }
 
 impl AppState {
@@ -64,6 +68,8 @@ impl AppState {
             platform: Arc::new(platform),
             metrics: metrics_handle(),
             tracer: Arc::new(coldtrace_service::Tracer::new()),
+            national: None,
+            docking: None,
         }
     }
 
@@ -78,6 +84,10 @@ impl AppState {
     pub async fn catch_up_index(&self) {
         if let Err(e) = self.tracer.catch_up(self.store.as_ref()).await {
             tracing::error!(error = %e, "trace index catch-up failed");
+        }
+        // A write may have queued docking messages: deliver them now.
+        if let Some(d) = &self.docking {
+            d.wake();
         }
     }
 }
@@ -142,10 +152,21 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/incidents/{id}/notes", post(incidents::note))
         .route("/incidents/{id}/close", post(incidents::close))
+        .route("/docking", get(docking::status))
+        .route("/notices", get(docking::received))
+        .route("/notices/{id}/ack", post(docking::ack))
+        .route("/national/overview", get(docking::overview))
+        .route("/national/links", get(docking::links))
+        .route("/national/links/{id}/decision", post(docking::decide))
+        .route("/national/incidents", get(docking::incidents))
+        .route("/national/incidents/{id}", get(docking::incident))
+        .route("/national/trace", get(docking::trace))
         .route("/stats", get(system::stats))
         .route("/whoami", get(system::whoami));
     Router::new()
         .nest("/api/v1", v1)
+        .route("/docking/v1/messages", post(docking::upload))
+        .route("/docking/v1/notices", get(docking::notices))
         .route("/healthz", get(system::healthz))
         .route("/metrics", get(system::metrics))
         .route("/api/openapi.json", get(openapi::serve))

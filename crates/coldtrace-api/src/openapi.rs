@@ -23,6 +23,8 @@ use crate::routes::*;
         incidents::open, incidents::list, incidents::get_one, incidents::update_task, incidents::notice_sent,
         incidents::note, incidents::close,
         system::healthz, system::metrics, system::stats, system::whoami,
+        docking::upload, docking::notices, docking::status, docking::received, docking::ack,
+        docking::overview, docking::links, docking::decide, docking::incidents, docking::incident, docking::trace,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::FieldErrorBody)),
     modifiers(&SecurityAddon)
@@ -37,6 +39,10 @@ impl Modify for SecurityAddon {
         components.add_security_scheme(
             "api_key",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+        components.add_security_scheme(
+            "docking_client",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Basic)),
         );
     }
 }

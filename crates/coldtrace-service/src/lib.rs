@@ -7,12 +7,16 @@
 //!   the full answer of a trace (holders, quantities, contacts masked by role, paths, earliest time).
 //! - [`export`]: a trace as a sortable spreadsheet (CSV, XLSX), one row per movement.
 //! - [`incidents`]: positive tests, disposal tasks, notices, closure.
+//! - [`national`]: the national command platform: accepting provinces' uploads, the registry, notices.
+//! - [`docking`]: the provincial side of docking: outbox delivery, notice pulling, acknowledgements.
 //!
 //! **Invariant:** the index only grows from committed rows, read in `seq` order after the last one applied
 //! ([`tracer::Tracer::catch_up`]); nothing is applied that the store has not acknowledged.
 
+pub mod docking;
 pub mod export;
 pub mod incidents;
+pub mod national;
 pub mod tracer;
 
 pub use tracer::{TraceAnswer, TraceFrom, TraceRequest, Tracer};

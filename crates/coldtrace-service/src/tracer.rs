@@ -148,6 +148,8 @@ pub enum TraceError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TraceFrom {
     Batch(Uuid),
+    /// Several batches at once (the batches a national notice names).
+    Batches(Vec<Uuid>),
     /// A batch at one holder (an enterprise id).
     Lot {
         batch: Uuid,
@@ -498,6 +500,15 @@ impl Tracer {
                     return Err(TraceError::NotFound(format!("no batch {b}")));
                 }
                 Start::Batches(vec![*b])
+            }
+            TraceFrom::Batches(bs) => {
+                let known: Vec<Uuid> = bs.iter().filter(|b| self.knows_batch(b)).copied().collect();
+                if known.is_empty() {
+                    return Err(TraceError::NotFound(
+                        "none of the batches is known here".into(),
+                    ));
+                }
+                Start::Batches(known)
             }
             TraceFrom::Establishment(e) => {
                 let dir = self.dir.read().unwrap_or_else(|p| p.into_inner());

@@ -4,7 +4,8 @@
 //!
 //! ## Layout
 //! - [`settings`]: layered configuration (defaults, a TOML file, `COLDTRACE__...` environment variables, flags).
-//! - `cmd/`: one file per subcommand: `serve`, `demo`, `gen`, `import`, `key`, `trace`, `incident`, `bench`.
+//! - `cmd/`: one file per subcommand: `serve`, `demo`, `gen`, `import`, `key`, `dock-client`, `trace`, `incident`,
+//!   `bench`.
 
 use clap::{Parser, Subcommand};
 
@@ -34,6 +35,8 @@ enum Command {
     Import(cmd::import::Args),
     /// Issue an API key.
     Key(cmd::key::Args),
+    /// Register a province's docking client at the national platform.
+    DockClient(cmd::dock_client::Args),
     /// Trace a batch by any of its codes, forward and backward.
     Trace(cmd::trace::Args),
     /// Register and follow positive-test incidents.
@@ -62,6 +65,7 @@ fn main() -> anyhow::Result<()> {
             Command::Gen(a) => cmd::gen_data::run(settings, a).await,
             Command::Import(a) => cmd::import::run(settings, a).await,
             Command::Key(a) => cmd::key::run(settings, a).await,
+            Command::DockClient(a) => cmd::dock_client::run(settings, a).await,
             Command::Trace(a) => cmd::trace::run(settings, a).await,
             Command::Incident(a) => cmd::incident::run(settings, a).await,
             Command::Bench(a) => cmd::bench::run(a).await,

@@ -20,6 +20,16 @@ pub struct Server {
     pub role: String,
     /// Province code for a provincial platform.
     pub province: Option<String>,
+    /// A provincial platform's national platform (base URL); docking is off without it.
+    pub national: Option<String>,
+    /// Docking client id at the national platform (default `province-CODE`).
+    pub national_client_id: Option<String>,
+    /// Docking client secret (`COLDTRACE__SERVER__NATIONAL_SECRET`; kept out of the command line).
+    pub national_secret: Option<String>,
+    /// The code scheme this province issues: `url`, `issued`, `gs1` or `uscc`.
+    pub code_scheme: Option<String>,
+    /// Host (and port) printed in URL codes; defaults to the listen address.
+    pub public_host: Option<String>,
 }
 
 impl Settings {

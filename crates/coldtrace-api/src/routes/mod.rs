@@ -3,6 +3,7 @@
 pub mod attachments;
 pub mod batches;
 pub mod credentials;
+pub mod docking;
 pub mod documents;
 pub mod enterprises;
 pub mod incidents;

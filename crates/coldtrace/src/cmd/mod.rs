@@ -4,6 +4,7 @@ pub mod bench;
 pub mod bench_scale;
 pub mod bench_trace;
 pub mod demo;
+pub mod dock_client;
 pub mod gen_data;
 pub mod import;
 pub mod incident;

@@ -2,7 +2,12 @@
 
 use anyhow::Context;
 use coldtrace_api::{AppState, PlatformInfo};
-use coldtrace_domain::ProvinceCode;
+use std::sync::Arc;
+
+use coldtrace_domain::{CodeScheme, ProvinceCode};
+use coldtrace_service::docking::{DockingClient, NationalLink};
+use coldtrace_service::national::National;
+use coldtrace_store::DockingConfig;
 
 use crate::settings::Settings;
 
@@ -20,6 +25,21 @@ pub struct Args {
     /// Province code of a provincial platform (overrides `server.province`).
     #[arg(long)]
     pub province: Option<String>,
+    /// The national platform to dock to, e.g. `http://127.0.0.1:7000` (overrides `server.national`).
+    #[arg(long)]
+    pub national: Option<String>,
+    /// Docking client id (overrides `server.national_client_id`; default `province-CODE`).
+    #[arg(long)]
+    pub client_id: Option<String>,
+    /// File holding the docking client secret (else `server.national_secret`).
+    #[arg(long)]
+    pub secret_file: Option<std::path::PathBuf>,
+    /// Code scheme this province issues for its batches: url, issued, gs1 or uscc.
+    #[arg(long)]
+    pub code_scheme: Option<String>,
+    /// Host (and port) printed in URL codes (default: the listen address).
+    #[arg(long)]
+    pub public_host: Option<String>,
 }
 
 pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
@@ -33,7 +53,75 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {listen}"))?;
     let addr = listener.local_addr()?;
-    let state = AppState::new(store, platform);
+    let national_url = a.national.or(settings.server.national.clone());
+    let scheme = a.code_scheme.or(settings.server.code_scheme.clone());
+    let mut docking = None;
+    if let Some(p) = &platform.province {
+        let p = p.as_str().to_string();
+        let issuer = match scheme.as_deref() {
+            None => None,
+            Some(s) => Some(coldtrace_domain::code::Issuer {
+                scheme: match s {
+                    "url" | "issued" | "gs1" | "uscc" => CodeScheme::parse(s).expect("known"),
+                    o => anyhow::bail!("--code-scheme must be url, issued, gs1 or uscc, not {o:?}"),
+                },
+                province: p.clone(),
+                host: a
+                    .public_host
+                    .or(settings.server.public_host.clone())
+                    .unwrap_or_else(|| addr.to_string()),
+            }),
+        };
+        if let Some(url) = &national_url {
+            store.enable_docking(DockingConfig {
+                province: p.clone(),
+                issuer,
+            });
+            let secret = match &a.secret_file {
+                Some(f) => std::fs::read_to_string(f)
+                    .with_context(|| format!("reading {}", f.display()))?
+                    .trim()
+                    .to_string(),
+                None => settings
+                    .server
+                    .national_secret
+                    .clone()
+                    .context("docking needs a client secret: --secret-file or COLDTRACE__SERVER__NATIONAL_SECRET")?,
+            };
+            docking = Some(DockingClient::new(NationalLink {
+                url: url.trim_end_matches('/').to_string(),
+                client_id: a
+                    .client_id
+                    .or(settings.server.national_client_id.clone())
+                    .unwrap_or_else(|| format!("province-{p}")),
+                secret,
+                province: p,
+            }));
+        } else if issuer.is_some() {
+            // Issuing codes without docking: the outbox is still written, and delivered once docking is on.
+            store.enable_docking(DockingConfig {
+                province: p,
+                issuer,
+            });
+        }
+    }
+    let mut state = AppState::new(store.clone(), platform);
+    if state.platform.tier == "national" {
+        let t = std::time::Instant::now();
+        let n = National::load(state.store.as_ref())
+            .await
+            .map_err(|e| anyhow::anyhow!("loading the national registry: {e}"))?;
+        tracing::info!(counts = ?n.read(|r| r.counts()), seconds = t.elapsed().as_secs_f64(), "national registry loaded");
+        state.national = Some(Arc::new(n));
+    }
+    if let Some(d) = &docking {
+        d.spawn(state.store.clone(), state.tracer.clone());
+        tracing::info!(
+            national = national_url.as_deref().unwrap_or(""),
+            "docking to the national platform"
+        );
+    }
+    state.docking = docking;
     let t = std::time::Instant::now();
     let loaded = state
         .warm()

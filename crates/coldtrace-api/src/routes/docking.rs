@@ -1,0 +1,431 @@
+//! Docking: the national platform's interface for provinces (`/docking/v1`, HTTP Basic client credentials), the
+//! commander's national views (`/api/v1/national`), and at a provincial platform the notices it received and
+//! the state of its delivery (`/api/v1/notices`, `/api/v1/docking`).
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use coldtrace_domain::docking::{Notice, Upload, UploadReceipt};
+use coldtrace_domain::{Principal, Role};
+use coldtrace_national::registry::{IncidentRec, NationalTrace};
+use coldtrace_national::{Delivery, Link};
+use coldtrace_service::docking::{self as docking_svc, DockingHealth};
+use coldtrace_service::national::{National, NationalError};
+use coldtrace_store::{AckOutcome, NoticeInRow, OutboxStatus, StoreError};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiQuery, Auth};
+
+/// A province's docking client, authenticated by HTTP Basic (`client_id:secret`).
+pub struct DockingAuth {
+    pub province: String,
+}
+
+impl FromRequestParts<AppState> for DockingAuth {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let deny = || {
+            let mut r = ApiError::Unauthorized.into_response();
+            r.headers_mut().insert(
+                "www-authenticate",
+                HeaderValue::from_static("Basic realm=\"coldtrace docking\""),
+            );
+            r
+        };
+        let creds = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Basic "))
+            .and_then(|b| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(b.trim())
+                    .ok()
+            })
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(deny)?;
+        let (id, secret) = creds.split_once(':').ok_or_else(deny)?;
+        match state.store.docking_client(id.to_string()).await {
+            Ok(Some((province, hash))) if hash == crate::keys::hash_key(secret) => {
+                Ok(DockingAuth { province })
+            }
+            Ok(_) => Err(deny()),
+            Err(e) => Err(ApiError::from(e).into_response()),
+        }
+    }
+}
+
+fn national(state: &AppState) -> Result<&National, ApiError> {
+    state.national.as_deref().ok_or(ApiError::NotFound(
+        "national platform (this is a provincial platform)",
+    ))
+}
+
+fn national_error(e: NationalError) -> Response {
+    match e {
+        NationalError::Invalid { field, reason } => ApiError::invalid(field, reason).into_response(),
+        NationalError::Forbidden(m) => ApiError::Forbidden(m).into_response(),
+        NationalError::NotFound(_) => ApiError::NotFound("link").into_response(),
+        NationalError::Store(StoreError::SequenceGap { expected, got }) => (
+            StatusCode::CONFLICT,
+            Json(serde_json::json!({
+                "code": "sequence_gap",
+                "message": format!("expected sequence {expected}, got {got}; resend from {expected}"),
+                "field": "messages[0].seq",
+                "expected_seq": expected,
+                "got_seq": got,
+            })),
+        )
+            .into_response(),
+        NationalError::Store(s) => ApiError::from(s).into_response(),
+    }
+}
+
+#[utoipa::path(post, path = "/docking/v1/messages", tag = "docking", request_body = Upload,
+    responses((status = 200, body = UploadReceipt), (status = 401, body = crate::error::ErrorBody),
+              (status = 409, body = coldtrace_domain::docking::SequenceGap),
+              (status = 422, body = crate::error::ErrorBody)),
+    security(("docking_client" = [])))]
+/// A province delivers messages in its sequence order; each message id takes effect once.
+pub async fn upload(
+    State(state): State<AppState>,
+    client: DockingAuth,
+    ApiJson { value: upload, .. }: ApiJson<Upload>,
+) -> Response {
+    let nat = match national(&state) {
+        Ok(n) => n,
+        Err(e) => return e.into_response(),
+    };
+    let n = upload.messages.len();
+    match nat
+        .accept(state.store.as_ref(), &client.province, upload)
+        .await
+    {
+        Ok(r) => {
+            metrics::counter!("coldtrace_docking_messages_total", "province" => client.province)
+                .increment(n as u64);
+            Json(r).into_response()
+        }
+        Err(e) => national_error(e),
+    }
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct NoticeQuery {
+    /// The last delivery sequence the province has stored (0 for none).
+    pub after: Option<u64>,
+    /// How long to wait for a notice when there is none yet (milliseconds, at most 30000).
+    pub wait_ms: Option<u64>,
+}
+
+#[utoipa::path(get, path = "/docking/v1/notices", tag = "docking", params(NoticeQuery),
+    responses((status = 200, body = [Notice]), (status = 401, body = crate::error::ErrorBody)),
+    security(("docking_client" = [])))]
+/// A province's notices after its cursor; waits (long poll) until one exists or `wait_ms` passes.
+pub async fn notices(
+    State(state): State<AppState>,
+    client: DockingAuth,
+    ApiQuery(q): ApiQuery<NoticeQuery>,
+) -> Response {
+    let nat = match national(&state) {
+        Ok(n) => n,
+        Err(e) => return e.into_response(),
+    };
+    let wait = Duration::from_millis(q.wait_ms.unwrap_or(0).min(30_000));
+    match nat
+        .notices(
+            state.store.as_ref(),
+            &client.province,
+            q.after.unwrap_or(0),
+            wait,
+        )
+        .await
+    {
+        Ok(n) => Json(n).into_response(),
+        Err(e) => national_error(e),
+    }
+}
+
+fn commander(p: &Principal) -> Result<(), ApiError> {
+    if p.role == Role::National {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(
+            "the national views are for the national command platform's accounts".into(),
+        ))
+    }
+}
+
+/// What the national platform holds.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Overview {
+    pub counts: std::collections::BTreeMap<String, u64>,
+    pub incidents: usize,
+    /// Notices not yet acknowledged, with their province.
+    pub unacknowledged: Vec<Delivery>,
+}
+
+#[utoipa::path(get, path = "/api/v1/national/overview", tag = "national",
+    responses((status = 200, body = Overview)), security(("api_key" = [])))]
+pub async fn overview(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+) -> Result<Json<Overview>, ApiError> {
+    commander(&p)?;
+    let nat = national(&state)?;
+    Ok(Json(nat.read(|r| {
+        Overview {
+            counts: r.counts(),
+            incidents: r.incidents().len(),
+            unacknowledged: r
+                .deliveries(None)
+                .into_iter()
+                .filter(|d| d.acked_at_ms.is_none())
+                .collect(),
+        }
+    })))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct LinkQuery {
+    /// `proposed` for those awaiting a decision; all when omitted.
+    pub status: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/national/links", tag = "national", params(LinkQuery),
+    responses((status = 200, body = [Link])), security(("api_key" = [])))]
+/// The links between provinces' records, with their evidence and confidence.
+pub async fn links(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    ApiQuery(q): ApiQuery<LinkQuery>,
+) -> Result<Json<Vec<Link>>, ApiError> {
+    commander(&p)?;
+    let only = match q.status.as_deref() {
+        None => false,
+        Some("proposed") => true,
+        Some(o) => {
+            return Err(ApiError::invalid(
+                "status",
+                format!("{o:?} is not proposed"),
+            ));
+        }
+    };
+    Ok(Json(national(&state)?.read(|r| r.links(only))))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionRequest {
+    /// `confirm` or `reject`.
+    pub decision: String,
+    pub note: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/national/links/{id}/decision", tag = "national",
+    request_body = DecisionRequest, responses((status = 200, body = Link),
+    (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)),
+    security(("api_key" = [])))]
+/// A commander confirms or rejects a link; later traces follow the decision.
+pub async fn decide(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+    ApiJson { value: d, .. }: ApiJson<DecisionRequest>,
+) -> Result<Response, ApiError> {
+    commander(&p)?;
+    let nat = national(&state)?;
+    let confirmed = match d.decision.as_str() {
+        "confirm" => true,
+        "reject" => false,
+        o => {
+            return Err(ApiError::invalid(
+                "decision",
+                format!("{o:?} is not confirm or reject"),
+            ));
+        }
+    };
+    if let Err(e) = nat
+        .decide(state.store.as_ref(), &id, confirmed, &p.subject(), d.note)
+        .await
+    {
+        return Ok(national_error(e));
+    }
+    let link = nat.read(|r| r.link_by_id(&id).cloned());
+    Ok(Json(link).into_response())
+}
+
+/// An incident as the national platform sees it: the cross-province trace and every notice's delivery.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct NationalIncident {
+    pub incident: IncidentRec,
+    pub trace: NationalTrace,
+    pub deliveries: Vec<Delivery>,
+    /// Provinces that have not acknowledged their notice.
+    pub not_acknowledged: Vec<String>,
+}
+
+fn national_incident(nat: &National, id: Uuid) -> Option<NationalIncident> {
+    nat.read(|r| {
+        let inc = r.incident(id)?.clone();
+        let (trace, _) = r.notices_for(&inc);
+        let deliveries = r.deliveries(Some(id));
+        let not_acknowledged = deliveries
+            .iter()
+            .filter(|d| d.acked_at_ms.is_none())
+            .map(|d| d.province.clone())
+            .collect();
+        Some(NationalIncident {
+            incident: inc,
+            trace,
+            deliveries,
+            not_acknowledged,
+        })
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/national/incidents", tag = "national",
+    responses((status = 200, body = [NationalIncident])), security(("api_key" = [])))]
+pub async fn incidents(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+) -> Result<Json<Vec<NationalIncident>>, ApiError> {
+    commander(&p)?;
+    let nat = national(&state)?;
+    let ids: Vec<Uuid> = nat.read(|r| r.incidents().iter().map(|i| i.report.incident).collect());
+    Ok(Json(
+        ids.into_iter()
+            .rev()
+            .filter_map(|i| national_incident(nat, i))
+            .collect(),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/national/incidents/{id}", tag = "national",
+    responses((status = 200, body = NationalIncident), (status = 404, body = crate::error::ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn incident(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<Uuid>,
+) -> Result<Json<NationalIncident>, ApiError> {
+    commander(&p)?;
+    national_incident(national(&state)?, id)
+        .map(Json)
+        .ok_or(ApiError::NotFound("incident"))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct NationalTraceQuery {
+    /// The province whose batch it is.
+    pub province: String,
+    /// The province's id for the batch.
+    pub batch: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/national/trace", tag = "national", params(NationalTraceQuery),
+    responses((status = 200, body = NationalTrace)), security(("api_key" = [])))]
+/// Traces a province's batch across every province.
+pub async fn trace(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    ApiQuery(q): ApiQuery<NationalTraceQuery>,
+) -> Result<Json<NationalTrace>, ApiError> {
+    commander(&p)?;
+    Ok(Json(
+        national(&state)?.read(|r| r.trace(&q.province, &[q.batch])),
+    ))
+}
+
+// Provincial platform side.
+
+/// Where this provincial platform's docking stands.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct DockingStatus {
+    pub outbox: OutboxStatus,
+    /// Messages written but not yet acknowledged by the national platform.
+    pub pending: u64,
+    pub link: Option<DockingHealth>,
+}
+
+#[utoipa::path(get, path = "/api/v1/docking", tag = "docking",
+    responses((status = 200, body = DockingStatus)), security(("api_key" = [])))]
+pub async fn status(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+) -> Result<Json<DockingStatus>, ApiError> {
+    if !matches!(p.role, Role::Regulator | Role::National) {
+        return Err(ApiError::Forbidden(
+            "docking status is for regulators".into(),
+        ));
+    }
+    let outbox = state.store.outbox_status().await?;
+    Ok(Json(DockingStatus {
+        pending: outbox.last_seq - outbox.delivered_seq.min(outbox.last_seq),
+        outbox,
+        link: state.docking.as_ref().map(|d| d.health()),
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/notices", tag = "docking",
+    responses((status = 200, body = [NoticeInRow])), security(("api_key" = [])))]
+/// Notices this province received from the national platform, newest first.
+pub async fn received(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+) -> Result<Json<Vec<NoticeInRow>>, ApiError> {
+    if p.role != Role::Regulator {
+        return Err(ApiError::Forbidden(
+            "notices are for the province's regulators".into(),
+        ));
+    }
+    Ok(Json(state.store.received_notices().await?))
+}
+
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AckRequest {
+    pub note: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/notices/{id}/ack", tag = "docking", request_body = AckRequest,
+    responses((status = 200, body = [NoticeInRow]), (status = 404, body = crate::error::ErrorBody)),
+    security(("api_key" = [])))]
+/// A regulator acknowledges a notice; the acknowledgement, with the holders located here, goes to the
+/// national platform through the outbox. Acknowledging twice changes nothing.
+pub async fn ack(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<Uuid>,
+    ApiJson { value: body, .. }: ApiJson<AckRequest>,
+) -> Result<Json<NoticeInRow>, ApiError> {
+    let note = body.note;
+    match docking_svc::acknowledge(state.store.as_ref(), &p, id, note).await {
+        Ok(AckOutcome::NotFound) => return Err(ApiError::NotFound("notice")),
+        Ok(_) => {}
+        Err(e) => return Err(crate::routes::incidents::incident_error(e)),
+    }
+    if let Some(d) = &state.docking {
+        d.wake();
+    }
+    state
+        .store
+        .received_notices()
+        .await?
+        .into_iter()
+        .find(|n| n.notice.id == id)
+        .map(Json)
+        .ok_or(ApiError::NotFound("notice"))
+}

@@ -1,0 +1,203 @@
+//! The national command platform's service: accepts provinces' uploads into the store, keeps the in-memory
+//! [`Registry`] in the store's acceptance order, issues notices for every incident, and hands each province its
+//! notices (long poll).
+
+use std::sync::RwLock;
+use std::time::Duration;
+
+use coldtrace_domain::docking::{Notice, Upload, UploadReceipt, VERSION};
+use coldtrace_national::Registry;
+use coldtrace_national::registry::IncidentRec;
+use coldtrace_store::{LinkDecision, Store, StoreError};
+use uuid::Uuid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum NationalError {
+    #[error("{field}: {reason}")]
+    Invalid { field: String, reason: String },
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The national platform's state beside its store.
+pub struct National {
+    registry: RwLock<Registry>,
+    /// Uploads are accepted one at a time so that the registry applies messages in the store's order.
+    gate: tokio::sync::Mutex<()>,
+    /// Wakes provinces waiting for notices.
+    notify: tokio::sync::Notify,
+}
+
+impl National {
+    /// Rebuilds the registry from the inbox and the link decisions, then issues any notice an incident still
+    /// lacks (the platform may have stopped between accepting an incident and storing its notices).
+    pub async fn load(store: &dyn Store) -> Result<Self, NationalError> {
+        let mut reg = Registry::new();
+        // Notices first, so that the receipts and acknowledgements in the inbox find them.
+        let mut after = 0;
+        loop {
+            let ns = store.notices_out(None, after, 10_000).await?;
+            let Some(last) = ns.last() else { break };
+            after = last.seq;
+            for n in &ns {
+                reg.track(n);
+            }
+        }
+        let mut after = 0;
+        loop {
+            let rows = store.inbox(after, 10_000).await?;
+            let Some(last) = rows.last() else { break };
+            after = last.gseq;
+            for r in &rows {
+                reg.apply(&r.province, r.received_at_ms, &r.envelope.body);
+            }
+        }
+        for d in store.link_decisions().await? {
+            reg.decide(&d.link, d.decision == "confirmed", &d.by, d.note.as_deref());
+        }
+        let me = Self {
+            registry: RwLock::new(reg),
+            gate: tokio::sync::Mutex::new(()),
+            notify: tokio::sync::Notify::new(),
+        };
+        let incidents: Vec<Uuid> =
+            me.read(|r| r.incidents().iter().map(|i| i.report.incident).collect());
+        for i in incidents {
+            me.issue_notices(store, i).await?;
+        }
+        Ok(me)
+    }
+
+    /// Reads the registry.
+    pub fn read<R>(&self, f: impl FnOnce(&Registry) -> R) -> R {
+        f(&self.registry.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    fn write<R>(&self, f: impl FnOnce(&mut Registry) -> R) -> R {
+        f(&mut self.registry.write().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Accepts an upload from `province` (already authenticated as that province's client).
+    pub async fn accept(
+        &self,
+        store: &dyn Store,
+        province: &str,
+        upload: Upload,
+    ) -> Result<UploadReceipt, NationalError> {
+        if upload.version != VERSION {
+            return Err(NationalError::Invalid {
+                field: "version".into(),
+                reason: format!(
+                    "this platform speaks version {VERSION}, not {:?}",
+                    upload.version
+                ),
+            });
+        }
+        if upload.province != province {
+            return Err(NationalError::Forbidden(format!(
+                "these credentials belong to province {province}, not {}",
+                upload.province
+            )));
+        }
+        for (i, m) in upload.messages.iter().enumerate() {
+            if m.seq == 0 {
+                return Err(NationalError::Invalid {
+                    field: format!("messages[{i}].seq"),
+                    reason: "sequence numbers start at 1".into(),
+                });
+            }
+        }
+        let _g = self.gate.lock().await;
+        let out = store
+            .accept_upload(province.to_string(), upload.messages)
+            .await?;
+        let mut incidents = Vec::new();
+        self.write(|r| {
+            for row in &out.fresh {
+                r.apply(&row.province, row.received_at_ms, &row.envelope.body);
+                if let coldtrace_domain::docking::Message::Incident(i) = &row.envelope.body {
+                    incidents.push(i.incident);
+                }
+            }
+        });
+        for i in incidents {
+            self.issue_notices(store, i).await?;
+        }
+        Ok(out.receipt)
+    }
+
+    /// Stores and starts following the notices an incident calls for (each once, by its stable id).
+    async fn issue_notices(&self, store: &dyn Store, incident: Uuid) -> Result<(), NationalError> {
+        let notices = self.read(|r| {
+            r.incident(incident)
+                .cloned()
+                .map(|inc: IncidentRec| r.notices_for(&inc).1)
+                .unwrap_or_default()
+        });
+        if notices.is_empty() {
+            return Ok(());
+        }
+        let stored = store.put_notices(notices).await?;
+        if !stored.is_empty() {
+            self.write(|r| stored.iter().for_each(|n| r.track(n)));
+            tracing::info!(%incident, notices = stored.len(), "notices issued");
+            self.notify.notify_waiters();
+        }
+        Ok(())
+    }
+
+    /// A province's notices after `after`, waiting up to `wait` for one to appear.
+    pub async fn notices(
+        &self,
+        store: &dyn Store,
+        province: &str,
+        after: u64,
+        wait: Duration,
+    ) -> Result<Vec<Notice>, NationalError> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let ns = store
+                .notices_out(Some(province.to_string()), after, 100)
+                .await?;
+            if !ns.is_empty() || tokio::time::Instant::now() >= deadline {
+                return Ok(ns);
+            }
+            tokio::select! {
+                _ = &mut notified => {}
+                _ = tokio::time::sleep_until(deadline) => {}
+            }
+        }
+    }
+
+    /// A commander confirms or rejects a link; the decision is stored before the trace follows it.
+    pub async fn decide(
+        &self,
+        store: &dyn Store,
+        link: &str,
+        confirmed: bool,
+        by: &str,
+        note: Option<String>,
+    ) -> Result<(), NationalError> {
+        if self.read(|r| r.link_by_id(link).is_none()) {
+            return Err(NationalError::NotFound(format!("link {link}")));
+        }
+        store
+            .decide_link(LinkDecision {
+                link: link.to_string(),
+                decision: if confirmed { "confirmed" } else { "rejected" }.into(),
+                by: by.to_string(),
+                note: note.clone(),
+                at_ms: jiff::Timestamp::now().as_millisecond(),
+            })
+            .await?;
+        self.write(|r| r.decide(link, confirmed, by, note.as_deref()));
+        Ok(())
+    }
+}
