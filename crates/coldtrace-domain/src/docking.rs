@@ -29,7 +29,7 @@ pub struct Envelope {
     /// Per-province sequence, from 1, without gaps.
     pub seq: u64,
     /// When the province recorded it (Unix milliseconds).
-    pub at_ms: i64,
+    pub recorded_at_ms: i64,
     #[serde(flatten)]
     pub body: Message,
 }
@@ -246,7 +246,7 @@ mod tests {
         let e = Envelope {
             id: Uuid::nil(),
             seq: 7,
-            at_ms: 1,
+            recorded_at_ms: 1,
             body: Message::NoticeReceived {
                 notice: Uuid::nil(),
             },

@@ -148,6 +148,14 @@ pub async fn open(
         tasks: tasks(&unmasked),
         notices: notices(&unmasked),
     };
+    let mut incident = incident;
+    if incident.notice.is_some() {
+        // Opened from a national notice: this province's holders only; the national platform notifies the others.
+        incident
+            .tasks
+            .retain(|t| t.province.as_deref() == Some(incident.province.as_str()));
+        incident.notices.clear();
+    }
     store.create_incident(incident.clone()).await?;
     let row = store
         .incident(incident.id)

@@ -99,7 +99,7 @@ fn push(tx: &Transaction<'_>, now: i64, body: Message) -> Result<()> {
     let env = Envelope {
         id: Uuid::now_v7(),
         seq: 0,
-        at_ms: now,
+        recorded_at_ms: now,
         body,
     };
     tx.prepare_cached("INSERT INTO outbox (id, kind, body, at_ms) VALUES (?1, ?2, ?3, ?4)")?
@@ -144,7 +144,7 @@ fn batch_of(tx: &Transaction<'_>, id: Uuid) -> Result<Option<Batch>> {
 }
 
 /// Every code of a batch, as stored (the enterprise's and the platform's).
-fn codes_of(tx: &Transaction<'_>, id: Uuid) -> Result<Vec<NativeCode>> {
+pub(crate) fn codes_of(tx: &rusqlite::Connection, id: Uuid) -> Result<Vec<NativeCode>> {
     let mut stmt = tx
         .prepare_cached("SELECT scheme, value FROM trace_codes WHERE batch_id = ?1 ORDER BY key")?;
     let rows = stmt.query_map([id.to_string()], |r| {
@@ -365,7 +365,7 @@ fn envelope(seq: i64, id: String, body: String, at_ms: i64) -> Result<Envelope> 
     Ok(Envelope {
         id: Uuid::parse_str(&id).map_err(|e| StoreError::Task(e.to_string()))?,
         seq: seq as u64,
-        at_ms,
+        recorded_at_ms: at_ms,
         body: serde_json::from_str(&body)?,
     })
 }

@@ -375,6 +375,9 @@ pub trait Store: Send + Sync + 'static {
     /// Every incident, newest first (a platform has few).
     async fn incidents(&self) -> Result<Vec<IncidentRow>>;
 
+    /// Every code of a batch: the enterprise's and the one the platform issued.
+    async fn codes_of(&self, batch: Uuid) -> Result<Vec<coldtrace_domain::docking::NativeCode>>;
+
     // Docking, provincial side (see `docs/docking.md`).
 
     /// Messages not yet delivered to the national platform, in sequence order.

@@ -1586,6 +1586,10 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn codes_of(&self, batch: Uuid) -> Result<Vec<coldtrace_domain::docking::NativeCode>> {
+        self.read(move |c| crate::docking::codes_of(c, batch)).await
+    }
+
     async fn outbox_pending(&self, limit: u32) -> Result<Vec<coldtrace_domain::docking::Envelope>> {
         self.read(move |c| crate::docking::outbox_pending(c, limit))
             .await

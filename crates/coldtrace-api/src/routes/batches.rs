@@ -94,6 +94,8 @@ async fn batch_with_documents(
     let docs = state.store.documents_of(id).await?;
     let mut v = serde_json::to_value(&b).unwrap_or(Value::Null);
     v["documents"] = serde_json::to_value(&docs).unwrap_or(Value::Null);
+    // Every code, including the one the platform issued in its province's scheme.
+    v["codes"] = serde_json::to_value(state.store.codes_of(id).await?).unwrap_or(Value::Null);
     Ok(v)
 }
 

@@ -6,7 +6,9 @@ use std::process::{Child, Command, Output, Stdio};
 
 pub fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_coldtrace"));
-    c.env("RUST_LOG", "warn");
+    if std::env::var_os("RUST_LOG").is_none() {
+        c.env("RUST_LOG", "warn");
+    }
     c
 }
 
@@ -26,20 +28,30 @@ pub struct Server {
 
 impl Server {
     pub fn start(data: &Path) -> Server {
+        Self::start_with(&[
+            "serve",
+            "--data",
+            data.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "--role",
+            "province",
+            "--province",
+            "12",
+        ])
+    }
+
+    /// Starts the binary with these arguments and waits until it listens.
+    pub fn start_with(args: &[&str]) -> Server {
         let mut child = bin()
-            .args([
-                "serve",
-                "--data",
-                data.to_str().unwrap(),
-                "--listen",
-                "127.0.0.1:0",
-                "--role",
-                "province",
-                "--province",
-                "12",
-            ])
+            .args(args)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            // COLDTRACE_TEST_LOG=1 shows the servers' logs when a test needs explaining.
+            .stderr(if std::env::var_os("COLDTRACE_TEST_LOG").is_some() {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
             .spawn()
             .expect("serve starts");
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
