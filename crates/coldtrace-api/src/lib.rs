@@ -167,6 +167,7 @@ pub fn app(state: AppState) -> Router {
         .nest("/api/v1", v1)
         .route("/docking/v1/messages", post(docking::upload))
         .route("/docking/v1/notices", get(docking::notices))
+        .route("/docking/v1/foreign/records", post(docking::foreign))
         .route("/healthz", get(system::healthz))
         .route("/metrics", get(system::metrics))
         .route("/api/openapi.json", get(openapi::serve))

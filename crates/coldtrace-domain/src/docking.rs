@@ -258,6 +258,86 @@ mod tests {
         assert_eq!(back, e);
     }
 
+    /// Every message kind survives the flattened envelope (no field of a body may collide with the envelope's).
+    #[test]
+    fn every_message_kind_round_trips_in_an_envelope() {
+        let flow = BorderFlow {
+            movement: "m".into(),
+            batch: "b".into(),
+            product: "p".into(),
+            seller_uscc: Some("s".into()),
+            seller_name: "sn".into(),
+            buyer_uscc: None,
+            buyer_name: "bn".into(),
+            other_province: Some("32".into()),
+            quantity_milli: 5,
+            unit: "kg".into(),
+            at_ms: 9,
+        };
+        let bodies = vec![
+            Message::Enterprise(EnterpriseShort {
+                uscc: "u".into(),
+                name: "n".into(),
+                kind: "importer".into(),
+                region: "120116".into(),
+            }),
+            Message::Batch(BatchFacts {
+                batch: "b".into(),
+                codes: vec![NativeCode {
+                    scheme: "issued".into(),
+                    value: "32000000000001".into(),
+                }],
+                product: "p".into(),
+                gtin: None,
+                batch_no: "n".into(),
+                owner_uscc: "u".into(),
+                origin_country: Some("BR".into()),
+                inspection_cert_no: Some("c".into()),
+                declaration_no: None,
+                port_of_entry: None,
+                import_date: None,
+                quantity_milli: 1,
+                unit: "kg".into(),
+            }),
+            Message::Derivation(Derivation {
+                holder_uscc: "u".into(),
+                inputs: vec!["a".into()],
+                outputs: vec!["b".into()],
+                at_ms: 3,
+            }),
+            Message::Outflow(flow.clone()),
+            Message::Inflow(flow),
+            Message::Incident(IncidentReport {
+                incident: Uuid::nil(),
+                kind: "batch_sample".into(),
+                subject: "s".into(),
+                positive_at: "2026-11-06T09:00:00+08:00".into(),
+                batches: vec!["b".into()],
+            }),
+            Message::NoticeReceived {
+                notice: Uuid::nil(),
+            },
+            Message::NoticeAck(NoticeAck {
+                notice: Uuid::nil(),
+                by: "r".into(),
+                note: None,
+                holders: vec![],
+            }),
+        ];
+        for (i, body) in bodies.into_iter().enumerate() {
+            let e = Envelope {
+                id: Uuid::now_v7(),
+                seq: i as u64 + 1,
+                recorded_at_ms: 42,
+                body,
+            };
+            let text = serde_json::to_string(&e).unwrap();
+            let back: Envelope = serde_json::from_str(&text)
+                .unwrap_or_else(|err| panic!("{} does not read back: {err}", e.body.kind()));
+            assert_eq!(back, e);
+        }
+    }
+
     #[test]
     fn uscc_province_is_read_from_the_region_part() {
         assert_eq!(province_of_uscc("91320100MA1XXXXX0X"), Some("32"));

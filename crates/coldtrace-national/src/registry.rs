@@ -234,8 +234,9 @@ fn name_similarity(a: &str, b: &str) -> f64 {
     pa.intersection(&pb).count() as f64 / union as f64
 }
 
+/// The civil date of an instant in China Standard Time (UTC+8), the dates notices carry.
 fn day(ms: i64) -> String {
-    let d = ms.div_euclid(86_400_000);
+    let d = (ms + 8 * 3_600_000).div_euclid(86_400_000);
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm), UTC.
     let z = d + 719_468;
     let era = z.div_euclid(146_097);

@@ -5,8 +5,11 @@
 use std::sync::RwLock;
 use std::time::Duration;
 
-use coldtrace_domain::docking::{Notice, Upload, UploadReceipt, VERSION};
+use std::collections::HashMap;
+
+use coldtrace_domain::docking::{Envelope, Notice, Upload, UploadReceipt, VERSION};
 use coldtrace_national::Registry;
+use coldtrace_national::adapter::FieldMap;
 use coldtrace_national::registry::IncidentRec;
 use coldtrace_store::{LinkDecision, Store, StoreError};
 use uuid::Uuid;
@@ -30,12 +33,16 @@ pub struct National {
     gate: tokio::sync::Mutex<()>,
     /// Wakes provinces waiting for notices.
     notify: tokio::sync::Notify,
+    /// Field maps of provinces that run another system, by province code.
+    adapters: HashMap<String, FieldMap>,
 }
+
+const FOREIGN_NS: Uuid = Uuid::from_u128(0x6c64_7472_6163_655f_666f_7265_6967_6e00);
 
 impl National {
     /// Rebuilds the registry from the inbox and the link decisions, then issues any notice an incident still
     /// lacks (the platform may have stopped between accepting an incident and storing its notices).
-    pub async fn load(store: &dyn Store) -> Result<Self, NationalError> {
+    pub async fn load(store: &dyn Store, adapters: Vec<FieldMap>) -> Result<Self, NationalError> {
         let mut reg = Registry::new();
         // Notices first, so that the receipts and acknowledgements in the inbox find them.
         let mut after = 0;
@@ -63,6 +70,10 @@ impl National {
             registry: RwLock::new(reg),
             gate: tokio::sync::Mutex::new(()),
             notify: tokio::sync::Notify::new(),
+            adapters: adapters
+                .into_iter()
+                .map(|m| (m.province.clone(), m))
+                .collect(),
         };
         let incidents: Vec<Uuid> =
             me.read(|r| r.incidents().iter().map(|i| i.report.incident).collect());
@@ -111,9 +122,49 @@ impl National {
                 });
             }
         }
+        self.apply_accepted(store, province, upload.messages, false)
+            .await
+    }
+
+    /// Accepts records from a province that runs another system, through its adapter: every record is mapped
+    /// first (all or nothing), then each takes effect once, identified by its content.
+    pub async fn accept_foreign(
+        &self,
+        store: &dyn Store,
+        province: &str,
+        records: &[serde_json::Value],
+    ) -> Result<UploadReceipt, NationalError> {
+        let Some(map) = self.adapters.get(province) else {
+            return Err(NationalError::NotFound(format!(
+                "adapter for province {province}"
+            )));
+        };
+        let mut messages = Vec::with_capacity(records.len());
+        for (i, r) in records.iter().enumerate() {
+            let body = map.to_message(r).map_err(|e| NationalError::Invalid {
+                field: format!("records[{i}].{}", e.foreign),
+                reason: format!("{} ({})", e.reason, e.field),
+            })?;
+            messages.push(Envelope {
+                id: Uuid::new_v5(&FOREIGN_NS, format!("{province}:{r}").as_bytes()),
+                seq: 0,
+                recorded_at_ms: jiff::Timestamp::now().as_millisecond(),
+                body,
+            });
+        }
+        self.apply_accepted(store, province, messages, true).await
+    }
+
+    async fn apply_accepted(
+        &self,
+        store: &dyn Store,
+        province: &str,
+        messages: Vec<Envelope>,
+        assign_seq: bool,
+    ) -> Result<UploadReceipt, NationalError> {
         let _g = self.gate.lock().await;
         let out = store
-            .accept_upload(province.to_string(), upload.messages)
+            .accept_upload(province.to_string(), messages, assign_seq)
             .await?;
         let mut incidents = Vec::new();
         self.write(|r| {

@@ -495,6 +495,7 @@ pub(crate) fn accept_upload(
     tx: &Transaction<'_>,
     province: &str,
     messages: &[Envelope],
+    assign_seq: bool,
     now: i64,
 ) -> Result<AcceptOutcome> {
     let mut last: u64 = tx
@@ -504,6 +505,15 @@ pub(crate) fn accept_upload(
     let mut fresh = Vec::new();
     let mut duplicates = 0u32;
     for m in messages {
+        // Records from an adapted foreign system carry no sequence: they take the next one here.
+        let m = &if assign_seq {
+            Envelope {
+                seq: last + 1,
+                ..m.clone()
+            }
+        } else {
+            m.clone()
+        };
         let known: Option<i64> = tx
             .prepare_cached("SELECT gseq FROM inbox WHERE id = ?1")?
             .query_row([m.id.to_string()], |r| r.get(0))

@@ -400,10 +400,12 @@ pub trait Store: Send + Sync + 'static {
     // Docking, national side.
 
     /// Accepts a province's messages: each message id takes effect once, in the province's sequence order.
+    /// With `assign_seq` (records from an adapted foreign system) each new message takes the next sequence.
     async fn accept_upload(
         &self,
         province: String,
         messages: Vec<coldtrace_domain::docking::Envelope>,
+        assign_seq: bool,
     ) -> Result<AcceptOutcome>;
     /// Accepted messages in acceptance order, to rebuild the national view.
     async fn inbox(&self, after: u64, limit: u32) -> Result<Vec<InboxRow>>;

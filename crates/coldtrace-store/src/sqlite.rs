@@ -1643,10 +1643,12 @@ impl Store for SqliteStore {
         &self,
         province: String,
         messages: Vec<coldtrace_domain::docking::Envelope>,
+        assign_seq: bool,
     ) -> Result<crate::AcceptOutcome> {
         self.write(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let out = crate::docking::accept_upload(&tx, &province, &messages, now_ms())?;
+            let out =
+                crate::docking::accept_upload(&tx, &province, &messages, assign_seq, now_ms())?;
             tx.commit()?;
             Ok(out)
         })

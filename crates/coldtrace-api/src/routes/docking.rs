@@ -74,7 +74,11 @@ fn national_error(e: NationalError) -> Response {
     match e {
         NationalError::Invalid { field, reason } => ApiError::invalid(field, reason).into_response(),
         NationalError::Forbidden(m) => ApiError::Forbidden(m).into_response(),
-        NationalError::NotFound(_) => ApiError::NotFound("link").into_response(),
+        NationalError::NotFound(what) => (
+            StatusCode::NOT_FOUND,
+            Json(serde_json::json!({"code": "not_found", "message": format!("{what} not found")})),
+        )
+            .into_response(),
         NationalError::Store(StoreError::SequenceGap { expected, got }) => (
             StatusCode::CONFLICT,
             Json(serde_json::json!({
@@ -115,6 +119,38 @@ pub async fn upload(
                 .increment(n as u64);
             Json(r).into_response()
         }
+        Err(e) => national_error(e),
+    }
+}
+
+/// Records of a province that runs another system, in its own field names.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForeignRecords {
+    #[schema(value_type = Vec<Object>)]
+    pub records: Vec<serde_json::Value>,
+}
+
+#[utoipa::path(post, path = "/docking/v1/foreign/records", tag = "docking", request_body = ForeignRecords,
+    responses((status = 200, body = UploadReceipt), (status = 401, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)),
+    security(("docking_client" = [])))]
+/// A province running another system sends its records as they are; the national platform maps them with the
+/// province's adapter (all or nothing) and applies each record once, identified by its content.
+pub async fn foreign(
+    State(state): State<AppState>,
+    client: DockingAuth,
+    ApiJson { value: body, .. }: ApiJson<ForeignRecords>,
+) -> Response {
+    let nat = match national(&state) {
+        Ok(n) => n,
+        Err(e) => return e.into_response(),
+    };
+    match nat
+        .accept_foreign(state.store.as_ref(), &client.province, &body.records)
+        .await
+    {
+        Ok(r) => Json(r).into_response(),
         Err(e) => national_error(e),
     }
 }

@@ -40,6 +40,10 @@ pub struct Args {
     /// Host (and port) printed in URL codes (default: the listen address).
     #[arg(long)]
     pub public_host: Option<String>,
+    /// At the national platform: a folder of adapter field maps (`*.json`), one per province running another
+    /// system (overrides `server.adapters`).
+    #[arg(long)]
+    pub adapters: Option<std::path::PathBuf>,
 }
 
 pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
@@ -108,7 +112,8 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
     let mut state = AppState::new(store.clone(), platform);
     if state.platform.tier == "national" {
         let t = std::time::Instant::now();
-        let n = National::load(state.store.as_ref())
+        let maps = load_adapters(a.adapters.or(settings.server.adapters.clone()).as_deref())?;
+        let n = National::load(state.store.as_ref(), maps)
             .await
             .map_err(|e| anyhow::anyhow!("loading the national registry: {e}"))?;
         tracing::info!(counts = ?n.read(|r| r.counts()), seconds = t.elapsed().as_secs_f64(), "national registry loaded");
@@ -140,6 +145,26 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
     tracing::info!(%addr, data = %data.display(), tier = %state.platform.tier, "serving");
     coldtrace_api::serve(listener, state, shutdown_signal()).await?;
     Ok(())
+}
+
+/// Reads every adapter field map in a folder.
+fn load_adapters(
+    dir: Option<&std::path::Path>,
+) -> anyhow::Result<Vec<coldtrace_national::adapter::FieldMap>> {
+    let Some(dir) = dir else { return Ok(vec![]) };
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let p = e?.path();
+        if p.extension().and_then(|x| x.to_str()) != Some("json") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&p)?;
+        let map: coldtrace_national::adapter::FieldMap = serde_json::from_str(&text)
+            .with_context(|| format!("adapter field map {}", p.display()))?;
+        tracing::info!(province = %map.province, scheme = map.scheme.as_str(), file = %p.display(), "adapter loaded");
+        out.push(map);
+    }
+    Ok(out)
 }
 
 pub fn platform(tier: &str, province: Option<&str>) -> anyhow::Result<PlatformInfo> {

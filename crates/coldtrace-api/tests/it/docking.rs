@@ -1,0 +1,320 @@
+//! The national platform's docking interface over HTTP: client credentials, versions, sequence order,
+//! idempotency, a province running another system through its adapter, notices by long poll, and a commander's
+//! decision on a link.
+
+use std::sync::Arc;
+
+use coldtrace_api::keys::hash_key;
+use coldtrace_api::{AppState, PlatformInfo};
+use coldtrace_domain::Role;
+use coldtrace_national::adapter::FieldMap;
+use coldtrace_service::national::National;
+use coldtrace_store::{SqliteStore, Store};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::support::{TestApp, uscc};
+
+struct Nat {
+    base: String,
+    http: reqwest::Client,
+    store: Arc<SqliteStore>,
+    commander: String,
+    _dir: tempfile::TempDir,
+}
+
+fn adapter() -> FieldMap {
+    serde_json::from_value(json!({
+        "province": "44", "scheme": "gs1", "type_field": "jllx",
+        "types": {"PC": "batch", "RK": "inflow", "QY": "enterprise"},
+        "fields": {"batch": "pch_id", "code": "zsm", "product": "spmc", "batch_no": "pch", "quantity": "sl",
+                   "unit": "dw", "seller_uscc": "mfdm", "buyer_uscc": "gfdm", "time": "sj", "movement": "lsh",
+                   "uscc": "tyshxydm", "name": "qymc"}
+    }))
+    .unwrap()
+}
+
+impl Nat {
+    async fn spawn() -> Nat {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(dir.path().join("coldtrace.sqlite")).unwrap());
+        for p in ["12", "44"] {
+            store
+                .put_docking_client(
+                    format!("province-{p}"),
+                    p.into(),
+                    hash_key(&format!("secret-of-province-{p}")),
+                )
+                .await
+                .unwrap();
+        }
+        let commander = TestApp::key(&store, Role::National, None, None).await;
+        let mut state = AppState::new(
+            store.clone() as Arc<dyn Store>,
+            PlatformInfo {
+                tier: "national".into(),
+                province: None,
+            },
+        );
+        state.national = Some(Arc::new(
+            National::load(store.as_ref(), vec![adapter()])
+                .await
+                .unwrap(),
+        ));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(coldtrace_api::serve(
+            listener,
+            state,
+            std::future::pending(),
+        ));
+        Nat {
+            base,
+            http: reqwest::Client::new(),
+            store,
+            commander,
+            _dir: dir,
+        }
+    }
+
+    async fn send(&self, province: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .basic_auth(
+                format!("province-{province}"),
+                Some(format!("secret-of-province-{province}")),
+            )
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let s = r.status();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.commander)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        r.json().await.unwrap()
+    }
+
+    async fn notices(&self, province: &str, wait_ms: u64) -> Vec<Value> {
+        let r = self
+            .http
+            .get(format!(
+                "{}/docking/v1/notices?after=0&wait_ms={wait_ms}",
+                self.base
+            ))
+            .basic_auth(
+                format!("province-{province}"),
+                Some(format!("secret-of-province-{province}")),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        r.json::<Vec<Value>>().await.unwrap()
+    }
+}
+
+fn env(seq: u64, body: Value) -> Value {
+    let mut m = body;
+    m["id"] = json!(Uuid::now_v7());
+    m["seq"] = json!(seq);
+    m["recorded_at_ms"] = json!(1_700_000_000_000_i64);
+    m
+}
+
+#[tokio::test]
+async fn provinces_dock_in_order_once_and_a_foreign_system_through_its_adapter() {
+    let nat = Nat::spawn().await;
+    let importer = uscc("120116", 71);
+    let buyer = uscc("440106", 72);
+
+    // Wrong secret: 401 with a Basic challenge, nothing read.
+    let r = nat
+        .http
+        .post(format!("{}/docking/v1/messages", nat.base))
+        .basic_auth("province-12", Some("not-the-secret"))
+        .json(&json!({"version": "1", "province": "12", "messages": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(r.headers().get("www-authenticate").is_some());
+
+    let batch = json!({"type": "batch", "batch": "tj-1", "codes": [{"scheme": "url", "value": "http://trace.tj.example/t/12000000000001"}],
+        "product": "冻牛腩", "gtin": "07891234567895", "batch_no": "BR1", "owner_uscc": importer,
+        "origin_country": "BR", "inspection_cert_no": null, "declaration_no": null, "port_of_entry": null,
+        "import_date": null, "quantity_milli": 1_000_000, "unit": "kg"});
+    let outflow = json!({"type": "outflow", "movement": "m1", "batch": "tj-1", "product": "冻牛腩",
+        "seller_uscc": importer, "seller_name": "天津进口商", "buyer_uscc": buyer, "buyer_name": "广州批发商",
+        "other_province": "44", "quantity_milli": 200_000, "unit": "kg", "at_ms": 1_700_000_000_000_i64});
+    let msgs = vec![env(1, batch.clone()), env(2, outflow)];
+
+    let (s, v) = nat
+        .send(
+            "12",
+            "/docking/v1/messages",
+            json!({"version": "2", "province": "12", "messages": msgs}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(v["field"], "version");
+    let (s, _) = nat
+        .send(
+            "12",
+            "/docking/v1/messages",
+            json!({"version": "1", "province": "13", "messages": msgs}),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "credentials of 12 cannot speak for 13"
+    );
+    let (s, v) = nat
+        .send(
+            "12",
+            "/docking/v1/messages",
+            json!({"version": "1", "province": "12", "messages": [msgs[1].clone()]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert_eq!(
+        (v["expected_seq"].as_u64(), v["got_seq"].as_u64()),
+        (Some(1), Some(2))
+    );
+    let (s, v) = nat
+        .send(
+            "12",
+            "/docking/v1/messages",
+            json!({"version": "1", "province": "12", "messages": msgs}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v, json!({"accepted": 2, "duplicates": 0, "next_seq": 3}));
+    // The same messages again: no effect, same position.
+    let (_, v) = nat
+        .send(
+            "12",
+            "/docking/v1/messages",
+            json!({"version": "1", "province": "12", "messages": msgs}),
+        )
+        .await;
+    assert_eq!(v, json!({"accepted": 0, "duplicates": 2, "next_seq": 3}));
+
+    // Guangdong runs another system: its records keep their own field names and GS1 codes.
+    let bad = json!({"records": [
+        {"jllx": "PC", "pch_id": "gd-9", "zsm": "https://id.gs1.org/01/07891234567895/10/BR1", "spmc": "冻牛腩", "pch": "BR1", "sl": "200", "dw": "kg"},
+        {"jllx": "PC", "pch_id": "gd-10", "zsm": "12345", "spmc": "冻牛腩", "sl": "1"}
+    ]});
+    let before = nat.get("/api/v1/national/overview").await;
+    let (s, v) = nat.send("44", "/docking/v1/foreign/records", bad).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(v["field"], "records[1].zsm", "{v}");
+    assert_eq!(
+        nat.get("/api/v1/national/overview").await["counts"],
+        before["counts"],
+        "all or nothing"
+    );
+    let good = json!({"records": [
+        {"jllx": "QY", "tyshxydm": buyer, "qymc": "广州批发商"},
+        {"jllx": "PC", "pch_id": "gd-9", "zsm": "https://id.gs1.org/01/07891234567895/10/BR1", "spmc": "冻牛腩", "pch": "BR1", "sl": "200", "dw": "kg"},
+        {"jllx": "RK", "lsh": "gd-r1", "pch_id": "gd-9", "spmc": "冻牛腩", "mfdm": importer, "gfdm": buyer, "sl": "200", "dw": "kg", "sj": "2023-11-15 08:00:00"}
+    ]});
+    let (s, v) = nat
+        .send("44", "/docking/v1/foreign/records", good.clone())
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v, json!({"accepted": 3, "duplicates": 0, "next_seq": 4}));
+    let (_, v) = nat.send("44", "/docking/v1/foreign/records", good).await;
+    assert_eq!(
+        v,
+        json!({"accepted": 0, "duplicates": 3, "next_seq": 4}),
+        "a record resent is the same record"
+    );
+    let (s, _) = nat
+        .send("12", "/docking/v1/foreign/records", json!({"records": []}))
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::NOT_FOUND,
+        "province 12 has no adapter: it speaks the protocol"
+    );
+
+    // The GTIN and batch number recognise the same goods across the two systems.
+    let links = nat.get("/api/v1/national/links").await;
+    let l = links
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["basis"] == "gtin_batch")
+        .unwrap_or_else(|| panic!("{links}"));
+    assert_eq!(
+        (l["from"]["batch"].as_str(), l["to"]["batch"].as_str()),
+        (Some("tj-1"), Some("gd-9"))
+    );
+
+    // A positive test in Tianjin: Guangdong's notice is waiting for its long poll; Tianjin gets none.
+    let incident = Uuid::now_v7();
+    let (s, _) = nat
+        .send(
+            "12",
+            "/docking/v1/messages",
+            json!({"version": "1", "province": "12", "messages": [env(3, json!({
+            "type": "incident", "incident": incident, "kind": "batch_sample", "subject": "tj-1",
+            "positive_at": "2023-11-20T09:00:00+08:00", "batches": ["tj-1"]}))]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let n = nat.notices("44", 5_000).await;
+    assert_eq!(n.len(), 1);
+    assert_eq!(n[0]["lines"][0]["batch"], "gd-9");
+    assert_eq!(n[0]["lines"][0]["seller_uscc"], importer.as_str());
+    assert_eq!(n[0]["lines"][0]["sale_date"], "2023-11-15");
+    assert!(nat.notices("12", 0).await.is_empty());
+    let ni = nat
+        .get(&format!("/api/v1/national/incidents/{incident}"))
+        .await;
+    assert_eq!(ni["not_acknowledged"], json!(["44"]));
+
+    // A commander's decision: a wrong word is refused; a rejection takes Guangdong out of the trace.
+    let id = l["id"].as_str().unwrap();
+    let r = nat
+        .http
+        .post(format!("{}/api/v1/national/links/{id}/decision", nat.base))
+        .bearer_auth(&nat.commander)
+        .json(&json!({"decision": "maybe"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let r = nat
+        .http
+        .post(format!("{}/api/v1/national/links/{id}/decision", nat.base))
+        .bearer_auth(&nat.commander)
+        .json(&json!({"decision": "reject", "note": "different lot"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let t = nat
+        .get("/api/v1/national/trace?province=12&batch=tj-1")
+        .await;
+    assert_eq!(t["provinces"], json!(["12"]));
+    // The decision is kept: a registry rebuilt from the store follows it.
+    let again = National::load(nat.store.as_ref(), vec![]).await.unwrap();
+    assert_eq!(
+        again.read(|r| r.trace("12", &["tj-1".into()]).provinces),
+        vec!["12".to_string()]
+    );
+}
