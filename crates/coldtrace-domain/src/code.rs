@@ -220,10 +220,11 @@ impl Issuer {
                 format!("(01){}(10){lot}", gtin?.to_gtin14())
             }
             CodeScheme::Uscc => {
+                // The check character covers the USCC alphabet only (no I, O, S, V, Z).
                 let part: String = batch_no
                     .chars()
-                    .filter(|c| c.is_ascii_alphanumeric())
                     .map(|c| c.to_ascii_uppercase())
+                    .filter(|c| crate::id::USCC_CHARSET.contains(*c))
                     .take(8)
                     .collect();
                 let part = if part.is_empty() { "0".into() } else { part };
@@ -421,6 +422,19 @@ mod tests {
         // The check character is verified on parse: a changed serial no longer reads.
         let bad = c.value.replace(".00000042.", ".00000043.");
         assert!(TraceCode::parse(&bad, Some(CodeScheme::Uscc)).is_err());
+        // Letters outside the USCC alphabet are left out of the batch part, so the check character holds.
+        let c = Issuer {
+            scheme: CodeScheme::Uscc,
+            province: "12".into(),
+            host: String::new(),
+        }
+        .issue(7, &owner, None, "HZ-7004")
+        .unwrap();
+        assert!(
+            c.value.starts_with("91120116MA05T1Q16A.H7004.00000007."),
+            "{}",
+            c.value
+        );
         let i = Issuer {
             scheme: CodeScheme::Gs1,
             province: "12".into(),

@@ -26,9 +26,16 @@ pub const WINDOW_MS: i64 = 7 * 86_400_000;
 
 const NS: Uuid = Uuid::from_u128(0x6c64_7472_6163_655f_6e61_7469_6f6e_616c);
 
-/// The id of the notice for `province` about `incident`: the same on every replay, so a notice is made once.
-pub fn notice_id(incident: Uuid, province: &str) -> Uuid {
-    Uuid::new_v5(&NS, format!("notice:{incident}:{province}").as_bytes())
+/// The id of the notice for `province` about `incident` naming `batches`: the same on every replay, so a notice
+/// is made once. A later notice about the same incident (goods found after data arrived late) names other
+/// batches and so has another id.
+pub fn notice_id(incident: Uuid, province: &str, batches: &[String]) -> Uuid {
+    let mut b: Vec<&str> = batches.iter().map(String::as_str).collect();
+    b.sort_unstable();
+    Uuid::new_v5(
+        &NS,
+        format!("notice:{incident}:{province}:{}", b.join(",")).as_bytes(),
+    )
 }
 
 type Ix = usize;
@@ -199,6 +206,8 @@ pub struct Registry {
     link_by_id: HashMap<String, usize>,
     incidents: Vec<IncidentRec>,
     deliveries: BTreeMap<Uuid, Delivery>,
+    /// Batches already notified, per incident and province.
+    notified: HashMap<(Uuid, String), BTreeSet<String>>,
     /// Messages applied, per kind.
     counts: BTreeMap<&'static str, u64>,
 }
@@ -826,12 +835,17 @@ impl Registry {
     }
 
     /// The notices an incident calls for: one per affected province other than the reporting one, each with
-    /// that province's implicated batches.
+    /// that province's implicated batches not notified before.
     pub fn notices_for(&self, inc: &IncidentRec) -> (NationalTrace, Vec<Notice>) {
         let trace = self.trace(&inc.province, &inc.report.batches);
         let mut by: BTreeMap<&str, Vec<NoticeItem>> = BTreeMap::new();
         for b in &trace.batches {
-            if b.province == inc.province {
+            if b.province == inc.province
+                || self
+                    .notified
+                    .get(&(inc.report.incident, b.province.clone()))
+                    .is_some_and(|s| s.contains(&b.batch))
+            {
                 continue;
             }
             let entry = b.flows.iter().find(|f| f.direction == "in");
@@ -860,7 +874,11 @@ impl Registry {
         let notices = by
             .into_iter()
             .map(|(p, lines)| Notice {
-                id: notice_id(inc.report.incident, p),
+                id: notice_id(
+                    inc.report.incident,
+                    p,
+                    &lines.iter().map(|l| l.batch.clone()).collect::<Vec<_>>(),
+                ),
                 seq: 0,
                 incident: inc.report.incident,
                 from_province: inc.province.clone(),
@@ -876,6 +894,10 @@ impl Registry {
 
     /// Starts following a notice's delivery.
     pub fn track(&mut self, n: &Notice) {
+        self.notified
+            .entry((n.incident, n.to_province.clone()))
+            .or_default()
+            .extend(n.lines.iter().map(|l| l.batch.clone()));
         self.deliveries.entry(n.id).or_insert_with(|| Delivery {
             notice: n.id,
             province: n.to_province.clone(),

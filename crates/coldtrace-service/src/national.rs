@@ -37,6 +37,9 @@ pub struct National {
     adapters: HashMap<String, FieldMap>,
 }
 
+/// Incidents received within this window are traced again when late data arrives.
+pub const RETRACE_WINDOW_MS: i64 = 30 * 86_400_000;
+
 const FOREIGN_NS: Uuid = Uuid::from_u128(0x6c64_7472_6163_655f_666f_7265_6967_6e00);
 
 impl National {
@@ -167,14 +170,32 @@ impl National {
             .accept_upload(province.to_string(), messages, assign_seq)
             .await?;
         let mut incidents = Vec::new();
+        let mut graph_changed = false;
         self.write(|r| {
             for row in &out.fresh {
                 r.apply(&row.province, row.received_at_ms, &row.envelope.body);
-                if let coldtrace_domain::docking::Message::Incident(i) = &row.envelope.body {
-                    incidents.push(i.incident);
+                use coldtrace_domain::docking::Message as M;
+                match &row.envelope.body {
+                    M::Incident(i) => incidents.push(i.incident),
+                    M::Batch(_) | M::Derivation(_) | M::Outflow(_) | M::Inflow(_) => {
+                        graph_changed = true
+                    }
+                    _ => {}
                 }
             }
         });
+        if graph_changed {
+            // Data that arrives after an incident (a province that was offline) may implicate more goods:
+            // recent incidents are traced again and any newly implicated batch goes out in a further notice.
+            let since = jiff::Timestamp::now().as_millisecond() - RETRACE_WINDOW_MS;
+            self.read(|r| {
+                for i in r.incidents() {
+                    if i.received_at_ms >= since && !incidents.contains(&i.report.incident) {
+                        incidents.push(i.report.incident);
+                    }
+                }
+            });
+        }
         for i in incidents {
             self.issue_notices(store, i).await?;
         }

@@ -119,6 +119,10 @@ pub async fn open(
     let v = svc::open(state.store.as_ref(), &state.tracer, &p, req)
         .await
         .map_err(incident_error)?;
+    // The incident is in the outbox for the national platform: deliver it now.
+    if let Some(d) = &state.docking {
+        d.wake();
+    }
     metrics::counter!("coldtrace_incidents_opened_total").increment(1);
     Ok((StatusCode::CREATED, Json(v)))
 }

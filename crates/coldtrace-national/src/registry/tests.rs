@@ -214,9 +214,49 @@ fn a_positive_test_in_c_reaches_the_importer_in_a_and_every_batch_made_in_b() {
     assert_eq!(entry.seller_uscc.as_deref(), Some(IMPORTER_A));
     assert_eq!(
         notices[0].id,
-        notice_id(Uuid::nil(), "12"),
+        notice_id(Uuid::nil(), "12", &["a1".into()]),
         "ids are stable across replays"
     );
+}
+
+#[test]
+fn goods_found_after_a_notice_go_out_in_a_further_notice_of_their_own() {
+    let mut r = chain();
+    let inc = IncidentRec {
+        province: "33".into(),
+        report: IncidentReport {
+            incident: Uuid::nil(),
+            kind: "batch_sample".into(),
+            subject: "c-1".into(),
+            positive_at: "2020-11-05T10:00:00+08:00".into(),
+            batches: vec!["c-1".into()],
+        },
+        received_at_ms: T0,
+    };
+    let (_, first) = r.notices_for(&inc);
+    first.iter().for_each(|n| r.track(n));
+    assert!(
+        r.notices_for(&inc).1.is_empty(),
+        "nothing new, nothing sent"
+    );
+    // Jiangsu reports late that it made a third product from the same input.
+    r.apply("32", T0, &batch("b-p3", "牛肉馅", None, 500_000));
+    r.apply(
+        "32",
+        T0,
+        &Message::Derivation(Derivation {
+            holder_uscc: PROCESSOR_B.into(),
+            inputs: vec!["b-in".into()],
+            outputs: vec!["b-p3".into()],
+            at_ms: T0 + 5 * DAY,
+        }),
+    );
+    let (_, more) = r.notices_for(&inc);
+    assert_eq!(more.len(), 1);
+    assert_eq!(more[0].to_province, "32");
+    assert_eq!(more[0].lines.len(), 1);
+    assert_eq!(more[0].lines[0].batch, "b-p3");
+    assert!(first.iter().all(|n| n.id != more[0].id));
 }
 
 #[test]

@@ -1,6 +1,9 @@
-//! `coldtrace demo`: a provincial platform (Tianjin, 12) on an embedded store under a data directory, loaded
-//! with generated data and an imported ledger, then serving. `--no-serve` runs the same scenario against a
-//! real server on a free port, prints the summary and exits.
+//! `coldtrace demo`: the national command platform and three provincial platforms, each on its own listener
+//! and embedded store under one data directory, each province issuing codes in a different scheme: Tianjin (12,
+//! URL codes) loaded with generated data and an imported ledger, Jiangsu (32, 14-digit issued codes) and
+//! Zhejiang (33, USCC-based codes). A chain crosses all three; a positive test in Zhejiang reaches the others as
+//! notices through the national platform. `--no-serve` runs everything on free ports, prints the summary and
+//! exits.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -14,6 +17,12 @@ use coldtrace_ledger::{Format, ImportOptions};
 use coldtrace_store::Store;
 use serde_json::{Value, json};
 
+use coldtrace_domain::CodeScheme;
+use coldtrace_domain::code::Issuer;
+use coldtrace_service::docking::DockingClient;
+use coldtrace_store::DockingConfig;
+
+use crate::cmd::federation::{Endpoint, Federation};
 use crate::cmd::key::issue;
 use crate::settings::Settings;
 
@@ -40,12 +49,34 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
     }
     let store = super::open_store(&a.data)?;
     let tianjin = ProvinceCode::parse("12").expect("constant");
+    let listen = if a.no_serve {
+        "127.0.0.1:0".to_string()
+    } else {
+        a.listen.clone().unwrap_or(settings.server.listen.clone())
+    };
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
+    let addr = listener.local_addr()?;
+    let base = format!("http://{addr}");
+
+    store.enable_docking(DockingConfig {
+        province: "12".into(),
+        issuer: Some(Issuer {
+            scheme: CodeScheme::Url,
+            province: "12".into(),
+            host: addr.to_string(),
+        }),
+    });
     println!(
         "coldtrace demo: provincial platform of {} ({}), data in {}",
         tianjin.name(),
         tianjin,
         a.data.display()
     );
+
+    // 0. The national command platform, with a docking client for each province.
+    let fed = Federation::start(&a.data).await?;
 
     // 1. Generated chain data: Tianjin port imports, onward flows to Shanghai and Guangdong.
     let cfg = GenConfig {
@@ -139,17 +170,10 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
         tier: "province".into(),
         province: Some(tianjin),
     };
-    let state = AppState::new(store.clone() as Arc<dyn Store>, platform);
-    let listen = if a.no_serve {
-        "127.0.0.1:0".to_string()
-    } else {
-        a.listen.unwrap_or(settings.server.listen)
-    };
-    let listener = tokio::net::TcpListener::bind(&listen)
-        .await
-        .with_context(|| format!("binding {listen}"))?;
-    let addr = listener.local_addr()?;
-    let base = format!("http://{addr}");
+    let mut state = AppState::new(store.clone() as Arc<dyn Store>, platform);
+    let docking = DockingClient::new(fed.link("12"));
+    docking.spawn(state.store.clone(), state.tracer.clone());
+    state.docking = Some(docking);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(coldtrace_api::serve(listener, state, async move {
         tokio::select! { _ = stop_rx => {}, _ = super::serve::shutdown_signal() => {} }
@@ -158,6 +182,15 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
     // 4. The scenario over real HTTP, ending with a positive test.
     scenario(&base, &importer_key, &regulator_key, &pop).await?;
     positive_test(&base, &regulator_key, store.as_ref()).await?;
+
+    // 5. Two more provinces, and a chain across all three.
+    let tj = Endpoint {
+        base: base.clone(),
+        key: regulator_key.clone(),
+    };
+    let js = fed.province(&a.data, "32", CodeScheme::Issued).await?;
+    let zj = fed.province(&a.data, "33", CodeScheme::Uscc).await?;
+    fed.cross_border(&tj, &js, &zj).await?;
 
     if a.no_serve {
         let _ = stop_tx.send(());
@@ -175,6 +208,12 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
         "  importer:  curl -H 'Authorization: Bearer {importer_key}' '{base}/api/v1/codes/(01)06901234567892(10)DEMO-BR-001'"
     );
     println!("  admin:     {admin_key}");
+    println!(
+        "  national:  curl -H 'Authorization: Bearer {}' {}/api/v1/national/overview",
+        fed.national.key, fed.national.base
+    );
+    println!("  Jiangsu:   {} (regulator key {})", js.base, js.key);
+    println!("  Zhejiang:  {} (regulator key {})", zj.base, zj.key);
     println!("Press Ctrl-C to stop.");
     server.await??;
     Ok(())

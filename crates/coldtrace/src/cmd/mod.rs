@@ -5,6 +5,7 @@ pub mod bench_scale;
 pub mod bench_trace;
 pub mod demo;
 pub mod dock_client;
+pub mod federation;
 pub mod gen_data;
 pub mod import;
 pub mod incident;
