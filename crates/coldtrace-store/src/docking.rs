@@ -127,6 +127,14 @@ fn enterprise_of(tx: &Transaction<'_>, id: Uuid) -> Result<Option<(String, Strin
     })
 }
 
+/// The province of a registered enterprise (its region's first two digits).
+fn holder_province(tx: &Transaction<'_>, id: Uuid) -> Result<Option<String>> {
+    Ok(tx
+        .prepare_cached("SELECT province FROM enterprises WHERE id = ?1 ORDER BY seq DESC LIMIT 1")?
+        .query_row([id.to_string()], |r| r.get(0))
+        .optional()?)
+}
+
 fn product_of(tx: &Transaction<'_>, id: Uuid) -> Result<Option<Product>> {
     let body: Option<String> = tx
         .prepare_cached("SELECT body FROM products WHERE id = ?1 ORDER BY seq DESC LIMIT 1")?
@@ -254,7 +262,9 @@ pub(crate) fn emit(
         let Some(cp) = &m.counterparty else { continue };
         let Some(cp_uscc) = &cp.uscc else { continue };
         let other = province_of_uscc(cp_uscc.as_str()).map(str::to_string);
-        if other.as_deref() == Some(cfg.province.as_str()) {
+        // A flow crosses this province's border when the holder is here and the counterparty is not.
+        let holder_here = holder_province(tx, m.holder)?.as_deref() == Some(cfg.province.as_str());
+        if !holder_here || other.as_deref() == Some(cfg.province.as_str()) {
             continue;
         }
         let Some(batch) = m.batch.as_ref().and_then(batch_id) else {

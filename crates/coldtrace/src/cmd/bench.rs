@@ -54,6 +54,16 @@ pub enum What {
         #[arg(long)]
         pg: Option<String>,
     },
+    /// Docking across processes: a province's backlog delivered to the national platform, and the time from a
+    /// positive test to notices in every affected province.
+    Docking {
+        /// Movements generated in the delivering province.
+        #[arg(long, default_value_t = 200_000)]
+        movements: u64,
+        /// Positive tests to time.
+        #[arg(long, default_value_t = 30)]
+        incidents: usize,
+    },
     /// The trace engine alone on synthetic flows in memory, at scales a store takes hours to fill.
     Scale {
         #[arg(long, default_value_t = 10_000_000)]
@@ -85,6 +95,10 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
             queries,
             seed,
         } => super::bench_scale::run(movements, queries, seed),
+        What::Docking {
+            movements,
+            incidents,
+        } => super::bench_docking::run(movements, incidents).await,
     }
 }
 

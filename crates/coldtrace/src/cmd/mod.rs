@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod bench;
+pub mod bench_docking;
 pub mod bench_scale;
 pub mod bench_trace;
 pub mod demo;
