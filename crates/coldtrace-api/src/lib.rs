@@ -168,6 +168,10 @@ pub fn app(state: AppState) -> Router {
         .route("/docking/v1/messages", post(docking::upload))
         .route("/docking/v1/notices", get(docking::notices))
         .route("/docking/v1/foreign/records", post(docking::foreign))
+        .route(
+            "/docking/v1/schema.json",
+            get(openapi::serve_docking_schema),
+        )
         .route("/healthz", get(system::healthz))
         .route("/metrics", get(system::metrics))
         .route("/api/openapi.json", get(openapi::serve))

@@ -50,3 +50,43 @@ impl Modify for SecurityAddon {
 pub async fn serve() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }
+
+/// The docking protocol's JSON Schema (draft 2020-12), generated from the wire types so that it cannot drift:
+/// `docs/docking-v1.schema.json` is this document, and `/docking/v1/schema.json` serves it.
+pub fn docking_schema() -> serde_json::Value {
+    use coldtrace_domain::docking::*;
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::Schema;
+    fn add<T: utoipa::ToSchema>(v: &mut Vec<(String, RefOr<Schema>)>) {
+        v.push((T::name().to_string(), T::schema()));
+        T::schemas(v);
+    }
+    let mut v = Vec::new();
+    add::<Upload>(&mut v);
+    add::<UploadReceipt>(&mut v);
+    add::<SequenceGap>(&mut v);
+    add::<Notice>(&mut v);
+    let defs: std::collections::BTreeMap<String, RefOr<Schema>> = v.into_iter().collect();
+    let text = serde_json::to_string(&defs)
+        .unwrap_or_default()
+        .replace("#/components/schemas/", "#/$defs/");
+    let defs: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    serde_json::json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://coldtrace.example/docking/v1/schema.json",
+        "title": "coldtrace docking protocol, version 1",
+        "description": "A province's upload is an Upload; the national platform answers an UploadReceipt (200) or a SequenceGap (409) and hands each province its Notices. See docs/docking.md.",
+        "$defs": defs,
+        "oneOf": [
+            {"$ref": "#/$defs/Upload"},
+            {"$ref": "#/$defs/UploadReceipt"},
+            {"$ref": "#/$defs/SequenceGap"},
+            {"$ref": "#/$defs/Notice"}
+        ]
+    })
+}
+
+/// `GET /docking/v1/schema.json`.
+pub async fn serve_docking_schema() -> Json<serde_json::Value> {
+    Json(docking_schema())
+}

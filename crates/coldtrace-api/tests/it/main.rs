@@ -5,4 +5,5 @@ mod docking;
 mod incidents;
 mod ledger;
 mod records;
+mod schema;
 mod support;
