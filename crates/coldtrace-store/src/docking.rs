@@ -443,18 +443,21 @@ pub(crate) fn notice_cursor(c: &rusqlite::Connection) -> Result<u64> {
     state(c, "notice_cursor")
 }
 
+/// body, incident, received_at, acked_at, acked_by, ack_note
+type NoticeInCols = (
+    String,
+    Option<String>,
+    i64,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+);
+
 pub(crate) fn received_notices(c: &rusqlite::Connection) -> Result<Vec<NoticeInRow>> {
     let mut stmt = c.prepare_cached(
         "SELECT body, incident, received_at, acked_at, acked_by, ack_note FROM notices_in ORDER BY seq DESC",
     )?;
-    let rows: Vec<(
-        String,
-        Option<String>,
-        i64,
-        Option<i64>,
-        Option<String>,
-        Option<String>,
-    )> = stmt
+    let rows: Vec<NoticeInCols> = stmt
         .query_map([], |r| {
             Ok((
                 r.get(0)?,
