@@ -12,8 +12,10 @@
 //! - [`authz`]: the central authorization checks; [`views`]: role-dependent masking.
 //! - [`openapi`]: the OpenAPI document served at `/api/openapi.json`.
 //!
-//! **Invariant:** every route under `/api/v1` takes the [`extract::Auth`] extractor; only `/healthz`,
-//! `/metrics` and `/api/openapi.json` are open.
+//! **Invariant:** every route under `/api/v1` takes the [`extract::Auth`] extractor; open are `/healthz`,
+//! `/metrics`, `/api/openapi.json`, the console's static page (`/console`, which signs in with a key), and the
+//! public lookup (`/t/{code}`, `/qr.svg`, `/label`), which shows only batches a regulator published.
+//! `/docking/v1` takes HTTP Basic client credentials (`routes::docking::DockingAuth`).
 
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
@@ -133,6 +135,8 @@ pub fn app(state: AppState) -> Router {
         .route("/products/{id}", get(products::get_one))
         .route("/batches", post(batches::create).get(batches::list))
         .route("/batches/{id}", get(batches::get_one))
+        .route("/batches/{id}/publish", post(console::publish))
+        .route("/dashboard", get(console::dashboard))
         .route("/batches/{id}/documents", get(documents::of_batch))
         .route("/codes/{*code}", get(batches::by_code))
         .route("/documents", post(documents::create))
@@ -172,6 +176,14 @@ pub fn app(state: AppState) -> Router {
             "/docking/v1/schema.json",
             get(openapi::serve_docking_schema),
         )
+        .route("/", get(console::root))
+        .route("/console", get(console::index))
+        .route("/console/app.js", get(console::script))
+        .route("/console/app.css", get(console::style))
+        .route("/t", get(public::search))
+        .route("/t/{*code}", get(public::lookup))
+        .route("/qr.svg", get(public::qr))
+        .route("/label", get(public::label))
         .route("/healthz", get(system::healthz))
         .route("/metrics", get(system::metrics))
         .route("/api/openapi.json", get(openapi::serve))

@@ -276,9 +276,24 @@ pub struct TraceAnswer {
     pub holders: Vec<HolderOut>,
     pub provinces: Vec<String>,
     pub earliest: Option<String>,
+    /// Flows between the holders of the answer (goods passing from one holder to another), for drawing.
+    pub flows: Vec<FlowOut>,
     /// The lots behind the answer, for exports and people (see [`Tracer::movement_seqs`]).
     #[serde(skip)]
     pub lots: Vec<Ix>,
+}
+
+/// Goods passing between two holders of an answer.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct FlowOut {
+    /// Holder keys, as in [`HolderOut::key`].
+    pub from: Uuid,
+    pub to: Uuid,
+    pub batch: Uuid,
+    pub quantity: f64,
+    pub at: Option<String>,
+    /// `ship`, `sell`, `return`, `receive`.
+    pub via: &'static str,
 }
 
 fn fmt_time(s: Secs) -> Option<String> {
@@ -670,6 +685,23 @@ impl Tracer {
             mode,
         });
         let mut a = build(&ix, &dir, &r);
+        let inside: std::collections::HashSet<Ix> = a.lots.iter().copied().collect();
+        for &lot in &a.lots {
+            for (to, mv) in ix.out_edges(lot) {
+                let (hf, ht) = (ix.lot_holder(lot), ix.lot_holder(to));
+                if hf == ht || !inside.contains(&to) {
+                    continue;
+                }
+                a.flows.push(FlowOut {
+                    from: ix.holder_id(hf),
+                    to: ix.holder_id(ht),
+                    batch: ix.batch_id(ix.lot_batch(lot)),
+                    quantity: q(ix.quantity_of(mv)),
+                    at: fmt_time(ix.movement_time(mv)),
+                    via: kind_name(ix.movement_kind(mv)),
+                });
+            }
+        }
         a.direction = match direction {
             Direction::Forward => "forward",
             Direction::Backward => "backward",
@@ -855,6 +887,7 @@ fn build(ix: &TraceIndex, dir: &Directory, r: &TraceResult) -> TraceAnswer {
         holders: holders.into_values().collect(),
         provinces: provinces.into_iter().collect(),
         earliest: fmt_time(if earliest == Secs::MAX { 0 } else { earliest }),
+        flows: Vec::new(),
         lots: lots.iter().map(|l| l.0).collect(),
     }
 }

@@ -70,6 +70,12 @@ CREATE TABLE IF NOT EXISTS notices_out (
     created_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS notices_out_province ON notices_out(province, seq);
+-- Batches a regulator approved for the public lookup (nothing is published without provincial approval).
+CREATE TABLE IF NOT EXISTS published (
+    batch_id TEXT PRIMARY KEY,
+    by_subject TEXT NOT NULL,
+    at_ms INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS docking_clients (
     client_id TEXT PRIMARY KEY,
     province TEXT NOT NULL,

@@ -242,6 +242,15 @@ pub struct Stats {
     pub trace_codes: u64,
 }
 
+/// Reporting coverage of one kind of enterprise (摸清底数: who is registered, who reports).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Coverage {
+    pub kind: String,
+    pub enterprises: u64,
+    /// Those that recorded at least one movement in the period.
+    pub reporting: u64,
+}
+
 /// Where the provincial outbox stands.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct OutboxStatus {
@@ -375,6 +384,11 @@ pub trait Store: Send + Sync + 'static {
     /// Every incident, newest first (a platform has few).
     async fn incidents(&self) -> Result<Vec<IncidentRow>>;
 
+    /// A regulator approves a batch for the public lookup; `false` if it already was.
+    async fn publish(&self, batch: Uuid, by: String) -> Result<bool>;
+    async fn is_published(&self, batch: Uuid) -> Result<bool>;
+    /// Registered enterprises by kind, and how many of them recorded a movement since `since_ms`.
+    async fn coverage(&self, scope: &Scope, since_ms: i64) -> Result<Vec<Coverage>>;
     /// Every code of a batch: the enterprise's and the one the platform issued.
     async fn codes_of(&self, batch: Uuid) -> Result<Vec<coldtrace_domain::docking::NativeCode>>;
 

@@ -22,7 +22,7 @@ use crate::{
     Receipt, Result, Scope, Stats, Store, StoreError, Stored, SubmitOutcome, SubmitRequest,
 };
 
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS enterprises (
@@ -1582,6 +1582,50 @@ impl Store for SqliteStore {
                 .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                 .optional()?;
             row.map(|r| incident_row(c, r)).transpose()
+        })
+        .await
+    }
+
+    async fn publish(&self, batch: Uuid, by: String) -> Result<bool> {
+        self.write(move |c| {
+            Ok(c.prepare_cached(
+                "INSERT OR IGNORE INTO published (batch_id, by_subject, at_ms) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![batch.to_string(), by, now_ms()])?
+                == 1)
+        })
+        .await
+    }
+
+    async fn is_published(&self, batch: Uuid) -> Result<bool> {
+        self.read(move |c| {
+            Ok(
+                c.prepare_cached("SELECT 1 FROM published WHERE batch_id = ?1")?
+                    .query_row([batch.to_string()], |_| Ok(()))
+                    .optional()?
+                    .is_some(),
+            )
+        })
+        .await
+    }
+
+    async fn coverage(&self, scope: &Scope, since_ms: i64) -> Result<Vec<crate::Coverage>> {
+        let (cond, arg) = scope_sql(&scope.clone(), "e.id = ?1", "e.province = ?1", "?1");
+        self.read(move |c| {
+            let sql = format!(
+                "SELECT e.kind, COUNT(*),
+                        SUM(EXISTS (SELECT 1 FROM movements m WHERE m.holder = e.id AND m.recorded_at >= ?2))
+                 FROM enterprises e WHERE e.corrects IS NULL AND {cond} GROUP BY e.kind ORDER BY e.kind"
+            );
+            let mut stmt = c.prepare(&sql)?;
+            let rows = stmt.query_map(params![arg, since_ms], |r| {
+                Ok(crate::Coverage {
+                    kind: r.get(0)?,
+                    enterprises: r.get::<_, i64>(1)? as u64,
+                    reporting: r.get::<_, i64>(2)? as u64,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
         .await
     }

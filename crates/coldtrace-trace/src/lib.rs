@@ -337,6 +337,9 @@ impl TraceIndex {
     pub fn movement_kind(&self, mv: Ix) -> Kind {
         self.mv_kind[mv as usize]
     }
+    pub fn quantity_of(&self, mv: Ix) -> i64 {
+        self.mv_qty[mv as usize]
+    }
     pub fn movement_seq(&self, mv: Ix) -> u32 {
         self.mv_seq[mv as usize]
     }
@@ -517,7 +520,8 @@ impl TraceIndex {
         }
     }
 
-    pub(crate) fn out_edges(&self, lot: Ix) -> impl Iterator<Item = (Ix, Ix)> + '_ {
+    /// Flows out of a lot: `(the lot it went to, the movement)`.
+    pub fn out_edges(&self, lot: Ix) -> impl Iterator<Item = (Ix, Ix)> + '_ {
         self.edge_list(self.lot_out[lot as usize])
     }
 

@@ -2,6 +2,7 @@
 
 pub mod attachments;
 pub mod batches;
+pub mod console;
 pub mod credentials;
 pub mod docking;
 pub mod documents;
@@ -10,6 +11,7 @@ pub mod incidents;
 pub mod ledger;
 pub mod movements;
 pub mod products;
+pub mod public;
 pub mod submissions;
 pub mod system;
 pub mod trace;

@@ -1,6 +1,7 @@
 //! Integration tests of the HTTP API: a real server on a free port over a real SQLite file.
 
 mod access;
+mod browser;
 mod docking;
 mod incidents;
 mod ledger;

@@ -1,0 +1,114 @@
+//! The web console (监管端与企业端): one page and its script and style, embedded in the binary so that nothing
+//! is loaded from outside (closed networks). It signs in with the platform's API keys and uses the same JSON
+//! API as every other client, so it sees exactly what the account's role may see.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use coldtrace_domain::Role;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::authz::require_role;
+use crate::error::ApiError;
+use crate::extract::Auth;
+
+const INDEX: &str = include_str!("../web/index.html");
+const APP_JS: &str = include_str!("../web/app.js");
+const APP_CSS: &str = include_str!("../web/app.css");
+
+pub async fn root() -> Redirect {
+    Redirect::to("/console")
+}
+
+pub async fn index() -> Html<&'static str> {
+    Html(INDEX)
+}
+
+pub async fn script() -> Response {
+    (
+        [
+            (CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (CACHE_CONTROL, "no-cache"),
+        ],
+        APP_JS,
+    )
+        .into_response()
+}
+
+pub async fn style() -> Response {
+    (
+        [
+            (CONTENT_TYPE, "text/css; charset=utf-8"),
+            (CACHE_CONTROL, "no-cache"),
+        ],
+        APP_CSS,
+    )
+        .into_response()
+}
+
+/// What a regulator's dashboard shows.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Dashboard {
+    #[schema(value_type = Object)]
+    pub stats: coldtrace_store::Stats,
+    /// Enterprises by kind and how many reported in the period.
+    pub coverage: Vec<coldtrace_store::Coverage>,
+    /// The period, in days.
+    pub days: u32,
+    pub open_incidents: usize,
+}
+
+#[utoipa::path(get, path = "/api/v1/dashboard", tag = "records",
+    responses((status = 200, body = Dashboard), (status = 403, body = crate::error::ErrorBody)),
+    security(("api_key" = [])))]
+/// A regulator's dashboard: counts, enterprises by kind with their reporting coverage over 30 days, open
+/// incidents.
+pub async fn dashboard(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+) -> Result<Json<Dashboard>, ApiError> {
+    require_role(&p, &[Role::Regulator, Role::National], "see the dashboard")?;
+    let scope = crate::authz::scope(&p);
+    let days = 30;
+    let since = jiff::Timestamp::now().as_millisecond() - i64::from(days) * 86_400_000;
+    let open_incidents = state
+        .store
+        .incidents()
+        .await?
+        .iter()
+        .filter(|r| coldtrace_service::incidents::may_see(&p, &r.incident))
+        .map(coldtrace_service::incidents::view)
+        .filter(|v| v.status == "open")
+        .count();
+    Ok(Json(Dashboard {
+        stats: state.store.stats(&scope).await?,
+        coverage: state.store.coverage(&scope, since).await?,
+        days,
+        open_incidents,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/batches/{id}/publish", tag = "records",
+    responses((status = 200, description = "published (again: no change)"), (status = 404, body = crate::error::ErrorBody)),
+    security(("api_key" = [])))]
+/// A provincial regulator approves a batch for the public lookup (nothing is published without approval).
+pub async fn publish(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<Uuid>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    require_role(&p, &[Role::Regulator], "publish batches")?;
+    if !state
+        .store
+        .batch_visible(&crate::authz::scope(&p), id)
+        .await?
+    {
+        return Err(ApiError::NotFound("batch"));
+    }
+    let new = state.store.publish(id, p.subject()).await?;
+    Ok(Json(
+        serde_json::json!({ "batch": id, "published": true, "new": new }),
+    ))
+}

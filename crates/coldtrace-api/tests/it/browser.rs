@@ -1,0 +1,305 @@
+//! The console and the public lookup in a real browser: headless Chromium driven by ChromeDriver (Debian's
+//! `chromium` and `chromium-driver`, which `.ci/run` installs). A regulator signs in, finds a batch by its code,
+//! opens its trace, publishes it and registers a positive test; the tasks appear; the public page of the code
+//! shows the approved facts; an enterprise scans a code into the movement form and uploads a ledger with an
+//! error. With `COLDTRACE_SCREENSHOTS=1` the pages are saved to `docs/screenshots/`.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+use crate::support::{Ent, TestApp};
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn browser(profile: &std::path::Path) -> (Driver, Client) {
+    let chromedriver =
+        std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        std::path::Path::new(&chromedriver).exists() && std::path::Path::new(&chromium).exists(),
+        "browser tests need Debian's chromium and chromium-driver (apt-get install chromium chromium-driver; .ci/run does)"
+    );
+    let port = free_port();
+    let driver = Driver(
+        Command::new(&chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts"),
+    );
+    let t = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "chromedriver did not listen"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": chromium,
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--disable-dev-shm-usage", "--window-size=1280,900",
+                     format!("--user-data-dir={}", profile.display())]
+        }),
+    );
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("a Chromium session");
+    (driver, client)
+}
+
+async fn wait_css(c: &Client, css: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+}
+
+/// The text of an element once it is there and stable (the page may re-render it while it loads).
+async fn text_of(c: &Client, css: &str) -> String {
+    wait_text(c, css, |t| !t.is_empty()).await
+}
+
+/// Polls an element's text until `ok` holds for it.
+async fn wait_text(c: &Client, css: &str, ok: impl Fn(&str) -> bool) -> String {
+    let t = Instant::now();
+    let mut last = String::new();
+    loop {
+        if let Ok(e) = c.find(Locator::Css(css)).await
+            && let Ok(text) = e.text().await
+        {
+            if ok(&text) {
+                return text;
+            }
+            last = text;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "{css} never showed what was expected; last text: {last:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn shot(c: &Client, name: &str) {
+    if std::env::var_os("COLDTRACE_SCREENSHOTS").is_some() {
+        let png = c.screenshot().await.unwrap();
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/screenshots");
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(format!("{dir}/{name}.png"), png).unwrap();
+    }
+}
+
+async fn sign_in(c: &Client, base: &str, key: &str) {
+    c.goto(&format!("{base}/console#/signin")).await.unwrap();
+    let k = wait_css(c, "#key").await;
+    k.send_keys(key).await.unwrap();
+    c.find(Locator::Css("#signin-btn"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn mv(app: &TestApp, e: &Ent, body: serde_json::Value) {
+    let r = app.post("/api/v1/movements", &e.key, &body).await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regulators_enterprises_and_the_public_use_the_platform_in_a_browser() {
+    let app = TestApp::spawn().await;
+    let importer = app.enterprise("120116", "importer", 81).await;
+    let store = app
+        .enterprise("120104", "first_station_cold_store", 82)
+        .await;
+    let code = "12020261126001";
+    let (_, batch) = app.batch(&importer, "BR-WEB-1", code).await;
+    mv(&app, &importer, json!({"kind": "receive", "batch_id": batch, "quantity": 1000, "at": "2026-11-20T08:00:00+08:00", "counterparty_name": "Frigorifico Exemplo S.A."})).await;
+    mv(&app, &importer, json!({"kind": "ship", "batch_id": batch, "quantity": 400, "at": "2026-11-21T08:00:00+08:00", "counterparty_uscc": store.uscc, "counterparty_name": "首站冷库"})).await;
+    mv(&app, &store, json!({"kind": "receive", "trace_code": code, "quantity": 400, "at": "2026-11-21T15:00:00+08:00", "counterparty_uscc": importer.uscc, "counterparty_name": "进口商"})).await;
+
+    let profile = tempfile::tempdir().unwrap();
+    let (_driver, c) = browser(profile.path()).await;
+    let base = &app.base;
+
+    // The public page says nothing before a regulator approves the batch.
+    c.goto(&format!("{base}/t/{code}")).await.unwrap();
+    wait_text(&c, "main", |t| t.contains("尚未经省级平台审核发布")).await;
+
+    // A regulator signs in and sees the dashboard.
+    sign_in(&c, base, &app.regulator).await;
+    wait_text(&c, "#stat-batches", |t| t == "1").await;
+    shot(&c, "console-dashboard").await;
+
+    // Finds the batch by its code.
+    c.goto(&format!("{base}/console#/batches")).await.unwrap();
+    wait_css(&c, "#q").await.send_keys(code).await.unwrap();
+    c.find(Locator::Css("#search-btn"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&c, "#batch-no", |t| t == "BR-WEB-1").await;
+    shot(&c, "console-batch").await;
+
+    // Opens its trace: the graph and the holders beside it.
+    let batch_url = c.current_url().await.unwrap();
+    c.find(Locator::Css("#open-trace"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_css(&c, "#trace-graph g.node").await;
+    let nodes = c
+        .find_all(Locator::Css("#trace-graph g.node"))
+        .await
+        .unwrap();
+    assert!(nodes.len() >= 2, "importer and cold store are drawn");
+    let flows = c
+        .find_all(Locator::Css("#trace-graph path.flow"))
+        .await
+        .unwrap();
+    assert!(flows.len() >= 2, "the flows between them are drawn");
+    let labels = text_of(&c, "#trace-graph").await;
+    assert!(
+        labels.contains("400") && !labels.contains("800"),
+        "the quantity on the flow, counted once: {labels}"
+    );
+    let holders = text_of(&c, "#holders").await;
+    assert!(
+        holders.contains("600") && holders.contains("400"),
+        "{holders}"
+    );
+    shot(&c, "console-trace").await;
+
+    // Publishes it and registers a positive test: the tasks appear.
+    c.goto(batch_url.as_str()).await.unwrap();
+    wait_css(&c, "#publish").await.click().await.unwrap();
+    wait_text(&c, "#msg", |t| t.contains("published")).await;
+    c.find(Locator::Css("#positive"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // A task for each holder with goods on hand.
+    wait_text(&c, "#task-count", |t| t == "2").await;
+    let tasks = text_of(&c, "#tasks").await;
+    assert!(tasks.contains("600") && tasks.contains("400"), "{tasks}");
+    shot(&c, "console-incident").await;
+
+    // The public page of the code: approved facts, no names.
+    c.goto(&format!("{base}/t/{code}")).await.unwrap();
+    wait_text(&c, "h1", |t| t == "冷冻去骨牛肉").await;
+    let page = text_of(&c, "main").await;
+    assert!(
+        page.contains("BR") && page.contains("报关单") && page.contains("✓ 有"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("测试企业"),
+        "no enterprise names on the public page"
+    );
+    wait_css(&c, ".qr img").await;
+    shot(&c, "public-lookup").await;
+    c.goto(&format!("{base}/label?code={code}&size=70x50"))
+        .await
+        .unwrap();
+    wait_css(&c, ".label svg").await;
+    shot(&c, "label-70x50").await;
+
+    // An enterprise scans a code into the movement form: it fills in what the code says.
+    c.goto(&format!("{base}/console#/signin")).await.unwrap();
+    c.execute("sessionStorage.clear(); return true;", vec![])
+        .await
+        .unwrap();
+    sign_in(&c, base, &store.key).await;
+    let code_input = wait_css(&c, "#code").await;
+    code_input
+        .send_keys(&format!("{code}\u{E007}"))
+        .await
+        .unwrap();
+    wait_text(&c, "#filled-batch", |t| t == "BR-WEB-1").await;
+    c.find(Locator::Css("#kind"))
+        .await
+        .unwrap()
+        .select_by_value("sell")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#quantity"))
+        .await
+        .unwrap()
+        .send_keys("25")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#cp-name"))
+        .await
+        .unwrap()
+        .send_keys("天津某饭店")
+        .await
+        .unwrap();
+    shot(&c, "portal-record").await;
+    c.find(Locator::Css("#record-btn"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&c, "#msg", |t| t.contains("recorded")).await;
+
+    // Uploads a ledger with one bad row and sees it.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ledger.csv");
+    std::fs::write(
+        &file,
+        format!("日期,类型,品名,批号,数量,单位,追溯码,对方名称\n2026/11/22 09:00,销售,冷冻去骨牛肉,BR-WEB-1,-5,箱,{code},某饭店\n"),
+    )
+    .unwrap();
+    c.goto(&format!("{base}/console#/ledger")).await.unwrap();
+    wait_css(&c, "#file")
+        .await
+        .send_keys(file.to_str().unwrap())
+        .await
+        .unwrap();
+    c.find(Locator::Css("#upload-btn"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&c, "#error-count", |t| t == "1").await;
+    let errors = text_of(&c, "#row-errors").await;
+    assert!(errors.contains('2'), "the row number is shown: {errors}");
+    shot(&c, "portal-ledger").await;
+    c.close().await.unwrap();
+}
