@@ -318,3 +318,89 @@ async fn provinces_dock_in_order_once_and_a_foreign_system_through_its_adapter()
         vec!["12".to_string()]
     );
 }
+
+/// A province issuing URL codes: the code a phone's camera reads opens this platform's public page, which shows
+/// the batch only once a regulator published it.
+#[tokio::test]
+async fn a_url_code_issued_by_the_platform_opens_its_public_page_once_published() {
+    let app = TestApp::spawn().await;
+    let host = app.base.trim_start_matches("http://").to_string();
+    app.store.enable_docking(coldtrace_store::DockingConfig {
+        province: "12".into(),
+        issuer: Some(coldtrace_domain::code::Issuer {
+            scheme: coldtrace_domain::CodeScheme::Url,
+            province: "12".into(),
+            host: host.clone(),
+        }),
+    });
+    let importer = app.enterprise("120116", "importer", 91).await;
+    let (_, batch) = app
+        .batch(&importer, "BR-URL-1", "(01)06901234567892(10)BR-URL-1")
+        .await;
+    let v: Value = app
+        .get(&format!("/api/v1/batches/{batch}"), &importer.key)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let url = v["codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["scheme"] == "url")
+        .and_then(|c| c["value"].as_str())
+        .unwrap_or_else(|| panic!("no URL code issued: {v}"))
+        .to_string();
+    assert!(url.starts_with(&format!("http://{host}/t/12")), "{url}");
+    // What the camera opens: 404 until published, then the page; the enterprise cannot publish.
+    let r = app.http.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = app
+        .post(
+            &format!("/api/v1/batches/{batch}/publish"),
+            &importer.key,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = app
+        .post(
+            &format!("/api/v1/batches/{batch}/publish"),
+            &app.regulator,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = app.http.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("冷冻去骨牛肉") && html.contains("BR-URL-1"));
+    assert!(!html.contains("测试企业"), "no names on the public page");
+    // The GS1 code finds the same page, and its QR code is an SVG.
+    let r = app
+        .http
+        .get(app.url("/t/(01)06901234567892(10)BR-URL-1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = app
+        .http
+        .get(app.url("/qr.svg?code=%2812%29"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-type"], "image/svg+xml");
+    assert!(r.text().await.unwrap().starts_with("<?xml"));
+    let r = app
+        .http
+        .get(app.url("/label?code=x&size=10x10"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "only 70x50 and 50x30 labels"
+    );
+}
