@@ -165,6 +165,8 @@ pub fn app(state: AppState) -> Router {
         .route("/national/incidents", get(docking::incidents))
         .route("/national/incidents/{id}", get(docking::incident))
         .route("/national/trace", get(docking::trace))
+        .route("/national/requests", post(docking::request_detail))
+        .route("/national/requests/{id}", get(docking::request_status))
         .route("/stats", get(system::stats))
         .route("/whoami", get(system::whoami));
     Router::new()

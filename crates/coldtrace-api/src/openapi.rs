@@ -25,7 +25,7 @@ use crate::routes::*;
         system::healthz, system::metrics, system::stats, system::whoami,
         console::dashboard, console::publish,
         docking::upload, docking::foreign, docking::notices, docking::status, docking::received, docking::ack,
-        docking::overview, docking::links, docking::decide, docking::incidents, docking::incident, docking::trace,
+        docking::overview, docking::links, docking::decide, docking::incidents, docking::incident, docking::trace, docking::request_detail, docking::request_status,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::FieldErrorBody)),
     modifiers(&SecurityAddon)

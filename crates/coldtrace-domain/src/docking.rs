@@ -191,6 +191,9 @@ pub struct UploadReceipt {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Notice {
     pub id: Uuid,
+    /// A notice (通报) or a request for detail (the holders of the named batches, answered automatically).
+    #[serde(default)]
+    pub purpose: Purpose,
     /// National delivery sequence for this province (the cursor a province pulls after).
     pub seq: u64,
     /// The incident at the national platform (the reporting province's incident id).
@@ -201,6 +204,28 @@ pub struct Notice {
     pub positive_at: String,
     pub created_at_ms: i64,
     pub lines: Vec<NoticeItem>,
+}
+
+/// Why the national platform sends a province something.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    /// Goods of the province implicated by an incident: locate them, dispose of them, acknowledge.
+    #[default]
+    Notice,
+    /// A commander asks where the named batches are now: the provincial platform answers with an
+    /// acknowledgement carrying the holders with goods on hand, without opening an incident.
+    DetailRequest,
 }
 
 /// One implicated batch in the receiving province.

@@ -133,6 +133,8 @@ pub struct Delivery {
     pub received_at_ms: Option<i64>,
     pub acked_at_ms: Option<i64>,
     pub ack: Option<NoticeAck>,
+    /// A request for detail rather than a notice: the acknowledgement's holders are the answer.
+    pub detail_request: bool,
 }
 
 /// An incident reported by a province.
@@ -874,6 +876,7 @@ impl Registry {
         let notices = by
             .into_iter()
             .map(|(p, lines)| Notice {
+                purpose: Default::default(),
                 id: notice_id(
                     inc.report.incident,
                     p,
@@ -892,8 +895,53 @@ impl Registry {
         (trace, notices)
     }
 
+    /// A province's batch as a line of a request for detail: what the national platform knows of it.
+    pub fn batch_item(&self, province: &str, batch: &str) -> NoticeItem {
+        let known = self
+            .node_ix
+            .get(&(province.to_string(), batch.to_string()))
+            .map(|&n| self.traced(n, "requested", 1.0));
+        let entry = known
+            .as_ref()
+            .and_then(|b| b.flows.iter().find(|f| f.direction == "in").cloned());
+        NoticeItem {
+            batch: batch.to_string(),
+            codes: known.as_ref().map(|b| b.codes.clone()).unwrap_or_default(),
+            food_name: known
+                .as_ref()
+                .and_then(|b| b.product.clone())
+                .unwrap_or_default(),
+            batch_no: known
+                .as_ref()
+                .and_then(|b| b.batch_no.clone())
+                .unwrap_or_default(),
+            quantity_milli: known.as_ref().and_then(|b| b.quantity_milli).unwrap_or(0),
+            unit: known
+                .as_ref()
+                .and_then(|b| b.unit.clone())
+                .unwrap_or_default(),
+            sale_date: entry.as_ref().map(|e| day(e.at_ms)),
+            seller: entry.as_ref().map(|e| e.seller_name.clone()),
+            seller_uscc: entry.as_ref().and_then(|e| e.seller_uscc.clone()),
+            buyer: entry.as_ref().map(|e| e.buyer_name.clone()),
+            relation: "requested".into(),
+            confidence: 1.0,
+        }
+    }
+
     /// Starts following a notice's delivery.
     pub fn track(&mut self, n: &Notice) {
+        if n.purpose == coldtrace_domain::docking::Purpose::DetailRequest {
+            self.deliveries.entry(n.id).or_insert_with(|| Delivery {
+                notice: n.id,
+                province: n.to_province.clone(),
+                incident: n.incident,
+                created_at_ms: n.created_at_ms,
+                detail_request: true,
+                ..Default::default()
+            });
+            return;
+        }
         self.notified
             .entry((n.incident, n.to_province.clone()))
             .or_default()

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use coldtrace_domain::docking::{
-    HolderShort, Notice, NoticeAck, SequenceGap, Upload, UploadReceipt, VERSION,
+    HolderShort, Notice, NoticeAck, Purpose, SequenceGap, Upload, UploadReceipt, VERSION,
 };
 use coldtrace_domain::incident::IncidentKind;
 use coldtrace_domain::{EventTime, Principal, Role};
@@ -177,6 +177,9 @@ impl DockingClient {
     }
 
     async fn pull_loop(self: Arc<Self>, store: Arc<dyn Store>, tracer: Arc<Tracer>) {
+        if let Err(e) = answer_pending_requests(store.as_ref(), &tracer).await {
+            tracing::warn!(error = %e, "answering pending requests for detail");
+        }
         let mut backoff = Duration::from_millis(200);
         loop {
             match self.pull_once(store.as_ref(), &tracer).await {
@@ -249,6 +252,11 @@ pub async fn receive_notice(
     province: &str,
     n: Notice,
 ) -> Result<bool, IncidentError> {
+    if n.purpose == Purpose::DetailRequest {
+        let added = store.record_notice(n.clone(), None).await?;
+        answer_request(store, tracer, &n).await?;
+        return Ok(added);
+    }
     let id = incident_for_notice(n.id);
     let mut incident = None;
     if store.incident(id).await?.is_some() {
@@ -286,6 +294,65 @@ pub async fn receive_notice(
         }
     }
     Ok(store.record_notice(n, incident).await?)
+}
+
+/// Answers a request for detail: the holders here with the named batches (or goods made from them) on hand,
+/// as an acknowledgement from the platform itself. Answering twice changes nothing.
+async fn answer_request(
+    store: &dyn Store,
+    tracer: &Tracer,
+    n: &Notice,
+) -> Result<(), IncidentError> {
+    tracer.catch_up(store).await?;
+    let batches: Vec<Uuid> = n
+        .lines
+        .iter()
+        .filter_map(|l| Uuid::parse_str(&l.batch).ok())
+        .collect();
+    let mut holders = Vec::new();
+    if let Ok(start) = tracer.seeds(store, &TraceFrom::Batches(batches)).await {
+        let a =
+            tracer.answer_unmasked(start, coldtrace_trace::Direction::Forward, TimeMode::Strict);
+        for h in &a.holders {
+            for l in h.lots.iter().filter(|l| l.on_hand_milli > 0) {
+                holders.push(HolderShort {
+                    uscc: h.uscc.as_deref().map(str::to_string),
+                    name: h.name.to_string(),
+                    region: h
+                        .city
+                        .as_deref()
+                        .or(h.province.as_deref())
+                        .map(str::to_string),
+                    batch_no: l.batch_no.to_string(),
+                    product: l.product.to_string(),
+                    on_hand_milli: l.on_hand_milli,
+                    unit: l.unit.to_string(),
+                });
+            }
+        }
+    }
+    store
+        .ack_notice(NoticeAck {
+            notice: n.id,
+            by: "platform".into(),
+            note: Some("request for detail answered".into()),
+            holders,
+        })
+        .await?;
+    Ok(())
+}
+
+/// Answers requests for detail stored but not answered (the platform stopped between the two steps).
+pub async fn answer_pending_requests(
+    store: &dyn Store,
+    tracer: &Tracer,
+) -> Result<(), IncidentError> {
+    for r in store.received_notices().await? {
+        if r.notice.purpose == Purpose::DetailRequest && r.acked_at_ms.is_none() {
+            answer_request(store, tracer, &r.notice).await?;
+        }
+    }
+    Ok(())
 }
 
 /// A provincial regulator acknowledges a notice; the acknowledgement carries the holders located here.

@@ -248,6 +248,50 @@ impl National {
         }
     }
 
+    /// A commander asks a province where batches are now (requests for detail when needed, 需要时): delivered
+    /// like a notice; the province answers with the holders that have the goods on hand.
+    pub async fn request_detail(
+        &self,
+        store: &dyn Store,
+        province: &str,
+        batches: Vec<String>,
+        reason: String,
+    ) -> Result<Notice, NationalError> {
+        if batches.is_empty() {
+            return Err(NationalError::Invalid {
+                field: "batches".into(),
+                reason: "name at least one batch".into(),
+            });
+        }
+        let lines = self.read(|r| {
+            batches
+                .iter()
+                .map(|b| r.batch_item(province, b))
+                .collect::<Vec<_>>()
+        });
+        let id = Uuid::now_v7();
+        let n = Notice {
+            id,
+            purpose: coldtrace_domain::docking::Purpose::DetailRequest,
+            seq: 0,
+            incident: id,
+            from_province: "00".into(),
+            to_province: province.to_string(),
+            subject: reason,
+            positive_at: String::new(),
+            created_at_ms: 0,
+            lines,
+        };
+        let stored = store.put_notices(vec![n]).await?;
+        let n = stored
+            .into_iter()
+            .next()
+            .ok_or_else(|| NationalError::NotFound("request".into()))?;
+        self.write(|r| r.track(&n));
+        self.notify.notify_waiters();
+        Ok(n)
+    }
+
     /// A commander confirms or rejects a link; the decision is stored before the trace follows it.
     pub async fn decide(
         &self,

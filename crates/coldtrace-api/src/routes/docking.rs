@@ -362,6 +362,55 @@ pub async fn incident(
         .ok_or(ApiError::NotFound("incident"))
 }
 
+/// A commander's request for detail.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DetailRequest {
+    /// The province asked.
+    pub province: String,
+    /// The province's ids of the batches.
+    pub batches: Vec<String>,
+    pub reason: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/national/requests", tag = "national", request_body = DetailRequest,
+    responses((status = 201, body = Notice), (status = 422, body = crate::error::ErrorBody)),
+    security(("api_key" = [])))]
+/// Asks a province where batches are now; the answer arrives as the request's acknowledgement, with the holders
+/// (see `GET /api/v1/national/requests/{id}`).
+pub async fn request_detail(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    ApiJson { value: r, .. }: ApiJson<DetailRequest>,
+) -> Result<Response, ApiError> {
+    commander(&p)?;
+    coldtrace_domain::ProvinceCode::parse(&r.province)
+        .map_err(|e| ApiError::invalid("province", e.to_string()))?;
+    match national(&state)?
+        .request_detail(state.store.as_ref(), &r.province, r.batches, r.reason)
+        .await
+    {
+        Ok(n) => Ok((StatusCode::CREATED, Json(n)).into_response()),
+        Err(e) => Ok(national_error(e)),
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/national/requests/{id}", tag = "national",
+    responses((status = 200, body = Delivery), (status = 404, body = crate::error::ErrorBody)),
+    security(("api_key" = [])))]
+/// A request for detail and, once the province answered, the holders it located.
+pub async fn request_status(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<Uuid>,
+) -> Result<Json<Delivery>, ApiError> {
+    commander(&p)?;
+    national(&state)?
+        .read(|r| r.deliveries(Some(id)).into_iter().find(|d| d.notice == id))
+        .map(Json)
+        .ok_or(ApiError::NotFound("request"))
+}
+
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct NationalTraceQuery {

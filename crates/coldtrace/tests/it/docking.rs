@@ -581,7 +581,64 @@ async fn a_positive_test_in_one_province_reaches_every_province_through_the_nati
         })
         .sum();
     assert!(located >= 3, "the acknowledgements locate B's holders");
-    let acks_expected = (a_notices.len() + b_notices.len()) as u64;
+    let acks_expected = (a_notices.len() + b_notices.len()) as u64 + 1;
+
+    // A request for detail: where are the slices now? Jiangsu's platform answers by itself.
+    let req = http
+        .post(
+            format!("{national_url}/api/v1/national/requests"),
+            &commander,
+            json!({"province": "32", "batches": [b_p2], "reason": "核查牛肉片去向"}),
+        )
+        .await;
+    let req_id = req["id"].as_str().unwrap().to_string();
+    wait_for(
+        "the answer to the request for detail",
+        Duration::from_secs(10),
+        || async {
+            let d = http
+                .get(
+                    format!("{national_url}/api/v1/national/requests/{req_id}"),
+                    &commander,
+                )
+                .await;
+            d["acked_at_ms"].is_i64()
+        },
+    )
+    .await;
+    let d = http
+        .get(
+            format!("{national_url}/api/v1/national/requests/{req_id}"),
+            &commander,
+        )
+        .await;
+    let mut located: Vec<(String, i64)> = d["ack"]["holders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["name"].as_str().unwrap().to_string(),
+                h["on_hand_milli"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    located.sort();
+    assert_eq!(
+        located,
+        vec![
+            ("南京批发商".into(), 50_000),
+            ("苏州肉制品加工厂".into(), 100_000)
+        ],
+        "{d}"
+    );
+    assert!(
+        b.notices(&http)
+            .await
+            .iter()
+            .all(|n| n["notice"]["purpose"] == "notice" || n["incident"].is_null()),
+        "a request opens no incident"
+    );
 
     // Exactly once: every province's outbox delivered, and the national platform holds each message once.
     for p in [&a, &b, &c] {
