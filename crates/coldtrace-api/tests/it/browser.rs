@@ -303,3 +303,54 @@ async fn regulators_enterprises_and_the_public_use_the_platform_in_a_browser() {
     shot(&c, "portal-ledger").await;
     c.close().await.unwrap();
 }
+
+/// At the national platform: a commander sees the links between two provinces' records with their evidence and
+/// confirms one; the national overview and the incident's delivery status are on their pages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commander_confirms_a_link_between_provinces_in_the_browser() {
+    use crate::docking::{Nat, env};
+    let nat = Nat::spawn().await;
+    let seller = crate::support::uscc("120116", 61);
+    let buyer = crate::support::uscc("440106", 62);
+    let flow = |ty: &str, batch: &str, product: &str, other: &str, at: i64| {
+        json!({"type": ty, "movement": format!("m-{batch}"), "batch": batch, "product": product,
+               "seller_uscc": seller, "seller_name": "天津进口商", "buyer_uscc": buyer, "buyer_name": "广州批发商",
+               "other_province": other, "quantity_milli": 200_000, "unit": "kg", "at_ms": at})
+    };
+    let (s, _) = nat
+        .send(
+            "12",
+            "/docking/v1/messages",
+            json!({"version": "1", "province": "12", "messages": [
+            env(1, flow("outflow", "tj-7", "冻牛腩", "44", 1_700_000_000_000))]}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (s, _) = nat
+        .send("44", "/docking/v1/foreign/records", json!({"records": [
+            {"jllx": "RK", "lsh": "gd-r7", "pch_id": "gd-7", "spmc": "冷冻牛腩", "mfdm": seller, "gfdm": buyer,
+             "sl": "200", "dw": "kg", "sj": "2023-11-15 09:00:00"}]}))
+        .await;
+    assert_eq!(s, 200);
+
+    let profile = tempfile::tempdir().unwrap();
+    let (_driver, c) = browser(profile.path()).await;
+    sign_in(&c, &nat.base, &nat.commander).await;
+    wait_text(&c, "main h1", |t| t.contains("National command")).await;
+    shot(&c, "national-overview").await;
+    c.goto(&format!("{}/console#/links", nat.base))
+        .await
+        .unwrap();
+    let table = wait_text(&c, "#links", |t| t.contains("evidence")).await;
+    assert!(
+        table.contains("seller") && table.contains("proposed"),
+        "{table}"
+    );
+    shot(&c, "national-links").await;
+    wait_css(&c, "[data-d=confirm]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_text(&c, "#links", |t| t.contains("confirmed")).await;
+}

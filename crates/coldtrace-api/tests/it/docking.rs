@@ -16,11 +16,11 @@ use uuid::Uuid;
 
 use crate::support::{TestApp, uscc};
 
-struct Nat {
-    base: String,
+pub struct Nat {
+    pub base: String,
     http: reqwest::Client,
     store: Arc<SqliteStore>,
-    commander: String,
+    pub commander: String,
     _dir: tempfile::TempDir,
 }
 
@@ -36,7 +36,7 @@ fn adapter() -> FieldMap {
 }
 
 impl Nat {
-    async fn spawn() -> Nat {
+    pub async fn spawn() -> Nat {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(SqliteStore::open(dir.path().join("coldtrace.sqlite")).unwrap());
         for p in ["12", "44"] {
@@ -78,7 +78,7 @@ impl Nat {
         }
     }
 
-    async fn send(&self, province: &str, path: &str, body: Value) -> (StatusCode, Value) {
+    pub async fn send(&self, province: &str, path: &str, body: Value) -> (StatusCode, Value) {
         let r = self
             .http
             .post(format!("{}{path}", self.base))
@@ -125,7 +125,7 @@ impl Nat {
     }
 }
 
-fn env(seq: u64, body: Value) -> Value {
+pub fn env(seq: u64, body: Value) -> Value {
     let mut m = body;
     m["id"] = json!(Uuid::now_v7());
     m["seq"] = json!(seq);

@@ -2,7 +2,7 @@
 
 mod access;
 mod browser;
-mod docking;
+pub mod docking;
 mod incidents;
 mod ledger;
 mod records;
