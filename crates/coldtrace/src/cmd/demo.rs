@@ -186,13 +186,13 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
     // The regulator approves the ledger's batch for the public lookup.
     let http = reqwest::Client::new();
     let demo_code = "(01)06901234567892(10)DEMO-BR-001";
-    let public_url = format!(
-        "{base}/t/{}",
-        coldtrace_api::routes::public::enc(demo_code)
-    );
+    let public_url = format!("{base}/t/{}", coldtrace_api::routes::public::enc(demo_code));
     let found = super::federation::get(
         &http,
-        format!("{base}/api/v1/codes/{}", coldtrace_api::routes::public::enc(demo_code)),
+        format!(
+            "{base}/api/v1/codes/{}",
+            coldtrace_api::routes::public::enc(demo_code)
+        ),
         &regulator_key,
     )
     .await?;
@@ -203,7 +203,10 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
             .json(&json!({}))
             .send()
             .await?;
-        println!("  published DEMO-BR-001 for the public lookup -> {}", r.status());
+        println!(
+            "  published DEMO-BR-001 for the public lookup -> {}",
+            r.status()
+        );
     }
 
     // 5. Two more provinces, and a chain across all three.
@@ -230,7 +233,9 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
     println!(
         "  importer:  curl -H 'Authorization: Bearer {importer_key}' '{base}/api/v1/codes/(01)06901234567892(10)DEMO-BR-001'"
     );
-    println!("  console:   {base}/console (sign in with the regulator key above; the importer's key opens the enterprise portal)");
+    println!(
+        "  console:   {base}/console (sign in with the regulator key above; the importer's key opens the enterprise portal)"
+    );
     println!("  public:    {public_url}");
     println!("  admin:     {admin_key}");
     println!(
