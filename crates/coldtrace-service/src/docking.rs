@@ -29,6 +29,8 @@ pub struct NationalLink {
     pub secret: String,
     /// This platform's province.
     pub province: String,
+    /// A private CA certificate (PEM) the national platform's HTTPS certificate chains to (closed networks).
+    pub ca_pem: Option<Vec<u8>>,
 }
 
 /// What an operator sees about docking.
@@ -70,20 +72,22 @@ enum SendError {
 }
 
 impl DockingClient {
-    pub fn new(link: NationalLink) -> Arc<Self> {
+    /// A client for `link`; fails on an unreadable CA certificate.
+    pub fn new(link: NationalLink) -> Result<Arc<Self>, reqwest::Error> {
         let health = DockingHealth {
             national: link.url.clone(),
             ..Default::default()
         };
-        Arc::new(Self {
-            http: reqwest::Client::builder()
-                .connect_timeout(Duration::from_secs(3))
-                .build()
-                .expect("HTTP client"),
+        let mut http = reqwest::Client::builder().connect_timeout(Duration::from_secs(3));
+        if let Some(pem) = &link.ca_pem {
+            http = http.add_root_certificate(reqwest::Certificate::from_pem(pem)?);
+        }
+        Ok(Arc::new(Self {
+            http: http.build()?,
             link,
             wake: tokio::sync::Notify::new(),
             health: Mutex::new(health),
-        })
+        }))
     }
 
     /// Something was written: deliver now rather than at the next poll.

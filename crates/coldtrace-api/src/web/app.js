@@ -303,7 +303,10 @@ function recordPage() {
   document.getElementById("record").onsubmit = async (ev) => {
     ev.preventDefault();
     const at = document.getElementById("at").value;
-    const body = { kind: document.getElementById("kind").value, trace_code: code.value.trim(), quantity: Number(document.getElementById("quantity").value), at: at ? at + ":00+08:00" : undefined, counterparty_name: document.getElementById("cp-name").value || undefined, counterparty_uscc: document.getElementById("cp-uscc").value || undefined };
+    // The time typed is the user's local time: send it with the browser's own offset.
+    const off = -new Date(at || Date.now()).getTimezoneOffset();
+    const zone = (off >= 0 ? "+" : "-") + String(Math.floor(Math.abs(off) / 60)).padStart(2, "0") + ":" + String(Math.abs(off) % 60).padStart(2, "0");
+    const body = { kind: document.getElementById("kind").value, trace_code: code.value.trim(), quantity: Number(document.getElementById("quantity").value), at: at ? at + ":00" + zone : undefined, counterparty_name: document.getElementById("cp-name").value || undefined, counterparty_uscc: document.getElementById("cp-uscc").value || undefined };
     try { await api("POST", "/api/v1/movements", body); document.getElementById("msg").innerHTML = `<div class="notice">已登记 recorded</div>`; }
     catch (e) { document.getElementById("msg").innerHTML = errorBox(e); }
   };

@@ -171,7 +171,7 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
         province: Some(tianjin),
     };
     let mut state = AppState::new(store.clone() as Arc<dyn Store>, platform);
-    let docking = DockingClient::new(fed.link("12"));
+    let docking = DockingClient::new(fed.link("12"))?;
     docking.spawn(state.store.clone(), state.tracer.clone());
     state.docking = Some(docking);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

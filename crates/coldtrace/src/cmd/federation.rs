@@ -410,6 +410,7 @@ impl Federation {
             client_id: format!("province-{province}"),
             secret: self.secrets.get(province).cloned().unwrap_or_default(),
             province: province.to_string(),
+            ca_pem: None,
         }
     }
 
@@ -449,7 +450,7 @@ impl Federation {
                 province: Some(p.clone()),
             },
         );
-        let docking = coldtrace_service::docking::DockingClient::new(self.link(code));
+        let docking = coldtrace_service::docking::DockingClient::new(self.link(code))?;
         docking.spawn(state.store.clone(), state.tracer.clone());
         state.docking = Some(docking);
         let base = format!("http://{addr}");

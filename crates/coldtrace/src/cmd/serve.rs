@@ -34,6 +34,9 @@ pub struct Args {
     /// File holding the docking client secret (else `server.national_secret`).
     #[arg(long)]
     pub secret_file: Option<std::path::PathBuf>,
+    /// A private CA certificate (PEM) for an `https://` national platform on a closed network.
+    #[arg(long)]
+    pub national_ca: Option<std::path::PathBuf>,
     /// Code scheme this province issues for its batches: url, issued, gs1 or uscc.
     #[arg(long)]
     pub code_scheme: Option<String>,
@@ -92,15 +95,34 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
                     .clone()
                     .context("docking needs a client secret: --secret-file or COLDTRACE__SERVER__NATIONAL_SECRET")?,
             };
-            docking = Some(DockingClient::new(NationalLink {
-                url: url.trim_end_matches('/').to_string(),
-                client_id: a
-                    .client_id
-                    .or(settings.server.national_client_id.clone())
-                    .unwrap_or_else(|| format!("province-{p}")),
-                secret,
-                province: p,
-            }));
+            docking = Some(
+                DockingClient::new(NationalLink {
+                    url: url.trim_end_matches('/').to_string(),
+                    client_id: a
+                        .client_id
+                        .or(settings.server.national_client_id.clone())
+                        .unwrap_or_else(|| format!("province-{p}")),
+                    secret,
+                    province: p,
+                    ca_pem: match &a.national_ca {
+                        Some(f) => {
+                            let pem = std::fs::read(f)
+                                .with_context(|| format!("reading {}", f.display()))?;
+                            if !String::from_utf8_lossy(&pem)
+                                .contains("-----BEGIN CERTIFICATE-----")
+                            {
+                                anyhow::bail!(
+                                    "--national-ca: {} holds no PEM certificate",
+                                    f.display()
+                                );
+                            }
+                            Some(pem)
+                        }
+                        None => None,
+                    },
+                })
+                .context("--national-ca: not a PEM certificate")?,
+            );
         } else if issuer.is_some() {
             // Issuing codes without docking: the outbox is still written, and delivered once docking is on.
             store.enable_docking(DockingConfig {

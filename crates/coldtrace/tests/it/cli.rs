@@ -266,3 +266,35 @@ fn trace_and_incident_commands_on_a_generated_store() {
     let o = run(&["incident", "list", "--data", d]);
     assert!(stdout(&o).contains(&id) && stdout(&o).contains("closed"));
 }
+
+#[test]
+fn serve_refuses_a_national_ca_that_holds_no_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.pem");
+    std::fs::write(&bad, "not a certificate").unwrap();
+    let secret = dir.path().join("secret");
+    std::fs::write(&secret, "docking-secret-of-province-32").unwrap();
+    let o = run(&[
+        "serve",
+        "--data",
+        dir.path().join("p").to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--role",
+        "province",
+        "--province",
+        "32",
+        "--national",
+        "https://127.0.0.1:1",
+        "--secret-file",
+        secret.to_str().unwrap(),
+        "--national-ca",
+        bad.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("--national-ca") && err.contains("no PEM certificate"),
+        "{err}"
+    );
+}
