@@ -674,6 +674,24 @@ impl Registry {
         self.incidents.iter().find(|r| r.report.incident == id)
     }
 
+    /// Enterprises reported by the provinces, by kind.
+    pub fn enterprise_kinds(&self) -> BTreeMap<String, u64> {
+        let mut m = BTreeMap::new();
+        for e in self.enterprises.values() {
+            *m.entry(e.kind.clone()).or_default() += 1;
+        }
+        m
+    }
+
+    /// Batches reported, by province.
+    pub fn batches_by_province(&self) -> BTreeMap<String, u64> {
+        let mut m = BTreeMap::new();
+        for n in &self.nodes {
+            *m.entry(n.province.clone()).or_default() += 1;
+        }
+        m
+    }
+
     /// Counts of what the registry holds.
     pub fn counts(&self) -> BTreeMap<String, u64> {
         let mut m: BTreeMap<String, u64> = self

@@ -206,6 +206,10 @@ fn commander(p: &Principal) -> Result<(), ApiError> {
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct Overview {
     pub counts: std::collections::BTreeMap<String, u64>,
+    /// Enterprises the provinces reported, by kind.
+    pub enterprises_by_kind: std::collections::BTreeMap<String, u64>,
+    /// Batches reported, by province.
+    pub batches_by_province: std::collections::BTreeMap<String, u64>,
     pub incidents: usize,
     /// Notices not yet acknowledged, with their province.
     pub unacknowledged: Vec<Delivery>,
@@ -222,6 +226,8 @@ pub async fn overview(
     Ok(Json(nat.read(|r| {
         Overview {
             counts: r.counts(),
+            enterprises_by_kind: r.enterprise_kinds(),
+            batches_by_province: r.batches_by_province(),
             incidents: r.incidents().len(),
             unacknowledged: r
                 .deliveries(None)

@@ -251,6 +251,8 @@ async function nationalPage() {
     <div class="stat"><b>${fmt(c.links_proposed)}</b><span>待确认 awaiting decision</span></div>
     <div class="stat"><b>${fmt(c.links_ambiguous)}</b><span>有歧义 ambiguous</span></div>
     <div class="stat"><b>${fmt(o.incidents)}</b><span>事件 incidents</span></div></div>
+    <div class="split"><div><h2>各省批次 Batches by province</h2><table id="by-province"><thead><tr><th>省份</th><th class="num">批次</th></tr></thead><tbody>${Object.entries(o.batches_by_province).map(([p, n]) => `<tr><td>${esc(p)}</td><td class="num">${fmt(n)}</td></tr>`).join("")}</tbody></table></div>
+    <div><h2>主体 Enterprises by type</h2><table><thead><tr><th>类型</th><th class="num">数量</th></tr></thead><tbody>${Object.entries(o.enterprises_by_kind).map(([k, n]) => `<tr><td>${esc(KIND_ZH[k] || k)}</td><td class="num">${fmt(n)}</td></tr>`).join("")}</tbody></table></div></div>
     <h2>未确认通报 Notices not acknowledged</h2>
     <table><thead><tr><th>省份</th><th>事件</th><th>送达</th></tr></thead><tbody>${o.unacknowledged.map((d) => `<tr><td>${esc(d.province)}</td><td><a href="#/national/incident/${d.incident}">${esc(d.incident)}</a></td><td>${d.received_at_ms ? '<span class="badge ok">received</span>' : '<span class="badge warn">pending</span>'}</td></tr>`).join("")}</tbody></table>`;
 }

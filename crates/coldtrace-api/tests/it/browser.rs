@@ -337,6 +337,8 @@ async fn a_commander_confirms_a_link_between_provinces_in_the_browser() {
     let (_driver, c) = browser(profile.path()).await;
     sign_in(&c, &nat.base, &nat.commander).await;
     wait_text(&c, "main h1", |t| t.contains("National command")).await;
+    let by_province = wait_text(&c, "#by-province", |t| t.contains("44")).await;
+    assert!(by_province.contains("12"), "{by_province}");
     shot(&c, "national-overview").await;
     c.goto(&format!("{}/console#/links", nat.base))
         .await
