@@ -87,7 +87,17 @@ impl AppState {
         if let Err(e) = self.tracer.catch_up(self.store.as_ref()).await {
             tracing::error!(error = %e, "trace index catch-up failed");
         }
-        // A write may have queued docking messages: deliver them now.
+    }
+
+    /// After a committed write: the trace index catches up, and the docking client delivers the messages the
+    /// write queued now rather than at its next poll.
+    pub async fn after_write(&self) {
+        self.catch_up_index().await;
+        self.queued();
+    }
+
+    /// A write queued docking messages (and changed no movement): the docking client delivers them now.
+    pub fn queued(&self) {
         if let Some(d) = &self.docking {
             d.wake();
         }

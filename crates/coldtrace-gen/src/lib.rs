@@ -203,13 +203,7 @@ impl Gen {
     }
 
     fn uscc(&mut self, region: &str) -> Uscc {
-        let mut body = format!("91{region}");
-        for _ in 0..9 {
-            let i = self.rng.random_range(0..31);
-            body.push(USCC_CHARSET.as_bytes()[i] as char);
-        }
-        let c = uscc_check_char(&body).expect("charset");
-        Uscc::parse(&format!("{body}{c}")).expect("generated USCC is valid")
+        uscc_with(region, || self.rng.random_range(0..31))
     }
 
     fn person(&mut self) -> Handler {
@@ -815,4 +809,25 @@ pub async fn generate(
     sink.flush().await?;
     progress(cfg.movements, cfg.movements);
     Ok((g.summary, pop))
+}
+
+/// A USCC registered in `region` (six digits) whose nine free characters come from `pick` (each below 31),
+/// with its check character.
+fn uscc_with(region: &str, mut pick: impl FnMut() -> usize) -> Uscc {
+    let mut body = format!("91{region}");
+    for _ in 0..9 {
+        body.push(USCC_CHARSET.as_bytes()[pick()] as char);
+    }
+    let c = uscc_check_char(&body).expect("charset");
+    Uscc::parse(&format!("{body}{c}")).expect("generated USCC is valid")
+}
+
+/// The same valid USCC for the same region and seed: for demonstrations and tests that name enterprises.
+pub fn uscc_for_seed(region: &str, seed: u32) -> Uscc {
+    let mut x = seed.wrapping_mul(2_654_435_761);
+    uscc_with(region, || {
+        let i = (x % 31) as usize;
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345) >> 3;
+        i
+    })
 }

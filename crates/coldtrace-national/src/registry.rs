@@ -165,18 +165,13 @@ pub struct TracedBatch {
     pub flows: Vec<BorderFlowView>,
 }
 
+/// A border flow of a traced batch, as its province reported it.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct BorderFlowView {
     /// `in` or `out`.
     pub direction: String,
-    pub seller_uscc: Option<String>,
-    pub seller_name: String,
-    pub buyer_uscc: Option<String>,
-    pub buyer_name: String,
-    pub other_province: Option<String>,
-    pub quantity_milli: i64,
-    pub unit: String,
-    pub at_ms: i64,
+    #[serde(flatten)]
+    pub flow: BorderFlow,
 }
 
 /// The answer of a national trace.
@@ -733,51 +728,10 @@ impl Registry {
         let mut links_used = BTreeSet::new();
         // Backward.
         let mut back: HashMap<Ix, f64> = seeds.iter().map(|&s| (s, 1.0)).collect();
-        let mut q: VecDeque<Ix> = seeds.iter().copied().collect();
-        while let Some(n) = q.pop_front() {
-            let c = back[&n];
-            let mut next: Vec<(Ix, f64, Option<usize>)> =
-                self.nodes[n].inputs.iter().map(|&i| (i, c, None)).collect();
-            for &l in &self.nodes[n].up {
-                if let Some(w) = self.links[l].weight() {
-                    next.push((self.link_ends[l].0, c.min(w), Some(l)));
-                }
-            }
-            for (m, cm, l) in next {
-                if let Some(l) = l {
-                    links_used.insert(l);
-                }
-                if back.get(&m).is_none_or(|&old| cm > old) {
-                    back.insert(m, cm);
-                    q.push_back(m);
-                }
-            }
-        }
+        self.spread(&mut back, false, &mut links_used);
         // Forward from everything reached backward.
-        let mut fwd: HashMap<Ix, f64> = back.clone();
-        let mut q: VecDeque<Ix> = back.keys().copied().collect();
-        while let Some(n) = q.pop_front() {
-            let c = fwd[&n];
-            let mut next: Vec<(Ix, f64, Option<usize>)> = self.nodes[n]
-                .outputs
-                .iter()
-                .map(|&o| (o, c, None))
-                .collect();
-            for &l in &self.nodes[n].down {
-                if let Some(w) = self.links[l].weight() {
-                    next.push((self.link_ends[l].1, c.min(w), Some(l)));
-                }
-            }
-            for (m, cm, l) in next {
-                if let Some(l) = l {
-                    links_used.insert(l);
-                }
-                if fwd.get(&m).is_none_or(|&old| cm > old) {
-                    fwd.insert(m, cm);
-                    q.push_back(m);
-                }
-            }
-        }
+        let mut fwd = back.clone();
+        self.spread(&mut fwd, true, &mut links_used);
         let mut out: Vec<TracedBatch> = fwd
             .iter()
             .map(|(&n, &c)| {
@@ -810,6 +764,35 @@ impl Registry {
         }
     }
 
+    /// Widens `reached` (node to the best confidence it was reached with) along lineage and links that are not
+    /// rejected, downstream or upstream, keeping the lowest link confidence on the way; records the links used.
+    fn spread(&self, reached: &mut HashMap<Ix, f64>, forward: bool, used: &mut BTreeSet<usize>) {
+        let mut q: VecDeque<Ix> = reached.keys().copied().collect();
+        while let Some(n) = q.pop_front() {
+            let c = reached[&n];
+            let node = &self.nodes[n];
+            let (lineage, links) = if forward {
+                (&node.outputs, &node.down)
+            } else {
+                (&node.inputs, &node.up)
+            };
+            let mut next: Vec<(Ix, f64)> = lineage.iter().map(|&m| (m, c)).collect();
+            for &l in links {
+                if let Some(w) = self.links[l].weight() {
+                    let (from, to) = self.link_ends[l];
+                    next.push((if forward { to } else { from }, c.min(w)));
+                    used.insert(l);
+                }
+            }
+            for (m, cm) in next {
+                if reached.get(&m).is_none_or(|&old| cm > old) {
+                    reached.insert(m, cm);
+                    q.push_back(m);
+                }
+            }
+        }
+    }
+
     fn traced(&self, n: Ix, relation: &str, confidence: f64) -> TracedBatch {
         let node = &self.nodes[n];
         let f = node.facts.as_ref();
@@ -820,14 +803,7 @@ impl Registry {
                 let r = &self.flows[i];
                 BorderFlowView {
                     direction: if r.inward { "in" } else { "out" }.into(),
-                    seller_uscc: r.flow.seller_uscc.clone(),
-                    seller_name: r.flow.seller_name.clone(),
-                    buyer_uscc: r.flow.buyer_uscc.clone(),
-                    buyer_name: r.flow.buyer_name.clone(),
-                    other_province: r.flow.other_province.clone(),
-                    quantity_milli: r.flow.quantity_milli,
-                    unit: r.flow.unit.clone(),
-                    at_ms: r.flow.at_ms,
+                    flow: r.flow.clone(),
                 }
             })
             .collect();
@@ -868,28 +844,9 @@ impl Registry {
             {
                 continue;
             }
-            let entry = b.flows.iter().find(|f| f.direction == "in");
-            by.entry(b.province.as_str()).or_default().push(NoticeItem {
-                batch: b.batch.clone(),
-                codes: b.codes.clone(),
-                food_name: b.product.clone().unwrap_or_default(),
-                batch_no: b.batch_no.clone().unwrap_or_default(),
-                quantity_milli: b
-                    .quantity_milli
-                    .or(entry.map(|e| e.quantity_milli))
-                    .unwrap_or(0),
-                unit: b
-                    .unit
-                    .clone()
-                    .or(entry.map(|e| e.unit.clone()))
-                    .unwrap_or_default(),
-                sale_date: entry.map(|e| day(e.at_ms)),
-                seller: entry.map(|e| e.seller_name.clone()),
-                seller_uscc: entry.and_then(|e| e.seller_uscc.clone()),
-                buyer: entry.map(|e| e.buyer_name.clone()),
-                relation: b.relation.clone(),
-                confidence: b.confidence,
-            });
+            by.entry(b.province.as_str())
+                .or_default()
+                .push(notice_item(b));
         }
         let notices = by
             .into_iter()
@@ -915,35 +872,22 @@ impl Registry {
 
     /// A province's batch as a line of a request for detail: what the national platform knows of it.
     pub fn batch_item(&self, province: &str, batch: &str) -> NoticeItem {
-        let known = self
-            .node_ix
-            .get(&(province.to_string(), batch.to_string()))
-            .map(|&n| self.traced(n, "requested", 1.0));
-        let entry = known
-            .as_ref()
-            .and_then(|b| b.flows.iter().find(|f| f.direction == "in").cloned());
-        NoticeItem {
-            batch: batch.to_string(),
-            codes: known.as_ref().map(|b| b.codes.clone()).unwrap_or_default(),
-            food_name: known
-                .as_ref()
-                .and_then(|b| b.product.clone())
-                .unwrap_or_default(),
-            batch_no: known
-                .as_ref()
-                .and_then(|b| b.batch_no.clone())
-                .unwrap_or_default(),
-            quantity_milli: known.as_ref().and_then(|b| b.quantity_milli).unwrap_or(0),
-            unit: known
-                .as_ref()
-                .and_then(|b| b.unit.clone())
-                .unwrap_or_default(),
-            sale_date: entry.as_ref().map(|e| day(e.at_ms)),
-            seller: entry.as_ref().map(|e| e.seller_name.clone()),
-            seller_uscc: entry.as_ref().and_then(|e| e.seller_uscc.clone()),
-            buyer: entry.as_ref().map(|e| e.buyer_name.clone()),
-            relation: "requested".into(),
-            confidence: 1.0,
+        match self.node_ix.get(&(province.to_string(), batch.to_string())) {
+            Some(&n) => notice_item(&self.traced(n, "requested", 1.0)),
+            None => notice_item(&TracedBatch {
+                province: province.to_string(),
+                batch: batch.to_string(),
+                relation: "requested".into(),
+                confidence: 1.0,
+                product: None,
+                batch_no: None,
+                codes: vec![],
+                owner_uscc: None,
+                owner_name: None,
+                quantity_milli: None,
+                unit: None,
+                flows: vec![],
+            }),
         }
     }
 
@@ -980,6 +924,36 @@ impl Registry {
             .filter(|d| incident.is_none_or(|i| d.incident == i))
             .cloned()
             .collect()
+    }
+}
+
+/// A traced batch as a line of a notice: its facts, and how it entered its province (the sale to it).
+fn notice_item(b: &TracedBatch) -> NoticeItem {
+    let entry = b
+        .flows
+        .iter()
+        .find(|f| f.direction == "in")
+        .map(|f| &f.flow);
+    NoticeItem {
+        batch: b.batch.clone(),
+        codes: b.codes.clone(),
+        food_name: b.product.clone().unwrap_or_default(),
+        batch_no: b.batch_no.clone().unwrap_or_default(),
+        quantity_milli: b
+            .quantity_milli
+            .or(entry.map(|e| e.quantity_milli))
+            .unwrap_or(0),
+        unit: b
+            .unit
+            .clone()
+            .or(entry.map(|e| e.unit.clone()))
+            .unwrap_or_default(),
+        sale_date: entry.map(|e| day(e.at_ms)),
+        seller: entry.map(|e| e.seller_name.clone()),
+        seller_uscc: entry.and_then(|e| e.seller_uscc.clone()),
+        buyer: entry.map(|e| e.buyer_name.clone()),
+        relation: b.relation.clone(),
+        confidence: b.confidence,
     }
 }
 

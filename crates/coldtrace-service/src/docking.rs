@@ -231,6 +231,14 @@ impl DockingClient {
     }
 }
 
+/// The batches a notice names, as this platform's ids (the province's own ids are UUIDs here).
+fn local_batches(n: &Notice) -> Vec<Uuid> {
+    n.lines
+        .iter()
+        .filter_map(|l| Uuid::parse_str(&l.batch).ok())
+        .collect()
+}
+
 /// The principal a provincial platform acts as when it opens an incident from a national notice.
 fn platform_principal(province: &str) -> Principal {
     Principal {
@@ -267,11 +275,7 @@ pub async fn receive_notice(
         incident = Some(id);
     } else {
         tracer.catch_up(store).await?;
-        let batches: Vec<Uuid> = n
-            .lines
-            .iter()
-            .filter_map(|l| Uuid::parse_str(&l.batch).ok())
-            .collect();
+        let batches = local_batches(&n);
         let positive_at = EventTime::parse(&n.positive_at)
             .or_else(|_| EventTime::parse_local(&n.positive_at, 8))
             .unwrap_or_else(|_| EventTime::from_millis(n.created_at_ms, 8 * 3600));
@@ -308,11 +312,7 @@ async fn answer_request(
     n: &Notice,
 ) -> Result<(), IncidentError> {
     tracer.catch_up(store).await?;
-    let batches: Vec<Uuid> = n
-        .lines
-        .iter()
-        .filter_map(|l| Uuid::parse_str(&l.batch).ok())
-        .collect();
+    let batches = local_batches(n);
     let mut holders = Vec::new();
     if let Ok(start) = tracer.seeds(store, &TraceFrom::Batches(batches)).await {
         let a =

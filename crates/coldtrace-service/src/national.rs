@@ -43,8 +43,9 @@ pub const RETRACE_WINDOW_MS: i64 = 30 * 86_400_000;
 const FOREIGN_NS: Uuid = Uuid::from_u128(0x6c64_7472_6163_655f_666f_7265_6967_6e00);
 
 impl National {
-    /// Rebuilds the registry from the inbox and the link decisions, then issues any notice an incident still
-    /// lacks (the platform may have stopped between accepting an incident and storing its notices).
+    /// Rebuilds the registry from the inbox and the link decisions, then issues any notice a recent incident
+    /// still lacks (the platform may have stopped between accepting an incident and storing its notices); older
+    /// incidents are not traced again at start-up.
     pub async fn load(store: &dyn Store, adapters: Vec<FieldMap>) -> Result<Self, NationalError> {
         let mut reg = Registry::new();
         // Notices first, so that the receipts and acknowledgements in the inbox find them.
@@ -78,9 +79,7 @@ impl National {
                 .map(|m| (m.province.clone(), m))
                 .collect(),
         };
-        let incidents: Vec<Uuid> =
-            me.read(|r| r.incidents().iter().map(|i| i.report.incident).collect());
-        for i in incidents {
+        for i in me.recent_incidents(&[]) {
             me.issue_notices(store, i).await?;
         }
         Ok(me)
@@ -187,19 +186,25 @@ impl National {
         if graph_changed {
             // Data that arrives after an incident (a province that was offline) may implicate more goods:
             // recent incidents are traced again and any newly implicated batch goes out in a further notice.
-            let since = jiff::Timestamp::now().as_millisecond() - RETRACE_WINDOW_MS;
-            self.read(|r| {
-                for i in r.incidents() {
-                    if i.received_at_ms >= since && !incidents.contains(&i.report.incident) {
-                        incidents.push(i.report.incident);
-                    }
-                }
-            });
+            let recent = self.recent_incidents(&incidents);
+            incidents.extend(recent);
         }
         for i in incidents {
             self.issue_notices(store, i).await?;
         }
         Ok(out.receipt)
+    }
+
+    /// Incidents received within [`RETRACE_WINDOW_MS`], other than `except`.
+    fn recent_incidents(&self, except: &[Uuid]) -> Vec<Uuid> {
+        let since = jiff::Timestamp::now().as_millisecond() - RETRACE_WINDOW_MS;
+        self.read(|r| {
+            r.incidents()
+                .iter()
+                .filter(|i| i.received_at_ms >= since && !except.contains(&i.report.incident))
+                .map(|i| i.report.incident)
+                .collect()
+        })
     }
 
     /// Stores and starts following the notices an incident calls for (each once, by its stable id).

@@ -3,6 +3,8 @@
 //! province's messages (deduplicated by message id, ordered by each province's sequence), link decisions and the
 //! notices to deliver.
 
+use std::collections::HashMap;
+
 use coldtrace_domain::code::Issuer;
 use coldtrace_domain::docking::{
     BatchFacts, BorderFlow, Derivation, EnterpriseShort, Envelope, IncidentReport, Message,
@@ -118,27 +120,41 @@ fn push(tx: &Transaction<'_>, now: i64, body: Message) -> Result<()> {
     Ok(())
 }
 
-/// The USCC and name of a registered enterprise.
-fn enterprise_of(tx: &Transaction<'_>, id: Uuid) -> Result<Option<(String, String)>> {
-    let body: Option<String> = tx
-        .prepare_cached("SELECT body FROM enterprises WHERE id = ?1 ORDER BY seq DESC LIMIT 1")?
-        .query_row([id.to_string()], |r| r.get(0))
-        .optional()?;
-    Ok(match body {
-        Some(b) => {
-            let e: Enterprise = serde_json::from_str(&b)?;
-            Some((e.uscc.as_str().to_string(), e.name))
-        }
-        None => None,
-    })
+/// What the messages say of a registered enterprise.
+#[derive(Clone)]
+struct Party {
+    uscc: String,
+    name: String,
+    province: String,
 }
 
-/// The province of a registered enterprise (its region's first two digits).
-fn holder_province(tx: &Transaction<'_>, id: Uuid) -> Result<Option<String>> {
-    Ok(tx
-        .prepare_cached("SELECT province FROM enterprises WHERE id = ?1 ORDER BY seq DESC LIMIT 1")?
-        .query_row([id.to_string()], |r| r.get(0))
-        .optional()?)
+/// Registered enterprises read once per submission: a bulk ledger names the same few holders many times.
+#[derive(Default)]
+struct Parties(HashMap<Uuid, Option<Party>>);
+
+impl Parties {
+    fn get(&mut self, tx: &Transaction<'_>, id: Uuid) -> Result<Option<Party>> {
+        if let Some(p) = self.0.get(&id) {
+            return Ok(p.clone());
+        }
+        let body: Option<String> = tx
+            .prepare_cached("SELECT body FROM enterprises WHERE id = ?1 ORDER BY seq DESC LIMIT 1")?
+            .query_row([id.to_string()], |r| r.get(0))
+            .optional()?;
+        let party = match body {
+            Some(b) => {
+                let e: Enterprise = serde_json::from_str(&b)?;
+                Some(Party {
+                    uscc: e.uscc.as_str().to_string(),
+                    province: e.region.province().as_str().to_string(),
+                    name: e.name,
+                })
+            }
+            None => None,
+        };
+        self.0.insert(id, party.clone());
+        Ok(party)
+    }
 }
 
 fn product_of(tx: &Transaction<'_>, id: Uuid) -> Result<Option<Product>> {
@@ -178,6 +194,7 @@ pub(crate) fn emit(
     fresh: &Fresh,
     now: i64,
 ) -> Result<()> {
+    let mut parties = Parties::default();
     for e in &fresh.enterprises {
         push(
             tx,
@@ -191,13 +208,13 @@ pub(crate) fn emit(
         )?;
     }
     for (serial, b) in &fresh.batches {
-        let owner = enterprise_of(tx, b.owner)?;
+        let owner = parties.get(tx, b.owner)?;
         let product = product_of(tx, b.product)?;
         if let Some(issuer) = &cfg.issuer
             && !b.trace_codes.iter().any(|c| c.scheme == issuer.scheme)
             && let Some(uscc) = owner
                 .as_ref()
-                .and_then(|(u, _)| Uscc::parse_overridden(u).ok())
+                .and_then(|o| Uscc::parse_overridden(&o.uscc).ok())
             && let Some(code) = issuer.issue(
                 *serial as u64,
                 &uscc,
@@ -223,7 +240,7 @@ pub(crate) fn emit(
                     .and_then(|p| p.gtin.as_ref())
                     .map(|g| g.to_gtin14()),
                 batch_no: b.batch_no.clone(),
-                owner_uscc: owner.map(|(u, _)| u).unwrap_or_default(),
+                owner_uscc: owner.map(|o| o.uscc).unwrap_or_default(),
                 origin_country: product
                     .as_ref()
                     .map(|p| p.origin_country.as_str().to_string()),
@@ -246,8 +263,9 @@ pub(crate) fn emit(
                 tx,
                 now,
                 Message::Derivation(Derivation {
-                    holder_uscc: enterprise_of(tx, m.holder)?
-                        .map(|(u, _)| u)
+                    holder_uscc: parties
+                        .get(tx, m.holder)?
+                        .map(|p| p.uscc)
                         .unwrap_or_default(),
                     inputs: m.inputs.iter().filter_map(|l| batch_id(&l.batch)).collect(),
                     outputs: m
@@ -269,14 +287,16 @@ pub(crate) fn emit(
         let Some(cp_uscc) = &cp.uscc else { continue };
         let other = province_of_uscc(cp_uscc.as_str()).map(str::to_string);
         // A flow crosses this province's border when the holder is here and the counterparty is not.
-        let holder_here = holder_province(tx, m.holder)?.as_deref() == Some(cfg.province.as_str());
-        if !holder_here || other.as_deref() == Some(cfg.province.as_str()) {
+        if other.as_deref() == Some(cfg.province.as_str()) {
+            continue;
+        }
+        let holder = parties.get(tx, m.holder)?;
+        if holder.as_ref().map(|h| h.province.as_str()) != Some(cfg.province.as_str()) {
             continue;
         }
         let Some(batch) = m.batch.as_ref().and_then(batch_id) else {
             continue;
         };
-        let holder = enterprise_of(tx, m.holder)?;
         let moved = match m.batch.as_ref() {
             Some(coldtrace_domain::BatchRef::Id(id)) => batch_of(tx, *id)?,
             _ => None,
@@ -290,7 +310,7 @@ pub(crate) fn emit(
             .map(|b| b.unit.as_str().to_string())
             .unwrap_or_default();
         let (holder_uscc, holder_name) = match holder {
-            Some((u, n)) => (Some(u), n),
+            Some(h) => (Some(h.uscc), h.name),
             None => (None, String::new()),
         };
         let (seller_uscc, seller_name, buyer_uscc, buyer_name) = if outward {

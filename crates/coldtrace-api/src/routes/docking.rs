@@ -70,6 +70,33 @@ fn national(state: &AppState) -> Result<&National, ApiError> {
     ))
 }
 
+/// A docking route's failure: the API's own, or the national service's (a sequence gap has its own body).
+pub enum Failure {
+    Api(ApiError),
+    National(NationalError),
+}
+
+impl From<ApiError> for Failure {
+    fn from(e: ApiError) -> Self {
+        Failure::Api(e)
+    }
+}
+
+impl From<NationalError> for Failure {
+    fn from(e: NationalError) -> Self {
+        Failure::National(e)
+    }
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        match self {
+            Failure::Api(e) => e.into_response(),
+            Failure::National(e) => national_error(e),
+        }
+    }
+}
+
 fn national_error(e: NationalError) -> Response {
     match e {
         NationalError::Invalid { field, reason } => ApiError::invalid(field, reason).into_response(),
@@ -104,23 +131,14 @@ pub async fn upload(
     State(state): State<AppState>,
     client: DockingAuth,
     ApiJson { value: upload, .. }: ApiJson<Upload>,
-) -> Response {
-    let nat = match national(&state) {
-        Ok(n) => n,
-        Err(e) => return e.into_response(),
-    };
+) -> Result<Json<UploadReceipt>, Failure> {
     let n = upload.messages.len();
-    match nat
+    let r = national(&state)?
         .accept(state.store.as_ref(), &client.province, upload)
-        .await
-    {
-        Ok(r) => {
-            metrics::counter!("coldtrace_docking_messages_total", "province" => client.province)
-                .increment(n as u64);
-            Json(r).into_response()
-        }
-        Err(e) => national_error(e),
-    }
+        .await?;
+    metrics::counter!("coldtrace_docking_messages_total", "province" => client.province)
+        .increment(n as u64);
+    Ok(Json(r))
 }
 
 /// Records of a province that runs another system, in its own field names.
@@ -141,18 +159,11 @@ pub async fn foreign(
     State(state): State<AppState>,
     client: DockingAuth,
     ApiJson { value: body, .. }: ApiJson<ForeignRecords>,
-) -> Response {
-    let nat = match national(&state) {
-        Ok(n) => n,
-        Err(e) => return e.into_response(),
-    };
-    match nat
+) -> Result<Json<UploadReceipt>, Failure> {
+    let r = national(&state)?
         .accept_foreign(state.store.as_ref(), &client.province, &body.records)
-        .await
-    {
-        Ok(r) => Json(r).into_response(),
-        Err(e) => national_error(e),
-    }
+        .await?;
+    Ok(Json(r))
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
@@ -172,24 +183,17 @@ pub async fn notices(
     State(state): State<AppState>,
     client: DockingAuth,
     ApiQuery(q): ApiQuery<NoticeQuery>,
-) -> Response {
-    let nat = match national(&state) {
-        Ok(n) => n,
-        Err(e) => return e.into_response(),
-    };
+) -> Result<Json<Vec<Notice>>, Failure> {
     let wait = Duration::from_millis(q.wait_ms.unwrap_or(0).min(30_000));
-    match nat
+    let n = national(&state)?
         .notices(
             state.store.as_ref(),
             &client.province,
             q.after.unwrap_or(0),
             wait,
         )
-        .await
-    {
-        Ok(n) => Json(n).into_response(),
-        Err(e) => national_error(e),
-    }
+        .await?;
+    Ok(Json(n))
 }
 
 fn commander(p: &Principal) -> Result<(), ApiError> {
@@ -285,27 +289,21 @@ pub async fn decide(
     Auth(p): Auth,
     Path(id): Path<String>,
     ApiJson { value: d, .. }: ApiJson<DecisionRequest>,
-) -> Result<Response, ApiError> {
+) -> Result<Json<Option<Link>>, Failure> {
     commander(&p)?;
     let nat = national(&state)?;
     let confirmed = match d.decision.as_str() {
         "confirm" => true,
         "reject" => false,
         o => {
-            return Err(ApiError::invalid(
-                "decision",
-                format!("{o:?} is not confirm or reject"),
-            ));
+            return Err(
+                ApiError::invalid("decision", format!("{o:?} is not confirm or reject")).into(),
+            );
         }
     };
-    if let Err(e) = nat
-        .decide(state.store.as_ref(), &id, confirmed, &p.subject(), d.note)
-        .await
-    {
-        return Ok(national_error(e));
-    }
-    let link = nat.read(|r| r.link_by_id(&id).cloned());
-    Ok(Json(link).into_response())
+    nat.decide(state.store.as_ref(), &id, confirmed, &p.subject(), d.note)
+        .await?;
+    Ok(Json(nat.read(|r| r.link_by_id(&id).cloned())))
 }
 
 /// An incident as the national platform sees it: the cross-province trace and every notice's delivery.
@@ -321,7 +319,7 @@ pub struct NationalIncident {
 fn national_incident(nat: &National, id: Uuid) -> Option<NationalIncident> {
     nat.read(|r| {
         let inc = r.incident(id)?.clone();
-        let (trace, _) = r.notices_for(&inc);
+        let trace = r.trace(&inc.province, &inc.report.batches);
         let deliveries = r.deliveries(Some(id));
         let not_acknowledged = deliveries
             .iter()
@@ -388,17 +386,14 @@ pub async fn request_detail(
     State(state): State<AppState>,
     Auth(p): Auth,
     ApiJson { value: r, .. }: ApiJson<DetailRequest>,
-) -> Result<Response, ApiError> {
+) -> Result<(StatusCode, Json<Notice>), Failure> {
     commander(&p)?;
     coldtrace_domain::ProvinceCode::parse(&r.province)
         .map_err(|e| ApiError::invalid("province", e.to_string()))?;
-    match national(&state)?
+    let n = national(&state)?
         .request_detail(state.store.as_ref(), &r.province, r.batches, r.reason)
-        .await
-    {
-        Ok(n) => Ok((StatusCode::CREATED, Json(n)).into_response()),
-        Err(e) => Ok(national_error(e)),
-    }
+        .await?;
+    Ok((StatusCode::CREATED, Json(n)))
 }
 
 #[utoipa::path(get, path = "/api/v1/national/requests/{id}", tag = "national",
@@ -508,9 +503,7 @@ pub async fn ack(
         Ok(_) => {}
         Err(e) => return Err(crate::routes::incidents::incident_error(e)),
     }
-    if let Some(d) = &state.docking {
-        d.wake();
-    }
+    state.queued();
     state
         .store
         .received_notices()

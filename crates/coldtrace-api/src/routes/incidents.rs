@@ -120,9 +120,7 @@ pub async fn open(
         .await
         .map_err(incident_error)?;
     // The incident is in the outbox for the national platform: deliver it now.
-    if let Some(d) = &state.docking {
-        d.wake();
-    }
+    state.queued();
     metrics::counter!("coldtrace_incidents_opened_total").increment(1);
     Ok((StatusCode::CREATED, Json(v)))
 }

@@ -70,7 +70,7 @@ pub async fn import(
         coldtrace_ledger::ImportError::Store(s) => ApiError::from(s),
     })?;
     if report.receipt.is_some() && !report.replayed {
-        state.catch_up_index().await;
+        state.after_write().await;
     }
     let status = if report.receipt.is_some() {
         StatusCode::CREATED

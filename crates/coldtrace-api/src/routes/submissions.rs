@@ -78,7 +78,7 @@ pub async fn submit_draft(
         .await?;
     if !out.replayed {
         metrics::counter!("coldtrace_records_submitted_total").increment(n);
-        state.catch_up_index().await;
+        state.after_write().await;
     }
     Ok(out)
 }

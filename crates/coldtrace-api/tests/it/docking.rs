@@ -62,13 +62,7 @@ impl Nat {
                 .await
                 .unwrap(),
         ));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(coldtrace_api::serve(
-            listener,
-            state,
-            std::future::pending(),
-        ));
+        let base = crate::support::serve(state).await;
         Nat {
             base,
             http: reqwest::Client::new(),

@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use coldtrace_api::keys::{hash_key, new_key};
 use coldtrace_api::{AppState, PlatformInfo};
-use coldtrace_domain::id::{USCC_CHARSET, uscc_check_char};
 use coldtrace_domain::{ProvinceCode, Role};
 use coldtrace_store::{Credential, SqliteStore, Store};
 use reqwest::{Response, StatusCode};
@@ -30,15 +29,22 @@ pub struct Ent {
     pub key: String,
 }
 
+/// Serves `state` on a free loopback port until the test ends; answers the base URL.
+pub async fn serve(state: AppState) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(coldtrace_api::serve(
+        listener,
+        state,
+        std::future::pending(),
+    ));
+    base
+}
+
 pub fn uscc(region: &str, seed: u32) -> String {
-    let mut body = format!("91{region}");
-    let mut x = seed.wrapping_mul(2_654_435_761);
-    for _ in 0..9 {
-        body.push(USCC_CHARSET.as_bytes()[(x % 31) as usize] as char);
-        x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345) >> 3;
-    }
-    let c = uscc_check_char(&body).unwrap();
-    format!("{body}{c}")
+    coldtrace_gen::uscc_for_seed(region, seed)
+        .as_str()
+        .to_string()
 }
 
 impl TestApp {
@@ -54,13 +60,7 @@ impl TestApp {
                 province: Some(ProvinceCode::parse("12").unwrap()),
             },
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(coldtrace_api::serve(
-            listener,
-            state,
-            std::future::pending(),
-        ));
+        let base = serve(state).await;
         TestApp {
             base,
             http: reqwest::Client::new(),

@@ -132,6 +132,21 @@ fn chain() -> Registry {
     r
 }
 
+/// A positive test of Zhejiang's batch, reported by Zhejiang.
+fn positive_in_c() -> IncidentRec {
+    IncidentRec {
+        province: "33".into(),
+        report: IncidentReport {
+            incident: Uuid::nil(),
+            kind: "batch_sample".into(),
+            subject: "c-1".into(),
+            positive_at: "2020-11-05T10:00:00+08:00".into(),
+            batches: vec!["c-1".into()],
+        },
+        received_at_ms: T0,
+    }
+}
+
 #[test]
 fn a_shared_certificate_links_the_importer_to_the_buyer_across_the_border() {
     let r = chain();
@@ -177,17 +192,7 @@ fn without_a_shared_key_the_flows_are_matched_on_evidence_with_a_confidence() {
 #[test]
 fn a_positive_test_in_c_reaches_the_importer_in_a_and_every_batch_made_in_b() {
     let r = chain();
-    let inc = IncidentRec {
-        province: "33".into(),
-        report: IncidentReport {
-            incident: Uuid::nil(),
-            kind: "batch_sample".into(),
-            subject: "c-1".into(),
-            positive_at: "2020-11-05T10:00:00+08:00".into(),
-            batches: vec!["c-1".into()],
-        },
-        received_at_ms: T0,
-    };
+    let inc = positive_in_c();
     let (t, notices) = r.notices_for(&inc);
     let rel = |p: &str, b: &str| {
         t.batches
@@ -222,17 +227,7 @@ fn a_positive_test_in_c_reaches_the_importer_in_a_and_every_batch_made_in_b() {
 #[test]
 fn goods_found_after_a_notice_go_out_in_a_further_notice_of_their_own() {
     let mut r = chain();
-    let inc = IncidentRec {
-        province: "33".into(),
-        report: IncidentReport {
-            incident: Uuid::nil(),
-            kind: "batch_sample".into(),
-            subject: "c-1".into(),
-            positive_at: "2020-11-05T10:00:00+08:00".into(),
-            batches: vec!["c-1".into()],
-        },
-        received_at_ms: T0,
-    };
+    let inc = positive_in_c();
     let (_, first) = r.notices_for(&inc);
     first.iter().for_each(|n| r.track(n));
     assert!(

@@ -9,7 +9,6 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use coldtrace_domain::id::{USCC_CHARSET, uscc_check_char};
 use serde_json::{Value, json};
 
 /// A platform as a client sees it.
@@ -20,16 +19,11 @@ pub struct Endpoint {
     pub key: String,
 }
 
-/// A USCC in `region` with a valid check character, derived from `seed`.
+/// A USCC in `region` with a valid check character, the same for the same seed.
 pub fn uscc(region: &str, seed: u32) -> String {
-    let mut body = format!("91{region}");
-    let mut x = seed.wrapping_mul(2_654_435_761);
-    for _ in 0..9 {
-        body.push(USCC_CHARSET.as_bytes()[(x % 31) as usize] as char);
-        x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345) >> 3;
-    }
-    let c = uscc_check_char(&body).expect("valid charset");
-    format!("{body}{c}")
+    coldtrace_gen::uscc_for_seed(region, seed)
+        .as_str()
+        .to_string()
 }
 
 async fn post(

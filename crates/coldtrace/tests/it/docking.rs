@@ -6,20 +6,14 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use coldtrace_domain::id::{USCC_CHARSET, uscc_check_char};
 use serde_json::{Value, json};
 
 use crate::support::{Server, key};
 
 fn uscc(region: &str, seed: u32) -> String {
-    let mut body = format!("91{region}");
-    let mut x = seed.wrapping_mul(2_654_435_761);
-    for _ in 0..9 {
-        body.push(USCC_CHARSET.as_bytes()[(x % 31) as usize] as char);
-        x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345) >> 3;
-    }
-    let c = uscc_check_char(&body).unwrap();
-    format!("{body}{c}")
+    coldtrace_gen::uscc_for_seed(region, seed)
+        .as_str()
+        .to_string()
 }
 
 fn free_port() -> u16 {
