@@ -12,14 +12,7 @@ use crate::error::ApiError;
 
 /// Refuses unless the caller has one of the roles.
 pub fn require_role(p: &Principal, roles: &[Role], what: &str) -> Result<(), ApiError> {
-    if roles.contains(&p.role) {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden(format!(
-            "the {} role may not {what}",
-            p.role.as_str()
-        )))
-    }
+    Ok(coldtrace_service::error::require_role(p, roles, what)?)
 }
 
 /// The tenant scope of a caller's reads.

@@ -80,6 +80,21 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<coldtrace_service::ServiceError> for ApiError {
+    fn from(e: coldtrace_service::ServiceError) -> Self {
+        use coldtrace_service::ServiceError as S;
+        match e {
+            S::Forbidden(m) => ApiError::Forbidden(m),
+            S::NotFound(w) => ApiError::NotFound(w),
+            S::Invalid(v) => ApiError::Invalid(v),
+            S::Conflict(v) => ApiError::Conflict(v),
+            S::KeyReused(k) => ApiError::KeyReused(k),
+            S::Unavailable(w) => ApiError::Unavailable(w),
+            S::Internal(e) => ApiError::Internal(e),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = match &self {

@@ -25,7 +25,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
-use coldtrace_store::Store;
+use coldtrace_service::Platform;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 pub mod authz;
@@ -36,71 +36,29 @@ pub mod openapi;
 pub mod routes;
 pub mod views;
 
-/// Platform facts shown to clients and used in checks.
-#[derive(Debug, Clone)]
-pub struct PlatformInfo {
-    /// `province` or `national`.
-    pub tier: String,
-    /// For a provincial platform, its province code.
-    pub province: Option<coldtrace_domain::ProvinceCode>,
-}
-
-/// Everything a handler needs, built once at start-up.
+/// Everything a handler needs, built once at start-up: the platform (its store, trace index, registry or
+/// docking client, and its use cases) and the metrics renderer. Handlers reach the platform's parts through
+/// `Deref` (`state.store`, `state.tracer`).
 #[derive(Clone)]
 pub struct AppState {
-    /// The store, behind the trait so that SQLite and PostgreSQL are interchangeable.
-    pub store: Arc<dyn Store>,
-    pub platform: Arc<PlatformInfo>,
+    pub platform: Arc<Platform>,
     /// Renders `/metrics`; shared by every app in the process because the recorder is global.
     pub metrics: PrometheusHandle,
-    /// The trace index, caught up after every write.
-    pub tracer: Arc<coldtrace_service::Tracer>,
-    /// At the national platform: the registry of every province's docking messages.
-    pub national: Option<Arc<coldtrace_service::national::National>>,
-    /// At a provincial platform that docks: the client delivering its outbox and pulling its notices.
-    pub docking: Option<Arc<coldtrace_service::docking::DockingClient>>,
 }
 
 impl AppState {
-    /// A state whose tracer is empty: it loads everything stored on its first catch-up. A server calls
-    /// [`AppState::warm`] before it accepts requests.
-    pub fn new(store: Arc<dyn Store>, platform: PlatformInfo) -> Self {
+    pub fn new(platform: Arc<Platform>) -> Self {
         Self {
-            store,
-            platform: Arc::new(platform),
+            platform,
             metrics: metrics_handle(),
-            tracer: Arc::new(coldtrace_service::Tracer::new()),
-            national: None,
-            docking: None,
         }
     }
+}
 
-    /// Builds the trace index from the store; returns how many movements it loaded.
-    pub async fn warm(&self) -> Result<u64, coldtrace_service::tracer::TraceError> {
-        self.tracer.catch_up(self.store.as_ref()).await
-    }
-
-    /// Brings the trace index up to date: after every write, and before a trace (another process, such as
-    /// `coldtrace import`, may have written to the same store). A write is already committed when this runs, so a
-    /// failure is logged and retried on the next catch-up rather than reported to the writer.
-    pub async fn catch_up_index(&self) {
-        if let Err(e) = self.tracer.catch_up(self.store.as_ref()).await {
-            tracing::error!(error = %e, "trace index catch-up failed");
-        }
-    }
-
-    /// After a committed write: the trace index catches up, and the docking client delivers the messages the
-    /// write queued now rather than at its next poll.
-    pub async fn after_write(&self) {
-        self.catch_up_index().await;
-        self.queued();
-    }
-
-    /// A write queued docking messages (and changed no movement): the docking client delivers them now.
-    pub fn queued(&self) {
-        if let Some(d) = &self.docking {
-            d.wake();
-        }
+impl std::ops::Deref for AppState {
+    type Target = Platform;
+    fn deref(&self) -> &Platform {
+        &self.platform
     }
 }
 
@@ -232,4 +190,21 @@ pub async fn serve(
     axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// Resolves on Ctrl-C or SIGTERM: a server's graceful shutdown.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }

@@ -62,6 +62,17 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// The platform's own operator at the command line (`coldtrace trace`, `coldtrace incident`, benchmarks):
+    /// national scope, no credential.
+    pub fn operator() -> Principal {
+        Principal {
+            credential: Uuid::nil(),
+            role: Role::National,
+            enterprise: None,
+            province: None,
+        }
+    }
+
     /// A stable name for idempotency keys and the audit: `enterprise:<id>`, `regulator:33`, `admin:<cred>`.
     pub fn subject(&self) -> String {
         match (self.role, self.enterprise, &self.province) {

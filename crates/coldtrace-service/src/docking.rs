@@ -106,13 +106,18 @@ impl DockingClient {
         f(&mut self.health.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
-    /// Starts delivery and notice pulling; they run until the process ends.
-    pub fn spawn(self: &Arc<Self>, store: Arc<dyn Store>, tracer: Arc<Tracer>) {
+    /// Starts delivery and notice pulling; they run until the process ends or the handles are aborted.
+    pub fn spawn(
+        self: &Arc<Self>,
+        store: Arc<dyn Store>,
+        tracer: Arc<Tracer>,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
         let me = self.clone();
         let s = store.clone();
-        tokio::spawn(async move { me.deliver_loop(s).await });
+        let deliver = tokio::spawn(async move { me.deliver_loop(s).await });
         let me = self.clone();
-        tokio::spawn(async move { me.pull_loop(store, tracer).await });
+        let pull = tokio::spawn(async move { me.pull_loop(store, tracer).await });
+        vec![deliver, pull]
     }
 
     async fn deliver_loop(self: Arc<Self>, store: Arc<dyn Store>) {

@@ -241,6 +241,11 @@ fn encode<T: Serialize>(r: &T) -> Result<(String, String)> {
     Ok((hex::encode(Sha256::digest(v.to_string().as_bytes())), body))
 }
 
+/// The store file inside a data directory.
+pub fn store_path(data: &Path) -> std::path::PathBuf {
+    data.join("coldtrace.sqlite")
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the store file at `path`.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {

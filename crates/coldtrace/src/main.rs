@@ -5,7 +5,7 @@
 //! ## Layout
 //! - [`settings`]: layered configuration (defaults, a TOML file, `COLDTRACE__...` environment variables, flags).
 //! - `cmd/`: one file per subcommand: `serve`, `demo`, `gen`, `import`, `key`, `dock-client`, `trace`, `incident`,
-//!   `bench`.
+//!   `bench`; `demo` and `bench` run the harness (`coldtrace-harness`).
 
 use clap::{Parser, Subcommand};
 
@@ -28,7 +28,7 @@ enum Command {
     /// Run a platform: the HTTP API on an embedded store.
     Serve(cmd::serve::Args),
     /// Run the demonstration: a provincial platform loaded with generated data, serving.
-    Demo(cmd::demo::Args),
+    Demo(coldtrace_harness::demo::Args),
     /// Generate realistic synthetic data into a store.
     Gen(cmd::gen_data::Args),
     /// Import an enterprise's ledger file (CSV or XLSX).
@@ -42,7 +42,7 @@ enum Command {
     /// Register and follow positive-test incidents.
     Incident(cmd::incident::Args),
     /// Measure throughput and latency; prints a table with a baseline.
-    Bench(cmd::bench::Args),
+    Bench(coldtrace_harness::bench::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -61,14 +61,14 @@ fn main() -> anyhow::Result<()> {
     rt.block_on(async move {
         match cli.command {
             Command::Serve(a) => cmd::serve::run(settings, a).await,
-            Command::Demo(a) => cmd::demo::run(settings, a).await,
+            Command::Demo(a) => coldtrace_harness::demo::run(settings.server.listen, a).await,
             Command::Gen(a) => cmd::gen_data::run(settings, a).await,
             Command::Import(a) => cmd::import::run(settings, a).await,
             Command::Key(a) => cmd::key::run(settings, a).await,
             Command::DockClient(a) => cmd::dock_client::run(settings, a).await,
             Command::Trace(a) => cmd::trace::run(settings, a).await,
             Command::Incident(a) => cmd::incident::run(settings, a).await,
-            Command::Bench(a) => cmd::bench::run(a).await,
+            Command::Bench(a) => coldtrace_harness::bench::run(a).await,
         }
     })
 }

@@ -55,8 +55,3 @@ impl Settings {
             .context("reading configuration")
     }
 }
-
-/// The store file inside a data directory.
-pub fn store_path(data: &Path) -> PathBuf {
-    data.join("coldtrace.sqlite")
-}

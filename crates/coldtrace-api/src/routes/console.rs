@@ -9,6 +9,8 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use coldtrace_domain::Role;
 use uuid::Uuid;
 
+use coldtrace_service::platform::publish::Publication;
+
 use crate::AppState;
 use crate::authz::require_role;
 use crate::error::ApiError;
@@ -91,24 +93,13 @@ pub async fn dashboard(
 }
 
 #[utoipa::path(post, path = "/api/v1/batches/{id}/publish", tag = "records",
-    responses((status = 200, description = "published (again: no change)"), (status = 404, body = crate::error::ErrorBody)),
+    responses((status = 200, body = Publication, description = "published (again: no change)"), (status = 404, body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
 /// A provincial regulator approves a batch for the public lookup (nothing is published without approval).
 pub async fn publish(
     State(state): State<AppState>,
     Auth(p): Auth,
     Path(id): Path<Uuid>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    require_role(&p, &[Role::Regulator], "publish batches")?;
-    if !state
-        .store
-        .batch_visible(&crate::authz::scope(&p), id)
-        .await?
-    {
-        return Err(ApiError::NotFound("batch"));
-    }
-    let new = state.store.publish(id, p.subject()).await?;
-    Ok(Json(
-        serde_json::json!({ "batch": id, "published": true, "new": new }),
-    ))
+) -> Result<Json<Publication>, ApiError> {
+    Ok(Json(state.publish(&p, id).await?))
 }

@@ -5,15 +5,14 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use coldtrace_domain::EventTime;
 use coldtrace_domain::incident::IncidentKind;
-use coldtrace_service::incidents::{
-    self as svc, IncidentError, IncidentView, OpenIncident, TaskUpdate,
-};
+use coldtrace_service::incidents::{self as svc, IncidentError, IncidentView, TaskUpdate};
 use uuid::Uuid;
 
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Auth};
-use crate::routes::trace::{TraceQuery, mode, resolve};
+use coldtrace_service::platform::trace::TimeRule;
+use coldtrace_service::platform::{IncidentStart, OpenIncidentRequest};
 
 /// A positive test.
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
@@ -33,21 +32,13 @@ pub struct OpenRequest {
     /// When the sample was taken or the result came (RFC 3339).
     pub positive_at: EventTime,
     pub note: Option<String>,
-    /// `strict` (default) or `conservative`.
-    pub mode: Option<String>,
+    /// How time counts (default `strict`).
+    #[serde(default)]
+    pub mode: TimeRule,
 }
 
 pub fn incident_error(e: IncidentError) -> ApiError {
-    match e {
-        IncidentError::NotFound(w) => ApiError::NotFound(w),
-        IncidentError::Forbidden(m) => ApiError::Forbidden(m),
-        IncidentError::Invalid { field, reason } => ApiError::invalid(field, reason),
-        IncidentError::Conflict(m) => {
-            ApiError::Conflict(vec![coldtrace_domain::FieldError::new("", m)])
-        }
-        IncidentError::Store(s) => s.into(),
-        IncidentError::Trace(t) => crate::routes::trace::trace_error(t),
-    }
+    coldtrace_service::ServiceError::from(e).into()
 }
 
 #[utoipa::path(post, path = "/api/v1/incidents", tag = "incidents", request_body = OpenRequest,
@@ -59,69 +50,30 @@ pub async fn open(
     body: ApiJson<OpenRequest>,
 ) -> Result<(StatusCode, Json<IncidentView>), ApiError> {
     let r = body.value;
-    crate::authz::require_role(
-        &p,
-        &[
-            coldtrace_domain::Role::Regulator,
-            coldtrace_domain::Role::National,
-        ],
-        "register incidents",
-    )?;
-    let (q, subject) = match r.kind {
-        IncidentKind::BatchSample => (
-            TraceQuery {
-                code: r.code.clone(),
-                batch: r.batch_id,
-                holder: r.enterprise_id,
-                ..Default::default()
-            },
-            r.code
-                .clone()
-                .or(r.batch_id.map(|b| b.to_string()))
-                .unwrap_or_default(),
-        ),
-        IncidentKind::Environment => (
-            TraceQuery {
-                place: r.enterprise_id,
-                from: r.from.clone(),
-                to: r.to.clone(),
-                ..Default::default()
-            },
-            format!(
-                "{} {}..{}",
-                r.enterprise_id.map(|e| e.to_string()).unwrap_or_default(),
-                r.from.clone().unwrap_or_default(),
-                r.to.clone().unwrap_or_default()
-            ),
-        ),
-        IncidentKind::Person => (
-            TraceQuery {
-                person: r.person.clone(),
-                ..Default::default()
-            },
-            r.person
-                .as_deref()
-                .map(coldtrace_domain::person::mask_id_no)
-                .unwrap_or_default(),
-        ),
+    let start = match r.kind {
+        IncidentKind::BatchSample => IncidentStart::BatchSample {
+            code: r.code,
+            batch: r.batch_id,
+            holder: r.enterprise_id,
+        },
+        IncidentKind::Environment => IncidentStart::Environment {
+            enterprise: r.enterprise_id,
+            from: r.from,
+            to: r.to,
+        },
+        IncidentKind::Person => IncidentStart::Person(r.person),
     };
-    let from = resolve(&state, &p, &q).await?;
-    let req = OpenIncident {
-        kind: r.kind,
-        from,
-        subject,
-        positive_at: r.positive_at,
-        note: r.note,
-        mode: mode(r.mode.as_deref())?,
-        id: None,
-        notice: None,
-    };
-    let v = svc::open(state.store.as_ref(), &state.tracer, &p, req)
-        .await
-        .map_err(incident_error)?;
-    // The incident is in the outbox for the national platform: deliver it now.
-    state.queued();
-    metrics::counter!("coldtrace_incidents_opened_total").increment(1);
+    let v = state
+        .open_incident(
+            &p,
+            OpenIncidentRequest {
+                start,
+                positive_at: r.positive_at,
+                note: r.note,
+                mode: r.mode,
+            },
+        )
+        .await?;
     Ok((StatusCode::CREATED, Json(v)))
 }
 

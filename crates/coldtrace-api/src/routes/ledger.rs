@@ -4,11 +4,9 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
-use coldtrace_domain::Role;
-use coldtrace_ledger::{Format, ImportOptions, ImportReport};
+use coldtrace_ledger::{Format, ImportReport};
 
 use crate::AppState;
-use crate::authz::require_role;
 use crate::error::ApiError;
 use crate::extract::{ApiQuery, Auth};
 
@@ -34,11 +32,6 @@ pub async fn import(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<ImportReport>), ApiError> {
-    require_role(&p, &[Role::Enterprise], "import a ledger")?;
-    let owner = p.enterprise.ok_or(ApiError::Unauthorized)?;
-    if body.is_empty() {
-        return Err(ApiError::invalid("body", "the ledger file is empty"));
-    }
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -52,26 +45,7 @@ pub async fn import(
             Format::detect(None, &body)
         }
     });
-    let opts = ImportOptions {
-        partial: q.partial,
-        ..Default::default()
-    };
-    let report = coldtrace_ledger::import(
-        state.store.as_ref(),
-        owner,
-        &p.subject(),
-        &body,
-        format,
-        opts,
-        &|_, _| {},
-    )
-    .await
-    .map_err(|e| match e {
-        coldtrace_ledger::ImportError::Store(s) => ApiError::from(s),
-    })?;
-    if report.receipt.is_some() && !report.replayed {
-        state.after_write().await;
-    }
+    let report = state.import_ledger(&p, &body, format, q.partial).await?;
     let status = if report.receipt.is_some() {
         StatusCode::CREATED
     } else {

@@ -3,12 +3,11 @@
 use axum::Json;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use coldtrace_domain::submission::MAX_RECORDS;
-use coldtrace_domain::{Principal, Role, SubmissionDraft, Submitter};
-use coldtrace_store::{Receipt, SubmitOutcome, SubmitRequest};
+use coldtrace_domain::{Principal, SubmissionDraft};
+use coldtrace_service::platform::SubmitCommand;
+use coldtrace_store::{Receipt, SubmitOutcome};
 
 use crate::AppState;
-use crate::authz::require_role;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Auth};
 
@@ -35,7 +34,7 @@ pub fn idempotency_key(h: &HeaderMap) -> Result<Option<String>, ApiError> {
     Ok(Some(s.to_string()))
 }
 
-/// Validates and stores a submission for the caller.
+/// Validates and stores a submission for the caller (the platform's submit use case).
 pub async fn submit_draft(
     state: &AppState,
     p: &Principal,
@@ -43,44 +42,16 @@ pub async fn submit_draft(
     idempotency_key: Option<String>,
     request_hash: String,
 ) -> Result<SubmitOutcome, ApiError> {
-    require_role(p, &[Role::Enterprise, Role::Regulator], "submit records")?;
-    if draft.len() > MAX_RECORDS {
-        return Err(ApiError::invalid(
-            "",
-            format!("at most {MAX_RECORDS} records per submission"),
-        ));
-    }
-    let who = match p.role {
-        Role::Enterprise => Submitter::Enterprise(p.enterprise.ok_or(ApiError::Unauthorized)?),
-        _ => Submitter::Regulator,
-    };
-    let submission = draft.parse(who)?;
-    if p.role == Role::Regulator {
-        let mine = p.province.as_ref();
-        for (i, e) in submission.enterprises.iter().enumerate() {
-            if Some(&e.region.province()) != mine {
-                return Err(ApiError::invalid(
-                    format!("enterprises[{i}].region"),
-                    "is outside the province this regulator supervises",
-                ));
-            }
-        }
-    }
-    let n = submission.len() as u64;
-    let out = state
-        .store
-        .submit(SubmitRequest {
-            subject: p.subject(),
-            idempotency_key,
-            request_hash,
-            submission,
-        })
-        .await?;
-    if !out.replayed {
-        metrics::counter!("coldtrace_records_submitted_total").increment(n);
-        state.after_write().await;
-    }
-    Ok(out)
+    Ok(state
+        .submit(
+            p,
+            SubmitCommand {
+                draft,
+                idempotency_key,
+                request_hash,
+            },
+        )
+        .await?)
 }
 
 /// Stores one record through the submission path. The record is `draft`'s only entry in `list`; its field paths

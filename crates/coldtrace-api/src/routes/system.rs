@@ -6,16 +6,30 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
+use coldtrace_service::TierKind;
+
 use crate::AppState;
 use crate::authz::scope;
 use crate::error::ApiError;
 use crate::extract::Auth;
 
-#[utoipa::path(get, path = "/healthz", tag = "system", responses((status = 200, description = "the platform is up")))]
-pub async fn healthz(State(state): State<AppState>) -> Json<Value> {
-    Json(
-        json!({ "status": "ok", "tier": state.platform.tier, "province": state.platform.province }),
-    )
+/// The platform is up, and which platform it is.
+#[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Health {
+    /// Always `ok` when answered.
+    pub status: String,
+    pub tier: TierKind,
+    /// A provincial platform's province code.
+    pub province: Option<String>,
+}
+
+#[utoipa::path(get, path = "/healthz", tag = "system", responses((status = 200, body = Health, description = "the platform is up")))]
+pub async fn healthz(State(state): State<AppState>) -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+        tier: state.tier.kind(),
+        province: state.tier.province().map(|p| p.as_str().to_string()),
+    })
 }
 
 #[utoipa::path(get, path = "/metrics", tag = "system", responses((status = 200, description = "Prometheus text format")))]

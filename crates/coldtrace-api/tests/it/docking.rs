@@ -4,11 +4,12 @@
 
 use std::sync::Arc;
 
+use coldtrace_api::AppState;
 use coldtrace_api::keys::hash_key;
-use coldtrace_api::{AppState, PlatformInfo};
 use coldtrace_domain::Role;
 use coldtrace_national::adapter::FieldMap;
 use coldtrace_service::national::National;
+use coldtrace_service::{Platform, PlatformConfig, Tier};
 use coldtrace_store::{SqliteStore, Store};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -50,19 +51,16 @@ impl Nat {
                 .unwrap();
         }
         let commander = TestApp::key(&store, Role::National, None, None).await;
-        let mut state = AppState::new(
+        let platform = Platform::start(
             store.clone() as Arc<dyn Store>,
-            PlatformInfo {
-                tier: "national".into(),
-                province: None,
+            PlatformConfig {
+                adapters: vec![adapter()],
+                ..PlatformConfig::new(Tier::National)
             },
-        );
-        state.national = Some(Arc::new(
-            National::load(store.as_ref(), vec![adapter()])
-                .await
-                .unwrap(),
-        ));
-        let base = crate::support::serve(state).await;
+        )
+        .await
+        .unwrap();
+        let base = crate::support::serve(AppState::new(Arc::new(platform))).await;
         Nat {
             base,
             http: reqwest::Client::new(),

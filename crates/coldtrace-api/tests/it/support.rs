@@ -3,9 +3,10 @@
 
 use std::sync::Arc;
 
+use coldtrace_api::AppState;
 use coldtrace_api::keys::{hash_key, new_key};
-use coldtrace_api::{AppState, PlatformInfo};
 use coldtrace_domain::{ProvinceCode, Role};
+use coldtrace_service::{Platform, PlatformConfig, Tier};
 use coldtrace_store::{Credential, SqliteStore, Store};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
@@ -53,14 +54,13 @@ impl TestApp {
         let store = Arc::new(SqliteStore::open(dir.path().join("coldtrace.sqlite")).unwrap());
         let regulator = Self::key(&store, Role::Regulator, Some("12"), None).await;
         let admin = Self::key(&store, Role::Admin, None, None).await;
-        let state = AppState::new(
+        let platform = Platform::start(
             store.clone() as Arc<dyn Store>,
-            PlatformInfo {
-                tier: "province".into(),
-                province: Some(ProvinceCode::parse("12").unwrap()),
-            },
-        );
-        let base = serve(state).await;
+            PlatformConfig::new(Tier::Province(ProvinceCode::parse("12").unwrap())),
+        )
+        .await
+        .unwrap();
+        let base = serve(AppState::new(Arc::new(platform))).await;
         TestApp {
             base,
             http: reqwest::Client::new(),

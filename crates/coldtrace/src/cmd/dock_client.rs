@@ -1,8 +1,6 @@
 //! `coldtrace dock-client`: register a province's docking client at the national platform's store (HTTP Basic
 //! client id and secret); prints the secret once, or stores the one given.
 
-use coldtrace_api::keys::{hash_key, new_key};
-use coldtrace_domain::ProvinceCode;
 use coldtrace_store::Store;
 
 use crate::settings::Settings;
@@ -44,19 +42,16 @@ pub async fn register(
     client_id: Option<&str>,
     secret_file: Option<&std::path::Path>,
 ) -> anyhow::Result<(String, String)> {
-    let p = ProvinceCode::parse(province).map_err(|e| anyhow::anyhow!("--province: {e}"))?;
-    let id = client_id
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("province-{}", p.as_str()));
     let secret = match secret_file {
-        Some(f) => std::fs::read_to_string(f)?.trim().to_string(),
-        None => new_key(),
+        Some(f) => Some(std::fs::read_to_string(f)?.trim().to_string()),
+        None => None,
     };
-    if secret.len() < 16 {
-        anyhow::bail!("a docking secret needs at least 16 characters");
-    }
-    store
-        .put_docking_client(id.clone(), p.as_str().to_string(), hash_key(&secret))
-        .await?;
-    Ok((id, secret))
+    coldtrace_service::credentials::register_docking_client(store, province, client_id, secret)
+        .await
+        .map_err(|e| match e {
+            coldtrace_service::ServiceError::Invalid(v) => {
+                anyhow::anyhow!("--{}: {}", v[0].field, v[0].reason)
+            }
+            e => anyhow::anyhow!("{e}"),
+        })
 }

@@ -36,7 +36,7 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
         provinces,
         ..Default::default()
     };
-    let pb = super::bar(a.movements, "movements");
+    let pb = coldtrace_harness::progress_bar(a.movements, "movements");
     let start = Instant::now();
     let (summary, _) = generate(store.as_ref(), &cfg, &|done, _| pb.set_position(done)).await?;
     pb.finish_and_clear();
@@ -47,7 +47,7 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
         summary.movements,
         secs,
         summary.movements as f64 / secs,
-        crate::settings::store_path(&data).display()
+        coldtrace_store::sqlite::store_path(&data).display()
     );
     Ok(())
 }

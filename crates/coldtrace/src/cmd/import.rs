@@ -36,7 +36,7 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
     let ent = coldtrace_store::Store::enterprise_by_uscc(store.as_ref(), &a.enterprise)
         .await?
         .with_context(|| format!("no enterprise with USCC {} is registered", a.enterprise))?;
-    let pb = super::bar(0, "rows");
+    let pb = coldtrace_harness::progress_bar(0, "rows");
     let report = coldtrace_ledger::import(
         store.as_ref(),
         ent.record.id,

@@ -1,10 +1,7 @@
 //! `coldtrace key`: issue an API key directly into a store (bootstrap the first admin or regulator).
 
-use anyhow::Context;
-use coldtrace_api::keys::{hash_key, new_key};
-use coldtrace_domain::{ProvinceCode, Role};
-use coldtrace_store::{Credential, Store};
-use uuid::Uuid;
+use coldtrace_domain::Role;
+use coldtrace_store::Store;
 
 use crate::settings::Settings;
 
@@ -50,36 +47,16 @@ pub async fn issue(
     enterprise_uscc: Option<&str>,
     label: &str,
 ) -> anyhow::Result<String> {
-    let province = match (role, province) {
-        (Role::Regulator, Some(p)) => {
-            Some(ProvinceCode::parse(p).map_err(|e| anyhow::anyhow!("--province: {e}"))?)
-        }
-        (Role::Regulator, None) => anyhow::bail!("a regulator key needs --province"),
-        _ => None,
-    };
-    let enterprise = match (role, enterprise_uscc) {
-        (Role::Enterprise, Some(u)) => Some(
-            store
-                .enterprise_by_uscc(u)
-                .await?
-                .with_context(|| format!("no enterprise with USCC {u}"))?
-                .record
-                .id,
-        ),
-        (Role::Enterprise, None) => anyhow::bail!("an enterprise key needs --enterprise USCC"),
-        _ => None,
-    };
-    let key = new_key();
-    store
-        .create_credential(Credential {
-            id: Uuid::now_v7(),
-            key_hash: hash_key(&key),
-            role,
-            enterprise,
-            province,
-            label: label.to_string(),
-            revoked: false,
+    coldtrace_service::credentials::issue_key(store, role, province, enterprise_uscc, label)
+        .await
+        .map_err(|e| match e {
+            coldtrace_service::ServiceError::NotFound(_) => anyhow::anyhow!(
+                "no enterprise with USCC {}",
+                enterprise_uscc.unwrap_or_default()
+            ),
+            coldtrace_service::ServiceError::Invalid(v) => {
+                anyhow::anyhow!("--{}: {}", v[0].field, v[0].reason)
+            }
+            e => anyhow::anyhow!("{e}"),
         })
-        .await?;
-    Ok(key)
 }

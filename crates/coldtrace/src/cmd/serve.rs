@@ -1,12 +1,12 @@
 //! `coldtrace serve`: the HTTP API of a provincial (or national) platform on an embedded store.
 
 use anyhow::Context;
-use coldtrace_api::{AppState, PlatformInfo};
+use coldtrace_api::AppState;
 use std::sync::Arc;
 
 use coldtrace_domain::{CodeScheme, ProvinceCode};
-use coldtrace_service::docking::{DockingClient, NationalLink};
-use coldtrace_service::national::National;
+use coldtrace_service::docking::NationalLink;
+use coldtrace_service::{Platform, PlatformConfig, Tier};
 use coldtrace_store::DockingConfig;
 
 use crate::settings::Settings;
@@ -52,9 +52,10 @@ pub struct Args {
 pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
     let data = a.data.unwrap_or(settings.server.data);
     let listen = a.listen.unwrap_or(settings.server.listen);
-    let tier = a.role.unwrap_or(settings.server.role);
-    let province = a.province.or(settings.server.province);
-    let platform = platform(&tier, province.as_deref())?;
+    let tier = tier(
+        &a.role.unwrap_or(settings.server.role),
+        a.province.or(settings.server.province).as_deref(),
+    )?;
     let store = super::open_store(&data)?;
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
@@ -62,8 +63,8 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let national_url = a.national.or(settings.server.national.clone());
     let scheme = a.code_scheme.or(settings.server.code_scheme.clone());
-    let mut docking = None;
-    if let Some(p) = &platform.province {
+    let mut config = PlatformConfig::new(tier.clone());
+    if let Tier::Province(p) = &tier {
         let p = p.as_str().to_string();
         let issuer = match scheme.as_deref() {
             None => None,
@@ -80,10 +81,6 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
             }),
         };
         if let Some(url) = &national_url {
-            store.enable_docking(DockingConfig {
-                province: p.clone(),
-                issuer,
-            });
             let secret = match &a.secret_file {
                 Some(f) => std::fs::read_to_string(f)
                     .with_context(|| format!("reading {}", f.display()))?
@@ -95,77 +92,54 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
                     .clone()
                     .context("docking needs a client secret: --secret-file or COLDTRACE__SERVER__NATIONAL_SECRET")?,
             };
-            docking = Some(
-                DockingClient::new(NationalLink {
-                    url: url.trim_end_matches('/').to_string(),
-                    client_id: a
-                        .client_id
-                        .or(settings.server.national_client_id.clone())
-                        .unwrap_or_else(|| format!("province-{p}")),
-                    secret,
-                    province: p,
-                    ca_pem: match &a.national_ca {
-                        Some(f) => {
-                            let pem = std::fs::read(f)
-                                .with_context(|| format!("reading {}", f.display()))?;
-                            if !String::from_utf8_lossy(&pem)
-                                .contains("-----BEGIN CERTIFICATE-----")
-                            {
-                                anyhow::bail!(
-                                    "--national-ca: {} holds no PEM certificate",
-                                    f.display()
-                                );
-                            }
-                            Some(pem)
-                        }
-                        None => None,
-                    },
-                })
-                .context("--national-ca: not a PEM certificate")?,
-            );
-        } else if issuer.is_some() {
+            let ca_pem = match &a.national_ca {
+                Some(f) => {
+                    let pem =
+                        std::fs::read(f).with_context(|| format!("reading {}", f.display()))?;
+                    if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+                        anyhow::bail!("--national-ca: {} holds no PEM certificate", f.display());
+                    }
+                    Some(pem)
+                }
+                None => None,
+            };
+            config.national = Some(NationalLink {
+                url: url.trim_end_matches('/').to_string(),
+                client_id: a
+                    .client_id
+                    .or(settings.server.national_client_id.clone())
+                    .unwrap_or_else(|| format!("province-{p}")),
+                secret,
+                province: p.clone(),
+                ca_pem,
+            });
+        }
+        if national_url.is_some() || issuer.is_some() {
             // Issuing codes without docking: the outbox is still written, and delivered once docking is on.
             store.enable_docking(DockingConfig {
                 province: p,
                 issuer,
             });
         }
+    } else {
+        config.adapters =
+            load_adapters(a.adapters.or(settings.server.adapters.clone()).as_deref())?;
     }
-    let mut state = AppState::new(store.clone(), platform);
-    if state.platform.tier == "national" {
-        let t = std::time::Instant::now();
-        let maps = load_adapters(a.adapters.or(settings.server.adapters.clone()).as_deref())?;
-        let n = National::load(state.store.as_ref(), maps)
-            .await
-            .map_err(|e| anyhow::anyhow!("loading the national registry: {e}"))?;
-        tracing::info!(counts = ?n.read(|r| r.counts()), seconds = t.elapsed().as_secs_f64(), "national registry loaded");
-        state.national = Some(Arc::new(n));
-    }
-    if let Some(d) = &docking {
-        d.spawn(state.store.clone(), state.tracer.clone());
-        tracing::info!(
-            national = national_url.as_deref().unwrap_or(""),
-            "docking to the national platform"
-        );
-    }
-    state.docking = docking;
-    let t = std::time::Instant::now();
-    let loaded = state
-        .warm()
-        .await
-        .map_err(|e| anyhow::anyhow!("building the trace index: {e}"))?;
-    let (_, lots, bytes) = state.tracer.figures();
-    tracing::info!(
-        movements = loaded,
-        lots,
-        index_bytes = bytes,
-        seconds = t.elapsed().as_secs_f64(),
-        "trace index built"
-    );
+    let platform = Platform::start(store, config).await.map_err(|e| match e {
+        coldtrace_service::platform::StartError::Docking(_) => {
+            anyhow::anyhow!("--national-ca: not a PEM certificate")
+        }
+        e => anyhow::anyhow!("{e}"),
+    })?;
     // The line tests and scripts wait for: from here on requests are answered.
     println!("coldtrace listening on http://{addr}");
-    tracing::info!(%addr, data = %data.display(), tier = %state.platform.tier, "serving");
-    coldtrace_api::serve(listener, state, shutdown_signal()).await?;
+    tracing::info!(%addr, data = %data.display(), tier = ?platform.tier, "serving");
+    coldtrace_api::serve(
+        listener,
+        AppState::new(Arc::new(platform)),
+        coldtrace_api::shutdown_signal(),
+    )
+    .await?;
     Ok(())
 }
 
@@ -189,36 +163,15 @@ fn load_adapters(
     Ok(out)
 }
 
-pub fn platform(tier: &str, province: Option<&str>) -> anyhow::Result<PlatformInfo> {
+/// The tier named in the configuration.
+pub fn tier(tier: &str, province: Option<&str>) -> anyhow::Result<Tier> {
     match tier {
         "province" => {
             let p = province.context("a provincial platform needs --province CODE")?;
             let p = ProvinceCode::parse(p).map_err(|e| anyhow::anyhow!("--province: {e}"))?;
-            Ok(PlatformInfo {
-                tier: "province".into(),
-                province: Some(p),
-            })
+            Ok(Tier::Province(p))
         }
-        "national" => Ok(PlatformInfo {
-            tier: "national".into(),
-            province: None,
-        }),
+        "national" => Ok(Tier::National),
         other => anyhow::bail!("--role must be province or national, not {other:?}"),
     }
-}
-
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            s.recv().await;
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }

@@ -3,11 +3,10 @@
 use std::io::Write;
 
 use anyhow::Context;
-use coldtrace_domain::{Principal, Role, TraceCode};
+use coldtrace_domain::{Principal, TraceCode};
 use coldtrace_service::{TraceFrom, TraceRequest, Tracer, export};
 use coldtrace_store::Store;
 use coldtrace_trace::{Direction, TimeMode};
-use uuid::Uuid;
 
 use crate::settings::Settings;
 
@@ -33,16 +32,6 @@ pub struct Args {
     /// Data directory (overrides `server.data`).
     #[arg(long)]
     pub data: Option<std::path::PathBuf>,
-}
-
-/// The operator at the console of the platform's own machine: reads everything, sees contacts.
-pub fn operator() -> Principal {
-    Principal {
-        credential: Uuid::nil(),
-        role: Role::National,
-        enterprise: None,
-        province: None,
-    }
 }
 
 pub fn parse_direction(s: &str) -> anyhow::Result<Direction> {
@@ -80,7 +69,9 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
         direction: parse_direction(&a.direction)?,
         mode: parse_mode(&a.mode)?,
     };
-    let answer = tracer.trace(store.as_ref(), &req, &operator()).await?;
+    let answer = tracer
+        .trace(store.as_ref(), &req, &Principal::operator())
+        .await?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&answer)?);
     } else if a.csv {

@@ -13,7 +13,7 @@ use coldtrace_domain::code::Issuer;
 use coldtrace_gen::{GenConfig, generate};
 use coldtrace_store::{DockingConfig, Store};
 
-use super::federation::{self, Endpoint};
+use crate::federation::{self, Endpoint};
 
 /// A child `coldtrace serve`, killed on drop.
 struct Proc {
@@ -63,8 +63,8 @@ async fn province(
     secret: &str,
 ) -> anyhow::Result<(Proc, String)> {
     let data = root.join(format!("p{code}"));
-    let store = super::open_store(&data)?;
-    let key = super::key::issue(store.as_ref(), Role::Regulator, Some(code), None, "bench").await?;
+    let store = crate::open_store(&data)?;
+    let key = crate::issue_key(store.as_ref(), Role::Regulator, Some(code), None, "bench").await?;
     drop(store);
     let secret_file = root.join(format!("secret-{code}"));
     std::fs::write(&secret_file, secret)?;
@@ -96,13 +96,13 @@ pub async fn run(movements: u64, incidents: usize) -> anyhow::Result<()> {
 
     // The national platform, with a client per province.
     let ndata = root.join("national");
-    let nstore = super::open_store(&ndata)?;
+    let nstore = crate::open_store(&ndata)?;
     let mut secrets = std::collections::HashMap::new();
     for p in ["12", "32", "33"] {
-        let (_, s) = super::dock_client::register(nstore.as_ref(), p, None, None).await?;
+        let (_, s) = crate::register_client(nstore.as_ref(), p).await?;
         secrets.insert(p, s);
     }
-    let commander = super::key::issue(nstore.as_ref(), Role::National, None, None, "bench").await?;
+    let commander = crate::issue_key(nstore.as_ref(), Role::National, None, None, "bench").await?;
     drop(nstore);
     let port = free_port()?;
     let national = serve(&[
@@ -117,7 +117,7 @@ pub async fn run(movements: u64, incidents: usize) -> anyhow::Result<()> {
     // 1. Throughput: Tianjin's generated records, written with their docking messages while the platform was
     //    offline, then delivered when it starts.
     let tdata = root.join("p12");
-    let store = super::open_store(&tdata)?;
+    let store = crate::open_store(&tdata)?;
     store.enable_docking(DockingConfig {
         province: "12".into(),
         issuer: Some(Issuer {

@@ -9,6 +9,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use coldtrace_service::{Platform, PlatformConfig, Tier};
 use serde_json::{Value, json};
 
 /// A platform as a client sees it.
@@ -353,7 +354,7 @@ async fn spawn(state: coldtrace_api::AppState) -> anyhow::Result<String> {
     tokio::spawn(coldtrace_api::serve(
         listener,
         state,
-        super::serve::shutdown_signal(),
+        coldtrace_api::shutdown_signal(),
     ));
     Ok(base)
 }
@@ -363,13 +364,13 @@ impl Federation {
     pub async fn start(data: &std::path::Path) -> anyhow::Result<Self> {
         use coldtrace_domain::Role;
         use coldtrace_store::Store;
-        let store = super::open_store(&data.join("national"))?;
+        let store = crate::open_store(&data.join("national"))?;
         let mut secrets = std::collections::HashMap::new();
         for p in ["12", "32", "33"] {
-            let (_, secret) = super::dock_client::register(store.as_ref(), p, None, None).await?;
+            let (_, secret) = crate::register_client(store.as_ref(), p).await?;
             secrets.insert(p.to_string(), secret);
         }
-        let key = super::key::issue(
+        let key = crate::issue_key(
             store.as_ref(),
             Role::National,
             None,
@@ -377,18 +378,12 @@ impl Federation {
             "国家冷链食品追溯指挥",
         )
         .await?;
-        let mut state = coldtrace_api::AppState::new(
+        let platform = Platform::start(
             store.clone() as std::sync::Arc<dyn Store>,
-            coldtrace_api::PlatformInfo {
-                tier: "national".into(),
-                province: None,
-            },
-        );
-        let national = coldtrace_service::national::National::load(store.as_ref(), vec![])
-            .await
-            .map_err(|e| anyhow::anyhow!("national registry: {e}"))?;
-        state.national = Some(std::sync::Arc::new(national));
-        let base = spawn(state).await?;
+            PlatformConfig::new(Tier::National),
+        )
+        .await?;
+        let base = spawn(coldtrace_api::AppState::new(std::sync::Arc::new(platform))).await?;
         println!("  national command platform on {base}");
         Ok(Self {
             national: Endpoint { base, key },
@@ -417,7 +412,7 @@ impl Federation {
     ) -> anyhow::Result<Endpoint> {
         use coldtrace_domain::{ProvinceCode, Role};
         use coldtrace_store::Store;
-        let store = super::open_store(&data.join(format!("p{code}")))?;
+        let store = crate::open_store(&data.join(format!("p{code}")))?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         store.enable_docking(coldtrace_store::DockingConfig {
@@ -429,7 +424,7 @@ impl Federation {
             }),
         });
         let p = ProvinceCode::parse(code).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let key = super::key::issue(
+        let key = crate::issue_key(
             store.as_ref(),
             Role::Regulator,
             Some(code),
@@ -437,21 +432,20 @@ impl Federation {
             &format!("{}市场监管局", p.name()),
         )
         .await?;
-        let mut state = coldtrace_api::AppState::new(
+        let platform = Platform::start(
             store.clone() as std::sync::Arc<dyn Store>,
-            coldtrace_api::PlatformInfo {
-                tier: "province".into(),
-                province: Some(p.clone()),
+            PlatformConfig {
+                national: Some(self.link(code)),
+                ..PlatformConfig::new(Tier::Province(p.clone()))
             },
-        );
-        let docking = coldtrace_service::docking::DockingClient::new(self.link(code))?;
-        docking.spawn(state.store.clone(), state.tracer.clone());
-        state.docking = Some(docking);
+        )
+        .await?;
+        let state = coldtrace_api::AppState::new(std::sync::Arc::new(platform));
         let base = format!("http://{addr}");
         tokio::spawn(coldtrace_api::serve(
             listener,
             state,
-            super::serve::shutdown_signal(),
+            coldtrace_api::shutdown_signal(),
         ));
         println!(
             "  provincial platform of {} ({code}) on {base}, issuing {} codes",

@@ -10,7 +10,7 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rusqlite::{Connection, params};
 
-use crate::cmd::trace::operator;
+use coldtrace_domain::Principal;
 
 /// Percentiles of a sample, in microseconds.
 pub struct Figures {
@@ -166,7 +166,7 @@ pub async fn run(
     seed: u64,
     pg_url: Option<&str>,
 ) -> anyhow::Result<()> {
-    let store = super::open_store(data)?;
+    let store = crate::open_store(data)?;
     println!("coldtrace bench trace on {}", data.display());
     let (tracer, stats) = Tracer::rebuild(store.as_ref()).await?;
     println!(
@@ -180,7 +180,7 @@ pub async fn run(
         stats.bytes_per_movement
     );
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let who = operator();
+    let who = Principal::operator();
     let mut batches = tracer.imported_batches();
     batches.shuffle(&mut rng);
     batches.truncate(queries);
@@ -255,7 +255,7 @@ pub async fn run(
     // The same queries as recursive CTEs in SQLite, on the same file.
     let aux =
         std::env::temp_dir().join(format!("coldtrace-bench-aux-{}.sqlite", std::process::id()));
-    let (conn, prep) = prepare_sql(&crate::settings::store_path(data), &aux)?;
+    let (conn, prep) = prepare_sql(&coldtrace_store::sqlite::store_path(data), &aux)?;
     println!("SQLite: edge and party tables built in {prep:.1} s (not timed below)");
     let mut s_single = Vec::new();
     for b in batches.iter().take(sql_queries) {

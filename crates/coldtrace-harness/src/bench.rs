@@ -7,12 +7,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
-use coldtrace_api::{AppState, PlatformInfo};
+use coldtrace_api::AppState;
 use coldtrace_domain::{ProvinceCode, Role};
+use coldtrace_service::{Platform, PlatformConfig, Tier};
 use coldtrace_store::{SqliteStore, Store};
 use serde_json::{Value, json};
 
-use crate::cmd::key::issue;
+use crate::issue_key as issue;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -89,16 +90,16 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
             sql_queries,
             seed,
             pg,
-        } => super::bench_trace::run(&data, queries, sql_queries, seed, pg.as_deref()).await,
+        } => crate::bench_trace::run(&data, queries, sql_queries, seed, pg.as_deref()).await,
         What::Scale {
             movements,
             queries,
             seed,
-        } => super::bench_scale::run(movements, queries, seed),
+        } => crate::bench_scale::run(movements, queries, seed),
         What::Docking {
             movements,
             incidents,
-        } => super::bench_docking::run(movements, incidents).await,
+        } => crate::bench_docking::run(movements, incidents).await,
     }
 }
 
@@ -123,17 +124,16 @@ mod tempfile_dir {
 
 async fn rig() -> anyhow::Result<Rig> {
     let dir = std::env::temp_dir().join(format!("coldtrace-bench-{}", uuid::Uuid::now_v7()));
-    let store = super::open_store(&dir)?;
+    let store = crate::open_store(&dir)?;
     let regulator = issue(store.as_ref(), Role::Regulator, Some("12"), None, "bench").await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
-    let state = AppState::new(
+    let platform = Platform::start(
         store.clone() as Arc<dyn Store>,
-        PlatformInfo {
-            tier: "province".into(),
-            province: Some(ProvinceCode::parse("12").expect("constant")),
-        },
-    );
+        PlatformConfig::new(Tier::Province(ProvinceCode::parse("12").expect("constant"))),
+    )
+    .await?;
+    let state = AppState::new(Arc::new(platform));
     tokio::spawn(coldtrace_api::serve(
         listener,
         state,

@@ -7,7 +7,7 @@ use std::time::Instant;
 use coldtrace_trace::synthetic::{Shape, generate};
 use coldtrace_trace::{Direction, Query, Start, TimeMode, TraceIndex};
 
-use super::bench_trace::figures;
+use crate::bench_trace::figures;
 
 pub fn run(movements: u64, queries: usize, seed: u64) -> anyhow::Result<()> {
     println!("coldtrace bench scale: {movements} synthetic movements in memory");

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
-use coldtrace_api::{AppState, PlatformInfo};
+use coldtrace_api::AppState;
 use coldtrace_domain::{EnterpriseKind, ProvinceCode, Role};
 use coldtrace_gen::{GenConfig, Population, generate};
 use coldtrace_ledger::{Format, ImportOptions};
@@ -19,12 +19,11 @@ use serde_json::{Value, json};
 
 use coldtrace_domain::CodeScheme;
 use coldtrace_domain::code::Issuer;
-use coldtrace_service::docking::DockingClient;
+use coldtrace_service::{Platform, PlatformConfig, Tier};
 use coldtrace_store::DockingConfig;
 
-use crate::cmd::federation::{Endpoint, Federation};
-use crate::cmd::key::issue;
-use crate::settings::Settings;
+use crate::federation::{Endpoint, Federation};
+use crate::issue_key as issue;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -42,17 +41,18 @@ pub struct Args {
     pub no_serve: bool,
 }
 
-pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
+/// Runs the demo; `default_listen` is the configured listen address, used unless `--listen` is given.
+pub async fn run(default_listen: String, a: Args) -> anyhow::Result<()> {
     if a.data.exists() {
         std::fs::remove_dir_all(&a.data)
             .with_context(|| format!("clearing {}", a.data.display()))?;
     }
-    let store = super::open_store(&a.data)?;
+    let store = crate::open_store(&a.data)?;
     let tianjin = ProvinceCode::parse("12").expect("constant");
     let listen = if a.no_serve {
         "127.0.0.1:0".to_string()
     } else {
-        a.listen.clone().unwrap_or(settings.server.listen.clone())
+        a.listen.clone().unwrap_or(default_listen)
     };
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
@@ -83,7 +83,7 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
         movements: a.movements,
         ..Default::default()
     };
-    let pb = super::bar(a.movements, "movements");
+    let pb = crate::progress_bar(a.movements, "movements");
     let t = Instant::now();
     let (summary, pop) = generate(store.as_ref(), &cfg, &|d, _| pb.set_position(d)).await?;
     pb.finish_and_clear();
@@ -166,17 +166,18 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
         stats.trace_codes
     );
 
-    let platform = PlatformInfo {
-        tier: "province".into(),
-        province: Some(tianjin),
-    };
-    let mut state = AppState::new(store.clone() as Arc<dyn Store>, platform);
-    let docking = DockingClient::new(fed.link("12"))?;
-    docking.spawn(state.store.clone(), state.tracer.clone());
-    state.docking = Some(docking);
+    let platform = Platform::start(
+        store.clone() as Arc<dyn Store>,
+        PlatformConfig {
+            national: Some(fed.link("12")),
+            ..PlatformConfig::new(Tier::Province(tianjin))
+        },
+    )
+    .await?;
+    let state = AppState::new(Arc::new(platform));
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(coldtrace_api::serve(listener, state, async move {
-        tokio::select! { _ = stop_rx => {}, _ = super::serve::shutdown_signal() => {} }
+        tokio::select! { _ = stop_rx => {}, _ = coldtrace_api::shutdown_signal() => {} }
     }));
 
     // 4. The scenario over real HTTP, ending with a positive test.
@@ -187,7 +188,7 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
     let http = reqwest::Client::new();
     let demo_code = "(01)06901234567892(10)DEMO-BR-001";
     let public_url = format!("{base}/t/{}", coldtrace_api::routes::public::enc(demo_code));
-    let found = super::federation::get(
+    let found = crate::federation::get(
         &http,
         format!(
             "{base}/api/v1/codes/{}",

@@ -1,0 +1,68 @@
+//! # coldtrace-harness
+//!
+//! The demonstration and the measurements, kept out of the product's serving path: the `coldtrace` binary's
+//! `demo` and `bench` subcommands call into this crate, and nothing a platform runs depends on it.
+//!
+//! ## Layout
+//! - [`demo`]: the national command platform and three provinces with a chain across them and a positive test.
+//! - [`federation`]: starting a national platform and docked provinces in one process, on free ports.
+//! - [`bench`]: `coldtrace bench` (ingest), dispatching to [`bench_trace`] (engine beside SQL recursive queries in
+//!   SQLite and PostgreSQL), [`bench_scale`] (the engine alone at 10^7..10^8) and [`bench_docking`] (four
+//!   processes: backlog delivery and positive-test-to-notice latency).
+
+pub mod bench;
+pub mod bench_docking;
+pub mod bench_scale;
+pub mod bench_trace;
+pub mod demo;
+pub mod federation;
+
+use std::sync::Arc;
+
+use coldtrace_domain::Role;
+use coldtrace_store::{SqliteStore, Store};
+
+/// Opens the embedded store of a data directory.
+pub fn open_store(data: &std::path::Path) -> anyhow::Result<Arc<SqliteStore>> {
+    let path = coldtrace_store::sqlite::store_path(data);
+    let s = SqliteStore::open(&path)
+        .map_err(|e| anyhow::anyhow!("opening the store at {}: {e}", path.display()))?;
+    Ok(Arc::new(s))
+}
+
+/// A progress bar on stderr (hidden when stderr is not a terminal).
+pub fn progress_bar(total: u64, what: &str) -> indicatif::ProgressBar {
+    let pb = indicatif::ProgressBar::new(total);
+    pb.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg:>10} [{bar:40}] {pos}/{len} ({per_sec}, eta {eta})",
+        )
+        .expect("static template")
+        .progress_chars("=> "),
+    );
+    pb.set_message(what.to_string());
+    pb
+}
+
+/// Issues an API key (shown once).
+pub async fn issue_key(
+    store: &dyn Store,
+    role: Role,
+    province: Option<&str>,
+    enterprise_uscc: Option<&str>,
+    label: &str,
+) -> anyhow::Result<String> {
+    coldtrace_service::credentials::issue_key(store, role, province, enterprise_uscc, label)
+        .await
+        .map_err(|e| anyhow::anyhow!("issuing a {} key: {e}", role.as_str()))
+}
+
+/// Registers a province's docking client at the national store; answers its id and secret.
+pub async fn register_client(
+    store: &dyn Store,
+    province: &str,
+) -> anyhow::Result<(String, String)> {
+    coldtrace_service::credentials::register_docking_client(store, province, None, None)
+        .await
+        .map_err(|e| anyhow::anyhow!("registering the docking client of {province}: {e}"))
+}

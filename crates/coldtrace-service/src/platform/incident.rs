@@ -1,0 +1,136 @@
+//! Registering a positive test (阳性检出登记): where it was found, the trace, tasks and notices.
+
+use coldtrace_domain::incident::IncidentKind;
+use coldtrace_domain::{EventTime, Principal, Role};
+use uuid::Uuid;
+
+use super::Platform;
+use super::trace::{TimeRule, TraceStart};
+use crate::error::{ServiceError, require_role};
+use crate::incidents::{self, IncidentView, OpenIncident};
+
+/// What tested positive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IncidentStart {
+    /// A sample of a batch (by any code, or by id), optionally at the holder where it was taken.
+    BatchSample {
+        code: Option<String>,
+        batch: Option<Uuid>,
+        holder: Option<Uuid>,
+    },
+    /// An environment sample at a place during a window.
+    Environment {
+        enterprise: Option<Uuid>,
+        from: Option<String>,
+        to: Option<String>,
+    },
+    /// A person (identity number or phone).
+    Person(Option<String>),
+}
+
+/// A positive test to register.
+#[derive(Debug, Clone)]
+pub struct OpenIncidentRequest {
+    pub start: IncidentStart,
+    /// When the sample was taken or the result came.
+    pub positive_at: EventTime,
+    pub note: Option<String>,
+    pub mode: TimeRule,
+}
+
+impl OpenIncidentRequest {
+    pub fn kind(&self) -> IncidentKind {
+        match self.start {
+            IncidentStart::BatchSample { .. } => IncidentKind::BatchSample,
+            IncidentStart::Environment { .. } => IncidentKind::Environment,
+            IncidentStart::Person(_) => IncidentKind::Person,
+        }
+    }
+}
+
+impl Platform {
+    /// Registers a positive test: resolves and checks where it was found, traces, keeps the trace, orders a
+    /// disposal task per holder with goods on hand and drafts a notice per affected province; the incident goes
+    /// to the national platform with the next delivery.
+    pub async fn open_incident(
+        &self,
+        p: &Principal,
+        req: OpenIncidentRequest,
+    ) -> Result<IncidentView, ServiceError> {
+        require_role(p, &[Role::Regulator, Role::National], "register incidents")?;
+        let kind = req.kind();
+        let (start, subject) = match req.start {
+            IncidentStart::BatchSample {
+                code,
+                batch,
+                holder,
+            } => {
+                let subject = code
+                    .clone()
+                    .or(batch.map(|b| b.to_string()))
+                    .unwrap_or_default();
+                let start = match (code, batch) {
+                    (Some(code), None) => TraceStart::Code { code, holder },
+                    (None, Some(batch)) => TraceStart::Batch { batch, holder },
+                    _ => {
+                        return Err(ServiceError::invalid(
+                            "code",
+                            "give exactly one of code and batch_id for a batch sample",
+                        ));
+                    }
+                };
+                (start, subject)
+            }
+            IncidentStart::Environment {
+                enterprise,
+                from,
+                to,
+            } => {
+                let subject = format!(
+                    "{} {}..{}",
+                    enterprise.map(|e| e.to_string()).unwrap_or_default(),
+                    from.clone().unwrap_or_default(),
+                    to.clone().unwrap_or_default()
+                );
+                let enterprise = enterprise.ok_or_else(|| {
+                    ServiceError::invalid("enterprise_id", "is required for an environment sample")
+                })?;
+                (
+                    TraceStart::Place {
+                        enterprise,
+                        from,
+                        to,
+                    },
+                    subject,
+                )
+            }
+            IncidentStart::Person(person) => {
+                let person = person
+                    .ok_or_else(|| ServiceError::invalid("person", "is required for a person"))?;
+                let subject = coldtrace_domain::person::mask_id_no(&person);
+                (TraceStart::Person(person), subject)
+            }
+        };
+        let from = self.resolve_start(p, &start).await?;
+        let v = incidents::open(
+            self.store.as_ref(),
+            &self.tracer,
+            p,
+            OpenIncident {
+                kind,
+                from,
+                subject,
+                positive_at: req.positive_at,
+                note: req.note,
+                mode: req.mode.into(),
+                id: None,
+                notice: None,
+            },
+        )
+        .await?;
+        // The incident is in the outbox for the national platform: deliver it now.
+        self.queued();
+        metrics::counter!("coldtrace_incidents_opened_total").increment(1);
+        Ok(v)
+    }
+}

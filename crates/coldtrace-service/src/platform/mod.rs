@@ -1,0 +1,189 @@
+//! The platform (平台): one running coldtrace platform, provincial or national, and the use cases it offers.
+//!
+//! [`Platform::start`] builds everything a platform needs from its store and configuration: the trace index
+//! (built from the store before the first request), the national registry at the national tier, the docking
+//! client at a province that docks, and their background tasks. `coldtrace serve`, the demo, the harness and the
+//! tests all build a platform this one way.
+//!
+//! Each use case is one method that does the whole job, so an HTTP handler only extracts, calls and shapes the
+//! view: [`Platform::submit`] (records: the tenant and province rules, the store, the index catch-up, the docking
+//! wake-up), [`Platform::trace`] (where a trace starts, who may start there, the answer), [`Platform::open_incident`]
+//! (a positive test), [`Platform::publish`] (public lookup approval).
+
+pub mod incident;
+pub mod publish;
+pub mod submit;
+pub mod trace;
+
+use std::sync::Arc;
+
+use coldtrace_domain::ProvinceCode;
+use coldtrace_national::adapter::FieldMap;
+use coldtrace_store::Store;
+
+use crate::docking::{DockingClient, NationalLink};
+use crate::national::National;
+use crate::tracer::{TraceError, Tracer};
+
+pub use incident::{IncidentStart, OpenIncidentRequest};
+pub use submit::SubmitCommand;
+pub use trace::{TraceCommand, TraceOutcome, TraceStart};
+
+/// Which tier a platform serves (平台层级): a province's platform, or the national command platform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tier {
+    /// A provincial platform (省级平台) and the province it serves.
+    Province(ProvinceCode),
+    /// The national command platform (国家指挥平台).
+    National,
+}
+
+/// The tier as a closed set of names, for answers and configuration.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum TierKind {
+    Province,
+    National,
+}
+
+impl Tier {
+    pub fn kind(&self) -> TierKind {
+        match self {
+            Tier::Province(_) => TierKind::Province,
+            Tier::National => TierKind::National,
+        }
+    }
+
+    /// The province of a provincial platform.
+    pub fn province(&self) -> Option<&ProvinceCode> {
+        match self {
+            Tier::Province(p) => Some(p),
+            Tier::National => None,
+        }
+    }
+}
+
+/// What a platform needs beyond its store.
+#[derive(Debug, Clone)]
+pub struct PlatformConfig {
+    pub tier: Tier,
+    /// At a province that docks: how to reach the national platform. The store must have docking enabled.
+    pub national: Option<NationalLink>,
+    /// At the national platform: field maps for provinces running another system.
+    pub adapters: Vec<FieldMap>,
+}
+
+impl PlatformConfig {
+    /// A platform that neither docks nor maps foreign records.
+    pub fn new(tier: Tier) -> Self {
+        Self {
+            tier,
+            national: None,
+            adapters: vec![],
+        }
+    }
+}
+
+/// Why a platform could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("building the trace index: {0}")]
+    Index(#[from] TraceError),
+    #[error("loading the national registry: {0}")]
+    Registry(#[from] crate::national::NationalError),
+    #[error("the national platform's CA certificate: {0}")]
+    Docking(#[from] reqwest::Error),
+}
+
+/// A running platform: its store, trace index, and (by tier) registry or docking client.
+pub struct Platform {
+    pub store: Arc<dyn Store>,
+    pub tier: Tier,
+    /// The trace index, caught up after every write.
+    pub tracer: Arc<Tracer>,
+    /// At the national platform: the registry of every province's docking messages.
+    pub national: Option<Arc<National>>,
+    /// At a provincial platform that docks: the client delivering its outbox and pulling its notices.
+    pub docking: Option<Arc<DockingClient>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Platform {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+impl Platform {
+    /// Builds and starts a platform: the trace index from the whole store, the national registry from the inbox
+    /// (national tier), the docking client's delivery and notice pulling (a province with a national link).
+    /// Background tasks stop when the platform is dropped.
+    pub async fn start(store: Arc<dyn Store>, config: PlatformConfig) -> Result<Self, StartError> {
+        let tracer = Arc::new(Tracer::new());
+        let t = std::time::Instant::now();
+        let loaded = tracer.catch_up(store.as_ref()).await?;
+        let (_, lots, bytes) = tracer.figures();
+        tracing::info!(
+            movements = loaded,
+            lots,
+            index_bytes = bytes,
+            seconds = t.elapsed().as_secs_f64(),
+            "trace index built"
+        );
+        let national = match config.tier {
+            Tier::National => {
+                let t = std::time::Instant::now();
+                let n = National::load(store.as_ref(), config.adapters).await?;
+                tracing::info!(counts = ?n.read(|r| r.counts()), seconds = t.elapsed().as_secs_f64(), "national registry loaded");
+                Some(Arc::new(n))
+            }
+            Tier::Province(_) => None,
+        };
+        let mut tasks = vec![];
+        let docking = match (&config.tier, config.national) {
+            (Tier::Province(_), Some(link)) => {
+                let url = link.url.clone();
+                let d = DockingClient::new(link)?;
+                tasks.extend(d.spawn(store.clone(), tracer.clone()));
+                tracing::info!(national = %url, "docking to the national platform");
+                Some(d)
+            }
+            _ => None,
+        };
+        Ok(Self {
+            store,
+            tier: config.tier,
+            tracer,
+            national,
+            docking,
+            tasks,
+        })
+    }
+
+    /// Brings the trace index up to date (another process, such as `coldtrace import`, may have written to the
+    /// same store). A write is already committed when this runs, so a failure is logged and retried on the next
+    /// catch-up rather than reported to the writer.
+    pub async fn catch_up_index(&self) {
+        if let Err(e) = self.tracer.catch_up(self.store.as_ref()).await {
+            tracing::error!(error = %e, "trace index catch-up failed");
+        }
+    }
+
+    /// After a committed write: the trace index catches up, and the docking client delivers the messages the
+    /// write queued now rather than at its next poll.
+    pub async fn after_write(&self) {
+        self.catch_up_index().await;
+        self.queued();
+    }
+
+    /// A write queued docking messages (and changed no movement): the docking client delivers them now.
+    pub fn queued(&self) {
+        if let Some(d) = &self.docking {
+            d.wake();
+        }
+    }
+}

@@ -1,0 +1,241 @@
+//! Tracing (追溯): where a trace starts, who may start there, and the answer.
+
+use coldtrace_domain::{Principal, Role, TraceCode, party};
+use coldtrace_trace::{Direction, TimeMode};
+use uuid::Uuid;
+
+use super::Platform;
+use crate::error::{ServiceError, require_role};
+use crate::tracer::{PersonOut, TraceAnswer, TraceFrom, TraceRequest};
+
+/// Which way a trace goes (追溯方向).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum TraceDirection {
+    /// Backward to the sources and forward to every holder (正反向同时).
+    #[default]
+    Both,
+    /// Forward: where the goods went (正向).
+    Forward,
+    /// Backward: where the goods came from (反向).
+    Backward,
+}
+
+impl From<TraceDirection> for Direction {
+    fn from(d: TraceDirection) -> Self {
+        match d {
+            TraceDirection::Both => Direction::Both,
+            TraceDirection::Forward => Direction::Forward,
+            TraceDirection::Backward => Direction::Backward,
+        }
+    }
+}
+
+/// How time counts in a trace.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum TimeRule {
+    /// Goods that left a holder before contaminated goods arrived are not implicated.
+    #[default]
+    Strict,
+    /// Every flow counts, whatever its time.
+    Conservative,
+}
+
+impl From<TimeRule> for TimeMode {
+    fn from(m: TimeRule) -> Self {
+        match m {
+            TimeRule::Strict => TimeMode::Strict,
+            TimeRule::Conservative => TimeMode::Conservative,
+        }
+    }
+}
+
+/// Where a trace starts, as a caller names it (before it is resolved and checked).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TraceStart {
+    /// A batch by any of its trace codes, optionally only at one holder.
+    Code { code: String, holder: Option<Uuid> },
+    /// A batch by id, optionally only at one holder.
+    Batch { batch: Uuid, holder: Option<Uuid> },
+    /// Every batch from an overseas establishment (境外生产企业).
+    Establishment(String),
+    /// Every batch from an origin country (ISO 3166 alpha-2).
+    Origin(String),
+    /// A place (an enterprise's premises) during a window, times as typed (RFC 3339, or local time in UTC+8).
+    Place {
+        enterprise: Uuid,
+        from: Option<String>,
+        to: Option<String>,
+    },
+    /// A person by identity number or phone (人物同查).
+    Person(String),
+}
+
+/// A trace as the caller asks it.
+#[derive(Debug, Clone)]
+pub struct TraceCommand {
+    pub start: TraceStart,
+    pub direction: TraceDirection,
+    pub mode: TimeRule,
+    /// Also list the people who handled the implicated goods.
+    pub people: bool,
+}
+
+/// The answer, as the caller may see it, and the people when asked.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct TraceOutcome {
+    #[serde(flatten)]
+    pub answer: TraceAnswer,
+    /// With `people=true`: who handled the implicated goods.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub people: Option<Vec<PersonOut>>,
+}
+
+/// The person key for an identity number or a phone as typed.
+pub fn person_key(s: &str) -> String {
+    let s = s.trim();
+    if coldtrace_domain::person::valid_id_no(s).is_ok() {
+        party::person_key(Some(s), None, "", Uuid::nil())
+    } else if s.chars().filter(char::is_ascii_digit).count() >= 7
+        && s.chars()
+            .all(|c| c.is_ascii_digit() || c == '-' || c == ' ')
+    {
+        party::person_key(None, Some(s), "", Uuid::nil())
+    } else {
+        s.to_string()
+    }
+}
+
+fn time_ms(field: &str, s: &Option<String>) -> Result<i64, ServiceError> {
+    let s = s
+        .as_deref()
+        .ok_or_else(|| ServiceError::invalid(field, "is required with place"))?;
+    coldtrace_domain::EventTime::parse_local(s, 8)
+        .map(|t| t.millis())
+        .map_err(|e| ServiceError::invalid(field, e))
+}
+
+impl Platform {
+    /// Resolves where a trace starts and checks the caller may trace from there. A batch the caller may not see
+    /// and a place outside a regulator's province are answered as not found.
+    pub async fn resolve_start(
+        &self,
+        p: &Principal,
+        start: &TraceStart,
+    ) -> Result<TraceFrom, ServiceError> {
+        let (batch, holder) = match start {
+            TraceStart::Code { code, holder } => {
+                let code =
+                    TraceCode::parse(code, None).map_err(|e| ServiceError::invalid("code", e))?;
+                let b = self
+                    .store
+                    .batch_by_code(&code.key)
+                    .await?
+                    .ok_or(ServiceError::NotFound("batch for this code"))?;
+                (Some(b), *holder)
+            }
+            TraceStart::Batch { batch, holder } => (Some(*batch), *holder),
+            _ => (None, None),
+        };
+        if let Some(b) = batch {
+            if !self
+                .store
+                .batch_visible(&coldtrace_store::Scope::of(p), b)
+                .await?
+            {
+                return Err(ServiceError::NotFound("batch"));
+            }
+            return Ok(match holder {
+                Some(h) => TraceFrom::Lot {
+                    batch: b,
+                    enterprise: h,
+                },
+                None => TraceFrom::Batch(b),
+            });
+        }
+        Ok(match start {
+            TraceStart::Establishment(e) => TraceFrom::Establishment(e.trim().to_string()),
+            TraceStart::Origin(o) => TraceFrom::Origin(o.trim().to_ascii_uppercase()),
+            TraceStart::Place {
+                enterprise,
+                from,
+                to,
+            } => {
+                let e = self
+                    .store
+                    .enterprise(*enterprise)
+                    .await?
+                    .ok_or(ServiceError::NotFound("place"))?;
+                if p.role == Role::Regulator
+                    && Some(&e.record.region.province()) != p.province.as_ref()
+                {
+                    return Err(ServiceError::NotFound("place"));
+                }
+                TraceFrom::Place {
+                    enterprise: *enterprise,
+                    from_ms: time_ms("from", from)?,
+                    to_ms: time_ms("to", to)?,
+                }
+            }
+            TraceStart::Person(s) => TraceFrom::Person(person_key(s)),
+            TraceStart::Code { .. } | TraceStart::Batch { .. } => unreachable!("resolved above"),
+        })
+    }
+
+    /// Runs a trace for a regulator or the national platform: the answer with contacts masked for the caller,
+    /// and the people who handled the goods when asked.
+    pub async fn trace(
+        &self,
+        p: &Principal,
+        cmd: &TraceCommand,
+    ) -> Result<TraceOutcome, ServiceError> {
+        require_role(p, &[Role::Regulator, Role::National], "trace")?;
+        let from = self.resolve_start(p, &cmd.start).await?;
+        self.catch_up_index().await;
+        let answer = self
+            .tracer
+            .trace(
+                self.store.as_ref(),
+                &TraceRequest {
+                    from,
+                    direction: cmd.direction.into(),
+                    mode: cmd.mode.into(),
+                },
+                p,
+            )
+            .await?;
+        metrics::histogram!("coldtrace_trace_answer_seconds").record(answer.took_us as f64 / 1e6);
+        let people = if cmd.people {
+            Some(crate::tracer::people(self.store.as_ref(), &self.tracer, &answer, p).await?)
+        } else {
+            None
+        };
+        Ok(TraceOutcome { answer, people })
+    }
+
+    /// A trace as spreadsheet rows, one per movement.
+    pub async fn trace_rows(&self, answer: &TraceAnswer) -> Result<Vec<Vec<String>>, ServiceError> {
+        Ok(crate::export::rows(self.store.as_ref(), &self.tracer, answer).await?)
+    }
+}
