@@ -10,7 +10,7 @@ use crate::quantity::{Quantity, Unit};
 
 /// Batch (批次): one product, one production batch, one import certificate. It may later be split across
 /// many holders; the batch itself records what was imported or produced.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Batch {
     pub id: Uuid,
     /// The enterprise that created the batch: the importer, first station or processor.
@@ -21,13 +21,16 @@ pub struct Batch {
     pub quantity: Quantity,
     pub unit: Unit,
     pub net_weight_kg: Option<Quantity>,
+    #[schema(value_type = Option<String>, format = Date)]
     pub production_date: Option<Date>,
+    #[schema(value_type = Option<String>, format = Date)]
     pub expiry_date: Option<Date>,
     /// Customs declaration (报关单号), for imported goods.
     pub declaration_no: Option<DeclarationNo>,
     /// Inspection-and-quarantine certificate number (检验检疫证明编号).
     pub inspection_cert_no: Option<String>,
     pub port_of_entry: Option<String>,
+    #[schema(value_type = Option<String>, format = Date)]
     pub import_date: Option<Date>,
     pub container_no: Option<ContainerNo>,
     pub seal_no: Option<String>,
@@ -199,7 +202,9 @@ impl BatchDraft {
 }
 
 /// How a record points at a batch: by id, by the submitter's own batch number, or by any trace code (scanned).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum BatchRef {
     Id(Uuid),

@@ -68,7 +68,9 @@ pub struct Gs1Parts {
 }
 
 /// A trace code as read, with its scheme and canonical lookup key.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 pub struct TraceCode {
     pub scheme: CodeScheme,
     /// The code as given (trimmed).

@@ -81,7 +81,7 @@ impl TestResult {
 }
 
 /// Document (证明): one certificate attached to a batch.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Document {
     pub id: Uuid,
     /// The enterprise that uploaded it.
@@ -90,6 +90,7 @@ pub struct Document {
     pub kind: DocumentKind,
     pub number: String,
     pub issuer: String,
+    #[schema(value_type = String, format = Date)]
     pub issued_on: Date,
     /// Required for a nucleic-acid report, absent otherwise.
     pub result: Option<TestResult>,

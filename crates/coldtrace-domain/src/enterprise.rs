@@ -94,7 +94,7 @@ pub struct Contact {
 }
 
 /// Enterprise (主体 / 生产经营者): a registered business in the census.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Enterprise {
     pub id: Uuid,
     pub uscc: Uscc,

@@ -631,3 +631,30 @@ mod tests {
         assert!(CountryCode::parse("XX").is_err());
     }
 }
+
+/// Identifiers appear in the OpenAPI document as strings with their rule in words.
+macro_rules! string_schema {
+    ($($t:ty => $desc:literal),* $(,)?) => {$(
+        impl utoipa::PartialSchema for $t {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::SchemaType::new(
+                        utoipa::openapi::schema::Type::String,
+                    ))
+                    .description(Some($desc))
+                    .into()
+            }
+        }
+        impl utoipa::ToSchema for $t {}
+    )*};
+}
+
+string_schema! {
+    Uscc => "unified social credit code (GB 32100-2015), 18 characters with its check character",
+    DeclarationNo => "customs declaration number, 18 digits",
+    Gtin => "GTIN-8, -12, -13 or -14 with a valid check digit",
+    RegionCode => "administrative region code (GB/T 2260), 6 digits",
+    ProvinceCode => "province code (GB/T 2260), 2 digits",
+    CountryCode => "ISO 3166-1 alpha-2 country code",
+    ContainerNo => "container number (ISO 6346) with its check digit",
+}

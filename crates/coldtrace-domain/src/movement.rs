@@ -84,21 +84,25 @@ impl MovementKind {
 }
 
 /// The other side of a movement. A counterparty need not be registered (that is a ledger-check finding).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 pub struct Counterparty {
     pub uscc: Option<Uscc>,
     pub name: String,
 }
 
 /// One input or output of a transformation.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 pub struct Line {
     pub batch: BatchRef,
     pub quantity: Quantity,
 }
 
 /// Movement (出入库记录): one event in a holder's ledger.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Movement {
     pub id: Uuid,
     pub kind: MovementKind,

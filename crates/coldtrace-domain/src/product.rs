@@ -44,7 +44,7 @@ impl ProductCategory {
 }
 
 /// Product (产品): a kind of food an enterprise deals in, with where it was made.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Product {
     pub id: Uuid,
     /// The enterprise that registered the product.

@@ -103,7 +103,8 @@ pub struct IncidentView {
     /// Tasks not yet fully accounted for.
     pub open_tasks: usize,
     pub timeline: Vec<TimelineEntry>,
-    #[schema(value_type = Object)]
+    /// The trace as registered, as the viewer may see it (absent in lists and for enterprises).
+    #[schema(value_type = Option<TraceAnswer>)]
     pub trace: serde_json::Value,
 }
 

@@ -141,7 +141,7 @@ pub struct IncidentRow {
 }
 
 /// A stored record with the facts the store adds.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Stored<T> {
     /// Monotonic position in its table; pagination cursors are built from it.
     pub seq: i64,
@@ -232,7 +232,7 @@ impl Credential {
 }
 
 /// Counts for dashboards, the demo summary and metrics.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Stats {
     pub enterprises: u64,
     pub products: u64,

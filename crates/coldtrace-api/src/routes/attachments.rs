@@ -6,26 +6,26 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use coldtrace_domain::Role;
-use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::authz::require_role;
 use crate::error::ApiError;
 use crate::extract::Auth;
+use crate::views::AttachmentRef;
 
 /// The largest attachment accepted.
 pub const MAX_ATTACHMENT_BYTES: usize = 20 * 1024 * 1024;
 
 #[utoipa::path(post, path = "/api/v1/attachments", tag = "records",
     request_body(content = Vec<u8>, content_type = "application/pdf", description = "the scanned document (PDF, JPEG or PNG)"),
-    responses((status = 201, description = "`{\"sha256\": ...}`"), (status = 415, body = crate::error::ErrorBody)),
+    responses((status = 201, body = AttachmentRef, description = "stored; documents cite it by its SHA-256"), (status = 415, body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn upload(
     State(state): State<AppState>,
     Auth(p): Auth,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<AttachmentRef>), ApiError> {
     require_role(
         &p,
         &[Role::Enterprise, Role::Regulator],
@@ -48,11 +48,11 @@ pub async fn upload(
         return Err(ApiError::PayloadTooLarge);
     }
     let sha = state.store.put_attachment(body.to_vec(), ct).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "sha256": sha }))))
+    Ok((StatusCode::CREATED, Json(AttachmentRef { sha256: sha })))
 }
 
 #[utoipa::path(get, path = "/api/v1/attachments/{sha256}", tag = "records",
-    responses((status = 200, description = "the bytes"), (status = 404, body = crate::error::ErrorBody)),
+    responses((status = 200, body = Vec<u8>, content_type = "application/octet-stream", description = "the bytes, with the media type they were uploaded with"), (status = 404, body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn download(
     State(state): State<AppState>,

@@ -6,7 +6,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use coldtrace_domain::{BatchDraft, SubmissionDraft, TraceCode};
 use coldtrace_store::BatchFilter;
-use serde_json::{Value, json};
+
 use uuid::Uuid;
 
 use crate::AppState;
@@ -14,6 +14,9 @@ use crate::authz::{batch_visible, scope};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery, Auth, PageOf, PageQuery, next_cursor};
 use crate::routes::submissions::create_one;
+use crate::views::{BatchDetail, CodeLookup, CodeSays};
+use coldtrace_domain::Batch;
+use coldtrace_store::Stored;
 
 #[utoipa::path(post, path = "/api/v1/batches", tag = "records", request_body = BatchDraft,
     responses((status = 201, body = coldtrace_store::Receipt), (status = 409, body = crate::error::ErrorBody),
@@ -41,13 +44,13 @@ pub struct BatchQuery {
 }
 
 #[utoipa::path(get, path = "/api/v1/batches", tag = "records", params(BatchQuery),
-    responses((status = 200, description = "batches the caller owns or holds (or, for a regulator, its province's)")),
+    responses((status = 200, body = PageOf<Stored<Batch>>, description = "batches the caller owns or holds (or, for a regulator, its province's)")),
     security(("api_key" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     Auth(p): Auth,
     ApiQuery(q): ApiQuery<BatchQuery>,
-) -> Result<Json<PageOf<Value>>, ApiError> {
+) -> Result<Json<PageOf<Stored<Batch>>>, ApiError> {
     let page = PageQuery {
         after: q.after,
         limit: q.limit,
@@ -59,21 +62,17 @@ pub async fn list(
     };
     let rows = state.store.batches(&scope(&p), &filter, page).await?;
     let next = next_cursor(&rows, page.limit, |r| r.seq);
-    let items = rows
-        .iter()
-        .map(|r| serde_json::to_value(r).unwrap_or(Value::Null))
-        .collect();
-    Ok(Json(PageOf { items, next }))
+    Ok(Json(PageOf { items: rows, next }))
 }
 
 #[utoipa::path(get, path = "/api/v1/batches/{id}", tag = "records",
-    responses((status = 200, description = "the batch with its documents"), (status = 404, body = crate::error::ErrorBody)),
+    responses((status = 200, body = BatchDetail, description = "the batch with its documents and codes"), (status = 404, body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn get_one(
     State(state): State<AppState>,
     Auth(p): Auth,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<BatchDetail>, ApiError> {
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound("batch"))?;
     Ok(Json(batch_with_documents(&state, &p, id).await?))
 }
@@ -82,7 +81,7 @@ async fn batch_with_documents(
     state: &AppState,
     p: &coldtrace_domain::Principal,
     id: Uuid,
-) -> Result<Value, ApiError> {
+) -> Result<BatchDetail, ApiError> {
     if !batch_visible(state, p, id).await? {
         return Err(ApiError::NotFound("batch"));
     }
@@ -92,29 +91,33 @@ async fn batch_with_documents(
         .await?
         .ok_or(ApiError::NotFound("batch"))?;
     let docs = state.store.documents_of(id).await?;
-    let mut v = serde_json::to_value(&b).unwrap_or(Value::Null);
-    v["documents"] = serde_json::to_value(&docs).unwrap_or(Value::Null);
-    // Every code, including the one the platform issued in its province's scheme.
-    v["codes"] = serde_json::to_value(state.store.codes_of(id).await?).unwrap_or(Value::Null);
-    Ok(v)
+    Ok(BatchDetail {
+        batch: b,
+        documents: docs,
+        // Every code, including the one the platform issued in its province's scheme.
+        codes: state.store.codes_of(id).await?,
+    })
 }
 
 #[utoipa::path(get, path = "/api/v1/codes/{code}", tag = "records",
     params(("code" = String, Path, description = "any trace code: GS1 element string or Digital Link, URL, issued, USCC-based, customs")),
-    responses((status = 200, description = "the batch the code identifies, and what the code itself says"),
+    responses((status = 200, body = CodeLookup, description = "the batch the code identifies, and what the code itself says"),
               (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn by_code(
     State(state): State<AppState>,
     Auth(p): Auth,
     Path(code): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CodeLookup>, ApiError> {
     let code = TraceCode::parse(&code, None).map_err(|e| ApiError::invalid("code", e))?;
     let says = match code.gs1() {
-        Some(g) => {
-            json!({ "gtin": g.gtin.as_str(), "batch_no": g.batch, "serial": g.serial, "expiry": g.expiry })
-        }
-        None => json!({}),
+        Some(g) => CodeSays {
+            gtin: Some(g.gtin.as_str().to_string()),
+            batch_no: g.batch,
+            serial: g.serial,
+            expiry: g.expiry,
+        },
+        None => CodeSays::default(),
     };
     let id = state
         .store
@@ -124,5 +127,5 @@ pub async fn by_code(
     let batch = batch_with_documents(&state, &p, id)
         .await
         .map_err(|_| ApiError::NotFound("batch for this code"))?;
-    Ok(Json(json!({ "code": code, "says": says, "batch": batch })))
+    Ok(Json(CodeLookup { code, says, batch }))
 }

@@ -53,7 +53,6 @@ pub async fn style() -> Response {
 /// What a regulator's dashboard shows.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct Dashboard {
-    #[schema(value_type = Object)]
     pub stats: coldtrace_store::Stats,
     /// Enterprises by kind and how many reported in the period.
     pub coverage: Vec<coldtrace_store::Coverage>,

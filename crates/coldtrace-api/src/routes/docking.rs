@@ -21,7 +21,7 @@ use coldtrace_store::{AckOutcome, NoticeInRow, OutboxStatus, StoreError};
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery, Auth};
 
 /// A province's docking client, authenticated by HTTP Basic (`client_id:secret`).
@@ -97,24 +97,47 @@ impl IntoResponse for Failure {
     }
 }
 
+/// The `409` of an upload that skipped a sequence number: the error body and what the national platform expects.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct GapBody {
+    #[serde(flatten)]
+    pub error: ErrorBody,
+    #[serde(flatten)]
+    pub gap: coldtrace_domain::docking::SequenceGap,
+}
+
 fn national_error(e: NationalError) -> Response {
     match e {
-        NationalError::Invalid { field, reason } => ApiError::invalid(field, reason).into_response(),
+        NationalError::Invalid { field, reason } => {
+            ApiError::invalid(field, reason).into_response()
+        }
         NationalError::Forbidden(m) => ApiError::Forbidden(m).into_response(),
         NationalError::NotFound(what) => (
             StatusCode::NOT_FOUND,
-            Json(serde_json::json!({"code": "not_found", "message": format!("{what} not found")})),
+            Json(ErrorBody {
+                code: "not_found".into(),
+                message: format!("{what} not found"),
+                field: None,
+                errors: vec![],
+            }),
         )
             .into_response(),
         NationalError::Store(StoreError::SequenceGap { expected, got }) => (
             StatusCode::CONFLICT,
-            Json(serde_json::json!({
-                "code": "sequence_gap",
-                "message": format!("expected sequence {expected}, got {got}; resend from {expected}"),
-                "field": "messages[0].seq",
-                "expected_seq": expected,
-                "got_seq": got,
-            })),
+            Json(GapBody {
+                error: ErrorBody {
+                    code: "sequence_gap".into(),
+                    message: format!(
+                        "expected sequence {expected}, got {got}; resend from {expected}"
+                    ),
+                    field: Some("messages[0].seq".into()),
+                    errors: vec![],
+                },
+                gap: coldtrace_domain::docking::SequenceGap {
+                    expected_seq: expected,
+                    got_seq: got,
+                },
+            }),
         )
             .into_response(),
         NationalError::Store(s) => ApiError::from(s).into_response(),

@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use coldtrace_domain::{BatchRef, DocumentDraft, SubmissionDraft};
-use serde_json::Value;
+
 use uuid::Uuid;
 
 use crate::AppState;
@@ -13,6 +13,9 @@ use crate::authz::batch_visible;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Auth};
 use crate::routes::submissions::create_one;
+use crate::views::Items;
+use coldtrace_domain::Document;
+use coldtrace_store::Stored;
 
 #[utoipa::path(post, path = "/api/v1/documents", tag = "records", request_body = DocumentDraft,
     responses((status = 201, body = coldtrace_store::Receipt), (status = 422, body = crate::error::ErrorBody)),
@@ -31,13 +34,13 @@ pub async fn create(
 }
 
 #[utoipa::path(get, path = "/api/v1/documents/{id}", tag = "records",
-    responses((status = 200, description = "the document"), (status = 404, body = crate::error::ErrorBody)),
+    responses((status = 200, body = Stored<Document>, description = "the document"), (status = 404, body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn get_one(
     State(state): State<AppState>,
     Auth(p): Auth,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Stored<Document>>, ApiError> {
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound("document"))?;
     let d = state
         .store
@@ -50,21 +53,21 @@ pub async fn get_one(
     if !batch_visible(&state, &p, batch).await? {
         return Err(ApiError::NotFound("document"));
     }
-    Ok(Json(serde_json::to_value(d).unwrap_or(Value::Null)))
+    Ok(Json(d))
 }
 
 #[utoipa::path(get, path = "/api/v1/batches/{id}/documents", tag = "records",
-    responses((status = 200, description = "the batch's documents"), (status = 404, body = crate::error::ErrorBody)),
+    responses((status = 200, body = Items<Stored<Document>>, description = "the batch's documents"), (status = 404, body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn of_batch(
     State(state): State<AppState>,
     Auth(p): Auth,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Items<Stored<Document>>>, ApiError> {
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound("batch"))?;
     if !batch_visible(&state, &p, id).await? {
         return Err(ApiError::NotFound("batch"));
     }
     let docs = state.store.documents_of(id).await?;
-    Ok(Json(serde_json::json!({ "items": docs })))
+    Ok(Json(Items { items: docs }))
 }

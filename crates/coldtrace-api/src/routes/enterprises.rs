@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use coldtrace_domain::{EnterpriseDraft, SubmissionDraft};
-use serde_json::Value;
+
 use uuid::Uuid;
 
 use crate::AppState;
@@ -14,6 +14,7 @@ use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery, Auth, PageOf, PageQuery, next_cursor};
 use crate::routes::submissions::create_one;
 use crate::views;
+use crate::views::EnterpriseView;
 
 #[utoipa::path(post, path = "/api/v1/enterprises", tag = "enterprises", request_body = EnterpriseDraft,
     responses((status = 201, body = coldtrace_store::Receipt), (status = 403, body = crate::error::ErrorBody),
@@ -37,12 +38,12 @@ pub async fn create(
 }
 
 #[utoipa::path(get, path = "/api/v1/enterprises", tag = "enterprises", params(PageQuery),
-    responses((status = 200, description = "enterprises the caller may see")), security(("api_key" = [])))]
+    responses((status = 200, body = PageOf<EnterpriseView>, description = "enterprises the caller may see")), security(("api_key" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     Auth(p): Auth,
     ApiQuery(q): ApiQuery<PageQuery>,
-) -> Result<Json<PageOf<Value>>, ApiError> {
+) -> Result<Json<PageOf<EnterpriseView>>, ApiError> {
     let page = q.page()?;
     let rows = state.store.enterprises(&scope(&p), page).await?;
     let next = next_cursor(&rows, page.limit, |r| r.seq);
@@ -54,13 +55,13 @@ pub async fn list(
 }
 
 #[utoipa::path(get, path = "/api/v1/enterprises/{id}", tag = "enterprises",
-    responses((status = 200, description = "the enterprise; a counterparty sees only its name"),
+    responses((status = 200, body = EnterpriseView, description = "the enterprise; a counterparty sees only its name"),
               (status = 404, body = crate::error::ErrorBody)), security(("api_key" = [])))]
 pub async fn get_one(
     State(state): State<AppState>,
     Auth(p): Auth,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<EnterpriseView>, ApiError> {
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound("enterprise"))?;
     let e = state
         .store

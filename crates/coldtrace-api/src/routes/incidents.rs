@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Auth};
+use crate::views::Items;
 use coldtrace_service::platform::trace::TimeRule;
 use coldtrace_service::platform::{IncidentStart, OpenIncidentRequest};
 
@@ -78,23 +79,23 @@ pub async fn open(
 }
 
 #[utoipa::path(get, path = "/api/v1/incidents", tag = "incidents",
-    responses((status = 200, description = "incidents the caller may see, newest first")), security(("api_key" = [])))]
+    responses((status = 200, body = Items<IncidentView>, description = "incidents the caller may see, newest first, without their traces and timelines")), security(("api_key" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     Auth(p): Auth,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<Items<IncidentView>>, ApiError> {
     let rows = state.store.incidents().await?;
-    let items: Vec<serde_json::Value> = rows
+    let items: Vec<IncidentView> = rows
         .iter()
         .filter(|r| svc::may_see(&p, &r.incident))
         .map(|r| {
             let mut v = svc::for_viewer(&p, svc::view(r));
             v.trace = serde_json::Value::Null;
             v.timeline.clear();
-            serde_json::to_value(v).unwrap_or_default()
+            v
         })
         .collect();
-    Ok(Json(serde_json::json!({ "items": items })))
+    Ok(Json(Items { items }))
 }
 
 fn parse_id(s: &str, what: &'static str) -> Result<Uuid, ApiError> {

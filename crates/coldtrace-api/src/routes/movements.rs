@@ -6,7 +6,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use coldtrace_domain::{MovementDraft, SubmissionDraft};
 use coldtrace_store::MovementFilter;
-use serde_json::Value;
+
 use uuid::Uuid;
 
 use crate::AppState;
@@ -15,6 +15,8 @@ use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery, Auth, PageOf, PageQuery, next_cursor};
 use crate::routes::submissions::create_one;
 use crate::views;
+use coldtrace_domain::Movement;
+use coldtrace_store::Stored;
 
 #[utoipa::path(post, path = "/api/v1/movements", tag = "records", request_body = MovementDraft,
     responses((status = 201, body = coldtrace_store::Receipt), (status = 422, body = crate::error::ErrorBody)),
@@ -44,12 +46,12 @@ pub struct MovementQuery {
 }
 
 #[utoipa::path(get, path = "/api/v1/movements", tag = "records", params(MovementQuery),
-    responses((status = 200, description = "movements the caller may see")), security(("api_key" = [])))]
+    responses((status = 200, body = PageOf<Stored<Movement>>, description = "movements the caller may see")), security(("api_key" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     Auth(p): Auth,
     ApiQuery(q): ApiQuery<MovementQuery>,
-) -> Result<Json<PageOf<Value>>, ApiError> {
+) -> Result<Json<PageOf<Stored<Movement>>>, ApiError> {
     let page = PageQuery {
         after: q.after,
         limit: q.limit,
@@ -71,13 +73,13 @@ pub async fn list(
 }
 
 #[utoipa::path(get, path = "/api/v1/movements/{id}", tag = "records",
-    responses((status = 200, description = "the movement"), (status = 404, body = crate::error::ErrorBody)),
+    responses((status = 200, body = Stored<Movement>, description = "the movement"), (status = 404, body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn get_one(
     State(state): State<AppState>,
     Auth(p): Auth,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Stored<Movement>>, ApiError> {
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound("movement"))?;
     let m = state
         .store

@@ -4,7 +4,6 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
-use serde_json::{Value, json};
 
 use coldtrace_service::TierKind;
 
@@ -12,6 +11,8 @@ use crate::AppState;
 use crate::authz::scope;
 use crate::error::ApiError;
 use crate::extract::Auth;
+use coldtrace_domain::Principal;
+use coldtrace_store::Stats;
 
 /// The platform is up, and which platform it is.
 #[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
@@ -32,7 +33,7 @@ pub async fn healthz(State(state): State<AppState>) -> Json<Health> {
     })
 }
 
-#[utoipa::path(get, path = "/metrics", tag = "system", responses((status = 200, description = "Prometheus text format")))]
+#[utoipa::path(get, path = "/metrics", tag = "system", responses((status = 200, body = String, content_type = "text/plain", description = "Prometheus text format")))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
@@ -41,18 +42,15 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 #[utoipa::path(get, path = "/api/v1/stats", tag = "system",
-    responses((status = 200, description = "record counts within the caller's scope")), security(("api_key" = [])))]
-pub async fn stats(State(state): State<AppState>, Auth(p): Auth) -> Result<Json<Value>, ApiError> {
-    let s = state.store.stats(&scope(&p)).await?;
-    Ok(Json(serde_json::to_value(s).unwrap_or(Value::Null)))
+    responses((status = 200, body = Stats, description = "record counts within the caller's scope")), security(("api_key" = [])))]
+pub async fn stats(State(state): State<AppState>, Auth(p): Auth) -> Result<Json<Stats>, ApiError> {
+    Ok(Json(state.store.stats(&scope(&p)).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/whoami", tag = "system",
-    responses((status = 200, description = "the caller's role and tenant")), security(("api_key" = [])))]
-pub async fn whoami(Auth(p): Auth) -> Json<Value> {
-    Json(
-        json!({ "role": p.role, "enterprise": p.enterprise, "province": p.province, "credential": p.credential }),
-    )
+    responses((status = 200, body = Principal, description = "the caller's role and tenant")), security(("api_key" = [])))]
+pub async fn whoami(Auth(p): Auth) -> Json<Principal> {
+    Json(p)
 }
 
 pub async fn not_found() -> ApiError {

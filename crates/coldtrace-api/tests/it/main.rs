@@ -5,6 +5,7 @@ mod browser;
 pub mod docking;
 mod incidents;
 mod ledger;
+mod openapi;
 mod records;
 mod schema;
 mod support;
