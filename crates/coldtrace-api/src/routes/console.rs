@@ -1,6 +1,7 @@
-//! The web console (监管端与企业端): one page and its script and style, embedded in the binary so that nothing
-//! is loaded from outside (closed networks). It signs in with the platform's API keys and uses the same JSON
-//! API as every other client, so it sees exactly what the account's role may see.
+//! The web console (监管端与企业端): one page, its style and its script as small ES modules (`web/js/`), all
+//! embedded in the binary so that nothing is loaded from outside (closed networks) and nothing is built. It signs
+//! in with the platform's API keys and uses the same JSON API as every other client, so it sees exactly what the
+//! account's role may see.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -15,8 +16,23 @@ use crate::error::ApiError;
 use crate::extract::Auth;
 
 const INDEX: &str = include_str!("../web/index.html");
-const APP_JS: &str = include_str!("../web/app.js");
 const APP_CSS: &str = include_str!("../web/app.css");
+
+/// The console's scripts, served under `/console/js/{name}`: `errors.js` (a classic script that collects the
+/// page's errors), `main.js` (router, navigation, sign-in) and the modules it imports.
+const MODULES: &[(&str, &str)] = &[
+    ("errors.js", include_str!("../web/js/errors.js")),
+    ("main.js", include_str!("../web/js/main.js")),
+    ("api.js", include_str!("../web/js/api.js")),
+    ("html.js", include_str!("../web/js/html.js")),
+    ("dashboard.js", include_str!("../web/js/dashboard.js")),
+    ("batches.js", include_str!("../web/js/batches.js")),
+    ("trace.js", include_str!("../web/js/trace.js")),
+    ("incidents.js", include_str!("../web/js/incidents.js")),
+    ("notices.js", include_str!("../web/js/notices.js")),
+    ("national.js", include_str!("../web/js/national.js")),
+    ("enterprise.js", include_str!("../web/js/enterprise.js")),
+];
 
 pub async fn root() -> Redirect {
     Redirect::to("/console")
@@ -26,15 +42,20 @@ pub async fn index() -> Html<&'static str> {
     Html(INDEX)
 }
 
-pub async fn script() -> Response {
-    (
+/// `GET /console/js/{file}`: one of the console's scripts; 404 for any other name.
+pub async fn module(Path(file): Path<String>) -> Result<Response, ApiError> {
+    let (_, body) = MODULES
+        .iter()
+        .find(|(name, _)| *name == file)
+        .ok_or(ApiError::NotFound("script"))?;
+    Ok((
         [
             (CONTENT_TYPE, "text/javascript; charset=utf-8"),
             (CACHE_CONTROL, "no-cache"),
         ],
-        APP_JS,
+        *body,
     )
-        .into_response()
+        .into_response())
 }
 
 pub async fn style() -> Response {
@@ -112,3 +133,4 @@ pub async fn publish(
         serde_json::json!({ "batch": id, "published": true, "new": new }),
     ))
 }
+
