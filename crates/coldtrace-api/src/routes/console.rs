@@ -134,3 +134,39 @@ pub async fn publish(
     ))
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::StatusCode;
+
+    fn served(name: &str) -> bool {
+        MODULES.iter().any(|(n, _)| *n == name)
+    }
+
+    /// A module missing from the table would fail to load in the browser: every script the page names and
+    /// every module a module imports is served.
+    #[test]
+    fn every_script_the_console_loads_is_served() {
+        for src in INDEX.split("src=\"/console/js/").skip(1) {
+            let name = src.split('"').next().unwrap();
+            assert!(served(name), "index.html loads {name}");
+        }
+        for (module, body) in MODULES {
+            for import in body.split("from \"./").skip(1) {
+                let name = import.split('"').next().unwrap();
+                assert!(served(name), "{module} imports {name}");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_module_is_javascript_and_any_other_name_is_not_found() {
+        let r = module(Path("html.js".into())).await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()[CONTENT_TYPE], "text/javascript; charset=utf-8");
+        for name in ["app.js", "../app.css", "main.js.map", ""] {
+            let e = module(Path(name.into())).await.unwrap_err();
+            assert_eq!(e.into_response().status(), StatusCode::NOT_FOUND, "{name}");
+        }
+    }
+}
