@@ -148,7 +148,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/", get(console::root))
         .route("/console", get(console::index))
-        .route("/console/app.js", get(console::script))
+        .route("/console/js/{file}", get(console::module))
         .route("/console/app.css", get(console::style))
         .route("/t", get(public::search))
         .route("/t/{*code}", get(public::lookup))

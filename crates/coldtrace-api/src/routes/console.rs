@@ -1,6 +1,7 @@
-//! The web console (监管端与企业端): one page and its script and style, embedded in the binary so that nothing
-//! is loaded from outside (closed networks). It signs in with the platform's API keys and uses the same JSON
-//! API as every other client, so it sees exactly what the account's role may see.
+//! The web console (监管端与企业端): one page, its style and its script as small ES modules (`web/js/`), all
+//! embedded in the binary so that nothing is loaded from outside (closed networks) and nothing is built. It signs
+//! in with the platform's API keys and uses the same JSON API as every other client, so it sees exactly what the
+//! account's role may see.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -17,8 +18,23 @@ use crate::error::ApiError;
 use crate::extract::Auth;
 
 const INDEX: &str = include_str!("../web/index.html");
-const APP_JS: &str = include_str!("../web/app.js");
 const APP_CSS: &str = include_str!("../web/app.css");
+
+/// The console's scripts, served under `/console/js/{name}`: `errors.js` (a classic script that collects the
+/// page's errors), `main.js` (router, navigation, sign-in) and the modules it imports.
+const MODULES: &[(&str, &str)] = &[
+    ("errors.js", include_str!("../web/js/errors.js")),
+    ("main.js", include_str!("../web/js/main.js")),
+    ("api.js", include_str!("../web/js/api.js")),
+    ("html.js", include_str!("../web/js/html.js")),
+    ("dashboard.js", include_str!("../web/js/dashboard.js")),
+    ("batches.js", include_str!("../web/js/batches.js")),
+    ("trace.js", include_str!("../web/js/trace.js")),
+    ("incidents.js", include_str!("../web/js/incidents.js")),
+    ("notices.js", include_str!("../web/js/notices.js")),
+    ("national.js", include_str!("../web/js/national.js")),
+    ("enterprise.js", include_str!("../web/js/enterprise.js")),
+];
 
 pub async fn root() -> Redirect {
     Redirect::to("/console")
@@ -28,15 +44,20 @@ pub async fn index() -> Html<&'static str> {
     Html(INDEX)
 }
 
-pub async fn script() -> Response {
-    (
+/// `GET /console/js/{file}`: one of the console's scripts; 404 for any other name.
+pub async fn module(Path(file): Path<String>) -> Result<Response, ApiError> {
+    let (_, body) = MODULES
+        .iter()
+        .find(|(name, _)| *name == file)
+        .ok_or(ApiError::NotFound("script"))?;
+    Ok((
         [
             (CONTENT_TYPE, "text/javascript; charset=utf-8"),
             (CACHE_CONTROL, "no-cache"),
         ],
-        APP_JS,
+        *body,
     )
-        .into_response()
+        .into_response())
 }
 
 pub async fn style() -> Response {
@@ -101,4 +122,41 @@ pub async fn publish(
     Path(id): Path<Uuid>,
 ) -> Result<Json<Publication>, ApiError> {
     Ok(Json(state.publish(&p, id).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::StatusCode;
+
+    fn served(name: &str) -> bool {
+        MODULES.iter().any(|(n, _)| *n == name)
+    }
+
+    /// A module missing from the table would fail to load in the browser: every script the page names and
+    /// every module a module imports is served.
+    #[test]
+    fn every_script_the_console_loads_is_served() {
+        for src in INDEX.split("src=\"/console/js/").skip(1) {
+            let name = src.split('"').next().unwrap();
+            assert!(served(name), "index.html loads {name}");
+        }
+        for (module, body) in MODULES {
+            for import in body.split("from \"./").skip(1) {
+                let name = import.split('"').next().unwrap();
+                assert!(served(name), "{module} imports {name}");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_module_is_javascript_and_any_other_name_is_not_found() {
+        let r = module(Path("html.js".into())).await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()[CONTENT_TYPE], "text/javascript; charset=utf-8");
+        for name in ["app.js", "../app.css", "main.js.map", ""] {
+            let e = module(Path(name.into())).await.unwrap_err();
+            assert_eq!(e.into_response().status(), StatusCode::NOT_FOUND, "{name}");
+        }
+    }
 }

@@ -2,7 +2,10 @@
 //! `chromium` and `chromium-driver`, which `.ci/run` installs). A regulator signs in, finds a batch by its code,
 //! opens its trace, publishes it and registers a positive test; the tasks appear; the public page of the code
 //! shows the approved facts; an enterprise scans a code into the movement form and uploads a ledger with an
-//! error. With `COLDTRACE_SCREENSHOTS=1` the pages are saved to `docs/screenshots/`.
+//! error. On the incident pages a regulator, an enterprise and a commander go where a person would, through the
+//! navigation, and see what the API answers. Every console step also checks that all the console's modules
+//! loaded and that the page met no JavaScript error. With `COLDTRACE_SCREENSHOTS=1` the pages are saved to
+//! `docs/screenshots/`.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -73,12 +76,26 @@ async fn browser(profile: &std::path::Path) -> (Driver, Client) {
     (driver, client)
 }
 
+/// What the console's error collector holds, to tell why a page did not show what a test waited for.
+async fn js_errors(c: &Client) -> serde_json::Value {
+    c.execute(
+        "return window.__ctErrors === undefined ? null : window.__ctErrors;",
+        vec![],
+    )
+    .await
+    .unwrap_or_default()
+}
+
 async fn wait_css(c: &Client, css: &str) -> fantoccini::elements::Element {
-    c.wait()
+    match c
+        .wait()
         .at_most(Duration::from_secs(10))
         .for_element(Locator::Css(css))
         .await
-        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+    {
+        Ok(e) => e,
+        Err(e) => panic!("no {css}: {e}; JavaScript errors: {}", js_errors(c).await),
+    }
 }
 
 /// The text of an element once it is there and stable (the page may re-render it while it loads).
@@ -99,10 +116,12 @@ async fn wait_text(c: &Client, css: &str, ok: impl Fn(&str) -> bool) -> String {
             }
             last = text;
         }
-        assert!(
-            t.elapsed() < Duration::from_secs(10),
-            "{css} never showed what was expected; last text: {last:?}"
-        );
+        if t.elapsed() > Duration::from_secs(10) {
+            panic!(
+                "{css} never showed what was expected; last text: {last:?}; JavaScript errors: {}",
+                js_errors(c).await
+            );
+        }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -118,6 +137,7 @@ async fn shot(c: &Client, name: &str) {
 
 async fn sign_in(c: &Client, base: &str, key: &str) {
     c.goto(&format!("{base}/console#/signin")).await.unwrap();
+    no_js_errors(c, "sign-in page").await;
     let k = wait_css(c, "#key").await;
     k.send_keys(key).await.unwrap();
     c.find(Locator::Css("#signin-btn"))
@@ -126,6 +146,65 @@ async fn sign_in(c: &Client, base: &str, key: &str) {
         .click()
         .await
         .unwrap();
+}
+
+/// Fails on any JavaScript error the console met (`errors.js` collects errors, unhandled rejections and scripts
+/// that failed to load into `window.__ctErrors`) and unless every module loaded (`main.js` sets `__ctReady`).
+async fn no_js_errors(c: &Client, step: &str) {
+    let t = Instant::now();
+    loop {
+        let v = c
+            .execute(
+                "return {ready: window.__ctReady === true, errors: window.__ctErrors === undefined ? null : window.__ctErrors};",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let errors = v["errors"].as_array().unwrap_or_else(|| {
+            panic!("{step}: the console's error collector is not there (errors.js)")
+        });
+        assert!(errors.is_empty(), "{step}: JavaScript errors: {errors:#?}");
+        if v["ready"] == true {
+            return;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "{step}: the console's modules never loaded"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn click(c: &Client, css: &str) {
+    wait_css(c, css).await.click().await.unwrap();
+}
+
+/// The cells' texts of every body row of a table.
+async fn rows(c: &Client, table: &str) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    for tr in c
+        .find_all(Locator::Css(&format!("{table} tbody tr")))
+        .await
+        .unwrap()
+    {
+        let mut cells = Vec::new();
+        for td in tr.find_all(Locator::Css("td")).await.unwrap() {
+            cells.push(td.text().await.unwrap().trim().to_string());
+        }
+        out.push(cells);
+    }
+    out
+}
+
+async fn api_get(base: &str, key: &str, path: &str) -> serde_json::Value {
+    let r = reqwest::Client::new()
+        .get(format!("{base}{path}"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{path}");
+    r.json().await.unwrap()
 }
 
 async fn mv(app: &TestApp, e: &Ent, body: serde_json::Value) {
@@ -157,6 +236,7 @@ async fn regulators_enterprises_and_the_public_use_the_platform_in_a_browser() {
     // A regulator signs in and sees the dashboard.
     sign_in(&c, base, &app.regulator).await;
     wait_text(&c, "#stat-batches", |t| t == "1").await;
+    no_js_errors(&c, "dashboard").await;
     shot(&c, "console-dashboard").await;
 
     // Finds the batch by its code.
@@ -169,6 +249,7 @@ async fn regulators_enterprises_and_the_public_use_the_platform_in_a_browser() {
         .await
         .unwrap();
     wait_text(&c, "#batch-no", |t| t == "BR-WEB-1").await;
+    no_js_errors(&c, "batch found by its code").await;
     shot(&c, "console-batch").await;
 
     // Opens its trace: the graph and the holders beside it.
@@ -200,6 +281,7 @@ async fn regulators_enterprises_and_the_public_use_the_platform_in_a_browser() {
         holders.contains("600") && holders.contains("400"),
         "{holders}"
     );
+    no_js_errors(&c, "trace").await;
     shot(&c, "console-trace").await;
 
     // Publishes it and registers a positive test: the tasks appear.
@@ -216,7 +298,57 @@ async fn regulators_enterprises_and_the_public_use_the_platform_in_a_browser() {
     wait_text(&c, "#task-count", |t| t == "2").await;
     let tasks = text_of(&c, "#tasks").await;
     assert!(tasks.contains("600") && tasks.contains("400"), "{tasks}");
+    no_js_errors(&c, "publish and register a positive test").await;
     shot(&c, "console-incident").await;
+
+    // The incident is in the list, reached through the navigation as a person would, and opens from there.
+    let listed = api_get(base, &app.regulator, "/api/v1/incidents").await;
+    let items = listed["items"].as_array().expect("{items: [...]}");
+    assert_eq!(items.len(), 1, "{listed}");
+    let incident = items[0]["id"].as_str().unwrap().to_string();
+    click(&c, "#nav a[href='#/incidents']").await;
+    let list = wait_text(&c, "#incidents", |t| {
+        t.contains(items[0]["subject"].as_str().unwrap())
+    })
+    .await;
+    assert!(list.contains("open"), "{list}");
+    let row = &rows(&c, "#incidents").await[0];
+    assert_eq!(row[3], items[0]["open_tasks"].to_string(), "{row:?}");
+    no_js_errors(&c, "incident list").await;
+    click(&c, &format!("#incidents a[href='#/incident/{incident}']")).await;
+    let answer = api_get(
+        base,
+        &app.regulator,
+        &format!("/api/v1/incidents/{incident}"),
+    )
+    .await;
+    let expected: Vec<(String, String)> = answer["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["holder_name"].as_str().unwrap().to_string(),
+                format!(
+                    "{} {}",
+                    t["on_hand"].as_f64().unwrap(),
+                    t["unit"].as_str().unwrap()
+                ),
+            )
+        })
+        .collect();
+    assert_eq!(expected.len(), 2, "{answer}");
+    wait_text(&c, "#task-count", |t| t == expected.len().to_string()).await;
+    let shown: Vec<(String, String)> = rows(&c, "#tasks")
+        .await
+        .into_iter()
+        .map(|r| (r[0].clone(), r[3].clone()))
+        .collect();
+    assert_eq!(
+        shown, expected,
+        "the holders and quantities the API answers"
+    );
+    no_js_errors(&c, "incident opened from the list").await;
 
     // The public page of the code: approved facts, no names.
     c.goto(&format!("{base}/t/{code}")).await.unwrap();
@@ -276,6 +408,7 @@ async fn regulators_enterprises_and_the_public_use_the_platform_in_a_browser() {
         .await
         .unwrap();
     wait_text(&c, "#msg", |t| t.contains("recorded")).await;
+    no_js_errors(&c, "record a sale").await;
 
     // Uploads a ledger with one bad row and sees it.
     let dir = tempfile::tempdir().unwrap();
@@ -300,12 +433,37 @@ async fn regulators_enterprises_and_the_public_use_the_platform_in_a_browser() {
     wait_text(&c, "#error-count", |t| t == "1").await;
     let errors = text_of(&c, "#row-errors").await;
     assert!(errors.contains('2'), "the row number is shown: {errors}");
+    no_js_errors(&c, "ledger upload").await;
     shot(&c, "portal-ledger").await;
+
+    // The cold store's disposal task: its own, with the quantity it had on hand.
+    let mine = api_get(base, &store.key, "/api/v1/incidents").await;
+    let task = &mine["items"][0]["tasks"][0];
+    assert_eq!(
+        mine["items"][0]["tasks"].as_array().map(Vec::len),
+        Some(1),
+        "{mine}"
+    );
+    click(&c, "#nav a[href='#/tasks']").await;
+    wait_css(&c, "#my-tasks").await;
+    let shown = rows(&c, "#my-tasks").await;
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    assert_eq!(
+        shown[0][2],
+        format!(
+            "{} {}",
+            task["on_hand"].as_f64().unwrap(),
+            task["unit"].as_str().unwrap()
+        )
+    );
+    assert!(shown[0][1].contains("BR-WEB-1"), "{shown:?}");
+    no_js_errors(&c, "enterprise tasks").await;
     c.close().await.unwrap();
 }
 
 /// At the national platform: a commander sees the links between two provinces' records with their evidence and
-/// confirms one; the national overview and the incident's delivery status are on their pages.
+/// confirms one; the national overview, the incidents the provinces reported and one incident's cross-province
+/// trace and delivery status are on their pages.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_commander_confirms_a_link_between_provinces_in_the_browser() {
     use crate::docking::{Nat, env};
@@ -332,6 +490,18 @@ async fn a_commander_confirms_a_link_between_provinces_in_the_browser() {
              "sl": "200", "dw": "kg", "sj": "2023-11-15 09:00:00"}]}))
         .await;
     assert_eq!(s, 200);
+    // A positive test in Tianjin on the batch sold to Guangdong.
+    let incident = uuid::Uuid::now_v7();
+    let (s, _) = nat
+        .send(
+            "12",
+            "/docking/v1/messages",
+            json!({"version": "1", "province": "12", "messages": [env(2, json!({
+            "type": "incident", "incident": incident, "kind": "batch_sample", "subject": "tj-7",
+            "positive_at": "2023-11-20T09:00:00+08:00", "batches": ["tj-7"]}))]}),
+        )
+        .await;
+    assert_eq!(s, 200);
 
     let profile = tempfile::tempdir().unwrap();
     let (_driver, c) = browser(profile.path()).await;
@@ -339,6 +509,7 @@ async fn a_commander_confirms_a_link_between_provinces_in_the_browser() {
     wait_text(&c, "main h1", |t| t.contains("National command")).await;
     let by_province = wait_text(&c, "#by-province", |t| t.contains("44")).await;
     assert!(by_province.contains("12"), "{by_province}");
+    no_js_errors(&c, "national overview").await;
     shot(&c, "national-overview").await;
     c.goto(&format!("{}/console#/links", nat.base))
         .await
@@ -348,6 +519,7 @@ async fn a_commander_confirms_a_link_between_provinces_in_the_browser() {
         table.contains("seller") && table.contains("proposed"),
         "{table}"
     );
+    no_js_errors(&c, "links").await;
     shot(&c, "national-links").await;
     wait_css(&c, "[data-d=confirm]")
         .await
@@ -355,4 +527,65 @@ async fn a_commander_confirms_a_link_between_provinces_in_the_browser() {
         .await
         .unwrap();
     wait_text(&c, "#links", |t| t.contains("confirmed")).await;
+    no_js_errors(&c, "link confirmed").await;
+
+    // The incidents the provinces reported, through the navigation, and the one from Tianjin opened from there.
+    let listed = api_get(&nat.base, &nat.commander, "/api/v1/national/incidents").await;
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    click(&c, "#nav a[href='#/national/incidents']").await;
+    wait_text(&c, "#national-incidents", |t| t.contains("tj-7")).await;
+    let row = &rows(&c, "#national-incidents").await[0];
+    assert_eq!(row[0], listed[0]["incident"]["province"].as_str().unwrap());
+    let provinces: Vec<&str> = listed[0]["trace"]["provinces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert_eq!(row[2], provinces.join(", "), "{row:?}");
+    no_js_errors(&c, "national incidents").await;
+    click(
+        &c,
+        &format!("#national-incidents a[href='#/national/incident/{incident}']"),
+    )
+    .await;
+    wait_text(&c, "#incident-subject", |t| t == "tj-7").await;
+    let answer = api_get(
+        &nat.base,
+        &nat.commander,
+        &format!("/api/v1/national/incidents/{incident}"),
+    )
+    .await;
+    let expected: Vec<(String, String)> = answer["trace"]["batches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["province"].as_str().unwrap().to_string(),
+                b["relation"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        expected.len() >= 2,
+        "the trace crosses into Guangdong: {answer}"
+    );
+    let shown: Vec<(String, String)> = rows(&c, "#national-trace")
+        .await
+        .into_iter()
+        .map(|r| (r[0].clone(), r[4].clone()))
+        .collect();
+    assert_eq!(shown, expected);
+    let deliveries = rows(&c, "#deliveries").await;
+    let provinces: Vec<&str> = deliveries.iter().map(|r| r[0].as_str()).collect();
+    let wanted: Vec<&str> = answer["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["province"].as_str().unwrap())
+        .collect();
+    assert_eq!(provinces, wanted, "{answer}");
+    no_js_errors(&c, "national incident").await;
+    c.close().await.unwrap();
 }

@@ -1,0 +1,44 @@
+// The session (the API key and the account it names, kept for the tab) and the one call to the JSON API.
+
+export const session = {
+  get key() { return sessionStorage.getItem("ct_key"); },
+  // GET /api/v1/whoami: {role, enterprise, province, credential}.
+  get me() { try { return JSON.parse(sessionStorage.getItem("ct_me")); } catch (_) { return null; } },
+  start(key) { sessionStorage.setItem("ct_key", key); },
+  remember(me) { sessionStorage.setItem("ct_me", JSON.stringify(me)); },
+  end() { sessionStorage.removeItem("ct_key"); sessionStorage.removeItem("ct_me"); },
+};
+
+export function signOut() {
+  session.end();
+  location.hash = "#/signin";
+}
+
+// The API's refusal, with the body `{code, message, field, errors[]}` it carries.
+export class ApiError extends Error {
+  constructor(status, message, field) {
+    super(message);
+    this.status = status;
+    this.field = field;
+  }
+}
+
+// `raw` sends bytes as they are ({bytes, type}); a 422 with a raw body is an answer (a ledger's row errors).
+export async function api(method, path, body, raw) {
+  const headers = { Authorization: "Bearer " + session.key };
+  let payload;
+  if (raw) { payload = raw.bytes; headers["Content-Type"] = raw.type; }
+  else if (body !== undefined) { payload = JSON.stringify(body); headers["Content-Type"] = "application/json"; }
+  const r = await fetch(path, { method, headers, body: payload });
+  let data = null;
+  try { data = await r.json(); } catch (_) { /* not JSON */ }
+  if (r.status === 401) { signOut(); throw new ApiError(401, "请重新登录 / sign in again"); }
+  if (!r.ok && !(raw && r.status === 422)) {
+    throw new ApiError(r.status, data && data.message ? data.message : r.status + " " + r.statusText, data && data.field);
+  }
+  return data;
+}
+
+export const get = (path) => api("GET", path);
+export const post = (path, body) => api("POST", path, body === undefined ? {} : body);
+export const enc = encodeURIComponent;

@@ -1,0 +1,84 @@
+// The national command platform: the overview, the links between provinces' records (confirm or reject), and
+// the incidents reported by provinces with their cross-province trace and each notice's delivery.
+// GET /api/v1/national/overview: Overview {counts, enterprises_by_kind, batches_by_province, incidents,
+// unacknowledged: [Delivery]}; GET /api/v1/national/links: [Link]; GET /api/v1/national/incidents:
+// [NationalIncident {incident: IncidentRec {province, report: IncidentReport}, trace: NationalTrace, deliveries,
+// not_acknowledged}]; GET /api/v1/national/incidents/{id}: NationalIncident.
+import { get, post, enc } from "./api.js";
+import { html, show, byId, join, table, fmt, badge, kindName, errorBox, render } from "./html.js";
+
+export async function nationalPage() {
+  const o = await get("/api/v1/national/overview");
+  const c = o.counts;
+  const stat = (n, label) => html`<div class="stat"><b>${fmt(n)}</b><span>${label}</span></div>`;
+  show(html`<h1>国家指挥 National command</h1><div class="grid">
+    ${stat(c.batches, "批次 batches")}${stat(c.links, "跨省关联 links")}${stat(c.links_proposed, "待确认 awaiting decision")}
+    ${stat(c.links_ambiguous, "有歧义 ambiguous")}${stat(o.incidents, "事件 incidents")}</div>
+    <div class="split"><div><h2>各省批次 Batches by province</h2>${table([
+      { head: "省份", cell: ([p]) => p },
+      { head: "批次", num: true, cell: ([, n]) => fmt(n) },
+    ], Object.entries(o.batches_by_province), { id: "by-province" })}</div>
+    <div><h2>主体 Enterprises by type</h2>${table([
+      { head: "类型", cell: ([k]) => kindName(k) },
+      { head: "数量", num: true, cell: ([, n]) => fmt(n) },
+    ], Object.entries(o.enterprises_by_kind), { id: "by-kind" })}</div></div>
+    <h2>未确认通报 Notices not acknowledged</h2>
+    ${table([
+      { head: "省份", cell: (d) => d.province },
+      { head: "事件", cell: (d) => html`<a href="#/national/incident/${d.incident}">${d.incident}</a>` },
+      { head: "送达", cell: (d) => (d.received_at_ms ? badge("received", "ok") : badge("pending", "warn")) },
+    ], o.unacknowledged, { id: "unacknowledged" })}`);
+}
+
+const linkBadge = (s) => badge(s, s === "confirmed" ? "ok" : s === "rejected" ? "bad" : "warn");
+
+export async function linksPage() {
+  const links = await get("/api/v1/national/links");
+  const end = (n) => html`${n.province} <code>${n.batch.slice(0, 13)}</code>`;
+  show(html`<h1>异构识别 Links between provinces' records</h1>${table([
+    { head: "上游 from", cell: (l) => end(l.from) },
+    { head: "下游 to", cell: (l) => end(l.to) },
+    { head: "依据 basis", cell: (l) => html`${l.basis}${l.ambiguous ? html` ${badge("ambiguous", "bad")}` : ""}` },
+    { head: "证据 evidence", cell: (l) => html`<small>${join(l.evidence, html`<br>`)}</small>` },
+    { head: "置信度", num: true, cell: (l) => l.confidence },
+    { head: "状态", cell: (l) => linkBadge(l.status) },
+    { head: "", cell: (l) => (l.status === "proposed" ? html`<button data-link="${l.id}" data-d="confirm">确认</button> <button class="danger" data-link="${l.id}" data-d="reject">否决</button>` : "") },
+  ], links, { id: "links", empty: "无" })}<div id="msg"></div>`);
+  document.querySelectorAll("[data-link]").forEach((b) => {
+    b.onclick = async () => {
+      try { await post(`/api/v1/national/links/${enc(b.dataset.link)}/decision`, { decision: b.dataset.d }); await linksPage(); }
+      catch (e) { render(byId("msg"), errorBox(e)); }
+    };
+  });
+}
+
+export async function nationalIncidents() {
+  const list = await get("/api/v1/national/incidents");
+  show(html`<h1>事件 Incidents</h1>${table([
+    { head: "省份", cell: (i) => i.incident.province },
+    { head: "对象", cell: (i) => i.incident.report.subject },
+    { head: "涉及省份", cell: (i) => i.trace.provinces.join(", ") },
+    { head: "未确认", cell: (i) => (i.not_acknowledged.length ? i.not_acknowledged.join(", ") : badge("none", "ok")) },
+    { head: "", cell: (i) => html`<a href="#/national/incident/${i.incident.report.incident}">打开 open</a>` },
+  ], list, { id: "national-incidents", empty: "无" })}`);
+}
+
+export async function nationalIncident(id) {
+  const i = await get("/api/v1/national/incidents/" + enc(id));
+  show(html`<h1>跨省事件 <span id="incident-subject">${i.incident.report.subject}</span></h1>
+    <p>报告省份 ${i.incident.province} · 涉及 <span id="incident-provinces">${i.trace.provinces.join(", ")}</span></p>
+    <h2>跨省追溯 Trace</h2>${table([
+      { head: "省", cell: (b) => b.province },
+      { head: "品名", cell: (b) => b.product || "" },
+      { head: "批号", cell: (b) => b.batch_no || "" },
+      { head: "主体", cell: (b) => b.owner_name || b.owner_uscc || "" },
+      { head: "关系", cell: (b) => b.relation },
+      { head: "置信度", num: true, cell: (b) => b.confidence },
+    ], i.trace.batches, { id: "national-trace" })}
+    <h2>通报送达与确认 Delivery</h2>${table([
+      { head: "省", cell: (d) => d.province },
+      { head: "送达", cell: (d) => (d.received_at_ms ? "✓" : "…") },
+      { head: "确认", cell: (d) => (d.ack ? `✓ ${d.ack.by}` : badge("未确认", "warn")) },
+      { head: "定位持有者", num: true, cell: (d) => (d.ack ? d.ack.holders.length : "") },
+    ], i.deliveries, { id: "deliveries" })}`);
+}
