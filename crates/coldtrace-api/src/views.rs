@@ -13,7 +13,7 @@ use crate::authz::EnterpriseAccess;
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum EnterpriseView {
-    Full(Stored<Enterprise>),
+    Full(Box<Stored<Enterprise>>),
     NameOnly(EnterpriseName),
 }
 
@@ -40,7 +40,7 @@ pub fn enterprise(
                 // The national platform gets the contact for command, with the mobile masked until an incident.
                 e.record.contact.phone = mask_phone(&e.record.contact.phone);
             }
-            EnterpriseView::Full(e)
+            EnterpriseView::Full(Box::new(e))
         }
     }
 }
