@@ -3,6 +3,7 @@
 //! - `bench ingest`: movements per second through the HTTP API in batched submissions, against the baseline of
 //!   one movement per request; and ledger rows per second through file import (CSV), directly and over HTTP.
 
+use coldtrace_store::prelude::*;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -10,7 +11,7 @@ use anyhow::Context;
 use coldtrace_api::AppState;
 use coldtrace_domain::{ProvinceCode, Role};
 use coldtrace_service::{Platform, PlatformConfig, Tier};
-use coldtrace_store::{SqliteStore, Store};
+use coldtrace_store::SqliteStore;
 use serde_json::{Value, json};
 
 use crate::issue_key as issue;

@@ -3,6 +3,7 @@
 //! national platform, beside the rate at which the same records were written; (2) the time from a positive test
 //! registered in one province to notices received in every affected province, beside the one-second target.
 
+use coldtrace_store::prelude::*;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -11,7 +12,7 @@ use anyhow::Context;
 use coldtrace_domain::Role;
 use coldtrace_domain::code::Issuer;
 use coldtrace_gen::{GenConfig, generate};
-use coldtrace_store::{DockingConfig, Store};
+use coldtrace_store::DockingConfig;
 
 use crate::federation::{self, Endpoint};
 

@@ -5,6 +5,7 @@
 //! notices through the national platform. `--no-serve` runs everything on free ports, prints the summary and
 //! exits.
 
+use coldtrace_store::prelude::*;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -14,7 +15,6 @@ use coldtrace_api::AppState;
 use coldtrace_domain::{EnterpriseKind, ProvinceCode, Role};
 use coldtrace_gen::{GenConfig, Population, generate};
 use coldtrace_ledger::{Format, ImportOptions};
-use coldtrace_store::Store;
 use serde_json::{Value, json};
 
 use coldtrace_domain::CodeScheme;

@@ -5,8 +5,10 @@
 //! callers will not change.
 //!
 //! ## Layout
-//! - `lib.rs`: the trait, the request and answer types, errors.
-//! - [`sqlite`]: the SQLite implementation and its schema.
+//! - `lib.rs`: the role traits ([`RecordStore`], [`CredentialStore`], [`IndexFeed`], [`IncidentStore`],
+//!   [`PublicationStore`], [`OutboxStore`], [`InboxStore`]) and their supertrait [`Store`], the request and answer
+//!   types, errors.
+//! - [`sqlite`]: the SQLite implementation, one file per job.
 //!
 //! **Invariants.**
 //! - A submission is one transaction: either every record is stored or none is, and the call returns only after
@@ -310,44 +312,56 @@ pub struct LinkDecision {
     pub at_ms: i64,
 }
 
-/// Durable storage of coldtrace records.
+/// Records (记录): submissions and the reads of enterprises, products, batches, documents, movements and attachments, each scoped by tenant.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait RecordStore: Send + Sync + 'static {
     /// Stores a submission atomically, or replays the first answer for a known idempotency key.
     async fn submit(&self, req: SubmitRequest) -> Result<SubmitOutcome>;
 
     /// Stores an attachment by its SHA-256 and returns the hash (hex). Storing the same bytes again is a no-op.
     async fn put_attachment(&self, bytes: Vec<u8>, media_type: String) -> Result<String>;
+
     async fn attachment(&self, sha256: &str) -> Result<Option<(Vec<u8>, String)>>;
+
     /// Whether a document the scope may see refers to the attachment.
     async fn attachment_visible(&self, scope: &Scope, sha256: &str) -> Result<bool>;
 
     async fn enterprise(&self, id: Uuid) -> Result<Option<Stored<Enterprise>>>;
+
     async fn enterprise_by_uscc(&self, uscc: &str) -> Result<Option<Stored<Enterprise>>>;
+
     async fn enterprises(&self, scope: &Scope, page: Page) -> Result<Vec<Stored<Enterprise>>>;
+
     /// Whether two enterprises have traded with each other (either direction).
     async fn are_counterparties(&self, a: Uuid, b: Uuid) -> Result<bool>;
 
     async fn product(&self, id: Uuid) -> Result<Option<Stored<Product>>>;
+
     async fn products(&self, scope: &Scope, page: Page) -> Result<Vec<Stored<Product>>>;
 
     async fn batch(&self, id: Uuid) -> Result<Option<Stored<Batch>>>;
+
     /// Finds a batch by a trace code's canonical key.
     async fn batch_by_code(&self, key: &str) -> Result<Option<Uuid>>;
+
     async fn batches(
         &self,
         scope: &Scope,
         filter: &BatchFilter,
         page: Page,
     ) -> Result<Vec<Stored<Batch>>>;
+
     /// Whether the scope may see the batch: it owns or held it (or is in the province of one that did).
     async fn batch_visible(&self, scope: &Scope, batch: Uuid) -> Result<bool>;
+
     async fn product_visible(&self, scope: &Scope, product: Uuid) -> Result<bool>;
 
     async fn documents_of(&self, batch: Uuid) -> Result<Vec<Stored<Document>>>;
+
     async fn document(&self, id: Uuid) -> Result<Option<Stored<Document>>>;
 
     async fn movement(&self, id: Uuid) -> Result<Option<Stored<Movement>>>;
+
     async fn movements(
         &self,
         scope: &Scope,
@@ -355,40 +369,83 @@ pub trait Store: Send + Sync + 'static {
         page: Page,
     ) -> Result<Vec<Stored<Movement>>>;
 
-    async fn create_credential(&self, c: Credential) -> Result<()>;
-    async fn credential_by_hash(&self, key_hash: &str) -> Result<Option<Credential>>;
-
     async fn stats(&self, scope: &Scope) -> Result<Stats>;
 
+    /// Registered enterprises by kind, and how many of them recorded a movement since `since_ms`.
+    async fn coverage(&self, scope: &Scope, since_ms: i64) -> Result<Vec<Coverage>>;
+}
+
+/// Credentials: API keys and provinces' docking clients, stored as hashes.
+#[async_trait]
+pub trait CredentialStore: Send + Sync + 'static {
+    async fn create_credential(&self, c: Credential) -> Result<()>;
+
+    async fn credential_by_hash(&self, key_hash: &str) -> Result<Option<Credential>>;
+
+    /// Registers a province's docking client (HTTP Basic): the secret's SHA-256, never the secret.
+    async fn put_docking_client(
+        &self,
+        client_id: String,
+        province: String,
+        secret_hash: String,
+    ) -> Result<()>;
+
+    /// A docking client's province and secret hash.
+    async fn docking_client(&self, client_id: String) -> Result<Option<(String, String)>>;
+}
+
+/// The feed of the trace index: committed movements in `seq` order, batch summaries, handlers.
+#[async_trait]
+pub trait IndexFeed: Send + Sync + 'static {
     /// Stored movements as flows, in `seq` order after `after`: the trace index is rebuilt from these.
     async fn flows(&self, after: u64, limit: u32) -> Result<Vec<FlowRow>>;
+
     /// Batch summaries in `seq` order after `after` (`seq` returned alongside).
     async fn batch_summaries(&self, after: i64, limit: u32) -> Result<Vec<(i64, BatchSummary)>>;
+
     /// Summaries of the given batches.
     async fn batch_summaries_of(&self, ids: Vec<Uuid>) -> Result<Vec<BatchSummary>>;
+
     /// Movements by their sequence numbers.
     async fn movements_by_seq(&self, seqs: Vec<u64>) -> Result<Vec<Stored<Movement>>>;
+
     /// The handlers of the given movements.
     async fn handlers_of(&self, seqs: Vec<u64>) -> Result<Vec<HandlerRow>>;
+
     /// The movements a person handled.
     async fn movements_of_person(&self, person_key: &str) -> Result<Vec<u64>>;
+}
 
+/// Incidents (涉疫事件) as registered and their append-only history.
+#[async_trait]
+pub trait IncidentStore: Send + Sync + 'static {
     async fn create_incident(&self, incident: coldtrace_domain::incident::Incident) -> Result<()>;
+
     async fn append_incident_event(
         &self,
         incident: Uuid,
         by: String,
         event: coldtrace_domain::incident::IncidentEvent,
     ) -> Result<i64>;
+
     async fn incident(&self, id: Uuid) -> Result<Option<IncidentRow>>;
+
     /// Every incident, newest first (a platform has few).
     async fn incidents(&self) -> Result<Vec<IncidentRow>>;
+}
 
+/// Publication approvals (公开发布审核) for the public lookup.
+#[async_trait]
+pub trait PublicationStore: Send + Sync + 'static {
     /// A regulator approves a batch for the public lookup; `false` if it already was.
     async fn publish(&self, batch: Uuid, by: String) -> Result<bool>;
+
     async fn is_published(&self, batch: Uuid) -> Result<bool>;
-    /// Registered enterprises by kind, and how many of them recorded a movement since `since_ms`.
-    async fn coverage(&self, scope: &Scope, since_ms: i64) -> Result<Vec<Coverage>>;
+}
+
+/// A province's docking outbox, the codes it issued, and the notices it received from the national platform.
+#[async_trait]
+pub trait OutboxStore: Send + Sync + 'static {
     /// Every code of a batch: the enterprise's and the one the platform issued.
     async fn codes_of(&self, batch: Uuid) -> Result<Vec<coldtrace_domain::docking::NativeCode>>;
 
@@ -396,23 +453,33 @@ pub trait Store: Send + Sync + 'static {
 
     /// Messages not yet delivered to the national platform, in sequence order.
     async fn outbox_pending(&self, limit: u32) -> Result<Vec<coldtrace_domain::docking::Envelope>>;
+
     /// Records that the national platform has every message up to `upto`.
     async fn outbox_delivered(&self, upto: u64) -> Result<()>;
+
     async fn outbox_status(&self) -> Result<OutboxStatus>;
+
     /// Stores a notice from the national platform once and queues its receipt; `false` if already stored.
     async fn record_notice(
         &self,
         notice: coldtrace_domain::docking::Notice,
         incident: Option<Uuid>,
     ) -> Result<bool>;
+
     /// The national delivery sequence of the last notice stored.
     async fn notice_cursor(&self) -> Result<u64>;
+
     async fn received_notices(&self) -> Result<Vec<NoticeInRow>>;
+
     /// Marks a notice acknowledged and queues the acknowledgement, in one transaction.
     async fn ack_notice(&self, ack: coldtrace_domain::docking::NoticeAck) -> Result<AckOutcome>;
 
     // Docking, national side.
+}
 
+/// The national platform's inbox of provinces' messages, commanders' link decisions and the notices it issues.
+#[async_trait]
+pub trait InboxStore: Send + Sync + 'static {
     /// Accepts a province's messages: each message id takes effect once, in the province's sequence order.
     /// With `assign_seq` (records from an adapted foreign system) each new message takes the next sequence.
     async fn accept_upload(
@@ -421,15 +488,20 @@ pub trait Store: Send + Sync + 'static {
         messages: Vec<coldtrace_domain::docking::Envelope>,
         assign_seq: bool,
     ) -> Result<AcceptOutcome>;
+
     /// Accepted messages in acceptance order, to rebuild the national view.
     async fn inbox(&self, after: u64, limit: u32) -> Result<Vec<InboxRow>>;
+
     async fn decide_link(&self, d: LinkDecision) -> Result<()>;
+
     async fn link_decisions(&self) -> Result<Vec<LinkDecision>>;
+
     /// Stores the notices not stored before (by id); answers the new ones with their delivery sequence.
     async fn put_notices(
         &self,
         notices: Vec<coldtrace_domain::docking::Notice>,
     ) -> Result<Vec<coldtrace_domain::docking::Notice>>;
+
     /// Notices after a delivery sequence, for one province or all.
     async fn notices_out(
         &self,
@@ -437,13 +509,37 @@ pub trait Store: Send + Sync + 'static {
         after: u64,
         limit: u32,
     ) -> Result<Vec<coldtrace_domain::docking::Notice>>;
-    /// Registers a province's docking client (HTTP Basic): the secret's SHA-256, never the secret.
-    async fn put_docking_client(
-        &self,
-        client_id: String,
-        province: String,
-        secret_hash: String,
-    ) -> Result<()>;
-    /// A docking client's province and secret hash.
-    async fn docking_client(&self, client_id: String) -> Result<Option<(String, String)>>;
+}
+
+/// Durable storage of coldtrace records: every role a backend plays. A backend implements each role trait; this
+/// trait follows. Callers hold `Arc<dyn Store>` and bring the roles they use into scope (`use coldtrace_store::prelude::*`).
+pub trait Store:
+    RecordStore
+    + CredentialStore
+    + IndexFeed
+    + IncidentStore
+    + PublicationStore
+    + OutboxStore
+    + InboxStore
+{
+}
+
+impl<
+    T: RecordStore
+        + CredentialStore
+        + IndexFeed
+        + IncidentStore
+        + PublicationStore
+        + OutboxStore
+        + InboxStore,
+> Store for T
+{
+}
+
+/// The role traits, for `use coldtrace_store::prelude::*`.
+pub mod prelude {
+    pub use crate::{
+        CredentialStore, InboxStore, IncidentStore, IndexFeed, OutboxStore, PublicationStore,
+        RecordStore, Store,
+    };
 }

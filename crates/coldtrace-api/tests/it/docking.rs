@@ -2,6 +2,7 @@
 //! idempotency, a province running another system through its adapter, notices by long poll, and a commander's
 //! decision on a link.
 
+use coldtrace_store::prelude::*;
 use std::sync::Arc;
 
 use coldtrace_api::AppState;
@@ -10,7 +11,7 @@ use coldtrace_domain::Role;
 use coldtrace_national::adapter::FieldMap;
 use coldtrace_service::national::National;
 use coldtrace_service::{Platform, PlatformConfig, Tier};
-use coldtrace_store::{SqliteStore, Store};
+use coldtrace_store::SqliteStore;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use uuid::Uuid;

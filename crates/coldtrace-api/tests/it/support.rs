@@ -1,13 +1,14 @@
 //! The shared test context: a platform on port 0 with a fresh SQLite file, and helpers to register
 //! enterprises and issue keys.
 
+use coldtrace_store::prelude::*;
 use std::sync::Arc;
 
 use coldtrace_api::AppState;
 use coldtrace_api::keys::{hash_key, new_key};
 use coldtrace_domain::{ProvinceCode, Role};
 use coldtrace_service::{Platform, PlatformConfig, Tier};
-use coldtrace_store::{Credential, SqliteStore, Store};
+use coldtrace_store::{Credential, SqliteStore};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;

@@ -1,7 +1,8 @@
 //! Integration tests of the SQLite store on real files.
 
 use coldtrace_domain::{SubmissionDraft, Submitter};
-use coldtrace_store::{BatchFilter, Page, Scope, SqliteStore, Store, StoreError, SubmitRequest};
+use coldtrace_store::prelude::*;
+use coldtrace_store::{BatchFilter, Page, Scope, SqliteStore, StoreError, SubmitRequest};
 use serde_json::json;
 use uuid::Uuid;
 

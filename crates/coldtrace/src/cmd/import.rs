@@ -33,7 +33,7 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
         Some(o) => anyhow::bail!("--format must be csv or xlsx, not {o:?}"),
         None => Format::detect(a.file.to_str(), &bytes),
     };
-    let ent = coldtrace_store::Store::enterprise_by_uscc(store.as_ref(), &a.enterprise)
+    let ent = coldtrace_store::RecordStore::enterprise_by_uscc(store.as_ref(), &a.enterprise)
         .await?
         .with_context(|| format!("no enterprise with USCC {} is registered", a.enterprise))?;
     let pb = coldtrace_harness::progress_bar(0, "rows");

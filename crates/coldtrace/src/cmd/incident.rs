@@ -5,7 +5,7 @@ use coldtrace_domain::incident::IncidentKind;
 use coldtrace_domain::{EventTime, Principal, ProvinceCode, Role, TraceCode};
 use coldtrace_service::incidents::{self, IncidentView, OpenIncident};
 use coldtrace_service::{TraceFrom, Tracer};
-use coldtrace_store::Store;
+use coldtrace_store::prelude::*;
 use uuid::Uuid;
 
 use crate::settings::Settings;

@@ -1,11 +1,11 @@
 //! `coldtrace trace`: trace a batch from the command line, on a data directory.
 
+use coldtrace_store::prelude::*;
 use std::io::Write;
 
 use anyhow::Context;
 use coldtrace_domain::{Principal, TraceCode};
 use coldtrace_service::{TraceFrom, TraceRequest, Tracer, export};
-use coldtrace_store::Store;
 use coldtrace_trace::{Direction, TimeMode};
 
 use crate::settings::Settings;

@@ -1,6 +1,7 @@
 //! The CLI commands, run as a user runs them.
 
 use crate::support::{key, run, stdout};
+use coldtrace_store::prelude::*;
 
 #[test]
 fn demo_no_serve_runs_the_scenario_and_exits_0() {
@@ -79,7 +80,6 @@ fn gen_is_deterministic_from_its_seed() {
 fn first_batch_ids(path: &std::path::Path) -> Vec<String> {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        use coldtrace_store::Store;
         let s = coldtrace_store::SqliteStore::open(path).unwrap();
         let page = s
             .batches(
@@ -104,7 +104,7 @@ fn import_reports_row_errors_and_exits_nonzero() {
     // Register an enterprise through the store path the API uses.
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        use coldtrace_store::Store;
+
         let s = coldtrace_store::SqliteStore::open(data.join("coldtrace.sqlite")).unwrap();
         let draft: coldtrace_domain::SubmissionDraft = serde_json::from_value(serde_json::json!({"enterprises": [{
             "uscc": "91120116MA05T1Q16A", "name": "天津滨海冷链有限公司", "kind": "importer", "region": "120116",

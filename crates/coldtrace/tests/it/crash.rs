@@ -1,11 +1,12 @@
 //! Crash test: writers submit while the server is killed with SIGKILL at random moments, many times. After each
 //! restart every acknowledged submission is present, whole, and no submission is present in part.
 
+use coldtrace_store::prelude::*;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use coldtrace_store::{BatchFilter, MovementFilter, Page, Scope, SqliteStore, Store};
+use coldtrace_store::{BatchFilter, MovementFilter, Page, Scope, SqliteStore};
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 

@@ -1,0 +1,84 @@
+//! Credentials: API keys and docking clients.
+
+use async_trait::async_trait;
+use coldtrace_domain::{ProvinceCode, Role};
+use rusqlite::{OptionalExtension, params};
+
+use super::*;
+use crate::prelude::*;
+use crate::{Credential, Result, StoreError};
+
+#[async_trait]
+impl CredentialStore for SqliteStore {
+    async fn create_credential(&self, cr: Credential) -> Result<()> {
+        self.write(move |conn| {
+            conn.prepare_cached(
+                "INSERT INTO credentials (id, key_hash, role, enterprise_id, province, label, revoked, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                cr.id.to_string(),
+                cr.key_hash,
+                cr.role.as_str(),
+                cr.enterprise.map(|e| e.to_string()),
+                cr.province.as_ref().map(|p| p.as_str().to_string()),
+                cr.label,
+                cr.revoked,
+                now_ms()
+            ])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn credential_by_hash(&self, key_hash: &str) -> Result<Option<Credential>> {
+        let h = key_hash.to_string();
+        self.read(move |c| {
+            let row: Option<(String, String, String, Option<String>, Option<String>, String, bool)> = c
+                .prepare_cached(
+                    "SELECT id, key_hash, role, enterprise_id, province, label, revoked FROM credentials WHERE key_hash = ?1",
+                )?
+                .query_row([h], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))
+                .optional()?;
+            let Some((id, key_hash, role, ent, prov, label, revoked)) = row else { return Ok(None) };
+            Ok(Some(Credential {
+                id: parse_uuid(&id)?,
+                key_hash,
+                role: Role::parse(&role).map_err(StoreError::Task)?,
+                enterprise: ent.map(|e| parse_uuid(&e)).transpose()?,
+                province: prov.map(|p| ProvinceCode::parse(&p).map_err(|e| StoreError::Task(e.to_string()))).transpose()?,
+                label,
+                revoked,
+            }))
+        })
+        .await
+    }
+
+    async fn put_docking_client(
+        &self,
+        client_id: String,
+        province: String,
+        secret_hash: String,
+    ) -> Result<()> {
+        self.write(move |c| {
+            c.prepare_cached(
+                "INSERT INTO docking_clients (client_id, province, secret_hash, created_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(client_id) DO UPDATE SET province = excluded.province, secret_hash = excluded.secret_hash",
+            )?
+            .execute(params![client_id, province, secret_hash, now_ms()])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn docking_client(&self, client_id: String) -> Result<Option<(String, String)>> {
+        self.read(move |c| {
+            Ok(c.prepare_cached(
+                "SELECT province, secret_hash FROM docking_clients WHERE client_id = ?1",
+            )?
+            .query_row([client_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+        })
+        .await
+    }
+}

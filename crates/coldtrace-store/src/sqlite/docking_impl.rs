@@ -1,0 +1,121 @@
+//! Docking: the provincial outbox and received notices, the national inbox, links and notices out.
+
+use async_trait::async_trait;
+use rusqlite::TransactionBehavior;
+use uuid::Uuid;
+
+use super::*;
+use crate::Result;
+use crate::prelude::*;
+
+#[async_trait]
+impl OutboxStore for SqliteStore {
+    async fn codes_of(&self, batch: Uuid) -> Result<Vec<coldtrace_domain::docking::NativeCode>> {
+        self.read(move |c| crate::docking::codes_of(c, batch)).await
+    }
+
+    async fn outbox_pending(&self, limit: u32) -> Result<Vec<coldtrace_domain::docking::Envelope>> {
+        self.read(move |c| crate::docking::outbox_pending(c, limit))
+            .await
+    }
+
+    async fn outbox_delivered(&self, upto: u64) -> Result<()> {
+        self.write(move |c| crate::docking::outbox_delivered(c, upto))
+            .await
+    }
+
+    async fn outbox_status(&self) -> Result<crate::OutboxStatus> {
+        self.read(crate::docking::outbox_status).await
+    }
+
+    async fn record_notice(
+        &self,
+        notice: coldtrace_domain::docking::Notice,
+        incident: Option<Uuid>,
+    ) -> Result<bool> {
+        self.write(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let added = crate::docking::record_notice(&tx, &notice, incident, now_ms())?;
+            tx.commit()?;
+            Ok(added)
+        })
+        .await
+    }
+
+    async fn notice_cursor(&self) -> Result<u64> {
+        self.read(crate::docking::notice_cursor).await
+    }
+
+    async fn received_notices(&self) -> Result<Vec<crate::NoticeInRow>> {
+        self.read(crate::docking::received_notices).await
+    }
+
+    async fn ack_notice(
+        &self,
+        ack: coldtrace_domain::docking::NoticeAck,
+    ) -> Result<crate::AckOutcome> {
+        self.write(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = crate::docking::ack_notice(&tx, &ack, now_ms())?;
+            tx.commit()?;
+            Ok(out)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl InboxStore for SqliteStore {
+    async fn accept_upload(
+        &self,
+        province: String,
+        messages: Vec<coldtrace_domain::docking::Envelope>,
+        assign_seq: bool,
+    ) -> Result<crate::AcceptOutcome> {
+        self.write(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out =
+                crate::docking::accept_upload(&tx, &province, &messages, assign_seq, now_ms())?;
+            tx.commit()?;
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn inbox(&self, after: u64, limit: u32) -> Result<Vec<crate::InboxRow>> {
+        self.read(move |c| crate::docking::inbox(c, after, limit))
+            .await
+    }
+
+    async fn decide_link(&self, d: crate::LinkDecision) -> Result<()> {
+        self.write(move |c| crate::docking::decide_link(c, &d))
+            .await
+    }
+
+    async fn link_decisions(&self) -> Result<Vec<crate::LinkDecision>> {
+        self.read(crate::docking::link_decisions).await
+    }
+
+    async fn put_notices(
+        &self,
+        notices: Vec<coldtrace_domain::docking::Notice>,
+    ) -> Result<Vec<coldtrace_domain::docking::Notice>> {
+        self.write(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = crate::docking::put_notices(&tx, &notices, now_ms())?;
+            tx.commit()?;
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn notices_out(
+        &self,
+        province: Option<String>,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<coldtrace_domain::docking::Notice>> {
+        self.read(move |c| crate::docking::notices_out(c, province.as_deref(), after, limit))
+            .await
+    }
+}

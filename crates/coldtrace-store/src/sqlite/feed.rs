@@ -1,0 +1,219 @@
+//! The trace index feed: movements as flows in `seq` order, batch summaries, handlers.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use coldtrace_domain::{Movement, MovementKind};
+use rusqlite::{Connection, OptionalExtension, params};
+use uuid::Uuid;
+
+use super::*;
+use crate::prelude::*;
+use crate::{BatchSummary, FlowRow, HandlerRow, IncidentRow, Result, StoreError, Stored};
+
+#[async_trait]
+impl IndexFeed for SqliteStore {
+    async fn flows(&self, after: u64, limit: u32) -> Result<Vec<FlowRow>> {
+        self.read(move |c| {
+            let mut rows: Vec<FlowRow> = Vec::with_capacity(limit as usize);
+            let mut stmt = c.prepare_cached(
+                "SELECT seq, kind, holder_key, batch_id, counterparty_key, quantity_milli, at_ms, counterparty_name,
+                        counterparty_uscc
+                 FROM movements WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )?;
+            let mut q = stmt.query(params![after as i64, limit])?;
+            let mut transforms: HashMap<u64, usize> = HashMap::new();
+            while let Some(r) = q.next()? {
+                let seq = r.get::<_, i64>(0)? as u64;
+                let kind = MovementKind::parse(&r.get::<_, String>(1)?).map_err(StoreError::Task)?;
+                let holder = uuid_col(r.get_ref(2)?)?;
+                let batch = match r.get_ref(3)? {
+                    rusqlite::types::ValueRef::Null => None,
+                    v => Some(uuid_col(v)?),
+                };
+                let counterparty = match r.get_ref(4)? {
+                    rusqlite::types::ValueRef::Null => None,
+                    v => Some(uuid_col(v)?),
+                };
+                if kind == MovementKind::Transform {
+                    transforms.insert(seq, rows.len());
+                }
+                rows.push(FlowRow {
+                    flow: coldtrace_trace::Flow {
+                        seq,
+                        kind: flow_kind(kind),
+                        holder,
+                        batch,
+                        counterparty,
+                        quantity: r.get(5)?,
+                        at_ms: r.get(6)?,
+                        inputs: vec![],
+                        outputs: vec![],
+                    },
+                    counterparty_name: r.get(7)?,
+                    counterparty_uscc: r.get(8)?,
+                });
+            }
+            if let (false, Some(first), Some(last)) = (transforms.is_empty(), rows.first(), rows.last()) {
+                let mut stmt = c.prepare_cached(
+                    "SELECT movement_seq, role, batch_id, quantity_milli FROM movement_lines
+                     WHERE movement_seq >= ?1 AND movement_seq <= ?2",
+                )?;
+                let mut q = stmt.query(params![first.flow.seq as i64, last.flow.seq as i64])?;
+                while let Some(r) = q.next()? {
+                    let seq = r.get::<_, i64>(0)? as u64;
+                    let Some(&i) = transforms.get(&seq) else { continue };
+                    let line = (uuid_col(r.get_ref(2)?)?, r.get::<_, i64>(3)?);
+                    if r.get::<_, String>(1)? == "in" {
+                        rows[i].flow.inputs.push(line);
+                    } else {
+                        rows[i].flow.outputs.push(line);
+                    }
+                }
+            }
+            Ok(rows)
+        })
+        .await
+    }
+
+    async fn batch_summaries(&self, after: i64, limit: u32) -> Result<Vec<(i64, BatchSummary)>> {
+        self.read(move |c| {
+            let sql = format!("{BATCH_SUMMARY_SQL} WHERE b.seq > ?1 ORDER BY b.seq LIMIT ?2");
+            let mut stmt = c.prepare_cached(&sql)?;
+            let rows = stmt.query_map(params![after, limit], batch_summary_row)?;
+            rows.map(|r| r.map_err(StoreError::from)).collect()
+        })
+        .await
+    }
+
+    async fn batch_summaries_of(&self, ids: Vec<Uuid>) -> Result<Vec<BatchSummary>> {
+        self.read(move |c| {
+            let sql = format!("{BATCH_SUMMARY_SQL} WHERE b.id = ?1");
+            let mut stmt = c.prepare_cached(&sql)?;
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                if let Some((_, s)) = stmt
+                    .query_row([id.to_string()], batch_summary_row)
+                    .optional()?
+                {
+                    out.push(s);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn movements_by_seq(&self, seqs: Vec<u64>) -> Result<Vec<Stored<Movement>>> {
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT seq, body, recorded_at, (SELECT x.id FROM movements x WHERE x.corrects = t.id ORDER BY x.seq DESC LIMIT 1)
+                 FROM movements t WHERE t.seq = ?1",
+            )?;
+            let mut out = Vec::with_capacity(seqs.len());
+            for s in seqs {
+                let row: Option<Row> = stmt
+                    .query_row([s as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                    .optional()?;
+                if let Some(row) = row {
+                    out.push(to_stored(row)?);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn handlers_of(&self, seqs: Vec<u64>) -> Result<Vec<HandlerRow>> {
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT movement_seq, person_key, name, id_no, phone FROM movement_handlers WHERE movement_seq = ?1",
+            )?;
+            let mut out = Vec::new();
+            for s in seqs {
+                let rows = stmt.query_map([s as i64], |r| {
+                    Ok(HandlerRow {
+                        movement_seq: r.get::<_, i64>(0)? as u64,
+                        person_key: r.get(1)?,
+                        name: r.get(2)?,
+                        id_no: r.get(3)?,
+                        phone: r.get(4)?,
+                    })
+                })?;
+                for r in rows {
+                    out.push(r?);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn movements_of_person(&self, person_key: &str) -> Result<Vec<u64>> {
+        let k = person_key.to_string();
+        self.read(move |c| {
+            let mut stmt =
+                c.prepare_cached("SELECT movement_seq FROM movement_handlers WHERE person_key = ?1 ORDER BY movement_seq")?;
+            let rows = stmt.query_map([k], |r| r.get::<_, i64>(0))?;
+            rows.map(|r| Ok(r? as u64)).collect()
+        })
+        .await
+    }
+}
+
+pub(super) fn uuid_col(v: rusqlite::types::ValueRef<'_>) -> Result<Uuid> {
+    let s = v.as_str().map_err(|e| StoreError::Task(e.to_string()))?;
+    parse_uuid(s)
+}
+
+const BATCH_SUMMARY_SQL: &str = "SELECT b.seq, b.id, b.owner, b.batch_no, json_extract(b.body, '$.unit'),
+        json_extract(p.body, '$.name'), json_extract(p.body, '$.category'), json_extract(p.body, '$.origin_country'),
+        json_extract(p.body, '$.establishment_no'), json_extract(b.body, '$.declaration_no'),
+        json_extract(b.body, '$.port_of_entry'), json_extract(b.body, '$.import_date')
+     FROM batches b JOIN products p ON p.id = b.product";
+
+pub(super) fn batch_summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, BatchSummary)> {
+    let id: String = r.get(1)?;
+    let owner: String = r.get(2)?;
+    Ok((
+        r.get(0)?,
+        BatchSummary {
+            id: Uuid::parse_str(&id).unwrap_or_default(),
+            owner: Uuid::parse_str(&owner).unwrap_or_default(),
+            batch_no: r.get(3)?,
+            unit: r.get(4)?,
+            product: r.get(5)?,
+            category: r.get(6)?,
+            origin_country: r.get(7)?,
+            establishment_no: r.get(8)?,
+            declaration_no: r.get(9)?,
+            port_of_entry: r.get(10)?,
+            import_date: r.get(11)?,
+        },
+    ))
+}
+
+pub(super) fn incident_row(
+    c: &Connection,
+    (seq, body, recorded_at_ms): (i64, String, i64),
+) -> Result<IncidentRow> {
+    let incident: coldtrace_domain::incident::Incident = serde_json::from_str(&body)?;
+    let mut stmt = c.prepare_cached(
+        "SELECT seq, by_subject, body, recorded_at FROM incident_events WHERE incident_id = ?1 ORDER BY seq",
+    )?;
+    let rows: Vec<(i64, String, String, i64)> = stmt
+        .query_map([incident.id.to_string()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let events = rows
+        .into_iter()
+        .map(|(s, by, b, at)| Ok((s, by, serde_json::from_str(&b)?, at)))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(IncidentRow {
+        seq,
+        incident,
+        recorded_at_ms,
+        events,
+    })
+}

@@ -1,0 +1,99 @@
+//! Incidents and publication approvals.
+
+use async_trait::async_trait;
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use uuid::Uuid;
+
+use super::*;
+use crate::prelude::*;
+use crate::{IncidentRow, Result};
+
+#[async_trait]
+impl IncidentStore for SqliteStore {
+    async fn create_incident(&self, incident: coldtrace_domain::incident::Incident) -> Result<()> {
+        let docking = self.inner.docking.get().is_some();
+        self.write(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.prepare_cached(
+                "INSERT INTO incidents (id, province, body, recorded_at) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![
+                incident.id.to_string(),
+                incident.province,
+                serde_json::to_string(&incident)?,
+                now_ms()
+            ])?;
+            if docking {
+                crate::docking::emit_incident(&tx, &incident, now_ms())?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn append_incident_event(
+        &self,
+        incident: Uuid,
+        by: String,
+        event: coldtrace_domain::incident::IncidentEvent,
+    ) -> Result<i64> {
+        self.write(move |conn| {
+            conn.prepare_cached(
+                "INSERT INTO incident_events (incident_id, by_subject, body, recorded_at) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![incident.to_string(), by, serde_json::to_string(&event)?, now_ms()])?;
+            Ok(conn.last_insert_rowid())
+        })
+        .await
+    }
+
+    async fn incident(&self, id: Uuid) -> Result<Option<IncidentRow>> {
+        self.read(move |c| {
+            let row: Option<(i64, String, i64)> = c
+                .prepare_cached("SELECT seq, body, recorded_at FROM incidents WHERE id = ?1")?
+                .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()?;
+            row.map(|r| incident_row(c, r)).transpose()
+        })
+        .await
+    }
+
+    async fn incidents(&self) -> Result<Vec<IncidentRow>> {
+        self.read(move |c| {
+            let mut stmt =
+                c.prepare_cached("SELECT seq, body, recorded_at FROM incidents ORDER BY seq DESC")?;
+            let rows: Vec<(i64, String, i64)> = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            rows.into_iter().map(|r| incident_row(c, r)).collect()
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl PublicationStore for SqliteStore {
+    async fn publish(&self, batch: Uuid, by: String) -> Result<bool> {
+        self.write(move |c| {
+            Ok(c.prepare_cached(
+                "INSERT OR IGNORE INTO published (batch_id, by_subject, at_ms) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![batch.to_string(), by, now_ms()])?
+                == 1)
+        })
+        .await
+    }
+
+    async fn is_published(&self, batch: Uuid) -> Result<bool> {
+        self.read(move |c| {
+            Ok(
+                c.prepare_cached("SELECT 1 FROM published WHERE batch_id = ?1")?
+                    .query_row([batch.to_string()], |_| Ok(()))
+                    .optional()?
+                    .is_some(),
+            )
+        })
+        .await
+    }
+}

@@ -1,0 +1,256 @@
+//! The embedded store: one SQLite file, WAL, `synchronous=FULL`, one writer and a few readers.
+//!
+//! ## Layout
+//! - [`schema`]: the tables and the schema version.
+//! - this file: the store handle, opening, connection plumbing and the read helpers every role uses.
+//! - `writer`: the submission transaction (references, corrections, idempotency, docking messages).
+//! - one file per role trait group: `records`, `credentials`, `feed`, `incidents`, `docking_impl`.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{Connection, OptionalExtension};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::{Page, Result, Scope, StoreError, Stored};
+
+mod credentials;
+mod docking_impl;
+mod feed;
+use feed::*;
+mod incidents;
+mod records;
+pub mod schema;
+mod writer;
+
+use schema::{SCHEMA, SCHEMA_VERSION};
+pub(crate) use writer::flow_kind;
+use writer::*;
+
+/// The embedded store.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// The one writer. A `std::sync::Mutex`, not an async one: it is only ever locked inside `spawn_blocking`,
+    /// and SQLite allows one writer at a time anyway.
+    writer: Mutex<Connection>,
+    /// Read connections; WAL lets them read while the writer writes.
+    readers: Vec<Mutex<Connection>>,
+    /// Round-robin index into `readers`.
+    next_reader: AtomicUsize,
+    /// Set once a commit failed: from then on every write is refused instead of acknowledged.
+    failed: Mutex<Option<String>>,
+    /// Set on a provincial platform that docks to the national platform: submissions then also write their
+    /// docking messages (and issue the platform's codes) in the same transaction.
+    docking: std::sync::OnceLock<crate::DockingConfig>,
+}
+
+fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+fn open_conn(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // FULL: every commit is fsynced before it returns, so an acknowledged write survives a crash.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "cache_size", -65536)?;
+    Ok(conn)
+}
+
+/// The record's stored JSON and its fingerprint: SHA-256 of the JSON without the id, so that two submissions of
+/// the same content match. One serialization serves both.
+fn encode<T: Serialize>(r: &T) -> Result<(String, String)> {
+    let mut v = serde_json::to_value(r)?;
+    let body = v.to_string();
+    if let Some(o) = v.as_object_mut() {
+        o.remove("id");
+    }
+    Ok((hex::encode(Sha256::digest(v.to_string().as_bytes())), body))
+}
+
+/// The store file inside a data directory.
+pub fn store_path(data: &Path) -> std::path::PathBuf {
+    data.join("coldtrace.sqlite")
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store file at `path`.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        if let Some(dir) = path.parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir)?;
+        }
+        let writer = open_conn(path)?;
+        let version: i64 = writer.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version < SCHEMA_VERSION {
+            writer.execute_batch(SCHEMA)?;
+            writer.execute_batch(crate::docking::SCHEMA)?;
+            writer.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        }
+        let readers = (0..4)
+            .map(|_| {
+                let c = open_conn(path)?;
+                c.pragma_update(None, "query_only", "ON")?;
+                Ok(Mutex::new(c))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                writer: Mutex::new(writer),
+                readers,
+                next_reader: AtomicUsize::new(0),
+                failed: Mutex::new(None),
+                docking: std::sync::OnceLock::new(),
+            }),
+        })
+    }
+
+    /// Makes this store a docking provincial platform's: from now on every submission and incident also writes
+    /// its docking messages in its own transaction. Set once, before serving.
+    pub fn enable_docking(&self, cfg: crate::DockingConfig) {
+        let _ = self.inner.docking.set(cfg);
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let i = inner.next_reader.fetch_add(1, Ordering::Relaxed) % inner.readers.len();
+            let conn = inner.readers[i].lock().unwrap_or_else(|p| p.into_inner());
+            f(&conn)
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Some(why) = inner
+                .failed
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone()
+            {
+                return Err(StoreError::Unavailable(why));
+            }
+            let mut conn = inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+            let r = f(&mut conn);
+            if let Err(StoreError::Database(e)) = &r
+                && is_durability_failure(e)
+            {
+                tracing::error!(error = %e, "commit failed; the store now refuses writes");
+                *inner.failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+                return Err(StoreError::Unavailable(e.to_string()));
+            }
+            r
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+}
+
+/// I/O errors, a full disk or a corrupt file: the disk may not hold what we were about to acknowledge.
+fn is_durability_failure(e: &rusqlite::Error) -> bool {
+    use rusqlite::ffi::ErrorCode;
+    matches!(
+        e.sqlite_error_code(),
+        Some(
+            ErrorCode::SystemIoFailure
+                | ErrorCode::DiskFull
+                | ErrorCode::DatabaseCorrupt
+                | ErrorCode::NotADatabase
+        )
+    )
+}
+
+fn get_stored<T: DeserializeOwned>(
+    conn: &Connection,
+    table: &str,
+    id: &str,
+) -> Result<Option<Stored<T>>> {
+    let sql = format!(
+        "SELECT seq, body, recorded_at, (SELECT c.id FROM {table} c WHERE c.corrects = t.id ORDER BY c.seq DESC LIMIT 1)
+         FROM {table} t WHERE t.id = ?1"
+    );
+    let row = conn
+        .prepare_cached(&sql)?
+        .query_row([id], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, Option<String>>(3)?,
+            ))
+        })
+        .optional()?;
+    row.map(to_stored).transpose()
+}
+
+type Row = (i64, String, i64, Option<String>);
+
+fn to_stored<T: DeserializeOwned>((seq, body, recorded_at_ms, by): Row) -> Result<Stored<T>> {
+    Ok(Stored {
+        seq,
+        record: serde_json::from_str(&body)?,
+        recorded_at_ms,
+        corrected_by: by.and_then(|s| Uuid::parse_str(&s).ok()),
+    })
+}
+
+fn list_stored<T: DeserializeOwned>(
+    conn: &Connection,
+    table: &str,
+    where_sql: &str,
+    args: &[&dyn rusqlite::ToSql],
+    page: Page,
+) -> Result<Vec<Stored<T>>> {
+    let sql = format!(
+        "SELECT seq, body, recorded_at, (SELECT c.id FROM {table} c WHERE c.corrects = t.id ORDER BY c.seq DESC LIMIT 1)
+         FROM {table} t WHERE t.seq > ?1 AND ({where_sql}) ORDER BY t.seq LIMIT ?2"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut all: Vec<&dyn rusqlite::ToSql> = vec![&page.after, &page.limit];
+    all.extend_from_slice(args);
+    let rows = stmt.query_map(all.as_slice(), |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+    })?;
+    rows.map(|r| to_stored(r?)).collect()
+}
+
+/// The tenant condition of a query and its one parameter. `ph` is the parameter's placeholder; every variant
+/// uses it, so the statement always takes the same parameters.
+fn scope_sql(
+    scope: &Scope,
+    enterprise_sql: &str,
+    province_sql: &str,
+    ph: &str,
+) -> (String, Option<String>) {
+    match scope {
+        Scope::All => (format!("(1 OR {ph} IS NULL)"), None),
+        Scope::Nothing => (format!("(0 AND {ph} IS NULL)"), None),
+        Scope::Enterprise(e) => (enterprise_sql.to_string(), Some(e.to_string())),
+        Scope::Province(p) => (province_sql.to_string(), Some(p.as_str().to_string())),
+    }
+}
+
+fn parse_uuid(s: &str) -> Result<Uuid> {
+    Uuid::parse_str(s).map_err(|e| StoreError::Task(format!("stored id {s:?}: {e}")))
+}

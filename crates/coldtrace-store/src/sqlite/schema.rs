@@ -1,0 +1,173 @@
+//! The tables of the embedded store and the schema version.
+
+pub const SCHEMA_VERSION: i64 = 3;
+
+pub const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS enterprises (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    uscc TEXT NOT NULL,
+    province TEXT NOT NULL,
+    region TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    corrects TEXT,
+    fp TEXT NOT NULL,
+    body TEXT NOT NULL,
+    recorded_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS enterprises_uscc ON enterprises(uscc);
+CREATE INDEX IF NOT EXISTS enterprises_province ON enterprises(province, seq);
+CREATE INDEX IF NOT EXISTS enterprises_corrects ON enterprises(corrects) WHERE corrects IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS products (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    owner TEXT NOT NULL,
+    owner_province TEXT NOT NULL,
+    corrects TEXT,
+    fp TEXT NOT NULL,
+    body TEXT NOT NULL,
+    recorded_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS products_owner ON products(owner, seq);
+CREATE INDEX IF NOT EXISTS products_corrects ON products(corrects) WHERE corrects IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS batches (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    owner TEXT NOT NULL,
+    product TEXT NOT NULL,
+    batch_no TEXT NOT NULL,
+    corrects TEXT,
+    fp TEXT NOT NULL,
+    body TEXT NOT NULL,
+    recorded_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS batches_owner_no ON batches(owner, batch_no);
+CREATE INDEX IF NOT EXISTS batches_product ON batches(product);
+CREATE INDEX IF NOT EXISTS batches_corrects ON batches(corrects) WHERE corrects IS NOT NULL;
+
+-- Which enterprises (and provinces) hold or held a batch: the tenant index for reads.
+CREATE TABLE IF NOT EXISTS batch_access (
+    batch_id TEXT NOT NULL,
+    enterprise_id TEXT NOT NULL,
+    province TEXT NOT NULL,
+    PRIMARY KEY (batch_id, enterprise_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS batch_access_enterprise ON batch_access(enterprise_id, batch_id);
+CREATE INDEX IF NOT EXISTS batch_access_province ON batch_access(province, batch_id);
+
+CREATE TABLE IF NOT EXISTS trace_codes (
+    key TEXT PRIMARY KEY,
+    batch_id TEXT NOT NULL,
+    scheme TEXT NOT NULL,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS trace_codes_batch ON trace_codes(batch_id);
+
+CREATE TABLE IF NOT EXISTS documents (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    batch_id TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    attachment TEXT,
+    corrects TEXT,
+    fp TEXT NOT NULL,
+    body TEXT NOT NULL,
+    recorded_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS documents_batch ON documents(batch_id);
+CREATE INDEX IF NOT EXISTS documents_attachment ON documents(attachment) WHERE attachment IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS movements (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    holder TEXT NOT NULL,
+    holder_province TEXT NOT NULL,
+    batch_id TEXT,
+    quantity_milli INTEGER NOT NULL,
+    at_ms INTEGER NOT NULL,
+    counterparty_uscc TEXT,
+    counterparty_id TEXT,
+    -- Party keys (coldtrace_domain::party): the trace's holder identities, registered or not.
+    holder_key TEXT NOT NULL,
+    counterparty_key TEXT,
+    counterparty_name TEXT,
+    corrects TEXT,
+    fp TEXT NOT NULL,
+    body TEXT NOT NULL,
+    recorded_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS movements_batch ON movements(batch_id, at_ms);
+CREATE INDEX IF NOT EXISTS movements_holder ON movements(holder, seq);
+CREATE INDEX IF NOT EXISTS movements_province ON movements(holder_province, seq);
+CREATE INDEX IF NOT EXISTS movements_counterparty ON movements(counterparty_id, holder);
+
+-- Inputs (role 'in') and outputs (role 'out') of transformations.
+CREATE TABLE IF NOT EXISTS movement_lines (
+    movement_seq INTEGER NOT NULL,
+    role TEXT NOT NULL,
+    batch_id TEXT NOT NULL,
+    quantity_milli INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS movement_lines_movement ON movement_lines(movement_seq);
+CREATE INDEX IF NOT EXISTS movement_lines_batch ON movement_lines(batch_id);
+
+-- People who handled each movement (人物同查).
+CREATE TABLE IF NOT EXISTS movement_handlers (
+    movement_seq INTEGER NOT NULL,
+    person_key TEXT NOT NULL,
+    name TEXT NOT NULL,
+    id_no TEXT,
+    phone TEXT
+);
+CREATE INDEX IF NOT EXISTS movement_handlers_person ON movement_handlers(person_key);
+CREATE INDEX IF NOT EXISTS movement_handlers_movement ON movement_handlers(movement_seq);
+
+-- Incidents as registered (never changed) and their append-only history.
+CREATE TABLE IF NOT EXISTS incidents (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    province TEXT NOT NULL,
+    body TEXT NOT NULL,
+    recorded_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS incident_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    incident_id TEXT NOT NULL,
+    by_subject TEXT NOT NULL,
+    body TEXT NOT NULL,
+    recorded_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS incident_events_incident ON incident_events(incident_id, seq);
+
+CREATE TABLE IF NOT EXISTS attachments (
+    sha256 TEXT PRIMARY KEY,
+    media_type TEXT NOT NULL,
+    bytes BLOB NOT NULL,
+    recorded_at INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS submissions (
+    subject TEXT NOT NULL,
+    idem_key TEXT NOT NULL,
+    request_hash TEXT NOT NULL,
+    response TEXT NOT NULL,
+    recorded_at INTEGER NOT NULL,
+    PRIMARY KEY (subject, idem_key)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS credentials (
+    id TEXT PRIMARY KEY,
+    key_hash TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL,
+    enterprise_id TEXT,
+    province TEXT,
+    label TEXT NOT NULL,
+    revoked INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL
+);
+"#;

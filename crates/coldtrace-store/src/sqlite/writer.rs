@@ -1,0 +1,674 @@
+//! The submission transaction: every record of a submission in one `BEGIN IMMEDIATE … COMMIT`.
+
+use std::collections::HashMap;
+
+use coldtrace_domain::party;
+use coldtrace_domain::{
+    Batch, BatchRef, Document, Enterprise, Movement, MovementKind, Product, ValidationErrors,
+};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use uuid::Uuid;
+
+use super::*;
+use crate::{Receipt, Result, StoreError, SubmitOutcome, SubmitRequest};
+
+/// The errors of one submission, split into refusals (422) and collisions (409).
+#[derive(Default)]
+struct Problems {
+    invalid: ValidationErrors,
+    conflict: ValidationErrors,
+}
+
+/// The state of one submission inside its transaction.
+struct Tx<'a> {
+    tx: &'a rusqlite::Transaction<'a>,
+    now: i64,
+    problems: Problems,
+    receipt: Receipt,
+    /// Province of each enterprise seen in this submission (owner, holder, counterparty).
+    provinces: HashMap<Uuid, Option<String>>,
+    /// Party key of each enterprise seen (by USCC).
+    party_keys: HashMap<Uuid, Uuid>,
+    /// Flows of the movements stored, for the trace index.
+    flows: Vec<coldtrace_trace::Flow>,
+    /// Batch references already resolved in this submission (bulk ledgers name the same batch many times).
+    resolved: HashMap<(Uuid, BatchRef), Uuid>,
+    /// `batch_access` rows already written in this submission.
+    granted: std::collections::HashSet<(Uuid, Uuid)>,
+    /// Counterparty USCC to registered enterprise id.
+    counterparties: HashMap<String, Option<Uuid>>,
+    /// Records stored for the first time, to report to the national platform.
+    fresh: crate::docking::Fresh,
+}
+
+/// A stored record under the same id or natural key: its id, and whether its content is the same.
+type Found = Option<(Uuid, bool)>;
+
+impl Tx<'_> {
+    fn province_of(&mut self, e: Uuid) -> Result<Option<String>> {
+        if let Some(p) = self.provinces.get(&e) {
+            return Ok(p.clone());
+        }
+        let p: Option<String> = self
+            .tx
+            .prepare_cached("SELECT province FROM enterprises WHERE id = ?1")?
+            .query_row([e.to_string()], |r| r.get(0))
+            .optional()?;
+        self.provinces.insert(e, p.clone());
+        Ok(p)
+    }
+
+    /// The party key of a registered enterprise (by its USCC); a stable fallback for an unknown id.
+    fn party_key(&mut self, e: Uuid) -> Result<Uuid> {
+        if let Some(k) = self.party_keys.get(&e) {
+            return Ok(*k);
+        }
+        let uscc: Option<String> = self
+            .tx
+            .prepare_cached("SELECT uscc FROM enterprises WHERE id = ?1 ORDER BY seq DESC LIMIT 1")?
+            .query_row([e.to_string()], |r| r.get(0))
+            .optional()?;
+        let k = match uscc.and_then(|u| coldtrace_domain::Uscc::parse_overridden(&u).ok()) {
+            Some(u) => party::by_uscc(&u),
+            None => e,
+        };
+        self.party_keys.insert(e, k);
+        Ok(k)
+    }
+
+    /// The stored record with this id, if any.
+    fn by_id(&self, table: &str, id: Uuid, fp: &str) -> Result<Found> {
+        let sql = format!("SELECT fp FROM {table} WHERE id = ?1");
+        self.by_key(&sql, &[&id.to_string()], id, fp)
+    }
+
+    /// The first stored record a natural-key query (selecting `fp`, and `id` when `id` is nil) finds.
+    fn by_key(
+        &self,
+        sql: &str,
+        args: &[&dyn rusqlite::ToSql],
+        id: Uuid,
+        fp: &str,
+    ) -> Result<Found> {
+        let found: Option<(String, Option<String>)> = self
+            .tx
+            .prepare_cached(sql)?
+            .query_row(args, |r| Ok((r.get(0)?, r.get(1).ok())))
+            .optional()?;
+        Ok(match found {
+            None => None,
+            Some((f, stored)) => {
+                let stored = stored.and_then(|s| Uuid::parse_str(&s).ok()).unwrap_or(id);
+                Some((stored, f == fp))
+            }
+        })
+    }
+
+    /// Settles a record that is already stored: the same content answers the stored id and stores nothing, other
+    /// content is a conflict at `field`. Returns true when it was found (and so must not be inserted).
+    fn settle(
+        &mut self,
+        found: Found,
+        field: String,
+        conflict: impl FnOnce(Uuid) -> String,
+        ids: fn(&mut Receipt) -> &mut Vec<Uuid>,
+    ) -> bool {
+        match found {
+            None => false,
+            Some((id, true)) => {
+                ids(&mut self.receipt).push(id);
+                self.receipt.unchanged += 1;
+                true
+            }
+            Some((id, false)) => {
+                self.problems.conflict.push(field, conflict(id));
+                true
+            }
+        }
+    }
+
+    fn exists(&self, table: &str, id: Uuid) -> Result<bool> {
+        let sql = format!("SELECT 1 FROM {table} WHERE id = ?1");
+        Ok(self
+            .tx
+            .prepare_cached(&sql)?
+            .query_row([id.to_string()], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    fn check_corrects(&mut self, table: &str, at: &str, corrects: Option<Uuid>) -> Result<()> {
+        if let Some(c) = corrects
+            && !self.exists(table, c)?
+        {
+            self.problems.invalid.push(
+                format!("{at}.corrects"),
+                format!("no record {c} to correct"),
+            );
+        }
+        Ok(())
+    }
+
+    fn resolve(&mut self, owner: Uuid, r: &BatchRef, at: &str) -> Result<Option<Uuid>> {
+        if let Some(id) = self.resolved.get(&(owner, r.clone())) {
+            return Ok(Some(*id));
+        }
+        let found: Option<String> = match r {
+            BatchRef::Id(id) => {
+                if self.exists("batches", *id)? {
+                    Some(id.to_string())
+                } else {
+                    None
+                }
+            }
+            BatchRef::BatchNo(no) => self
+                .tx
+                .prepare_cached("SELECT id FROM batches WHERE owner = ?1 AND batch_no = ?2 ORDER BY seq DESC LIMIT 1")?
+                .query_row(params![owner.to_string(), no], |r| r.get(0))
+                .optional()?,
+            BatchRef::Code(c) => self
+                .tx
+                .prepare_cached("SELECT batch_id FROM trace_codes WHERE key = ?1")?
+                .query_row([&c.key], |r| r.get(0))
+                .optional()?,
+        };
+        match found {
+            Some(s) => {
+                let id = Uuid::parse_str(&s).map_err(|e| StoreError::Task(e.to_string()))?;
+                self.resolved.insert((owner, r.clone()), id);
+                Ok(Some(id))
+            }
+            None => {
+                let (field, what) = match r {
+                    BatchRef::Id(id) => ("batch_id", format!("no batch with id {id}")),
+                    BatchRef::BatchNo(no) => {
+                        ("batch_no", format!("you have no batch numbered {no:?}"))
+                    }
+                    BatchRef::Code(c) => (
+                        "trace_code",
+                        format!("no batch carries the code {:?}", c.value),
+                    ),
+                };
+                self.problems.invalid.push(format!("{at}.{field}"), what);
+                Ok(None)
+            }
+        }
+    }
+
+    fn grant(&mut self, batch: Uuid, enterprise: Uuid) -> Result<()> {
+        if !self.granted.insert((batch, enterprise)) {
+            return Ok(());
+        }
+        let Some(p) = self.province_of(enterprise)? else {
+            return Ok(());
+        };
+        self.tx
+            .prepare_cached("INSERT OR IGNORE INTO batch_access (batch_id, enterprise_id, province) VALUES (?1, ?2, ?3)")?
+            .execute(params![batch.to_string(), enterprise.to_string(), p])?;
+        Ok(())
+    }
+
+    fn enterprise(&mut self, i: usize, e: &Enterprise) -> Result<()> {
+        let at = format!("enterprises[{i}]");
+        let (fp, body) = encode(e)?;
+        let found = self.by_id("enterprises", e.id, &fp)?;
+        if self.settle(
+            found,
+            format!("{at}.id"),
+            |id| format!("enterprise {id} exists with other content"),
+            |r| &mut r.enterprises,
+        ) {
+            return Ok(());
+        }
+        self.check_corrects("enterprises", &at, e.corrects)?;
+        if e.corrects.is_none() {
+            let found = self.by_key(
+                "SELECT fp, id FROM enterprises WHERE uscc = ?1 ORDER BY seq LIMIT 1",
+                &[&e.uscc.as_str()],
+                Uuid::nil(),
+                &fp,
+            )?;
+            let conflict = |id| {
+                format!(
+                    "already registered as enterprise {id}; send a correction (corrects) to change it"
+                )
+            };
+            if self.settle(found, format!("{at}.uscc"), conflict, |r| {
+                &mut r.enterprises
+            }) {
+                return Ok(());
+            }
+        }
+        self.tx
+            .prepare_cached(
+                "INSERT INTO enterprises (id, uscc, province, region, kind, name, corrects, fp, body, recorded_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?
+            .execute(params![
+                e.id.to_string(),
+                e.uscc.as_str(),
+                e.region.province().as_str(),
+                e.region.as_str(),
+                e.kind.as_str(),
+                e.name,
+                e.corrects.map(|c| c.to_string()),
+                fp,
+                body,
+                self.now
+            ])?;
+        self.provinces
+            .insert(e.id, Some(e.region.province().as_str().to_string()));
+        self.receipt.enterprises.push(e.id);
+        self.fresh.enterprises.push(e.clone());
+        Ok(())
+    }
+
+    fn product(&mut self, i: usize, p: &Product) -> Result<()> {
+        let at = format!("products[{i}]");
+        let (fp, body) = encode(p)?;
+        let found = self.by_id("products", p.id, &fp)?;
+        if self.settle(
+            found,
+            format!("{at}.id"),
+            |id| format!("product {id} exists with other content"),
+            |r| &mut r.products,
+        ) {
+            return Ok(());
+        }
+        self.check_corrects("products", &at, p.corrects)?;
+        let province = self.province_of(p.owner)?.unwrap_or_default();
+        self.tx
+            .prepare_cached(
+                "INSERT INTO products (id, owner, owner_province, corrects, fp, body, recorded_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                p.id.to_string(),
+                p.owner.to_string(),
+                province,
+                p.corrects.map(|c| c.to_string()),
+                fp,
+                body,
+                self.now
+            ])?;
+        self.receipt.products.push(p.id);
+        Ok(())
+    }
+
+    fn batch(&mut self, i: usize, b: &Batch) -> Result<()> {
+        let at = format!("batches[{i}]");
+        let (fp, body) = encode(b)?;
+        let found = self.by_id("batches", b.id, &fp)?;
+        if self.settle(
+            found,
+            format!("{at}.id"),
+            |id| format!("batch {id} exists with other content"),
+            |r| &mut r.batches,
+        ) {
+            return Ok(());
+        }
+        self.check_corrects("batches", &at, b.corrects)?;
+        if !self.exists("products", b.product)? {
+            self.problems.invalid.push(
+                format!("{at}.product_id"),
+                format!("no product with id {}", b.product),
+            );
+        }
+        if b.corrects.is_none() {
+            let found = self.by_key(
+                "SELECT fp, id FROM batches WHERE owner = ?1 AND batch_no = ?2 ORDER BY seq LIMIT 1",
+                &[&b.owner.to_string(), &b.batch_no],
+                Uuid::nil(),
+                &fp,
+            )?;
+            let conflict = |id| {
+                format!(
+                    "you already have batch {:?} ({id}) with other content; send a correction (corrects)",
+                    b.batch_no
+                )
+            };
+            if self.settle(found, format!("{at}.batch_no"), conflict, |r| {
+                &mut r.batches
+            }) {
+                return Ok(());
+            }
+        }
+        for (j, c) in b.trace_codes.iter().enumerate() {
+            let holder: Option<String> = self
+                .tx
+                .prepare_cached("SELECT batch_id FROM trace_codes WHERE key = ?1")?
+                .query_row([&c.key], |r| r.get(0))
+                .optional()?;
+            match holder {
+                Some(other)
+                    if Some(other.as_str()) != b.corrects.map(|x| x.to_string()).as_deref() =>
+                {
+                    self.problems.conflict.push(
+                        format!("{at}.trace_codes[{j}].value"),
+                        format!("already identifies batch {other}"),
+                    );
+                }
+                _ => {
+                    self.tx
+                        .prepare_cached(
+                            "INSERT OR REPLACE INTO trace_codes (key, batch_id, scheme, value) VALUES (?1, ?2, ?3, ?4)",
+                        )?
+                        .execute(params![c.key, b.id.to_string(), c.scheme.as_str(), c.value])?;
+                }
+            }
+        }
+        self.tx
+            .prepare_cached(
+                "INSERT INTO batches (id, owner, product, batch_no, corrects, fp, body, recorded_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                b.id.to_string(),
+                b.owner.to_string(),
+                b.product.to_string(),
+                b.batch_no,
+                b.corrects.map(|c| c.to_string()),
+                fp,
+                body,
+                self.now
+            ])?;
+        let serial = self.tx.last_insert_rowid();
+        self.grant(b.id, b.owner)?;
+        self.receipt.batches.push(b.id);
+        self.fresh.batches.push((serial, b.clone()));
+        Ok(())
+    }
+
+    fn document(&mut self, i: usize, d: &Document) -> Result<()> {
+        let at = format!("documents[{i}]");
+        let Some(batch) = self.resolve(d.owner, &d.batch, &at)? else {
+            return Ok(());
+        };
+        let mut d = d.clone();
+        d.batch = BatchRef::Id(batch);
+        let (fp, body) = encode(&d)?;
+        let found = self.by_id("documents", d.id, &fp)?;
+        if self.settle(
+            found,
+            format!("{at}.id"),
+            |id| format!("document {id} exists with other content"),
+            |r| &mut r.documents,
+        ) {
+            return Ok(());
+        }
+        self.check_corrects("documents", &at, d.corrects)?;
+        if let Some(h) = &d.attachment_sha256 {
+            let found = self
+                .tx
+                .prepare_cached("SELECT 1 FROM attachments WHERE sha256 = ?1")?
+                .query_row([h], |_| Ok(()))
+                .optional()?;
+            if found.is_none() {
+                self.problems.invalid.push(
+                    format!("{at}.attachment_sha256"),
+                    "no attachment with this hash; upload it first",
+                );
+            }
+        }
+        self.tx
+            .prepare_cached(
+                "INSERT INTO documents (id, batch_id, owner, kind, attachment, corrects, fp, body, recorded_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                d.id.to_string(),
+                batch.to_string(),
+                d.owner.to_string(),
+                d.kind.as_str(),
+                d.attachment_sha256,
+                d.corrects.map(|c| c.to_string()),
+                fp,
+                body,
+                self.now
+            ])?;
+        self.grant(batch, d.owner)?;
+        self.receipt.documents.push(d.id);
+        Ok(())
+    }
+
+    fn movement(&mut self, i: usize, m: &Movement) -> Result<()> {
+        let at = format!("movements[{i}]");
+        let mut m = m.clone();
+        let mut ok = true;
+        if let Some(r) = &m.batch {
+            match self.resolve(m.holder, r, &at)? {
+                Some(id) => m.batch = Some(BatchRef::Id(id)),
+                None => ok = false,
+            }
+        }
+        for (name, lines) in [("inputs", &mut m.inputs), ("outputs", &mut m.outputs)] {
+            for (j, l) in lines.iter_mut().enumerate() {
+                match self.resolve(m.holder, &l.batch, &format!("{at}.{name}[{j}]"))? {
+                    Some(id) => l.batch = BatchRef::Id(id),
+                    None => ok = false,
+                }
+            }
+        }
+        if !ok {
+            return Ok(());
+        }
+        let (fp, body) = encode(&m)?;
+        let found = self.by_id("movements", m.id, &fp)?;
+        if self.settle(
+            found,
+            format!("{at}.id"),
+            |id| format!("movement {id} exists with other content"),
+            |r| &mut r.movements,
+        ) {
+            return Ok(());
+        }
+        self.check_corrects("movements", &at, m.corrects)?;
+        let province = self.province_of(m.holder)?.unwrap_or_default();
+        let cp_uscc = m
+            .counterparty
+            .as_ref()
+            .and_then(|c| c.uscc.as_ref())
+            .map(|u| u.as_str().to_string());
+        let cp_id: Option<Uuid> = match &cp_uscc {
+            Some(u) => match self.counterparties.get(u) {
+                Some(id) => *id,
+                None => {
+                    let id = self
+                        .tx
+                        .prepare_cached(
+                            "SELECT id FROM enterprises WHERE uscc = ?1 ORDER BY seq DESC LIMIT 1",
+                        )?
+                        .query_row([u], |r| r.get::<_, String>(0))
+                        .optional()?
+                        .and_then(|s| Uuid::parse_str(&s).ok());
+                    self.counterparties.insert(u.clone(), id);
+                    id
+                }
+            },
+            None => None,
+        };
+        let batch_id = match &m.batch {
+            Some(BatchRef::Id(id)) => Some(*id),
+            _ => None,
+        };
+        let holder_key = self.party_key(m.holder)?;
+        let cp_key = m.counterparty.as_ref().map(|c| match &c.uscc {
+            Some(u) => party::by_uscc(u),
+            None => party::by_name(&c.name),
+        });
+        let cp_name = m.counterparty.as_ref().map(|c| c.name.clone());
+        self.tx
+            .prepare_cached(
+                "INSERT INTO movements (id, kind, holder, holder_province, batch_id, quantity_milli, at_ms,
+                    counterparty_uscc, counterparty_id, corrects, fp, body, recorded_at,
+                    holder_key, counterparty_key, counterparty_name)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+            )?
+            .execute(params![
+                m.id.to_string(),
+                m.kind.as_str(),
+                m.holder.to_string(),
+                province,
+                batch_id.map(|b| b.to_string()),
+                m.quantity.milli(),
+                m.at.millis(),
+                cp_uscc,
+                cp_id.map(|c| c.to_string()),
+                m.corrects.map(|c| c.to_string()),
+                fp,
+                body,
+                self.now,
+                holder_key.to_string(),
+                cp_key.map(|k| k.to_string()),
+                cp_name,
+            ])?;
+        let seq = self.tx.last_insert_rowid();
+        for h in &m.handlers {
+            let key = party::person_key(h.id_no.as_deref(), h.phone.as_deref(), &h.name, m.holder);
+            self.tx
+                .prepare_cached(
+                    "INSERT INTO movement_handlers (movement_seq, person_key, name, id_no, phone) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?
+                .execute(params![seq, key, h.name, h.id_no, h.phone])?;
+        }
+        let line = |l: &coldtrace_domain::Line| match l.batch {
+            BatchRef::Id(b) => Some((b, l.quantity.milli())),
+            _ => None,
+        };
+        self.flows.push(coldtrace_trace::Flow {
+            seq: seq as u64,
+            kind: flow_kind(m.kind),
+            holder: holder_key,
+            batch: batch_id,
+            counterparty: cp_key,
+            quantity: m.quantity.milli(),
+            at_ms: m.at.millis(),
+            inputs: m.inputs.iter().filter_map(line).collect(),
+            outputs: m.outputs.iter().filter_map(line).collect(),
+        });
+        let mut touched: Vec<Uuid> = batch_id.into_iter().collect();
+        for (role, lines) in [("in", &m.inputs), ("out", &m.outputs)] {
+            for l in lines {
+                if let BatchRef::Id(b) = l.batch {
+                    self.tx
+                        .prepare_cached(
+                            "INSERT INTO movement_lines (movement_seq, role, batch_id, quantity_milli) VALUES (?1, ?2, ?3, ?4)",
+                        )?
+                        .execute(params![seq, role, b.to_string(), l.quantity.milli()])?;
+                    touched.push(b);
+                }
+            }
+        }
+        for b in &touched {
+            self.grant(*b, m.holder)?;
+        }
+        // The registered receiver of a shipment, sale or return may see the batch, to record its receipt.
+        if let (Some(cp), Some(b)) = (cp_id, batch_id)
+            && matches!(
+                m.kind,
+                MovementKind::Ship | MovementKind::Sell | MovementKind::Return
+            )
+        {
+            self.grant(b, cp)?;
+        }
+        self.receipt.movements.push(m.id);
+        self.fresh.movements.push(m);
+        Ok(())
+    }
+}
+
+pub(crate) fn flow_kind(k: MovementKind) -> coldtrace_trace::FlowKind {
+    use coldtrace_trace::FlowKind as F;
+    match k {
+        MovementKind::Receive => F::Receive,
+        MovementKind::Ship => F::Ship,
+        MovementKind::Sell => F::Sell,
+        MovementKind::Transform => F::Transform,
+        MovementKind::Destroy => F::Destroy,
+        MovementKind::Seal => F::Seal,
+        MovementKind::Return => F::Return,
+    }
+}
+
+pub(super) fn submit_blocking(
+    conn: &mut Connection,
+    req: SubmitRequest,
+    docking: Option<&crate::DockingConfig>,
+) -> Result<SubmitOutcome> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    if let Some(key) = &req.idempotency_key {
+        let prior: Option<(String, String)> = tx
+            .prepare_cached("SELECT request_hash, response FROM submissions WHERE subject = ?1 AND idem_key = ?2")?
+            .query_row(params![req.subject, key], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        if let Some((hash, response)) = prior {
+            if hash != req.request_hash {
+                return Err(StoreError::KeyReused(key.clone()));
+            }
+            return Ok(SubmitOutcome {
+                receipt: serde_json::from_str(&response)?,
+                replayed: true,
+                flows: vec![],
+            });
+        }
+    }
+    let mut t = Tx {
+        tx: &tx,
+        now: now_ms(),
+        problems: Problems::default(),
+        receipt: Receipt::default(),
+        provinces: HashMap::new(),
+        party_keys: HashMap::new(),
+        flows: Vec::new(),
+        resolved: HashMap::new(),
+        granted: Default::default(),
+        counterparties: HashMap::new(),
+        fresh: Default::default(),
+    };
+    let s = &req.submission;
+    for (i, e) in s.enterprises.iter().enumerate() {
+        t.enterprise(i, e)?;
+    }
+    for (i, p) in s.products.iter().enumerate() {
+        t.product(i, p)?;
+    }
+    for (i, b) in s.batches.iter().enumerate() {
+        t.batch(i, b)?;
+    }
+    for (i, d) in s.documents.iter().enumerate() {
+        t.document(i, d)?;
+    }
+    for (i, m) in s.movements.iter().enumerate() {
+        t.movement(i, m)?;
+    }
+    let Tx {
+        problems,
+        receipt,
+        flows,
+        fresh,
+        now,
+        ..
+    } = t;
+    if !problems.invalid.is_empty() {
+        // Dropping the transaction rolls it back: nothing of a refused submission is kept.
+        return Err(StoreError::Invalid(problems.invalid));
+    }
+    if !problems.conflict.is_empty() {
+        return Err(StoreError::Conflict(problems.conflict));
+    }
+    if let Some(cfg) = docking {
+        crate::docking::emit(&tx, cfg, &fresh, now)?;
+    }
+    if let Some(key) = &req.idempotency_key {
+        tx.prepare_cached(
+            "INSERT INTO submissions (subject, idem_key, request_hash, response, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![req.subject, key, req.request_hash, serde_json::to_string(&receipt)?, now_ms()])?;
+    }
+    tx.commit()?;
+    Ok(SubmitOutcome {
+        receipt,
+        replayed: false,
+        flows,
+    })
+}
