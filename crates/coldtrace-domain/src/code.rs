@@ -368,29 +368,27 @@ fn check_ai82(v: &str, max: usize, what: &str) -> Result<String, String> {
     Ok(v.to_string())
 }
 
+/// Decodes `%XX` escapes; a `%` not followed by two hex digits stays as it is, and bytes that are not UTF-8
+/// become U+FFFD.
 fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%'
-            && let Some(h) = s
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(h);
-            i += 3;
-            continue;
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn digital_link_segments_are_percent_decoded() {
+        assert_eq!(percent_decode("BR%2D2020"), "BR-2020");
+        assert_eq!(percent_decode("a%2fb%20c"), "a/b c");
+        assert_eq!(percent_decode("%E7%89%9B"), "牛");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz%4"), "%zz%4");
+        assert_eq!(percent_decode("%FF"), "\u{FFFD}");
+    }
 
     #[test]
     fn every_issuer_scheme_makes_a_code_that_reads_back_in_its_scheme() {

@@ -242,19 +242,10 @@ fn name_similarity(a: &str, b: &str) -> f64 {
 
 /// The civil date of an instant in China Standard Time (UTC+8), the dates notices carry.
 fn day(ms: i64) -> String {
-    let d = (ms + 8 * 3_600_000).div_euclid(86_400_000);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm), UTC.
-    let z = d + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let dd = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    format!("{y:04}-{m:02}-{dd:02}")
+    let cst = jiff::tz::TimeZone::fixed(jiff::tz::offset(8));
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.to_zoned(cst).date().to_string())
+        .unwrap_or_default()
 }
 
 /// Scores an outflow against an inflow; `None` when they cannot be the same shipment.

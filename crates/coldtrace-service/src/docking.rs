@@ -47,6 +47,30 @@ pub struct DockingHealth {
 const BATCH: u32 = 500;
 const MAX_BACKOFF: Duration = Duration::from_secs(15);
 
+/// Exponential backoff between failed attempts: `first`, doubling up to [`MAX_BACKOFF`], back to `first` on
+/// success.
+struct Backoff {
+    first: Duration,
+    next: Duration,
+}
+
+impl Backoff {
+    fn new(first: Duration) -> Self {
+        Self { first, next: first }
+    }
+
+    /// The wait before the next attempt; doubles the one after.
+    fn next(&mut self) -> Duration {
+        let d = self.next;
+        self.next = (d * 2).min(MAX_BACKOFF);
+        d
+    }
+
+    fn reset(&mut self) {
+        self.next = self.first;
+    }
+}
+
 /// The provincial docking client.
 pub struct DockingClient {
     link: NationalLink,
@@ -121,24 +145,24 @@ impl DockingClient {
     }
 
     async fn deliver_loop(self: Arc<Self>, store: Arc<dyn Store>) {
-        let mut backoff = Duration::from_millis(100);
+        let mut backoff = Backoff::new(Duration::from_millis(100));
         loop {
             match self.deliver_once(store.as_ref()).await {
                 Ok(0) => {
-                    backoff = Duration::from_millis(100);
+                    backoff.reset();
                     // Nothing pending: wait for a write, or poll (another process may write the store).
                     let _ =
                         tokio::time::timeout(Duration::from_secs(1), self.wake.notified()).await;
                 }
-                Ok(_) => backoff = Duration::from_millis(100),
+                Ok(_) => backoff.reset(),
                 Err(e) => {
-                    tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "docking delivery failed");
+                    let wait = backoff.next();
+                    tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "docking delivery failed");
                     self.note(|h| {
                         h.last_error = Some(e.to_string());
                         h.failed_attempts += 1;
                     });
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    tokio::time::sleep(wait).await;
                 }
             }
         }
@@ -189,15 +213,14 @@ impl DockingClient {
         if let Err(e) = answer_pending_requests(store.as_ref(), &tracer).await {
             tracing::warn!(error = %e, "answering pending requests for detail");
         }
-        let mut backoff = Duration::from_millis(200);
+        let mut backoff = Backoff::new(Duration::from_millis(200));
         loop {
             match self.pull_once(store.as_ref(), &tracer).await {
-                Ok(()) => backoff = Duration::from_millis(200),
+                Ok(()) => backoff.reset(),
                 Err(e) => {
                     tracing::warn!(error = %e, "pulling notices failed");
                     self.note(|h| h.last_error = Some(e.to_string()));
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    tokio::time::sleep(backoff.next()).await;
                 }
             }
         }
@@ -402,4 +425,24 @@ pub async fn acknowledge(
             holders,
         })
         .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_to_the_cap_and_resets() {
+        let mut b = Backoff::new(Duration::from_millis(100));
+        let waits: Vec<u64> = (0..10).map(|_| b.next().as_millis() as u64).collect();
+        assert_eq!(
+            waits,
+            [100, 200, 400, 800, 1600, 3200, 6400, 12800, 15000, 15000]
+        );
+        b.reset();
+        assert_eq!(b.next(), Duration::from_millis(100));
+        let mut b = Backoff::new(Duration::from_millis(200));
+        let waits: Vec<u64> = (0..8).map(|_| b.next().as_millis() as u64).collect();
+        assert_eq!(waits, [200, 400, 800, 1600, 3200, 6400, 12800, 15000]);
+    }
 }

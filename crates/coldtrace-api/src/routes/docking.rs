@@ -6,11 +6,12 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{FromRequestParts, Path, State};
-use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
+use axum_extra::TypedHeader;
+use axum_extra::headers::Authorization;
+use axum_extra::headers::authorization::Basic;
 use coldtrace_domain::docking::{Notice, Upload, UploadReceipt};
 use coldtrace_domain::{Principal, Role};
 use coldtrace_national::registry::{IncidentRec, NationalTrace};
@@ -41,19 +42,11 @@ impl FromRequestParts<AppState> for DockingAuth {
             );
             r
         };
-        let creds = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Basic "))
-            .and_then(|b| {
-                base64::engine::general_purpose::STANDARD
-                    .decode(b.trim())
-                    .ok()
-            })
-            .and_then(|b| String::from_utf8(b).ok())
-            .ok_or_else(deny)?;
-        let (id, secret) = creds.split_once(':').ok_or_else(deny)?;
+        let TypedHeader(Authorization(creds)) =
+            TypedHeader::<Authorization<Basic>>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| deny())?;
+        let (id, secret) = (creds.username(), creds.password());
         match state.store.docking_client(id.to_string()).await {
             Ok(Some((province, hash))) if hash == crate::keys::hash_key(secret) => {
                 Ok(DockingAuth { province })

@@ -10,59 +10,53 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use coldtrace_domain::{DocumentKind, EnterpriseKind, TraceCode};
 use coldtrace_service::TraceFrom;
 use coldtrace_trace::{Direction, TimeMode};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use uuid::Uuid;
 
 use crate::AppState;
 use crate::error::ApiError;
 
-/// Escapes text for HTML.
-pub fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '&' => o.push_str("&amp;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            c => o.push(c),
-        }
-    }
-    o
-}
+/// What a code keeps as it is in a path segment or query value: letters, digits and `-_.~`.
+const CODE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 
 /// Percent-encodes a code for a path segment or query value.
 pub fn enc(s: &str) -> String {
-    let mut o = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            o.push(b as char);
-        } else {
-            o.push_str(&format!("%{b:02X}"));
-        }
-    }
-    o
+    utf8_percent_encode(s, CODE).to_string()
 }
 
 const STYLE: &str = include_str!("../web/public.css");
 
-fn page(title: &str, body: &str) -> String {
-    format!(
-        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{}</title><style>{STYLE}</style></head><body>{body}\
-         <footer>coldtrace 冷链食品追溯 · 公众查询</footer></body></html>",
-        esc(title)
-    )
+fn page(title: &str, body: Markup) -> String {
+    html! {
+        (DOCTYPE)
+        html lang="zh-CN" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                (body)
+                footer { "coldtrace 冷链食品追溯 · 公众查询" }
+            }
+        }
+    }
+    .into_string()
 }
 
-fn search_box(value: &str) -> String {
-    format!(
-        "<form class=\"search\" action=\"/t\" method=\"get\" role=\"search\">\
-         <input name=\"code\" id=\"code\" value=\"{}\" placeholder=\"追溯码 / trace code\" autocomplete=\"off\" aria-label=\"trace code\">\
-         <button type=\"submit\">查询</button></form>",
-        esc(value)
-    )
+fn search_box(value: &str) -> Markup {
+    html! {
+        form.search action="/t" method="get" role="search" {
+            input name="code" id="code" value=(value) placeholder="追溯码 / trace code" autocomplete="off" aria-label="trace code";
+            button type="submit" { "查询" }
+        }
+    }
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -77,10 +71,13 @@ pub async fn search(Query(q): Query<CodeQuery>) -> Response {
         Some(c) => Redirect::to(&format!("/t/{}", enc(c))).into_response(),
         None => Html(page(
             "追溯查询",
-            &format!(
-                "<main><h1>冷链食品追溯查询</h1><p>扫描包装上的二维码，或输入追溯码。</p>{}</main>",
-                search_box("")
-            ),
+            html! {
+                main {
+                    h1 { "冷链食品追溯查询" }
+                    p { "扫描包装上的二维码，或输入追溯码。" }
+                    (search_box(""))
+                }
+            },
         ))
         .into_response(),
     }
@@ -107,12 +104,14 @@ fn not_found(code: &str, why: &str) -> Response {
         StatusCode::NOT_FOUND,
         Html(page(
             "未找到",
-            &format!(
-                "<main><h1>未找到 / not found</h1><p class=\"muted\">{}</p><p><code>{}</code></p>{}</main>",
-                esc(why),
-                esc(code),
-                search_box(code)
-            ),
+            html! {
+                main {
+                    h1 { "未找到 / not found" }
+                    p.muted { (why) }
+                    p { code { (code) } }
+                    (search_box(code))
+                }
+            },
         )),
     )
         .into_response()
@@ -143,8 +142,7 @@ pub async fn lookup(
     let product = state.store.product(b.record.product).await?;
     let docs = state.store.documents_of(id).await?;
     let has = |k: DocumentKind| docs.iter().any(|d| d.record.kind == k);
-    let mut rows = String::new();
-    for (label, present) in [
+    let documents = [
         (
             "入境货物检验检疫证明",
             has(DocumentKind::InspectionQuarantine),
@@ -152,17 +150,10 @@ pub async fn lookup(
         ("核酸检测报告", has(DocumentKind::NucleicAcid)),
         ("消毒证明", has(DocumentKind::Disinfection)),
         ("报关单", b.record.declaration_no.is_some()),
-    ] {
-        rows.push_str(&format!(
-            "<li class=\"{}\"><span>{}</span><b>{}</b></li>",
-            if present { "ok" } else { "missing" },
-            label,
-            if present { "✓ 有" } else { "✗ 无" }
-        ));
-    }
+    ];
     // The chain by city: each holder's city and kind of business, in the order the goods reached them. The
     // index is caught up after every write in this process, so a public request reads no more than the index.
-    let mut chain = String::new();
+    let mut chain: Vec<(String, &str, String)> = Vec::new();
     if let Ok(start) = state
         .tracer
         .seeds(state.store.as_ref(), &TraceFrom::Batch(id))
@@ -189,44 +180,62 @@ pub async fn lookup(
                 .earliest
                 .as_deref()
                 .map(|t| t.get(..10).unwrap_or(t))
-                .unwrap_or("");
-            chain.push_str(&format!(
-                "<li><span class=\"place\">{}</span><span class=\"kind\">{}</span><time>{}</time></li>",
-                esc(&place),
-                esc(kind),
-                esc(when)
-            ));
+                .unwrap_or("")
+                .to_string();
+            chain.push((place, kind, when));
         }
     }
     let p = product.as_ref().map(|p| &p.record);
     let name = p.map(|p| p.name.as_str()).unwrap_or("");
     let origin = p.map(|p| p.origin_country.as_str()).unwrap_or("");
-    let body = format!(
-        "<main><h1>{name}</h1>\
-         <dl class=\"facts\"><dt>原产国 Origin</dt><dd>{origin}</dd>\
-         <dt>批号 Batch</dt><dd>{batch_no}</dd>\
-         <dt>进口日期 Import date</dt><dd>{import_date}</dd>\
-         <dt>入境口岸 Port</dt><dd>{port}</dd></dl>\
-         <h2>证明材料 Documents</h2><ul class=\"docs\">{rows}</ul>\
-         <h2>流通链条 Chain</h2><ol class=\"chain\">{chain}</ol>\
-         <div class=\"qr\"><img src=\"/qr.svg?code={qcode}\" alt=\"QR\" width=\"160\" height=\"160\"></div>\
-         <p class=\"labels\"><a href=\"/label?code={qcode}&amp;size=70x50\">标签 70×50 mm</a> · \
-         <a href=\"/label?code={qcode}&amp;size=50x30\">标签 50×30 mm</a></p>{search}</main>",
-        name = esc(name),
-        origin = esc(origin),
-        batch_no = esc(&b.record.batch_no),
-        import_date = b
-            .record
-            .import_date
-            .map(|d| d.to_string())
-            .unwrap_or_else(|| "-".into()),
-        port = esc(b.record.port_of_entry.as_deref().unwrap_or("-")),
-        qcode = enc(&code),
-        search = search_box(""),
-    );
+    let import_date = b
+        .record
+        .import_date
+        .map(|d| d.to_string())
+        .unwrap_or_else(|| "-".into());
+    let qcode = enc(&code);
+    let body = html! {
+        main {
+            h1 { (name) }
+            dl.facts {
+                dt { "原产国 Origin" } dd { (origin) }
+                dt { "批号 Batch" } dd { (b.record.batch_no) }
+                dt { "进口日期 Import date" } dd { (import_date) }
+                dt { "入境口岸 Port" } dd { (b.record.port_of_entry.as_deref().unwrap_or("-")) }
+            }
+            h2 { "证明材料 Documents" }
+            ul.docs {
+                @for (label, present) in documents {
+                    li class=(if present { "ok" } else { "missing" }) {
+                        span { (label) }
+                        b { (if present { "✓ 有" } else { "✗ 无" }) }
+                    }
+                }
+            }
+            h2 { "流通链条 Chain" }
+            ol.chain {
+                @for (place, kind, when) in &chain {
+                    li {
+                        span.place { (place) }
+                        span.kind { (kind) }
+                        time { (when) }
+                    }
+                }
+            }
+            div.qr {
+                img src={ "/qr.svg?code=" (qcode) } alt="QR" width="160" height="160";
+            }
+            p.labels {
+                a href={ "/label?code=" (qcode) "&size=70x50" } { "标签 70×50 mm" }
+                " · "
+                a href={ "/label?code=" (qcode) "&size=50x30" } { "标签 50×30 mm" }
+            }
+            (search_box(""))
+        }
+    };
     Ok((
         [(CACHE_CONTROL, "public, max-age=60")],
-        Html(page(&format!("{name} · 追溯"), &body)),
+        Html(page(&format!("{name} · 追溯"), body)),
     )
         .into_response())
 }
@@ -301,19 +310,32 @@ pub async fn label(
     }
     let qr_mm = h - 8;
     let svg = qr_svg(&qr_content(host, code.trim()), 200)?;
-    let body = format!(
-        "<div class=\"label\" style=\"width:{w}mm;height:{h}mm\">\
-         <div class=\"label-qr\" style=\"width:{qr_mm}mm;height:{qr_mm}mm\">{svg}</div>\
-         <div class=\"label-text\"><b>{}</b><span>{}</span><small>扫码查询追溯信息</small></div></div>",
-        esc(&title),
-        esc(code.trim())
-    );
-    let html = format!(
-        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>label {w}x{h}</title>\
-         <style>@page {{ size: {w}mm {h}mm; margin: 0 }} body {{ margin: 0; font-family: sans-serif }}\
+    let css = format!(
+        "@page {{ size: {w}mm {h}mm; margin: 0 }} body {{ margin: 0; font-family: sans-serif }}\
          .label {{ box-sizing: border-box; padding: 2mm; display: flex; gap: 2mm; align-items: center; overflow: hidden; border: 0.2mm dashed #999 }}\
          .label-qr svg {{ width: 100%; height: 100% }} .label-text {{ display: flex; flex-direction: column; font-size: 2.6mm; word-break: break-all }}\
-         .label-text b {{ font-size: 3.2mm }} @media print {{ .label {{ border: 0 }} }}</style></head><body>{body}</body></html>"
+         .label-text b {{ font-size: 3.2mm }} @media print {{ .label {{ border: 0 }} }}"
     );
+    let html = html! {
+        (DOCTYPE)
+        html lang="zh-CN" {
+            head {
+                meta charset="utf-8";
+                title { "label " (w) "x" (h) }
+                style { (PreEscaped(css)) }
+            }
+            body {
+                div.label style={ "width:" (w) "mm;height:" (h) "mm" } {
+                    div.label-qr style={ "width:" (qr_mm) "mm;height:" (qr_mm) "mm" } { (PreEscaped(svg)) }
+                    div.label-text {
+                        b { (title) }
+                        span { (code.trim()) }
+                        small { "扫码查询追溯信息" }
+                    }
+                }
+            }
+        }
+    }
+    .into_string();
     Ok(Html(html).into_response())
 }

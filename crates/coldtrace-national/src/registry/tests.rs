@@ -370,3 +370,13 @@ fn different_parties_or_a_wide_gap_in_time_never_link() {
     );
     assert!(r.links(false).is_empty());
 }
+
+#[test]
+fn notice_dates_are_china_standard_time() {
+    assert_eq!(day(T0), "2020-11-01");
+    // 16:00 UTC is already the next day in Beijing.
+    assert_eq!(day(T0 + 16 * 3_600_000 - 1), "2020-11-01");
+    assert_eq!(day(T0 + 16 * 3_600_000), "2020-11-02");
+    assert_eq!(day(0), "1970-01-01");
+    assert_eq!(day(951_782_400_000), "2000-02-29");
+}
