@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::error::ApiError;
 
-/// Refuses unless the caller has one of the roles.
+/// Refuses unless the caller has one of the roles (the use cases' own check).
 pub fn require_role(p: &Principal, roles: &[Role], what: &str) -> Result<(), ApiError> {
     Ok(coldtrace_service::error::require_role(p, roles, what)?)
 }

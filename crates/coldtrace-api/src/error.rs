@@ -62,23 +62,22 @@ impl ApiError {
     }
 }
 
-impl From<ValidationErrors> for ApiError {
-    fn from(e: ValidationErrors) -> Self {
-        ApiError::Invalid(e.0)
-    }
+/// Errors from below the use cases take the same way to a status code as the use cases' own.
+macro_rules! through_service_error {
+    ($($t:ty),*) => {$(
+        impl From<$t> for ApiError {
+            fn from(e: $t) -> Self {
+                coldtrace_service::ServiceError::from(e).into()
+            }
+        }
+    )*};
 }
 
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Invalid(v) => ApiError::Invalid(v.0),
-            StoreError::Conflict(v) => ApiError::Conflict(v.0),
-            StoreError::KeyReused(k) => ApiError::KeyReused(k),
-            StoreError::Unavailable(w) => ApiError::Unavailable(w),
-            other => ApiError::Internal(Box::new(other)),
-        }
-    }
-}
+through_service_error!(
+    ValidationErrors,
+    StoreError,
+    coldtrace_service::incidents::IncidentError
+);
 
 impl From<coldtrace_service::ServiceError> for ApiError {
     fn from(e: coldtrace_service::ServiceError) -> Self {

@@ -81,7 +81,7 @@ impl FromRequestParts<AppState> for Auth {
             .or_else(|| parts.headers.get("x-api-key").and_then(|v| v.to_str().ok()))
             .map(str::trim)
             .ok_or(ApiError::Unauthorized)?;
-        let hash = crate::keys::hash_key(key);
+        let hash = coldtrace_service::credentials::hash_key(key);
         match state.store.credential_by_hash(&hash).await? {
             Some(c) if !c.revoked => Ok(Auth(c.principal())),
             _ => Err(ApiError::Unauthorized),

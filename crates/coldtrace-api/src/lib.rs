@@ -31,7 +31,6 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 pub mod authz;
 pub mod error;
 pub mod extract;
-pub mod keys;
 pub mod openapi;
 pub mod routes;
 pub mod views;

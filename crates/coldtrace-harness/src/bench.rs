@@ -14,7 +14,7 @@ use coldtrace_service::{Platform, PlatformConfig, Tier};
 use coldtrace_store::SqliteStore;
 use serde_json::{Value, json};
 
-use crate::issue_key as issue;
+use coldtrace_service::credentials::issue_key as issue;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -65,7 +65,14 @@ async fn province(
 ) -> anyhow::Result<(Proc, String)> {
     let data = root.join(format!("p{code}"));
     let store = crate::open_store(&data)?;
-    let key = crate::issue_key(store.as_ref(), Role::Regulator, Some(code), None, "bench").await?;
+    let key = coldtrace_service::credentials::issue_key(
+        store.as_ref(),
+        Role::Regulator,
+        Some(code),
+        None,
+        "bench",
+    )
+    .await?;
     drop(store);
     let secret_file = root.join(format!("secret-{code}"));
     std::fs::write(&secret_file, secret)?;
@@ -100,10 +107,19 @@ pub async fn run(movements: u64, incidents: usize) -> anyhow::Result<()> {
     let nstore = crate::open_store(&ndata)?;
     let mut secrets = std::collections::HashMap::new();
     for p in ["12", "32", "33"] {
-        let (_, s) = crate::register_client(nstore.as_ref(), p).await?;
+        let (_, s) =
+            coldtrace_service::credentials::register_docking_client(nstore.as_ref(), p, None, None)
+                .await?;
         secrets.insert(p, s);
     }
-    let commander = crate::issue_key(nstore.as_ref(), Role::National, None, None, "bench").await?;
+    let commander = coldtrace_service::credentials::issue_key(
+        nstore.as_ref(),
+        Role::National,
+        None,
+        None,
+        "bench",
+    )
+    .await?;
     drop(nstore);
     let port = free_port()?;
     let national = serve(&[

@@ -23,7 +23,7 @@ use coldtrace_service::{Platform, PlatformConfig, Tier};
 use coldtrace_store::DockingConfig;
 
 use crate::federation::{Endpoint, Federation};
-use crate::issue_key as issue;
+use coldtrace_service::credentials::issue_key as issue;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

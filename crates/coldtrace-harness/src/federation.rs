@@ -367,10 +367,16 @@ impl Federation {
         let store = crate::open_store(&data.join("national"))?;
         let mut secrets = std::collections::HashMap::new();
         for p in ["12", "32", "33"] {
-            let (_, secret) = crate::register_client(store.as_ref(), p).await?;
+            let (_, secret) = coldtrace_service::credentials::register_docking_client(
+                store.as_ref(),
+                p,
+                None,
+                None,
+            )
+            .await?;
             secrets.insert(p.to_string(), secret);
         }
-        let key = crate::issue_key(
+        let key = coldtrace_service::credentials::issue_key(
             store.as_ref(),
             Role::National,
             None,
@@ -424,7 +430,7 @@ impl Federation {
             }),
         });
         let p = ProvinceCode::parse(code).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let key = crate::issue_key(
+        let key = coldtrace_service::credentials::issue_key(
             store.as_ref(),
             Role::Regulator,
             Some(code),

@@ -19,8 +19,7 @@ pub mod federation;
 
 use std::sync::Arc;
 
-use coldtrace_domain::Role;
-use coldtrace_store::{SqliteStore, Store};
+use coldtrace_store::SqliteStore;
 
 /// Opens the embedded store of a data directory.
 pub fn open_store(data: &std::path::Path) -> anyhow::Result<Arc<SqliteStore>> {
@@ -42,27 +41,4 @@ pub fn progress_bar(total: u64, what: &str) -> indicatif::ProgressBar {
     );
     pb.set_message(what.to_string());
     pb
-}
-
-/// Issues an API key (shown once).
-pub async fn issue_key(
-    store: &dyn Store,
-    role: Role,
-    province: Option<&str>,
-    enterprise_uscc: Option<&str>,
-    label: &str,
-) -> anyhow::Result<String> {
-    coldtrace_service::credentials::issue_key(store, role, province, enterprise_uscc, label)
-        .await
-        .map_err(|e| anyhow::anyhow!("issuing a {} key: {e}", role.as_str()))
-}
-
-/// Registers a province's docking client at the national store; answers its id and secret.
-pub async fn register_client(
-    store: &dyn Store,
-    province: &str,
-) -> anyhow::Result<(String, String)> {
-    coldtrace_service::credentials::register_docking_client(store, province, None, None)
-        .await
-        .map_err(|e| anyhow::anyhow!("registering the docking client of {province}: {e}"))
 }

@@ -21,6 +21,38 @@ pub fn hash_key(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
 }
 
+/// A key just issued: its credential id and the secret, which is shown once.
+#[derive(Debug, Clone)]
+pub struct NewKey {
+    pub credential_id: Uuid,
+    pub key: String,
+}
+
+/// Stores a new key for a role and its tenant (a regulator's province, an enterprise) and returns it. Every way
+/// of issuing a key (the admin's and regulators' API, the command line, tests) goes through here.
+pub async fn create_key(
+    store: &dyn Store,
+    role: Role,
+    province: Option<ProvinceCode>,
+    enterprise: Option<Uuid>,
+    label: &str,
+) -> Result<NewKey, ServiceError> {
+    let key = new_key();
+    let credential_id = Uuid::now_v7();
+    store
+        .create_credential(Credential {
+            id: credential_id,
+            key_hash: hash_key(&key),
+            role,
+            enterprise,
+            province,
+            label: label.to_string(),
+            revoked: false,
+        })
+        .await?;
+    Ok(NewKey { credential_id, key })
+}
+
 /// Issues an API key directly into a store (bootstrapping the first regulator, or an operator's tooling) and
 /// returns it; it is shown once. A regulator needs its province; an enterprise key names its enterprise by USCC.
 pub async fn issue_key(
@@ -59,19 +91,9 @@ pub async fn issue_key(
         }
         _ => None,
     };
-    let key = new_key();
-    store
-        .create_credential(Credential {
-            id: Uuid::now_v7(),
-            key_hash: hash_key(&key),
-            role,
-            enterprise,
-            province,
-            label: label.to_string(),
-            revoked: false,
-        })
-        .await?;
-    Ok(key)
+    Ok(create_key(store, role, province, enterprise, label)
+        .await?
+        .key)
 }
 
 /// Registers (or re-keys) a province's docking client at the national platform; answers its id and secret

@@ -17,10 +17,10 @@ pub enum ServiceError {
     #[error("{0} not found")]
     NotFound(&'static str),
     /// A field is invalid; nothing was written (HTTP 422).
-    #[error("invalid: {0:?}")]
+    #[error("{}", fields(.0))]
     Invalid(Vec<FieldError>),
     /// The request conflicts with stored records (HTTP 409).
-    #[error("conflict: {0:?}")]
+    #[error("conflict: {}", fields(.0))]
     Conflict(Vec<FieldError>),
     /// The idempotency key was used before with a different request (HTTP 409).
     #[error("idempotency key {0:?} was used for a different request")]
@@ -31,6 +31,14 @@ pub enum ServiceError {
     /// Anything else: logged with its cause chain, answered with a plain message.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// `field: reason; field: reason`, for logs and the command line.
+fn fields(v: &[FieldError]) -> String {
+    v.iter()
+        .map(|f| format!("{}: {}", f.field, f.reason))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 impl ServiceError {

@@ -5,14 +5,13 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use coldtrace_domain::{ProvinceCode, Role};
-use coldtrace_store::Credential;
+use coldtrace_service::credentials::create_key;
 use uuid::Uuid;
 
 use crate::AppState;
 use crate::authz::require_role;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Auth};
-use crate::keys::{hash_key, new_key};
 
 /// A new key, shown once.
 #[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
@@ -63,26 +62,20 @@ pub async fn create(
         }
         (_, None) => None,
     };
-    let key = new_key();
-    let id = Uuid::now_v7();
-    state
-        .store
-        .create_credential(Credential {
-            id,
-            key_hash: hash_key(&key),
-            role: r.role,
-            enterprise: None,
-            province,
-            label: r.label.unwrap_or_default(),
-            revoked: false,
-        })
-        .await?;
+    let k = create_key(
+        state.store.as_ref(),
+        r.role,
+        province,
+        None,
+        &r.label.unwrap_or_default(),
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(IssuedKey {
-            credential_id: id,
+            credential_id: k.credential_id,
             role: r.role,
-            api_key: key,
+            api_key: k.key,
         }),
     ))
 }
@@ -105,26 +98,20 @@ pub async fn create_for_enterprise(
     if Some(&e.record.region.province()) != p.province.as_ref() {
         return Err(ApiError::NotFound("enterprise"));
     }
-    let key = new_key();
-    let cid = Uuid::now_v7();
-    state
-        .store
-        .create_credential(Credential {
-            id: cid,
-            key_hash: hash_key(&key),
-            role: Role::Enterprise,
-            enterprise: Some(id),
-            province: None,
-            label: e.record.name.clone(),
-            revoked: false,
-        })
-        .await?;
+    let k = create_key(
+        state.store.as_ref(),
+        Role::Enterprise,
+        None,
+        Some(id),
+        &e.record.name,
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(IssuedKey {
-            credential_id: cid,
+            credential_id: k.credential_id,
             role: Role::Enterprise,
-            api_key: key,
+            api_key: k.key,
         }),
     ))
 }

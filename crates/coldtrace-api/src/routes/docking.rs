@@ -48,7 +48,9 @@ impl FromRequestParts<AppState> for DockingAuth {
                 .map_err(|_| deny())?;
         let (id, secret) = (creds.username(), creds.password());
         match state.store.docking_client(id.to_string()).await {
-            Ok(Some((province, hash))) if hash == crate::keys::hash_key(secret) => {
+            Ok(Some((province, hash)))
+                if hash == coldtrace_service::credentials::hash_key(secret) =>
+            {
                 Ok(DockingAuth { province })
             }
             Ok(_) => Err(deny()),
@@ -517,7 +519,7 @@ pub async fn ack(
     match docking_svc::acknowledge(state.store.as_ref(), &p, id, note).await {
         Ok(AckOutcome::NotFound) => return Err(ApiError::NotFound("notice")),
         Ok(_) => {}
-        Err(e) => return Err(crate::routes::incidents::incident_error(e)),
+        Err(e) => return Err(ApiError::from(e)),
     }
     state.queued();
     state

@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use coldtrace_domain::EventTime;
 use coldtrace_domain::incident::IncidentKind;
-use coldtrace_service::incidents::{self as svc, IncidentError, IncidentView, TaskUpdate};
+use coldtrace_service::incidents::{self as svc, IncidentView, TaskUpdate};
 use uuid::Uuid;
 
 use crate::AppState;
@@ -36,10 +36,6 @@ pub struct OpenRequest {
     /// How time counts (default `strict`).
     #[serde(default)]
     pub mode: TimeRule,
-}
-
-pub fn incident_error(e: IncidentError) -> ApiError {
-    coldtrace_service::ServiceError::from(e).into()
 }
 
 #[utoipa::path(post, path = "/api/v1/incidents", tag = "incidents", request_body = OpenRequest,
@@ -109,9 +105,7 @@ pub async fn get_one(
     Auth(p): Auth,
     Path(id): Path<String>,
 ) -> Result<Json<IncidentView>, ApiError> {
-    let row = svc::load(state.store.as_ref(), &p, parse_id(&id, "incident")?)
-        .await
-        .map_err(incident_error)?;
+    let row = svc::load(state.store.as_ref(), &p, parse_id(&id, "incident")?).await?;
     Ok(Json(svc::for_viewer(&p, svc::view(&row))))
 }
 
@@ -131,8 +125,7 @@ pub async fn update_task(
         parse_id(&task, "task")?,
         body.value,
     )
-    .await
-    .map_err(incident_error)?;
+    .await?;
     Ok(Json(v))
 }
 
@@ -149,8 +142,7 @@ pub async fn notice_sent(
         parse_id(&id, "incident")?,
         parse_id(&notice, "notice")?,
     )
-    .await
-    .map_err(incident_error)?;
+    .await?;
     Ok(Json(v))
 }
 
@@ -174,8 +166,7 @@ pub async fn note(
         parse_id(&id, "incident")?,
         body.value.text,
     )
-    .await
-    .map_err(incident_error)?;
+    .await?;
     Ok(Json(v))
 }
 
@@ -200,7 +191,6 @@ pub async fn close(
         parse_id(&id, "incident")?,
         body.value.reason,
     )
-    .await
-    .map_err(incident_error)?;
+    .await?;
     Ok(Json(v))
 }

@@ -11,17 +11,17 @@ use crate::AppState;
 use crate::authz::scope;
 use crate::error::ApiError;
 use crate::extract::Auth;
-use coldtrace_domain::Principal;
+use coldtrace_domain::{Principal, ProvinceCode};
 use coldtrace_store::Stats;
 
 /// The platform is up, and which platform it is.
-#[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct Health {
     /// Always `ok` when answered.
     pub status: String,
     pub tier: TierKind,
     /// A provincial platform's province code.
-    pub province: Option<String>,
+    pub province: Option<ProvinceCode>,
 }
 
 #[utoipa::path(get, path = "/healthz", tag = "system", responses((status = 200, body = Health, description = "the platform is up")))]
@@ -29,7 +29,7 @@ pub async fn healthz(State(state): State<AppState>) -> Json<Health> {
     Json(Health {
         status: "ok".into(),
         tier: state.tier.kind(),
-        province: state.tier.province().map(|p| p.as_str().to_string()),
+        province: state.tier.province().cloned(),
     })
 }
 

@@ -6,9 +6,9 @@ use coldtrace_store::prelude::*;
 use std::sync::Arc;
 
 use coldtrace_api::AppState;
-use coldtrace_api::keys::hash_key;
 use coldtrace_domain::Role;
 use coldtrace_national::adapter::FieldMap;
+use coldtrace_service::credentials::hash_key;
 use coldtrace_service::national::National;
 use coldtrace_service::{Platform, PlatformConfig, Tier};
 use coldtrace_store::SqliteStore;

@@ -5,10 +5,10 @@ use coldtrace_store::prelude::*;
 use std::sync::Arc;
 
 use coldtrace_api::AppState;
-use coldtrace_api::keys::{hash_key, new_key};
 use coldtrace_domain::{ProvinceCode, Role};
+use coldtrace_service::credentials::create_key;
 use coldtrace_service::{Platform, PlatformConfig, Tier};
-use coldtrace_store::{Credential, SqliteStore};
+use coldtrace_store::SqliteStore;
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -78,20 +78,16 @@ impl TestApp {
         province: Option<&str>,
         enterprise: Option<Uuid>,
     ) -> String {
-        let key = new_key();
-        store
-            .create_credential(Credential {
-                id: Uuid::now_v7(),
-                key_hash: hash_key(&key),
-                role,
-                enterprise,
-                province: province.map(|p| ProvinceCode::parse(p).unwrap()),
-                label: "test".into(),
-                revoked: false,
-            })
-            .await
-            .unwrap();
-        key
+        create_key(
+            store,
+            role,
+            province.map(|p| ProvinceCode::parse(p).unwrap()),
+            enterprise,
+            "test",
+        )
+        .await
+        .unwrap()
+        .key
     }
 
     pub fn url(&self, path: &str) -> String {

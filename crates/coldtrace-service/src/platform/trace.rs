@@ -71,6 +71,26 @@ impl From<TimeRule> for TimeMode {
     }
 }
 
+/// The wire name of a closed set of values (the serde names, so the command line and the API spell them alike).
+fn parse_name<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, String> {
+    use serde::de::IntoDeserializer;
+    T::deserialize(s.into_deserializer()).map_err(|e: serde::de::value::Error| e.to_string())
+}
+
+impl std::str::FromStr for TraceDirection {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        parse_name(s)
+    }
+}
+
+impl std::str::FromStr for TimeRule {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        parse_name(s)
+    }
+}
+
 /// Where a trace starts, as a caller names it (before it is resolved and checked).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TraceStart {
@@ -144,37 +164,18 @@ impl Platform {
         p: &Principal,
         start: &TraceStart,
     ) -> Result<TraceFrom, ServiceError> {
-        let (batch, holder) = match start {
+        Ok(match start {
             TraceStart::Code { code, holder } => {
                 let code =
                     TraceCode::parse(code, None).map_err(|e| ServiceError::invalid("code", e))?;
-                let b = self
+                let batch = self
                     .store
                     .batch_by_code(&code.key)
                     .await?
                     .ok_or(ServiceError::NotFound("batch for this code"))?;
-                (Some(b), *holder)
+                self.batch_start(p, batch, *holder).await?
             }
-            TraceStart::Batch { batch, holder } => (Some(*batch), *holder),
-            _ => (None, None),
-        };
-        if let Some(b) = batch {
-            if !self
-                .store
-                .batch_visible(&coldtrace_store::Scope::of(p), b)
-                .await?
-            {
-                return Err(ServiceError::NotFound("batch"));
-            }
-            return Ok(match holder {
-                Some(h) => TraceFrom::Lot {
-                    batch: b,
-                    enterprise: h,
-                },
-                None => TraceFrom::Batch(b),
-            });
-        }
-        Ok(match start {
+            TraceStart::Batch { batch, holder } => self.batch_start(p, *batch, *holder).await?,
             TraceStart::Establishment(e) => TraceFrom::Establishment(e.trim().to_string()),
             TraceStart::Origin(o) => TraceFrom::Origin(o.trim().to_ascii_uppercase()),
             TraceStart::Place {
@@ -199,7 +200,26 @@ impl Platform {
                 }
             }
             TraceStart::Person(s) => TraceFrom::Person(person_key(s)),
-            TraceStart::Code { .. } | TraceStart::Batch { .. } => unreachable!("resolved above"),
+        })
+    }
+
+    /// A trace from a batch (or the batch at one holder) the caller may see.
+    async fn batch_start(
+        &self,
+        p: &Principal,
+        batch: Uuid,
+        holder: Option<Uuid>,
+    ) -> Result<TraceFrom, ServiceError> {
+        if !self
+            .store
+            .batch_visible(&coldtrace_store::Scope::of(p), batch)
+            .await?
+        {
+            return Err(ServiceError::NotFound("batch"));
+        }
+        Ok(match holder {
+            Some(enterprise) => TraceFrom::Lot { batch, enterprise },
+            None => TraceFrom::Batch(batch),
         })
     }
 

@@ -4,12 +4,12 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use coldtrace_domain::{Movement, MovementKind};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{OptionalExtension, params};
 use uuid::Uuid;
 
 use super::*;
 use crate::prelude::*;
-use crate::{BatchSummary, FlowRow, HandlerRow, IncidentRow, Result, StoreError, Stored};
+use crate::{BatchSummary, FlowRow, HandlerRow, Result, StoreError, Stored};
 
 #[async_trait]
 impl IndexFeed for SqliteStore {
@@ -161,7 +161,7 @@ impl IndexFeed for SqliteStore {
     }
 }
 
-pub(super) fn uuid_col(v: rusqlite::types::ValueRef<'_>) -> Result<Uuid> {
+fn uuid_col(v: rusqlite::types::ValueRef<'_>) -> Result<Uuid> {
     let s = v.as_str().map_err(|e| StoreError::Task(e.to_string()))?;
     parse_uuid(s)
 }
@@ -172,7 +172,7 @@ const BATCH_SUMMARY_SQL: &str = "SELECT b.seq, b.id, b.owner, b.batch_no, json_e
         json_extract(b.body, '$.port_of_entry'), json_extract(b.body, '$.import_date')
      FROM batches b JOIN products p ON p.id = b.product";
 
-pub(super) fn batch_summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, BatchSummary)> {
+fn batch_summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, BatchSummary)> {
     let id: String = r.get(1)?;
     let owner: String = r.get(2)?;
     Ok((
@@ -191,29 +191,4 @@ pub(super) fn batch_summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64,
             import_date: r.get(11)?,
         },
     ))
-}
-
-pub(super) fn incident_row(
-    c: &Connection,
-    (seq, body, recorded_at_ms): (i64, String, i64),
-) -> Result<IncidentRow> {
-    let incident: coldtrace_domain::incident::Incident = serde_json::from_str(&body)?;
-    let mut stmt = c.prepare_cached(
-        "SELECT seq, by_subject, body, recorded_at FROM incident_events WHERE incident_id = ?1 ORDER BY seq",
-    )?;
-    let rows: Vec<(i64, String, String, i64)> = stmt
-        .query_map([incident.id.to_string()], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    let events = rows
-        .into_iter()
-        .map(|(s, by, b, at)| Ok((s, by, serde_json::from_str(&b)?, at)))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(IncidentRow {
-        seq,
-        incident,
-        recorded_at_ms,
-        events,
-    })
 }

@@ -97,3 +97,28 @@ impl PublicationStore for SqliteStore {
         .await
     }
 }
+
+fn incident_row(
+    c: &Connection,
+    (seq, body, recorded_at_ms): (i64, String, i64),
+) -> Result<IncidentRow> {
+    let incident: coldtrace_domain::incident::Incident = serde_json::from_str(&body)?;
+    let mut stmt = c.prepare_cached(
+        "SELECT seq, by_subject, body, recorded_at FROM incident_events WHERE incident_id = ?1 ORDER BY seq",
+    )?;
+    let rows: Vec<(i64, String, String, i64)> = stmt
+        .query_map([incident.id.to_string()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let events = rows
+        .into_iter()
+        .map(|(s, by, b, at)| Ok((s, by, serde_json::from_str(&b)?, at)))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(IncidentRow {
+        seq,
+        incident,
+        recorded_at_ms,
+        events,
+    })
+}

@@ -21,7 +21,6 @@ use crate::{Page, Result, Scope, StoreError, Stored};
 mod credentials;
 mod docking_impl;
 mod feed;
-use feed::*;
 mod incidents;
 mod records;
 pub mod schema;

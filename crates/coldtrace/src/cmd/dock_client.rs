@@ -1,8 +1,6 @@
 //! `coldtrace dock-client`: register a province's docking client at the national platform's store (HTTP Basic
 //! client id and secret); prints the secret once, or stores the one given.
 
-use coldtrace_store::Store;
-
 use crate::settings::Settings;
 
 #[derive(Debug, clap::Args)]
@@ -24,34 +22,17 @@ pub struct Args {
 pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
     let data = a.data.unwrap_or(settings.server.data);
     let store = super::open_store(&data)?;
-    let (id, secret) = register(
+    let secret = match &a.secret_file {
+        Some(f) => Some(std::fs::read_to_string(f)?.trim().to_string()),
+        None => None,
+    };
+    let (id, secret) = coldtrace_service::credentials::register_docking_client(
         store.as_ref(),
         &a.province,
         a.client_id.as_deref(),
-        a.secret_file.as_deref(),
+        secret,
     )
     .await?;
     println!("{id}:{secret}");
     Ok(())
-}
-
-/// Registers (or re-keys) a docking client; answers its id and secret.
-pub async fn register(
-    store: &dyn Store,
-    province: &str,
-    client_id: Option<&str>,
-    secret_file: Option<&std::path::Path>,
-) -> anyhow::Result<(String, String)> {
-    let secret = match secret_file {
-        Some(f) => Some(std::fs::read_to_string(f)?.trim().to_string()),
-        None => None,
-    };
-    coldtrace_service::credentials::register_docking_client(store, province, client_id, secret)
-        .await
-        .map_err(|e| match e {
-            coldtrace_service::ServiceError::Invalid(v) => {
-                anyhow::anyhow!("--{}: {}", v[0].field, v[0].reason)
-            }
-            e => anyhow::anyhow!("{e}"),
-        })
 }

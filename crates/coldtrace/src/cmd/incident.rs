@@ -32,8 +32,9 @@ pub enum What {
         positive_at: Option<String>,
         #[arg(long)]
         note: Option<String>,
+        /// strict or conservative.
         #[arg(long, default_value = "strict")]
-        mode: String,
+        mode: coldtrace_service::platform::trace::TimeRule,
     },
     /// Show an incident: tasks, notices, what is accounted for.
     Show { id: Uuid },
@@ -83,7 +84,7 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
                 subject: code,
                 positive_at,
                 note,
-                mode: super::trace::parse_mode(&mode)?,
+                mode: mode.into(),
                 id: None,
                 notice: None,
             };

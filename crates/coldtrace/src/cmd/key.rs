@@ -1,7 +1,6 @@
 //! `coldtrace key`: issue an API key directly into a store (bootstrap the first admin or regulator).
 
 use coldtrace_domain::Role;
-use coldtrace_store::Store;
 
 use crate::settings::Settings;
 
@@ -27,36 +26,21 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
     let data = a.data.unwrap_or(settings.server.data);
     let store = super::open_store(&data)?;
     let role = Role::parse(&a.role).map_err(|e| anyhow::anyhow!("--role: {e}"))?;
-    let key = issue(
+    let key = coldtrace_service::credentials::issue_key(
         store.as_ref(),
         role,
         a.province.as_deref(),
         a.enterprise.as_deref(),
         &a.label,
     )
-    .await?;
+    .await
+    .map_err(|e| match e {
+        coldtrace_service::ServiceError::NotFound(_) => anyhow::anyhow!(
+            "no enterprise with USCC {}",
+            a.enterprise.as_deref().unwrap_or_default()
+        ),
+        e => e.into(),
+    })?;
     println!("{key}");
     Ok(())
-}
-
-/// Issues a key and returns it (shown once).
-pub async fn issue(
-    store: &dyn Store,
-    role: Role,
-    province: Option<&str>,
-    enterprise_uscc: Option<&str>,
-    label: &str,
-) -> anyhow::Result<String> {
-    coldtrace_service::credentials::issue_key(store, role, province, enterprise_uscc, label)
-        .await
-        .map_err(|e| match e {
-            coldtrace_service::ServiceError::NotFound(_) => anyhow::anyhow!(
-                "no enterprise with USCC {}",
-                enterprise_uscc.unwrap_or_default()
-            ),
-            coldtrace_service::ServiceError::Invalid(v) => {
-                anyhow::anyhow!("--{}: {}", v[0].field, v[0].reason)
-            }
-            e => anyhow::anyhow!("{e}"),
-        })
 }

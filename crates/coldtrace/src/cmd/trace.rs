@@ -5,8 +5,8 @@ use std::io::Write;
 
 use anyhow::Context;
 use coldtrace_domain::{Principal, TraceCode};
+use coldtrace_service::platform::trace::{TimeRule, TraceDirection};
 use coldtrace_service::{TraceFrom, TraceRequest, Tracer, export};
-use coldtrace_trace::{Direction, TimeMode};
 
 use crate::settings::Settings;
 
@@ -16,10 +16,10 @@ pub struct Args {
     pub code: String,
     /// both, forward or backward.
     #[arg(long, default_value = "both")]
-    pub direction: String,
+    pub direction: TraceDirection,
     /// strict or conservative.
     #[arg(long, default_value = "strict")]
-    pub mode: String,
+    pub mode: TimeRule,
     /// Print the full answer as JSON.
     #[arg(long, conflicts_with_all = ["csv", "xlsx"])]
     pub json: bool,
@@ -32,23 +32,6 @@ pub struct Args {
     /// Data directory (overrides `server.data`).
     #[arg(long)]
     pub data: Option<std::path::PathBuf>,
-}
-
-pub fn parse_direction(s: &str) -> anyhow::Result<Direction> {
-    Ok(match s {
-        "both" => Direction::Both,
-        "forward" => Direction::Forward,
-        "backward" => Direction::Backward,
-        o => anyhow::bail!("--direction must be both, forward or backward, not {o:?}"),
-    })
-}
-
-pub fn parse_mode(s: &str) -> anyhow::Result<TimeMode> {
-    Ok(match s {
-        "strict" => TimeMode::Strict,
-        "conservative" => TimeMode::Conservative,
-        o => anyhow::bail!("--mode must be strict or conservative, not {o:?}"),
-    })
 }
 
 pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
@@ -66,8 +49,8 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
     );
     let req = TraceRequest {
         from: TraceFrom::Batch(batch),
-        direction: parse_direction(&a.direction)?,
-        mode: parse_mode(&a.mode)?,
+        direction: a.direction.into(),
+        mode: a.mode.into(),
     };
     let answer = tracer
         .trace(store.as_ref(), &req, &Principal::operator())
