@@ -11,7 +11,7 @@ use anyhow::Context;
 use coldtrace_api::AppState;
 use coldtrace_domain::{ProvinceCode, Role};
 use coldtrace_service::{Platform, PlatformConfig, Tier};
-use coldtrace_store::SqliteStore;
+use coldtrace_store_sqlite::SqliteStore;
 use serde_json::{Value, json};
 
 use coldtrace_service::credentials::issue_key as issue;

@@ -255,7 +255,7 @@ pub async fn run(
     // The same queries as recursive CTEs in SQLite, on the same file.
     let aux =
         std::env::temp_dir().join(format!("coldtrace-bench-aux-{}.sqlite", std::process::id()));
-    let (conn, prep) = prepare_sql(&coldtrace_store::sqlite::store_path(data), &aux)?;
+    let (conn, prep) = prepare_sql(&coldtrace_store_sqlite::store_path(data), &aux)?;
     println!("SQLite: edge and party tables built in {prep:.1} s (not timed below)");
     let mut s_single = Vec::new();
     for b in batches.iter().take(sql_queries) {

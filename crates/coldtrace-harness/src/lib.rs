@@ -19,11 +19,11 @@ pub mod federation;
 
 use std::sync::Arc;
 
-use coldtrace_store::SqliteStore;
+use coldtrace_store_sqlite::SqliteStore;
 
 /// Opens the embedded store of a data directory.
 pub fn open_store(data: &std::path::Path) -> anyhow::Result<Arc<SqliteStore>> {
-    let path = coldtrace_store::sqlite::store_path(data);
+    let path = coldtrace_store_sqlite::store_path(data);
     let s = SqliteStore::open(&path)
         .map_err(|e| anyhow::anyhow!("opening the store at {}: {e}", path.display()))?;
     Ok(Arc::new(s))

@@ -8,7 +8,7 @@
 //! - `lib.rs`: the role traits ([`RecordStore`], [`CredentialStore`], [`IndexFeed`], [`IncidentStore`],
 //!   [`PublicationStore`], [`OutboxStore`], [`InboxStore`]) and their supertrait [`Store`], the request and answer
 //!   types, errors.
-//! - [`sqlite`]: the SQLite implementation, one file per job.
+//! - The embedded SQLite implementation is the crate `coldtrace-store-sqlite`; nothing here names a backend.
 //!
 //! **Invariants.**
 //! - A submission is one transaction: either every record is stored or none is, and the call returns only after
@@ -27,10 +27,15 @@ use coldtrace_domain::{
 };
 use uuid::Uuid;
 
-pub mod docking;
-pub mod sqlite;
-pub use docking::DockingConfig;
-pub use sqlite::SqliteStore;
+/// What a provincial platform reports to the national platform and how it issues codes: given to a backend that
+/// writes docking messages into its outbox with each record.
+#[derive(Debug, Clone)]
+pub struct DockingConfig {
+    /// GB/T 2260 two-digit province code of this platform.
+    pub province: String,
+    /// The code scheme this platform issues for batches that arrive without one of its codes.
+    pub issuer: Option<coldtrace_domain::code::Issuer>,
+}
 
 /// Why a store call failed.
 #[derive(Debug, thiserror::Error)]
@@ -47,8 +52,9 @@ pub enum StoreError {
     /// Writes are refused after a failed commit (for example a failed fsync or a full disk).
     #[error("the store refuses writes after a failed commit: {0}")]
     Unavailable(String),
-    #[error("database error")]
-    Database(#[from] rusqlite::Error),
+    /// The backend failed (a database error): opaque to callers, logged with its cause chain.
+    #[error("storage backend error")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("stored record is unreadable")]
     Corrupt(#[from] serde_json::Error),
     #[error("I/O error")]

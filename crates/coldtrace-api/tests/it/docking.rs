@@ -11,7 +11,7 @@ use coldtrace_national::adapter::FieldMap;
 use coldtrace_service::credentials::hash_key;
 use coldtrace_service::national::National;
 use coldtrace_service::{Platform, PlatformConfig, Tier};
-use coldtrace_store::SqliteStore;
+use coldtrace_store_sqlite::SqliteStore;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use uuid::Uuid;

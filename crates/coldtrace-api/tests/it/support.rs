@@ -8,7 +8,7 @@ use coldtrace_api::AppState;
 use coldtrace_domain::{ProvinceCode, Role};
 use coldtrace_service::credentials::create_key;
 use coldtrace_service::{Platform, PlatformConfig, Tier};
-use coldtrace_store::SqliteStore;
+use coldtrace_store_sqlite::SqliteStore;
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;

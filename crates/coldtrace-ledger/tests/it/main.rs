@@ -3,7 +3,8 @@
 use coldtrace_domain::{BatchRef, MovementKind, SubmissionDraft, Submitter};
 use coldtrace_ledger::{Format, ImportOptions, import};
 use coldtrace_store::prelude::*;
-use coldtrace_store::{MovementFilter, Page, Scope, SqliteStore, SubmitRequest};
+use coldtrace_store::{MovementFilter, Page, Scope, SubmitRequest};
+use coldtrace_store_sqlite::SqliteStore;
 use serde_json::json;
 use uuid::Uuid;
 

@@ -47,7 +47,7 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
         summary.movements,
         secs,
         summary.movements as f64 / secs,
-        coldtrace_store::sqlite::store_path(&data).display()
+        coldtrace_store_sqlite::store_path(&data).display()
     );
     Ok(())
 }

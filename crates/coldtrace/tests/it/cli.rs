@@ -80,7 +80,7 @@ fn gen_is_deterministic_from_its_seed() {
 fn first_batch_ids(path: &std::path::Path) -> Vec<String> {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let s = coldtrace_store::SqliteStore::open(path).unwrap();
+        let s = coldtrace_store_sqlite::SqliteStore::open(path).unwrap();
         let page = s
             .batches(
                 &coldtrace_store::Scope::All,
@@ -105,7 +105,7 @@ fn import_reports_row_errors_and_exits_nonzero() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
 
-        let s = coldtrace_store::SqliteStore::open(data.join("coldtrace.sqlite")).unwrap();
+        let s = coldtrace_store_sqlite::SqliteStore::open(data.join("coldtrace.sqlite")).unwrap();
         let draft: coldtrace_domain::SubmissionDraft = serde_json::from_value(serde_json::json!({"enterprises": [{
             "uscc": "91120116MA05T1Q16A", "name": "天津滨海冷链有限公司", "kind": "importer", "region": "120116",
             "contact_name": "王伟", "contact_phone": "13812341234"}]}))

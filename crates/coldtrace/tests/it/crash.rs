@@ -6,7 +6,8 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use coldtrace_store::{BatchFilter, MovementFilter, Page, Scope, SqliteStore};
+use coldtrace_store::{BatchFilter, MovementFilter, Page, Scope};
+use coldtrace_store_sqlite::SqliteStore;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 

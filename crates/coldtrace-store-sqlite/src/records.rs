@@ -7,20 +7,19 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::*;
-use crate::prelude::*;
 use crate::{
     BatchFilter, MovementFilter, Page, Result, Scope, Stats, Stored, SubmitOutcome, SubmitRequest,
 };
 
 #[async_trait]
 impl RecordStore for SqliteStore {
-    async fn submit(&self, req: SubmitRequest) -> Result<SubmitOutcome> {
+    async fn submit(&self, req: SubmitRequest) -> StoreResult<SubmitOutcome> {
         let docking = self.inner.docking.get().cloned();
         self.write(move |conn| submit_blocking(conn, req, docking.as_ref()))
             .await
     }
 
-    async fn put_attachment(&self, bytes: Vec<u8>, media_type: String) -> Result<String> {
+    async fn put_attachment(&self, bytes: Vec<u8>, media_type: String) -> StoreResult<String> {
         let hash = hex::encode(Sha256::digest(&bytes));
         let h = hash.clone();
         self.write(move |conn| {
@@ -34,7 +33,7 @@ impl RecordStore for SqliteStore {
         Ok(hash)
     }
 
-    async fn attachment(&self, sha256: &str) -> Result<Option<(Vec<u8>, String)>> {
+    async fn attachment(&self, sha256: &str) -> StoreResult<Option<(Vec<u8>, String)>> {
         let h = sha256.to_ascii_lowercase();
         self.read(move |c| {
             Ok(
@@ -46,12 +45,12 @@ impl RecordStore for SqliteStore {
         .await
     }
 
-    async fn enterprise(&self, id: Uuid) -> Result<Option<Stored<Enterprise>>> {
+    async fn enterprise(&self, id: Uuid) -> StoreResult<Option<Stored<Enterprise>>> {
         self.read(move |c| get_stored(c, "enterprises", &id.to_string()))
             .await
     }
 
-    async fn enterprise_by_uscc(&self, uscc: &str) -> Result<Option<Stored<Enterprise>>> {
+    async fn enterprise_by_uscc(&self, uscc: &str) -> StoreResult<Option<Stored<Enterprise>>> {
         let u = uscc.trim().to_ascii_uppercase();
         self.read(move |c| {
             let id: Option<String> = c
@@ -68,13 +67,13 @@ impl RecordStore for SqliteStore {
         .await
     }
 
-    async fn enterprises(&self, scope: &Scope, page: Page) -> Result<Vec<Stored<Enterprise>>> {
+    async fn enterprises(&self, scope: &Scope, page: Page) -> StoreResult<Vec<Stored<Enterprise>>> {
         let (w, arg) = scope_sql(scope, "t.id = ?3", "t.province = ?3", "?3");
         self.read(move |c| list_stored(c, "enterprises", &w, &[&arg], page))
             .await
     }
 
-    async fn are_counterparties(&self, a: Uuid, b: Uuid) -> Result<bool> {
+    async fn are_counterparties(&self, a: Uuid, b: Uuid) -> StoreResult<bool> {
         self.read(move |c| {
             let q = "SELECT 1 FROM movements WHERE (holder = ?1 AND counterparty_id = ?2) OR (holder = ?2 AND counterparty_id = ?1) LIMIT 1";
             Ok(c.prepare_cached(q)?.query_row([a.to_string(), b.to_string()], |_| Ok(())).optional()?.is_some())
@@ -82,12 +81,12 @@ impl RecordStore for SqliteStore {
         .await
     }
 
-    async fn product(&self, id: Uuid) -> Result<Option<Stored<Product>>> {
+    async fn product(&self, id: Uuid) -> StoreResult<Option<Stored<Product>>> {
         self.read(move |c| get_stored(c, "products", &id.to_string()))
             .await
     }
 
-    async fn products(&self, scope: &Scope, page: Page) -> Result<Vec<Stored<Product>>> {
+    async fn products(&self, scope: &Scope, page: Page) -> StoreResult<Vec<Stored<Product>>> {
         let (w, arg) = scope_sql(
             scope,
             "t.owner = ?3 OR t.id IN (SELECT b.product FROM batch_access a JOIN batches b ON b.id = a.batch_id WHERE a.enterprise_id = ?3)",
@@ -98,12 +97,12 @@ impl RecordStore for SqliteStore {
             .await
     }
 
-    async fn batch(&self, id: Uuid) -> Result<Option<Stored<Batch>>> {
+    async fn batch(&self, id: Uuid) -> StoreResult<Option<Stored<Batch>>> {
         self.read(move |c| get_stored(c, "batches", &id.to_string()))
             .await
     }
 
-    async fn batch_by_code(&self, key: &str) -> Result<Option<Uuid>> {
+    async fn batch_by_code(&self, key: &str) -> StoreResult<Option<Uuid>> {
         let k = key.to_string();
         self.read(move |c| {
             let id: Option<String> = c
@@ -120,7 +119,7 @@ impl RecordStore for SqliteStore {
         scope: &Scope,
         filter: &BatchFilter,
         page: Page,
-    ) -> Result<Vec<Stored<Batch>>> {
+    ) -> StoreResult<Vec<Stored<Batch>>> {
         let (mut w, arg) = scope_sql(
             scope,
             "EXISTS (SELECT 1 FROM batch_access a WHERE a.batch_id = t.id AND a.enterprise_id = ?3)",
@@ -135,7 +134,7 @@ impl RecordStore for SqliteStore {
             .await
     }
 
-    async fn batch_visible(&self, scope: &Scope, batch: Uuid) -> Result<bool> {
+    async fn batch_visible(&self, scope: &Scope, batch: Uuid) -> StoreResult<bool> {
         let (w, arg) = scope_sql(scope, "enterprise_id = ?2", "province = ?2", "?2");
         let b = batch.to_string();
         self.read(move |c| {
@@ -156,7 +155,7 @@ impl RecordStore for SqliteStore {
         .await
     }
 
-    async fn product_visible(&self, scope: &Scope, product: Uuid) -> Result<bool> {
+    async fn product_visible(&self, scope: &Scope, product: Uuid) -> StoreResult<bool> {
         let (w, arg) = scope_sql(
             scope,
             "p.owner = ?2 OR EXISTS (SELECT 1 FROM batches b JOIN batch_access a ON a.batch_id = b.id WHERE b.product = p.id AND a.enterprise_id = ?2)",
@@ -175,7 +174,7 @@ impl RecordStore for SqliteStore {
         .await
     }
 
-    async fn attachment_visible(&self, scope: &Scope, sha256: &str) -> Result<bool> {
+    async fn attachment_visible(&self, scope: &Scope, sha256: &str) -> StoreResult<bool> {
         let (w, arg) = scope_sql(scope, "a.enterprise_id = ?2", "a.province = ?2", "?2");
         let h = sha256.to_ascii_lowercase();
         self.read(move |c| {
@@ -188,7 +187,7 @@ impl RecordStore for SqliteStore {
         .await
     }
 
-    async fn documents_of(&self, batch: Uuid) -> Result<Vec<Stored<Document>>> {
+    async fn documents_of(&self, batch: Uuid) -> StoreResult<Vec<Stored<Document>>> {
         let b = batch.to_string();
         self.read(move |c| {
             list_stored(
@@ -205,12 +204,12 @@ impl RecordStore for SqliteStore {
         .await
     }
 
-    async fn document(&self, id: Uuid) -> Result<Option<Stored<Document>>> {
+    async fn document(&self, id: Uuid) -> StoreResult<Option<Stored<Document>>> {
         self.read(move |c| get_stored(c, "documents", &id.to_string()))
             .await
     }
 
-    async fn movement(&self, id: Uuid) -> Result<Option<Stored<Movement>>> {
+    async fn movement(&self, id: Uuid) -> StoreResult<Option<Stored<Movement>>> {
         self.read(move |c| get_stored(c, "movements", &id.to_string()))
             .await
     }
@@ -220,7 +219,7 @@ impl RecordStore for SqliteStore {
         scope: &Scope,
         filter: &MovementFilter,
         page: Page,
-    ) -> Result<Vec<Stored<Movement>>> {
+    ) -> StoreResult<Vec<Stored<Movement>>> {
         let (w, arg) = scope_sql(scope, "t.holder = ?3", "t.holder_province = ?3", "?3");
         let w = format!(
             "({w}) AND (?4 IS NULL OR t.batch_id = ?4 OR t.seq IN (SELECT movement_seq FROM movement_lines WHERE batch_id = ?4))
@@ -233,7 +232,7 @@ impl RecordStore for SqliteStore {
             .await
     }
 
-    async fn stats(&self, scope: &Scope) -> Result<Stats> {
+    async fn stats(&self, scope: &Scope) -> StoreResult<Stats> {
         let scope = scope.clone();
         self.read(move |c| {
             let count = |sql: &str, arg: Option<&str>| -> Result<u64> {
@@ -284,7 +283,7 @@ impl RecordStore for SqliteStore {
         .await
     }
 
-    async fn coverage(&self, scope: &Scope, since_ms: i64) -> Result<Vec<crate::Coverage>> {
+    async fn coverage(&self, scope: &Scope, since_ms: i64) -> StoreResult<Vec<crate::Coverage>> {
         let (cond, arg) = scope_sql(&scope.clone(), "e.id = ?1", "e.province = ?1", "?1");
         self.read(move |c| {
             let sql = format!(

@@ -5,12 +5,11 @@ use coldtrace_domain::{ProvinceCode, Role};
 use rusqlite::{OptionalExtension, params};
 
 use super::*;
-use crate::prelude::*;
-use crate::{Credential, Result, StoreError};
+use crate::{Credential, StoreError};
 
 #[async_trait]
 impl CredentialStore for SqliteStore {
-    async fn create_credential(&self, cr: Credential) -> Result<()> {
+    async fn create_credential(&self, cr: Credential) -> StoreResult<()> {
         self.write(move |conn| {
             conn.prepare_cached(
                 "INSERT INTO credentials (id, key_hash, role, enterprise_id, province, label, revoked, created_at)
@@ -31,7 +30,7 @@ impl CredentialStore for SqliteStore {
         .await
     }
 
-    async fn credential_by_hash(&self, key_hash: &str) -> Result<Option<Credential>> {
+    async fn credential_by_hash(&self, key_hash: &str) -> StoreResult<Option<Credential>> {
         let h = key_hash.to_string();
         self.read(move |c| {
             let row: Option<(String, String, String, Option<String>, Option<String>, String, bool)> = c
@@ -59,7 +58,7 @@ impl CredentialStore for SqliteStore {
         client_id: String,
         province: String,
         secret_hash: String,
-    ) -> Result<()> {
+    ) -> StoreResult<()> {
         self.write(move |c| {
             c.prepare_cached(
                 "INSERT INTO docking_clients (client_id, province, secret_hash, created_at) VALUES (?1, ?2, ?3, ?4)
@@ -71,7 +70,7 @@ impl CredentialStore for SqliteStore {
         .await
     }
 
-    async fn docking_client(&self, client_id: String) -> Result<Option<(String, String)>> {
+    async fn docking_client(&self, client_id: String) -> StoreResult<Option<(String, String)>> {
         self.read(move |c| {
             Ok(c.prepare_cached(
                 "SELECT province, secret_hash FROM docking_clients WHERE client_id = ?1",

@@ -8,12 +8,11 @@ use rusqlite::{OptionalExtension, params};
 use uuid::Uuid;
 
 use super::*;
-use crate::prelude::*;
 use crate::{BatchSummary, FlowRow, HandlerRow, Result, StoreError, Stored};
 
 #[async_trait]
 impl IndexFeed for SqliteStore {
-    async fn flows(&self, after: u64, limit: u32) -> Result<Vec<FlowRow>> {
+    async fn flows(&self, after: u64, limit: u32) -> StoreResult<Vec<FlowRow>> {
         self.read(move |c| {
             let mut rows: Vec<FlowRow> = Vec::with_capacity(limit as usize);
             let mut stmt = c.prepare_cached(
@@ -76,17 +75,21 @@ impl IndexFeed for SqliteStore {
         .await
     }
 
-    async fn batch_summaries(&self, after: i64, limit: u32) -> Result<Vec<(i64, BatchSummary)>> {
+    async fn batch_summaries(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<(i64, BatchSummary)>> {
         self.read(move |c| {
             let sql = format!("{BATCH_SUMMARY_SQL} WHERE b.seq > ?1 ORDER BY b.seq LIMIT ?2");
             let mut stmt = c.prepare_cached(&sql)?;
             let rows = stmt.query_map(params![after, limit], batch_summary_row)?;
-            rows.map(|r| r.map_err(StoreError::from)).collect()
+            rows.map(|r| r.map_err(Error::from)).collect()
         })
         .await
     }
 
-    async fn batch_summaries_of(&self, ids: Vec<Uuid>) -> Result<Vec<BatchSummary>> {
+    async fn batch_summaries_of(&self, ids: Vec<Uuid>) -> StoreResult<Vec<BatchSummary>> {
         self.read(move |c| {
             let sql = format!("{BATCH_SUMMARY_SQL} WHERE b.id = ?1");
             let mut stmt = c.prepare_cached(&sql)?;
@@ -104,7 +107,7 @@ impl IndexFeed for SqliteStore {
         .await
     }
 
-    async fn movements_by_seq(&self, seqs: Vec<u64>) -> Result<Vec<Stored<Movement>>> {
+    async fn movements_by_seq(&self, seqs: Vec<u64>) -> StoreResult<Vec<Stored<Movement>>> {
         self.read(move |c| {
             let mut stmt = c.prepare_cached(
                 "SELECT seq, body, recorded_at, (SELECT x.id FROM movements x WHERE x.corrects = t.id ORDER BY x.seq DESC LIMIT 1)
@@ -124,7 +127,7 @@ impl IndexFeed for SqliteStore {
         .await
     }
 
-    async fn handlers_of(&self, seqs: Vec<u64>) -> Result<Vec<HandlerRow>> {
+    async fn handlers_of(&self, seqs: Vec<u64>) -> StoreResult<Vec<HandlerRow>> {
         self.read(move |c| {
             let mut stmt = c.prepare_cached(
                 "SELECT movement_seq, person_key, name, id_no, phone FROM movement_handlers WHERE movement_seq = ?1",
@@ -149,7 +152,7 @@ impl IndexFeed for SqliteStore {
         .await
     }
 
-    async fn movements_of_person(&self, person_key: &str) -> Result<Vec<u64>> {
+    async fn movements_of_person(&self, person_key: &str) -> StoreResult<Vec<u64>> {
         let k = person_key.to_string();
         self.read(move |c| {
             let mut stmt =

@@ -5,12 +5,14 @@ use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use uuid::Uuid;
 
 use super::*;
-use crate::prelude::*;
 use crate::{IncidentRow, Result};
 
 #[async_trait]
 impl IncidentStore for SqliteStore {
-    async fn create_incident(&self, incident: coldtrace_domain::incident::Incident) -> Result<()> {
+    async fn create_incident(
+        &self,
+        incident: coldtrace_domain::incident::Incident,
+    ) -> StoreResult<()> {
         let docking = self.inner.docking.get().is_some();
         self.write(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -37,7 +39,7 @@ impl IncidentStore for SqliteStore {
         incident: Uuid,
         by: String,
         event: coldtrace_domain::incident::IncidentEvent,
-    ) -> Result<i64> {
+    ) -> StoreResult<i64> {
         self.write(move |conn| {
             conn.prepare_cached(
                 "INSERT INTO incident_events (incident_id, by_subject, body, recorded_at) VALUES (?1, ?2, ?3, ?4)",
@@ -48,7 +50,7 @@ impl IncidentStore for SqliteStore {
         .await
     }
 
-    async fn incident(&self, id: Uuid) -> Result<Option<IncidentRow>> {
+    async fn incident(&self, id: Uuid) -> StoreResult<Option<IncidentRow>> {
         self.read(move |c| {
             let row: Option<(i64, String, i64)> = c
                 .prepare_cached("SELECT seq, body, recorded_at FROM incidents WHERE id = ?1")?
@@ -59,7 +61,7 @@ impl IncidentStore for SqliteStore {
         .await
     }
 
-    async fn incidents(&self) -> Result<Vec<IncidentRow>> {
+    async fn incidents(&self) -> StoreResult<Vec<IncidentRow>> {
         self.read(move |c| {
             let mut stmt =
                 c.prepare_cached("SELECT seq, body, recorded_at FROM incidents ORDER BY seq DESC")?;
@@ -74,7 +76,7 @@ impl IncidentStore for SqliteStore {
 
 #[async_trait]
 impl PublicationStore for SqliteStore {
-    async fn publish(&self, batch: Uuid, by: String) -> Result<bool> {
+    async fn publish(&self, batch: Uuid, by: String) -> StoreResult<bool> {
         self.write(move |c| {
             Ok(c.prepare_cached(
                 "INSERT OR IGNORE INTO published (batch_id, by_subject, at_ms) VALUES (?1, ?2, ?3)",
@@ -85,7 +87,7 @@ impl PublicationStore for SqliteStore {
         .await
     }
 
-    async fn is_published(&self, batch: Uuid) -> Result<bool> {
+    async fn is_published(&self, batch: Uuid) -> StoreResult<bool> {
         self.read(move |c| {
             Ok(
                 c.prepare_cached("SELECT 1 FROM published WHERE batch_id = ?1")?

@@ -1,8 +1,13 @@
-//! The embedded store: one SQLite file, WAL, `synchronous=FULL`, one writer and a few readers.
+//! # coldtrace-store-sqlite
+//!
+//! The embedded store: one SQLite file, WAL, `synchronous=FULL`, one writer and a few readers. It implements
+//! every role trait of `coldtrace-store`; nothing above the store names SQLite except the places that open one
+//! (the binary, the harness, tests).
 //!
 //! ## Layout
-//! - [`schema`]: the tables and the schema version.
-//! - this file: the store handle, opening, connection plumbing and the read helpers every role uses.
+//! - [`schema`]: the tables and the schema version; `docking`: the outbox and inbox tables and their SQL.
+//! - this file: the store handle, opening, connection plumbing, the crate's error (SQLite's errors stay inside:
+//!   callers see `StoreError::Backend`) and the read helpers every role uses.
 //! - `writer`: the submission transaction (references, corrections, idempotency, docking messages).
 //! - one file per role trait group: `records`, `credentials`, `feed`, `incidents`, `docking_impl`.
 
@@ -16,9 +21,10 @@ use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::{Page, Result, Scope, StoreError, Stored};
+pub(crate) use coldtrace_store::*;
 
 mod credentials;
+mod docking;
 mod docking_impl;
 mod feed;
 mod incidents;
@@ -29,6 +35,58 @@ mod writer;
 use schema::{SCHEMA, SCHEMA_VERSION};
 pub(crate) use writer::flow_kind;
 use writer::*;
+
+/// An error inside this store: SQLite's own, or one of the store's. Converted to [`StoreError`] where a role
+/// trait answers, so that SQLite's error type never leaves this crate.
+#[derive(Debug)]
+pub(crate) enum Error {
+    Sql(rusqlite::Error),
+    Store(StoreError),
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::Sql(e)
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        Error::Store(e)
+    }
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(e: serde_json::Error) -> Self {
+        Error::Store(StoreError::Corrupt(e))
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Store(StoreError::Io(e))
+    }
+}
+
+impl From<Error> for StoreError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Sql(e) => StoreError::Backend(Box::new(e)),
+            Error::Store(e) => e,
+        }
+    }
+}
+
+/// Results inside this store.
+pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What a role trait answers.
+pub(crate) type StoreResult<T> = coldtrace_store::Result<T>;
+
+/// The store file inside a data directory.
+pub fn store_path(data: &Path) -> std::path::PathBuf {
+    data.join("coldtrace.sqlite")
+}
 
 /// The embedded store.
 #[derive(Clone)]
@@ -77,15 +135,13 @@ fn encode<T: Serialize>(r: &T) -> Result<(String, String)> {
     Ok((hex::encode(Sha256::digest(v.to_string().as_bytes())), body))
 }
 
-/// The store file inside a data directory.
-pub fn store_path(data: &Path) -> std::path::PathBuf {
-    data.join("coldtrace.sqlite")
-}
-
 impl SqliteStore {
     /// Opens (creating if needed) the store file at `path`.
-    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref();
+    pub fn open(path: impl AsRef<Path>) -> StoreResult<Self> {
+        Ok(Self::open_at(path.as_ref())?)
+    }
+
+    fn open_at(path: &Path) -> Result<Self> {
         if let Some(dir) = path.parent()
             && !dir.as_os_str().is_empty()
         {
@@ -125,12 +181,12 @@ impl SqliteStore {
     async fn read<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
-    ) -> Result<T> {
+    ) -> StoreResult<T> {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
             let i = inner.next_reader.fetch_add(1, Ordering::Relaxed) % inner.readers.len();
             let conn = inner.readers[i].lock().unwrap_or_else(|p| p.into_inner());
-            f(&conn)
+            f(&conn).map_err(StoreError::from)
         })
         .await
         .map_err(|e| StoreError::Task(e.to_string()))?
@@ -139,7 +195,7 @@ impl SqliteStore {
     async fn write<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static,
-    ) -> Result<T> {
+    ) -> StoreResult<T> {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
             if let Some(why) = inner
@@ -152,14 +208,14 @@ impl SqliteStore {
             }
             let mut conn = inner.writer.lock().unwrap_or_else(|p| p.into_inner());
             let r = f(&mut conn);
-            if let Err(StoreError::Database(e)) = &r
+            if let Err(Error::Sql(e)) = &r
                 && is_durability_failure(e)
             {
                 tracing::error!(error = %e, "commit failed; the store now refuses writes");
                 *inner.failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
                 return Err(StoreError::Unavailable(e.to_string()));
             }
-            r
+            r.map_err(StoreError::from)
         })
         .await
         .map_err(|e| StoreError::Task(e.to_string()))?
@@ -251,5 +307,5 @@ fn scope_sql(
 }
 
 fn parse_uuid(s: &str) -> Result<Uuid> {
-    Uuid::parse_str(s).map_err(|e| StoreError::Task(format!("stored id {s:?}: {e}")))
+    Uuid::parse_str(s).map_err(|e| StoreError::Task(format!("stored id {s:?}: {e}")).into())
 }

@@ -2,7 +2,8 @@
 
 use coldtrace_domain::{SubmissionDraft, Submitter};
 use coldtrace_store::prelude::*;
-use coldtrace_store::{BatchFilter, Page, Scope, SqliteStore, StoreError, SubmitRequest};
+use coldtrace_store::{BatchFilter, Page, Scope, StoreError, SubmitRequest};
+use coldtrace_store_sqlite::SqliteStore;
 use serde_json::json;
 use uuid::Uuid;
 

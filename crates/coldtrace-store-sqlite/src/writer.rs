@@ -603,7 +603,7 @@ pub(super) fn submit_blocking(
             .optional()?;
         if let Some((hash, response)) = prior {
             if hash != req.request_hash {
-                return Err(StoreError::KeyReused(key.clone()));
+                return Err(StoreError::KeyReused(key.clone()).into());
             }
             return Ok(SubmitOutcome {
                 receipt: serde_json::from_str(&response)?,
@@ -651,10 +651,10 @@ pub(super) fn submit_blocking(
     } = t;
     if !problems.invalid.is_empty() {
         // Dropping the transaction rolls it back: nothing of a refused submission is kept.
-        return Err(StoreError::Invalid(problems.invalid));
+        return Err(StoreError::Invalid(problems.invalid).into());
     }
     if !problems.conflict.is_empty() {
-        return Err(StoreError::Conflict(problems.conflict));
+        return Err(StoreError::Conflict(problems.conflict).into());
     }
     if let Some(cfg) = docking {
         crate::docking::emit(&tx, cfg, &fresh, now)?;

@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 
-use coldtrace_domain::code::Issuer;
 use coldtrace_domain::docking::{
     BatchFacts, BorderFlow, Derivation, EnterpriseShort, Envelope, IncidentReport, Message,
     NativeCode, Notice, NoticeAck, UploadReceipt, province_of_uscc,
@@ -15,8 +14,8 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use uuid::Uuid;
 
 use crate::{
-    AcceptOutcome, AckOutcome, InboxRow, LinkDecision, NoticeInRow, OutboxStatus, Result,
-    StoreError,
+    AcceptOutcome, AckOutcome, DockingConfig, InboxRow, LinkDecision, NoticeInRow, OutboxStatus,
+    Result, StoreError,
 };
 
 pub(crate) const SCHEMA: &str = r#"
@@ -85,15 +84,6 @@ CREATE TABLE IF NOT EXISTS docking_clients (
     created_at INTEGER NOT NULL
 );
 "#;
-
-/// What a provincial platform reports and how it issues codes.
-#[derive(Debug, Clone)]
-pub struct DockingConfig {
-    /// GB/T 2260 two-digit province code of this platform.
-    pub province: String,
-    /// The code scheme this platform issues for batches that arrive without one of its codes.
-    pub issuer: Option<Issuer>,
-}
 
 /// Records first stored by one submission, to report.
 #[derive(Default)]
@@ -566,7 +556,8 @@ pub(crate) fn accept_upload(
                 return Err(StoreError::SequenceGap {
                     expected: last + 1,
                     got: m.seq,
-                });
+                }
+                .into());
             }
             // Keep what is in order; the province resends from `next_seq`.
             break;

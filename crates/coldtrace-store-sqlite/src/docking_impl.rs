@@ -5,26 +5,30 @@ use rusqlite::TransactionBehavior;
 use uuid::Uuid;
 
 use super::*;
-use crate::Result;
-use crate::prelude::*;
 
 #[async_trait]
 impl OutboxStore for SqliteStore {
-    async fn codes_of(&self, batch: Uuid) -> Result<Vec<coldtrace_domain::docking::NativeCode>> {
+    async fn codes_of(
+        &self,
+        batch: Uuid,
+    ) -> StoreResult<Vec<coldtrace_domain::docking::NativeCode>> {
         self.read(move |c| crate::docking::codes_of(c, batch)).await
     }
 
-    async fn outbox_pending(&self, limit: u32) -> Result<Vec<coldtrace_domain::docking::Envelope>> {
+    async fn outbox_pending(
+        &self,
+        limit: u32,
+    ) -> StoreResult<Vec<coldtrace_domain::docking::Envelope>> {
         self.read(move |c| crate::docking::outbox_pending(c, limit))
             .await
     }
 
-    async fn outbox_delivered(&self, upto: u64) -> Result<()> {
+    async fn outbox_delivered(&self, upto: u64) -> StoreResult<()> {
         self.write(move |c| crate::docking::outbox_delivered(c, upto))
             .await
     }
 
-    async fn outbox_status(&self) -> Result<crate::OutboxStatus> {
+    async fn outbox_status(&self) -> StoreResult<crate::OutboxStatus> {
         self.read(crate::docking::outbox_status).await
     }
 
@@ -32,7 +36,7 @@ impl OutboxStore for SqliteStore {
         &self,
         notice: coldtrace_domain::docking::Notice,
         incident: Option<Uuid>,
-    ) -> Result<bool> {
+    ) -> StoreResult<bool> {
         self.write(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let added = crate::docking::record_notice(&tx, &notice, incident, now_ms())?;
@@ -42,18 +46,18 @@ impl OutboxStore for SqliteStore {
         .await
     }
 
-    async fn notice_cursor(&self) -> Result<u64> {
+    async fn notice_cursor(&self) -> StoreResult<u64> {
         self.read(crate::docking::notice_cursor).await
     }
 
-    async fn received_notices(&self) -> Result<Vec<crate::NoticeInRow>> {
+    async fn received_notices(&self) -> StoreResult<Vec<crate::NoticeInRow>> {
         self.read(crate::docking::received_notices).await
     }
 
     async fn ack_notice(
         &self,
         ack: coldtrace_domain::docking::NoticeAck,
-    ) -> Result<crate::AckOutcome> {
+    ) -> StoreResult<crate::AckOutcome> {
         self.write(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let out = crate::docking::ack_notice(&tx, &ack, now_ms())?;
@@ -71,7 +75,7 @@ impl InboxStore for SqliteStore {
         province: String,
         messages: Vec<coldtrace_domain::docking::Envelope>,
         assign_seq: bool,
-    ) -> Result<crate::AcceptOutcome> {
+    ) -> StoreResult<crate::AcceptOutcome> {
         self.write(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let out =
@@ -82,24 +86,24 @@ impl InboxStore for SqliteStore {
         .await
     }
 
-    async fn inbox(&self, after: u64, limit: u32) -> Result<Vec<crate::InboxRow>> {
+    async fn inbox(&self, after: u64, limit: u32) -> StoreResult<Vec<crate::InboxRow>> {
         self.read(move |c| crate::docking::inbox(c, after, limit))
             .await
     }
 
-    async fn decide_link(&self, d: crate::LinkDecision) -> Result<()> {
+    async fn decide_link(&self, d: crate::LinkDecision) -> StoreResult<()> {
         self.write(move |c| crate::docking::decide_link(c, &d))
             .await
     }
 
-    async fn link_decisions(&self) -> Result<Vec<crate::LinkDecision>> {
+    async fn link_decisions(&self) -> StoreResult<Vec<crate::LinkDecision>> {
         self.read(crate::docking::link_decisions).await
     }
 
     async fn put_notices(
         &self,
         notices: Vec<coldtrace_domain::docking::Notice>,
-    ) -> Result<Vec<coldtrace_domain::docking::Notice>> {
+    ) -> StoreResult<Vec<coldtrace_domain::docking::Notice>> {
         self.write(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let out = crate::docking::put_notices(&tx, &notices, now_ms())?;
@@ -114,7 +118,7 @@ impl InboxStore for SqliteStore {
         province: Option<String>,
         after: u64,
         limit: u32,
-    ) -> Result<Vec<coldtrace_domain::docking::Notice>> {
+    ) -> StoreResult<Vec<coldtrace_domain::docking::Notice>> {
         self.read(move |c| crate::docking::notices_out(c, province.as_deref(), after, limit))
             .await
     }
