@@ -258,7 +258,7 @@ async fn publication_and_incidents_follow_the_regulators_province() {
     let positive_at = EventTime::parse("2026-03-02T10:00:00+08:00").unwrap();
     let request = |start| OpenIncidentRequest {
         start,
-        positive_at: positive_at.clone(),
+        positive_at,
         note: None,
         mode: TimeRule::Strict,
     };
