@@ -84,7 +84,7 @@ pub async fn rows(
                     .map(|c| c.name.clone())
                     .unwrap_or_default(),
                 r.location.clone().unwrap_or_default(),
-                lot.map(|l| l.role.to_string()).unwrap_or_default(),
+                lot.map(|l| l.role.as_str().to_string()).unwrap_or_default(),
                 r.id.to_string(),
             ],
         ));

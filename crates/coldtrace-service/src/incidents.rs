@@ -12,7 +12,7 @@ use coldtrace_store::{IncidentRow, Store, StoreError};
 use coldtrace_trace::{Direction, TimeMode};
 use uuid::Uuid;
 
-use crate::tracer::{TraceAnswer, TraceError, TraceFrom, Tracer};
+use crate::tracer::{Relation, TraceAnswer, TraceError, TraceFrom, Tracer};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IncidentError {
@@ -170,7 +170,7 @@ fn seeds(a: &TraceAnswer) -> Vec<Uuid> {
     let mut out: Vec<Uuid> = Vec::new();
     for h in &a.holders {
         for l in &h.lots {
-            if l.role == "start" && !out.contains(&l.batch) {
+            if l.role == Relation::Start && !out.contains(&l.batch) {
                 out.push(l.batch);
             }
         }
@@ -182,7 +182,7 @@ fn tasks(a: &TraceAnswer) -> Vec<DisposalTask> {
     let mut out = Vec::new();
     for h in &a.holders {
         for l in &h.lots {
-            if l.role == "backward" || l.on_hand_milli <= 0 {
+            if l.role == Relation::Backward || l.on_hand_milli <= 0 {
                 continue;
             }
             out.push(DisposalTask {
@@ -210,7 +210,7 @@ fn notices(a: &TraceAnswer) -> Vec<NoticeDraft> {
             continue;
         };
         for l in &h.lots {
-            if l.role == "backward" {
+            if l.role == Relation::Backward {
                 continue;
             }
             let seller = if h.path.len() >= 2 {

@@ -176,6 +176,110 @@ pub struct TraceRequest {
     pub mode: TimeMode,
 }
 
+/// Which way a trace goes (追溯方向).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum TraceDirection {
+    /// Backward to the sources and forward to every holder (正反向同时).
+    #[default]
+    Both,
+    /// Forward: where the goods went (正向).
+    Forward,
+    /// Backward: where the goods came from (反向).
+    Backward,
+}
+
+impl From<TraceDirection> for Direction {
+    fn from(d: TraceDirection) -> Self {
+        match d {
+            TraceDirection::Both => Direction::Both,
+            TraceDirection::Forward => Direction::Forward,
+            TraceDirection::Backward => Direction::Backward,
+        }
+    }
+}
+
+/// How time counts in a trace.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum TimeRule {
+    /// Goods that left a holder before contaminated goods arrived are not implicated.
+    #[default]
+    Strict,
+    /// Every flow counts, whatever its time.
+    Conservative,
+}
+
+impl From<TimeRule> for TimeMode {
+    fn from(m: TimeRule) -> Self {
+        match m {
+            TimeRule::Strict => TimeMode::Strict,
+            TimeRule::Conservative => TimeMode::Conservative,
+        }
+    }
+}
+
+impl From<Direction> for TraceDirection {
+    fn from(d: Direction) -> Self {
+        match d {
+            Direction::Both => TraceDirection::Both,
+            Direction::Forward => TraceDirection::Forward,
+            Direction::Backward => TraceDirection::Backward,
+        }
+    }
+}
+
+impl From<TimeMode> for TimeRule {
+    fn from(m: TimeMode) -> Self {
+        match m {
+            TimeMode::Strict => TimeRule::Strict,
+            TimeMode::Conservative => TimeRule::Conservative,
+        }
+    }
+}
+
+/// How a batch or a lot is implicated: where the trace started, or reached forward or backward from it.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Relation {
+    Start,
+    Forward,
+    Backward,
+}
+
+impl Relation {
+    /// The wire name, for spreadsheets.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Relation::Start => "start",
+            Relation::Forward => "forward",
+            Relation::Backward => "backward",
+        }
+    }
+}
+
 /// An implicated batch.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct BatchOut {
@@ -190,8 +294,7 @@ pub struct BatchOut {
     pub establishment_no: Option<Text>,
     #[schema(value_type = String)]
     pub unit: Text,
-    /// `start`, `forward` or `backward`.
-    pub role: &'static str,
+    pub role: Relation,
 }
 
 /// One batch at one holder.
@@ -216,8 +319,7 @@ pub struct LotOut {
     pub receipt_unconfirmed: bool,
     /// Forward: earliest time it held implicated goods. Backward: latest time it sent goods onward.
     pub time: Option<String>,
-    /// `start`, `forward` or `backward`.
-    pub role: &'static str,
+    pub role: Relation,
     #[serde(skip)]
     pub on_hand_milli: i64,
     #[serde(skip)]
@@ -270,8 +372,8 @@ pub struct HolderOut {
 pub struct TraceAnswer {
     /// Microseconds spent in the search and in building this answer.
     pub took_us: u64,
-    pub direction: String,
-    pub mode: String,
+    pub direction: TraceDirection,
+    pub mode: TimeRule,
     pub batches: Vec<BatchOut>,
     pub holders: Vec<HolderOut>,
     pub provinces: Vec<String>,
@@ -702,17 +804,8 @@ impl Tracer {
                 });
             }
         }
-        a.direction = match direction {
-            Direction::Forward => "forward",
-            Direction::Backward => "backward",
-            Direction::Both => "both",
-        }
-        .into();
-        a.mode = match mode {
-            TimeMode::Strict => "strict",
-            TimeMode::Conservative => "conservative",
-        }
-        .into();
+        a.direction = direction.into();
+        a.mode = mode.into();
         a.took_us = t0.elapsed().as_micros() as u64;
         a
     }
@@ -751,15 +844,15 @@ fn contact_visible(viewer: &Principal, province: Option<&str>) -> bool {
 fn build(ix: &TraceIndex, dir: &Directory, r: &TraceResult) -> TraceAnswer {
     let starts: BTreeSet<Ix> = r.starts.iter().copied().collect();
     // Every lot with its role; a start lot is "start" whichever search reached it.
-    let mut lots: Vec<(Ix, &'static str, &Hit, bool)> =
+    let mut lots: Vec<(Ix, Relation, &Hit, bool)> =
         Vec::with_capacity(r.forward.len() + r.backward.len());
     for h in &r.forward {
         lots.push((
             h.lot,
             if starts.contains(&h.lot) {
-                "start"
+                Relation::Start
             } else {
-                "forward"
+                Relation::Forward
             },
             h,
             true,
@@ -772,9 +865,9 @@ fn build(ix: &TraceIndex, dir: &Directory, r: &TraceResult) -> TraceAnswer {
         lots.push((
             h.lot,
             if starts.contains(&h.lot) {
-                "start"
+                Relation::Start
             } else {
-                "backward"
+                Relation::Backward
             },
             h,
             false,
@@ -810,7 +903,7 @@ fn build(ix: &TraceIndex, dir: &Directory, r: &TraceResult) -> TraceAnswer {
             origin_country: info.origin_country.clone(),
             establishment_no: info.establishment_no.clone(),
             unit: info.unit.clone(),
-            role,
+            role: *role,
         });
         let qty = ix.quantities(*lot);
         if *forward && hit.time > 0 {
@@ -870,7 +963,7 @@ fn build(ix: &TraceIndex, dir: &Directory, r: &TraceResult) -> TraceAnswer {
             on_hand: q(on_hand),
             receipt_unconfirmed: unconfirmed,
             time: fmt_time(hit.time),
-            role,
+            role: *role,
             on_hand_milli: on_hand,
             lot: *lot,
         });
@@ -881,8 +974,8 @@ fn build(ix: &TraceIndex, dir: &Directory, r: &TraceResult) -> TraceAnswer {
         .collect();
     TraceAnswer {
         took_us: 0,
-        direction: String::new(),
-        mode: String::new(),
+        direction: TraceDirection::default(),
+        mode: TimeRule::default(),
         batches: batches.into_values().collect(),
         holders: holders.into_values().collect(),
         provinces: provinces.into_iter().collect(),
@@ -993,4 +1086,29 @@ pub async fn people(
         }
     }
     Ok(by.into_values().collect())
+}
+
+impl std::fmt::Display for Relation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for TraceDirection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TraceDirection::Both => "both",
+            TraceDirection::Forward => "forward",
+            TraceDirection::Backward => "backward",
+        })
+    }
+}
+
+impl std::fmt::Display for TimeRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TimeRule::Strict => "strict",
+            TimeRule::Conservative => "conservative",
+        })
+    }
 }

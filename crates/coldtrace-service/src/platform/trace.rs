@@ -1,75 +1,12 @@
 //! Tracing (追溯): where a trace starts, who may start there, and the answer.
 
 use coldtrace_domain::{Principal, Role, TraceCode, party};
-use coldtrace_trace::{Direction, TimeMode};
 use uuid::Uuid;
 
 use super::Platform;
 use crate::error::{ServiceError, require_role};
 use crate::tracer::{PersonOut, TraceAnswer, TraceFrom, TraceRequest};
-
-/// Which way a trace goes (追溯方向).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    Default,
-    PartialEq,
-    Eq,
-    serde::Serialize,
-    serde::Deserialize,
-    utoipa::ToSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum TraceDirection {
-    /// Backward to the sources and forward to every holder (正反向同时).
-    #[default]
-    Both,
-    /// Forward: where the goods went (正向).
-    Forward,
-    /// Backward: where the goods came from (反向).
-    Backward,
-}
-
-impl From<TraceDirection> for Direction {
-    fn from(d: TraceDirection) -> Self {
-        match d {
-            TraceDirection::Both => Direction::Both,
-            TraceDirection::Forward => Direction::Forward,
-            TraceDirection::Backward => Direction::Backward,
-        }
-    }
-}
-
-/// How time counts in a trace.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    Default,
-    PartialEq,
-    Eq,
-    serde::Serialize,
-    serde::Deserialize,
-    utoipa::ToSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum TimeRule {
-    /// Goods that left a holder before contaminated goods arrived are not implicated.
-    #[default]
-    Strict,
-    /// Every flow counts, whatever its time.
-    Conservative,
-}
-
-impl From<TimeRule> for TimeMode {
-    fn from(m: TimeRule) -> Self {
-        match m {
-            TimeRule::Strict => TimeMode::Strict,
-            TimeRule::Conservative => TimeMode::Conservative,
-        }
-    }
-}
+pub use crate::tracer::{TimeRule, TraceDirection};
 
 /// The wire name of a closed set of values (the serde names, so the command line and the API spell them alike).
 fn parse_name<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, String> {

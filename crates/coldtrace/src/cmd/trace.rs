@@ -89,7 +89,7 @@ pub fn print_summary(a: &coldtrace_service::TraceAnswer) {
             .filter(|l| l.on_hand > 0.0)
             .map(|l| format!("{} {} {}", l.batch_no, l.on_hand, l.unit))
             .collect();
-        let role = h.lots.first().map(|l| l.role).unwrap_or("");
+        let role = h.lots.first().map(|l| l.role.as_str()).unwrap_or("");
         println!(
             "  {:<9} {:<34} {:<6} {:<14} on hand: {}",
             role,
