@@ -20,6 +20,17 @@ pub enum IncidentKind {
     Environment,
 }
 
+impl IncidentKind {
+    /// The wire name (as serialized).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IncidentKind::BatchSample => "batch_sample",
+            IncidentKind::Person => "person",
+            IncidentKind::Environment => "environment",
+        }
+    }
+}
+
 /// Disposal measure (处置措施).
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
@@ -136,4 +147,20 @@ pub enum IncidentEvent {
     Note { text: String },
     /// The incident is closed: every quantity accounted for, or the reason it is closed anyway.
     Closed { reason: Option<String> },
+}
+
+#[cfg(test)]
+mod kind_name_tests {
+    use super::IncidentKind;
+
+    #[test]
+    fn the_wire_name_is_the_serialized_name() {
+        for k in [
+            IncidentKind::BatchSample,
+            IncidentKind::Person,
+            IncidentKind::Environment,
+        ] {
+            assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
+        }
+    }
 }

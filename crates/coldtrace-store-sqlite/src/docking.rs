@@ -3,13 +3,9 @@
 //! province's messages (deduplicated by message id, ordered by each province's sequence), link decisions and the
 //! notices to deliver.
 
-use std::collections::HashMap;
-
-use coldtrace_domain::docking::{
-    BatchFacts, BorderFlow, Derivation, EnterpriseShort, Envelope, IncidentReport, Message,
-    NativeCode, Notice, NoticeAck, UploadReceipt, province_of_uscc,
-};
-use coldtrace_domain::{Batch, Enterprise, Movement, MovementKind, Product, Uscc};
+use coldtrace_domain::docking::{Envelope, Message, NativeCode, Notice, NoticeAck, UploadReceipt};
+use coldtrace_domain::{Batch, Enterprise, Product, TraceCode};
+use coldtrace_store::report::{self, Fresh, ReportSource};
 use rusqlite::{OptionalExtension, Transaction, params};
 use uuid::Uuid;
 
@@ -85,14 +81,6 @@ CREATE TABLE IF NOT EXISTS docking_clients (
 );
 "#;
 
-/// Records first stored by one submission, to report.
-#[derive(Default)]
-pub(crate) struct Fresh {
-    pub enterprises: Vec<Enterprise>,
-    pub batches: Vec<(i64, Batch)>,
-    pub movements: Vec<Movement>,
-}
-
 fn push(tx: &Transaction<'_>, now: i64, body: Message) -> Result<()> {
     let env = Envelope {
         id: Uuid::now_v7(),
@@ -110,57 +98,51 @@ fn push(tx: &Transaction<'_>, now: i64, body: Message) -> Result<()> {
     Ok(())
 }
 
-/// What the messages say of a registered enterprise.
-#[derive(Clone)]
-struct Party {
-    uscc: String,
-    name: String,
-    province: String,
+fn latest<T: serde::de::DeserializeOwned>(
+    tx: &Transaction<'_>,
+    sql: &str,
+    id: Uuid,
+) -> Result<Option<T>> {
+    let body: Option<String> = tx
+        .prepare_cached(sql)?
+        .query_row([id.to_string()], |r| r.get(0))
+        .optional()?;
+    Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
 }
 
-/// Registered enterprises read once per submission: a bulk ledger names the same few holders many times.
-#[derive(Default)]
-struct Parties(HashMap<Uuid, Option<Party>>);
+/// The records of the open submission transaction, as the backend-neutral report reads them.
+struct Source<'a, 't>(&'a Transaction<'t>);
 
-impl Parties {
-    fn get(&mut self, tx: &Transaction<'_>, id: Uuid) -> Result<Option<Party>> {
-        if let Some(p) = self.0.get(&id) {
-            return Ok(p.clone());
-        }
-        let body: Option<String> = tx
-            .prepare_cached("SELECT body FROM enterprises WHERE id = ?1 ORDER BY seq DESC LIMIT 1")?
-            .query_row([id.to_string()], |r| r.get(0))
-            .optional()?;
-        let party = match body {
-            Some(b) => {
-                let e: Enterprise = serde_json::from_str(&b)?;
-                Some(Party {
-                    uscc: e.uscc.as_str().to_string(),
-                    province: e.region.province().as_str().to_string(),
-                    name: e.name,
-                })
-            }
-            None => None,
-        };
-        self.0.insert(id, party.clone());
-        Ok(party)
+impl ReportSource for Source<'_, '_> {
+    type Error = crate::Error;
+    fn enterprise(&mut self, id: Uuid) -> Result<Option<Enterprise>> {
+        latest(
+            self.0,
+            "SELECT body FROM enterprises WHERE id = ?1 ORDER BY seq DESC LIMIT 1",
+            id,
+        )
     }
-}
-
-fn product_of(tx: &Transaction<'_>, id: Uuid) -> Result<Option<Product>> {
-    let body: Option<String> = tx
-        .prepare_cached("SELECT body FROM products WHERE id = ?1 ORDER BY seq DESC LIMIT 1")?
-        .query_row([id.to_string()], |r| r.get(0))
-        .optional()?;
-    Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
-}
-
-fn batch_of(tx: &Transaction<'_>, id: Uuid) -> Result<Option<Batch>> {
-    let body: Option<String> = tx
-        .prepare_cached("SELECT body FROM batches WHERE id = ?1")?
-        .query_row([id.to_string()], |r| r.get(0))
-        .optional()?;
-    Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
+    fn product(&mut self, id: Uuid) -> Result<Option<Product>> {
+        latest(
+            self.0,
+            "SELECT body FROM products WHERE id = ?1 ORDER BY seq DESC LIMIT 1",
+            id,
+        )
+    }
+    fn batch(&mut self, id: Uuid) -> Result<Option<Batch>> {
+        latest(self.0, "SELECT body FROM batches WHERE id = ?1", id)
+    }
+    fn codes(&mut self, batch: Uuid) -> Result<Vec<NativeCode>> {
+        codes_of(self.0, batch)
+    }
+    fn add_code(&mut self, batch: Uuid, code: &TraceCode) -> Result<()> {
+        self.0
+            .prepare_cached(
+                "INSERT OR IGNORE INTO trace_codes (key, batch_id, scheme, value) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![code.key, batch.to_string(), code.scheme.as_str(), code.value])?;
+        Ok(())
+    }
 }
 
 /// Every code of a batch, as stored (the enterprise's and the platform's).
@@ -176,197 +158,30 @@ pub(crate) fn codes_of(tx: &rusqlite::Connection, id: Uuid) -> Result<Vec<Native
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Issues the platform's code for every new batch without one, then writes the messages that report the
-/// submission: new enterprises, new batches, processing lineage and flows across the province border.
+/// Issues codes and writes the messages that report a submission (see [`coldtrace_store::report`]) into the
+/// outbox, in the submission's transaction.
 pub(crate) fn emit(
     tx: &Transaction<'_>,
     cfg: &DockingConfig,
     fresh: &Fresh,
     now: i64,
 ) -> Result<()> {
-    let mut parties = Parties::default();
-    for e in &fresh.enterprises {
-        push(
-            tx,
-            now,
-            Message::Enterprise(EnterpriseShort {
-                uscc: e.uscc.as_str().to_string(),
-                name: e.name.clone(),
-                kind: e.kind.as_str().to_string(),
-                region: e.region.as_str().to_string(),
-            }),
-        )?;
-    }
-    for (serial, b) in &fresh.batches {
-        let owner = parties.get(tx, b.owner)?;
-        let product = product_of(tx, b.product)?;
-        if let Some(issuer) = &cfg.issuer
-            && !b.trace_codes.iter().any(|c| c.scheme == issuer.scheme)
-            && let Some(uscc) = owner
-                .as_ref()
-                .and_then(|o| Uscc::parse_overridden(&o.uscc).ok())
-            && let Some(code) = issuer.issue(
-                *serial as u64,
-                &uscc,
-                product.as_ref().and_then(|p| p.gtin.as_ref()),
-                &b.batch_no,
-            )
-        {
-            // A code already taken (a GS1 code printed by another batch of the same lot) is not issued twice.
-            tx.prepare_cached(
-                "INSERT OR IGNORE INTO trace_codes (key, batch_id, scheme, value) VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![code.key, b.id.to_string(), code.scheme.as_str(), code.value])?;
-        }
-        push(
-            tx,
-            now,
-            Message::Batch(BatchFacts {
-                batch: b.id.to_string(),
-                codes: codes_of(tx, b.id)?,
-                product: product.as_ref().map(|p| p.name.clone()).unwrap_or_default(),
-                gtin: product
-                    .as_ref()
-                    .and_then(|p| p.gtin.as_ref())
-                    .map(|g| g.to_gtin14()),
-                batch_no: b.batch_no.clone(),
-                owner_uscc: owner.map(|o| o.uscc).unwrap_or_default(),
-                origin_country: product
-                    .as_ref()
-                    .map(|p| p.origin_country.as_str().to_string()),
-                inspection_cert_no: b.inspection_cert_no.clone(),
-                declaration_no: b.declaration_no.as_ref().map(|d| d.as_str().to_string()),
-                port_of_entry: b.port_of_entry.clone(),
-                import_date: b.import_date.map(|d| d.to_string()),
-                quantity_milli: b.quantity.milli(),
-                unit: b.unit.as_str().to_string(),
-            }),
-        )?;
-    }
-    for m in &fresh.movements {
-        let batch_id = |r: &coldtrace_domain::BatchRef| match r {
-            coldtrace_domain::BatchRef::Id(id) => Some(id.to_string()),
-            _ => None,
-        };
-        if m.kind == MovementKind::Transform {
-            push(
-                tx,
-                now,
-                Message::Derivation(Derivation {
-                    holder_uscc: parties
-                        .get(tx, m.holder)?
-                        .map(|p| p.uscc)
-                        .unwrap_or_default(),
-                    inputs: m.inputs.iter().filter_map(|l| batch_id(&l.batch)).collect(),
-                    outputs: m
-                        .outputs
-                        .iter()
-                        .filter_map(|l| batch_id(&l.batch))
-                        .collect(),
-                    at_ms: m.at.millis(),
-                }),
-            )?;
-            continue;
-        }
-        let outward = match m.kind {
-            MovementKind::Ship | MovementKind::Sell | MovementKind::Return => true,
-            MovementKind::Receive => false,
-            _ => continue,
-        };
-        let Some(cp) = &m.counterparty else { continue };
-        let Some(cp_uscc) = &cp.uscc else { continue };
-        let other = province_of_uscc(cp_uscc.as_str()).map(str::to_string);
-        // A flow crosses this province's border when the holder is here and the counterparty is not.
-        if other.as_deref() == Some(cfg.province.as_str()) {
-            continue;
-        }
-        let holder = parties.get(tx, m.holder)?;
-        if holder.as_ref().map(|h| h.province.as_str()) != Some(cfg.province.as_str()) {
-            continue;
-        }
-        let Some(batch) = m.batch.as_ref().and_then(batch_id) else {
-            continue;
-        };
-        let moved = match m.batch.as_ref() {
-            Some(coldtrace_domain::BatchRef::Id(id)) => batch_of(tx, *id)?,
-            _ => None,
-        };
-        let product = match &moved {
-            Some(b) => product_of(tx, b.product)?.map(|p| p.name),
-            None => None,
-        };
-        let unit = moved
-            .as_ref()
-            .map(|b| b.unit.as_str().to_string())
-            .unwrap_or_default();
-        let (holder_uscc, holder_name) = match holder {
-            Some(h) => (Some(h.uscc), h.name),
-            None => (None, String::new()),
-        };
-        let (seller_uscc, seller_name, buyer_uscc, buyer_name) = if outward {
-            (
-                holder_uscc,
-                holder_name,
-                Some(cp_uscc.as_str().to_string()),
-                cp.name.clone(),
-            )
-        } else {
-            (
-                Some(cp_uscc.as_str().to_string()),
-                cp.name.clone(),
-                holder_uscc,
-                holder_name,
-            )
-        };
-        let flow = BorderFlow {
-            movement: m.id.to_string(),
-            batch,
-            product: product.unwrap_or_default(),
-            seller_uscc,
-            seller_name,
-            buyer_uscc,
-            buyer_name,
-            other_province: other,
-            quantity_milli: m.quantity.milli(),
-            unit,
-            at_ms: m.at.millis(),
-        };
-        push(
-            tx,
-            now,
-            if outward {
-                Message::Outflow(flow)
-            } else {
-                Message::Inflow(flow)
-            },
-        )?;
+    for m in report::report(cfg, fresh, &mut Source(tx))? {
+        push(tx, now, m)?;
     }
     Ok(())
 }
 
-/// The message that reports a positive test registered in this province (not one opened from a notice).
+/// The message that reports a positive test registered in this province, in the incident's transaction.
 pub(crate) fn emit_incident(
     tx: &Transaction<'_>,
     inc: &coldtrace_domain::incident::Incident,
     now: i64,
 ) -> Result<()> {
-    if inc.notice.is_some() {
-        return Ok(());
+    match report::incident_report(inc) {
+        Some(m) => push(tx, now, m),
+        None => Ok(()),
     }
-    push(
-        tx,
-        now,
-        Message::Incident(IncidentReport {
-            incident: inc.id,
-            kind: serde_json::to_value(inc.kind)?
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
-            subject: inc.subject.clone(),
-            positive_at: inc.positive_at.to_string(),
-            batches: inc.seeds.iter().map(Uuid::to_string).collect(),
-        }),
-    )
 }
 
 fn state(c: &rusqlite::Connection, key: &str) -> Result<u64> {

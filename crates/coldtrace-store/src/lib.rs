@@ -1,13 +1,15 @@
 //! # coldtrace-store
 //!
-//! Durable storage behind one trait, [`Store`]. The embedded implementation, [`SqliteStore`], keeps everything
-//! in one SQLite file in WAL mode with `synchronous=FULL`; a PostgreSQL implementation will sit beside it and
-//! callers will not change.
+//! Durable storage behind one trait, [`Store`]. The embedded implementation (crate `coldtrace-store-sqlite`)
+//! keeps everything in one SQLite file in WAL mode with `synchronous=FULL`; a PostgreSQL implementation will sit
+//! beside it and callers will not change.
 //!
 //! ## Layout
 //! - `lib.rs`: the role traits ([`RecordStore`], [`CredentialStore`], [`IndexFeed`], [`IncidentStore`],
 //!   [`PublicationStore`], [`OutboxStore`], [`InboxStore`]) and their supertrait [`Store`], the request and answer
 //!   types, errors.
+//! - [`report`]: what a province reports to the national platform about a submission, and the codes it issues;
+//!   every backend calls it inside its submission transaction.
 //! - The embedded SQLite implementation is the crate `coldtrace-store-sqlite`; nothing here names a backend.
 //!
 //! **Invariants.**
@@ -19,6 +21,8 @@
 //!
 //! **API boundary:** the store knows records and who may see them by tenant (enterprise or province); it does
 //! not know HTTP, roles' business rules or masking.
+
+pub mod report;
 
 use async_trait::async_trait;
 use coldtrace_domain::{

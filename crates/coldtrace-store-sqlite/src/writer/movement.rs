@@ -1,0 +1,169 @@
+//! One movement of a submission: its batch and counterparty resolved, the access it grants, its flow for the
+//! trace index.
+
+use coldtrace_domain::{BatchRef, Movement, MovementKind, party};
+use rusqlite::{OptionalExtension, params};
+use uuid::Uuid;
+
+use super::Tx;
+use crate::{Result, encode};
+
+impl Tx<'_> {
+    pub(super) fn movement(&mut self, i: usize, m: &Movement) -> Result<()> {
+        let at = format!("movements[{i}]");
+        let mut m = m.clone();
+        let mut ok = true;
+        if let Some(r) = &m.batch {
+            match self.resolve(m.holder, r, &at)? {
+                Some(id) => m.batch = Some(BatchRef::Id(id)),
+                None => ok = false,
+            }
+        }
+        for (name, lines) in [("inputs", &mut m.inputs), ("outputs", &mut m.outputs)] {
+            for (j, l) in lines.iter_mut().enumerate() {
+                match self.resolve(m.holder, &l.batch, &format!("{at}.{name}[{j}]"))? {
+                    Some(id) => l.batch = BatchRef::Id(id),
+                    None => ok = false,
+                }
+            }
+        }
+        if !ok {
+            return Ok(());
+        }
+        let (fp, body) = encode(&m)?;
+        let found = self.by_id("movements", m.id, &fp)?;
+        if self.settle(
+            found,
+            format!("{at}.id"),
+            |id| format!("movement {id} exists with other content"),
+            |r| &mut r.movements,
+        ) {
+            return Ok(());
+        }
+        self.check_corrects("movements", &at, m.corrects)?;
+        let province = self.province_of(m.holder)?.unwrap_or_default();
+        let cp_uscc = m
+            .counterparty
+            .as_ref()
+            .and_then(|c| c.uscc.as_ref())
+            .map(|u| u.as_str().to_string());
+        let cp_id: Option<Uuid> = match &cp_uscc {
+            Some(u) => match self.counterparties.get(u) {
+                Some(id) => *id,
+                None => {
+                    let id = self
+                        .tx
+                        .prepare_cached(
+                            "SELECT id FROM enterprises WHERE uscc = ?1 ORDER BY seq DESC LIMIT 1",
+                        )?
+                        .query_row([u], |r| r.get::<_, String>(0))
+                        .optional()?
+                        .and_then(|s| Uuid::parse_str(&s).ok());
+                    self.counterparties.insert(u.clone(), id);
+                    id
+                }
+            },
+            None => None,
+        };
+        let batch_id = match &m.batch {
+            Some(BatchRef::Id(id)) => Some(*id),
+            _ => None,
+        };
+        let holder_key = self.party_key(m.holder)?;
+        let cp_key = m.counterparty.as_ref().map(|c| match &c.uscc {
+            Some(u) => party::by_uscc(u),
+            None => party::by_name(&c.name),
+        });
+        let cp_name = m.counterparty.as_ref().map(|c| c.name.clone());
+        self.tx
+            .prepare_cached(
+                "INSERT INTO movements (id, kind, holder, holder_province, batch_id, quantity_milli, at_ms,
+                    counterparty_uscc, counterparty_id, corrects, fp, body, recorded_at,
+                    holder_key, counterparty_key, counterparty_name)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+            )?
+            .execute(params![
+                m.id.to_string(),
+                m.kind.as_str(),
+                m.holder.to_string(),
+                province,
+                batch_id.map(|b| b.to_string()),
+                m.quantity.milli(),
+                m.at.millis(),
+                cp_uscc,
+                cp_id.map(|c| c.to_string()),
+                m.corrects.map(|c| c.to_string()),
+                fp,
+                body,
+                self.now,
+                holder_key.to_string(),
+                cp_key.map(|k| k.to_string()),
+                cp_name,
+            ])?;
+        let seq = self.tx.last_insert_rowid();
+        for h in &m.handlers {
+            let key = party::person_key(h.id_no.as_deref(), h.phone.as_deref(), &h.name, m.holder);
+            self.tx
+                .prepare_cached(
+                    "INSERT INTO movement_handlers (movement_seq, person_key, name, id_no, phone) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?
+                .execute(params![seq, key, h.name, h.id_no, h.phone])?;
+        }
+        let line = |l: &coldtrace_domain::Line| match l.batch {
+            BatchRef::Id(b) => Some((b, l.quantity.milli())),
+            _ => None,
+        };
+        self.flows.push(coldtrace_trace::Flow {
+            seq: seq as u64,
+            kind: flow_kind(m.kind),
+            holder: holder_key,
+            batch: batch_id,
+            counterparty: cp_key,
+            quantity: m.quantity.milli(),
+            at_ms: m.at.millis(),
+            inputs: m.inputs.iter().filter_map(line).collect(),
+            outputs: m.outputs.iter().filter_map(line).collect(),
+        });
+        let mut touched: Vec<Uuid> = batch_id.into_iter().collect();
+        for (role, lines) in [("in", &m.inputs), ("out", &m.outputs)] {
+            for l in lines {
+                if let BatchRef::Id(b) = l.batch {
+                    self.tx
+                        .prepare_cached(
+                            "INSERT INTO movement_lines (movement_seq, role, batch_id, quantity_milli) VALUES (?1, ?2, ?3, ?4)",
+                        )?
+                        .execute(params![seq, role, b.to_string(), l.quantity.milli()])?;
+                    touched.push(b);
+                }
+            }
+        }
+        for b in &touched {
+            self.grant(*b, m.holder)?;
+        }
+        // The registered receiver of a shipment, sale or return may see the batch, to record its receipt.
+        if let (Some(cp), Some(b)) = (cp_id, batch_id)
+            && matches!(
+                m.kind,
+                MovementKind::Ship | MovementKind::Sell | MovementKind::Return
+            )
+        {
+            self.grant(b, cp)?;
+        }
+        self.receipt.movements.push(m.id);
+        self.fresh.movements.push(m);
+        Ok(())
+    }
+}
+
+pub(crate) fn flow_kind(k: MovementKind) -> coldtrace_trace::FlowKind {
+    use coldtrace_trace::FlowKind as F;
+    match k {
+        MovementKind::Receive => F::Receive,
+        MovementKind::Ship => F::Ship,
+        MovementKind::Sell => F::Sell,
+        MovementKind::Transform => F::Transform,
+        MovementKind::Destroy => F::Destroy,
+        MovementKind::Seal => F::Seal,
+        MovementKind::Return => F::Return,
+    }
+}
