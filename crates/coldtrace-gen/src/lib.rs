@@ -321,6 +321,7 @@ impl Sink<'_> {
         let submission = std::mem::take(&mut self.pending);
         self.store
             .submit(SubmitRequest {
+                writer: coldtrace_domain::Writer::Operator,
                 subject: "gen".into(),
                 idempotency_key: None,
                 request_hash: String::new(),

@@ -180,6 +180,7 @@ pub async fn import(
                 Ok(submission) => {
                     let key = format!("ledger:{file_hash}:{}:{}", opts.partial, excluded.len());
                     let request = SubmitRequest {
+                        writer: coldtrace_domain::Writer::Enterprise(owner),
                         subject: subject.to_string(),
                         idempotency_key: Some(key),
                         request_hash: file_hash.clone(),

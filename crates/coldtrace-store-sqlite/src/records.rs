@@ -19,14 +19,27 @@ impl RecordStore for SqliteStore {
             .await
     }
 
-    async fn put_attachment(&self, bytes: Vec<u8>, media_type: String) -> StoreResult<String> {
+    async fn put_attachment(
+        &self,
+        bytes: Vec<u8>,
+        media_type: String,
+        uploader: Option<Uuid>,
+    ) -> StoreResult<String> {
         let hash = hex::encode(Sha256::digest(&bytes));
         let h = hash.clone();
         self.write(move |conn| {
-            conn.prepare_cached(
+            let tx = conn.transaction()?;
+            tx.prepare_cached(
                 "INSERT OR IGNORE INTO attachments (sha256, media_type, bytes, recorded_at) VALUES (?1, ?2, ?3, ?4)",
             )?
             .execute(params![h, media_type, bytes, now_ms()])?;
+            if let Some(u) = uploader {
+                tx.prepare_cached(
+                    "INSERT OR IGNORE INTO attachment_owners (sha256, enterprise_id) VALUES (?1, ?2)",
+                )?
+                .execute(params![h, u.to_string()])?;
+            }
+            tx.commit()?;
             Ok(())
         })
         .await?;

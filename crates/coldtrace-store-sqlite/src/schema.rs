@@ -150,6 +150,12 @@ CREATE TABLE IF NOT EXISTS attachments (
     bytes BLOB NOT NULL,
     recorded_at INTEGER NOT NULL
 );
+-- Who uploaded an attachment: a document cites only an attachment its owner uploaded.
+CREATE TABLE IF NOT EXISTS attachment_owners (
+    sha256 TEXT NOT NULL,
+    enterprise_id TEXT NOT NULL,
+    PRIMARY KEY (sha256, enterprise_id)
+) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS submissions (
     subject TEXT NOT NULL,

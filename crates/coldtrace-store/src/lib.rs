@@ -77,6 +77,8 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub struct SubmitRequest {
     /// Who submits (`Principal::subject`), scoping the idempotency key.
     pub subject: String,
+    /// Who writes, for the ownership rules ([`coldtrace_domain::ownership`]) the store applies to every record.
+    pub writer: coldtrace_domain::Writer,
     /// The client's idempotency key, if any.
     pub idempotency_key: Option<String>,
     /// Hash of the request body, to refuse a reused key with a different body.
@@ -329,7 +331,12 @@ pub trait RecordStore: Send + Sync + 'static {
     async fn submit(&self, req: SubmitRequest) -> Result<SubmitOutcome>;
 
     /// Stores an attachment by its SHA-256 and returns the hash (hex). Storing the same bytes again is a no-op.
-    async fn put_attachment(&self, bytes: Vec<u8>, media_type: String) -> Result<String>;
+    async fn put_attachment(
+        &self,
+        bytes: Vec<u8>,
+        media_type: String,
+        uploader: Option<Uuid>,
+    ) -> Result<String>;
 
     async fn attachment(&self, sha256: &str) -> Result<Option<(Vec<u8>, String)>>;
 

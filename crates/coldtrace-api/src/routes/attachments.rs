@@ -47,7 +47,10 @@ pub async fn upload(
     if body.len() > MAX_ATTACHMENT_BYTES {
         return Err(ApiError::PayloadTooLarge);
     }
-    let sha = state.store.put_attachment(body.to_vec(), ct).await?;
+    let sha = state
+        .store
+        .put_attachment(body.to_vec(), ct, p.enterprise)
+        .await?;
     Ok((StatusCode::CREATED, Json(AttachmentRef { sha256: sha })))
 }
 

@@ -9,3 +9,4 @@ mod openapi;
 mod records;
 mod schema;
 mod support;
+mod tenancy;

@@ -18,6 +18,9 @@ async fn store_with_processor() -> (SqliteStore, Uuid, tempfile::TempDir) {
     let out = store
         .submit(SubmitRequest {
             subject: "regulator:44".into(),
+            writer: coldtrace_domain::Writer::Regulator(
+                coldtrace_domain::ProvinceCode::parse("44").unwrap(),
+            ),
             idempotency_key: None,
             request_hash: String::new(),
             submission: d.parse(Submitter::Regulator).unwrap(),

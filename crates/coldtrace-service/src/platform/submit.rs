@@ -2,7 +2,7 @@
 //! through the same rules and the same store transaction.
 
 use coldtrace_domain::submission::MAX_RECORDS;
-use coldtrace_domain::{Principal, Role, SubmissionDraft, Submitter};
+use coldtrace_domain::{Principal, Role, SubmissionDraft, Submitter, Writer};
 use coldtrace_ledger::{Format, ImportOptions, ImportReport};
 use coldtrace_store::{SubmitOutcome, SubmitRequest};
 
@@ -41,6 +41,12 @@ impl Platform {
             )?),
             _ => Submitter::Regulator,
         };
+        let writer = match who {
+            Submitter::Enterprise(e) => Writer::Enterprise(e),
+            Submitter::Regulator => Writer::Regulator(p.province.clone().ok_or(
+                ServiceError::Forbidden("a regulator key without its province".into()),
+            )?),
+        };
         let submission = cmd.draft.parse(who)?;
         if p.role == Role::Regulator {
             let mine = p.province.as_ref();
@@ -58,6 +64,7 @@ impl Platform {
             .store
             .submit(SubmitRequest {
                 subject: p.subject(),
+                writer,
                 idempotency_key: cmd.idempotency_key,
                 request_hash: cmd.request_hash,
                 submission,

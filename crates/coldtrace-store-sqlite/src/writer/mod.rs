@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use coldtrace_domain::ownership::{self, BatchReach, Stake};
 use coldtrace_domain::party;
 use coldtrace_domain::{Batch, BatchRef, Document, Enterprise, Product, ValidationErrors};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -23,6 +24,8 @@ struct Problems {
 /// The state of one submission inside its transaction.
 struct Tx<'a> {
     tx: &'a rusqlite::Transaction<'a>,
+    /// Who writes, for the ownership rules.
+    writer: coldtrace_domain::Writer,
     now: i64,
     problems: Problems,
     receipt: Receipt,
@@ -128,40 +131,135 @@ impl Tx<'_> {
         }
     }
 
-    fn exists(&self, table: &str, id: Uuid) -> Result<bool> {
-        let sql = format!("SELECT 1 FROM {table} WHERE id = ?1");
-        Ok(self
+    /// The owner (and its province) of a stored record, for the correction rule; `None` when there is none.
+    fn stake(&mut self, table: &str, id: Uuid) -> Result<Option<Stake>> {
+        let sql = match table {
+            "enterprises" => "SELECT id, province FROM enterprises WHERE id = ?1",
+            "products" => "SELECT owner, owner_province FROM products WHERE id = ?1",
+            "batches" => "SELECT owner, NULL FROM batches WHERE id = ?1",
+            "documents" => "SELECT owner, NULL FROM documents WHERE id = ?1",
+            "movements" => "SELECT holder, holder_province FROM movements WHERE id = ?1",
+            _ => return Err(StoreError::Task(format!("no ownership for {table}")).into()),
+        };
+        let row: Option<(String, Option<String>)> = self
             .tx
-            .prepare_cached(&sql)?
-            .query_row([id.to_string()], |_| Ok(()))
-            .optional()?
-            .is_some())
+            .prepare_cached(sql)?
+            .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let Some((owner, province)) = row else {
+            return Ok(None);
+        };
+        let owner = parse_uuid(&owner)?;
+        let province = match province {
+            Some(p) if !p.is_empty() => Some(p),
+            _ => self.province_of(owner)?,
+        };
+        Ok(Some(Stake { owner, province }))
     }
 
+    /// A correction must name a stored record the writer may correct; an unknown record and another tenant's
+    /// get the same answer.
     fn check_corrects(&mut self, table: &str, at: &str, corrects: Option<Uuid>) -> Result<()> {
-        if let Some(c) = corrects
-            && !self.exists(table, c)?
-        {
-            self.problems.invalid.push(
-                format!("{at}.corrects"),
-                format!("no record {c} to correct"),
-            );
+        if let Some(c) = corrects {
+            let allowed = match self.stake(table, c)? {
+                Some(st) => ownership::may_correct(&self.writer, &st),
+                None => false,
+            };
+            if !allowed {
+                self.problems.invalid.push(
+                    format!("{at}.corrects"),
+                    format!("no record {c} of yours to correct"),
+                );
+            }
         }
         Ok(())
     }
 
+    /// The USCC of a registered enterprise.
+    fn uscc_of(&mut self, e: Uuid) -> Result<Option<String>> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT uscc FROM enterprises WHERE id = ?1 ORDER BY seq DESC LIMIT 1")?
+            .query_row([e.to_string()], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Whether the enterprise `to` was shipped the batch (a shipment, sale or return names its USCC), by
+    /// `from` when given.
+    fn shipped(&mut self, batch: Uuid, to: Uuid, from: Option<Uuid>) -> Result<bool> {
+        let Some(uscc) = self.uscc_of(to)? else {
+            return Ok(false);
+        };
+        let from = from.map(|f| f.to_string());
+        Ok(self
+            .tx
+            .prepare_cached(
+                "SELECT 1 FROM movements WHERE batch_id = ?1 AND counterparty_uscc = ?2
+                   AND kind IN ('ship', 'sell', 'return') AND (?3 IS NULL OR holder = ?3) LIMIT 1",
+            )?
+            .query_row(params![batch.to_string(), uscc, from], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    /// Whether the batch is owned by the enterprise.
+    fn owns(&mut self, batch: Uuid, e: Uuid) -> Result<bool> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT 1 FROM batches WHERE id = ?1 AND owner = ?2")?
+            .query_row([batch.to_string(), e.to_string()], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    /// Whether the writer may record against a stored batch (see [`ownership::may_use_batch`]).
+    fn may_use(&mut self, batch: Uuid) -> Result<bool> {
+        let owner: Option<String> = self
+            .tx
+            .prepare_cached("SELECT owner FROM batches WHERE id = ?1")?
+            .query_row([batch.to_string()], |r| r.get(0))
+            .optional()?;
+        let Some(owner) = owner else {
+            return Ok(false);
+        };
+        let coldtrace_domain::Writer::Enterprise(e) = self.writer else {
+            return Ok(ownership::may_use_batch(
+                &self.writer,
+                &BatchReach::default(),
+            ));
+        };
+        let owner = parse_uuid(&owner)?;
+        if owner == e {
+            return Ok(true);
+        }
+        let held = self.granted.contains(&(batch, e))
+            || self
+                .tx
+                .prepare_cached(
+                    "SELECT 1 FROM batch_access WHERE batch_id = ?1 AND enterprise_id = ?2",
+                )?
+                .query_row([batch.to_string(), e.to_string()], |_| Ok(()))
+                .optional()?
+                .is_some();
+        let shipped_to = !held && self.shipped(batch, e, None)?;
+        Ok(ownership::may_use_batch(
+            &self.writer,
+            &BatchReach {
+                owner,
+                held,
+                shipped_to,
+            },
+        ))
+    }
+
+    /// The batch a record names, if the writer may use it. An unknown batch and one the writer may not use get
+    /// the same answer.
     fn resolve(&mut self, owner: Uuid, r: &BatchRef, at: &str) -> Result<Option<Uuid>> {
         if let Some(id) = self.resolved.get(&(owner, r.clone())) {
             return Ok(Some(*id));
         }
         let found: Option<String> = match r {
-            BatchRef::Id(id) => {
-                if self.exists("batches", *id)? {
-                    Some(id.to_string())
-                } else {
-                    None
-                }
-            }
+            BatchRef::Id(id) => Some(id.to_string()),
             BatchRef::BatchNo(no) => self
                 .tx
                 .prepare_cached("SELECT id FROM batches WHERE owner = ?1 AND batch_no = ?2 ORDER BY seq DESC LIMIT 1")?
@@ -173,21 +271,33 @@ impl Tx<'_> {
                 .query_row([&c.key], |r| r.get(0))
                 .optional()?,
         };
-        match found {
+        let usable = match found {
             Some(s) => {
-                let id = Uuid::parse_str(&s).map_err(|e| StoreError::Task(e.to_string()))?;
+                let id = parse_uuid(&s)?;
+                if self.may_use(id)? { Some(id) } else { None }
+            }
+            None => None,
+        };
+        match usable {
+            Some(id) => {
                 self.resolved.insert((owner, r.clone()), id);
                 Ok(Some(id))
             }
             None => {
                 let (field, what) = match r {
-                    BatchRef::Id(id) => ("batch_id", format!("no batch with id {id}")),
+                    BatchRef::Id(id) => (
+                        "batch_id",
+                        format!("no batch {id} that you own, hold or were shipped"),
+                    ),
                     BatchRef::BatchNo(no) => {
                         ("batch_no", format!("you have no batch numbered {no:?}"))
                     }
                     BatchRef::Code(c) => (
                         "trace_code",
-                        format!("no batch carries the code {:?}", c.value),
+                        format!(
+                            "no batch that you own, hold or were shipped carries the code {:?}",
+                            c.value
+                        ),
                     ),
                 };
                 self.problems.invalid.push(format!("{at}.{field}"), what);
@@ -309,7 +419,17 @@ impl Tx<'_> {
             return Ok(());
         }
         self.check_corrects("batches", &at, b.corrects)?;
-        if !self.exists("products", b.product)? {
+        let product_owner: Option<String> = self
+            .tx
+            .prepare_cached("SELECT owner FROM products WHERE id = ?1")?
+            .query_row([b.product.to_string()], |r| r.get(0))
+            .optional()?;
+        let own_product = match (&self.writer, product_owner) {
+            (_, None) => false,
+            (coldtrace_domain::Writer::Operator, Some(_)) => true,
+            (_, Some(o)) => parse_uuid(&o)? == b.owner,
+        };
+        if !own_product {
             self.problems.invalid.push(
                 format!("{at}.product_id"),
                 format!("no product with id {}", b.product),
@@ -335,27 +455,31 @@ impl Tx<'_> {
             }
         }
         for (j, c) in b.trace_codes.iter().enumerate() {
-            let holder: Option<String> = self
+            let current: Option<(String, String)> = self
                 .tx
-                .prepare_cached("SELECT batch_id FROM trace_codes WHERE key = ?1")?
-                .query_row([&c.key], |r| r.get(0))
+                .prepare_cached(
+                    "SELECT t.batch_id, b.owner FROM trace_codes t JOIN batches b ON b.id = t.batch_id WHERE t.key = ?1",
+                )?
+                .query_row([&c.key], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()?;
-            match holder {
-                Some(other)
-                    if Some(other.as_str()) != b.corrects.map(|x| x.to_string()).as_deref() =>
-                {
-                    self.problems.conflict.push(
-                        format!("{at}.trace_codes[{j}].value"),
-                        format!("already identifies batch {other}"),
-                    );
+            let taken = match current {
+                None => false,
+                Some((other, other_owner)) => {
+                    let (other, other_owner) = (parse_uuid(&other)?, parse_uuid(&other_owner)?);
+                    !ownership::may_take_code(&self.writer, other, other_owner, b.corrects)
                 }
-                _ => {
-                    self.tx
-                        .prepare_cached(
-                            "INSERT OR REPLACE INTO trace_codes (key, batch_id, scheme, value) VALUES (?1, ?2, ?3, ?4)",
-                        )?
-                        .execute(params![c.key, b.id.to_string(), c.scheme.as_str(), c.value])?;
-                }
+            };
+            if taken {
+                self.problems.conflict.push(
+                    format!("{at}.trace_codes[{j}].value"),
+                    "already identifies another batch; a code stays with its batch",
+                );
+            } else {
+                self.tx
+                    .prepare_cached(
+                        "INSERT OR REPLACE INTO trace_codes (key, batch_id, scheme, value) VALUES (?1, ?2, ?3, ?4)",
+                    )?
+                    .execute(params![c.key, b.id.to_string(), c.scheme.as_str(), c.value])?;
             }
         }
         self.tx
@@ -401,8 +525,18 @@ impl Tx<'_> {
         if let Some(h) = &d.attachment_sha256 {
             let found = self
                 .tx
-                .prepare_cached("SELECT 1 FROM attachments WHERE sha256 = ?1")?
-                .query_row([h], |_| Ok(()))
+                .prepare_cached(
+                    "SELECT 1 FROM attachments a WHERE a.sha256 = ?1 AND (?2 OR EXISTS
+                       (SELECT 1 FROM attachment_owners o WHERE o.sha256 = a.sha256 AND o.enterprise_id = ?3))",
+                )?
+                .query_row(
+                    params![
+                        h,
+                        self.writer == coldtrace_domain::Writer::Operator,
+                        d.owner.to_string()
+                    ],
+                    |_| Ok(()),
+                )
                 .optional()?;
             if found.is_none() {
                 self.problems.invalid.push(
@@ -457,6 +591,7 @@ pub(super) fn submit_blocking(
     }
     let mut t = Tx {
         tx: &tx,
+        writer: req.writer.clone(),
         now: now_ms(),
         problems: Problems::default(),
         receipt: Receipt::default(),

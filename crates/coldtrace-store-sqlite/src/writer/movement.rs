@@ -1,7 +1,7 @@
 //! One movement of a submission: its batch and counterparty resolved, the access it grants, its flow for the
 //! trace index.
 
-use coldtrace_domain::{BatchRef, Movement, MovementKind, party};
+use coldtrace_domain::{BatchRef, Movement, MovementKind, ownership, party};
 use rusqlite::{OptionalExtension, params};
 use uuid::Uuid;
 
@@ -69,6 +69,24 @@ impl Tx<'_> {
             Some(BatchRef::Id(id)) => Some(*id),
             _ => None,
         };
+        // A receipt of another enterprise's batch from a registered sender is that sender's shipment arriving.
+        if m.kind == MovementKind::Receive
+            && let (Some(b), coldtrace_domain::Writer::Enterprise(e)) =
+                (batch_id, self.writer.clone())
+            && !self.owns(b, e)?
+        {
+            let sender_shipped = match cp_id {
+                Some(sender) => self.shipped(b, e, Some(sender))?,
+                None => false,
+            };
+            if !ownership::receipt_matches(&self.writer, cp_id.is_some(), sender_shipped) {
+                self.problems.invalid.push(
+                    format!("{at}.counterparty_uscc"),
+                    "this sender recorded no shipment of the batch to you",
+                );
+                return Ok(());
+            }
+        }
         let holder_key = self.party_key(m.holder)?;
         let cp_key = m.counterparty.as_ref().map(|c| match &c.uscc {
             Some(u) => party::by_uscc(u),

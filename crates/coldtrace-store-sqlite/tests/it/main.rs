@@ -23,6 +23,9 @@ async fn ctx() -> Ctx {
     let out = store
         .submit(SubmitRequest {
             subject: "regulator:12".into(),
+            writer: coldtrace_domain::Writer::Regulator(
+                coldtrace_domain::ProvinceCode::parse("12").unwrap(),
+            ),
             idempotency_key: None,
             request_hash: String::new(),
             submission: reg.parse(Submitter::Regulator).unwrap(),
@@ -47,6 +50,7 @@ impl Ctx {
         self.store
             .submit(SubmitRequest {
                 subject: format!("enterprise:{}", self.owner),
+                writer: coldtrace_domain::Writer::Enterprise(self.owner),
                 idempotency_key: key.map(str::to_string),
                 request_hash: v.to_string(),
                 submission: s,
@@ -239,6 +243,9 @@ async fn data_survives_reopening_the_file() {
         let out = store
             .submit(SubmitRequest {
                 subject: "r".into(),
+                writer: coldtrace_domain::Writer::Regulator(
+                    coldtrace_domain::ProvinceCode::parse("12").unwrap(),
+                ),
                 idempotency_key: None,
                 request_hash: String::new(),
                 submission: reg.parse(Submitter::Regulator).unwrap(),

@@ -113,6 +113,7 @@ fn import_reports_row_errors_and_exits_nonzero() {
         let sub = draft.parse(coldtrace_domain::Submitter::Regulator).unwrap();
         s.submit(coldtrace_store::SubmitRequest {
             subject: "regulator:12".into(),
+            writer: coldtrace_domain::Writer::Regulator(coldtrace_domain::ProvinceCode::parse("12").unwrap()),
             idempotency_key: None,
             request_hash: String::new(),
             submission: sub,

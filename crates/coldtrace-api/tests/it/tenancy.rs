@@ -1,0 +1,529 @@
+//! Integrity between tenants: every write route of the OpenAPI document, tried by a hostile enterprise of the
+//! same province and by the regulator of another province against a victim's records, is refused, and the
+//! victim's records, codes, trace and incident read the same afterwards.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::support::{Ent, TestApp, json};
+
+const AT: &str = "2026-03-02T10:00:00+08:00";
+const VICTIM_CODE: &str = "11020201109001";
+
+/// The victim's world: an importer with a batch (code, documents, an attachment), a customer it shipped to, and
+/// an incident with a task for it.
+struct World {
+    app: TestApp,
+    victim: Ent,
+    customer: Ent,
+    attacker: Ent,
+    other_regulator: String,
+    product: String,
+    batch: String,
+    own_batch: String,
+    movement: String,
+    document: String,
+    attachment: String,
+    incident: String,
+    task: String,
+}
+
+async fn created(r: reqwest::Response) -> Value {
+    let (s, v) = json(r).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    v
+}
+
+async fn world() -> World {
+    let app = TestApp::spawn().await;
+    let victim = app.enterprise("120116", "importer", 71).await;
+    let customer = app.enterprise("120104", "wholesale_vendor", 72).await;
+    let attacker = app.enterprise("120105", "wholesale_vendor", 73).await;
+    let other_regulator = TestApp::key(
+        &app.store,
+        coldtrace_domain::Role::Regulator,
+        Some("32"),
+        None,
+    )
+    .await;
+    let (product, batch) = app.batch(&victim, "V-1", VICTIM_CODE).await;
+    let (_, own_batch) = app.batch(&attacker, "X-1", "11020201109002").await;
+    let r = app
+        .http
+        .post(app.url("/api/v1/attachments"))
+        .bearer_auth(&victim.key)
+        .header("content-type", "application/pdf")
+        .body(b"%PDF-1.4 victim certificate".to_vec())
+        .send()
+        .await
+        .unwrap();
+    let attachment = created(r).await["sha256"].as_str().unwrap().to_string();
+    let v = created(
+        app.post(
+            "/api/v1/movements",
+            &victim.key,
+            &json!({"kind": "receive", "batch_id": batch, "quantity": 1300, "at": "2026-03-01T08:00:00+08:00",
+                    "counterparty_name": "Frigorifico Exemplo S.A."}),
+        )
+        .await,
+    )
+    .await;
+    let movement = v["movements"][0].as_str().unwrap().to_string();
+    created(
+        app.post(
+            "/api/v1/movements",
+            &victim.key,
+            &json!({"kind": "ship", "batch_id": batch, "quantity": 300, "at": AT,
+                    "counterparty_uscc": customer.uscc, "counterparty_name": "批发商"}),
+        )
+        .await,
+    )
+    .await;
+    let v = created(
+        app.post(
+            "/api/v1/documents",
+            &victim.key,
+            &json!({"batch_id": batch, "kind": "nucleic_acid", "number": "HS-V1", "issuer": "检测机构",
+                    "issued_on": "2026-03-01", "result": "negative", "attachment_sha256": attachment}),
+        )
+        .await,
+    )
+    .await;
+    let document = v["documents"][0].as_str().unwrap().to_string();
+    let inc = created(
+        app.post(
+            "/api/v1/incidents",
+            &app.regulator,
+            &json!({"kind": "batch_sample", "code": VICTIM_CODE, "positive_at": "2026-03-05T09:00:00+08:00"}),
+        )
+        .await,
+    )
+    .await;
+    let incident = inc["id"].as_str().unwrap().to_string();
+    let task = inc["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["holder"] == victim.id || t["holder_name"].as_str().unwrap().contains("71"))
+        .expect("a task for the victim")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    World {
+        app,
+        victim,
+        customer,
+        attacker,
+        other_regulator,
+        product,
+        batch,
+        own_batch,
+        movement,
+        document,
+        attachment,
+        incident,
+        task,
+    }
+}
+
+impl World {
+    /// Everything the victim and its regulator can read about the victim's goods.
+    async fn snapshot(&self) -> Vec<(String, StatusCode, Value)> {
+        let a = &self.app;
+        let mut out = Vec::new();
+        for (path, key) in [
+            (format!("/api/v1/batches/{}", self.batch), &self.victim.key),
+            (format!("/api/v1/codes/{VICTIM_CODE}"), &self.victim.key),
+            (
+                format!("/api/v1/movements/{}", self.movement),
+                &self.victim.key,
+            ),
+            (
+                format!("/api/v1/documents/{}", self.document),
+                &self.victim.key,
+            ),
+            (
+                format!("/api/v1/products/{}", self.product),
+                &self.victim.key,
+            ),
+            (
+                format!("/api/v1/batches/{}/documents", self.batch),
+                &self.victim.key,
+            ),
+            (
+                format!("/api/v1/enterprises/{}", self.victim.id),
+                &a.regulator,
+            ),
+            (format!("/api/v1/incidents/{}", self.incident), &a.regulator),
+            (
+                format!("/api/v1/trace?code={VICTIM_CODE}&direction=both"),
+                &a.regulator,
+            ),
+            ("/api/v1/notices".to_string(), &a.regulator),
+            (format!("/t/{VICTIM_CODE}"), &a.regulator),
+        ] {
+            let r = a.get(&path, key).await;
+            let s = r.status();
+            let text = r.text().await.unwrap();
+            let mut v: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+            // Timings differ between two reads of the same answer.
+            if let Some(o) = v.as_object_mut() {
+                o.remove("took_us");
+            }
+            out.push((path, s, v));
+        }
+        out
+    }
+
+    /// Hostile requests per write route (method and OpenAPI path): what a tenant would send to touch the
+    /// victim's records.
+    fn attacks(&self) -> Vec<(&'static str, &'static str, Body)> {
+        let b = &self.batch;
+        let x = &self.own_batch;
+        let v = &self.victim;
+        let mv_on = |r: Value| Body::Json(json!({"movements": [r]}));
+        let movements = vec![
+            json!({"kind": "ship", "batch_id": b, "quantity": 10, "at": AT, "counterparty_name": "某人"}),
+            json!({"kind": "sell", "trace_code": VICTIM_CODE, "quantity": 10, "at": AT}),
+            json!({"kind": "destroy", "batch_id": b, "quantity": 1000, "at": AT}),
+            json!({"kind": "receive", "batch_id": b, "quantity": 10, "at": AT,
+                   "counterparty_uscc": v.uscc, "counterparty_name": "受害者"}),
+            json!({"kind": "receive", "batch_id": b, "quantity": 10, "at": AT, "counterparty_name": "国外"}),
+            json!({"kind": "sell", "batch_id": x, "quantity": 1, "at": AT, "corrects": self.movement}),
+            json!({"kind": "transform", "at": AT, "inputs": [{"batch_id": b, "quantity": 5}],
+                   "outputs": [{"batch_id": x, "quantity": 5}]}),
+        ];
+        let batches = vec![
+            json!({"product_id": self.product, "batch_no": "V-1", "quantity": 1, "unit": "carton",
+                   "corrects": b, "trace_codes": [{"value": VICTIM_CODE}]}),
+            json!({"product_id": self.product, "batch_no": "X-2", "quantity": 1, "unit": "carton",
+                   "trace_codes": [{"value": VICTIM_CODE}]}),
+        ];
+        let documents = vec![
+            json!({"batch_id": b, "kind": "nucleic_acid", "number": "FAKE", "issuer": "x",
+                   "issued_on": "2026-03-01", "result": "negative"}),
+            json!({"trace_code": VICTIM_CODE, "kind": "nucleic_acid", "number": "FAKE", "issuer": "x",
+                   "issued_on": "2026-03-01", "result": "negative"}),
+            json!({"batch_id": x, "kind": "nucleic_acid", "number": "FAKE", "issuer": "x",
+                   "issued_on": "2026-03-01", "result": "negative", "corrects": self.document}),
+            json!({"batch_id": x, "kind": "nucleic_acid", "number": "CITE", "issuer": "x",
+                   "issued_on": "2026-03-01", "result": "negative", "attachment_sha256": self.attachment}),
+        ];
+        let product = json!({"name": "改名", "category": "livestock_poultry_meat", "origin_country": "BR",
+                             "corrects": self.product});
+        let enterprise = json!({"uscc": v.uscc, "name": "改名企业", "kind": "importer", "region": "320506",
+                                "contact_name": "王伟", "contact_phone": "13812341234", "self_commitment": true,
+                                "corrects": v.id, "correction_reason": "hostile"});
+        let mut out: Vec<(&'static str, &'static str, Body)> = Vec::new();
+        for m in &movements {
+            out.push(("post", "/api/v1/submissions", mv_on(m.clone())));
+            out.push(("post", "/api/v1/movements", Body::Json(m.clone())));
+        }
+        for bt in &batches {
+            out.push((
+                "post",
+                "/api/v1/submissions",
+                Body::Json(json!({"batches": [bt]})),
+            ));
+            out.push(("post", "/api/v1/batches", Body::Json(bt.clone())));
+        }
+        for d in &documents {
+            out.push((
+                "post",
+                "/api/v1/submissions",
+                Body::Json(json!({"documents": [d]})),
+            ));
+            out.push(("post", "/api/v1/documents", Body::Json(d.clone())));
+        }
+        out.push(("post", "/api/v1/products", Body::Json(product)));
+        out.push(("post", "/api/v1/enterprises", Body::Json(enterprise)));
+        out.push((
+            "post",
+            "/api/v1/enterprises/{id}/credentials",
+            Body::Json(json!({})),
+        ));
+        out.push((
+            "post",
+            "/api/v1/credentials",
+            Body::Json(json!({"role": "enterprise", "enterprise": v.id})),
+        ));
+        out.push((
+            "post",
+            "/api/v1/batches/{id}/publish",
+            Body::Json(json!({})),
+        ));
+        out.push((
+            "post",
+            "/api/v1/ledger",
+            Body::Csv(format!(
+                "日期,类型,品名,品类,原产国,批号,数量,单位,追溯码\n2026/3/2 10:00,出库,冷冻去骨牛肉,畜禽肉,BR,V-1,10,箱,{VICTIM_CODE}\n"
+            )),
+        ));
+        out.push((
+            "post",
+            "/api/v1/incidents",
+            Body::Json(json!({"kind": "batch_sample", "code": VICTIM_CODE, "positive_at": AT})),
+        ));
+        out.push((
+            "post",
+            "/api/v1/incidents/{id}/tasks/{task}",
+            Body::Json(json!({"action": "destroyed", "quantity": 1000, "note": "forged"})),
+        ));
+        out.push((
+            "post",
+            "/api/v1/incidents/{id}/notices/{notice}/sent",
+            Body::Json(json!({})),
+        ));
+        out.push((
+            "post",
+            "/api/v1/incidents/{id}/notes",
+            Body::Json(json!({"text": "forged"})),
+        ));
+        out.push((
+            "post",
+            "/api/v1/incidents/{id}/close",
+            Body::Json(json!({"note": "forged"})),
+        ));
+        out.push(("post", "/api/v1/attachments", Body::Pdf));
+        out.push((
+            "post",
+            "/api/v1/notices/{id}/ack",
+            Body::Json(json!({"note": "forged"})),
+        ));
+        out.push((
+            "post",
+            "/api/v1/national/links/{id}/decision",
+            Body::Json(json!({"decision": "confirmed"})),
+        ));
+        out.push((
+            "post",
+            "/api/v1/national/requests",
+            Body::Json(json!({"batch": b})),
+        ));
+        out.push((
+            "post",
+            "/docking/v1/messages",
+            Body::Json(json!({"version": "1", "province": "12", "messages": []})),
+        ));
+        out.push((
+            "post",
+            "/docking/v1/foreign/records",
+            Body::Json(json!({"batch": b})),
+        ));
+        out
+    }
+
+    fn concrete(&self, path: &str) -> String {
+        let id = if path.starts_with("/api/v1/incidents") {
+            self.incident.clone()
+        } else if path.starts_with("/api/v1/enterprises") {
+            self.victim.id.clone()
+        } else {
+            self.batch.clone()
+        };
+        path.replace("{id}", &id)
+            .replace("{task}", &self.task)
+            .replace("{notice}", &self.task)
+    }
+}
+
+/// Whether a holder of the victim's batch may send this (a new movement or document of the batch).
+fn holder_may(body: &Body) -> bool {
+    let Body::Json(v) = body else { return false };
+    let one = |r: &Value| {
+        r.get("corrects").is_none()
+            && r.get("attachment_sha256").is_none()
+            && (r.get("kind").is_some_and(|k| k != "batch_sample"))
+            && r.get("product_id").is_none()
+    };
+    match (v.get("movements"), v.get("documents")) {
+        (Some(Value::Array(a)), _) | (_, Some(Value::Array(a))) => a.iter().all(one),
+        _ => {
+            one(v)
+                && (v.get("batch_id").is_some()
+                    || v.get("trace_code").is_some()
+                    || v.get("inputs").is_some())
+        }
+    }
+}
+
+enum Body {
+    Json(Value),
+    Csv(String),
+    Pdf,
+}
+
+#[tokio::test]
+async fn every_write_route_refuses_a_hostile_tenant_and_changes_nothing() {
+    let w = world().await;
+    let app = &w.app;
+    let doc: Value = app
+        .http
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let attacks = w.attacks();
+    // Every write route of the document has at least one attack, so a new route cannot be forgotten here.
+    let mut routes = 0;
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for method in ops.as_object().unwrap().keys() {
+            if method == "get" {
+                continue;
+            }
+            routes += 1;
+            assert!(
+                attacks.iter().any(|(m, p, _)| m == method && p == path),
+                "no hostile request for {method} {path}"
+            );
+        }
+    }
+    let before = w.snapshot().await;
+    let mut tries = 0;
+    for (who, key) in [
+        ("an enterprise of the same province", &w.attacker.key),
+        ("a customer the victim shipped to", &w.customer.key),
+        ("the regulator of another province", &w.other_regulator),
+    ] {
+        for (method, path, body) in &attacks {
+            // The customer may legitimately record movements and documents of what it was shipped; its tries are
+            // the corrections, the code takeovers, citing the victim's attachment and the other routes.
+            if who.starts_with("a customer") && holder_may(body) {
+                continue;
+            }
+            let url = app.url(&w.concrete(path));
+            let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let req = app.http.request(m, url).bearer_auth(key);
+            let req = match body {
+                Body::Json(v) => req.json(v),
+                Body::Csv(s) => req.header("content-type", "text/csv").body(s.clone()),
+                Body::Pdf => req
+                    .header("content-type", "application/pdf")
+                    .body(b"%PDF-1.4 attacker".to_vec()),
+            };
+            let r = req.send().await.unwrap();
+            let s = r.status();
+            let text = r.text().await.unwrap();
+            tries += 1;
+            // An upload of one's own attachment stores one's own file; it touches nothing of the victim's.
+            if *path == "/api/v1/attachments" {
+                assert_eq!(s, StatusCode::CREATED, "{text}");
+                continue;
+            }
+            assert!(
+                matches!(s.as_u16(), 401 | 403 | 404 | 409 | 422),
+                "{who}: {method} {path} answered {s}: {text}"
+            );
+        }
+    }
+    let after = w.snapshot().await;
+    for ((path, s0, v0), (_, s1, v1)) in before.iter().zip(&after) {
+        assert_eq!(s0, s1, "{path}");
+        assert_eq!(v0, v1, "{path} changed");
+    }
+    eprintln!("{routes} write routes, {tries} hostile requests, all refused; victim unchanged");
+    assert!(routes >= 20, "{routes} write routes");
+    assert!(tries > 100, "{tries} hostile requests");
+}
+
+#[tokio::test]
+async fn a_batch_used_by_nobody_else_and_an_unknown_one_get_the_same_answer() {
+    let w = world().await;
+    let app = &w.app;
+    let probe = |code: &str| json!({"kind": "sell", "trace_code": code, "quantity": 1, "at": AT});
+    let (s1, known) = json(
+        app.post("/api/v1/movements", &w.attacker.key, &probe(VICTIM_CODE))
+            .await,
+    )
+    .await;
+    let (s2, unknown) = json(
+        app.post(
+            "/api/v1/movements",
+            &w.attacker.key,
+            &probe("11020201109999"),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (s1, s2),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            StatusCode::UNPROCESSABLE_ENTITY
+        )
+    );
+    let strip = |v: &Value| {
+        v.to_string()
+            .replace(VICTIM_CODE, "C")
+            .replace("11020201109999", "C")
+    };
+    assert_eq!(strip(&known), strip(&unknown));
+    // A code already on another enterprise's batch is not revealed by the conflict either.
+    let (s, v) = json(
+        app.post(
+            "/api/v1/batches",
+            &w.attacker.key,
+            &json!({"product_id": w.product, "batch_no": "X-3", "quantity": 1, "unit": "carton",
+                    "trace_codes": [{"value": VICTIM_CODE}]}),
+        )
+        .await,
+    )
+    .await;
+    assert!(matches!(s.as_u16(), 409 | 422), "{v}");
+    assert!(!v.to_string().contains(&w.batch), "{v}");
+}
+
+#[tokio::test]
+async fn the_owner_still_corrects_its_batch_and_keeps_its_code_and_a_customer_records_its_receipt()
+{
+    let w = world().await;
+    let app = &w.app;
+    let (s, v) = json(
+        app.post(
+            "/api/v1/batches",
+            &w.victim.key,
+            &json!({"product_id": w.product, "batch_no": "V-1", "quantity": 1290, "unit": "carton",
+                    "declaration_no": "020220261000456789", "corrects": w.batch,
+                    "trace_codes": [{"value": VICTIM_CODE}]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let corrected = v["batches"][0].as_str().unwrap();
+    let (s, v) = json(
+        app.get(&format!("/api/v1/codes/{VICTIM_CODE}"), &w.victim.key)
+            .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["batch"]["id"], corrected);
+    // The customer receives what the victim shipped to it, naming the victim as the sender.
+    let (s, v) = json(
+        app.post(
+            "/api/v1/movements",
+            &w.customer.key,
+            &json!({"kind": "receive", "batch_id": w.batch, "quantity": 300, "at": AT,
+                    "counterparty_uscc": w.victim.uscc, "counterparty_name": "进口商"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    // Naming a registered sender that shipped it nothing is refused.
+    let (s, v) = json(
+        app.post(
+            "/api/v1/movements",
+            &w.customer.key,
+            &json!({"kind": "receive", "batch_id": w.batch, "quantity": 300, "at": AT,
+                    "counterparty_uscc": w.attacker.uscc, "counterparty_name": "别人"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v.to_string().contains("counterparty_uscc"), "{v}");
+}
