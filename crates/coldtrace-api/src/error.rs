@@ -48,8 +48,8 @@ pub enum ApiError {
     KeyReused(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
-    #[error("payload too large")]
-    PayloadTooLarge,
+    #[error("{0}")]
+    PayloadTooLarge(String),
     #[error("the store is refusing writes: {0}")]
     Unavailable(String),
     #[error("internal error")]
@@ -89,6 +89,7 @@ impl From<coldtrace_service::ServiceError> for ApiError {
             S::Conflict(v) => ApiError::Conflict(v),
             S::KeyReused(k) => ApiError::KeyReused(k),
             S::Unavailable(w) => ApiError::Unavailable(w),
+            S::TooLarge(m) => ApiError::PayloadTooLarge(m),
             S::Internal(e) => ApiError::Internal(e),
         }
     }
@@ -108,7 +109,7 @@ impl IntoResponse for ApiError {
             ApiError::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
-            ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };

@@ -32,16 +32,32 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 "send the body as application/json".into(),
             ));
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge
-            } else {
-                ApiError::BadRequest(e.body_text(), None)
-            }
-        })?;
+        let RawBody(bytes) = RawBody::from_request(req, state).await?;
         let body_hash = hex::encode(Sha256::digest(&bytes));
         let value = parse_json(&bytes)?;
         Ok(ApiJson { value, body_hash })
+    }
+}
+
+/// A raw body within the route's limit; a body over it is 413 in the platform's error shape.
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        Bytes::from_request(req, state)
+            .await
+            .map(RawBody)
+            .map_err(|e| {
+                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge(
+                        "the request body is larger than this route accepts".into(),
+                    )
+                } else {
+                    ApiError::BadRequest(e.body_text(), None)
+                }
+            })
     }
 }
 

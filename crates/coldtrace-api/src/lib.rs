@@ -80,8 +80,11 @@ pub fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
-/// The largest request body accepted (ledger files and bulk submissions).
-pub const MAX_BODY_BYTES: usize = 256 * 1024 * 1024;
+/// The largest JSON body accepted: a submission of the most records allowed
+/// ([`coldtrace_domain::submission::MAX_RECORDS`]) at about 1.6 KB a record, or a docking upload.
+pub const MAX_JSON_BYTES: usize = 32 * 1024 * 1024;
+/// The largest ledger file accepted ([`coldtrace_ledger::Limits`]'s `max_bytes`).
+pub const MAX_LEDGER_BYTES: usize = 16 * 1024 * 1024;
 
 /// Builds the router.
 pub fn app(state: AppState) -> Router {
@@ -110,9 +113,17 @@ pub fn app(state: AppState) -> Router {
         .route("/documents/{id}", get(documents::get_one))
         .route("/movements", post(movements::create).get(movements::list))
         .route("/movements/{id}", get(movements::get_one))
-        .route("/attachments", post(attachments::upload))
+        .route(
+            "/attachments",
+            post(attachments::upload).layer(DefaultBodyLimit::max(
+                routes::attachments::MAX_ATTACHMENT_BYTES,
+            )),
+        )
         .route("/attachments/{sha256}", get(attachments::download))
-        .route("/ledger", post(ledger::import))
+        .route(
+            "/ledger",
+            post(ledger::import).layer(DefaultBodyLimit::max(MAX_LEDGER_BYTES)),
+        )
         .route("/trace", get(trace::trace))
         .route("/incidents", post(incidents::open).get(incidents::list))
         .route("/incidents/{id}", get(incidents::get_one))
@@ -157,7 +168,7 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(system::metrics))
         .route("/api/openapi.json", get(openapi::serve))
         .fallback(system::not_found)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))
         .layer(middleware::from_fn(track))
         .with_state(state)
 }

@@ -45,7 +45,7 @@ pub struct Submission {
 }
 
 /// The most records one submission may carry.
-pub const MAX_RECORDS: usize = 100_000;
+pub const MAX_RECORDS: usize = 20_000;
 
 impl Submission {
     pub fn len(&self) -> usize {

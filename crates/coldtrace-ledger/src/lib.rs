@@ -28,7 +28,7 @@ pub mod columns;
 pub mod table;
 
 pub use columns::Field;
-pub use table::{Format, Table};
+pub use table::{Format, Limits, Table, TableError};
 
 /// One problem, located in the file.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
@@ -64,6 +64,8 @@ pub struct ImportOptions {
     pub partial: bool,
     /// Offset of ledger times that carry none (China Standard Time: 8).
     pub default_offset_hours: i8,
+    /// Bounds on the file.
+    pub limits: Limits,
 }
 
 impl Default for ImportOptions {
@@ -71,6 +73,39 @@ impl Default for ImportOptions {
         Self {
             partial: false,
             default_offset_hours: 8,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// A ledger file read within its limits: the table, the encoding and the file's content hash.
+#[derive(Debug, Clone)]
+pub struct ReadFile {
+    pub table: Table,
+    pub encoding: &'static str,
+    pub hash: String,
+}
+
+/// Reads a ledger file within `limits` (CPU-bound: callers on an async runtime run it off the request threads).
+pub fn read_file(bytes: &[u8], format: Format, limits: &Limits) -> Result<ReadFile, TableError> {
+    let (table, encoding) = table::read(bytes, format, limits)?;
+    Ok(ReadFile {
+        table,
+        encoding,
+        hash: hex::encode(Sha256::digest(bytes)),
+    })
+}
+
+impl ImportReport {
+    /// The report of a file that could not be read as a table at all.
+    pub fn unreadable(e: &TableError) -> Self {
+        ImportReport {
+            errors: vec![RowError {
+                row: 0,
+                column: None,
+                reason: e.to_string(),
+            }],
+            ..Default::default()
         }
     }
 }
@@ -124,18 +159,27 @@ pub async fn import(
     opts: ImportOptions,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<ImportReport, ImportError> {
+    match read_file(bytes, format, &opts.limits) {
+        Ok(file) => import_read(store, owner, subject, file, opts, progress).await,
+        Err(e) => Ok(ImportReport::unreadable(&e)),
+    }
+}
+
+/// Plans a file already read and stores it for `owner`.
+pub async fn import_read(
+    store: &dyn Store,
+    owner: Uuid,
+    subject: &str,
+    file: ReadFile,
+    opts: ImportOptions,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<ImportReport, ImportError> {
     let mut report = ImportReport::default();
-    let (table, enc) = match table::read(bytes, format) {
-        Ok(t) => t,
-        Err(e) => {
-            report.errors.push(RowError {
-                row: 0,
-                column: None,
-                reason: e.to_string(),
-            });
-            return Ok(report);
-        }
-    };
+    let ReadFile {
+        table,
+        encoding: enc,
+        hash: file_hash,
+    } = file;
     report.encoding = enc.to_string();
     report.rows = table.rows.len();
     let (map, ignored) = columns::map_headers(&table.headers);
@@ -165,7 +209,6 @@ pub async fn import(
                 .collect(),
         })
         .collect();
-    let file_hash = hex::encode(Sha256::digest(bytes));
     let mut excluded: HashSet<usize> = HashSet::new();
     let mut all_errors: Vec<RowError> = Vec::new();
     // Each round plans the live rows, validates and stores them. In partial mode the rows in error are left out

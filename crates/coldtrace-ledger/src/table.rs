@@ -34,10 +34,41 @@ pub struct Table {
     pub rows: Vec<(usize, Vec<String>)>,
 }
 
+/// Bounds on a ledger file, checked while it is read so that no file can take more memory or time than these
+/// allow. A ledger of a busy cold store has a few thousand rows a month and twenty columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The file as uploaded.
+    pub max_bytes: usize,
+    /// Data rows (the header not counted), and the highest row number a cell may sit on.
+    pub max_rows: usize,
+    /// Columns, and the highest column a cell may sit in.
+    pub max_columns: usize,
+    /// Characters in one cell.
+    pub max_cell_chars: usize,
+    /// An XLSX workbook unpacked (every part of the archive together).
+    pub max_unpacked_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_bytes: 16 * 1024 * 1024,
+            max_rows: 50_000,
+            max_columns: 200,
+            max_cell_chars: 4_096,
+            max_unpacked_bytes: 128 * 1024 * 1024,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum TableError {
     #[error("the file is empty")]
     Empty,
+    /// The file exceeds one of the [`Limits`]: `limit` names it, `detail` says by how much.
+    #[error("{detail}")]
+    TooLarge { limit: &'static str, detail: String },
     #[error("CSV: {0}")]
     Csv(#[from] csv::Error),
     #[error("XLSX: {0}")]
@@ -56,62 +87,220 @@ pub fn decode_text(bytes: &[u8]) -> (String, &'static str) {
     }
 }
 
-pub fn read(bytes: &[u8], format: Format) -> Result<(Table, &'static str), TableError> {
+fn too_large(limit: &'static str, detail: String) -> TableError {
+    TableError::TooLarge { limit, detail }
+}
+
+/// Reads a ledger file within `limits`; the first limit exceeded stops the reading.
+pub fn read(
+    bytes: &[u8],
+    format: Format,
+    limits: &Limits,
+) -> Result<(Table, &'static str), TableError> {
+    if bytes.len() > limits.max_bytes {
+        return Err(too_large(
+            "max_bytes",
+            format!(
+                "the file has {} bytes; at most {} are accepted",
+                bytes.len(),
+                limits.max_bytes
+            ),
+        ));
+    }
     match format {
-        Format::Csv => {
-            let (text, enc) = decode_text(bytes);
-            let mut r = csv::ReaderBuilder::new()
-                .has_headers(false)
-                .flexible(true)
-                .from_reader(text.as_bytes());
-            let mut t = Table::default();
-            // Line counting resumes where the previous record left off (linear in the file).
-            let mut cursor = (0usize, 1usize);
-            for (i, rec) in r.records().enumerate() {
-                let rec = rec?;
-                // The file's own line number: the CSV reader skips blank lines.
-                let line = match rec.position() {
-                    Some(p) => {
-                        cursor = line_of(text.as_bytes(), p.byte() as usize, cursor);
-                        cursor.1
-                    }
-                    None => i + 1,
-                };
-                let cells: Vec<String> = rec.iter().map(|c| c.trim().to_string()).collect();
-                if i == 0 {
-                    t.headers = cells;
-                } else if cells.iter().any(|c| !c.is_empty()) {
-                    t.rows.push((line, cells));
-                }
+        Format::Csv => read_csv(bytes, limits),
+        Format::Xlsx => read_xlsx(bytes, limits),
+    }
+}
+
+fn check_row(cells: &[String], line: usize, limits: &Limits) -> Result<(), TableError> {
+    if cells.len() > limits.max_columns {
+        return Err(too_large(
+            "max_columns",
+            format!(
+                "row {line} has {} columns; at most {} are accepted",
+                cells.len(),
+                limits.max_columns
+            ),
+        ));
+    }
+    if let Some(c) = cells
+        .iter()
+        .position(|c| c.chars().count() > limits.max_cell_chars)
+    {
+        return Err(too_large(
+            "max_cell_chars",
+            format!(
+                "row {line}, column {} has more than {} characters",
+                c + 1,
+                limits.max_cell_chars
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn too_many_rows(limits: &Limits) -> TableError {
+    too_large(
+        "max_rows",
+        format!("the file has more than {} data rows", limits.max_rows),
+    )
+}
+
+fn read_csv(bytes: &[u8], limits: &Limits) -> Result<(Table, &'static str), TableError> {
+    let (text, enc) = decode_text(bytes);
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut t = Table::default();
+    // Line counting resumes where the previous record left off (linear in the file).
+    let mut cursor = (0usize, 1usize);
+    let mut rec = csv::StringRecord::new();
+    let mut i = 0usize;
+    while r.read_record(&mut rec)? {
+        // The file's own line number: the CSV reader skips blank lines.
+        let line = match rec.position() {
+            Some(p) => {
+                cursor = line_of(text.as_bytes(), p.byte() as usize, cursor);
+                cursor.1
             }
-            if t.headers.is_empty() {
-                return Err(TableError::Empty);
-            }
-            Ok((t, enc))
+            None => i + 1,
+        };
+        if rec.len() > limits.max_columns {
+            return Err(too_large(
+                "max_columns",
+                format!(
+                    "row {line} has {} columns; at most {} are accepted",
+                    rec.len(),
+                    limits.max_columns
+                ),
+            ));
         }
-        Format::Xlsx => {
-            let mut wb: Xlsx<_> =
-                Xlsx::new(Cursor::new(bytes)).map_err(|e| TableError::Xlsx(e.to_string()))?;
-            let range = wb
-                .worksheet_range_at(0)
-                .ok_or_else(|| TableError::Xlsx("the workbook has no sheet".into()))?
-                .map_err(|e| TableError::Xlsx(e.to_string()))?;
-            let mut t = Table::default();
-            let start_row = range.start().map(|(r, _)| r as usize).unwrap_or(0);
-            for (i, row) in range.rows().enumerate() {
-                let cells: Vec<String> = row.iter().map(cell_text).collect();
-                if i == 0 {
-                    t.headers = cells;
-                } else if cells.iter().any(|c| !c.is_empty()) {
-                    t.rows.push((start_row + i + 1, cells));
-                }
+        let cells: Vec<String> = rec.iter().map(|c| c.trim().to_string()).collect();
+        check_row(&cells, line, limits)?;
+        if i == 0 {
+            t.headers = cells;
+        } else if cells.iter().any(|c| !c.is_empty()) {
+            if t.rows.len() == limits.max_rows {
+                return Err(too_many_rows(limits));
             }
-            if t.headers.is_empty() {
-                return Err(TableError::Empty);
-            }
-            Ok((t, "XLSX"))
+            t.rows.push((line, cells));
+        }
+        i += 1;
+    }
+    if t.headers.is_empty() {
+        return Err(TableError::Empty);
+    }
+    Ok((t, enc))
+}
+
+/// Unpacks every part of the archive into nothing, counting, so that a compressed bomb is refused before the
+/// workbook reader holds any part in memory.
+fn check_unpacked(bytes: &[u8], limits: &Limits) -> Result<(), TableError> {
+    let mut zip =
+        zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| TableError::Xlsx(e.to_string()))?;
+    let mut total = 0u64;
+    for i in 0..zip.len() {
+        let f = zip
+            .by_index(i)
+            .map_err(|e| TableError::Xlsx(e.to_string()))?;
+        let left = limits.max_unpacked_bytes - total;
+        let n = std::io::copy(&mut std::io::Read::take(f, left + 1), &mut std::io::sink())
+            .map_err(|e| TableError::Xlsx(e.to_string()))?;
+        total += n;
+        if total > limits.max_unpacked_bytes {
+            return Err(too_large(
+                "max_unpacked_bytes",
+                format!(
+                    "the workbook unpacks to more than {} bytes",
+                    limits.max_unpacked_bytes
+                ),
+            ));
         }
     }
+    Ok(())
+}
+
+fn read_xlsx(bytes: &[u8], limits: &Limits) -> Result<(Table, &'static str), TableError> {
+    check_unpacked(bytes, limits)?;
+    let mut wb: Xlsx<_> =
+        Xlsx::new(Cursor::new(bytes)).map_err(|e| TableError::Xlsx(e.to_string()))?;
+    let sheet = wb
+        .sheet_names()
+        .first()
+        .cloned()
+        .ok_or_else(|| TableError::Xlsx("the workbook has no sheet".into()))?;
+    // Cells one by one, by position: a sheet whose declared extent is huge costs only the cells it holds.
+    let mut cells = wb
+        .worksheet_cells_reader(&sheet)
+        .map_err(|e| TableError::Xlsx(e.to_string()))?;
+    let mut by_row: std::collections::BTreeMap<u32, Vec<(u32, String)>> = Default::default();
+    let mut first_row: Option<u32> = None;
+    let mut count = 0usize;
+    while let Some(cell) = cells
+        .next_cell()
+        .map_err(|e| TableError::Xlsx(e.to_string()))?
+    {
+        let (r, c) = cell.get_position();
+        if c as usize >= limits.max_columns {
+            return Err(too_large(
+                "max_columns",
+                format!(
+                    "row {} has a cell in column {}; at most {} columns are accepted",
+                    r + 1,
+                    c + 1,
+                    limits.max_columns
+                ),
+            ));
+        }
+        let text = cell_text(&Data::from(cell.get_value().clone()));
+        if text.is_empty() {
+            continue;
+        }
+        let top = *first_row.get_or_insert(r);
+        if (r.saturating_sub(top)) as usize > limits.max_rows {
+            return Err(too_many_rows(limits));
+        }
+        if text.chars().count() > limits.max_cell_chars {
+            return Err(too_large(
+                "max_cell_chars",
+                format!(
+                    "row {}, column {} has more than {} characters",
+                    r + 1,
+                    c + 1,
+                    limits.max_cell_chars
+                ),
+            ));
+        }
+        count += 1;
+        if count > limits.max_rows.saturating_mul(limits.max_columns) {
+            return Err(too_many_rows(limits));
+        }
+        by_row.entry(r).or_default().push((c, text));
+        first_row = Some(top.min(r));
+    }
+    let width = by_row
+        .values()
+        .flat_map(|cs| cs.iter().map(|(c, _)| *c as usize + 1))
+        .max()
+        .unwrap_or(0);
+    let mut t = Table::default();
+    for (i, (r, cs)) in by_row.into_iter().enumerate() {
+        let mut row = vec![String::new(); width];
+        for (c, text) in cs {
+            row[c as usize] = text;
+        }
+        if i == 0 {
+            t.headers = row;
+        } else {
+            t.rows.push((r as usize + 1, row));
+        }
+    }
+    if t.headers.is_empty() {
+        return Err(TableError::Empty);
+    }
+    Ok((t, "XLSX"))
 }
 
 /// The 1-based line where the record starting at `byte` begins (the reader reports the offset before any
@@ -170,13 +359,14 @@ mod tests {
     #[test]
     fn gbk_and_utf8() {
         let (gbk, _, _) = encoding_rs::GBK.encode("日期,品名\n2026-01-01,冻牛肉\n");
-        let (t, enc) = read(&gbk, Format::Csv).unwrap();
+        let (t, enc) = read(&gbk, Format::Csv, &Limits::default()).unwrap();
         assert_eq!(enc, "GBK");
         assert_eq!(t.headers, vec!["日期", "品名"]);
         assert_eq!(t.rows[0].1[1], "冻牛肉");
         let (t, enc) = read(
             "\u{feff}日期,品名\n\n2026-01-01,冻牛肉\n".as_bytes(),
             Format::Csv,
+            &Limits::default(),
         )
         .unwrap();
         assert_eq!(enc, "UTF-8");

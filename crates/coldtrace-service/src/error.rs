@@ -25,6 +25,9 @@ pub enum ServiceError {
     /// The idempotency key was used before with a different request (HTTP 409).
     #[error("idempotency key {0:?} was used for a different request")]
     KeyReused(String),
+    /// The request is larger than the platform accepts (HTTP 413); the message names the limit.
+    #[error("{0}")]
+    TooLarge(String),
     /// The store refuses writes after a failed commit (HTTP 503).
     #[error("the store is refusing writes: {0}")]
     Unavailable(String),

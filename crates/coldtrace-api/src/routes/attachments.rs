@@ -1,7 +1,6 @@
 //! Attachments: scanned certificates, stored by content hash.
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -10,7 +9,7 @@ use coldtrace_domain::Role;
 use crate::AppState;
 use crate::authz::require_role;
 use crate::error::ApiError;
-use crate::extract::Auth;
+use crate::extract::{Auth, RawBody};
 use crate::views::AttachmentRef;
 
 /// The largest attachment accepted.
@@ -24,7 +23,7 @@ pub async fn upload(
     State(state): State<AppState>,
     Auth(p): Auth,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<(StatusCode, Json<AttachmentRef>), ApiError> {
     require_role(
         &p,
@@ -45,7 +44,9 @@ pub async fn upload(
         return Err(ApiError::invalid("body", "is empty"));
     }
     if body.len() > MAX_ATTACHMENT_BYTES {
-        return Err(ApiError::PayloadTooLarge);
+        return Err(ApiError::PayloadTooLarge(format!(
+            "an attachment is at most {MAX_ATTACHMENT_BYTES} bytes"
+        )));
     }
     let sha = state
         .store

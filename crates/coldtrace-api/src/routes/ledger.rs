@@ -1,14 +1,13 @@
 //! `POST /api/v1/ledger`: an enterprise uploads its ledger file (CSV or XLSX).
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use coldtrace_ledger::{Format, ImportReport};
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::extract::{ApiQuery, Auth};
+use crate::extract::{ApiQuery, Auth, RawBody};
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -30,7 +29,7 @@ pub async fn import(
     Auth(p): Auth,
     ApiQuery(q): ApiQuery<LedgerQuery>,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<(StatusCode, Json<ImportReport>), ApiError> {
     let ct = headers
         .get(header::CONTENT_TYPE)

@@ -3,6 +3,7 @@
 mod access;
 mod browser;
 pub mod docking;
+mod hostile;
 mod incidents;
 mod ledger;
 mod openapi;

@@ -98,6 +98,9 @@ pub enum StartError {
 }
 
 /// A running platform: its store, trace index, and (by tier) registry or docking client.
+/// Ledger files read at the same time; more wait for a slot.
+pub const LEDGER_READERS: usize = 2;
+
 pub struct Platform {
     pub store: Arc<dyn Store>,
     pub tier: Tier,
@@ -107,6 +110,8 @@ pub struct Platform {
     pub national: Option<Arc<National>>,
     /// At a provincial platform that docks: the client delivering its outbox and pulling its notices.
     pub docking: Option<Arc<DockingClient>>,
+    /// Ledger files being read at once (reading is CPU-bound and runs off the request threads).
+    ledger_slots: Arc<tokio::sync::Semaphore>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -160,6 +165,7 @@ impl Platform {
             tracer,
             national,
             docking,
+            ledger_slots: Arc::new(tokio::sync::Semaphore::new(LEDGER_READERS)),
             tasks,
         })
     }

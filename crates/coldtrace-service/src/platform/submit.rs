@@ -3,7 +3,7 @@
 
 use coldtrace_domain::submission::MAX_RECORDS;
 use coldtrace_domain::{Principal, Role, SubmissionDraft, Submitter, Writer};
-use coldtrace_ledger::{Format, ImportOptions, ImportReport};
+use coldtrace_ledger::{Format, ImportOptions, ImportReport, Limits, ReadFile, TableError};
 use coldtrace_store::{SubmitOutcome, SubmitRequest};
 
 use super::Platform;
@@ -97,12 +97,15 @@ impl Platform {
             partial,
             ..Default::default()
         };
-        let report = coldtrace_ledger::import(
+        let file = match self.read_ledger(bytes, format, opts.limits).await? {
+            Ok(file) => file,
+            Err(e) => return Ok(ImportReport::unreadable(&e)),
+        };
+        let report = coldtrace_ledger::import_read(
             self.store.as_ref(),
             owner,
             &p.subject(),
-            bytes,
-            format,
+            file,
             opts,
             &|_, _| {},
         )
@@ -115,4 +118,54 @@ impl Platform {
         }
         Ok(report)
     }
+
+    /// Reads a ledger file within its limits on a blocking thread, at most [`super::LEDGER_READERS`] at once
+    /// and for at most [`LEDGER_READ_SECONDS`]. A file over a limit is refused naming the limit; a file that is
+    /// not a table is answered as the outer `Ok(Err(_))`, to be reported like a row error.
+    async fn read_ledger(
+        &self,
+        bytes: &[u8],
+        format: Format,
+        limits: Limits,
+    ) -> Result<Result<ReadFile, TableError>, ServiceError> {
+        if bytes.len() > limits.max_bytes {
+            return Err(ServiceError::TooLarge(format!(
+                "the ledger file has {} bytes; at most {} are accepted (max_bytes)",
+                bytes.len(),
+                limits.max_bytes
+            )));
+        }
+        let permit = self
+            .ledger_slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(ServiceError::internal)?;
+        let bytes = bytes.to_vec();
+        // The permit travels with the work: a reading that outlives the deadline still holds its slot.
+        let work = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            coldtrace_ledger::read_file(&bytes, format, &limits)
+        });
+        let read = tokio::time::timeout(std::time::Duration::from_secs(LEDGER_READ_SECONDS), work)
+            .await
+            .map_err(|_| {
+                ServiceError::invalid(
+                    "file",
+                    format!(
+                        "reading the file took longer than {LEDGER_READ_SECONDS} s (max_seconds)"
+                    ),
+                )
+            })?
+            .map_err(ServiceError::internal)?;
+        match read {
+            Err(TableError::TooLarge { limit, detail }) => {
+                Err(ServiceError::invalid("file", format!("{detail} ({limit})")))
+            }
+            other => Ok(other),
+        }
+    }
 }
+
+/// The longest a ledger file may take to read.
+pub const LEDGER_READ_SECONDS: u64 = 20;
