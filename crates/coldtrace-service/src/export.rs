@@ -93,12 +93,24 @@ pub async fn rows(
     Ok(out.into_iter().map(|(_, r)| r).collect())
 }
 
-/// CSV in UTF-8 with a BOM, so that Excel opens the Chinese headers correctly.
+/// A cell as a spreadsheet will not run it: text that starts like a formula (`=`, `+`, `-`, `@`, a tab or a
+/// carriage return) gets a leading apostrophe, so a name an enterprise typed cannot become a formula on a
+/// regulator's machine. Numbers stay numbers.
+pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
+    let risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if risky && cell.parse::<f64>().is_err() {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
+    }
+}
+
+/// CSV in UTF-8 with a BOM, so that Excel opens the Chinese headers correctly; every cell neutralised.
 pub fn csv(rows: &[Vec<String>]) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
     let _ = w.write_record(HEADERS);
     for r in rows {
-        let _ = w.write_record(r);
+        let _ = w.write_record(r.iter().map(|c| neutralise(c).into_owned()));
     }
     w.into_inner().unwrap_or_default()
 }
@@ -133,4 +145,25 @@ pub fn xlsx(rows: &[Vec<String>]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError>
         ws.set_column_width(c as u16, *w as f64)?;
     }
     wb.save_to_buffer()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_cells_are_neutralised_and_numbers_kept() {
+        assert_eq!(
+            neutralise("=HYPERLINK(\"http://x\")"),
+            "'=HYPERLINK(\"http://x\")"
+        );
+        assert_eq!(neutralise("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(neutralise("+86 138"), "'+86 138");
+        assert_eq!(neutralise("-1+2"), "'-1+2");
+        assert_eq!(neutralise("\tcmd"), "'\tcmd");
+        assert_eq!(neutralise("-12.5"), "-12.5");
+        assert_eq!(neutralise("冷冻牛腩"), "冷冻牛腩");
+        let out = String::from_utf8(csv(&[vec!["=1+1".into(), "5".into()]])).unwrap();
+        assert!(out.contains("'=1+1,5"), "{out}");
+    }
 }

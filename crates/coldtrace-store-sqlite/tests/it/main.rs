@@ -268,3 +268,20 @@ async fn data_survives_reopening_the_file() {
         id
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn the_data_directory_and_the_store_file_are_private_to_the_platform() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let path = coldtrace_store_sqlite::store_path(&data);
+    let _store = SqliteStore::open(&path).unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&path), 0o600);
+    for entry in std::fs::read_dir(&data).unwrap() {
+        let p = entry.unwrap().path();
+        assert_eq!(mode(&p) & 0o077, 0, "{} is readable by others", p.display());
+    }
+}
