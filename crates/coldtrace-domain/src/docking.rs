@@ -10,6 +10,13 @@ use uuid::Uuid;
 /// The protocol version this build speaks.
 pub const VERSION: &str = "1";
 
+/// Messages in one upload, at most.
+pub const MAX_MESSAGES: usize = 500;
+/// Characters in a name, product, batch number or other text field of a message, at most.
+pub const MAX_TEXT: usize = 200;
+/// Items in a list of a message (codes, batches, holders), at most.
+pub const MAX_ITEMS: usize = 1_000;
+
 /// A province's upload: messages in its sequence order (`POST /docking/v1/messages`).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -53,7 +60,118 @@ pub enum Message {
     NoticeAck(NoticeAck),
 }
 
+/// A field of a message that the domain's rules refuse: its path inside the message and the reason.
+pub type MessageProblem = (String, String);
+
+struct Check(Vec<MessageProblem>);
+
+impl Check {
+    fn text(&mut self, field: &str, v: &str) {
+        if v.chars().count() > MAX_TEXT {
+            self.0.push((
+                field.into(),
+                format!("is longer than {MAX_TEXT} characters"),
+            ));
+        }
+    }
+    fn uscc(&mut self, field: &str, v: Option<&str>) {
+        if let Some(u) = v
+            && let Err(e) = crate::Uscc::parse_overridden(u)
+        {
+            self.0.push((field.into(), e.to_string()));
+        }
+    }
+    fn quantity(&mut self, field: &str, q: i64) {
+        if q < 0 {
+            self.0.push((field.into(), "must not be negative".into()));
+        }
+    }
+    fn items(&mut self, field: &str, n: usize) {
+        if n > MAX_ITEMS {
+            self.0
+                .push((field.into(), format!("has more than {MAX_ITEMS} items")));
+        }
+    }
+    fn flow(&mut self, f: &BorderFlow) {
+        for (name, v) in [
+            ("movement", &f.movement),
+            ("batch", &f.batch),
+            ("product", &f.product),
+            ("seller_name", &f.seller_name),
+            ("buyer_name", &f.buyer_name),
+            ("unit", &f.unit),
+        ] {
+            self.text(name, v);
+        }
+        self.uscc("seller_uscc", f.seller_uscc.as_deref());
+        self.uscc("buyer_uscc", f.buyer_uscc.as_deref());
+        self.quantity("quantity_milli", f.quantity_milli);
+    }
+}
+
 impl Message {
+    /// Checks a received message with the domain's parsers: USCCs well formed, quantities not negative, text
+    /// and lists within bounds. Answers every problem with its field inside the message.
+    pub fn check(&self) -> Vec<MessageProblem> {
+        let mut c = Check(Vec::new());
+        match self {
+            Message::Enterprise(e) => {
+                c.uscc("uscc", Some(&e.uscc));
+                c.text("name", &e.name);
+                c.text("kind", &e.kind);
+                if crate::RegionCode::parse(&e.region).is_err() {
+                    c.0.push(("region".into(), "is not a GB/T 2260 region code".into()));
+                }
+            }
+            Message::Batch(b) => {
+                c.uscc("owner_uscc", Some(&b.owner_uscc));
+                for (name, v) in [
+                    ("batch", &b.batch),
+                    ("product", &b.product),
+                    ("batch_no", &b.batch_no),
+                    ("unit", &b.unit),
+                ] {
+                    c.text(name, v);
+                }
+                c.items("codes", b.codes.len());
+                for (i, code) in b.codes.iter().enumerate() {
+                    c.text(&format!("codes[{i}].scheme"), &code.scheme);
+                    if code.value.chars().count() > 512 {
+                        c.0.push((
+                            format!("codes[{i}].value"),
+                            "is longer than 512 characters".into(),
+                        ));
+                    }
+                }
+                c.quantity("quantity_milli", b.quantity_milli);
+            }
+            Message::Derivation(d) => {
+                c.uscc("holder_uscc", Some(&d.holder_uscc));
+                c.items("inputs", d.inputs.len());
+                c.items("outputs", d.outputs.len());
+            }
+            Message::Outflow(f) | Message::Inflow(f) => c.flow(f),
+            Message::Incident(i) => {
+                c.text("subject", &i.subject);
+                c.items("batches", i.batches.len());
+            }
+            Message::NoticeReceived { .. } => {}
+            Message::NoticeAck(a) => {
+                c.text("by", &a.by);
+                if a.note.as_deref().is_some_and(|n| n.chars().count() > 2_000) {
+                    c.0.push(("note".into(), "is longer than 2000 characters".into()));
+                }
+                c.items("holders", a.holders.len());
+                for (i, h) in a.holders.iter().enumerate() {
+                    c.uscc(&format!("holders[{i}].uscc"), h.uscc.as_deref());
+                    c.text(&format!("holders[{i}].name"), &h.name);
+                    c.quantity(&format!("holders[{i}].on_hand_milli"), h.on_hand_milli);
+                }
+            }
+        }
+        c.0
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Enterprise(_) => "enterprise",

@@ -373,13 +373,18 @@ impl Registry {
                 report: r.clone(),
                 received_at_ms: at_ms,
             }),
+            // A province speaks only for the notices addressed to it.
             Message::NoticeReceived { notice } => {
-                if let Some(d) = self.deliveries.get_mut(notice) {
+                if let Some(d) = self.deliveries.get_mut(notice)
+                    && d.province == province
+                {
                     d.received_at_ms.get_or_insert(at_ms);
                 }
             }
             Message::NoticeAck(a) => {
-                if let Some(d) = self.deliveries.get_mut(&a.notice) {
+                if let Some(d) = self.deliveries.get_mut(&a.notice)
+                    && d.province == province
+                {
                     d.received_at_ms.get_or_insert(at_ms);
                     if d.acked_at_ms.is_none() {
                         d.acked_at_ms = Some(at_ms);

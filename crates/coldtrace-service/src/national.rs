@@ -116,11 +116,27 @@ impl National {
                 upload.province
             )));
         }
+        if upload.messages.len() > coldtrace_domain::docking::MAX_MESSAGES {
+            return Err(NationalError::Invalid {
+                field: "messages".into(),
+                reason: format!(
+                    "{} messages; at most {} per upload",
+                    upload.messages.len(),
+                    coldtrace_domain::docking::MAX_MESSAGES
+                ),
+            });
+        }
         for (i, m) in upload.messages.iter().enumerate() {
             if m.seq == 0 {
                 return Err(NationalError::Invalid {
                     field: format!("messages[{i}].seq"),
                     reason: "sequence numbers start at 1".into(),
+                });
+            }
+            if let Some((field, reason)) = m.body.check().into_iter().next() {
+                return Err(NationalError::Invalid {
+                    field: format!("messages[{i}].{field}"),
+                    reason,
                 });
             }
         }

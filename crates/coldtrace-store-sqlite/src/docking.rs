@@ -40,15 +40,17 @@ CREATE TABLE IF NOT EXISTS notices_in (
 );
 
 -- National side: every message accepted from every province, once.
+-- Message ids are unique within a province: one province's ids cannot collide with (and so stall) another's.
 CREATE TABLE IF NOT EXISTS inbox (
     gseq INTEGER PRIMARY KEY AUTOINCREMENT,
     province TEXT NOT NULL,
     seq INTEGER NOT NULL,
-    id TEXT NOT NULL UNIQUE,
+    id TEXT NOT NULL,
     kind TEXT NOT NULL,
     body TEXT NOT NULL,
     received_at INTEGER NOT NULL,
-    UNIQUE (province, seq)
+    UNIQUE (province, seq),
+    UNIQUE (province, id)
 );
 CREATE TABLE IF NOT EXISTS link_decisions (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -244,6 +246,39 @@ pub(crate) fn outbox_status(c: &rusqlite::Connection) -> Result<OutboxStatus> {
     })
 }
 
+/// Before schema version 5 message ids were unique across provinces; the inbox is rebuilt with ids unique per
+/// province, keeping every row and its global sequence.
+pub(crate) fn migrate_inbox(c: &rusqlite::Connection) -> Result<()> {
+    let old: Option<String> = c
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'inbox'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if old.is_some_and(|sql| sql.contains("id TEXT NOT NULL UNIQUE")) {
+        c.execute_batch(
+            "BEGIN IMMEDIATE;
+             ALTER TABLE inbox RENAME TO inbox_v4;
+             CREATE TABLE inbox (
+                 gseq INTEGER PRIMARY KEY AUTOINCREMENT,
+                 province TEXT NOT NULL,
+                 seq INTEGER NOT NULL,
+                 id TEXT NOT NULL,
+                 kind TEXT NOT NULL,
+                 body TEXT NOT NULL,
+                 received_at INTEGER NOT NULL,
+                 UNIQUE (province, seq),
+                 UNIQUE (province, id)
+             );
+             INSERT INTO inbox SELECT gseq, province, seq, id, kind, body, received_at FROM inbox_v4;
+             DROP TABLE inbox_v4;
+             COMMIT;",
+        )?;
+    }
+    Ok(())
+}
+
 /// Stores a notice once and queues its receipt; `false` when it was already stored.
 pub(crate) fn record_notice(
     tx: &Transaction<'_>,
@@ -359,8 +394,8 @@ pub(crate) fn accept_upload(
             m.clone()
         };
         let known: Option<i64> = tx
-            .prepare_cached("SELECT gseq FROM inbox WHERE id = ?1")?
-            .query_row([m.id.to_string()], |r| r.get(0))
+            .prepare_cached("SELECT gseq FROM inbox WHERE province = ?1 AND id = ?2")?
+            .query_row([province, &m.id.to_string()], |r| r.get(0))
             .optional()?;
         if known.is_some() || m.seq <= last {
             duplicates += 1;

@@ -153,6 +153,7 @@ impl SqliteStore {
         set_mode(path, 0o600)?;
         let version: i64 = writer.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if version < SCHEMA_VERSION {
+            crate::docking::migrate_inbox(&writer)?;
             writer.execute_batch(SCHEMA)?;
             writer.execute_batch(crate::docking::SCHEMA)?;
             writer.pragma_update(None, "user_version", SCHEMA_VERSION)?;

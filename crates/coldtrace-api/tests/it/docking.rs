@@ -397,3 +397,72 @@ async fn a_url_code_issued_by_the_platform_opens_its_public_page_once_published(
         "only 70x50 and 50x30 labels"
     );
 }
+
+#[tokio::test]
+async fn one_province_can_neither_stall_nor_speak_for_another_and_messages_are_checked() {
+    let nat = Nat::spawn().await;
+    let batch = |seq: u64, owner: &str, q: i64| {
+        env(
+            seq,
+            json!({"type": "batch", "batch": format!("b-{seq}"), "codes": [], "product": "冻牛肉", "gtin": null,
+                   "batch_no": format!("L-{seq}"), "owner_uscc": owner, "origin_country": "BR",
+                   "inspection_cert_no": null, "declaration_no": null, "port_of_entry": null,
+                   "import_date": null, "quantity_milli": q, "unit": "箱"}),
+        )
+    };
+    let upload = |p: &str, messages: Vec<Value>| json!({"version": "1", "province": p, "messages": messages});
+    let good = crate::support::uscc("120116", 91);
+
+    // Content is checked with the domain's parsers, naming the message and the field.
+    let (s, v) = nat
+        .send(
+            "12",
+            "/docking/v1/messages",
+            upload("12", vec![batch(1, "NOT-A-USCC", 1000)]),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["field"], "messages[0].owner_uscc", "{v}");
+    let (s, v) = nat
+        .send(
+            "12",
+            "/docking/v1/messages",
+            upload("12", vec![batch(1, &good, -5)]),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["field"], "messages[0].quantity_milli", "{v}");
+    let mut long = batch(1, &good, 1000);
+    long["product"] = json!("牛".repeat(1_000_000));
+    let (s, v) = nat
+        .send("12", "/docking/v1/messages", upload("12", vec![long]))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["field"], "messages[0].product", "{v}");
+    // At most 500 messages an upload.
+    let many: Vec<Value> = (1..=501).map(|i| batch(i, &good, 1)).collect();
+    let (s, v) = nat
+        .send("12", "/docking/v1/messages", upload("12", many))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["field"], "messages", "{v}");
+
+    // Province 44 sends a message under an id province 12 will use: 12's message still takes effect.
+    let m12 = batch(1, &good, 1000);
+    let mut m44 = batch(1, &crate::support::uscc("440106", 92), 1000);
+    m44["id"] = m12["id"].clone();
+    let (s, v) = nat
+        .send("44", "/docking/v1/messages", upload("44", vec![m44]))
+        .await;
+    assert_eq!(
+        (s, v["accepted"].clone()),
+        (StatusCode::OK, json!(1)),
+        "{v}"
+    );
+    let (s, v) = nat
+        .send("12", "/docking/v1/messages", upload("12", vec![m12]))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["accepted"], 1, "{v}");
+    assert_eq!(v["duplicates"], 0, "{v}");
+}

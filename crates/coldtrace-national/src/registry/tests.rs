@@ -380,3 +380,34 @@ fn notice_dates_are_china_standard_time() {
     assert_eq!(day(0), "1970-01-01");
     assert_eq!(day(951_782_400_000), "2000-02-29");
 }
+
+#[test]
+fn a_province_acknowledges_only_the_notices_addressed_to_it() {
+    use coldtrace_domain::docking::NoticeAck;
+    let mut r = chain();
+    let inc = positive_in_c();
+    let (_, notices) = r.notices_for(&inc);
+    notices.iter().for_each(|n| r.track(n));
+    let to_a = notices.iter().find(|n| n.to_province == "12").unwrap();
+    let forged = Message::NoticeAck(NoticeAck {
+        notice: to_a.id,
+        by: "someone".into(),
+        note: Some("forged".into()),
+        holders: vec![],
+    });
+    r.apply("32", T0 + DAY, &forged);
+    r.apply("32", T0 + DAY, &Message::NoticeReceived { notice: to_a.id });
+    let d = r
+        .deliveries(None)
+        .into_iter()
+        .find(|d| d.notice == to_a.id)
+        .unwrap();
+    assert!(d.acked_at_ms.is_none() && d.received_at_ms.is_none() && d.ack.is_none());
+    r.apply("12", T0 + DAY, &forged);
+    let d = r
+        .deliveries(None)
+        .into_iter()
+        .find(|d| d.notice == to_a.id)
+        .unwrap();
+    assert!(d.acked_at_ms.is_some());
+}
