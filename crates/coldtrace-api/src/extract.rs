@@ -79,6 +79,30 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })
 }
 
+/// Who a request was authenticated as, filled by the authenticating extractor and read by the audit layer
+/// after the response (see `crate::audit`).
+#[derive(Clone, Default)]
+pub struct AuditSlot(pub std::sync::Arc<std::sync::Mutex<Option<AuditActor>>>);
+
+/// The caller as the audit trail names it.
+#[derive(Debug, Clone)]
+pub struct AuditActor {
+    pub actor: String,
+    pub role: Option<String>,
+    pub province: Option<String>,
+}
+
+impl AuditSlot {
+    pub fn set(parts: &Parts, actor: AuditActor) {
+        if let Some(slot) = parts.extensions.get::<AuditSlot>() {
+            *slot.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(actor);
+        }
+    }
+    pub fn take(&self) -> Option<AuditActor> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+}
+
 /// The authenticated caller. Every non-public route takes this extractor, so none can forget it.
 pub struct Auth(pub Principal);
 
@@ -99,7 +123,18 @@ impl FromRequestParts<AppState> for Auth {
             .ok_or(ApiError::Unauthorized)?;
         let hash = coldtrace_service::credentials::hash_key(key);
         match state.store.credential_by_hash(&hash).await? {
-            Some(c) if !c.revoked => Ok(Auth(c.principal())),
+            Some(c) if !c.revoked => {
+                let p = c.principal();
+                AuditSlot::set(
+                    parts,
+                    AuditActor {
+                        actor: format!("{}#{}", p.subject(), p.credential),
+                        role: Some(p.role.as_str().to_string()),
+                        province: p.province.as_ref().map(|x| x.as_str().to_string()),
+                    },
+                );
+                Ok(Auth(p))
+            }
             _ => Err(ApiError::Unauthorized),
         }
     }

@@ -28,6 +28,7 @@ use axum::routing::{get, post};
 use coldtrace_service::Platform;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
+mod audit;
 pub mod authz;
 pub mod error;
 pub mod extract;
@@ -146,7 +147,8 @@ pub fn app(state: AppState) -> Router {
         .route("/national/requests", post(docking::request_detail))
         .route("/national/requests/{id}", get(docking::request_status))
         .route("/stats", get(system::stats))
-        .route("/whoami", get(system::whoami));
+        .route("/whoami", get(system::whoami))
+        .route("/audit", get(audit::list));
     Router::new()
         .nest("/api/v1", v1)
         .route("/docking/v1/messages", post(docking::upload))
@@ -169,6 +171,10 @@ pub fn app(state: AppState) -> Router {
         .route("/api/openapi.json", get(openapi::serve))
         .fallback(system::not_found)
         .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::audit::record,
+        ))
         .layer(middleware::from_fn(track))
         .with_state(state)
 }

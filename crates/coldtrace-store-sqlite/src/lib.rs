@@ -23,6 +23,7 @@ use uuid::Uuid;
 
 pub(crate) use coldtrace_store::*;
 
+mod audit;
 mod credentials;
 mod docking;
 mod docking_impl;
@@ -156,6 +157,7 @@ impl SqliteStore {
             crate::docking::migrate_inbox(&writer)?;
             writer.execute_batch(SCHEMA)?;
             writer.execute_batch(crate::docking::SCHEMA)?;
+            writer.execute_batch(crate::audit::SCHEMA)?;
             writer.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         }
         let readers = (0..4)

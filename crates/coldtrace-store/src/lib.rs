@@ -22,6 +22,7 @@
 //! **API boundary:** the store knows records and who may see them by tenant (enterprise or province); it does
 //! not know HTTP, roles' business rules or masking.
 
+pub mod audit;
 pub mod report;
 
 use async_trait::async_trait;
@@ -530,8 +531,27 @@ pub trait InboxStore: Send + Sync + 'static {
 
 /// Durable storage of coldtrace records: every role a backend plays. A backend implements each role trait; this
 /// trait follows. Callers hold `Arc<dyn Store>` and bring the roles they use into scope (`use coldtrace_store::prelude::*`).
+/// The audit trail ([`audit`]): appended in batches, read in sequence order.
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Appends events in order, chaining each to the stored tail inside one transaction; answers the last
+    /// entry written.
+    async fn append_audit(
+        &self,
+        events: Vec<audit::AuditEvent>,
+    ) -> Result<Option<audit::AuditEntry>>;
+    /// Entries after `after` in sequence order, only `province`'s when given.
+    async fn audit_entries(
+        &self,
+        province: Option<String>,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<audit::AuditEntry>>;
+}
+
 pub trait Store:
     RecordStore
+    + AuditStore
     + CredentialStore
     + IndexFeed
     + IncidentStore
@@ -543,6 +563,7 @@ pub trait Store:
 
 impl<
     T: RecordStore
+        + AuditStore
         + CredentialStore
         + IndexFeed
         + IncidentStore
@@ -556,7 +577,7 @@ impl<
 /// The role traits, for `use coldtrace_store::prelude::*`.
 pub mod prelude {
     pub use crate::{
-        CredentialStore, InboxStore, IncidentStore, IndexFeed, OutboxStore, PublicationStore,
-        RecordStore, Store,
+        AuditStore, CredentialStore, InboxStore, IncidentStore, IndexFeed, OutboxStore,
+        PublicationStore, RecordStore, Store,
     };
 }

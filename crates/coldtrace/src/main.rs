@@ -43,6 +43,8 @@ enum Command {
     Incident(cmd::incident::Args),
     /// Measure throughput and latency; prints a table with a baseline.
     Bench(coldtrace_harness::bench::Args),
+    /// Check the tamper-evident audit trail.
+    Audit(cmd::audit::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -65,6 +67,7 @@ fn main() -> anyhow::Result<()> {
             Command::Gen(a) => cmd::gen_data::run(settings, a).await,
             Command::Import(a) => cmd::import::run(settings, a).await,
             Command::Key(a) => cmd::key::run(settings, a).await,
+            Command::Audit(a) => cmd::audit::run(settings, a).await,
             Command::DockClient(a) => cmd::dock_client::run(settings, a).await,
             Command::Trace(a) => cmd::trace::run(settings, a).await,
             Command::Incident(a) => cmd::incident::run(settings, a).await,

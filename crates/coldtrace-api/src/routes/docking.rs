@@ -51,6 +51,14 @@ impl FromRequestParts<AppState> for DockingAuth {
             Ok(Some((province, hash)))
                 if hash == coldtrace_service::credentials::hash_key(secret) =>
             {
+                crate::extract::AuditSlot::set(
+                    parts,
+                    crate::extract::AuditActor {
+                        actor: format!("docking:{id}"),
+                        role: Some("docking_client".into()),
+                        province: Some(province.clone()),
+                    },
+                );
                 Ok(DockingAuth { province })
             }
             Ok(_) => Err(deny()),

@@ -1,6 +1,7 @@
 //! One module per resource.
 
 pub mod attachments;
+pub mod audit;
 pub mod batches;
 pub mod console;
 pub mod credentials;

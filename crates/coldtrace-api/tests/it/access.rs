@@ -362,3 +362,52 @@ async fn attachments_follow_the_documents_that_cite_them() {
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["field"], "attachment_sha256");
 }
+
+#[tokio::test]
+async fn a_regulator_reads_its_provinces_audit_trail_and_an_enterprise_none() {
+    let app = TestApp::spawn().await;
+    let e = app.enterprise("120116", "importer", 61).await;
+    let other = TestApp::key(
+        &app.store,
+        coldtrace_domain::Role::Regulator,
+        Some("32"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        app.get("/api/v1/batches", &e.key).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get("/api/v1/batches", &other).await.status(),
+        StatusCode::OK
+    );
+    let (s, _) = json(app.get("/api/v1/audit", &e.key).await).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, page) = json(app.get("/api/v1/audit?limit=1000", &app.regulator).await).await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    let items = page["items"].as_array().unwrap();
+    let actor = format!("enterprise:{}", e.id);
+    assert!(
+        items
+            .iter()
+            .any(|i| i["actor"].as_str().unwrap().starts_with(&actor)),
+        "{page}"
+    );
+    assert!(items.iter().all(|i| i["province"] == "12"), "{page}");
+    assert!(
+        !items
+            .iter()
+            .any(|i| i["actor"].as_str().unwrap().starts_with("regulator:32"))
+    );
+    let (s, all) = json(app.get("/api/v1/audit?limit=1000", &app.admin).await).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        all["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["actor"].as_str().unwrap().starts_with("regulator:32")),
+        "{all}"
+    );
+}

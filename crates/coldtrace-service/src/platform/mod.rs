@@ -73,6 +73,8 @@ pub struct PlatformConfig {
     pub national: Option<NationalLink>,
     /// At the national platform: field maps for provinces running another system.
     pub adapters: Vec<FieldMap>,
+    /// Where the audit trail's checkpoints are published; none in tests that do not look at them.
+    pub checkpoints: Option<crate::audit::CheckpointConfig>,
 }
 
 impl PlatformConfig {
@@ -82,6 +84,7 @@ impl PlatformConfig {
             tier,
             national: None,
             adapters: vec![],
+            checkpoints: None,
         }
     }
 }
@@ -91,6 +94,8 @@ impl PlatformConfig {
 pub enum StartError {
     #[error("building the trace index: {0}")]
     Index(#[from] TraceError),
+    #[error("opening the audit trail: {0}")]
+    Audit(#[from] std::io::Error),
     #[error("loading the national registry: {0}")]
     Registry(#[from] crate::national::NationalError),
     #[error("the national platform's CA certificate: {0}")]
@@ -110,6 +115,8 @@ pub struct Platform {
     pub national: Option<Arc<National>>,
     /// At a provincial platform that docks: the client delivering its outbox and pulling its notices.
     pub docking: Option<Arc<DockingClient>>,
+    /// The audit trail every request is recorded in.
+    pub audit: crate::audit::AuditLog,
     /// Ledger files being read at once (reading is CPU-bound and runs off the request threads).
     ledger_slots: Arc<tokio::sync::Semaphore>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -159,12 +166,16 @@ impl Platform {
             }
             _ => None,
         };
+        // The audit writer is not aborted with the other tasks: it ends when the last handle is dropped, after
+        // appending what it holds and publishing a final checkpoint.
+        let (audit, _writer) = crate::audit::AuditLog::start(store.clone(), config.checkpoints)?;
         Ok(Self {
             store,
             tier: config.tier,
             tracer,
             national,
             docking,
+            audit,
             ledger_slots: Arc::new(tokio::sync::Semaphore::new(LEDGER_READERS)),
             tasks,
         })

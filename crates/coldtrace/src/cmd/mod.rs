@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod audit;
 pub mod dock_client;
 pub mod gen_data;
 pub mod import;

@@ -64,6 +64,7 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
     let national_url = a.national.or(settings.server.national.clone());
     let scheme = a.code_scheme.or(settings.server.code_scheme.clone());
     let mut config = PlatformConfig::new(tier.clone());
+    config.checkpoints = Some(coldtrace_service::audit::CheckpointConfig::in_dir(&data));
     if let Tier::Province(p) = &tier {
         let p = p.as_str().to_string();
         let issuer = match scheme.as_deref() {
@@ -134,12 +135,15 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
     // The line tests and scripts wait for: from here on requests are answered.
     println!("coldtrace listening on http://{addr}");
     tracing::info!(%addr, data = %data.display(), tier = ?platform.tier, "serving");
+    let platform = Arc::new(platform);
     coldtrace_api::serve(
         listener,
-        AppState::new(Arc::new(platform)),
+        AppState::new(platform.clone()),
         coldtrace_api::shutdown_signal(),
     )
     .await?;
+    // Everything answered is in the audit trail, and its tail is published, before the process ends.
+    platform.audit.checkpoint().await;
     Ok(())
 }
 

@@ -299,3 +299,110 @@ fn serve_refuses_a_national_ca_that_holds_no_certificate() {
         "{err}"
     );
 }
+
+/// Stops a server as an operator would (SIGTERM), so it shuts down gracefully.
+fn stop(s: crate::support::Server) {
+    let pid = s.child.id().to_string();
+    let ok = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let mut s = s;
+    let status = s.child.wait().unwrap();
+    assert!(status.success(), "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_trail_verifies_and_names_the_entry_a_direct_edit_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let regulator = crate::support::key(data, &["--role", "regulator", "--province", "12"]);
+    let s = crate::support::Server::start(data);
+    let http = reqwest::Client::new();
+    for i in 0..30 {
+        let r = http
+            .get(format!("{}/api/v1/batches", s.base))
+            .bearer_auth(if i % 3 == 0 { "ct_wrong" } else { &regulator })
+            .header("x-purpose", "例行检查")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), if i % 3 == 0 { 401 } else { 200 });
+    }
+    let page: serde_json::Value = http
+        .get(format!("{}/api/v1/audit?limit=1000", s.base))
+        .bearer_auth(&regulator)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 30, "{page}");
+    assert_eq!(items[0]["actor"], "anonymous");
+    assert_eq!(items[0]["outcome"], 401);
+    assert!(
+        items[1]["actor"]
+            .as_str()
+            .unwrap()
+            .starts_with("regulator:12#")
+    );
+    assert_eq!(items[1]["purpose"], "例行检查");
+    assert_eq!(items[1]["action"], "GET /api/v1/batches");
+    stop(s);
+
+    let verify = || crate::support::run(&["audit", "verify", "--data", data.to_str().unwrap()]);
+    let o = verify();
+    assert!(
+        o.status.success(),
+        "{}{}",
+        crate::support::stdout(&o),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let out = crate::support::stdout(&o);
+    assert!(
+        out.contains("31 entries") && out.contains("1 checkpoint"),
+        "{out}"
+    );
+
+    // A direct edit of the database: a refused request made to look allowed.
+    let db = rusqlite::Connection::open(coldtrace_store_sqlite::store_path(data)).unwrap();
+    db.execute("UPDATE audit SET outcome = 200 WHERE seq = 4", [])
+        .unwrap();
+    let o = verify();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        crate::support::stdout(&o).contains("entry 4"),
+        "{}",
+        crate::support::stdout(&o)
+    );
+
+    // The same edit with every later hash recomputed: the chain holds, the published checkpoint does not.
+    let rows: Vec<(i64, String)> = db
+        .prepare("SELECT seq, prev FROM audit ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let store = coldtrace_store_sqlite::SqliteStore::open(coldtrace_store_sqlite::store_path(data))
+        .unwrap();
+    use coldtrace_store::AuditStore;
+    let entries = store.audit_entries(None, 0, 1000).await.unwrap();
+    let mut prev = coldtrace_store::audit::GENESIS.to_string();
+    for (e, (seq, _)) in entries.iter().zip(rows) {
+        let hash = coldtrace_store::audit::link(&prev, e.seq, &e.event);
+        db.execute(
+            "UPDATE audit SET prev = ?1, hash = ?2 WHERE seq = ?3",
+            rusqlite::params![prev, hash, seq],
+        )
+        .unwrap();
+        prev = hash;
+    }
+    let o = verify();
+    assert_eq!(o.status.code(), Some(1));
+    let out = crate::support::stdout(&o);
+    assert!(out.contains("checkpoint at entry 31"), "{out}");
+}
