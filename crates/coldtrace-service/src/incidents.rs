@@ -128,7 +128,7 @@ pub async fn open(
     tracer.catch_up(store).await?;
     // One search: the full answer builds the tasks and the notices (which go to regulators, who need the
     // contacts); the registering regulator's view of it is the trace kept with the incident.
-    let start = tracer.seeds(store, &req.from).await?;
+    let start = tracer.seeds_for(store, &req.from, who).await?;
     let unmasked = tracer.answer_unmasked(start, Direction::Both, req.mode);
     let answer = unmasked.clone().masked_for(who);
     let incident = Incident {

@@ -750,8 +750,69 @@ impl Tracer {
         req: &TraceRequest,
         viewer: &Principal,
     ) -> Result<TraceAnswer, TraceError> {
-        let start = self.seeds(store, &req.from).await?;
+        let start = self.seeds_for(store, &req.from, viewer).await?;
         Ok(self.answer(start, req.direction, req.mode, viewer))
+    }
+
+    /// The seeds of a trace as `viewer` may start it: a regulator starts only from batches its province sees
+    /// (an establishment, an origin or a person names goods in many provinces; the trace then follows them
+    /// wherever they went, as a trace from a code does). Nothing left is answered as not found.
+    pub async fn seeds_for(
+        &self,
+        store: &dyn Store,
+        from: &TraceFrom,
+        viewer: &Principal,
+    ) -> Result<Start, TraceError> {
+        let start = self.seeds(store, from).await?;
+        if viewer.role != Role::Regulator {
+            return Ok(start);
+        }
+        let scope = coldtrace_store::Scope::of(viewer);
+        let mut seen: HashMap<Uuid, bool> = HashMap::new();
+        let scoped = match start {
+            Start::Batches(v) => {
+                let mut keep = Vec::with_capacity(v.len());
+                for b in v {
+                    if store.batch_visible(&scope, b).await? {
+                        keep.push(b);
+                    }
+                }
+                Start::Batches(keep)
+            }
+            Start::Lots(v) => {
+                let batches: Vec<(Uuid, (Ix, Secs, Secs))> = {
+                    let ix = self.index.read().unwrap_or_else(|p| p.into_inner());
+                    v.into_iter()
+                        .map(|l| (ix.batch_id(ix.lot_batch(l.0)), l))
+                        .collect()
+                };
+                let mut keep = Vec::with_capacity(batches.len());
+                for (b, l) in batches {
+                    let visible = match seen.get(&b) {
+                        Some(v) => *v,
+                        None => {
+                            let v = store.batch_visible(&scope, b).await?;
+                            seen.insert(b, v);
+                            v
+                        }
+                    };
+                    if visible {
+                        keep.push(l);
+                    }
+                }
+                Start::Lots(keep)
+            }
+        };
+        let empty = match &scoped {
+            Start::Batches(v) => v.is_empty(),
+            Start::Lots(v) => v.is_empty(),
+        };
+        if empty {
+            return Err(TraceError::NotFound(
+                "nothing in this province to start from".into(),
+            ));
+        }
+        Ok(scoped)
     }
 
     /// The in-memory part of a trace: search and answer for a viewer, no I/O. This is what the benchmark times.
@@ -831,11 +892,14 @@ impl Default for Tracer {
     }
 }
 
-/// Whether the viewer sees a holder's contact in full.
+/// Whether the viewer sees a holder's contact in full: only the regulator of the holder's province, as in
+/// every other view of an enterprise (the national platform sees contacts masked; notices carry them to the
+/// provinces that act on them).
 fn contact_visible(viewer: &Principal, province: Option<&str>) -> bool {
     match viewer.role {
-        Role::National => true,
-        Role::Regulator => viewer.province.as_ref().map(|p| p.as_str()) == province,
+        Role::Regulator => {
+            province.is_some() && viewer.province.as_ref().map(|p| p.as_str()) == province
+        }
         _ => false,
     }
 }
@@ -1019,7 +1083,8 @@ fn path(
 /// A person who handled implicated goods (人物同查), as the viewer may see them.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct PersonOut {
-    /// The key to trace from this person (`person=` takes the identity number or phone it was built from).
+    /// The person's key, masked (`id:` or `phone:` and the masked number); `person=` takes the full identity
+    /// number or phone, which the caller must already hold.
     pub key: String,
     pub name: String,
     pub id_no: Option<String>,
@@ -1030,13 +1095,28 @@ pub struct PersonOut {
     pub holders: Vec<String>,
 }
 
-/// Who handled the goods of an answer. Regulators and the national platform see names and phones; identity
-/// numbers are always masked here (the full record is one request away for those entitled).
+/// A person key as a caller sees it: the kind and the identity number or phone masked (`id:1101**********002X`).
+/// To trace from a person the caller types the number it already holds.
+pub fn masked_person_key(key: &str) -> String {
+    use coldtrace_domain::person::mask_id_no;
+    match key.split_once(':') {
+        Some(("id", v)) => format!("id:{}", mask_id_no(v)),
+        Some(("phone", v)) => format!("phone:{}", mask_phone(v)),
+        Some((k, v)) => format!("{k}:{}", mask_name(v)),
+        None => mask_name(key),
+    }
+}
+
+/// Who handled the goods of an answer (人物同查). One policy for people: identity numbers are always masked;
+/// names and phones are shown in full only to a regulator of the province of an enterprise whose ledger names
+/// the person, and only when the caller stated a purpose (recorded in the audit trail); masked for everyone
+/// else, the national platform included.
 pub async fn people(
     store: &dyn Store,
     tracer: &Tracer,
     a: &TraceAnswer,
     viewer: &Principal,
+    purpose: Option<&str>,
 ) -> Result<Vec<PersonOut>, StoreError> {
     use coldtrace_domain::person::mask_id_no;
     let rows = store.handlers_of(tracer.movement_seqs(a)).await?;
@@ -1056,36 +1136,49 @@ pub async fn people(
             .map(|m| (m.seq as u64, m.record.holder))
             .collect()
     };
-    let full = matches!(viewer.role, Role::Regulator | Role::National);
-    let mut by: BTreeMap<String, PersonOut> = BTreeMap::new();
+    let stated = purpose.is_some_and(|p| !p.trim().is_empty());
+    // Per person: the output, whether it may be shown in full, and the full name and phone.
+    let mut by: BTreeMap<String, (PersonOut, bool, String, Option<String>)> = BTreeMap::new();
     for r in rows {
         let holder = holder_of
             .get(&r.movement_seq)
             .and_then(|e| tracer.party_of(e))
-            .and_then(|k| a.holders.iter().find(|h| h.key == k))
-            .map(|h| h.name.to_string())
-            .unwrap_or_default();
-        let p = by.entry(r.person_key.clone()).or_insert_with(|| PersonOut {
-            key: r.person_key.clone(),
-            name: if full {
-                r.name.clone()
-            } else {
-                mask_name(&r.name)
-            },
-            id_no: r.id_no.as_deref().map(mask_id_no),
-            phone: r
-                .phone
-                .as_deref()
-                .map(|p| if full { p.to_string() } else { mask_phone(p) }),
-            movements: 0,
-            holders: vec![],
+            .and_then(|k| a.holders.iter().find(|h| h.key == k));
+        let in_jurisdiction = stated
+            && viewer.role == Role::Regulator
+            && holder.is_some_and(|h| contact_visible(viewer, h.province.as_deref()));
+        let name = holder.map(|h| h.name.to_string()).unwrap_or_default();
+        let p = by.entry(r.person_key.clone()).or_insert_with(|| {
+            (
+                PersonOut {
+                    key: masked_person_key(&r.person_key),
+                    name: mask_name(&r.name),
+                    id_no: r.id_no.as_deref().map(mask_id_no),
+                    phone: r.phone.as_deref().map(mask_phone),
+                    movements: 0,
+                    holders: vec![],
+                },
+                false,
+                r.name.clone(),
+                r.phone.clone(),
+            )
         });
-        p.movements += 1;
-        if !holder.is_empty() && !p.holders.contains(&holder) {
-            p.holders.push(holder);
+        p.0.movements += 1;
+        p.1 |= in_jurisdiction;
+        if !name.is_empty() && !p.0.holders.contains(&name) {
+            p.0.holders.push(name);
         }
     }
-    Ok(by.into_values().collect())
+    Ok(by
+        .into_values()
+        .map(|(mut out, full, name, phone)| {
+            if full {
+                out.name = name;
+                out.phone = phone;
+            }
+            out
+        })
+        .collect())
 }
 
 impl std::fmt::Display for Relation {

@@ -46,6 +46,8 @@ pub struct TraceQuery {
     /// With JSON: also list the people who handled the implicated goods.
     #[serde(default)]
     pub people: bool,
+    /// Why the caller needs the people's details (also `X-Purpose`); without one names and phones are masked.
+    pub purpose: Option<String>,
 }
 
 /// The format of a trace answer.
@@ -114,13 +116,25 @@ impl TraceQuery {
 pub async fn trace(
     State(state): State<AppState>,
     Auth(p): Auth,
+    headers: axum::http::HeaderMap,
     ApiQuery(q): ApiQuery<TraceQuery>,
 ) -> Result<Response, ApiError> {
+    let purpose = q.purpose.clone().or_else(|| {
+        headers
+            .get("x-purpose")
+            .and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
+            .map(|v| {
+                percent_encoding::percent_decode_str(v)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            })
+    });
     let cmd = TraceCommand {
         start: q.start()?,
         direction: q.direction,
         mode: q.mode,
         people: q.people && q.format == TraceFormat::Json,
+        purpose,
     };
     let out = state.trace(&p, &cmd).await?;
     match q.format {

@@ -9,6 +9,7 @@ use crate::support::{Ent, TestApp, json};
 
 const AT: &str = "2026-03-02T10:00:00+08:00";
 const VICTIM_CODE: &str = "11020201109001";
+const ID_NO: &str = "11010519491231002X";
 
 /// The victim's world: an importer with a batch (code, documents, an attachment), a customer it shipped to, and
 /// an incident with a task for it.
@@ -63,7 +64,8 @@ async fn world() -> World {
             "/api/v1/movements",
             &victim.key,
             &json!({"kind": "receive", "batch_id": batch, "quantity": 1300, "at": "2026-03-01T08:00:00+08:00",
-                    "counterparty_name": "Frigorifico Exemplo S.A."}),
+                    "counterparty_name": "Frigorifico Exemplo S.A.",
+                    "handlers": [{"name": "李强", "id_no": ID_NO, "phone": "13912345678"}]}),
         )
         .await,
     )
@@ -526,4 +528,58 @@ async fn the_owner_still_corrects_its_batch_and_keeps_its_code_and_a_customer_re
     .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert!(v.to_string().contains("counterparty_uscc"), "{v}");
+}
+
+#[tokio::test]
+async fn traces_start_only_where_the_caller_may_look_and_people_are_shown_by_one_policy() {
+    let w = world().await;
+    let app = &w.app;
+    let national = TestApp::key(&app.store, coldtrace_domain::Role::National, None, None).await;
+    // Another province's regulator cannot start from an establishment, an origin or a person of this one.
+    for q in [
+        "establishment=SIF1234".to_string(),
+        "origin=BR".to_string(),
+        format!("person={ID_NO}"),
+    ] {
+        let (s, v) = json(
+            app.get(&format!("/api/v1/trace?{q}"), &w.other_regulator)
+                .await,
+        )
+        .await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{q}: {v}");
+        let (s, v) = json(app.get(&format!("/api/v1/trace?{q}"), &app.regulator).await).await;
+        assert_eq!(s, StatusCode::OK, "{q}: {v}");
+        assert!(!v["holders"].as_array().unwrap().is_empty(), "{q}: {v}");
+    }
+    let people = |v: &Value| v["people"].as_array().unwrap().clone();
+    let path = format!("/api/v1/trace?code={VICTIM_CODE}&people=true");
+    // Without a stated purpose: masked, even for the province's regulator; the key never carries the number.
+    let (s, v) = json(app.get(&path, &app.regulator).await).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let p = &people(&v)[0];
+    assert_ne!(p["name"], "李强", "{p}");
+    assert_ne!(p["phone"], "13912345678", "{p}");
+    assert!(!v.to_string().contains(ID_NO), "{v}");
+    // With one: the province's regulator sees name and phone; the identity number stays masked.
+    let (s, v) = json(
+        app.get(&format!("{path}&purpose=核酸阳性排查"), &app.regulator)
+            .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let p = &people(&v)[0];
+    assert_eq!(p["name"], "李强", "{p}");
+    assert_eq!(p["phone"], "13912345678", "{p}");
+    assert!(!v.to_string().contains(ID_NO), "{v}");
+    // The national platform sees people and holders' contacts masked, as in every other view.
+    let (s, v) = json(
+        app.get(&format!("{path}&purpose=核酸阳性排查"), &national)
+            .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_ne!(people(&v)[0]["name"], "李强");
+    for h in v["holders"].as_array().unwrap() {
+        assert_ne!(h["contact_phone"], "13812341234", "{h}");
+    }
 }

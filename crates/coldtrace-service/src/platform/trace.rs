@@ -57,6 +57,8 @@ pub struct TraceCommand {
     pub mode: TimeRule,
     /// Also list the people who handled the implicated goods.
     pub people: bool,
+    /// The purpose the caller stated; names and phones of people are shown in full only with one.
+    pub purpose: Option<String>,
 }
 
 /// The answer, as the caller may see it, and the people when asked.
@@ -184,7 +186,16 @@ impl Platform {
             .await?;
         metrics::histogram!("coldtrace_trace_answer_seconds").record(answer.took_us as f64 / 1e6);
         let people = if cmd.people {
-            Some(crate::tracer::people(self.store.as_ref(), &self.tracer, &answer, p).await?)
+            Some(
+                crate::tracer::people(
+                    self.store.as_ref(),
+                    &self.tracer,
+                    &answer,
+                    p,
+                    cmd.purpose.as_deref(),
+                )
+                .await?,
+            )
         } else {
             None
         };

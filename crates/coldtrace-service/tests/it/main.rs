@@ -173,6 +173,7 @@ async fn a_trace_starts_only_where_the_caller_may_look() {
         direction: TraceDirection::Both,
         mode: TimeRule::Strict,
         people: false,
+        purpose: None,
     };
     let by_code = cmd(TraceStart::Code {
         code: "11020201101001".into(),
