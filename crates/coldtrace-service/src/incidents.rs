@@ -353,13 +353,46 @@ pub fn may_see(p: &Principal, inc: &Incident) -> bool {
     }
 }
 
-/// What an enterprise sees of an incident: only its own tasks, no trace, no notices.
+/// Whether the caller is the authority of the incident's own province (or the national platform), as opposed
+/// to a notified province's regulator or an enterprise with a task.
+fn owns_incident(p: &Principal, inc_province: &str) -> bool {
+    match p.role {
+        Role::National => true,
+        Role::Regulator => p.province.as_ref().map(|x| x.as_str()) == Some(inc_province),
+        _ => false,
+    }
+}
+
+/// What a caller sees of an incident. An enterprise: only its own tasks and their reports, no notes, no trace,
+/// no notices, totals over its own tasks. A notified province's regulator: the notices addressed to its
+/// province only. The incident's own province and the national platform: everything.
 pub fn for_viewer(p: &Principal, mut v: IncidentView) -> IncidentView {
     if p.role == Role::Enterprise {
         v.tasks
             .retain(|t| t.task.enterprise.is_some() && t.task.enterprise == p.enterprise);
+        let mine: std::collections::BTreeSet<Uuid> = v.tasks.iter().map(|t| t.task.id).collect();
+        v.timeline.retain(|e| match &e.event {
+            IncidentEvent::TaskUpdate { task, .. } => mine.contains(task),
+            IncidentEvent::Closed { .. } => true,
+            _ => false,
+        });
         v.notices.clear();
+        v.note = None;
         v.trace = serde_json::Value::Null;
+        v.accounted = v.tasks.iter().map(|t| t.accounted).sum();
+        v.outstanding = v.tasks.iter().map(|t| t.outstanding).sum();
+        v.open_tasks = v.tasks.iter().filter(|t| t.outstanding_milli > 0).count();
+    } else if !owns_incident(p, &v.province) {
+        let mine = p.province.as_ref().map(|x| x.as_str().to_string());
+        v.notices
+            .retain(|n| Some(&n.notice.to_province) == mine.as_ref());
+        v.timeline.retain(|e| match &e.event {
+            IncidentEvent::NoticeSent { notice } => {
+                v.notices.iter().any(|n| n.notice.id == *notice)
+            }
+            IncidentEvent::Note { .. } => false,
+            _ => true,
+        });
     }
     v
 }
@@ -460,9 +493,9 @@ pub async fn mark_notice_sent(
     notice: Uuid,
 ) -> Result<IncidentView, IncidentError> {
     let row = load(store, who, id).await?;
-    if !is_authority(who) {
+    if !owns_incident(who, &row.incident.province) {
         return Err(IncidentError::Forbidden(
-            "only a regulator sends notices".into(),
+            "only the incident's own province sends its notices".into(),
         ));
     }
     if !row.incident.notices.iter().any(|n| n.id == notice) {
@@ -471,7 +504,7 @@ pub async fn mark_notice_sent(
     store
         .append_incident_event(id, who.subject(), IncidentEvent::NoticeSent { notice })
         .await?;
-    Ok(view(&load(store, who, id).await?))
+    Ok(for_viewer(who, view(&load(store, who, id).await?)))
 }
 
 pub async fn add_note(
@@ -480,10 +513,10 @@ pub async fn add_note(
     id: Uuid,
     text: String,
 ) -> Result<IncidentView, IncidentError> {
-    load(store, who, id).await?;
-    if !is_authority(who) {
+    let row = load(store, who, id).await?;
+    if !owns_incident(who, &row.incident.province) {
         return Err(IncidentError::Forbidden(
-            "only a regulator adds notes".into(),
+            "only the incident's own province adds notes".into(),
         ));
     }
     if text.trim().is_empty() {
@@ -492,7 +525,7 @@ pub async fn add_note(
     store
         .append_incident_event(id, who.subject(), IncidentEvent::Note { text })
         .await?;
-    Ok(view(&load(store, who, id).await?))
+    Ok(for_viewer(who, view(&load(store, who, id).await?)))
 }
 
 /// Closes an incident: only when every quantity is accounted for, or with a reason.
@@ -530,5 +563,5 @@ pub async fn close(
     store
         .append_incident_event(id, who.subject(), IncidentEvent::Closed { reason })
         .await?;
-    Ok(view(&load(store, who, id).await?))
+    Ok(for_viewer(who, view(&load(store, who, id).await?)))
 }

@@ -548,3 +548,122 @@ async fn a_positive_test_becomes_tasks_and_notices_followed_to_closure() {
     let (_, list) = json(app.get("/api/v1/incidents", &sh_key).await).await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn each_party_sees_only_its_part_of_an_incident() {
+    let app = TestApp::spawn().await;
+    let c = chain(&app).await;
+    let (s, inc) = json(
+        app.post(
+            "/api/v1/incidents",
+            &app.regulator,
+            &json!({"kind": "batch_sample", "code": "11020201101601", "positive_at": "2026-03-07T09:00:00+08:00", "note": "外包装阳性，内部研判"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{inc}");
+    let id = inc["id"].as_str().unwrap().to_string();
+    let task_of = |e: &Ent| {
+        inc["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["holder"] == e.id.as_str() || t["enterprise"] == e.id.as_str())
+            .map(|t| t["id"].as_str().unwrap().to_string())
+    };
+    let store_task = task_of(&c.store).expect("a task for the cold store");
+    let (s, v) = json(
+        app.post(
+            &format!("/api/v1/incidents/{id}/tasks/{store_task}"),
+            &c.store.key,
+            &json!({"status": "in_progress", "action": "seal", "quantity": 100, "note": "冷库已封存100箱"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, _) = json(
+        app.post(
+            &format!("/api/v1/incidents/{id}/notes"),
+            &app.regulator,
+            &json!({"text": "研判：来源疑似进口环节"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+
+    // The market sees its own task, none of the cold store's report, no note.
+    let (s, mine) = json(
+        app.get(&format!("/api/v1/incidents/{id}"), &c.market.key)
+            .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let text = mine.to_string();
+    assert!(
+        !text.contains("冷库已封存") && !text.contains("研判") && !text.contains("内部研判"),
+        "{mine}"
+    );
+    assert!(
+        mine["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["id"] != store_task.as_str())
+    );
+    let own: f64 = mine["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["outstanding"].as_f64().unwrap())
+        .sum();
+    assert_eq!(mine["outstanding"].as_f64().unwrap(), own);
+
+    // Shanghai's regulator, notified, sees its own notice only and cannot mark Tianjin's sent, nor add notes.
+    let sh = TestApp::key(
+        &app.store,
+        coldtrace_domain::Role::Regulator,
+        Some("31"),
+        None,
+    )
+    .await;
+    let (s, seen) = json(app.get(&format!("/api/v1/incidents/{id}"), &sh).await).await;
+    assert_eq!(s, StatusCode::OK, "{seen}");
+    let notices = seen["notices"].as_array().unwrap();
+    assert!(
+        !notices.is_empty() && notices.iter().all(|n| n["to_province"] == "31"),
+        "{seen}"
+    );
+    assert!(!seen.to_string().contains("研判："), "{seen}");
+    let tianjin_notice = inc["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["to_province"] == "12")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (s, _) = json(
+        app.post(
+            &format!("/api/v1/incidents/{id}/notices/{tianjin_notice}/sent"),
+            &sh,
+            &json!({}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = json(
+        app.post(
+            &format!("/api/v1/incidents/{id}/notes"),
+            &sh,
+            &json!({"text": "x"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
