@@ -32,6 +32,7 @@ mod audit;
 pub mod authz;
 pub mod error;
 pub mod extract;
+pub mod limits;
 pub mod openapi;
 pub mod routes;
 pub mod views;
@@ -44,13 +45,21 @@ pub struct AppState {
     pub platform: Arc<Platform>,
     /// Renders `/metrics`; shared by every app in the process because the recorder is global.
     pub metrics: PrometheusHandle,
+    /// Request rate limits.
+    pub limiter: Arc<limits::Limiter>,
 }
 
 impl AppState {
+    /// The state with the default rate limits ([`limits::RateLimits::default`]).
     pub fn new(platform: Arc<Platform>) -> Self {
+        Self::with_limits(platform, limits::RateLimits::default())
+    }
+
+    pub fn with_limits(platform: Arc<Platform>, l: limits::RateLimits) -> Self {
         Self {
             platform,
             metrics: metrics_handle(),
+            limiter: limits::Limiter::new(l),
         }
     }
 }
@@ -175,6 +184,7 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             crate::audit::record,
         ))
+        .layer(middleware::from_fn_with_state(state.clone(), limits::limit))
         .layer(middleware::from_fn(track))
         .with_state(state)
 }
@@ -197,15 +207,69 @@ async fn track(req: Request, next: Next) -> Response {
     resp
 }
 
-/// Serves the app on a bound listener until `shutdown` resolves.
+/// A client has this long to send a request's headers once it starts a request or a connection.
+pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// A connection that neither sends nor receives for this long is closed (an idle keep-alive, a stalled body).
+pub const IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+/// On shutdown, requests in flight get this long to finish.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Serves the app on a bound listener until `shutdown` resolves: HTTP/1.1 with a header-read timeout and an
+/// idle timeout per connection (so half-sent requests cannot hold connections), the client's address for the
+/// rate limits, and a graceful shutdown that lets requests in flight finish.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::ServiceExt;
+
+    let app = app(state);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, addr) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(c) => c,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a moment rather than spin.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let mut io = tokio_io_timeout::TimeoutStream::new(stream);
+        io.set_read_timeout(Some(IDLE_TIMEOUT));
+        io.set_write_timeout(Some(IDLE_TIMEOUT));
+        let app = app.clone();
+        let svc =
+            hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(addr));
+                app.clone().oneshot(req.map(axum::body::Body::new))
+            });
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .keep_alive(true)
+            .serve_connection(TokioIo::new(Box::pin(io)), svc);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
         .await
+        .is_err()
+    {
+        tracing::warn!("requests still running after the shutdown grace period");
+    }
+    Ok(())
 }
 
 /// Resolves on Ctrl-C or SIGTERM: a server's graceful shutdown.

@@ -134,7 +134,10 @@ async fn rig() -> anyhow::Result<Rig> {
         PlatformConfig::new(Tier::Province(ProvinceCode::parse("12").expect("constant"))),
     )
     .await?;
-    let state = AppState::new(Arc::new(platform));
+    let state = AppState::with_limits(
+        Arc::new(platform),
+        coldtrace_api::limits::RateLimits::unlimited(),
+    );
     tokio::spawn(coldtrace_api::serve(
         listener,
         state,

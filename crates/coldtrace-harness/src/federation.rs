@@ -389,7 +389,11 @@ impl Federation {
             PlatformConfig::new(Tier::National),
         )
         .await?;
-        let base = spawn(coldtrace_api::AppState::new(std::sync::Arc::new(platform))).await?;
+        let base = spawn(coldtrace_api::AppState::with_limits(
+            std::sync::Arc::new(platform),
+            coldtrace_api::limits::RateLimits::unlimited(),
+        ))
+        .await?;
         println!("  national command platform on {base}");
         Ok(Self {
             national: Endpoint { base, key },
@@ -446,7 +450,10 @@ impl Federation {
             },
         )
         .await?;
-        let state = coldtrace_api::AppState::new(std::sync::Arc::new(platform));
+        let state = coldtrace_api::AppState::with_limits(
+            std::sync::Arc::new(platform),
+            coldtrace_api::limits::RateLimits::unlimited(),
+        );
         let base = format!("http://{addr}");
         tokio::spawn(coldtrace_api::serve(
             listener,

@@ -61,7 +61,11 @@ impl Nat {
         )
         .await
         .unwrap();
-        let base = crate::support::serve(AppState::new(Arc::new(platform))).await;
+        let base = crate::support::serve(AppState::with_limits(
+            Arc::new(platform),
+            coldtrace_api::limits::RateLimits::unlimited(),
+        ))
+        .await;
         Nat {
             base,
             http: reqwest::Client::new(),

@@ -153,3 +153,81 @@ async fn a_json_body_over_the_limit_is_refused_before_it_is_read() {
     let r = app.get("/healthz", &e.key).await;
     assert_eq!(r.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_key_guessing_flood_and_a_busy_key_get_429_with_retry_after() {
+    use coldtrace_api::limits::RateLimits;
+    let app = TestApp::spawn_with(RateLimits {
+        per_address: (10_000, 10_000),
+        per_credential: (5, 10),
+        failed_auth_per_address: (1, 5),
+    })
+    .await;
+    let e = app.enterprise("120116", "importer", 83).await;
+    // A busy key: the burst passes, then 429 with the time to wait.
+    let mut statuses = vec![];
+    for _ in 0..30 {
+        let r = app.get("/api/v1/batches", &e.key).await;
+        if r.status() == StatusCode::TOO_MANY_REQUESTS {
+            assert!(r.headers().get("retry-after").is_some());
+            let (_, v) = json(r).await;
+            assert_eq!(v["code"], "too_many_requests");
+            statuses.push(429);
+        } else {
+            statuses.push(r.status().as_u16());
+        }
+    }
+    let ok = statuses.iter().filter(|s| **s == 200).count();
+    assert!((10..30).contains(&ok), "{statuses:?}");
+    assert!(statuses.contains(&429));
+    // Guessing keys: after a few failures the address is refused for a while, whatever key it sends.
+    let mut seen = vec![];
+    for i in 0..20 {
+        let r = app.get("/api/v1/batches", &format!("ct_guess_{i}")).await;
+        seen.push(r.status().as_u16());
+    }
+    assert_eq!(&seen[..5], &[401; 5], "{seen:?}");
+    assert!(seen[6..].iter().all(|s| *s == 429), "{seen:?}");
+    let r = app.get("/api/v1/whoami", &app.regulator).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers().get("retry-after").is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_sent_requests_do_not_hold_connections() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn().await;
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let mut held = Vec::new();
+    for _ in 0..300 {
+        let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        s.write_all(b"GET /api/v1/batches HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
+        held.push(s);
+    }
+    // The platform keeps answering while they hang.
+    let t = Instant::now();
+    let r = app.http.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    eprintln!("/healthz beside 300 half-sent requests: {:?}", t.elapsed());
+    // Each is closed once the header-read timeout passes.
+    let limit = coldtrace_api::HEADER_READ_TIMEOUT + Duration::from_secs(5);
+    let t = Instant::now();
+    for mut s in held {
+        let mut buf = [0u8; 256];
+        let left = limit
+            .saturating_sub(t.elapsed())
+            .max(Duration::from_millis(1));
+        match tokio::time::timeout(left, s.read(&mut buf)).await {
+            Ok(Ok(n)) => assert!(
+                n == 0 || buf.starts_with(b"HTTP/1.1 408"),
+                "{:?}",
+                &buf[..n]
+            ),
+            Ok(Err(_)) => {}
+            Err(_) => panic!("a half-sent request was still held after {limit:?}"),
+        }
+    }
+    eprintln!("300 half-sent requests closed after {:?}", t.elapsed());
+}

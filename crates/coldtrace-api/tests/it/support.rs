@@ -51,6 +51,11 @@ pub fn uscc(region: &str, seed: u32) -> String {
 
 impl TestApp {
     pub async fn spawn() -> TestApp {
+        Self::spawn_with(coldtrace_api::limits::RateLimits::unlimited()).await
+    }
+
+    /// A platform with these rate limits.
+    pub async fn spawn_with(limits: coldtrace_api::limits::RateLimits) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(SqliteStore::open(dir.path().join("coldtrace.sqlite")).unwrap());
         let regulator = Self::key(&store, Role::Regulator, Some("12"), None).await;
@@ -61,7 +66,7 @@ impl TestApp {
         )
         .await
         .unwrap();
-        let base = serve(AppState::new(Arc::new(platform))).await;
+        let base = serve(AppState::with_limits(Arc::new(platform), limits)).await;
         TestApp {
             base,
             http: reqwest::Client::new(),

@@ -47,6 +47,12 @@ pub struct Args {
     /// system (overrides `server.adapters`).
     #[arg(long)]
     pub adapters: Option<std::path::PathBuf>,
+    /// Requests a second one credential may send (bursts of twice as many pass); over it, 429.
+    #[arg(long, default_value_t = 100)]
+    pub rate_per_key: u32,
+    /// Requests a second one client address may send (bursts of twice as many pass); over it, 429.
+    #[arg(long, default_value_t = 200)]
+    pub rate_per_address: u32,
 }
 
 pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
@@ -138,7 +144,14 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
     let platform = Arc::new(platform);
     coldtrace_api::serve(
         listener,
-        AppState::new(platform.clone()),
+        AppState::with_limits(
+            platform.clone(),
+            coldtrace_api::limits::RateLimits {
+                per_address: (a.rate_per_address, a.rate_per_address.saturating_mul(2)),
+                per_credential: (a.rate_per_key, a.rate_per_key.saturating_mul(2)),
+                ..Default::default()
+            },
+        ),
         coldtrace_api::shutdown_signal(),
     )
     .await?;

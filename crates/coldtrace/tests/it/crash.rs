@@ -150,7 +150,20 @@ async fn acknowledged_submissions_survive_sigkill() {
     let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let mut enterprise_key = None;
     for round in 0..rounds {
-        let server = Server::start(data);
+        // Four writers as fast as they can: far over a key's normal rate, which is not what this test is about.
+        let server = Server::start_with(&[
+            "serve",
+            "--data",
+            data.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "--role",
+            "province",
+            "--province",
+            "12",
+            "--rate-per-key",
+            "1000000",
+        ]);
         let base = server.base.clone();
         let ek = match &enterprise_key {
             Some(k) => k,
