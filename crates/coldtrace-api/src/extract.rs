@@ -123,7 +123,7 @@ impl FromRequestParts<AppState> for Auth {
             .ok_or(ApiError::Unauthorized)?;
         let hash = coldtrace_service::credentials::hash_key(key);
         match state.store.credential_by_hash(&hash).await? {
-            Some(c) if !c.revoked => {
+            Some(c) if c.usable(jiff::Timestamp::now().as_millisecond()) => {
                 let p = c.principal();
                 AuditSlot::set(
                     parts,

@@ -110,7 +110,12 @@ pub fn app(state: AppState) -> Router {
             "/enterprises/{id}/credentials",
             post(credentials::create_for_enterprise),
         )
-        .route("/credentials", post(credentials::create))
+        .route(
+            "/credentials",
+            post(credentials::create).get(credentials::list),
+        )
+        .route("/credentials/{id}/revoke", post(credentials::revoke))
+        .route("/credentials/{id}/rotate", post(credentials::rotate))
         .route("/products", post(products::create).get(products::list))
         .route("/products/{id}", get(products::get_one))
         .route("/batches", post(batches::create).get(batches::list))

@@ -126,7 +126,15 @@ mod tempfile_dir {
 async fn rig() -> anyhow::Result<Rig> {
     let dir = std::env::temp_dir().join(format!("coldtrace-bench-{}", uuid::Uuid::now_v7()));
     let store = crate::open_store(&dir)?;
-    let regulator = issue(store.as_ref(), Role::Regulator, Some("12"), None, "bench").await?;
+    let regulator = issue(
+        store.as_ref(),
+        Role::Regulator,
+        Some("12"),
+        None,
+        "bench",
+        None,
+    )
+    .await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let platform = Platform::start(

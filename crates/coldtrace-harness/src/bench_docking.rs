@@ -71,6 +71,7 @@ async fn province(
         Some(code),
         None,
         "bench",
+        None,
     )
     .await?;
     drop(store);
@@ -118,6 +119,7 @@ pub async fn run(movements: u64, incidents: usize) -> anyhow::Result<()> {
         None,
         None,
         "bench",
+        None,
     )
     .await?;
     drop(nstore);

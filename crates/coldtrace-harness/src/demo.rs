@@ -117,6 +117,7 @@ pub async fn run(default_listen: String, a: Args) -> anyhow::Result<()> {
         Some("12"),
         None,
         "天津市市场监管委",
+        None,
     )
     .await?;
     let importer_key = issue(
@@ -125,9 +126,10 @@ pub async fn run(default_listen: String, a: Args) -> anyhow::Result<()> {
         None,
         Some(importer.enterprise.uscc.as_str()),
         "demo importer",
+        None,
     )
     .await?;
-    let admin_key = issue(store.as_ref(), Role::Admin, None, None, "demo admin").await?;
+    let admin_key = issue(store.as_ref(), Role::Admin, None, None, "demo admin", None).await?;
 
     // 3. The importer's Excel ledger, saved by Chinese Excel as GBK CSV.
     let ledger_path = a.data.join("ledger-demo.csv");

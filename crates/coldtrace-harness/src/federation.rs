@@ -382,6 +382,7 @@ impl Federation {
             None,
             None,
             "国家冷链食品追溯指挥",
+            None,
         )
         .await?;
         let platform = Platform::start(
@@ -440,6 +441,7 @@ impl Federation {
             Some(code),
             None,
             &format!("{}市场监管局", p.name()),
+            None,
         )
         .await?;
         let platform = Platform::start(

@@ -1,8 +1,8 @@
 //! Credentials (访问凭证): API keys for people and systems, and docking clients for provinces. Keys are random
 //! secrets shown once and stored only as SHA-256 hashes.
 
-use coldtrace_domain::{ProvinceCode, Role};
-use coldtrace_store::{Credential, Store};
+use coldtrace_domain::{Principal, ProvinceCode, Role};
+use coldtrace_store::{Credential, CredentialInfo, Store};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -37,6 +37,18 @@ pub async fn create_key(
     enterprise: Option<Uuid>,
     label: &str,
 ) -> Result<NewKey, ServiceError> {
+    create_key_until(store, role, province, enterprise, label, None).await
+}
+
+/// [`create_key`] with an expiry (Unix ms); the key stops working then.
+pub async fn create_key_until(
+    store: &dyn Store,
+    role: Role,
+    province: Option<ProvinceCode>,
+    enterprise: Option<Uuid>,
+    label: &str,
+    expires_at_ms: Option<i64>,
+) -> Result<NewKey, ServiceError> {
     let key = new_key();
     let credential_id = Uuid::now_v7();
     store
@@ -48,6 +60,7 @@ pub async fn create_key(
             province,
             label: label.to_string(),
             revoked: false,
+            expires_at_ms,
         })
         .await?;
     Ok(NewKey { credential_id, key })
@@ -61,6 +74,7 @@ pub async fn issue_key(
     province: Option<&str>,
     enterprise_uscc: Option<&str>,
     label: &str,
+    expires_at_ms: Option<i64>,
 ) -> Result<String, ServiceError> {
     let province = match (role, province) {
         (Role::Regulator, Some(p)) => Some(
@@ -91,9 +105,11 @@ pub async fn issue_key(
         }
         _ => None,
     };
-    Ok(create_key(store, role, province, enterprise, label)
-        .await?
-        .key)
+    Ok(
+        create_key_until(store, role, province, enterprise, label, expires_at_ms)
+            .await?
+            .key,
+    )
 }
 
 /// Registers (or re-keys) a province's docking client at the national platform; answers its id and secret
@@ -120,4 +136,98 @@ pub async fn register_docking_client(
         .put_docking_client(id.clone(), p.as_str().to_string(), hash_key(&secret))
         .await?;
     Ok((id, secret))
+}
+
+/// Keys issued over the API last this long unless the request says otherwise.
+pub const DEFAULT_KEY_DAYS: u32 = 365;
+
+/// Whether `who` manages the credential `c`: an administrator any; a regulator the keys of its province (its
+/// regulators' and its enterprises'); an enterprise its own keys.
+async fn manages(
+    store: &dyn Store,
+    who: &Principal,
+    c: &CredentialInfo,
+) -> Result<bool, ServiceError> {
+    Ok(match who.role {
+        Role::Admin => true,
+        Role::Regulator => match (c.role, &c.province, c.enterprise) {
+            (Role::Regulator, Some(p), _) => Some(p) == who.province.as_ref(),
+            (Role::Enterprise, _, Some(e)) => match store.enterprise(e).await? {
+                Some(e) => Some(&e.record.region.province()) == who.province.as_ref(),
+                None => false,
+            },
+            _ => false,
+        },
+        Role::Enterprise => {
+            c.role == Role::Enterprise && c.enterprise.is_some() && c.enterprise == who.enterprise
+        }
+        _ => false,
+    })
+}
+
+/// The credentials `who` manages.
+pub async fn list(store: &dyn Store, who: &Principal) -> Result<Vec<CredentialInfo>, ServiceError> {
+    let mut out = Vec::new();
+    for c in store.credentials().await? {
+        if manages(store, who, &c).await? {
+            out.push(c);
+        }
+    }
+    Ok(out)
+}
+
+async fn managed(
+    store: &dyn Store,
+    who: &Principal,
+    id: Uuid,
+) -> Result<CredentialInfo, ServiceError> {
+    match store.credential(id).await? {
+        Some(c) if manages(store, who, &c).await? => Ok(c),
+        // Another tenant's credential and none at all get the same answer.
+        _ => Err(ServiceError::NotFound("credential")),
+    }
+}
+
+/// Revokes a key at once; revoking a revoked key is harmless.
+pub async fn revoke(
+    store: &dyn Store,
+    who: &Principal,
+    id: Uuid,
+) -> Result<CredentialInfo, ServiceError> {
+    managed(store, who, id).await?;
+    store.revoke_credential(id).await?;
+    store
+        .credential(id)
+        .await?
+        .ok_or(ServiceError::NotFound("credential"))
+}
+
+/// Replaces a key: a new key for the same role, tenant and label (with the same lifetime, when the old one had
+/// an expiry), and the old one revoked. The new secret is shown once.
+pub async fn rotate(
+    store: &dyn Store,
+    who: &Principal,
+    id: Uuid,
+    now_ms: i64,
+) -> Result<NewKey, ServiceError> {
+    let old = managed(store, who, id).await?;
+    if old.revoked {
+        return Err(ServiceError::Conflict(vec![
+            coldtrace_domain::FieldError::new("id", "the key is revoked; issue a new one"),
+        ]));
+    }
+    let expires = old
+        .expires_at_ms
+        .map(|t| now_ms + (t - old.created_at_ms).max(0));
+    let new = create_key_until(
+        store,
+        old.role,
+        old.province.clone(),
+        old.enterprise,
+        &old.label,
+        expires,
+    )
+    .await?;
+    store.revoke_credential(id).await?;
+    Ok(new)
 }

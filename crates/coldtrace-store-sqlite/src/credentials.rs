@@ -5,15 +5,15 @@ use coldtrace_domain::{ProvinceCode, Role};
 use rusqlite::{OptionalExtension, params};
 
 use super::*;
-use crate::{Credential, StoreError};
+use crate::{Credential, CredentialInfo, StoreError};
 
 #[async_trait]
 impl CredentialStore for SqliteStore {
     async fn create_credential(&self, cr: Credential) -> StoreResult<()> {
         self.write(move |conn| {
             conn.prepare_cached(
-                "INSERT INTO credentials (id, key_hash, role, enterprise_id, province, label, revoked, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO credentials (id, key_hash, role, enterprise_id, province, label, revoked, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?
             .execute(params![
                 cr.id.to_string(),
@@ -23,7 +23,8 @@ impl CredentialStore for SqliteStore {
                 cr.province.as_ref().map(|p| p.as_str().to_string()),
                 cr.label,
                 cr.revoked,
-                now_ms()
+                now_ms(),
+                cr.expires_at_ms
             ])?;
             Ok(())
         })
@@ -33,13 +34,13 @@ impl CredentialStore for SqliteStore {
     async fn credential_by_hash(&self, key_hash: &str) -> StoreResult<Option<Credential>> {
         let h = key_hash.to_string();
         self.read(move |c| {
-            let row: Option<(String, String, String, Option<String>, Option<String>, String, bool)> = c
+            let row: Option<(String, String, String, Option<String>, Option<String>, String, bool, Option<i64>)> = c
                 .prepare_cached(
-                    "SELECT id, key_hash, role, enterprise_id, province, label, revoked FROM credentials WHERE key_hash = ?1",
+                    "SELECT id, key_hash, role, enterprise_id, province, label, revoked, expires_at FROM credentials WHERE key_hash = ?1",
                 )?
-                .query_row([h], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))
+                .query_row([h], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?)))
                 .optional()?;
-            let Some((id, key_hash, role, ent, prov, label, revoked)) = row else { return Ok(None) };
+            let Some((id, key_hash, role, ent, prov, label, revoked, expires_at_ms)) = row else { return Ok(None) };
             Ok(Some(Credential {
                 id: parse_uuid(&id)?,
                 key_hash,
@@ -48,7 +49,43 @@ impl CredentialStore for SqliteStore {
                 province: prov.map(|p| ProvinceCode::parse(&p).map_err(|e| StoreError::Task(e.to_string()))).transpose()?,
                 label,
                 revoked,
+                expires_at_ms,
             }))
+        })
+        .await
+    }
+
+    async fn credential(&self, id: Uuid) -> StoreResult<Option<CredentialInfo>> {
+        self.read(move |c| {
+            let sql = format!("SELECT {INFO} FROM credentials WHERE id = ?1");
+            let row = c
+                .prepare_cached(&sql)?
+                .query_row([id.to_string()], info_row)
+                .optional()?;
+            row.map(info).transpose()
+        })
+        .await
+    }
+
+    async fn credentials(&self) -> StoreResult<Vec<CredentialInfo>> {
+        self.read(move |c| {
+            let sql = format!("SELECT {INFO} FROM credentials ORDER BY created_at DESC, id DESC");
+            let rows = c
+                .prepare_cached(&sql)?
+                .query_map([], info_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            rows.into_iter().map(info).collect()
+        })
+        .await
+    }
+
+    async fn revoke_credential(&self, id: Uuid) -> StoreResult<bool> {
+        self.write(move |c| {
+            Ok(
+                c.prepare_cached("UPDATE credentials SET revoked = 1 WHERE id = ?1")?
+                    .execute([id.to_string()])?
+                    > 0,
+            )
         })
         .await
     }
@@ -80,4 +117,47 @@ impl CredentialStore for SqliteStore {
         })
         .await
     }
+}
+
+const INFO: &str = "id, role, enterprise_id, province, label, revoked, created_at, expires_at";
+
+type InfoRow = (
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    bool,
+    i64,
+    Option<i64>,
+);
+
+fn info_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<InfoRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+    ))
+}
+
+fn info(
+    (id, role, ent, prov, label, revoked, created_at_ms, expires_at_ms): InfoRow,
+) -> crate::Result<CredentialInfo> {
+    Ok(CredentialInfo {
+        id: parse_uuid(&id)?,
+        role: Role::parse(&role).map_err(StoreError::Task)?,
+        enterprise: ent.map(|e| parse_uuid(&e)).transpose()?,
+        province: prov
+            .map(|p| ProvinceCode::parse(&p).map_err(|e| StoreError::Task(e.to_string())))
+            .transpose()?,
+        label,
+        revoked,
+        created_at_ms,
+        expires_at_ms,
+    })
 }

@@ -155,6 +155,7 @@ impl SqliteStore {
         let version: i64 = writer.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if version < SCHEMA_VERSION {
             crate::docking::migrate_inbox(&writer)?;
+            schema::add_missing_columns(&writer)?;
             writer.execute_batch(SCHEMA)?;
             writer.execute_batch(crate::docking::SCHEMA)?;
             writer.execute_batch(crate::audit::SCHEMA)?;

@@ -1,6 +1,6 @@
 //! The tables of the embedded store and the schema version.
 
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 pub const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS enterprises (
@@ -174,6 +174,29 @@ CREATE TABLE IF NOT EXISTS credentials (
     province TEXT,
     label TEXT NOT NULL,
     revoked INTEGER NOT NULL DEFAULT 0,
-    created_at INTEGER NOT NULL
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER
 );
 "#;
+
+/// Table, column and declaration of every column added to a table after it was first released.
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[("credentials", "expires_at", "INTEGER")];
+
+/// Columns added after a table was first created (`CREATE TABLE IF NOT EXISTS` leaves an older table as it
+/// was): added to an older store when it is opened.
+pub(crate) fn add_missing_columns(c: &rusqlite::Connection) -> rusqlite::Result<()> {
+    for (table, column, decl) in ADDED_COLUMNS {
+        let exists: bool = c
+            .prepare(&format!(
+                "SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1"
+            ))?
+            .exists([column])?;
+        let table_exists: bool = c
+            .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1")?
+            .exists([table])?;
+        if table_exists && !exists {
+            c.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl}"))?;
+        }
+    }
+    Ok(())
+}

@@ -233,9 +233,29 @@ pub struct Credential {
     pub province: Option<ProvinceCode>,
     pub label: String,
     pub revoked: bool,
+    /// When the key stops working (Unix ms); none for a key without expiry.
+    pub expires_at_ms: Option<i64>,
+}
+
+/// A credential as listed: everything but the hash.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct CredentialInfo {
+    pub id: Uuid,
+    pub role: Role,
+    pub enterprise: Option<Uuid>,
+    pub province: Option<ProvinceCode>,
+    pub label: String,
+    pub revoked: bool,
+    pub created_at_ms: i64,
+    pub expires_at_ms: Option<i64>,
 }
 
 impl Credential {
+    /// Whether the key may be used at `now_ms`.
+    pub fn usable(&self, now_ms: i64) -> bool {
+        !self.revoked && self.expires_at_ms.is_none_or(|t| now_ms < t)
+    }
+
     pub fn principal(&self) -> Principal {
         Principal {
             credential: self.id,
@@ -399,6 +419,14 @@ pub trait CredentialStore: Send + Sync + 'static {
     async fn create_credential(&self, c: Credential) -> Result<()>;
 
     async fn credential_by_hash(&self, key_hash: &str) -> Result<Option<Credential>>;
+
+    async fn credential(&self, id: Uuid) -> Result<Option<CredentialInfo>>;
+
+    /// Every credential, newest first.
+    async fn credentials(&self) -> Result<Vec<CredentialInfo>>;
+
+    /// Revokes a key; `false` when there is no such credential. Revoking twice is harmless.
+    async fn revoke_credential(&self, id: Uuid) -> Result<bool>;
 
     /// Registers a province's docking client (HTTP Basic): the secret's SHA-256, never the secret.
     async fn put_docking_client(

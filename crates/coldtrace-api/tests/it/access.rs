@@ -411,3 +411,105 @@ async fn a_regulator_reads_its_provinces_audit_trail_and_an_enterprise_none() {
         "{all}"
     );
 }
+
+#[tokio::test]
+async fn keys_are_revoked_rotated_and_expire() {
+    let app = TestApp::spawn().await;
+    let e = app.enterprise("120116", "importer", 62).await;
+    let other = TestApp::key(
+        &app.store,
+        coldtrace_domain::Role::Regulator,
+        Some("32"),
+        None,
+    )
+    .await;
+    let (s, mine) = json(app.get("/api/v1/credentials", &e.key).await).await;
+    assert_eq!(s, StatusCode::OK);
+    let items = mine["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "an enterprise sees its own keys: {mine}");
+    let id = items[0]["id"].as_str().unwrap().to_string();
+    assert!(
+        items[0]["expires_at_ms"].as_i64().unwrap() > 0,
+        "API keys expire by default"
+    );
+    assert!(!mine.to_string().contains("key_hash"));
+    // Another province's regulator cannot touch it.
+    let (s, _) = json(
+        app.post(
+            &format!("/api/v1/credentials/{id}/revoke"),
+            &other,
+            &json!({}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // Rotation: a new key works, the old one stops.
+    let (s, v) = json(
+        app.post(
+            &format!("/api/v1/credentials/{id}/rotate"),
+            &app.regulator,
+            &json!({}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let new_key = v["api_key"].as_str().unwrap().to_string();
+    let new_id = v["credential_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        app.get("/api/v1/whoami", &e.key).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let (s, who) = json(app.get("/api/v1/whoami", &new_key).await).await;
+    assert_eq!(
+        (s, who["enterprise"].as_str()),
+        (StatusCode::OK, Some(e.id.as_str()))
+    );
+    // Revocation: at once, and twice is harmless.
+    for _ in 0..2 {
+        let (s, v) = json(
+            app.post(
+                &format!("/api/v1/credentials/{new_id}/revoke"),
+                &app.regulator,
+                &json!({}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["revoked"], true);
+    }
+    assert_eq!(
+        app.get("/api/v1/whoami", &new_key).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    // An expired key is refused like a revoked one.
+    let expired = coldtrace_service::credentials::create_key_until(
+        app.store.as_ref(),
+        coldtrace_domain::Role::Regulator,
+        Some(coldtrace_domain::ProvinceCode::parse("12").unwrap()),
+        None,
+        "expired",
+        Some(1),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        app.get("/api/v1/whoami", &expired.key).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let (s, v) = json(
+        app.post(
+            &format!("/api/v1/enterprises/{}/credentials", e.id),
+            &app.regulator,
+            &json!({"expires_in_days": 0}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("expires_in_days"))
+    );
+}

@@ -27,6 +27,8 @@ struct World {
     attachment: String,
     incident: String,
     task: String,
+    /// The victim's key's credential id.
+    credential: String,
 }
 
 async fn created(r: reqwest::Response) -> Value {
@@ -111,7 +113,18 @@ async fn world() -> World {
         .as_str()
         .unwrap()
         .to_string();
+    let (_, keys) = json(app.get("/api/v1/credentials", &app.regulator).await).await;
+    let credential = keys["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["enterprise"] == victim.id.as_str())
+        .expect("the victim's key is listed for its regulator")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     World {
+        credential,
         app,
         victim,
         customer,
@@ -256,6 +269,16 @@ impl World {
         ));
         out.push((
             "post",
+            "/api/v1/credentials/{id}/revoke",
+            Body::Json(json!({})),
+        ));
+        out.push((
+            "post",
+            "/api/v1/credentials/{id}/rotate",
+            Body::Json(json!({})),
+        ));
+        out.push((
+            "post",
             "/api/v1/ledger",
             Body::Csv(format!(
                 "日期,类型,品名,品类,原产国,批号,数量,单位,追溯码\n2026/3/2 10:00,出库,冷冻去骨牛肉,畜禽肉,BR,V-1,10,箱,{VICTIM_CODE}\n"
@@ -320,6 +343,8 @@ impl World {
             self.incident.clone()
         } else if path.starts_with("/api/v1/enterprises") {
             self.victim.id.clone()
+        } else if path.starts_with("/api/v1/credentials") {
+            self.credential.clone()
         } else {
             self.batch.clone()
         };

@@ -285,3 +285,47 @@ fn the_data_directory_and_the_store_file_are_private_to_the_platform() {
         assert_eq!(mode(&p) & 0o077, 0, "{} is readable by others", p.display());
     }
 }
+
+#[tokio::test]
+async fn a_store_from_an_older_release_opens_and_takes_the_new_columns() {
+    use coldtrace_store::CredentialStore;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.sqlite");
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(
+            "CREATE TABLE credentials (id TEXT PRIMARY KEY, key_hash TEXT NOT NULL UNIQUE, role TEXT NOT NULL,
+                 enterprise_id TEXT, province TEXT, label TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0,
+                 created_at INTEGER NOT NULL);
+             CREATE TABLE inbox (gseq INTEGER PRIMARY KEY AUTOINCREMENT, province TEXT NOT NULL, seq INTEGER NOT NULL,
+                 id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, body TEXT NOT NULL, received_at INTEGER NOT NULL,
+                 UNIQUE (province, seq));
+             INSERT INTO inbox (province, seq, id, kind, body, received_at) VALUES ('12', 1, 'm1', 'batch', '{}', 0);
+             PRAGMA user_version = 3;",
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    store
+        .create_credential(coldtrace_store::Credential {
+            id: uuid::Uuid::now_v7(),
+            key_hash: "h".into(),
+            role: coldtrace_domain::Role::Admin,
+            enterprise: None,
+            province: None,
+            label: "after upgrade".into(),
+            revoked: false,
+            expires_at_ms: Some(1),
+        })
+        .await
+        .unwrap();
+    let c = store.credential_by_hash("h").await.unwrap().unwrap();
+    assert_eq!(c.expires_at_ms, Some(1));
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let kept: i64 = c
+        .query_row("SELECT count(*) FROM inbox WHERE id = 'm1'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(kept, 1, "the inbox keeps its rows when rebuilt");
+}

@@ -406,3 +406,61 @@ async fn the_audit_trail_verifies_and_names_the_entry_a_direct_edit_changed() {
     let out = crate::support::stdout(&o);
     assert!(out.contains("checkpoint at entry 31"), "{out}");
 }
+
+#[tokio::test]
+async fn the_operator_lists_revokes_and_rotates_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let d = data.to_str().unwrap();
+    let key = crate::support::key(
+        data,
+        &[
+            "--role",
+            "regulator",
+            "--province",
+            "12",
+            "--label",
+            "天津值班",
+            "--expires-days",
+            "30",
+        ],
+    );
+    let o = crate::support::run(&["key", "list", "--data", d]);
+    assert!(o.status.success());
+    let list = crate::support::stdout(&o);
+    assert!(
+        list.contains("regulator") && list.contains("天津值班") && list.contains("until"),
+        "{list}"
+    );
+    let id = list.split_whitespace().next().unwrap().to_string();
+    let s = crate::support::Server::start(data);
+    let http = reqwest::Client::new();
+    let whoami = |k: String| {
+        let (http, base) = (http.clone(), s.base.clone());
+        async move {
+            http.get(format!("{base}/api/v1/whoami"))
+                .bearer_auth(k)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(whoami(key.clone()).await, 200);
+    let o = crate::support::run(&["key", "rotate", &id, "--data", d]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rotated = crate::support::stdout(&o).trim().to_string();
+    assert_eq!(whoami(key).await, 401, "the old key stops at once");
+    assert_eq!(whoami(rotated.clone()).await, 200);
+    let new_id = String::from_utf8_lossy(&o.stderr)
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let o = crate::support::run(&["key", "revoke", &new_id, "--data", d]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(whoami(rotated).await, 401);
+    let list = crate::support::stdout(&crate::support::run(&["key", "list", "--data", d]));
+    assert_eq!(list.matches("revoked").count(), 2, "{list}");
+}
