@@ -109,6 +109,8 @@ pub struct Enterprise {
     pub self_commitment: bool,
     /// The earlier version this record corrects (append-only history).
     pub corrects: Option<Uuid>,
+    /// Why the record was corrected (更正原因); a regulator's correction always states one.
+    pub correction_reason: Option<String>,
 }
 
 /// An enterprise as submitted, before validation.
@@ -130,6 +132,8 @@ pub struct EnterpriseDraft {
     #[serde(default)]
     pub self_commitment: bool,
     pub corrects: Option<Uuid>,
+    /// Why this corrects the earlier version; required when a regulator corrects (at most 500 characters).
+    pub correction_reason: Option<String>,
 }
 
 impl EnterpriseDraft {
@@ -181,6 +185,23 @@ impl EnterpriseDraft {
             &f("contact_phone"),
             required_text(&self.contact_phone, 20).and_then(|p| valid_phone(&p).map(|_| p)),
         );
+        let correction_reason = e
+            .take(
+                &f("correction_reason"),
+                optional_text(&self.correction_reason, 500),
+            )
+            .flatten();
+        if self.corrects.is_none() && correction_reason.is_some() {
+            e.push(
+                f("correction_reason"),
+                "is given only with `corrects` (the record it corrects)",
+            );
+        } else if self.corrects.is_some() && may_override && correction_reason.is_none() {
+            e.push(
+                f("correction_reason"),
+                "is required: a regulator's correction states its reason",
+            );
+        }
         if !e.is_empty() {
             return Err(e);
         }
@@ -204,6 +225,7 @@ impl EnterpriseDraft {
             },
             self_commitment: self.self_commitment,
             corrects: self.corrects,
+            correction_reason,
         })
     }
 }

@@ -291,6 +291,7 @@ fn population(g: &mut Gen, cfg: &GenConfig) -> Population {
                         },
                         self_commitment: g.rng.random_bool(0.9),
                         corrects: None,
+                        correction_reason: None,
                     },
                     staff,
                 });

@@ -556,6 +556,59 @@ async fn the_owner_still_corrects_its_batch_and_keeps_its_code_and_a_customer_re
 }
 
 #[tokio::test]
+async fn a_regulator_corrects_an_enterprise_of_its_province_only_with_a_reason() {
+    let w = world().await;
+    let app = &w.app;
+    let fix = |reason: Option<&str>| {
+        let mut v = json!({"uscc": w.victim.uscc, "name": "更名后的进口商", "kind": "importer",
+                           "region": "120116", "contact_name": "王伟", "contact_phone": "13812341234",
+                           "self_commitment": true, "corrects": w.victim.id});
+        if let Some(r) = reason {
+            v["correction_reason"] = json!(r);
+        }
+        v
+    };
+    let (s, v) = json(app.post("/api/v1/enterprises", &app.regulator, &fix(None)).await).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v.to_string().contains("correction_reason"), "{v}");
+    let (s, v) = json(
+        app.post(
+            "/api/v1/enterprises",
+            &app.regulator,
+            &fix(Some("营业执照变更，经现场核查")),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let new_id = v["enterprises"][0].as_str().unwrap().to_string();
+    let (s, e) = json(
+        app.get(&format!("/api/v1/enterprises/{new_id}"), &app.regulator)
+            .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    assert_eq!(e["correction_reason"], "营业执照变更，经现场核查", "{e}");
+    assert_eq!(e["corrects"], json!(w.victim.id));
+    // The audit trail names the regulator's refused and accepted corrections, in order.
+    let (_, trail) = json(app.get("/api/v1/audit?limit=500", &app.regulator).await).await;
+    let outcomes: Vec<i64> = trail["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["action"] == "POST /api/v1/enterprises")
+        .map(|a| a["outcome"].as_i64().unwrap())
+        .collect();
+    assert!(outcomes.ends_with(&[422, 201]), "{outcomes:?}");
+    // A reason without a correction is a mistake, not a note.
+    let mut stray = fix(Some("无"));
+    stray.as_object_mut().unwrap().remove("corrects");
+    let (s, v) = json(app.post("/api/v1/enterprises", &app.regulator, &stray).await).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v.to_string().contains("correction_reason"), "{v}");
+}
+
+#[tokio::test]
 async fn traces_start_only_where_the_caller_may_look_and_people_are_shown_by_one_policy() {
     let w = world().await;
     let app = &w.app;
