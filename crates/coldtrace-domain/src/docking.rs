@@ -119,12 +119,17 @@ impl Message {
                 c.uscc("uscc", Some(&e.uscc));
                 c.text("name", &e.name);
                 c.text("kind", &e.kind);
-                if crate::RegionCode::parse(&e.region).is_err() {
+                // Empty when a foreign system does not say; the province then comes from the USCC.
+                if !e.region.is_empty() && crate::RegionCode::parse(&e.region).is_err() {
                     c.0.push(("region".into(), "is not a GB/T 2260 region code".into()));
                 }
             }
             Message::Batch(b) => {
-                c.uscc("owner_uscc", Some(&b.owner_uscc));
+                // A foreign system may not know the owner of a batch (its inflow names it); empty is "unknown".
+                c.uscc(
+                    "owner_uscc",
+                    Some(b.owner_uscc.as_str()).filter(|u| !u.is_empty()),
+                );
                 for (name, v) in [
                     ("batch", &b.batch),
                     ("product", &b.product),

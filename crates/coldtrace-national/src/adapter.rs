@@ -94,8 +94,28 @@ impl FieldMap {
             .map_err(|e| self.err("time", e))
     }
 
-    /// Maps one foreign record.
+    /// Maps one foreign record; the message then passes the same checks as a native province's upload
+    /// ([`Message::check`]), each problem named by the foreign field it came from where there is one.
     pub fn to_message(&self, r: &serde_json::Value) -> Result<Message, AdapterError> {
+        let m = self.map_record(r)?;
+        if let Some((field, reason)) = m.check().into_iter().next() {
+            // `owner_uscc`, `seller_uscc`: the protocol field that the foreign field fills.
+            let head = field.split(['[', '.']).next().unwrap_or(&field).to_string();
+            let head = match head.as_str() {
+                "quantity_milli" => "quantity".to_string(),
+                "at_ms" => "time".to_string(),
+                _ => head,
+            };
+            return Err(AdapterError {
+                foreign: self.foreign(&head).to_string(),
+                field,
+                reason,
+            });
+        }
+        Ok(m)
+    }
+
+    fn map_record(&self, r: &serde_json::Value) -> Result<Message, AdapterError> {
         let ty = r
             .get(&self.type_field)
             .and_then(|v| v.as_str())

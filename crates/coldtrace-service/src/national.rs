@@ -157,12 +157,23 @@ impl National {
                 "adapter for province {province}"
             )));
         };
+        if records.len() > coldtrace_domain::docking::MAX_MESSAGES {
+            return Err(NationalError::Invalid {
+                field: "records".into(),
+                reason: format!(
+                    "{} records; at most {} per upload",
+                    records.len(),
+                    coldtrace_domain::docking::MAX_MESSAGES
+                ),
+            });
+        }
         let mut messages = Vec::with_capacity(records.len());
         for (i, r) in records.iter().enumerate() {
             let body = map.to_message(r).map_err(|e| NationalError::Invalid {
                 field: format!("records[{i}].{}", e.foreign),
                 reason: format!("{} ({})", e.reason, e.field),
             })?;
+
             messages.push(Envelope {
                 id: Uuid::new_v5(&FOREIGN_NS, format!("{province}:{r}").as_bytes()),
                 seq: 0,

@@ -223,6 +223,14 @@ async fn provinces_dock_in_order_once_and_a_foreign_system_through_its_adapter()
         before["counts"],
         "all or nothing"
     );
+    // A mapped record passes the same checks as a native message: a 1 MB product name is refused, named by
+    // the foreign field it came from.
+    let huge = json!({"records": [
+        {"jllx": "PC", "pch_id": "gd-11", "zsm": "https://id.gs1.org/01/07891234567895/10/BR2", "spmc": "牛".repeat(1 << 20), "pch": "BR2", "sl": "1", "dw": "kg"}
+    ]});
+    let (s, v) = nat.send("44", "/docking/v1/foreign/records", huge).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["field"], "records[0].spmc", "{v}");
     let good = json!({"records": [
         {"jllx": "QY", "tyshxydm": buyer, "qymc": "广州批发商"},
         {"jllx": "PC", "pch_id": "gd-9", "zsm": "https://id.gs1.org/01/07891234567895/10/BR1", "spmc": "冻牛腩", "pch": "BR1", "sl": "200", "dw": "kg"},

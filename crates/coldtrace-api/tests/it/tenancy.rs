@@ -568,7 +568,11 @@ async fn a_regulator_corrects_an_enterprise_of_its_province_only_with_a_reason()
         }
         v
     };
-    let (s, v) = json(app.post("/api/v1/enterprises", &app.regulator, &fix(None)).await).await;
+    let (s, v) = json(
+        app.post("/api/v1/enterprises", &app.regulator, &fix(None))
+            .await,
+    )
+    .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert!(v.to_string().contains("correction_reason"), "{v}");
     let (s, v) = json(
@@ -603,7 +607,11 @@ async fn a_regulator_corrects_an_enterprise_of_its_province_only_with_a_reason()
     // A reason without a correction is a mistake, not a note.
     let mut stray = fix(Some("无"));
     stray.as_object_mut().unwrap().remove("corrects");
-    let (s, v) = json(app.post("/api/v1/enterprises", &app.regulator, &stray).await).await;
+    let (s, v) = json(
+        app.post("/api/v1/enterprises", &app.regulator, &stray)
+            .await,
+    )
+    .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert!(v.to_string().contains("correction_reason"), "{v}");
 }
