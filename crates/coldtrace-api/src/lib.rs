@@ -47,6 +47,28 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Request rate limits.
     pub limiter: Arc<limits::Limiter>,
+    /// Which request guards run; all of them, except in the baseline of `coldtrace bench guards`.
+    pub guards: Guards,
+}
+
+/// The request guards around every route: the audit trail and the rate limits. A server always runs both
+/// ([`Guards::ALL`]); only the benchmark that measures what they cost builds a state without them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Guards {
+    pub audit: bool,
+    pub rate_limits: bool,
+}
+
+impl Guards {
+    pub const ALL: Guards = Guards {
+        audit: true,
+        rate_limits: true,
+    };
+    /// No audit trail and no rate limits: the baseline a measurement compares the guarded server with.
+    pub const NONE_FOR_MEASUREMENT: Guards = Guards {
+        audit: false,
+        rate_limits: false,
+    };
 }
 
 impl AppState {
@@ -60,6 +82,7 @@ impl AppState {
             platform,
             metrics: metrics_handle(),
             limiter: limits::Limiter::new(l),
+            guards: Guards::ALL,
         }
     }
 }
@@ -163,7 +186,7 @@ pub fn app(state: AppState) -> Router {
         .route("/stats", get(system::stats))
         .route("/whoami", get(system::whoami))
         .route("/audit", get(audit::list));
-    Router::new()
+    let router: Router<AppState> = Router::new()
         .nest("/api/v1", v1)
         .route("/docking/v1/messages", post(docking::upload))
         .route("/docking/v1/notices", get(docking::notices))
@@ -184,14 +207,21 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(system::metrics))
         .route("/api/openapi.json", get(openapi::serve))
         .fallback(system::not_found)
-        .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))
-        .layer(middleware::from_fn_with_state(
+        .layer(DefaultBodyLimit::max(MAX_JSON_BYTES));
+    let router = if state.guards.audit {
+        router.layer(middleware::from_fn_with_state(
             state.clone(),
             crate::audit::record,
         ))
-        .layer(middleware::from_fn_with_state(state.clone(), limits::limit))
-        .layer(middleware::from_fn(track))
-        .with_state(state)
+    } else {
+        router
+    };
+    let router = if state.guards.rate_limits {
+        router.layer(middleware::from_fn_with_state(state.clone(), limits::limit))
+    } else {
+        router
+    };
+    router.layer(middleware::from_fn(track)).with_state(state)
 }
 
 /// Counts requests and their latency by route and status.

@@ -39,6 +39,28 @@ pub enum What {
         #[arg(long, default_value_t = 100_000)]
         rows: usize,
     },
+    /// What the request guards cost: ingest and trace latency with the audit trail and the rate limiter,
+    /// beside the same server without them; and the time to verify an audit chain.
+    Guards {
+        /// Movements sent in batched submissions, per round.
+        #[arg(long, default_value_t = 40_000)]
+        movements: usize,
+        /// Movements per submission.
+        #[arg(long, default_value_t = 2_000)]
+        batch: usize,
+        /// Single-movement requests, per round.
+        #[arg(long, default_value_t = 1_000)]
+        single: usize,
+        /// Trace requests, per round.
+        #[arg(long, default_value_t = 2_000)]
+        traces: usize,
+        /// Rounds; each runs the guarded and the unguarded server, alternately, and the best round counts.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// Audit entries to append and verify.
+        #[arg(long, default_value_t = 1_000_000)]
+        audit_entries: u64,
+    },
     /// Trace latency of the engine beside recursive CTEs in SQLite, on a data directory filled by `gen`.
     Trace {
         /// Data directory (e.g. made by `coldtrace gen --data DIR --movements 10000000`).
@@ -85,6 +107,24 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
             single,
             rows,
         } => ingest(movements, batch, single, rows).await,
+        What::Guards {
+            movements,
+            batch,
+            single,
+            traces,
+            rounds,
+            audit_entries,
+        } => {
+            crate::bench_guards::run(crate::bench_guards::Plan {
+                movements,
+                batch,
+                single,
+                traces,
+                rounds,
+                audit_entries,
+            })
+            .await
+        }
         What::Trace {
             data,
             queries,
@@ -104,16 +144,18 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
     }
 }
 
-struct Rig {
-    base: String,
-    key: String,
-    http: reqwest::Client,
-    store: Arc<SqliteStore>,
-    _dir: tempfile_dir::Dir,
-    enterprise_uscc: String,
+pub(crate) struct Rig {
+    pub(crate) base: String,
+    pub(crate) key: String,
+    /// The province's regulator, for traces.
+    pub(crate) regulator: String,
+    pub(crate) http: reqwest::Client,
+    pub(crate) store: Arc<SqliteStore>,
+    pub(crate) _dir: tempfile_dir::Dir,
+    pub(crate) enterprise_uscc: String,
 }
 
-mod tempfile_dir {
+pub(crate) mod tempfile_dir {
     /// A scratch directory removed on drop.
     pub struct Dir(pub std::path::PathBuf);
     impl Drop for Dir {
@@ -124,6 +166,13 @@ mod tempfile_dir {
 }
 
 async fn rig() -> anyhow::Result<Rig> {
+    rig_with(coldtrace_api::Guards::ALL).await
+}
+
+/// A province platform on a fresh store in a scratch directory, serving on a local port, with an enterprise
+/// (its key) and one batch of 100,000 t; `guards` says whether the audit trail and the rate limiter run (the
+/// limits themselves are set too high to refuse anything, so only their cost shows).
+pub(crate) async fn rig_with(guards: coldtrace_api::Guards) -> anyhow::Result<Rig> {
     let dir = std::env::temp_dir().join(format!("coldtrace-bench-{}", uuid::Uuid::now_v7()));
     let store = crate::open_store(&dir)?;
     let regulator = issue(
@@ -142,10 +191,11 @@ async fn rig() -> anyhow::Result<Rig> {
         PlatformConfig::new(Tier::Province(ProvinceCode::parse("12").expect("constant"))),
     )
     .await?;
-    let state = AppState::with_limits(
+    let mut state = AppState::with_limits(
         Arc::new(platform),
         coldtrace_api::limits::RateLimits::unlimited(),
     );
+    state.guards = guards;
     tokio::spawn(coldtrace_api::serve(
         listener,
         state,
@@ -191,6 +241,7 @@ async fn rig() -> anyhow::Result<Rig> {
     Ok(Rig {
         base,
         key,
+        regulator,
         http,
         store,
         _dir: tempfile_dir::Dir(dir),
@@ -198,7 +249,7 @@ async fn rig() -> anyhow::Result<Rig> {
     })
 }
 
-fn movement(i: usize) -> Value {
+pub(crate) fn movement(i: usize) -> Value {
     json!({
         "kind": "sell", "batch_no": "BENCH-1", "quantity": 1 + (i % 20),
         "counterparty_name": format!("客户{}", i % 977),

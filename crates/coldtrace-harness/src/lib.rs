@@ -12,6 +12,7 @@
 
 pub mod bench;
 pub mod bench_docking;
+pub mod bench_guards;
 pub mod bench_scale;
 pub mod bench_trace;
 pub mod demo;

@@ -24,6 +24,8 @@ pub const CHECKPOINT_EVERY: u64 = 1_000;
 const QUEUE: usize = 16_384;
 /// Events appended in one transaction, at most.
 const BATCH: usize = 2_000;
+/// How long the writer waits for more events before it appends what it holds.
+const LINGER: Duration = Duration::from_millis(20);
 
 /// Where checkpoints go and the key that signs them (files in the data directory).
 #[derive(Debug, Clone)]
@@ -131,6 +133,22 @@ impl AuditLog {
     }
 }
 
+fn take(
+    m: Msg,
+    batch: &mut Vec<AuditEvent>,
+    waiting: &mut Vec<tokio::sync::oneshot::Sender<()>>,
+    checkpoint_now: &mut bool,
+) {
+    match m {
+        Msg::Event(e) => batch.push(e),
+        Msg::Flush(t) => waiting.push(t),
+        Msg::Checkpoint(t) => {
+            *checkpoint_now = true;
+            waiting.push(t)
+        }
+    }
+}
+
 async fn writer(
     store: Arc<dyn Store>,
     mut rx: mpsc::Receiver<Msg>,
@@ -143,19 +161,23 @@ async fn writer(
     loop {
         let Some(first) = rx.recv().await else { break };
         let mut checkpoint_now = false;
-        let mut take = |m: Msg, batch: &mut Vec<AuditEvent>| match m {
-            Msg::Event(e) => batch.push(e),
-            Msg::Flush(t) => waiting.push(t),
-            Msg::Checkpoint(t) => {
-                checkpoint_now = true;
-                waiting.push(t)
-            }
-        };
-        take(first, &mut batch);
+        take(first, &mut batch, &mut waiting, &mut checkpoint_now);
+        // Linger a little for more events, so that a steady trickle of requests costs one commit (one fsync)
+        // per LINGER rather than one per request; a caller waiting on a flush ends the wait at once.
+        let deadline = tokio::time::Instant::now() + LINGER;
         while batch.len() < BATCH {
             match rx.try_recv() {
-                Ok(m) => take(m, &mut batch),
-                Err(_) => break,
+                Ok(m) => take(m, &mut batch, &mut waiting, &mut checkpoint_now),
+                Err(mpsc::error::TryRecvError::Disconnected) => break,
+                Err(mpsc::error::TryRecvError::Empty) => {
+                    if !waiting.is_empty() {
+                        break;
+                    }
+                    match tokio::time::timeout_at(deadline, rx.recv()).await {
+                        Ok(Some(m)) => take(m, &mut batch, &mut waiting, &mut checkpoint_now),
+                        _ => break,
+                    }
+                }
             }
         }
         if !batch.is_empty() {

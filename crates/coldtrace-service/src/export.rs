@@ -28,11 +28,20 @@ pub async fn rows(
     a: &TraceAnswer,
 ) -> Result<Vec<Vec<String>>, StoreError> {
     let moves = store.movements_by_seq(tracer.movement_seqs(a)).await?;
+    // Holders by party key and by enterprise id, so a large export stays linear.
+    let mut by_key = std::collections::HashMap::with_capacity(a.holders.len());
+    let mut by_enterprise = std::collections::HashMap::with_capacity(a.holders.len());
+    for h in &a.holders {
+        by_key.entry(h.key).or_insert(h);
+        if let Some(e) = h.enterprise {
+            by_enterprise.entry(e).or_insert(h);
+        }
+    }
     let holder_of = |enterprise: &uuid::Uuid| {
-        let key = tracer.party_of(enterprise);
-        a.holders
-            .iter()
-            .find(|h| Some(h.key) == key || h.enterprise == Some(*enterprise))
+        tracer
+            .party_of(enterprise)
+            .and_then(|k| by_key.get(&k).copied())
+            .or_else(|| by_enterprise.get(enterprise).copied())
     };
     let mut out: Vec<(i64, Vec<String>)> = Vec::with_capacity(moves.len());
     for m in moves {

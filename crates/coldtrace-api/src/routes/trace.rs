@@ -5,8 +5,9 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use coldtrace_service::export;
+use coldtrace_service::platform::trace::{PageRequest, TracePage};
 use coldtrace_service::platform::trace::{TimeRule, TraceDirection};
-use coldtrace_service::platform::{TraceCommand, TraceOutcome, TraceStart};
+use coldtrace_service::platform::{TraceCommand, TraceStart};
 use uuid::Uuid;
 
 use crate::AppState;
@@ -48,6 +49,10 @@ pub struct TraceQuery {
     pub people: bool,
     /// Why the caller needs the people's details (also `X-Purpose`); without one names and phones are masked.
     pub purpose: Option<String>,
+    /// With JSON: where the page starts in each list (default 0; the answer's `page.next_offset` gives the next).
+    pub offset: Option<usize>,
+    /// With JSON: items per list (default 1,000, at most 5,000).
+    pub limit: Option<usize>,
 }
 
 /// The format of a trace answer.
@@ -109,7 +114,7 @@ impl TraceQuery {
 }
 
 #[utoipa::path(get, path = "/api/v1/trace", tag = "trace", params(TraceQuery),
-    responses((status = 200, body = TraceOutcome, description = "the trace; CSV or XLSX with `format`"),
+    responses((status = 200, body = TracePage, description = "one page of the trace (each list from `offset`, at most `limit` items); CSV or XLSX of every movement with `format`"),
               (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
               (status = 422, body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
@@ -136,9 +141,10 @@ pub async fn trace(
         people: q.people && q.format == TraceFormat::Json,
         purpose,
     };
+    let page = PageRequest::new(q.offset, q.limit).map_err(ApiError::from)?;
     let out = state.trace(&p, &cmd).await?;
     match q.format {
-        TraceFormat::Json => Ok(Json(out).into_response()),
+        TraceFormat::Json => Ok(Json(out.page(page)).into_response()),
         f => {
             let rows = state.trace_rows(&out.answer).await?;
             if f == TraceFormat::Csv {

@@ -306,6 +306,59 @@ async fn trace_queries_answer_holders_quantities_and_paths() {
 }
 
 #[tokio::test]
+async fn a_large_trace_comes_in_pages_that_add_up_to_the_whole() {
+    let app = TestApp::spawn().await;
+    let _c = chain(&app).await;
+    let url =
+        "/api/v1/trace?code=11020201101601&direction=both&people=true&purpose=%E5%A4%84%E7%BD%AE";
+    let (s, whole) = json(app.get(url, &app.regulator).await).await;
+    assert_eq!(s, StatusCode::OK, "{whole}");
+    let total = whole["page"]["holders_total"].as_u64().unwrap() as usize;
+    assert_eq!(whole["holders"].as_array().unwrap().len(), total);
+    assert!(total >= 5, "{whole}");
+    assert_eq!(whole["page"]["next_offset"], Value::Null);
+    // Two at a time: every list comes whole over the pages, in the same order, each item once.
+    let mut lists: std::collections::BTreeMap<&str, Vec<Value>> = Default::default();
+    let mut offset = 0;
+    let mut pages = 0;
+    loop {
+        let (s, p) = json(
+            app.get(&format!("{url}&limit=2&offset={offset}"), &app.regulator)
+                .await,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{p}");
+        pages += 1;
+        for name in ["holders", "batches", "flows", "people"] {
+            let items = p[name].as_array().unwrap();
+            assert!(items.len() <= 2, "{name}: {}", items.len());
+            lists.entry(name).or_default().extend(items.iter().cloned());
+        }
+        assert_eq!(p["page"]["holders_total"], whole["page"]["holders_total"]);
+        match p["page"]["next_offset"].as_u64() {
+            Some(n) => offset = n as usize,
+            None => break,
+        }
+        assert!(pages < 100, "paging does not end");
+    }
+    let longest = ["holders", "batches", "flows", "people"]
+        .iter()
+        .map(|n| whole[*n].as_array().unwrap().len())
+        .max()
+        .unwrap();
+    assert_eq!(pages, longest.div_ceil(2));
+    for (name, items) in &lists {
+        assert_eq!(&whole[*name].as_array().unwrap()[..], &items[..], "{name}");
+    }
+    // A page larger than the cap, or empty, is refused naming the field.
+    for bad in ["limit=0", "limit=5001"] {
+        let (s, v) = json(app.get(&format!("{url}&{bad}"), &app.regulator).await).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert_eq!(v["field"], "limit", "{v}");
+    }
+}
+
+#[tokio::test]
 async fn a_positive_test_becomes_tasks_and_notices_followed_to_closure() {
     let app = TestApp::spawn().await;
     let c = chain(&app).await;

@@ -71,6 +71,107 @@ pub struct TraceOutcome {
     pub people: Option<Vec<PersonOut>>,
 }
 
+/// The part of a trace answer a caller asks for (分页): each list (holders, batches, flows, people) from
+/// `offset`, at most `limit` items, in the answer's stable order. Exports are not paged (they hold up to
+/// [`MAX_EXPORT_ROWS`] movements).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    pub offset: usize,
+    pub limit: usize,
+}
+
+/// Items per list in one trace answer unless the caller asks for fewer or more.
+pub const DEFAULT_PAGE: usize = 1_000;
+/// The most items per list in one trace answer.
+pub const MAX_PAGE: usize = 5_000;
+/// The most movements in a trace export (an XLSX sheet holds 1,048,576 rows).
+pub const MAX_EXPORT_ROWS: usize = 1_000_000;
+
+impl Default for PageRequest {
+    fn default() -> Self {
+        PageRequest {
+            offset: 0,
+            limit: DEFAULT_PAGE,
+        }
+    }
+}
+
+impl PageRequest {
+    /// A page as asked for, refused (naming `limit`) beyond [`MAX_PAGE`] or at 0.
+    pub fn new(offset: Option<usize>, limit: Option<usize>) -> Result<Self, ServiceError> {
+        let limit = limit.unwrap_or(DEFAULT_PAGE);
+        if limit == 0 || limit > MAX_PAGE {
+            return Err(ServiceError::invalid(
+                "limit",
+                format!("must be between 1 and {MAX_PAGE} items per list"),
+            ));
+        }
+        Ok(PageRequest {
+            offset: offset.unwrap_or(0),
+            limit,
+        })
+    }
+}
+
+/// Where a page of a trace answer stands in the whole.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct PageInfo {
+    pub offset: usize,
+    pub limit: usize,
+    pub holders_total: usize,
+    pub batches_total: usize,
+    pub flows_total: usize,
+    /// With `people=true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub people_total: Option<usize>,
+    /// The `offset` of the next page while any list has more; absent on the last page.
+    pub next_offset: Option<usize>,
+}
+
+/// One page of a trace answer: the lists cut to the page, and where it stands.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct TracePage {
+    #[serde(flatten)]
+    pub outcome: TraceOutcome,
+    pub page: PageInfo,
+}
+
+fn cut<T>(v: &mut Vec<T>, r: PageRequest) -> usize {
+    let total = v.len();
+    let from = r.offset.min(total);
+    let to = r.offset.saturating_add(r.limit).min(total);
+    v.truncate(to);
+    v.drain(..from);
+    total
+}
+
+impl TraceOutcome {
+    /// This answer cut to one page.
+    pub fn page(mut self, r: PageRequest) -> TracePage {
+        let holders_total = cut(&mut self.answer.holders, r);
+        let batches_total = cut(&mut self.answer.batches, r);
+        let flows_total = cut(&mut self.answer.flows, r);
+        let people_total = self.people.as_mut().map(|p| cut(p, r));
+        let largest = holders_total
+            .max(batches_total)
+            .max(flows_total)
+            .max(people_total.unwrap_or(0));
+        let end = r.offset.saturating_add(r.limit);
+        TracePage {
+            outcome: self,
+            page: PageInfo {
+                offset: r.offset,
+                limit: r.limit,
+                holders_total,
+                batches_total,
+                flows_total,
+                people_total,
+                next_offset: (end < largest).then_some(end),
+            },
+        }
+    }
+}
+
 /// The person key for an identity number or a phone as typed.
 pub fn person_key(s: &str) -> String {
     let s = s.trim();
@@ -204,6 +305,16 @@ impl Platform {
 
     /// A trace as spreadsheet rows, one per movement.
     pub async fn trace_rows(&self, answer: &TraceAnswer) -> Result<Vec<Vec<String>>, ServiceError> {
+        let n = self.tracer.movement_seqs(answer).len();
+        if n > MAX_EXPORT_ROWS {
+            return Err(ServiceError::invalid(
+                "format",
+                format!(
+                    "the trace has {n} movements; an export holds at most {MAX_EXPORT_ROWS}: page the JSON answer \
+                     or start from a narrower place or time"
+                ),
+            ));
+        }
         Ok(crate::export::rows(self.store.as_ref(), &self.tracer, answer).await?)
     }
 }

@@ -68,7 +68,7 @@ async function route() {
     switch (parts[0]) {
       case "batches": return await batches(params.get("q"));
       case "batch": return await batchPage(parts[1]);
-      case "trace": return await tracePage(parts[1]);
+      case "trace": return await tracePage(parts[1], parts[2]);
       case "incidents": return await incidents();
       case "incident": return await incidentPage(parts[1]);
       case "notices": return await noticesPage();

@@ -1,6 +1,7 @@
 // The trace of a batch, both directions: the holders drawn as boxes coloured by province with the flows between
-// them, beside the list of holders. GET /api/v1/trace?batch=&direction=both answers a tracer::TraceAnswer:
-// {batches, holders: [HolderOut], flows: [FlowOut {from, to, batch, quantity, at, via}], provinces, ...}.
+// them, beside the list of holders. GET /api/v1/trace?batch=&direction=both answers a platform::trace::TracePage:
+// {batches, holders: [HolderOut], flows: [FlowOut {from, to, batch, quantity, at, via}], provinces, ...,
+// page: {offset, limit, holders_total, batches_total, flows_total, next_offset}}; a large trace comes in pages.
 import { get, enc } from "./api.js";
 import { html, show, table, fmt, day } from "./html.js";
 
@@ -70,9 +71,16 @@ export function graph(answer) {
     <defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#8a97a8"/></marker></defs>${edges}${nodes}</svg>`;
 }
 
-export async function tracePage(id) {
-  const a = await get(`/api/v1/trace?batch=${enc(id)}&direction=both`);
-  show(html`<h1>追溯 Trace</h1><p class="muted">${a.holders.length} 个持有者 holders · ${a.batches.length} 个批次 batches</p>
+export async function tracePage(id, offset) {
+  const from = Number(offset) || 0;
+  const a = await get(`/api/v1/trace?batch=${enc(id)}&direction=both&offset=${from}`);
+  const pg = a.page;
+  const shown = pg.holders_total > a.holders.length
+    ? html` · 第 ${from + 1}–${from + a.holders.length} 个 showing ${from + 1}–${from + a.holders.length}`
+    : "";
+  const pager = html`${from > 0 ? html`<a href="#/trace/${id}/${Math.max(0, from - pg.limit)}">上一页 previous</a> ` : ""}${
+    pg.next_offset !== null && pg.next_offset !== undefined ? html`<a id="next-page" href="#/trace/${id}/${pg.next_offset}">下一页 next</a>` : ""}`;
+  show(html`<h1>追溯 Trace</h1><p class="muted">${pg.holders_total} 个持有者 holders · ${pg.batches_total} 个批次 batches${shown} ${pager}</p>
     <div class="split"><div>${graph(a)}</div>
     <div>${table([
       { head: "持有者", cell: (h) => h.name },
