@@ -32,6 +32,8 @@ pub struct FieldErrorBody {
 pub enum ApiError {
     #[error("authentication required: send `Authorization: Bearer <api key>`")]
     Unauthorized,
+    #[error("wrong login or password")]
+    SignInRefused,
     #[error("{0}")]
     Forbidden(String),
     #[error("{0} not found")]
@@ -86,6 +88,7 @@ impl From<coldtrace_service::ServiceError> for ApiError {
         use coldtrace_service::ServiceError as S;
         match e {
             S::Forbidden(m) => ApiError::Forbidden(m),
+            S::SignInRefused => ApiError::SignInRefused,
             S::NotFound(w) => ApiError::NotFound(w),
             S::Invalid(v) => ApiError::Invalid(v),
             S::Conflict(v) => ApiError::Conflict(v),
@@ -101,6 +104,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = match &self {
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::SignInRefused => (StatusCode::UNAUTHORIZED, "sign_in_refused"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),

@@ -128,7 +128,11 @@ impl FromRequestParts<AppState> for Auth {
                 AuditSlot::set(
                     parts,
                     AuditActor {
-                        actor: format!("{}#{}", p.subject(), p.credential),
+                        // A session names the person: `regulator:12/person:wang.wei#<credential>`.
+                        actor: match &p.person {
+                            Some(who) => format!("{}/person:{who}#{}", p.subject(), p.credential),
+                            None => format!("{}#{}", p.subject(), p.credential),
+                        },
                         role: Some(p.role.as_str().to_string()),
                         province: p.province.as_ref().map(|x| x.as_str().to_string()),
                     },

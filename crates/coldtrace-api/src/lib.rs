@@ -137,6 +137,10 @@ pub fn app(state: AppState) -> Router {
             "/credentials",
             post(credentials::create).get(credentials::list),
         )
+        .route("/accounts", post(accounts::create).get(accounts::list))
+        .route("/accounts/{id}/disable", post(accounts::disable))
+        .route("/sessions", post(accounts::sign_in))
+        .route("/sessions/end", post(accounts::sign_out))
         .route("/credentials/{id}/revoke", post(credentials::revoke))
         .route("/credentials/{id}/rotate", post(credentials::rotate))
         .route("/products", post(products::create).get(products::list))

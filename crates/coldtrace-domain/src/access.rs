@@ -59,6 +59,8 @@ pub struct Principal {
     pub enterprise: Option<Uuid>,
     /// Set for the regulator role: which province it supervises.
     pub province: Option<ProvinceCode>,
+    /// The person acting, when the credential is a console session opened with a person's account (its login).
+    pub person: Option<String>,
 }
 
 impl Principal {
@@ -70,6 +72,7 @@ impl Principal {
             role: Role::National,
             enterprise: None,
             province: None,
+            person: None,
         }
     }
 

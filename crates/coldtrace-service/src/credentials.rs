@@ -61,6 +61,7 @@ pub async fn create_key_until(
             label: label.to_string(),
             revoked: false,
             expires_at_ms,
+            account: None,
         })
         .await?;
     Ok(NewKey { credential_id, key })

@@ -274,6 +274,7 @@ fn platform_principal(province: &str) -> Principal {
         role: Role::Regulator,
         enterprise: None,
         province: coldtrace_domain::ProvinceCode::parse(province).ok(),
+        person: None,
     }
 }
 

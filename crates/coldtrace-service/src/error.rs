@@ -13,6 +13,9 @@ pub enum ServiceError {
     /// The caller's role may not do this at all (HTTP 403).
     #[error("{0}")]
     Forbidden(String),
+    /// A sign-in with a wrong login or password, or a disabled account (HTTP 401); which one is not said.
+    #[error("wrong login or password")]
+    SignInRefused,
     /// The object does not exist or the caller may not see it (HTTP 404, so that ids cannot be probed).
     #[error("{0} not found")]
     NotFound(&'static str),

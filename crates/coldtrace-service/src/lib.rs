@@ -17,6 +17,7 @@
 //! **Invariant:** the index only grows from committed rows, read in `seq` order after the last one applied
 //! ([`tracer::Tracer::catch_up`]); nothing is applied that the store has not acknowledged.
 
+pub mod accounts;
 pub mod audit;
 pub mod credentials;
 pub mod docking;

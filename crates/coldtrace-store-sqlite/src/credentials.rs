@@ -5,15 +5,15 @@ use coldtrace_domain::{ProvinceCode, Role};
 use rusqlite::{OptionalExtension, params};
 
 use super::*;
-use crate::{Credential, CredentialInfo, StoreError};
+use crate::{Account, Credential, CredentialInfo, StoreError};
 
 #[async_trait]
 impl CredentialStore for SqliteStore {
     async fn create_credential(&self, cr: Credential) -> StoreResult<()> {
         self.write(move |conn| {
             conn.prepare_cached(
-                "INSERT INTO credentials (id, key_hash, role, enterprise_id, province, label, revoked, created_at, expires_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                "INSERT INTO credentials (id, key_hash, role, enterprise_id, province, label, revoked, created_at, expires_at, account)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?
             .execute(params![
                 cr.id.to_string(),
@@ -24,7 +24,8 @@ impl CredentialStore for SqliteStore {
                 cr.label,
                 cr.revoked,
                 now_ms(),
-                cr.expires_at_ms
+                cr.expires_at_ms,
+                cr.account
             ])?;
             Ok(())
         })
@@ -34,13 +35,14 @@ impl CredentialStore for SqliteStore {
     async fn credential_by_hash(&self, key_hash: &str) -> StoreResult<Option<Credential>> {
         let h = key_hash.to_string();
         self.read(move |c| {
-            let row: Option<(String, String, String, Option<String>, Option<String>, String, bool, Option<i64>)> = c
+            type Row = (String, String, String, Option<String>, Option<String>, String, bool, Option<i64>, Option<String>);
+            let row: Option<Row> = c
                 .prepare_cached(
-                    "SELECT id, key_hash, role, enterprise_id, province, label, revoked, expires_at FROM credentials WHERE key_hash = ?1",
+                    "SELECT id, key_hash, role, enterprise_id, province, label, revoked, expires_at, account FROM credentials WHERE key_hash = ?1",
                 )?
-                .query_row([h], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?)))
+                .query_row([h], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?)))
                 .optional()?;
-            let Some((id, key_hash, role, ent, prov, label, revoked, expires_at_ms)) = row else { return Ok(None) };
+            let Some((id, key_hash, role, ent, prov, label, revoked, expires_at_ms, account)) = row else { return Ok(None) };
             Ok(Some(Credential {
                 id: parse_uuid(&id)?,
                 key_hash,
@@ -50,6 +52,7 @@ impl CredentialStore for SqliteStore {
                 label,
                 revoked,
                 expires_at_ms,
+                account,
             }))
         })
         .await
@@ -86,6 +89,82 @@ impl CredentialStore for SqliteStore {
                     .execute([id.to_string()])?
                     > 0,
             )
+        })
+        .await
+    }
+
+    async fn create_account(&self, a: Account) -> StoreResult<bool> {
+        self.write(move |c| {
+            Ok(c.prepare_cached(
+                "INSERT INTO accounts (id, login, name, role, enterprise_id, province, password_hash, disabled, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT(login) DO NOTHING",
+            )?
+            .execute(params![
+                a.id.to_string(),
+                a.login,
+                a.name,
+                a.role.as_str(),
+                a.enterprise.map(|e| e.to_string()),
+                a.province.as_ref().map(|p| p.as_str().to_string()),
+                a.password_hash,
+                a.disabled,
+                a.created_at_ms
+            ])? > 0)
+        })
+        .await
+    }
+
+    async fn account_by_login(&self, login: &str) -> StoreResult<Option<Account>> {
+        let login = login.to_string();
+        self.read(move |c| {
+            let sql = format!("SELECT {ACCOUNT} FROM accounts WHERE login = ?1");
+            let row = c
+                .prepare_cached(&sql)?
+                .query_row([login], account_row)
+                .optional()?;
+            row.map(account).transpose()
+        })
+        .await
+    }
+
+    async fn account(&self, id: Uuid) -> StoreResult<Option<Account>> {
+        self.read(move |c| {
+            let sql = format!("SELECT {ACCOUNT} FROM accounts WHERE id = ?1");
+            let row = c
+                .prepare_cached(&sql)?
+                .query_row([id.to_string()], account_row)
+                .optional()?;
+            row.map(account).transpose()
+        })
+        .await
+    }
+
+    async fn accounts(&self) -> StoreResult<Vec<Account>> {
+        self.read(move |c| {
+            let sql = format!("SELECT {ACCOUNT} FROM accounts ORDER BY created_at, id");
+            let rows = c
+                .prepare_cached(&sql)?
+                .query_map([], account_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            rows.into_iter().map(account).collect()
+        })
+        .await
+    }
+
+    async fn disable_account(&self, id: Uuid) -> StoreResult<bool> {
+        self.write(move |c| {
+            let tx = c.transaction()?;
+            let login: Option<String> = tx
+                .prepare_cached("SELECT login FROM accounts WHERE id = ?1")?
+                .query_row([id.to_string()], |r| r.get(0))
+                .optional()?;
+            let Some(login) = login else { return Ok(false) };
+            tx.prepare_cached("UPDATE accounts SET disabled = 1 WHERE id = ?1")?
+                .execute([id.to_string()])?;
+            tx.prepare_cached("UPDATE credentials SET revoked = 1 WHERE account = ?1")?
+                .execute([login])?;
+            tx.commit()?;
+            Ok(true)
         })
         .await
     }
@@ -159,5 +238,52 @@ fn info(
         revoked,
         created_at_ms,
         expires_at_ms,
+    })
+}
+
+const ACCOUNT: &str =
+    "id, login, name, role, enterprise_id, province, password_hash, disabled, created_at";
+
+type AccountRow = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    bool,
+    i64,
+);
+
+fn account_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AccountRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+    ))
+}
+
+fn account(
+    (id, login, name, role, ent, prov, password_hash, disabled, created_at_ms): AccountRow,
+) -> crate::Result<Account> {
+    Ok(Account {
+        id: parse_uuid(&id)?,
+        login,
+        name,
+        role: Role::parse(&role).map_err(StoreError::Task)?,
+        enterprise: ent.map(|e| parse_uuid(&e)).transpose()?,
+        province: prov
+            .map(|p| ProvinceCode::parse(&p).map_err(|e| StoreError::Task(e.to_string())))
+            .transpose()?,
+        password_hash,
+        disabled,
+        created_at_ms,
     })
 }

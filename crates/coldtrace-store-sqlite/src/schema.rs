@@ -1,6 +1,6 @@
 //! The tables of the embedded store and the schema version.
 
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 8;
 
 pub const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS enterprises (
@@ -175,12 +175,29 @@ CREATE TABLE IF NOT EXISTS credentials (
     label TEXT NOT NULL,
     revoked INTEGER NOT NULL DEFAULT 0,
     created_at INTEGER NOT NULL,
-    expires_at INTEGER
+    expires_at INTEGER,
+    account TEXT
+);
+CREATE INDEX IF NOT EXISTS credentials_account ON credentials (account) WHERE account IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS accounts (
+    id TEXT PRIMARY KEY,
+    login TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    enterprise_id TEXT,
+    province TEXT,
+    password_hash TEXT NOT NULL,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL
 );
 "#;
 
 /// Table, column and declaration of every column added to a table after it was first released.
-const ADDED_COLUMNS: &[(&str, &str, &str)] = &[("credentials", "expires_at", "INTEGER")];
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("credentials", "expires_at", "INTEGER"),
+    ("credentials", "account", "TEXT"),
+];
 
 /// Columns added after a table was first created (`CREATE TABLE IF NOT EXISTS` leaves an older table as it
 /// was): added to an older store when it is opened.

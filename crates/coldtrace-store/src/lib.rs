@@ -235,6 +235,54 @@ pub struct Credential {
     pub revoked: bool,
     /// When the key stops working (Unix ms); none for a key without expiry.
     pub expires_at_ms: Option<i64>,
+    /// For a console session: the login of the person's account it was opened for.
+    pub account: Option<String>,
+}
+
+/// A person's account (人员账号) for the console: who signs in, for which role and tenant, with an argon2
+/// password hash (PHC string). A session opened with it is a short-lived credential that names the person, so
+/// the audit trail says who acted, not only which office.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub id: Uuid,
+    /// The sign-in name, unique on the platform.
+    pub login: String,
+    /// The person's name as shown.
+    pub name: String,
+    pub role: Role,
+    pub enterprise: Option<Uuid>,
+    pub province: Option<ProvinceCode>,
+    pub password_hash: String,
+    pub disabled: bool,
+    pub created_at_ms: i64,
+}
+
+/// An account as listed: everything but the password hash.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct AccountInfo {
+    pub id: Uuid,
+    pub login: String,
+    pub name: String,
+    pub role: Role,
+    pub enterprise: Option<Uuid>,
+    pub province: Option<ProvinceCode>,
+    pub disabled: bool,
+    pub created_at_ms: i64,
+}
+
+impl Account {
+    pub fn info(&self) -> AccountInfo {
+        AccountInfo {
+            id: self.id,
+            login: self.login.clone(),
+            name: self.name.clone(),
+            role: self.role,
+            enterprise: self.enterprise,
+            province: self.province.clone(),
+            disabled: self.disabled,
+            created_at_ms: self.created_at_ms,
+        }
+    }
 }
 
 /// A credential as listed: everything but the hash.
@@ -262,6 +310,7 @@ impl Credential {
             role: self.role,
             enterprise: self.enterprise,
             province: self.province.clone(),
+            person: self.account.clone(),
         }
     }
 }
@@ -427,6 +476,19 @@ pub trait CredentialStore: Send + Sync + 'static {
 
     /// Revokes a key; `false` when there is no such credential. Revoking twice is harmless.
     async fn revoke_credential(&self, id: Uuid) -> Result<bool>;
+
+    /// Stores a new account; `false` when the login is taken (nothing is stored).
+    async fn create_account(&self, a: Account) -> Result<bool>;
+
+    async fn account_by_login(&self, login: &str) -> Result<Option<Account>>;
+
+    async fn account(&self, id: Uuid) -> Result<Option<Account>>;
+
+    /// Every account, oldest first.
+    async fn accounts(&self) -> Result<Vec<Account>>;
+
+    /// Disables an account and revokes its sessions in one transaction; `false` when there is no such account.
+    async fn disable_account(&self, id: Uuid) -> Result<bool>;
 
     /// Registers a province's docking client (HTTP Basic): the secret's SHA-256, never the secret.
     async fn put_docking_client(

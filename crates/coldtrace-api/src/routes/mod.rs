@@ -1,5 +1,6 @@
 //! One module per resource.
 
+pub mod accounts;
 pub mod attachments;
 pub mod audit;
 pub mod batches;

@@ -36,6 +36,16 @@ async fn every_non_public_route_answers_401_without_credentials() {
                 if let Some(k) = key {
                     req = req.bearer_auth(k);
                 }
+                // Signing in takes no key: a login and password nobody has are refused the same way.
+                if path == "/api/v1/sessions" {
+                    req = req.json(
+                        &serde_json::json!({"login": "nobody", "password": "not-a-password"}),
+                    );
+                    let r = req.send().await.unwrap();
+                    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{method} {path}");
+                    assert_eq!(json(r).await.1["code"], "sign_in_refused");
+                    continue;
+                }
                 let r = req.send().await.unwrap();
                 if open {
                     assert_eq!(r.status(), StatusCode::OK, "{method} {path} is open");
@@ -512,4 +522,132 @@ async fn keys_are_revoked_rotated_and_expire() {
         (s, v["field"].as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("expires_in_days"))
     );
+}
+
+#[tokio::test]
+async fn people_sign_in_to_sessions_that_name_them_and_end_when_they_sign_out_or_are_disabled() {
+    let app = TestApp::spawn().await;
+    let account = json!({"login": "wang.wei", "name": "王伟", "role": "regulator", "province": "12",
+                         "password": "冷链追溯-2026-tianjin"});
+    let (s, acc) = json(app.post("/api/v1/accounts", &app.regulator, &account).await).await;
+    assert_eq!(s, StatusCode::CREATED, "{acc}");
+    assert!(acc.get("password_hash").is_none() && acc.get("password").is_none());
+    // The same login again, a weak password, another province's regulator: refused, naming why.
+    let (s, v) = json(app.post("/api/v1/accounts", &app.regulator, &account).await).await;
+    assert_eq!(
+        (s, v["errors"][0]["field"].as_str()),
+        (StatusCode::CONFLICT, Some("login"))
+    );
+    let mut weak = account.clone();
+    weak["login"] = json!("li.qiang");
+    weak["password"] = json!("123456");
+    let (s, v) = json(app.post("/api/v1/accounts", &app.regulator, &weak).await).await;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("password"))
+    );
+    let mut elsewhere = account.clone();
+    elsewhere["login"] = json!("zhao.min");
+    elsewhere["province"] = json!("31");
+    let (s, _) = json(
+        app.post("/api/v1/accounts", &app.regulator, &elsewhere)
+            .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    let sign_in = |login: &str, password: &str| {
+        let body = json!({"login": login, "password": password});
+        let app = &app;
+        async move {
+            json(
+                app.http
+                    .post(app.url("/api/v1/sessions"))
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    // A wrong password and an unknown login get the same answer.
+    let (s1, wrong) = sign_in("wang.wei", "not the password").await;
+    let (s2, unknown) = sign_in("nobody.here", "not the password").await;
+    assert_eq!(
+        (s1, s2),
+        (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED)
+    );
+    assert_eq!(wrong, unknown);
+
+    let (s, session) = sign_in("wang.wei", "冷链追溯-2026-tianjin").await;
+    assert_eq!(s, StatusCode::CREATED, "{session}");
+    let token = session["token"].as_str().unwrap().to_string();
+    let hours = (session["expires_at_ms"].as_i64().unwrap()
+        - jiff::Timestamp::now().as_millisecond()) as f64
+        / 3.6e6;
+    assert!((7.9..=8.0).contains(&hours), "{hours} h");
+    let (s, me) = json(app.get("/api/v1/whoami", &token).await).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        (me["role"].as_str(), me["province"].as_str()),
+        (Some("regulator"), Some("12"))
+    );
+    assert_eq!(me["person"], "wang.wei");
+    // The trail names the person, and the failed sign-ins by the login tried.
+    let (_, trail) = json(app.get("/api/v1/audit?limit=500", &token).await).await;
+    let actors: Vec<&str> = trail["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["actor"].as_str().unwrap())
+        .collect();
+    assert!(
+        actors
+            .iter()
+            .any(|a| a.starts_with("regulator:12/person:wang.wei#")),
+        "{actors:?}"
+    );
+    assert!(actors.contains(&"login:nobody.here"), "{actors:?}");
+
+    // Signing out ends the session; an API key is not a session.
+    let (s, _) = json(app.post("/api/v1/sessions/end", &token, &json!({})).await).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        app.get("/api/v1/whoami", &token).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let (s, _) = json(
+        app.post("/api/v1/sessions/end", &app.regulator, &json!({}))
+            .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Disabling the account ends its sessions at once and refuses new ones.
+    let (_, session) = sign_in("wang.wei", "冷链追溯-2026-tianjin").await;
+    let token = session["token"].as_str().unwrap().to_string();
+    assert_eq!(
+        app.get("/api/v1/whoami", &token).await.status(),
+        StatusCode::OK
+    );
+    let id = acc["id"].as_str().unwrap();
+    let (s, v) = json(
+        app.post(
+            &format!("/api/v1/accounts/{id}/disable"),
+            &app.regulator,
+            &json!({}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!((s, v["disabled"].as_bool()), (StatusCode::OK, Some(true)));
+    assert_eq!(
+        app.get("/api/v1/whoami", &token).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let (s, v) = sign_in("wang.wei", "冷链追溯-2026-tianjin").await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
+    let (_, list) = json(app.get("/api/v1/accounts", &app.regulator).await).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
 }

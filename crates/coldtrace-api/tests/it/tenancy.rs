@@ -29,6 +29,8 @@ struct World {
     task: String,
     /// The victim's key's credential id.
     credential: String,
+    /// The account of the victim's staff member.
+    account: String,
 }
 
 async fn created(r: reqwest::Response) -> Value {
@@ -123,7 +125,20 @@ async fn world() -> World {
         .as_str()
         .unwrap()
         .to_string();
+    let (s, acc) = json(
+        app.post(
+            "/api/v1/accounts",
+            &app.regulator,
+            &json!({"login": "victim.staff", "name": "李强", "role": "enterprise", "enterprise": victim.id,
+                    "password": "correct horse battery"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{acc}");
+    let account = acc["id"].as_str().unwrap().to_string();
     World {
+        account,
         credential,
         app,
         victim,
@@ -175,6 +190,7 @@ impl World {
                 &a.regulator,
             ),
             ("/api/v1/notices".to_string(), &a.regulator),
+            ("/api/v1/accounts".to_string(), &a.regulator),
             (format!("/t/{VICTIM_CODE}"), &a.regulator),
         ] {
             let r = a.get(&path, key).await;
@@ -269,6 +285,31 @@ impl World {
         ));
         out.push((
             "post",
+            "/api/v1/accounts",
+            Body::Json(
+                json!({"login": "planted", "name": "冒名", "role": "enterprise", "enterprise": v.id,
+                              "password": "a long enough password"}),
+            ),
+        ));
+        out.push((
+            "post",
+            "/api/v1/accounts",
+            Body::Json(json!({"login": "planted.regulator", "name": "冒名", "role": "regulator", "province": "12",
+                              "password": "a long enough password"})),
+        ));
+        out.push((
+            "post",
+            "/api/v1/accounts/{id}/disable",
+            Body::Json(json!({})),
+        ));
+        out.push((
+            "post",
+            "/api/v1/sessions",
+            Body::Json(json!({"login": "victim.staff", "password": "guessed password"})),
+        ));
+        out.push(("post", "/api/v1/sessions/end", Body::Json(json!({}))));
+        out.push((
+            "post",
             "/api/v1/credentials/{id}/revoke",
             Body::Json(json!({})),
         ));
@@ -345,6 +386,8 @@ impl World {
             self.victim.id.clone()
         } else if path.starts_with("/api/v1/credentials") {
             self.credential.clone()
+        } else if path.starts_with("/api/v1/accounts") {
+            self.account.clone()
         } else {
             self.batch.clone()
         };

@@ -27,6 +27,7 @@ fn regulator(province: &str) -> Principal {
         role: Role::Regulator,
         enterprise: None,
         province: Some(ProvinceCode::parse(province).unwrap()),
+        person: None,
     }
 }
 
@@ -36,6 +37,7 @@ fn enterprise(id: Uuid) -> Principal {
         role: Role::Enterprise,
         enterprise: Some(id),
         province: None,
+        person: None,
     }
 }
 

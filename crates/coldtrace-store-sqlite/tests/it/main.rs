@@ -316,6 +316,7 @@ async fn a_store_from_an_older_release_opens_and_takes_the_new_columns() {
             label: "after upgrade".into(),
             revoked: false,
             expires_at_ms: Some(1),
+            account: None,
         })
         .await
         .unwrap();

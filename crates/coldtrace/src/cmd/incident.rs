@@ -58,6 +58,7 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
         role: Role::Regulator,
         enterprise: None,
         province: Some(province),
+        person: None,
     };
     match a.what {
         What::Open {
