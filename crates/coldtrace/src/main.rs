@@ -35,6 +35,8 @@ enum Command {
     Import(cmd::import::Args),
     /// Issue an API key.
     Key(cmd::key::Args),
+    /// People's accounts for the console: add (password on standard input), list, disable.
+    Account(cmd::account::Args),
     /// Register a province's docking client at the national platform.
     DockClient(cmd::dock_client::Args),
     /// Trace a batch by any of its codes, forward and backward.
@@ -67,6 +69,7 @@ fn main() -> anyhow::Result<()> {
             Command::Gen(a) => cmd::gen_data::run(settings, a).await,
             Command::Import(a) => cmd::import::run(settings, a).await,
             Command::Key(a) => cmd::key::run(settings, a).await,
+            Command::Account(a) => cmd::account::run(settings, a).await,
             Command::Audit(a) => cmd::audit::run(settings, a).await,
             Command::DockClient(a) => cmd::dock_client::run(settings, a).await,
             Command::Trace(a) => cmd::trace::run(settings, a).await,

@@ -233,9 +233,39 @@ async fn regulators_enterprises_and_the_public_use_the_platform_in_a_browser() {
     c.goto(&format!("{base}/t/{code}")).await.unwrap();
     wait_text(&c, "main", |t| t.contains("尚未经省级平台审核发布")).await;
 
-    // A regulator signs in and sees the dashboard.
-    sign_in(&c, base, &app.regulator).await;
+    // The duty officer signs in with a personal account (a wrong password first) and sees the dashboard.
+    let r = app
+        .post(
+            "/api/v1/accounts",
+            &app.regulator,
+            &json!({"login": "duty.tj", "name": "值班员", "role": "regulator", "province": "12",
+                    "password": "tianjin-duty-2026"}),
+        )
+        .await;
+    assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+    c.goto(&format!("{base}/console#/signin")).await.unwrap();
+    no_js_errors(&c, "sign-in page").await;
+    wait_css(&c, "#login")
+        .await
+        .send_keys("duty.tj")
+        .await
+        .unwrap();
+    wait_css(&c, "#password")
+        .await
+        .send_keys("wrong-password")
+        .await
+        .unwrap();
+    click(&c, "#signin-account-btn").await;
+    wait_text(&c, "#msg-account", |t| {
+        t.contains("wrong login or password")
+    })
+    .await;
+    let pw = wait_css(&c, "#password").await;
+    pw.clear().await.unwrap();
+    pw.send_keys("tianjin-duty-2026").await.unwrap();
+    click(&c, "#signin-account-btn").await;
     wait_text(&c, "#stat-batches", |t| t == "1").await;
+    wait_text(&c, "#who-person", |t| t == "duty.tj").await;
     no_js_errors(&c, "dashboard").await;
     shot(&c, "console-dashboard").await;
 
@@ -369,6 +399,29 @@ async fn regulators_enterprises_and_the_public_use_the_platform_in_a_browser() {
         .unwrap();
     wait_css(&c, ".label svg").await;
     shot(&c, "label-70x50").await;
+
+    // Signing out ends the session on the platform: the token no longer works.
+    let token = c
+        .execute("return sessionStorage.getItem('ct_key');", vec![])
+        .await
+        .unwrap();
+    let token = token.as_str().unwrap().to_string();
+    assert_eq!(
+        app.get("/api/v1/whoami", &token).await.status(),
+        reqwest::StatusCode::OK
+    );
+    c.goto(&format!("{base}/console#/")).await.unwrap();
+    wait_text(&c, "#who-person", |t| t == "duty.tj").await;
+    click(&c, "#signout").await;
+    wait_css(&c, "#login").await;
+    let t = Instant::now();
+    while app.get("/api/v1/whoami", &token).await.status() != reqwest::StatusCode::UNAUTHORIZED {
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "the session still works after signing out"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     // An enterprise scans a code into the movement form: it fills in what the code says.
     c.goto(&format!("{base}/console#/signin")).await.unwrap();

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod account;
 pub mod audit;
 pub mod dock_client;
 pub mod gen_data;

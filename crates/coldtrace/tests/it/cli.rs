@@ -464,3 +464,89 @@ async fn the_operator_lists_revokes_and_rotates_keys() {
     let list = crate::support::stdout(&crate::support::run(&["key", "list", "--data", d]));
     assert_eq!(list.matches("revoked").count(), 2, "{list}");
 }
+
+#[tokio::test]
+async fn the_operator_adds_a_persons_account_who_signs_in_and_is_disabled() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let d = data.to_str().unwrap();
+    let mut child = crate::support::bin()
+        .args([
+            "account",
+            "add",
+            "--login",
+            "duty.officer",
+            "--name",
+            "值班员",
+            "--role",
+            "regulator",
+            "--province",
+            "12",
+            "--data",
+            d,
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all("值班-password-2026\n".as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let id = crate::support::stdout(&o).trim().to_string();
+    let list = crate::support::stdout(&crate::support::run(&["account", "list", "--data", d]));
+    assert!(
+        list.contains("duty.officer") && list.contains("active"),
+        "{list}"
+    );
+    // The password is not on the command line and not in the store as typed.
+    let mut raw = std::fs::read(coldtrace_store_sqlite::store_path(data)).unwrap();
+    raw.extend(
+        std::fs::read(coldtrace_store_sqlite::store_path(data).with_extension("sqlite-wal"))
+            .unwrap_or_default(),
+    );
+    let typed = b"-password-2026";
+    assert!(
+        !raw.windows(typed.len()).any(|w| w == typed),
+        "a password stored as typed"
+    );
+    assert!(
+        raw.windows(9).any(|w| w == b"$argon2id"),
+        "an argon2id hash is stored"
+    );
+
+    let s = crate::support::Server::start(data);
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!("{}/api/v1/sessions", s.base))
+        .json(&serde_json::json!({"login": "duty.officer", "password": "值班-password-2026"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    let token = r.json::<serde_json::Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let whoami = || {
+        http.get(format!("{}/api/v1/whoami", s.base))
+            .bearer_auth(&token)
+            .send()
+    };
+    let me: serde_json::Value = whoami().await.unwrap().json().await.unwrap();
+    assert_eq!(me["person"], "duty.officer");
+    let o = crate::support::run(&["account", "disable", &id, "--data", d]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        whoami().await.unwrap().status().as_u16(),
+        401,
+        "the session ends at once"
+    );
+    stop(s);
+}

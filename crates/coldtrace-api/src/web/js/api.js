@@ -2,16 +2,36 @@
 
 export const session = {
   get key() { return sessionStorage.getItem("ct_key"); },
-  // GET /api/v1/whoami: {role, enterprise, province, credential}.
+  // GET /api/v1/whoami: Principal {credential, role, enterprise, province, person}; `person` for a session.
   get me() { try { return JSON.parse(sessionStorage.getItem("ct_me")); } catch (_) { return null; } },
   start(key) { sessionStorage.setItem("ct_key", key); },
   remember(me) { sessionStorage.setItem("ct_me", JSON.stringify(me)); },
   end() { sessionStorage.removeItem("ct_key"); sessionStorage.removeItem("ct_me"); },
 };
 
+// Signing out of a person's session ends it on the platform too (POST /api/v1/sessions/end), so the token
+// stops working even if it was copied; an API key stays valid.
 export function signOut() {
+  const me = session.me;
+  const key = session.key;
+  if (me && me.person && key) {
+    fetch("/api/v1/sessions/end", { method: "POST", headers: { Authorization: "Bearer " + key } }).catch(() => {});
+  }
   session.end();
   location.hash = "#/signin";
+}
+
+// POST /api/v1/sessions with a login and password; a refusal is an ApiError like any other.
+export async function signInWithPassword(login, password) {
+  const r = await fetch("/api/v1/sessions", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ login, password }),
+  });
+  let data = null;
+  try { data = await r.json(); } catch (_) { /* not JSON */ }
+  if (!r.ok) throw new ApiError(r.status, data && data.message ? data.message : r.status + " " + r.statusText, data && data.field);
+  return data;
 }
 
 // The API's refusal, with the body `{code, message, field, errors[]}` it carries.

@@ -1,7 +1,7 @@
 // coldtrace console: regulators (province and national) and enterprises, on the platform's JSON API.
 // Small ES modules, no framework, no build step, nothing loaded from outside: it must work on closed networks.
 // This module holds the router, the navigation and sign-in; each view is in its own module.
-import { api, session, signOut } from "./api.js";
+import { api, session, signOut, signInWithPassword } from "./api.js";
 import { html, show, render, byId, errorBox } from "./html.js";
 import { dashboard } from "./dashboard.js";
 import { batches, batchPage } from "./batches.js";
@@ -24,27 +24,47 @@ function renderNav() {
   if (!me) { render(byId("nav"), html``); render(byId("who"), html``); return; }
   const items = NAV[me.role] || [];
   render(byId("nav"), html`${items.map(([h, t]) => html`<a href="${h}" class="${location.hash === h ? "active" : ""}">${t}</a>`)}`);
-  render(byId("who"), html`${me.role}${me.province ? ` · ${me.province}` : ""} <button class="secondary" id="signout">退出</button>`);
+  render(byId("who"), html`<span id="who-person">${me.person || ""}</span>${me.person ? " · " : ""}${me.role}${me.province ? ` · ${me.province}` : ""} <button class="secondary" id="signout">退出</button>`);
   byId("signout").onclick = signOut;
 }
 
 function signIn() {
   show(html`<div class="card" style="max-width:460px;margin:40px auto">
     <h1>登录 Sign in</h1>
-    <p class="muted">用平台发放的账号密钥登录。Sign in with the API key the platform issued to your account.</p>
+    <p class="muted">值班人员用个人账号登录，操作记入审计日志。Sign in with your own account; what you do is recorded under your name.</p>
+    <form id="signin-account" class="stack"><label for="login">账号 Login</label>
+    <input id="login" autocomplete="username" required>
+    <label for="password">密码 Password</label>
+    <input id="password" type="password" autocomplete="current-password" required>
+    <p><button type="submit" id="signin-account-btn">登录</button></p><div id="msg-account"></div></form>
+    <h2>或用密钥 Or with an API key</h2>
     <form id="signin" class="stack"><label for="key">密钥 API key</label>
-    <input id="key" type="password" autocomplete="current-password" required>
-    <p><button type="submit" id="signin-btn">登录</button></p><div id="msg"></div></form></div>`);
-  byId("signin").onsubmit = async (ev) => {
-    ev.preventDefault();
-    session.start(byId("key").value.trim());
+    <input id="key" type="password" autocomplete="off" required>
+    <p><button type="submit" id="signin-btn" class="secondary">用密钥登录</button></p><div id="msg"></div></form></div>`);
+  const enter = async (msg) => {
     try {
       const me = await api("GET", "/api/v1/whoami");
       session.remember(me);
       location.hash = HOME[me.role] || "#/";
     } catch (e) {
       session.end();
-      render(byId("msg"), errorBox(e));
+      render(byId(msg), errorBox(e));
+    }
+  };
+  byId("signin").onsubmit = async (ev) => {
+    ev.preventDefault();
+    session.start(byId("key").value.trim());
+    await enter("msg");
+  };
+  byId("signin-account").onsubmit = async (ev) => {
+    ev.preventDefault();
+    try {
+      // POST /api/v1/sessions answers accounts::Session {token, credential_id, expires_at_ms, account}.
+      const s = await signInWithPassword(byId("login").value.trim(), byId("password").value);
+      session.start(s.token);
+      await enter("msg-account");
+    } catch (e) {
+      render(byId("msg-account"), errorBox(e));
     }
   };
 }
