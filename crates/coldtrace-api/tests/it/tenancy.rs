@@ -712,3 +712,101 @@ async fn traces_start_only_where_the_caller_may_look_and_people_are_shown_by_one
         assert_ne!(h["contact_phone"], "13812341234", "{h}");
     }
 }
+
+#[tokio::test]
+async fn every_read_route_shows_a_hostile_tenant_nothing_of_the_victims() {
+    let w = world().await;
+    let app = &w.app;
+    let doc: Value = app
+        .http
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // What would betray the victim's goods, people or documents in an answer.
+    let markers = [
+        w.batch.as_str(),
+        w.victim.id.as_str(),
+        w.victim.uscc.as_str(),
+        VICTIM_CODE,
+        ID_NO,
+        "13912345678",
+        "李强",
+        w.document.as_str(),
+        w.movement.as_str(),
+        w.attachment.as_str(),
+        w.product.as_str(),
+        "HS-V1",
+    ];
+    let id_for = |path: &str| -> String {
+        let p = path.trim_start_matches("/api/v1/national");
+        let p = p.trim_start_matches("/api/v1");
+        match p.split('/').nth(1).unwrap_or("") {
+            "batches" | "requests" => w.batch.clone(),
+            "documents" => w.document.clone(),
+            "enterprises" => w.victim.id.clone(),
+            "incidents" => w.incident.clone(),
+            "movements" => w.movement.clone(),
+            "products" => w.product.clone(),
+            _ => w.batch.clone(),
+        }
+    };
+    let mut routes = 0;
+    let mut tries = 0;
+    // The audit trail first: it lists the caller's own requests, which name what it asked for.
+    let mut paths: Vec<(&String, &Value)> = doc["paths"].as_object().unwrap().iter().collect();
+    paths.sort_by_key(|(p, _)| p.as_str() != "/api/v1/audit");
+    for (path, ops) in paths {
+        if !ops.as_object().unwrap().contains_key("get")
+            || matches!(path.as_str(), "/healthz" | "/metrics" | "/api/openapi.json")
+        {
+            continue;
+        }
+        routes += 1;
+        let concrete = path
+            .replace("{id}", &id_for(path))
+            .replace("{code}", VICTIM_CODE)
+            .replace("{sha256}", &w.attachment);
+        // Lists and searches are asked about the victim's goods by every way they take.
+        let variants: Vec<String> = match path.as_str() {
+            "/api/v1/trace" => vec![
+                format!("?code={VICTIM_CODE}"),
+                format!("?batch={}", w.batch),
+                format!("?place={}", w.victim.id),
+                format!("?person={ID_NO}&people=true&purpose=x"),
+                "?origin=BR".into(),
+            ],
+            "/api/v1/national/trace" => vec![format!("?batch={}", w.batch)],
+            "/api/v1/batches"
+            | "/api/v1/movements"
+            | "/api/v1/products"
+            | "/api/v1/enterprises" => {
+                vec![String::new(), "?q=V-1".into(), format!("?q={VICTIM_CODE}")]
+            }
+            _ => vec![String::new()],
+        };
+        for v in &variants {
+            for (who, key) in [
+                ("an enterprise of the same province", &w.attacker.key),
+                ("the regulator of another province", &w.other_regulator),
+            ] {
+                let url = app.url(&format!("{concrete}{v}"));
+                let r = app.http.get(url).bearer_auth(key).send().await.unwrap();
+                let s = r.status();
+                let text = r.text().await.unwrap();
+                tries += 1;
+                for m in markers {
+                    assert!(
+                        !text.contains(m),
+                        "{who}: GET {concrete}{v} ({s}) shows the victim's {m}: {text}"
+                    );
+                }
+            }
+        }
+    }
+    eprintln!("{routes} read routes, {tries} hostile reads, nothing of the victim's shown");
+    assert!(routes >= 25, "{routes} read routes");
+}
