@@ -110,7 +110,14 @@ impl National {
                 ),
             });
         }
-        if upload.province != province {
+        // The province as the upload names it, in either form (`12`, `120000`).
+        let named = coldtrace_domain::ProvinceCode::parse(&upload.province)
+            .map(|p| p.as_str().to_string())
+            .map_err(|e| NationalError::Invalid {
+                field: "province".into(),
+                reason: e.to_string(),
+            })?;
+        if named != province {
             return Err(NationalError::Forbidden(format!(
                 "these credentials belong to province {province}, not {}",
                 upload.province

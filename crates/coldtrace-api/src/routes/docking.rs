@@ -414,10 +414,10 @@ pub async fn request_detail(
     ApiJson { value: r, .. }: ApiJson<DetailRequest>,
 ) -> Result<(StatusCode, Json<Notice>), Failure> {
     commander(&p)?;
-    coldtrace_domain::ProvinceCode::parse(&r.province)
+    let province = coldtrace_domain::ProvinceCode::parse(&r.province)
         .map_err(|e| ApiError::invalid("province", e.to_string()))?;
     let n = national(&state)?
-        .request_detail(state.store.as_ref(), &r.province, r.batches, r.reason)
+        .request_detail(state.store.as_ref(), province.as_str(), r.batches, r.reason)
         .await?;
     Ok((StatusCode::CREATED, Json(n)))
 }
@@ -441,7 +441,7 @@ pub async fn request_status(
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct NationalTraceQuery {
-    /// The province whose batch it is.
+    /// The province whose batch it is: `12` or `120000`.
     pub province: String,
     /// The province's id for the batch.
     pub batch: String,
@@ -456,8 +456,11 @@ pub async fn trace(
     ApiQuery(q): ApiQuery<NationalTraceQuery>,
 ) -> Result<Json<NationalTrace>, ApiError> {
     commander(&p)?;
+    // `12` and `120000` name the same province; an unknown one is refused rather than answered empty.
+    let province = coldtrace_domain::ProvinceCode::parse(&q.province)
+        .map_err(|e| ApiError::invalid("province", e.to_string()))?;
     Ok(Json(
-        national(&state)?.read(|r| r.trace(&q.province, &[q.batch])),
+        national(&state)?.read(|r| r.trace(province.as_str(), &[q.batch])),
     ))
 }
 

@@ -208,6 +208,16 @@ async fn provinces_dock_in_order_once_and_a_foreign_system_through_its_adapter()
         )
         .await;
     assert_eq!(v, json!({"accepted": 0, "duplicates": 2, "next_seq": 3}));
+    // The province in its six-digit form is the same province.
+    let (s, v) = nat
+        .send(
+            "12",
+            "/docking/v1/messages",
+            json!({"version": "1", "province": "120000", "messages": msgs}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v, json!({"accepted": 0, "duplicates": 2, "next_seq": 3}));
 
     // Guangdong runs another system: its records keep their own field names and GS1 codes.
     let bad = json!({"records": [
@@ -316,6 +326,23 @@ async fn provinces_dock_in_order_once_and_a_foreign_system_through_its_adapter()
         .get("/api/v1/national/trace?province=12&batch=tj-1")
         .await;
     assert_eq!(t["provinces"], json!(["12"]));
+    // The six-digit form names the same province; an unknown one is refused, not answered empty.
+    let t6 = nat
+        .get("/api/v1/national/trace?province=120000&batch=tj-1")
+        .await;
+    assert_eq!(t6, t);
+    let r = nat
+        .http
+        .get(format!(
+            "{}/api/v1/national/trace?province=99&batch=tj-1",
+            nat.base
+        ))
+        .bearer_auth(&nat.commander)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.json::<Value>().await.unwrap()["field"], "province");
     // The decision is kept: a registry rebuilt from the store follows it.
     let again = National::load(nat.store.as_ref(), vec![]).await.unwrap();
     assert_eq!(
