@@ -507,7 +507,13 @@ impl Tracer {
             {
                 let mut ix = self.index.write().unwrap_or_else(|p| p.into_inner());
                 for r in &page {
-                    ix.apply(&r.flow);
+                    // A correction replaces the flow it corrects, live as after a rebuild.
+                    if let Some(old) = &r.retracts {
+                        ix.retract(old);
+                    }
+                    if !r.corrected {
+                        ix.apply(&r.flow);
+                    }
                 }
             }
             let mut dir = self.dir.write().unwrap_or_else(|p| p.into_inner());

@@ -14,63 +14,19 @@ use crate::{BatchSummary, FlowRow, HandlerRow, Result, StoreError, Stored};
 impl IndexFeed for SqliteStore {
     async fn flows(&self, after: u64, limit: u32) -> StoreResult<Vec<FlowRow>> {
         self.read(move |c| {
-            let mut rows: Vec<FlowRow> = Vec::with_capacity(limit as usize);
-            let mut stmt = c.prepare_cached(
-                "SELECT seq, kind, holder_key, batch_id, counterparty_key, quantity_milli, at_ms, counterparty_name,
-                        counterparty_uscc
-                 FROM movements WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            let mut rows = load_flows(
+                c,
+                "m.seq > ?1 ORDER BY m.seq LIMIT ?2",
+                params![after as i64, limit],
             )?;
-            let mut q = stmt.query(params![after as i64, limit])?;
-            let mut transforms: HashMap<u64, usize> = HashMap::new();
-            while let Some(r) = q.next()? {
-                let seq = r.get::<_, i64>(0)? as u64;
-                let kind = MovementKind::parse(&r.get::<_, String>(1)?).map_err(StoreError::Task)?;
-                let holder = uuid_col(r.get_ref(2)?)?;
-                let batch = match r.get_ref(3)? {
-                    rusqlite::types::ValueRef::Null => None,
-                    v => Some(uuid_col(v)?),
-                };
-                let counterparty = match r.get_ref(4)? {
-                    rusqlite::types::ValueRef::Null => None,
-                    v => Some(uuid_col(v)?),
-                };
-                if kind == MovementKind::Transform {
-                    transforms.insert(seq, rows.len());
-                }
-                rows.push(FlowRow {
-                    flow: coldtrace_trace::Flow {
-                        seq,
-                        kind: flow_kind(kind),
-                        holder,
-                        batch,
-                        counterparty,
-                        quantity: r.get(5)?,
-                        at_ms: r.get(6)?,
-                        inputs: vec![],
-                        outputs: vec![],
-                    },
-                    counterparty_name: r.get(7)?,
-                    counterparty_uscc: r.get(8)?,
-                });
-            }
-            if let (false, Some(first), Some(last)) = (transforms.is_empty(), rows.first(), rows.last()) {
-                let mut stmt = c.prepare_cached(
-                    "SELECT movement_seq, role, batch_id, quantity_milli FROM movement_lines
-                     WHERE movement_seq >= ?1 AND movement_seq <= ?2",
-                )?;
-                let mut q = stmt.query(params![first.flow.seq as i64, last.flow.seq as i64])?;
-                while let Some(r) = q.next()? {
-                    let seq = r.get::<_, i64>(0)? as u64;
-                    let Some(&i) = transforms.get(&seq) else { continue };
-                    let line = (uuid_col(r.get_ref(2)?)?, r.get::<_, i64>(3)?);
-                    if r.get::<_, String>(1)? == "in" {
-                        rows[i].flow.inputs.push(line);
-                    } else {
-                        rows[i].flow.outputs.push(line);
-                    }
+            // A correction withdraws the flow it corrects: the index is given that flow to retract.
+            for i in 0..rows.len() {
+                if let Some(id) = rows[i].1.take() {
+                    let old = load_flows(c, "m.id = ?1", params![id])?;
+                    rows[i].0.retracts = old.into_iter().next().map(|(r, _)| r.flow);
                 }
             }
-            Ok(rows)
+            Ok(rows.into_iter().map(|(r, _)| r).collect())
         })
         .await
     }
@@ -194,4 +150,83 @@ fn batch_summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, BatchSumma
             import_date: r.get(11)?,
         },
     ))
+}
+
+/// Movements as flows, with their transformation lines, whether a later record corrects each, and the id of the
+/// record each corrects.
+fn load_flows(
+    c: &rusqlite::Connection,
+    filter: &str,
+    args: impl rusqlite::Params,
+) -> Result<Vec<(FlowRow, Option<String>)>> {
+    let sql = format!(
+        "SELECT m.seq, m.kind, m.holder_key, m.batch_id, m.counterparty_key, m.quantity_milli, m.at_ms,
+                m.counterparty_name, m.counterparty_uscc, m.corrects,
+                EXISTS (SELECT 1 FROM movements c WHERE c.corrects = m.id)
+         FROM movements m WHERE {filter}"
+    );
+    let mut rows: Vec<(FlowRow, Option<String>)> = Vec::new();
+    let mut stmt = c.prepare_cached(&sql)?;
+    let mut q = stmt.query(args)?;
+    let mut transforms: HashMap<u64, usize> = HashMap::new();
+    while let Some(r) = q.next()? {
+        let seq = r.get::<_, i64>(0)? as u64;
+        let kind = MovementKind::parse(&r.get::<_, String>(1)?).map_err(StoreError::Task)?;
+        let holder = uuid_col(r.get_ref(2)?)?;
+        let batch = match r.get_ref(3)? {
+            rusqlite::types::ValueRef::Null => None,
+            v => Some(uuid_col(v)?),
+        };
+        let counterparty = match r.get_ref(4)? {
+            rusqlite::types::ValueRef::Null => None,
+            v => Some(uuid_col(v)?),
+        };
+        if kind == MovementKind::Transform {
+            transforms.insert(seq, rows.len());
+        }
+        rows.push((
+            FlowRow {
+                flow: coldtrace_trace::Flow {
+                    seq,
+                    kind: flow_kind(kind),
+                    holder,
+                    batch,
+                    counterparty,
+                    quantity: r.get(5)?,
+                    at_ms: r.get(6)?,
+                    inputs: vec![],
+                    outputs: vec![],
+                },
+                counterparty_name: r.get(7)?,
+                counterparty_uscc: r.get(8)?,
+                corrected: r.get(10)?,
+                retracts: None,
+            },
+            r.get(9)?,
+        ));
+    }
+    if let (false, Some(first), Some(last)) = (
+        transforms.is_empty(),
+        rows.iter().map(|r| r.0.flow.seq).min(),
+        rows.iter().map(|r| r.0.flow.seq).max(),
+    ) {
+        let mut stmt = c.prepare_cached(
+            "SELECT movement_seq, role, batch_id, quantity_milli FROM movement_lines
+             WHERE movement_seq >= ?1 AND movement_seq <= ?2",
+        )?;
+        let mut q = stmt.query(params![first as i64, last as i64])?;
+        while let Some(r) = q.next()? {
+            let seq = r.get::<_, i64>(0)? as u64;
+            let Some(&i) = transforms.get(&seq) else {
+                continue;
+            };
+            let line = (uuid_col(r.get_ref(2)?)?, r.get::<_, i64>(3)?);
+            if r.get::<_, String>(1)? == "in" {
+                rows[i].0.flow.inputs.push(line);
+            } else {
+                rows[i].0.flow.outputs.push(line);
+            }
+        }
+    }
+    Ok(rows)
 }

@@ -1,6 +1,6 @@
 //! The tables of the embedded store and the schema version.
 
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
 
 pub const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS enterprises (
@@ -105,6 +105,7 @@ CREATE INDEX IF NOT EXISTS movements_batch ON movements(batch_id, at_ms);
 CREATE INDEX IF NOT EXISTS movements_holder ON movements(holder, seq);
 CREATE INDEX IF NOT EXISTS movements_province ON movements(holder_province, seq);
 CREATE INDEX IF NOT EXISTS movements_counterparty ON movements(counterparty_id, holder);
+CREATE INDEX IF NOT EXISTS movements_corrects ON movements(corrects) WHERE corrects IS NOT NULL;
 
 -- Inputs (role 'in') and outputs (role 'out') of transformations.
 CREATE TABLE IF NOT EXISTS movement_lines (

@@ -117,6 +117,10 @@ pub struct FlowRow {
     pub flow: coldtrace_trace::Flow,
     pub counterparty_name: Option<String>,
     pub counterparty_uscc: Option<String>,
+    /// A later record corrects this movement: the index does not take its flow.
+    pub corrected: bool,
+    /// This movement corrects another: the flow the index withdraws.
+    pub retracts: Option<coldtrace_trace::Flow>,
 }
 
 /// What a trace answer needs of a batch and its product.

@@ -103,6 +103,24 @@ pub struct Flow {
     pub outputs: Vec<(Uuid, i64)>,
 }
 
+impl Flow {
+    /// The lots (batch, holder) this flow records movements at.
+    fn lots(&self) -> Vec<(Uuid, Uuid)> {
+        match self.kind {
+            FlowKind::Transform => self
+                .inputs
+                .iter()
+                .chain(&self.outputs)
+                .map(|(b, _)| (*b, self.holder))
+                .collect(),
+            _ => self
+                .batch
+                .map(|b| vec![(b, self.holder)])
+                .unwrap_or_default(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Edge {
     /// The lot at the other end.
@@ -173,6 +191,9 @@ pub struct TraceIndex {
 
     edges: Vec<Edge>,
     flows: u64,
+    /// Movements withdrawn by a correction ([`TraceIndex::retract`]): skipped by every read of the index.
+    /// Corrections are rare, so a set beside the arrays costs nothing when it is empty.
+    void: std::collections::HashSet<Ix>,
     /// For the rare batch held in many places (a carton line sold to thousands of named customers), a map from
     /// holder to lot, so that finding a lot stays O(1). Typical batches have 2-50 lots and use the list.
     wide: HashMap<Ix, HashMap<Ix, Ix>>,
@@ -316,19 +337,50 @@ impl TraceIndex {
     pub fn lot_movements(&self, lot: Ix) -> impl Iterator<Item = (Ix, Kind, Secs, i64, u32)> + '_ {
         let mut cur = self.lot_first_mv[lot as usize];
         std::iter::from_fn(move || {
-            if cur == NONE {
-                return None;
+            loop {
+                if cur == NONE {
+                    return None;
+                }
+                let m = cur as usize;
+                cur = self.mv_next[m];
+                if self.is_void(m as Ix) {
+                    continue;
+                }
+                return Some((
+                    m as Ix,
+                    self.mv_kind[m],
+                    self.mv_t[m],
+                    self.mv_qty[m],
+                    self.mv_seq[m],
+                ));
             }
-            let m = cur as usize;
-            cur = self.mv_next[m];
-            Some((
-                m as Ix,
-                self.mv_kind[m],
-                self.mv_t[m],
-                self.mv_qty[m],
-                self.mv_seq[m],
-            ))
         })
+    }
+
+    #[inline]
+    fn is_void(&self, mv: Ix) -> bool {
+        !self.void.is_empty() && self.void.contains(&mv)
+    }
+
+    /// Withdraws a flow that a correction replaced: its movements stop counting in quantities and its edges stop
+    /// carrying a trace, live as after a rebuild (where the store no longer feeds the corrected flow). A flow
+    /// that was never applied is ignored.
+    pub fn retract(&mut self, f: &Flow) {
+        let Ok(seq) = u32::try_from(f.seq) else {
+            return;
+        };
+        for (b, h) in f.lots() {
+            let Some(lot) = self.lot(&b, &h) else {
+                continue;
+            };
+            let mut cur = self.lot_first_mv[lot as usize];
+            while cur != NONE {
+                if self.mv_seq[cur as usize] == seq {
+                    self.void.insert(cur);
+                }
+                cur = self.mv_next[cur as usize];
+            }
+        }
     }
 
     pub fn movement_time(&self, mv: Ix) -> Secs {
@@ -367,6 +419,7 @@ impl TraceIndex {
             let edge = self.edges[e as usize];
             let m = edge.mv as usize;
             if self.mv_lot[m] != lot
+                && !self.is_void(edge.mv)
                 && matches!(self.mv_kind[m], Kind::Ship | Kind::Sell | Kind::Return)
             {
                 q.reported_inbound += self.mv_qty[m];
@@ -533,12 +586,16 @@ impl TraceIndex {
     fn edge_list(&self, head: Ix) -> impl Iterator<Item = (Ix, Ix)> + '_ {
         let mut cur = head;
         std::iter::from_fn(move || {
-            if cur == NONE {
-                return None;
+            loop {
+                if cur == NONE {
+                    return None;
+                }
+                let e = self.edges[cur as usize];
+                cur = e.next;
+                if !self.is_void(e.mv) {
+                    return Some((e.other, e.mv));
+                }
             }
-            let e = self.edges[cur as usize];
-            cur = e.next;
-            Some((e.other, e.mv))
         })
     }
 }

@@ -306,6 +306,73 @@ async fn trace_queries_answer_holders_quantities_and_paths() {
 }
 
 #[tokio::test]
+async fn a_corrected_shipment_counts_once_live_and_after_a_rebuild() {
+    let mut app = TestApp::spawn().await;
+    let importer = app.enterprise("120116", "importer", 61).await;
+    let store = app
+        .enterprise("120104", "first_station_cold_store", 62)
+        .await;
+    let (_, batch) = app.batch(&importer, "BR-FIX-1", "11020201101701").await;
+    mv(&app, &importer, json!({"kind": "receive", "batch_id": batch, "quantity": 246, "at": "2026-03-01T08:00:00+08:00",
+        "counterparty_name": "Frigorifico Exemplo S.A."})).await;
+    let r = app
+        .post(
+            "/api/v1/movements",
+            &importer.key,
+            &json!({"kind": "ship", "batch_id": batch, "quantity": 223, "at": "2026-03-02T08:00:00+08:00",
+                    "counterparty_uscc": store.uscc, "counterparty_name": "冷库"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let wrong = json(r).await.1["movements"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The ledger said 223; the importer corrects it to 200.
+    mv(&app, &importer, json!({"kind": "ship", "batch_id": batch, "quantity": 200, "at": "2026-03-02T08:00:00+08:00",
+        "counterparty_uscc": store.uscc, "counterparty_name": "冷库", "corrects": wrong})).await;
+    let lot_of = |a: &Value| -> (f64, f64) {
+        let l = holder(a, "测试企业61")["lots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["batch_no"] == "BR-FIX-1")
+            .unwrap()
+            .clone();
+        (
+            l["shipped"].as_f64().unwrap(),
+            l["on_hand"].as_f64().unwrap(),
+        )
+    };
+    for when in ["live", "after a rebuild"] {
+        let (s, a) = json(
+            app.get(
+                "/api/v1/trace?code=11020201101701&direction=both",
+                &app.regulator,
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{a}");
+        let (shipped, on_hand) = lot_of(&a);
+        assert_eq!((shipped, on_hand), (200.0, 46.0), "{when}: {a}");
+        let qs: Vec<f64> = a["flows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["quantity"].as_f64().unwrap())
+            .collect();
+        assert!(
+            !qs.contains(&223.0),
+            "{when}: the corrected flow is gone: {qs:?}"
+        );
+        let cold = &holder(&a, "测试企业62")["lots"][0];
+        assert_eq!(cold["received"].as_f64(), Some(200.0), "{when}: {cold}");
+        app.restart().await;
+    }
+}
+
+#[tokio::test]
 async fn a_large_trace_comes_in_pages_that_add_up_to_the_whole() {
     let app = TestApp::spawn().await;
     let _c = chain(&app).await;

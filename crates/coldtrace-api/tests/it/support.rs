@@ -77,6 +77,21 @@ impl TestApp {
         }
     }
 
+    /// A new platform over the same store, as after a restart: the trace index is rebuilt from the store.
+    pub async fn restart(&mut self) {
+        let platform = Platform::start(
+            self.store.clone() as Arc<dyn Store>,
+            PlatformConfig::new(Tier::Province(ProvinceCode::parse("12").unwrap())),
+        )
+        .await
+        .unwrap();
+        self.base = serve(AppState::with_limits(
+            Arc::new(platform),
+            coldtrace_api::limits::RateLimits::unlimited(),
+        ))
+        .await;
+    }
+
     pub async fn key(
         store: &SqliteStore,
         role: Role,
