@@ -431,3 +431,53 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// Corrections: flows applied and then retracted leave the index answering as if they had never been
+    /// applied (the searches against the reference, the quantities against an index built without them).
+    #[test]
+    fn retracted_flows_count_for_nothing(
+        ops in proptest::collection::vec(op(), 1..60),
+        withdrawn in proptest::collection::vec(any::<bool>(), 60),
+        start in 0u64..10,
+        strict in any::<bool>(),
+    ) {
+        let flows = to_flows(&ops);
+        let keep: Vec<bool> = (0..ops.len()).map(|i| !withdrawn[i]).collect();
+        let kept_ops: Vec<Op> = ops.iter().zip(&keep).filter(|(_, k)| **k).map(|(o, _)| o.clone()).collect();
+        let (edges, _) = reference_edges(&kept_ops);
+        let (_, all_lots) = reference_edges(&ops);
+        let mut ix = TraceIndex::new();
+        for f in &flows {
+            ix.apply(f);
+        }
+        for (f, k) in flows.iter().zip(&keep) {
+            if !k {
+                ix.retract(f);
+            }
+        }
+        let mut clean = TraceIndex::new();
+        for (f, k) in flows.iter().zip(&keep) {
+            if *k {
+                clean.apply(f);
+            }
+        }
+        let starts: Vec<Lot> = {
+            let mut s: Vec<Lot> = all_lots.iter().copied().filter(|(b, _)| *b == start).collect();
+            s.sort();
+            s.dedup();
+            s
+        };
+        let mode = if strict { TimeMode::Strict } else { TimeMode::Conservative };
+        let r = ix.trace(&Query { start: Start::Batches(vec![id(start)]), direction: Direction::Both, mode });
+        prop_assert_eq!(as_lots(&ix, &r.forward), reference_forward(&edges, &starts, strict));
+        prop_assert_eq!(as_lots(&ix, &r.backward), reference_backward(&edges, &starts, strict));
+        for lot in 0..clean.lots() as u32 {
+            let (b, h) = (clean.batch_id(clean.lot_batch(lot)), clean.holder_id(clean.lot_holder(lot)));
+            let there = ix.lot(&b, &h).expect("every lot of the clean index is in the corrected one");
+            prop_assert_eq!(ix.quantities(there), clean.quantities(lot));
+        }
+    }
+}
