@@ -319,6 +319,10 @@ pub struct LotOut {
     pub receipt_unconfirmed: bool,
     /// Forward: earliest time it held implicated goods. Backward: latest time it sent goods onward.
     pub time: Option<String>,
+    /// When the forward search reached the lot (it held implicated goods from then), if it did.
+    pub forward_time: Option<String>,
+    /// When the backward search reached the lot (the latest time it sent goods towards the start), if it did.
+    pub backward_time: Option<String>,
     pub role: Relation,
     #[serde(skip)]
     pub on_hand_milli: i64,
@@ -928,8 +932,11 @@ fn build(ix: &TraceIndex, dir: &Directory, r: &TraceResult) -> TraceAnswer {
             true,
         ));
     }
+    // A lot reached both ways (goods returned, a start at one holder among several) is one lot with both times.
+    let fwd_time: HashMap<Ix, Secs> = r.forward.iter().map(|h| (h.lot, h.time)).collect();
+    let bwd_time: HashMap<Ix, Secs> = r.backward.iter().map(|h| (h.lot, h.time)).collect();
     for h in &r.backward {
-        if starts.contains(&h.lot) && !r.forward.is_empty() {
+        if fwd_time.contains_key(&h.lot) {
             continue;
         }
         lots.push((
@@ -1033,6 +1040,8 @@ fn build(ix: &TraceIndex, dir: &Directory, r: &TraceResult) -> TraceAnswer {
             on_hand: q(on_hand),
             receipt_unconfirmed: unconfirmed,
             time: fmt_time(hit.time),
+            forward_time: fwd_time.get(lot).and_then(|t| fmt_time(*t)),
+            backward_time: bwd_time.get(lot).and_then(|t| fmt_time(*t)),
             role: *role,
             on_hand_milli: on_hand,
             lot: *lot,

@@ -373,6 +373,43 @@ async fn a_corrected_shipment_counts_once_live_and_after_a_rebuild() {
 }
 
 #[tokio::test]
+async fn a_lot_reached_both_ways_is_listed_once_with_both_times() {
+    let app = TestApp::spawn().await;
+    let importer = app.enterprise("120116", "importer", 63).await;
+    let store = app
+        .enterprise("120104", "first_station_cold_store", 64)
+        .await;
+    let (_, batch) = app.batch(&importer, "BR-RET-1", "11020201101801").await;
+    let at = |d: u32| format!("2026-03-{d:02}T08:00:00+08:00");
+    mv(&app, &importer, json!({"kind": "receive", "batch_id": batch, "quantity": 500, "at": at(1), "counterparty_name": "Frigorifico Exemplo S.A."})).await;
+    mv(&app, &importer, json!({"kind": "ship", "batch_id": batch, "quantity": 100, "at": at(2), "counterparty_uscc": store.uscc, "counterparty_name": "冷库"})).await;
+    mv(&app, &store, json!({"kind": "receive", "batch_id": batch, "quantity": 100, "at": at(3), "counterparty_uscc": importer.uscc, "counterparty_name": "进口商"})).await;
+    // The cold store sends 20 back: the importer is upstream of the cold store and, from then, downstream too.
+    mv(&app, &store, json!({"kind": "return", "batch_id": batch, "quantity": 20, "at": at(4), "counterparty_uscc": importer.uscc, "counterparty_name": "进口商"})).await;
+    let (s, a) = json(
+        app.get(
+            &format!(
+                "/api/v1/trace?batch={batch}&holder={}&direction=both",
+                store.id
+            ),
+            &app.regulator,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{a}");
+    let imp = holder(&a, "测试企业63");
+    let lots = imp["lots"].as_array().unwrap();
+    assert_eq!(lots.len(), 1, "one lot, not one per direction: {imp}");
+    let lot = &lots[0];
+    assert_eq!(lot["forward_time"], "2026-03-04T08:00:00+08:00", "{lot}");
+    // The latest time goods left it towards the start: the cold store's receipt.
+    assert_eq!(lot["backward_time"], "2026-03-03T08:00:00+08:00", "{lot}");
+    assert_eq!(imp["on_hand"], lot["on_hand"], "on hand is counted once");
+    assert_eq!(lot["on_hand"].as_f64(), Some(400.0), "{lot}");
+}
+
+#[tokio::test]
 async fn a_large_trace_comes_in_pages_that_add_up_to_the_whole() {
     let app = TestApp::spawn().await;
     let _c = chain(&app).await;
