@@ -20,10 +20,10 @@ impl IndexFeed for SqliteStore {
                 params![after as i64, limit],
             )?;
             // A correction withdraws the flow it corrects: the index is given that flow to retract.
-            for i in 0..rows.len() {
-                if let Some(id) = rows[i].1.take() {
+            for row in rows.iter_mut() {
+                if let Some(id) = row.1.take() {
                     let old = load_flows(c, "m.id = ?1", params![id])?;
-                    rows[i].0.retracts = old.into_iter().next().map(|(r, _)| r.flow);
+                    row.0.retracts = old.into_iter().next().map(|(r, _)| r.flow);
                 }
             }
             Ok(rows.into_iter().map(|(r, _)| r).collect())
