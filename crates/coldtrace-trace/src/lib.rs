@@ -31,7 +31,9 @@ use uuid::Uuid;
 pub mod search;
 pub mod synthetic;
 
-pub use search::{Direction, Hit, Paths, Query, Start, Step, TimeMode, TraceResult};
+pub use search::{
+    CLOCK_SKEW_SECS, Direction, Hit, Paths, Query, Start, Step, TimeMode, TraceResult,
+};
 
 /// Index of a lot, batch, holder, movement or edge.
 pub type Ix = u32;

@@ -16,11 +16,18 @@ pub enum Direction {
     Both,
 }
 
+/// How far a ledger's clock may be off, in strict backward search: a flow into a lot up to this long after the
+/// lot's goods left still counts as their source (ledgers kept by day, clocks set by hand).
+pub const CLOCK_SKEW_SECS: Secs = 24 * 3_600;
+
 /// How time limits a trace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimeMode {
     /// Only flows at or after the moment a lot was implicated carry the implication forward (and mirror-wise
-    /// backward): goods that left before contaminated goods arrived are not implicated.
+    /// backward): goods that left before contaminated goods arrived are not implicated. Backward, a flow into a
+    /// lot counts up to [`CLOCK_SKEW_SECS`] after the lot's goods left, and a lot's first receipt always counts
+    /// (goods consumed or shipped before their recorded receipt came from somewhere: a time anomaly never cuts a
+    /// backward trace).
     Strict,
     /// Every flow counts, whatever its time: for a contamination whose start is uncertain.
     Conservative,
@@ -246,9 +253,19 @@ impl TraceIndex {
             if u < cur.time {
                 continue;
             }
+            // The lot's first receipt: always a possible source, whatever the recorded times say.
+            let first_in = match mode {
+                TimeMode::Strict => self
+                    .in_edges(lot)
+                    .map(|(_, mv)| self.movement_time(mv))
+                    .min()
+                    .unwrap_or(0),
+                TimeMode::Conservative => Secs::MAX,
+            };
+            let limit = u.saturating_add(CLOCK_SKEW_SECS).max(first_in);
             for (prev, mv) in self.in_edges(lot) {
                 let t = self.movement_time(mv);
-                if mode == TimeMode::Strict && t > u {
+                if t > limit {
                     continue;
                 }
                 let better = best.get(&prev).is_none_or(|h| t > h.time);

@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 
 use coldtrace_trace::{
-    Direction, Flow, FlowKind, Query, Secs, Start, TimeMode, TraceIndex, millis, secs,
+    CLOCK_SKEW_SECS, Direction, Flow, FlowKind, Query, Secs, Start, TimeMode, TraceIndex, millis,
+    secs,
 };
 use proptest::prelude::*;
 use uuid::Uuid;
@@ -235,6 +236,64 @@ fn returns_make_cycles_that_terminate() {
     assert_eq!(r.backward.len(), 3);
 }
 
+#[test]
+fn a_consumption_recorded_before_its_receipt_still_traces_back_to_the_source() {
+    let backward_from = |ix: &TraceIndex, batch: u64| -> Vec<(Uuid, Uuid)> {
+        let r = ix.trace(&Query {
+            start: Start::Batches(vec![id(batch)]),
+            direction: Direction::Backward,
+            mode: TimeMode::Strict,
+        });
+        r.backward
+            .iter()
+            .map(|h| {
+                (
+                    ix.batch_id(ix.lot_batch(h.lot)),
+                    ix.holder_id(ix.lot_holder(h.lot)),
+                )
+            })
+            .collect()
+    };
+    // Processor 2's ledger records receiving batch 1 from importer 1 at hour 150 but the processing run that
+    // consumed it (into batch 9) at hour 120: its clock or its clerk was off (the importer recorded no shipment).
+    let mut ix = TraceIndex::new();
+    ix.apply(&flow(1, FlowKind::Receive, 1, 1, Some(50), 1000, 10));
+    ix.apply(&flow(3, FlowKind::Receive, 2, 1, Some(1), 1000, 150));
+    ix.apply(&transform(4, 2, &[1], &[9], 120));
+    let lots = backward_from(&ix, 9);
+    assert!(
+        lots.contains(&(id(1), id(101))),
+        "the importer is found: {lots:?}"
+    );
+    assert!(
+        lots.contains(&(id(1), id(150))),
+        "and the overseas origin: {lots:?}"
+    );
+    // A second receipt of the same batch long after the run is not its source.
+    ix.apply(&flow(5, FlowKind::Ship, 3, 1, Some(2), 500, 400));
+    ix.apply(&flow(6, FlowKind::Receive, 2, 1, Some(3), 500, 410));
+    let lots = backward_from(&ix, 9);
+    assert!(
+        !lots.contains(&(id(1), id(103))),
+        "a later supplier is not implicated: {lots:?}"
+    );
+    // Within the clock skew a late receipt counts as the source.
+    let mut ix = TraceIndex::new();
+    ix.apply(&flow(1, FlowKind::Ship, 3, 1, Some(2), 500, 100));
+    ix.apply(&flow(2, FlowKind::Receive, 2, 1, Some(4), 500, 90));
+    ix.apply(&flow(3, FlowKind::Receive, 2, 1, Some(3), 500, 120));
+    ix.apply(&transform(4, 2, &[1], &[9], 110));
+    let lots = backward_from(&ix, 9);
+    assert!(
+        lots.contains(&(id(1), id(103))),
+        "received 10 h after the run: {lots:?}"
+    );
+    assert!(
+        lots.contains(&(id(1), id(104))),
+        "received before the run: {lots:?}"
+    );
+}
+
 // ---- property tests against a reference ------------------------------------------------------------------
 
 #[derive(Debug, Clone)]
@@ -366,11 +425,17 @@ fn reference_backward(
     strict: bool,
 ) -> HashMap<Lot, Secs> {
     let mut until: HashMap<Lot, Secs> = starts.iter().map(|l| (*l, Secs::MAX)).collect();
+    // Each lot's first receipt counts whatever the times say; otherwise a flow up to the clock skew late.
+    let mut first_in: HashMap<Lot, Secs> = HashMap::new();
+    for (_, b, time) in edges {
+        let f = first_in.entry(*b).or_insert(*time);
+        *f = (*f).min(*time);
+    }
     loop {
         let mut changed = false;
         for (a, b, time) in edges {
             if let Some(&ub) = until.get(b)
-                && (!strict || *time <= ub)
+                && (!strict || *time <= ub.saturating_add(CLOCK_SKEW_SECS) || *time <= first_in[b])
                 && until.get(a).is_none_or(|ua| *time > *ua)
             {
                 until.insert(*a, *time);
