@@ -129,7 +129,8 @@ pub async fn open(
     // One search: the full answer builds the tasks and the notices (which go to regulators, who need the
     // contacts); the registering regulator's view of it is the trace kept with the incident.
     let start = tracer.seeds_for(store, &req.from, who).await?;
-    let unmasked = tracer.answer_unmasked(start, Direction::Both, req.mode);
+    // One scope for a province and the nation: backward to the sources, forward from everything reached.
+    let unmasked = tracer.answer_unmasked(start, Direction::Scope, req.mode);
     let answer = unmasked.clone().masked_for(who);
     let incident = Incident {
         id: req.id.unwrap_or_else(Uuid::now_v7),
@@ -182,7 +183,8 @@ fn tasks(a: &TraceAnswer) -> Vec<DisposalTask> {
     let mut out = Vec::new();
     for h in &a.holders {
         for l in &h.lots {
-            if l.role == Relation::Backward || l.on_hand_milli <= 0 {
+            // Every holder of implicated goods, the sources' remaining stock included.
+            if l.on_hand_milli <= 0 {
                 continue;
             }
             out.push(DisposalTask {
@@ -210,9 +212,6 @@ fn notices(a: &TraceAnswer) -> Vec<NoticeDraft> {
             continue;
         };
         for l in &h.lots {
-            if l.role == Relation::Backward {
-                continue;
-            }
             let seller = if h.path.len() >= 2 {
                 h.path[h.path.len() - 2].holder.to_string()
             } else {

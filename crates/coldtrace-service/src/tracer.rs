@@ -197,6 +197,9 @@ pub enum TraceDirection {
     Forward,
     /// Backward: where the goods came from (反向).
     Backward,
+    /// The scope of an incident (处置范围): backward to the sources, then forward from everything reached, so
+    /// the remaining stock at the sources is found too.
+    Scope,
 }
 
 impl From<TraceDirection> for Direction {
@@ -205,6 +208,7 @@ impl From<TraceDirection> for Direction {
             TraceDirection::Both => Direction::Both,
             TraceDirection::Forward => Direction::Forward,
             TraceDirection::Backward => Direction::Backward,
+            TraceDirection::Scope => Direction::Scope,
         }
     }
 }
@@ -245,6 +249,7 @@ impl From<Direction> for TraceDirection {
             Direction::Both => TraceDirection::Both,
             Direction::Forward => TraceDirection::Forward,
             Direction::Backward => TraceDirection::Backward,
+            Direction::Scope => TraceDirection::Scope,
         }
     }
 }
@@ -920,11 +925,15 @@ fn build(ix: &TraceIndex, dir: &Directory, r: &TraceResult) -> TraceAnswer {
     // Every lot with its role; a start lot is "start" whichever search reached it.
     let mut lots: Vec<(Ix, Relation, &Hit, bool)> =
         Vec::with_capacity(r.forward.len() + r.backward.len());
+    let reached_backward: BTreeSet<Ix> = r.backward.iter().map(|h| h.lot).collect();
     for h in &r.forward {
         lots.push((
             h.lot,
             if starts.contains(&h.lot) {
                 Relation::Start
+            } else if h.via.is_none() && reached_backward.contains(&h.lot) {
+                // A source the scope's forward search started again from.
+                Relation::Backward
             } else {
                 Relation::Forward
             },
@@ -1208,6 +1217,7 @@ impl std::fmt::Display for TraceDirection {
             TraceDirection::Both => "both",
             TraceDirection::Forward => "forward",
             TraceDirection::Backward => "backward",
+            TraceDirection::Scope => "scope",
         })
     }
 }

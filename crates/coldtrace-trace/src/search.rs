@@ -14,6 +14,10 @@ pub enum Direction {
     Forward,
     Backward,
     Both,
+    /// The scope of an incident (one for a province and the nation): backward to the sources, then forward from
+    /// the start and from everything reached backward, from their beginning, so every holder of implicated goods
+    /// is found, the remaining stock at the sources included.
+    Scope,
 }
 
 /// How far a ledger's clock may be off, in strict backward search: a flow into a lot up to this long after the
@@ -169,11 +173,20 @@ impl TraceIndex {
             starts: seeds.iter().map(|s| s.0).collect(),
             ..Default::default()
         };
-        if matches!(q.direction, Direction::Forward | Direction::Both) {
-            r.forward = self.forward(&seeds, q.mode);
-        }
-        if matches!(q.direction, Direction::Backward | Direction::Both) {
+        if matches!(
+            q.direction,
+            Direction::Backward | Direction::Both | Direction::Scope
+        ) {
             r.backward = self.backward(&seeds, q.mode);
+        }
+        match q.direction {
+            Direction::Forward | Direction::Both => r.forward = self.forward(&seeds, q.mode),
+            Direction::Scope => {
+                let mut from = seeds.clone();
+                from.extend(r.backward.iter().map(|h| (h.lot, 0, Secs::MAX)));
+                r.forward = self.forward(&from, q.mode);
+            }
+            Direction::Backward => {}
         }
         r
     }

@@ -410,6 +410,85 @@ async fn a_lot_reached_both_ways_is_listed_once_with_both_times() {
 }
 
 #[tokio::test]
+async fn a_positive_processed_product_orders_tasks_for_the_remaining_stock_of_every_input() {
+    let app = TestApp::spawn().await;
+    let c = chain(&app).await;
+    // Positive on the Shanghai processor's mixed output, registered by Shanghai's regulator.
+    let shanghai = TestApp::key(
+        &app.store,
+        coldtrace_domain::Role::Regulator,
+        Some("31"),
+        None,
+    )
+    .await;
+    let (s, inc) = json(
+        app.post(
+            "/api/v1/incidents",
+            &shanghai,
+            &json!({"kind": "batch_sample", "code": "11020201101603", "positive_at": "2026-03-07T09:00:00+08:00"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{inc}");
+    let tasks = inc["tasks"].as_array().unwrap();
+    let on_hand = |name: &str, batch_no: &str| -> Option<f64> {
+        tasks
+            .iter()
+            .find(|t| {
+                t["holder_name"].as_str().unwrap().contains(name) && t["batch_no"] == batch_no
+            })
+            .map(|t| t["on_hand"].as_f64().unwrap())
+    };
+    // Downstream of the sample, as before.
+    assert_eq!(on_hand("53", "MIX-1"), Some(170.0), "{tasks:?}");
+    assert_eq!(on_hand("54", "MIX-1"), Some(70.0), "{tasks:?}");
+    // Upstream: the input's remaining stock at the importer and the cold store, and what the cold store sold on.
+    assert_eq!(on_hand("51", "BR-POS-1"), Some(400.0), "{tasks:?}");
+    assert_eq!(on_hand("52", "BR-POS-1"), Some(300.0), "{tasks:?}");
+    assert_eq!(on_hand("饭店", "BR-POS-1"), Some(100.0), "{tasks:?}");
+    // Every province concerned gets a notice: Tianjin holds the input, Shanghai the product.
+    let provinces: Vec<&str> = inc["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["to_province"].as_str().unwrap())
+        .collect();
+    assert!(
+        provinces.contains(&"12") && provinces.contains(&"31"),
+        "{provinces:?}"
+    );
+    // Sampled at the supermarket: the holder is noted, the whole batch is still implicated.
+    let (s, at) = json(
+        app.post(
+            "/api/v1/incidents",
+            &shanghai,
+            &json!({"kind": "batch_sample", "code": "11020201101603", "enterprise_id": c.market.id,
+                    "positive_at": "2026-03-07T10:00:00+08:00"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{at}");
+    assert!(
+        at["subject"].as_str().unwrap().contains("测试企业54"),
+        "{}",
+        at["subject"]
+    );
+    let holders: Vec<&str> = at["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["holder_name"].as_str().unwrap())
+        .collect();
+    assert!(
+        holders.iter().any(|h| h.contains("53")),
+        "the maker's stock too: {holders:?}"
+    );
+    assert_eq!(at["tasks"].as_array().unwrap().len(), tasks.len());
+}
+
+#[tokio::test]
 async fn a_large_trace_comes_in_pages_that_add_up_to_the_whole() {
     let app = TestApp::spawn().await;
     let _c = chain(&app).await;

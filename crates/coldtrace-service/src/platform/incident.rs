@@ -65,21 +65,34 @@ impl Platform {
                 batch,
                 holder,
             } => {
-                let subject = code
+                let mut subject = code
                     .clone()
                     .or(batch.map(|b| b.to_string()))
                     .unwrap_or_default();
-                let start = match (code, batch) {
-                    (Some(code), None) => TraceStart::Code { code, holder },
-                    (None, Some(batch)) => TraceStart::Batch { batch, holder },
-                    _ => {
-                        return Err(ServiceError::invalid(
-                            "code",
-                            "give exactly one of code and batch_id for a batch sample",
-                        ));
-                    }
+                let at_holder = |holder| match (&code, batch) {
+                    (Some(code), None) => Ok(TraceStart::Code {
+                        code: code.clone(),
+                        holder,
+                    }),
+                    (None, Some(batch)) => Ok(TraceStart::Batch { batch, holder }),
+                    _ => Err(ServiceError::invalid(
+                        "code",
+                        "give exactly one of code and batch_id for a batch sample",
+                    )),
                 };
-                (start, subject)
+                if let Some(h) = holder {
+                    // The sample was taken at one holder: that holder must be one the caller may look at, and
+                    // is noted; the whole batch is implicated, wherever it is.
+                    self.resolve_start(p, &at_holder(Some(h))?).await?;
+                    let name = self
+                        .store
+                        .enterprise(h)
+                        .await?
+                        .map(|e| e.record.name)
+                        .unwrap_or_else(|| h.to_string());
+                    subject = format!("{subject} @ {name}");
+                }
+                (at_holder(None)?, subject)
             }
             IncidentStart::Environment {
                 enterprise,
