@@ -92,15 +92,48 @@ pub struct NoticeDraft {
 pub struct NoticeLine {
     pub food_name: String,
     pub batch_no: String,
-    /// Quantity received by the holder, in thousandths of the unit.
+    /// Quantity received (or produced) by the holder, in thousandths of the unit.
     pub quantity_milli: i64,
     pub unit: String,
-    /// When goods reached the holder (RFC 3339).
+    /// When goods reached the holder (RFC 3339): sold to it, imported by it, or produced by it.
     pub sale_dates: Vec<String>,
-    /// Who sold it to the holder.
+    /// What the date is.
+    #[serde(default)]
+    pub date_kind: LineDate,
+    /// Who sold it to the holder: the supplier, the overseas exporter of an import, or the maker itself.
     pub seller: String,
+    /// The seller's USCC, when it is a registered enterprise.
+    #[serde(default)]
+    pub seller_uscc: Option<String>,
+    /// The seller's business contact (销售者联系方式), when it is a registered enterprise.
+    #[serde(default)]
+    pub seller_contact: Option<String>,
     pub holder: String,
+    /// The holder's business contact.
     pub contact: Option<String>,
+}
+
+/// What the date of a notice line is (销售日期, 进口日期, 生产日期).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum LineDate {
+    /// The holder bought it.
+    #[default]
+    Sale,
+    /// The holder imported it.
+    Import,
+    /// The holder made it.
+    Production,
 }
 
 /// The incident as registered. Never changed afterwards; what follows is in [`IncidentEvent`]s.

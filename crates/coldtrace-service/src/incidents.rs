@@ -212,18 +212,37 @@ fn notices(a: &TraceAnswer) -> Vec<NoticeDraft> {
             continue;
         };
         for l in &h.lots {
-            let seller = if h.path.len() >= 2 {
-                h.path[h.path.len() - 2].holder.to_string()
-            } else {
-                String::new()
+            // The seller and the date from where the goods came from; else the path that reached the holder.
+            let (seller, seller_uscc, seller_contact, at, date_kind) = match &l.source {
+                Some(s) => (
+                    s.seller.to_string(),
+                    s.seller_uscc.as_deref().map(str::to_string),
+                    s.seller_contact.clone(),
+                    s.at.clone().or(l.time.clone()),
+                    s.kind,
+                ),
+                None => (
+                    if h.path.len() >= 2 {
+                        h.path[h.path.len() - 2].holder.to_string()
+                    } else {
+                        String::new()
+                    },
+                    None,
+                    None,
+                    l.time.clone(),
+                    coldtrace_domain::incident::LineDate::Sale,
+                ),
             };
             by.entry(p.clone()).or_default().push(NoticeLine {
                 food_name: l.product.to_string(),
                 batch_no: l.batch_no.to_string(),
                 quantity_milli: ((l.received + l.produced) * 1000.0).round() as i64,
                 unit: l.unit.to_string(),
-                sale_dates: l.time.iter().cloned().collect(),
+                sale_dates: at.into_iter().collect(),
+                date_kind,
                 seller,
+                seller_uscc,
+                seller_contact,
                 holder: h.name.to_string(),
                 contact: match (&h.contact_name, &h.contact_phone) {
                     (Some(n), Some(p)) => Some(format!("{n} {p}")),

@@ -333,6 +333,20 @@ pub struct LotOut {
     pub on_hand_milli: i64,
     #[serde(skip)]
     pub lot: Ix,
+    /// Where the holder's goods of this lot came from, for notices (contacts in full: never serialised).
+    #[serde(skip)]
+    pub source: Option<LotSource>,
+}
+
+/// Where a lot's goods came from: the seller (or the holder itself, when it made them) and when.
+#[derive(Debug, Clone)]
+pub struct LotSource {
+    pub seller: Text,
+    pub seller_uscc: Option<Text>,
+    /// The seller's business contact, when it is a registered enterprise.
+    pub seller_contact: Option<String>,
+    pub at: Option<String>,
+    pub kind: coldtrace_domain::incident::LineDate,
 }
 
 /// One step of the path that implicates a holder.
@@ -1054,6 +1068,7 @@ fn build(ix: &TraceIndex, dir: &Directory, r: &TraceResult) -> TraceAnswer {
             role: *role,
             on_hand_milli: on_hand,
             lot: *lot,
+            source: source_of(ix, dir, *lot, info.imported),
         });
     }
     let provinces: BTreeSet<String> = holders
@@ -1070,6 +1085,59 @@ fn build(ix: &TraceIndex, dir: &Directory, r: &TraceResult) -> TraceAnswer {
         earliest: fmt_time(if earliest == Secs::MAX { 0 } else { earliest }),
         flows: Vec::new(),
         lots: lots.iter().map(|l| l.0).collect(),
+    }
+}
+
+/// Where a lot's goods came from: its first receipt (from a supplier, or an overseas exporter for an import
+/// batch), or, for goods it made, the holder itself at the time it made them.
+fn source_of(ix: &TraceIndex, dir: &Directory, lot: Ix, imported: bool) -> Option<LotSource> {
+    use coldtrace_domain::incident::LineDate;
+    let party = |key: Uuid| dir.parties.get(&key);
+    let contact = |p: &PartyInfo| match (&p.contact_name, &p.contact_phone) {
+        (Some(n), Some(ph)) => Some(format!("{n} {ph}")),
+        (None, Some(ph)) => Some(ph.to_string()),
+        _ => None,
+    };
+    // Flows from another holder; a transformation's edges (from the holder's own inputs) are production.
+    let first_in = ix
+        .in_edges(lot)
+        .filter(|(from, _)| ix.lot_holder(*from) != ix.lot_holder(lot))
+        .map(|(from, mv)| (ix.movement_time(mv), from))
+        .min();
+    let produced = ix
+        .lot_movements(lot)
+        .filter(|m| m.1 == Kind::Produce)
+        .map(|m| m.2)
+        .min();
+    match (first_in, produced) {
+        (Some((t, from)), p) if p.is_none_or(|p| t <= p) => {
+            let key = ix.holder_id(ix.lot_holder(from));
+            let info = party(key);
+            let registered = info.is_some_and(|i| i.province.is_some());
+            Some(LotSource {
+                seller: info.map(|i| i.name.clone()).unwrap_or_else(|| text("")),
+                seller_uscc: info.and_then(|i| i.uscc.clone()),
+                seller_contact: info.filter(|_| registered).and_then(contact),
+                at: fmt_time(t),
+                kind: if imported && !registered {
+                    LineDate::Import
+                } else {
+                    LineDate::Sale
+                },
+            })
+        }
+        (_, Some(t)) => {
+            let key = ix.holder_id(ix.lot_holder(lot));
+            let info = party(key);
+            Some(LotSource {
+                seller: info.map(|i| i.name.clone()).unwrap_or_else(|| text("")),
+                seller_uscc: info.and_then(|i| i.uscc.clone()),
+                seller_contact: info.and_then(contact),
+                at: fmt_time(t),
+                kind: LineDate::Production,
+            })
+        }
+        _ => None,
     }
 }
 

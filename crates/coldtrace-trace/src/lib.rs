@@ -580,7 +580,8 @@ impl TraceIndex {
         self.edge_list(self.lot_out[lot as usize])
     }
 
-    pub(crate) fn in_edges(&self, lot: Ix) -> impl Iterator<Item = (Ix, Ix)> + '_ {
+    /// Flows into a lot: `(the lot it came from, the movement)`.
+    pub fn in_edges(&self, lot: Ix) -> impl Iterator<Item = (Ix, Ix)> + '_ {
         self.edge_list(self.lot_in[lot as usize])
     }
 

@@ -458,6 +458,50 @@ async fn a_positive_processed_product_orders_tasks_for_the_remaining_stock_of_ev
         provinces.contains(&"12") && provinces.contains(&"31"),
         "{provinces:?}"
     );
+    // Every line carries what the notice lists: food, batch, quantity, date, seller and the seller's contact.
+    let lines: Vec<&Value> = inc["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|n| n["lines"].as_array().unwrap())
+        .collect();
+    for l in &lines {
+        // The processor consumed its own OWN-1 without ever recording where it came from: the platform does not
+        // know that line's seller or date (a ledger fault for the checks), and invents none.
+        if l["batch_no"] == "OWN-1" {
+            assert_eq!(l["seller"], "", "{l}");
+            continue;
+        }
+        for f in ["food_name", "batch_no", "unit", "seller", "holder"] {
+            assert!(!l[f].as_str().unwrap_or("").is_empty(), "{f} in {l}");
+        }
+        assert!(l["quantity_milli"].as_i64().unwrap() > 0, "{l}");
+        assert_eq!(l["sale_dates"].as_array().unwrap().len(), 1, "{l}");
+    }
+    let line = |holder: &str, batch_no: &str| {
+        *lines
+            .iter()
+            .find(|l| l["holder"].as_str().unwrap().contains(holder) && l["batch_no"] == batch_no)
+            .unwrap_or_else(|| panic!("{holder} {batch_no} in {lines:?}"))
+    };
+    let import = line("51", "BR-POS-1");
+    assert_eq!(import["date_kind"], "import", "{import}");
+    assert_eq!(import["seller"], "Frigorifico Exemplo S.A.");
+    assert_eq!(import["sale_dates"][0], "2026-03-01T08:00:00+08:00");
+    let bought = line("52", "BR-POS-1");
+    assert_eq!(
+        (bought["date_kind"].as_str(), bought["seller"].as_str()),
+        (Some("sale"), Some("测试企业51"))
+    );
+    assert!(
+        bought["seller_contact"].as_str().unwrap().contains("138"),
+        "{bought}"
+    );
+    assert_eq!(bought["seller_uscc"], c.importer.uscc.as_str());
+    let made = line("53", "MIX-1");
+    assert_eq!(made["date_kind"], "production", "{made}");
+    assert_eq!(made["seller"], "测试企业53");
+    assert_eq!(made["sale_dates"][0], "2026-03-04T09:00:00+08:00");
     // Sampled at the supermarket: the holder is noted, the whole batch is still implicated.
     let (s, at) = json(
         app.post(
