@@ -23,6 +23,11 @@ pub const MIN_CONFIDENCE: f64 = 0.6;
 pub const AMBIGUITY_MARGIN: f64 = 0.1;
 /// Flows further apart than this are not the same shipment.
 pub const WINDOW_MS: i64 = 7 * 86_400_000;
+/// How far two provinces' ledger clocks may disagree: an inflow recorded up to this long before the outflow it
+/// matches still matches (dates kept by day, clocks set by hand); earlier than that it cannot be the same goods.
+pub const CLOCK_SKEW_MS: i64 = 12 * 3_600_000;
+/// The least product-name similarity for two flows to be the same goods, unless the names share their food noun.
+pub const MIN_PRODUCT_SIMILARITY: f64 = 0.25;
 
 const NS: Uuid = Uuid::from_u128(0x6c64_7472_6163_655f_6e61_7469_6f6e_616c);
 
@@ -207,6 +212,9 @@ pub struct Registry {
     notified: HashMap<(Uuid, String), BTreeSet<String>>,
     /// Messages applied, per kind.
     counts: BTreeMap<&'static str, u64>,
+    /// Each outflow's best-matching inflow and its score: a shipment already received (better or as well)
+    /// elsewhere is not linked to a later receipt as well.
+    claims: HashMap<usize, (usize, f64)>,
 }
 
 fn norm(s: &str) -> String {
@@ -248,20 +256,39 @@ fn day(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-/// Scores an outflow against an inflow; `None` when they cannot be the same shipment.
+/// Whether two product names can name the same goods: similar enough, or sharing their last two characters
+/// (in Chinese food names the food itself: 冷冻去骨牛肉 and 冻牛肉 are both 牛肉).
+fn same_food(a: &str, b: &str, sim: f64) -> bool {
+    if sim >= MIN_PRODUCT_SIMILARITY {
+        return true;
+    }
+    let tail = |s: &str| {
+        let c: Vec<char> = norm(s).chars().collect();
+        (c.len() >= 2).then(|| c[c.len() - 2..].iter().collect::<String>())
+    };
+    matches!((tail(a), tail(b)), (Some(x), Some(y)) if x == y)
+}
+
+/// Scores an outflow against an inflow; `None` when they cannot be the same shipment: other parties, an inflow
+/// before the outflow (beyond [`CLOCK_SKEW_MS`]) or after the transit window, or another product.
 fn score(out: &BorderFlow, inn: &BorderFlow) -> Option<(f64, Vec<String>)> {
     let seller = out.seller_uscc.as_ref()?;
     let buyer = out.buyer_uscc.as_ref()?;
     if inn.seller_uscc.as_ref() != Some(seller) || inn.buyer_uscc.as_ref() != Some(buyer) {
         return None;
     }
-    let dt = (out.at_ms - inn.at_ms).abs();
-    if dt > WINDOW_MS {
+    // Goods arrive after they leave: within the transit window, allowing for the clocks.
+    let transit = inn.at_ms - out.at_ms;
+    if !(-CLOCK_SKEW_MS..=WINDOW_MS).contains(&transit) {
+        return None;
+    }
+    let dt = transit.abs();
+    let sim = name_similarity(&out.product, &inn.product);
+    if !same_food(&out.product, &inn.product, sim) {
         return None;
     }
     let mut s = 0.5;
     let mut why = vec![format!("seller {seller} and buyer {buyer} agree")];
-    let sim = name_similarity(&out.product, &inn.product);
     s += 0.2 * sim;
     why.push(format!(
         "product {:?} / {:?}: similarity {:.2}",
@@ -606,6 +633,14 @@ impl Registry {
             if let Some((s, why)) = score(&out.flow, &inn.flow)
                 && s >= MIN_CONFIDENCE
             {
+                // This shipment's own receipt matches it at least as well: it is not this receipt's source.
+                if self
+                    .claims
+                    .get(&o)
+                    .is_some_and(|&(other, cs)| other != i && cs >= s)
+                {
+                    continue;
+                }
                 scored.push((o, s, why));
             }
         }
@@ -618,6 +653,23 @@ impl Registry {
         for (o, s, why) in scored {
             let from = self.flows[o].node;
             let to = inn.node;
+            // A better receipt for a shipment already linked to a weaker one (records out of order): the weaker
+            // link is left for a commander to decide.
+            if let Some(&(prev, ps)) = self.claims.get(&o)
+                && prev != i
+                && ps < s
+                && let Some(&l) = self.link_ix.get(&(from, self.flows[prev].node))
+                && self.links[l].basis == Basis::Evidence
+            {
+                self.links[l].ambiguous = true;
+            }
+            if self
+                .claims
+                .get(&o)
+                .is_none_or(|&(prev, ps)| prev == i || ps < s)
+            {
+                self.claims.insert(o, (i, s));
+            }
             self.link(from, to, Basis::Evidence, why, s);
             if let Some(&l) = self.link_ix.get(&(from, to)) {
                 let link = &mut self.links[l];

@@ -411,3 +411,91 @@ fn a_province_acknowledges_only_the_notices_addressed_to_it() {
         .unwrap();
     assert!(d.acked_at_ms.is_some());
 }
+
+/// The evidence links between two registries' flows, as `(from batch, to batch)`.
+fn evidence(r: &Registry) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = r
+        .links(false)
+        .into_iter()
+        .filter(|l| l.basis == Basis::Evidence)
+        .map(|l| (l.from.batch.clone(), l.to.batch.clone()))
+        .collect();
+    v.sort();
+    v
+}
+
+fn out(r: &mut Registry, batch: &str, qty: i64, at: i64, product: &str) {
+    r.apply(
+        "32",
+        T0,
+        &Message::Outflow(flow(batch, PROCESSOR_B, SHOP_C, "33", qty, at, product)),
+    );
+}
+
+fn inn(r: &mut Registry, batch: &str, qty: i64, at: i64, product: &str) {
+    r.apply(
+        "33",
+        T0,
+        &Message::Inflow(flow(batch, PROCESSOR_B, SHOP_C, "32", qty, at, product)),
+    );
+}
+
+#[test]
+fn a_receipt_recorded_before_the_shipment_does_not_link() {
+    let mut r = Registry::new();
+    out(&mut r, "b", 1_000_000, T0 + 6 * DAY, "牛肉丸");
+    inn(&mut r, "c", 1_000_000, T0, "牛肉丸");
+    assert!(evidence(&r).is_empty(), "{:?}", evidence(&r));
+    // Within the clocks' skew (a receipt dated a few hours early) it does.
+    let mut r = Registry::new();
+    out(&mut r, "b", 1_000_000, T0 + 6 * 3_600_000, "牛肉丸");
+    inn(&mut r, "c", 1_000_000, T0, "牛肉丸");
+    assert_eq!(evidence(&r), vec![("b".into(), "c".into())]);
+}
+
+#[test]
+fn an_earlier_shipment_of_another_product_between_the_same_pair_does_not_link() {
+    let mut r = Registry::new();
+    out(&mut r, "b-shrimp", 200_000, T0, "冻虾仁");
+    inn(&mut r, "c-beef", 1_000_000, T0 + DAY, "牛肉丸");
+    assert!(evidence(&r).is_empty(), "{:?}", evidence(&r));
+}
+
+#[test]
+fn two_same_day_shipments_of_two_products_link_each_to_its_own_receipt() {
+    let mut r = Registry::new();
+    out(&mut r, "b-beef", 1_000_000, T0 + 3_600_000, "牛肉丸");
+    out(&mut r, "b-shrimp", 200_000, T0 + 2 * 3_600_000, "冻虾仁");
+    inn(&mut r, "c-beef", 1_000_000, T0 + 5 * 3_600_000, "牛肉丸");
+    inn(&mut r, "c-shrimp", 200_000, T0 + 6 * 3_600_000, "虾仁");
+    assert_eq!(
+        evidence(&r),
+        vec![
+            ("b-beef".into(), "c-beef".into()),
+            ("b-shrimp".into(), "c-shrimp".into())
+        ]
+    );
+}
+
+#[test]
+fn a_processors_earlier_output_is_not_linked_to_its_later_shipment() {
+    let mut r = Registry::new();
+    out(&mut r, "b-old", 500_000, T0, "牛肉丸");
+    inn(&mut r, "c-old", 500_000, T0 + 3_600_000, "牛肉丸");
+    out(&mut r, "b-new", 800_000, T0 + 5 * DAY, "牛肉丸");
+    inn(&mut r, "c-new", 800_000, T0 + 5 * DAY + 3_600_000, "牛肉丸");
+    assert_eq!(
+        evidence(&r),
+        vec![
+            ("b-new".into(), "c-new".into()),
+            ("b-old".into(), "c-old".into())
+        ]
+    );
+    // The national trace from the new receipt does not reach the old output.
+    let t = r.trace("33", &["c-new".into()]);
+    assert!(
+        t.batches.iter().all(|b| b.batch != "b-old"),
+        "{:?}",
+        t.batches
+    );
+}
