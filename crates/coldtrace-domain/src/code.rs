@@ -152,7 +152,9 @@ impl TraceCode {
                     return Err("a USCC-based code is USCC.product.batch.check".into());
                 }
                 Uscc::parse(parts[0]).map_err(|e| format!("USCC part: {e}"))?;
-                let expected = uscc_code_check(&v[..v.len() - 2])
+                // Everything before the last dot; the check character may be any (multi-byte) character.
+                let body = &v[..v.len() - parts[3].len() - 1];
+                let expected = uscc_code_check(body)
                     .ok_or("product and batch parts must use digits and letters")?;
                 let got = parts[3]
                     .chars()
@@ -261,7 +263,11 @@ fn detect(v: &str) -> CodeScheme {
         CodeScheme::Customs
     } else if v.split('.').count() == 4 && Uscc::parse(v.split('.').next().unwrap_or("")).is_ok() {
         CodeScheme::Uscc
-    } else if v.starts_with("01") && v.len() > 16 && v[2..16].bytes().all(|b| b.is_ascii_digit()) {
+    } else if v.starts_with("01")
+        && v.len() > 16
+        && v.get(2..16)
+            .is_some_and(|d| d.bytes().all(|b| b.is_ascii_digit()))
+    {
         CodeScheme::Gs1
     } else {
         CodeScheme::Enterprise
