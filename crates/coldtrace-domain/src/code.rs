@@ -152,7 +152,9 @@ impl TraceCode {
                     return Err("a USCC-based code is USCC.product.batch.check".into());
                 }
                 Uscc::parse(parts[0]).map_err(|e| format!("USCC part: {e}"))?;
-                let expected = uscc_code_check(&v[..v.len() - 2])
+                // Everything before the last dot; the check character may be any (multi-byte) character.
+                let body = &v[..v.len() - parts[3].len() - 1];
+                let expected = uscc_code_check(body)
                     .ok_or("product and batch parts must use digits and letters")?;
                 let got = parts[3]
                     .chars()
@@ -247,6 +249,11 @@ pub fn uscc_code_check(body: &str) -> Option<char> {
 
 fn detect(v: &str) -> CodeScheme {
     let lower = v.to_ascii_lowercase();
+    // `01`, a GTIN-14 and more: a raw element string.
+    let raw_gs1 = v.starts_with("01")
+        && v.len() > 16
+        && v.get(2..16)
+            .is_some_and(|d| d.bytes().all(|b| b.is_ascii_digit()));
     if lower.starts_with("http://") || lower.starts_with("https://") {
         if parse_gs1(v).is_ok() {
             CodeScheme::Gs1
@@ -259,9 +266,14 @@ fn detect(v: &str) -> CodeScheme {
         CodeScheme::Issued
     } else if v.len() == 18 && v.bytes().all(|b| b.is_ascii_digit()) {
         CodeScheme::Customs
-    } else if v.split('.').count() == 4 && Uscc::parse(v.split('.').next().unwrap_or("")).is_ok() {
+    } else if v.split('.').count() == 4
+        && Uscc::parse(v.split('.').next().unwrap_or("")).is_ok()
+        // A well-formed element string whose serial has dots is GS1, even when its first 18 characters happen
+        // to read as a USCC (no USCC starts with 0).
+        && !(raw_gs1 && parse_gs1(v).is_ok())
+    {
         CodeScheme::Uscc
-    } else if v.starts_with("01") && v.len() > 16 && v[2..16].bytes().all(|b| b.is_ascii_digit()) {
+    } else if raw_gs1 {
         CodeScheme::Gs1
     } else {
         CodeScheme::Enterprise

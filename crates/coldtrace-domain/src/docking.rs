@@ -74,6 +74,18 @@ impl Check {
             ));
         }
     }
+    fn opt_text(&mut self, field: &str, v: Option<&str>) {
+        if let Some(v) = v {
+            self.text(field, v);
+        }
+    }
+    /// A list of texts: its length and each item.
+    fn texts(&mut self, field: &str, v: &[String]) {
+        self.items(field, v.len());
+        for (i, t) in v.iter().enumerate() {
+            self.text(&format!("{field}[{i}]"), t);
+        }
+    }
     fn uscc(&mut self, field: &str, v: Option<&str>) {
         if let Some(u) = v
             && let Err(e) = crate::Uscc::parse_overridden(u)
@@ -103,6 +115,7 @@ impl Check {
         ] {
             self.text(name, v);
         }
+        self.opt_text("other_province", f.other_province.as_deref());
         self.uscc("seller_uscc", f.seller_uscc.as_deref());
         self.uscc("buyer_uscc", f.buyer_uscc.as_deref());
         self.quantity("quantity_milli", f.quantity_milli);
@@ -138,6 +151,16 @@ impl Message {
                 ] {
                     c.text(name, v);
                 }
+                for (name, v) in [
+                    ("gtin", &b.gtin),
+                    ("origin_country", &b.origin_country),
+                    ("inspection_cert_no", &b.inspection_cert_no),
+                    ("declaration_no", &b.declaration_no),
+                    ("port_of_entry", &b.port_of_entry),
+                    ("import_date", &b.import_date),
+                ] {
+                    c.opt_text(name, v.as_deref());
+                }
                 c.items("codes", b.codes.len());
                 for (i, code) in b.codes.iter().enumerate() {
                     c.text(&format!("codes[{i}].scheme"), &code.scheme);
@@ -152,13 +175,15 @@ impl Message {
             }
             Message::Derivation(d) => {
                 c.uscc("holder_uscc", Some(&d.holder_uscc));
-                c.items("inputs", d.inputs.len());
-                c.items("outputs", d.outputs.len());
+                c.texts("inputs", &d.inputs);
+                c.texts("outputs", &d.outputs);
             }
             Message::Outflow(f) | Message::Inflow(f) => c.flow(f),
             Message::Incident(i) => {
+                c.text("kind", &i.kind);
                 c.text("subject", &i.subject);
-                c.items("batches", i.batches.len());
+                c.text("positive_at", &i.positive_at);
+                c.texts("batches", &i.batches);
             }
             Message::NoticeReceived { .. } => {}
             Message::NoticeAck(a) => {
@@ -169,7 +194,15 @@ impl Message {
                 c.items("holders", a.holders.len());
                 for (i, h) in a.holders.iter().enumerate() {
                     c.uscc(&format!("holders[{i}].uscc"), h.uscc.as_deref());
-                    c.text(&format!("holders[{i}].name"), &h.name);
+                    for (name, v) in [
+                        ("name", &h.name),
+                        ("batch_no", &h.batch_no),
+                        ("product", &h.product),
+                        ("unit", &h.unit),
+                    ] {
+                        c.text(&format!("holders[{i}].{name}"), v);
+                    }
+                    c.opt_text(&format!("holders[{i}].region"), h.region.as_deref());
                     c.quantity(&format!("holders[{i}].on_hand_milli"), h.on_hand_milli);
                 }
             }

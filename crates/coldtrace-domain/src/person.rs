@@ -80,7 +80,8 @@ pub fn valid_phone(p: &str) -> Result<(), String> {
 /// Resident identity number (GB 11643-1999): 17 digits and an ISO 7064 MOD 11-2 check character.
 pub fn valid_id_no(s: &str) -> Result<String, String> {
     let s = s.trim().to_ascii_uppercase();
-    if s.len() != 18 || !s[..17].bytes().all(|b| b.is_ascii_digit()) {
+    // Bytes, not a string slice: the 18 bytes may end inside a multi-byte character.
+    if s.len() != 18 || !s.as_bytes()[..17].iter().all(u8::is_ascii_digit) {
         return Err("must be 18 characters: 17 digits and a check character".into());
     }
     let expected = id_no_check_char(&s[..17]);

@@ -47,8 +47,12 @@ impl EventTime {
         let h = num(tparts.next()).unwrap_or(0);
         let mi = num(tparts.next()).unwrap_or(0);
         let sec = num(tparts.next()).unwrap_or(0);
-        let dt = jiff::civil::DateTime::new(y, m as i8, d as i8, h as i8, mi as i8, sec as i8, 0)
-            .map_err(|e| format!("{s:?} is not a valid date and time: {e}"))?;
+        // A part too large for its field is refused, not wrapped (month 257 is not January).
+        let part =
+            |v: i16| i8::try_from(v).map_err(|_| format!("{s:?} is not a valid date and time"));
+        let dt =
+            jiff::civil::DateTime::new(y, part(m)?, part(d)?, part(h)?, part(mi)?, part(sec)?, 0)
+                .map_err(|e| format!("{s:?} is not a valid date and time: {e}"))?;
         let off = Offset::constant(default_offset_hours);
         let at = off.to_timestamp(dt).map_err(|e| e.to_string())?;
         Ok(Self {
@@ -93,7 +97,8 @@ impl fmt::Display for EventTime {
         write!(
             f,
             "{}{}{:02}:{:02}",
-            dt.strftime("%Y-%m-%dT%H:%M:%S"),
+            // Fractional seconds only when there are some, so that the text reads back as the same time.
+            dt.strftime("%Y-%m-%dT%H:%M:%S%.f"),
             sign,
             a / 3600,
             (a % 3600) / 60

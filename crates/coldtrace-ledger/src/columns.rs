@@ -231,7 +231,11 @@ pub fn header(f: Field) -> &'static str {
 pub fn field_for_path(list: &str, leaf: &str) -> Option<Field> {
     let first = leaf.split(['.', '[']).next().unwrap_or("");
     Some(match (list, first) {
-        ("products", "name") => Field::ProductName,
+        // A record's id is derived from the columns that identify it: a conflict with a stored record that has
+        // the same id and other content is located there.
+        ("products", "id" | "name") => Field::ProductName,
+        ("batches", "id") | ("movements", "id") => Field::BatchNo,
+        ("batches", "product_id") => Field::ProductName,
         ("products", "category") => Field::Category,
         ("products", "origin_country") => Field::OriginCountry,
         ("products", "establishment_no") => Field::EstablishmentNo,
@@ -250,11 +254,13 @@ pub fn field_for_path(list: &str, leaf: &str) -> Option<Field> {
         ("batches", "container_no") => Field::ContainerNo,
         ("batches", "seal_no") => Field::SealNo,
         ("batches", "trace_codes") => Field::TraceCode,
+        // A document's number is in the column of its kind; `locate` knows which, this is the fallback.
         ("documents", "number") => Field::InspectionCertNo,
+        ("documents" | "movements", "batch_id" | "batch_no") => Field::BatchNo,
+        ("documents", "trace_code") => Field::TraceCode,
         ("documents", "result") => Field::NucleicAcidResult,
         ("documents", "issuer") => Field::Issuer,
         ("documents", "issued_on") => Field::ImportDate,
-        ("movements", "batch_no") => Field::BatchNo,
         ("movements", "trace_code") => Field::TraceCode,
         ("movements", "quantity") => Field::Quantity,
         ("movements", "counterparty_name") => Field::CounterpartyName,

@@ -35,7 +35,8 @@ pub use table::{Format, Limits, Table, TableError};
 pub struct RowError {
     /// File row number (the header is row 1); 0 for a problem with the whole file.
     pub row: usize,
-    /// The column's header as it appears in the file, when the problem is in one cell.
+    /// The column's header as it appears in the file, when the problem is in one cell; for a value the row
+    /// needs from a column the file does not have, that column's header in the format (e.g. `品名`).
     pub column: Option<String>,
     pub reason: String,
 }
@@ -135,6 +136,8 @@ struct Origins {
     products: Vec<Vec<usize>>,
     batches: Vec<Vec<usize>>,
     documents: Vec<Vec<usize>>,
+    /// The column each document's number came from (which also identifies the document).
+    document_numbers: Vec<Field>,
     movements: Vec<Vec<usize>>,
 }
 
@@ -260,6 +263,14 @@ pub async fn import_read(
     Ok(report)
 }
 
+/// The header of `f` as the file spells it, or the format's header when the file has no such column.
+fn column_of(f: Field, header_of: &HashMap<Field, String>) -> String {
+    header_of
+        .get(&f)
+        .cloned()
+        .unwrap_or_else(|| columns::header(f).to_string())
+}
+
 /// Maps field paths of a submission back to file rows and columns.
 fn locate(
     errors: &[coldtrace_domain::FieldError],
@@ -279,7 +290,11 @@ fn locate(
             _ => None,
         };
         let leaf = tail.trim_start_matches('.');
-        let column = columns::field_for_path(list, leaf).and_then(|f| header_of.get(&f).cloned());
+        let field = match (list, leaf) {
+            ("documents", "number" | "id") => o.document_numbers.get(idx).copied(),
+            _ => columns::field_for_path(list, leaf),
+        };
+        let column = field.map(|f| column_of(f, header_of));
         match rows {
             Some(rows) => {
                 for r in rows {
@@ -314,7 +329,7 @@ async fn plan(
     let mut errors = Vec::new();
     let cell_err = |r: &Row, f: Field, reason: String| RowError {
         row: r.n,
-        column: header_of.get(&f).cloned(),
+        column: Some(column_of(f, header_of)),
         reason,
     };
     // Batches known before this file: by code key and by own batch number.
@@ -531,6 +546,7 @@ async fn plan(
             }
             doc_index.insert(did, d.documents.len());
             o.documents.push(vec![r.n]);
+            o.document_numbers.push(no_field);
             d.documents.push(DocumentDraft {
                 id: Some(did),
                 batch_id: ref_id,

@@ -224,6 +224,13 @@ fn check_unpacked(bytes: &[u8], limits: &Limits) -> Result<(), TableError> {
 
 fn read_xlsx(bytes: &[u8], limits: &Limits) -> Result<(Table, &'static str), TableError> {
     check_unpacked(bytes, limits)?;
+    // The workbook reader is not ours: a panic on a hostile sheet (an overflowing cell reference in a debug
+    // build) refuses the file instead of unwinding into the caller.
+    std::panic::catch_unwind(|| read_sheet(bytes, limits))
+        .unwrap_or_else(|_| Err(TableError::Xlsx("the workbook could not be read".into())))
+}
+
+fn read_sheet(bytes: &[u8], limits: &Limits) -> Result<(Table, &'static str), TableError> {
     let mut wb: Xlsx<_> =
         Xlsx::new(Cursor::new(bytes)).map_err(|e| TableError::Xlsx(e.to_string()))?;
     let sheet = wb
@@ -236,7 +243,8 @@ fn read_xlsx(bytes: &[u8], limits: &Limits) -> Result<(Table, &'static str), Tab
         .worksheet_cells_reader(&sheet)
         .map_err(|e| TableError::Xlsx(e.to_string()))?;
     let mut by_row: std::collections::BTreeMap<u32, Vec<(u32, String)>> = Default::default();
-    let mut first_row: Option<u32> = None;
+    // The first and last rows holding a value so far: a sheet may list its rows in any order.
+    let mut rows: Option<(u32, u32)> = None;
     let mut count = 0usize;
     while let Some(cell) = cells
         .next_cell()
@@ -258,10 +266,11 @@ fn read_xlsx(bytes: &[u8], limits: &Limits) -> Result<(Table, &'static str), Tab
         if text.is_empty() {
             continue;
         }
-        let top = *first_row.get_or_insert(r);
-        if (r.saturating_sub(top)) as usize > limits.max_rows {
+        let (top, bottom) = rows.map_or((r, r), |(t, b)| (t.min(r), b.max(r)));
+        if (bottom - top) as usize > limits.max_rows {
             return Err(too_many_rows(limits));
         }
+        rows = Some((top, bottom));
         if text.chars().count() > limits.max_cell_chars {
             return Err(too_large(
                 "max_cell_chars",
@@ -278,7 +287,6 @@ fn read_xlsx(bytes: &[u8], limits: &Limits) -> Result<(Table, &'static str), Tab
             return Err(too_many_rows(limits));
         }
         by_row.entry(r).or_default().push((c, text));
-        first_row = Some(top.min(r));
     }
     let width = by_row
         .values()
@@ -304,17 +312,18 @@ fn read_xlsx(bytes: &[u8], limits: &Limits) -> Result<(Table, &'static str), Tab
 }
 
 /// The 1-based line where the record starting at `byte` begins (the reader reports the offset before any
-/// blank lines it skipped), counting on from `(from_byte, from_line)`; returns the new cursor.
+/// blank lines it skipped), counting on from `(from_byte, from_line)`; returns the new cursor. A line ends with
+/// LF, CRLF or a lone CR (as Excel for Mac writes CSV).
 fn line_of(text: &[u8], byte: usize, (from_byte, from_line): (usize, usize)) -> (usize, usize) {
     let mut start = byte.min(text.len());
     while start < text.len() && matches!(text[start], b'\n' | b'\r') {
         start += 1;
     }
     let from = from_byte.min(start);
-    (
-        start,
-        from_line + text[from..start].iter().filter(|c| **c == b'\n').count(),
-    )
+    let ends = (from..start)
+        .filter(|&i| text[i] == b'\n' || text[i] == b'\r' && text.get(i + 1) != Some(&b'\n'))
+        .count();
+    (start, from_line + ends)
 }
 
 fn cell_text(d: &Data) -> String {
@@ -331,7 +340,7 @@ fn cell_text(d: &Data) -> String {
         }
         Data::Bool(b) => b.to_string(),
         Data::DateTime(dt) => excel_serial_to_text(dt.as_f64()),
-        Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+        Data::DateTimeIso(s) | Data::DurationIso(s) => s.trim().to_string(),
         Data::Error(e) => format!("#{e:?}"),
     }
 }

@@ -1,5 +1,7 @@
 //! Ledger import against a real SQLite store: processing lines, repeated files, partial imports.
 
+mod fuzz;
+
 use coldtrace_domain::{BatchRef, MovementKind, SubmissionDraft, Submitter};
 use coldtrace_ledger::{Format, ImportOptions, import};
 use coldtrace_store::prelude::*;
