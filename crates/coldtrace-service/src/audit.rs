@@ -25,7 +25,7 @@ const QUEUE: usize = 16_384;
 /// Events appended in one transaction, at most.
 const BATCH: usize = 2_000;
 /// How long the writer waits for more events before it appends what it holds.
-const LINGER: Duration = Duration::from_millis(20);
+const LINGER: Duration = Duration::from_millis(100);
 
 /// Where checkpoints go and the key that signs them (files in the data directory).
 #[derive(Debug, Clone)]
