@@ -23,6 +23,7 @@
 
 pub mod access;
 pub mod batch;
+pub mod checks;
 pub mod code;
 pub mod docking;
 pub mod document;

@@ -327,6 +327,7 @@ impl Sink<'_> {
                 idempotency_key: None,
                 request_hash: String::new(),
                 submission,
+                checks: Default::default(),
             })
             .await?;
         Ok(())

@@ -59,7 +59,7 @@ pub struct ImportReport {
     pub replayed: bool,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ImportOptions {
     /// Import every row without errors instead of all or nothing.
     pub partial: bool,
@@ -67,6 +67,8 @@ pub struct ImportOptions {
     pub default_offset_hours: i8,
     /// Bounds on the file.
     pub limits: Limits,
+    /// The province's policy for the ledger checks, the same as for any other write.
+    pub checks: coldtrace_domain::checks::CheckPolicy,
 }
 
 impl Default for ImportOptions {
@@ -75,6 +77,7 @@ impl Default for ImportOptions {
             partial: false,
             default_offset_hours: 8,
             limits: Limits::default(),
+            checks: Default::default(),
         }
     }
 }
@@ -219,7 +222,7 @@ pub async fn import_read(
     for round in 0..4 {
         let live: Vec<&Row> = rows.iter().filter(|r| !excluded.contains(&r.n)).collect();
         let (draft, origins, mut errors) =
-            plan(store, owner, &live, opts, &header_of, progress).await?;
+            plan(store, owner, &live, opts.clone(), &header_of, progress).await?;
         if errors.is_empty() && !draft.is_empty() {
             match draft.parse(Submitter::Enterprise(owner)) {
                 Err(v) => errors = locate(&v.0, &origins, &header_of),
@@ -231,6 +234,7 @@ pub async fn import_read(
                         idempotency_key: Some(key),
                         request_hash: file_hash.clone(),
                         submission,
+                        checks: opts.checks.clone(),
                     };
                     match store.submit(request).await {
                         Ok(out) => {

@@ -28,6 +28,7 @@ mod credentials;
 mod docking;
 mod docking_impl;
 mod feed;
+mod findings;
 mod incidents;
 mod records;
 pub mod schema;

@@ -1,6 +1,6 @@
 //! The tables of the embedded store and the schema version.
 
-pub const SCHEMA_VERSION: i64 = 9;
+pub const SCHEMA_VERSION: i64 = 10;
 
 pub const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS enterprises (
@@ -180,6 +180,27 @@ CREATE TABLE IF NOT EXISTS credentials (
     account TEXT
 );
 CREATE INDEX IF NOT EXISTS credentials_account ON credentials (account) WHERE account IS NOT NULL;
+
+-- Findings of the ledger checks (核查问题); one open finding per subject (a lot, a movement).
+CREATE TABLE IF NOT EXISTS findings (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    rule TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    status TEXT NOT NULL,
+    enterprise TEXT NOT NULL,
+    province TEXT,
+    batch TEXT,
+    movement TEXT,
+    message TEXT NOT NULL,
+    opened_at INTEGER NOT NULL,
+    closed_at INTEGER,
+    closed_by TEXT,
+    reason TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS findings_open ON findings(subject) WHERE status = 'open';
+CREATE INDEX IF NOT EXISTS findings_province ON findings(province, seq);
+CREATE INDEX IF NOT EXISTS findings_enterprise ON findings(enterprise, seq);
 
 CREATE TABLE IF NOT EXISTS accounts (
     id TEXT PRIMARY KEY,

@@ -85,6 +85,73 @@ pub struct SubmitRequest {
     /// Hash of the request body, to refuse a reused key with a different body.
     pub request_hash: String,
     pub submission: Submission,
+    /// The province's policy for the ledger checks the store runs on the submission.
+    pub checks: coldtrace_domain::checks::CheckPolicy,
+}
+
+/// Where a finding stands (问题状态).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum FindingStatus {
+    /// Still wrong.
+    Open,
+    /// Put right by later records (a receipt arrived, a correction).
+    Resolved,
+    /// A regulator judged it not a problem, with a reason.
+    Dismissed,
+}
+
+impl FindingStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingStatus::Open => "open",
+            FindingStatus::Resolved => "resolved",
+            FindingStatus::Dismissed => "dismissed",
+        }
+    }
+    pub fn parse(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "open" => Ok(FindingStatus::Open),
+            "resolved" => Ok(FindingStatus::Resolved),
+            "dismissed" => Ok(FindingStatus::Dismissed),
+            o => Err(format!(
+                "{o:?} is not a finding status (open, resolved, dismissed)"
+            )),
+        }
+    }
+}
+
+/// A broken ledger check, followed to closure (核查问题).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Finding {
+    pub id: Uuid,
+    pub rule: coldtrace_domain::checks::Rule,
+    /// The rule's code (`CT-STOCK`).
+    pub code: String,
+    pub status: FindingStatus,
+    /// The enterprise whose ledger it is about, and its province.
+    pub enterprise: Uuid,
+    pub province: Option<String>,
+    pub batch: Option<Uuid>,
+    /// The movement that broke the rule last.
+    pub movement: Option<Uuid>,
+    pub message: String,
+    pub opened_at_ms: i64,
+    pub closed_at_ms: Option<i64>,
+    /// Who closed it: `platform` for a finding later records put right, else the regulator.
+    pub closed_by: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// Which findings to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FindingFilter {
+    pub rule: Option<coldtrace_domain::checks::Rule>,
+    pub status: Option<FindingStatus>,
+    pub enterprise: Option<Uuid>,
+    pub batch: Option<Uuid>,
 }
 
 /// What a submission stored: the ids of its records, in submission order.
@@ -643,8 +710,34 @@ pub trait AuditStore: Send + Sync {
     ) -> Result<Vec<audit::AuditEntry>>;
 }
 
+/// Findings of the ledger checks: opened and resolved by the writer inside a submission's transaction,
+/// dismissed by a regulator.
+#[async_trait]
+pub trait FindingStore: Send + Sync + 'static {
+    /// Findings in `scope` matching `filter`, newest first, after the cursor (`seq`); answers the cursor of each.
+    async fn findings(
+        &self,
+        scope: Scope,
+        filter: FindingFilter,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<(i64, Finding)>>;
+
+    async fn finding(&self, id: Uuid) -> Result<Option<Finding>>;
+
+    /// Dismisses an open finding with a reason; answers it as it now stands (`None` when there is no such
+    /// finding). Dismissing a closed finding changes nothing.
+    async fn dismiss_finding(
+        &self,
+        id: Uuid,
+        by: String,
+        reason: String,
+    ) -> Result<Option<Finding>>;
+}
+
 pub trait Store:
     RecordStore
+    + FindingStore
     + AuditStore
     + CredentialStore
     + IndexFeed
@@ -657,6 +750,7 @@ pub trait Store:
 
 impl<
     T: RecordStore
+        + FindingStore
         + AuditStore
         + CredentialStore
         + IndexFeed
@@ -671,7 +765,7 @@ impl<
 /// The role traits, for `use coldtrace_store::prelude::*`.
 pub mod prelude {
     pub use crate::{
-        AuditStore, CredentialStore, InboxStore, IncidentStore, IndexFeed, OutboxStore,
-        PublicationStore, RecordStore, Store,
+        AuditStore, CredentialStore, FindingStore, InboxStore, IncidentStore, IndexFeed,
+        OutboxStore, PublicationStore, RecordStore, Store,
     };
 }

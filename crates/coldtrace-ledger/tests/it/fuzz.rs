@@ -790,6 +790,7 @@ fn ledger_imports_of_random_tables() {
             partial,
             default_offset_hours: 8,
             limits,
+            ..Default::default()
         };
         let report = rt
             .block_on(import(

@@ -26,6 +26,7 @@ async fn store_with_processor() -> (SqliteStore, Uuid, tempfile::TempDir) {
             idempotency_key: None,
             request_hash: String::new(),
             submission: d.parse(Submitter::Regulator).unwrap(),
+            checks: Default::default(),
         })
         .await
         .unwrap();

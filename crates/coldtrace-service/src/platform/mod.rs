@@ -75,6 +75,8 @@ pub struct PlatformConfig {
     pub adapters: Vec<FieldMap>,
     /// Where the audit trail's checkpoints are published; none in tests that do not look at them.
     pub checkpoints: Option<crate::audit::CheckpointConfig>,
+    /// The province's policy for the ledger checks (defaults per rule where it chose none).
+    pub checks: coldtrace_domain::checks::CheckPolicy,
 }
 
 impl PlatformConfig {
@@ -85,6 +87,7 @@ impl PlatformConfig {
             national: None,
             adapters: vec![],
             checkpoints: None,
+            checks: Default::default(),
         }
     }
 }
@@ -119,6 +122,8 @@ pub struct Platform {
     pub audit: crate::audit::AuditLog,
     /// Ledger files being read at once (reading is CPU-bound and runs off the request threads).
     ledger_slots: Arc<tokio::sync::Semaphore>,
+    /// The province's policy for the ledger checks, applied on every write path.
+    pub checks: coldtrace_domain::checks::CheckPolicy,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -177,6 +182,7 @@ impl Platform {
             docking,
             audit,
             ledger_slots: Arc::new(tokio::sync::Semaphore::new(LEDGER_READERS)),
+            checks: config.checks,
             tasks,
         })
     }

@@ -68,6 +68,7 @@ impl Platform {
                 idempotency_key: cmd.idempotency_key,
                 request_hash: cmd.request_hash,
                 submission,
+                checks: self.checks.clone(),
             })
             .await?;
         if !out.replayed {
@@ -95,6 +96,7 @@ impl Platform {
         }
         let opts = ImportOptions {
             partial,
+            checks: self.checks.clone(),
             ..Default::default()
         };
         let file = match self.read_ledger(bytes, format, opts.limits).await? {

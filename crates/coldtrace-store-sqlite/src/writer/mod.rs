@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::*;
 
+mod checks;
 mod movement;
 mod rules;
 use crate::{Receipt, Result, StoreError, SubmitOutcome, SubmitRequest};
@@ -44,6 +45,10 @@ struct Tx<'a> {
     counterparties: HashMap<String, Option<Uuid>>,
     /// Records stored for the first time, to report to the national platform.
     fresh: coldtrace_store::report::Fresh,
+    /// The province's policy for the ledger checks.
+    checks: coldtrace_domain::checks::CheckPolicy,
+    /// Lots (batch, holder) the submission's movements touched, with the first movement (index, id) that did.
+    lots_touched: std::collections::BTreeMap<(Uuid, Uuid), (usize, Uuid)>,
 }
 
 /// A stored record under the same id or natural key: its id, and whether its content is the same.
@@ -415,6 +420,8 @@ pub(super) fn submit_blocking(
         granted: Default::default(),
         counterparties: HashMap::new(),
         fresh: Default::default(),
+        checks: req.checks.clone(),
+        lots_touched: Default::default(),
     };
     let s = &req.submission;
     for (i, e) in s.enterprises.iter().enumerate() {
@@ -431,6 +438,9 @@ pub(super) fn submit_blocking(
     }
     for (i, m) in s.movements.iter().enumerate() {
         t.movement(i, m)?;
+    }
+    if t.problems.invalid.is_empty() && t.problems.conflict.is_empty() {
+        t.check_lots()?;
     }
     let Tx {
         problems,

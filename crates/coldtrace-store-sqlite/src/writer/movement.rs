@@ -167,6 +167,7 @@ impl Tx<'_> {
         {
             self.grant(b, cp)?;
         }
+        self.check_movement(i, &m, batch_id, cp_id)?;
         self.receipt.movements.push(m.id);
         self.fresh.movements.push(m);
         Ok(())

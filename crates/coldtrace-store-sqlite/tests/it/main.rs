@@ -29,6 +29,7 @@ async fn ctx() -> Ctx {
             idempotency_key: None,
             request_hash: String::new(),
             submission: reg.parse(Submitter::Regulator).unwrap(),
+            checks: Default::default(),
         })
         .await
         .unwrap();
@@ -54,6 +55,7 @@ impl Ctx {
                 idempotency_key: key.map(str::to_string),
                 request_hash: v.to_string(),
                 submission: s,
+                checks: Default::default(),
             })
             .await
     }
@@ -249,6 +251,7 @@ async fn data_survives_reopening_the_file() {
                 idempotency_key: None,
                 request_hash: String::new(),
                 submission: reg.parse(Submitter::Regulator).unwrap(),
+                checks: Default::default(),
             })
             .await
             .unwrap();

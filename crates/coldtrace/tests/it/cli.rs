@@ -117,6 +117,7 @@ fn import_reports_row_errors_and_exits_nonzero() {
             idempotency_key: None,
             request_hash: String::new(),
             submission: sub,
+            checks: Default::default(),
         })
         .await
         .unwrap();

@@ -1,0 +1,277 @@
+//! Ledger checks (台账核查): named rules that every write path runs (the API, ledger import, the generator;
+//! every backend's writer calls them inside its transaction), each with a policy per province: *reject* (the
+//! submission is refused, 422 naming the field and the rule, nothing stored), *flag* (stored, and a finding is
+//! opened for the regulator) or *off*. Pure: a store gathers the facts and asks these functions.
+//!
+//! Records arriving out of order are normal (a shipment recorded before the receipt it draws on): a finding that
+//! later records put right is resolved by the platform itself.
+
+use std::collections::BTreeMap;
+
+/// A named check.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    /// 库存守恒: a lot never ships, sells, uses or destroys more than it received or made.
+    StockConservation,
+    /// 时间顺序: a receipt is not recorded before the shipment it matches, nor goods sent on before they arrived
+    /// (beyond [`CLOCK_SKEW_MS`]).
+    TimeOrder,
+    /// 未来时间: a movement is not dated in the future (beyond [`FUTURE_MARGIN_MS`]).
+    FutureTime,
+}
+
+/// Every rule, in the order they are documented.
+pub const RULES: [Rule; 3] = [Rule::StockConservation, Rule::TimeOrder, Rule::FutureTime];
+
+/// How far a ledger's clock may be off before time order is a finding.
+pub const CLOCK_SKEW_MS: i64 = 12 * 3_600_000;
+/// How far in the future a movement may be dated (clocks a little ahead) before it is refused.
+pub const FUTURE_MARGIN_MS: i64 = 10 * 60_000;
+
+impl Rule {
+    /// The stable code of the rule, in findings and error messages.
+    pub fn code(self) -> &'static str {
+        match self {
+            Rule::StockConservation => "CT-STOCK",
+            Rule::TimeOrder => "CT-TIME",
+            Rule::FutureTime => "CT-FUTURE",
+        }
+    }
+
+    /// The rule's name with the Chinese term.
+    pub fn title(self) -> &'static str {
+        match self {
+            Rule::StockConservation => "库存守恒 stock conservation",
+            Rule::TimeOrder => "时间顺序 time order",
+            Rule::FutureTime => "未来时间 a time in the future",
+        }
+    }
+
+    /// The policy a province gets unless it chooses another.
+    pub fn default_policy(self) -> Policy {
+        match self {
+            // Out-of-order arrival is normal: these are findings to follow, not refusals.
+            Rule::StockConservation | Rule::TimeOrder => Policy::Flag,
+            // A date in the future is a typing error the enterprise can fix at once.
+            Rule::FutureTime => Policy::Reject,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rule::StockConservation => "stock_conservation",
+            Rule::TimeOrder => "time_order",
+            Rule::FutureTime => "future_time",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Rule, String> {
+        RULES
+            .into_iter()
+            .find(|r| r.as_str() == s || r.code().eq_ignore_ascii_case(s))
+            .ok_or_else(|| {
+                format!("{s:?} is not a check (one of stock_conservation, time_order, future_time)")
+            })
+    }
+}
+
+/// What a province does when a rule is broken.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Policy {
+    /// Refuse the submission (422 naming the field and the rule); nothing is stored.
+    Reject,
+    /// Store it and open a finding.
+    Flag,
+    /// Do not check.
+    Off,
+}
+
+/// A province's policy for every rule (the defaults where it chose none).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CheckPolicy(pub BTreeMap<Rule, Policy>);
+
+impl CheckPolicy {
+    pub fn of(&self, rule: Rule) -> Policy {
+        self.0
+            .get(&rule)
+            .copied()
+            .unwrap_or_else(|| rule.default_policy())
+    }
+
+    /// Sets one rule's policy.
+    pub fn with(mut self, rule: Rule, p: Policy) -> Self {
+        self.0.insert(rule, p);
+        self
+    }
+}
+
+/// A broken rule, as a writer found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    pub rule: Rule,
+    /// The field of the submission that broke it (`movements[3].quantity`).
+    pub field: String,
+    /// What is wrong, with the figures.
+    pub message: String,
+    /// What the finding is about, so that one open finding stands for one problem (`stock:<batch>:<holder>`).
+    pub subject: String,
+}
+
+impl Violation {
+    /// The message of a refusal: the rule's code and name, then what is wrong.
+    pub fn refusal(&self) -> String {
+        format!(
+            "{} {}: {}",
+            self.rule.code(),
+            self.rule.title(),
+            self.message
+        )
+    }
+}
+
+/// A lot's stock in thousandths of the unit, for [`stock`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LotStock {
+    pub received: i64,
+    pub produced: i64,
+    /// What senders recorded shipping to the holder (counts only when the holder recorded no receipt).
+    pub reported_inbound: i64,
+    pub shipped: i64,
+    pub sold: i64,
+    pub consumed: i64,
+    pub destroyed: i64,
+    pub returned: i64,
+}
+
+impl LotStock {
+    pub fn inflow(&self) -> i64 {
+        if self.received + self.produced > 0 {
+            self.received + self.produced
+        } else {
+            self.reported_inbound
+        }
+    }
+    pub fn outflow(&self) -> i64 {
+        self.shipped + self.sold + self.consumed + self.destroyed + self.returned
+    }
+    /// Inflow minus outflow, negative when more left than came.
+    pub fn balance(&self) -> i64 {
+        self.inflow() - self.outflow()
+    }
+}
+
+/// Stock conservation for a lot: `Some(message)` when more left it than came in.
+pub fn stock(s: &LotStock) -> Option<String> {
+    (s.balance() < 0).then(|| {
+        format!(
+            "more left the lot ({}) than came in ({}): {} short",
+            milli(s.outflow()),
+            milli(s.inflow()),
+            milli(-s.balance())
+        )
+    })
+}
+
+/// Time order of a receipt against the shipment it matches: `Some(message)` when it is recorded before it.
+pub fn receipt_before_shipment(receipt_at_ms: i64, shipped_at_ms: i64) -> Option<String> {
+    (receipt_at_ms + CLOCK_SKEW_MS < shipped_at_ms).then(|| {
+        format!(
+            "received at {} but shipped by the sender at {}",
+            when(receipt_at_ms),
+            when(shipped_at_ms)
+        )
+    })
+}
+
+/// Time order of goods sent on from a lot against the lot's first arrival: `Some(message)` when they left
+/// before any arrived.
+pub fn sent_before_arrival(sent_at_ms: i64, first_in_at_ms: i64) -> Option<String> {
+    (sent_at_ms + CLOCK_SKEW_MS < first_in_at_ms).then(|| {
+        format!(
+            "sent on at {} but first received or made at {}",
+            when(sent_at_ms),
+            when(first_in_at_ms)
+        )
+    })
+}
+
+/// A time in the future: `Some(message)` beyond [`FUTURE_MARGIN_MS`].
+pub fn future(at_ms: i64, now_ms: i64) -> Option<String> {
+    (at_ms > now_ms + FUTURE_MARGIN_MS).then(|| format!("dated {}, in the future", when(at_ms)))
+}
+
+fn milli(q: i64) -> String {
+    crate::Quantity::from_milli(q).to_string()
+}
+
+fn when(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| {
+            t.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
+                .strftime("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_else(|_| ms.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lot_that_sends_more_than_it_received_breaks_stock_conservation() {
+        let s = LotStock {
+            received: 400_000,
+            shipped: 500_000,
+            sold: 250_000,
+            ..Default::default()
+        };
+        assert_eq!(s.balance(), -350_000);
+        let m = stock(&s).unwrap();
+        assert!(m.contains("350"), "{m}");
+        // Without its own receipt, what senders reported shipping counts.
+        let s = LotStock {
+            reported_inbound: 100_000,
+            sold: 100_000,
+            ..Default::default()
+        };
+        assert_eq!(stock(&s), None);
+    }
+
+    #[test]
+    fn time_order_allows_for_the_clock_skew() {
+        let h = 3_600_000;
+        assert!(receipt_before_shipment(10 * h, 20 * h).is_none());
+        assert!(receipt_before_shipment(5 * h, 20 * h).is_some());
+        assert!(sent_before_arrival(0, 13 * h).is_some());
+        assert!(sent_before_arrival(2 * h, 13 * h).is_none());
+    }
+
+    #[test]
+    fn policies_default_per_rule_and_parse_by_name_or_code() {
+        let p = CheckPolicy::default();
+        assert_eq!(p.of(Rule::StockConservation), Policy::Flag);
+        assert_eq!(p.of(Rule::FutureTime), Policy::Reject);
+        let p = p.with(Rule::StockConservation, Policy::Reject);
+        assert_eq!(p.of(Rule::StockConservation), Policy::Reject);
+        assert_eq!(Rule::parse("CT-TIME"), Ok(Rule::TimeOrder));
+        assert_eq!(Rule::parse("time_order"), Ok(Rule::TimeOrder));
+        assert!(Rule::parse("nope").is_err());
+    }
+}

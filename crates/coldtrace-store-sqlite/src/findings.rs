@@ -1,0 +1,173 @@
+//! Findings of the ledger checks: listed by scope and filter, dismissed by a regulator. The writer opens and
+//! resolves them inside a submission's transaction (`writer/checks.rs`).
+
+use async_trait::async_trait;
+use coldtrace_domain::checks::Rule;
+use rusqlite::{OptionalExtension, params_from_iter};
+use uuid::Uuid;
+
+use super::*;
+use crate::{Finding, FindingFilter, FindingStatus, Scope, StoreError};
+
+const COLUMNS: &str =
+    "seq, id, rule, status, enterprise, province, batch, movement, message, opened_at, closed_at,
+    closed_by, reason";
+
+type Row = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    String,
+    i64,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+);
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+        r.get(9)?,
+        r.get(10)?,
+        r.get(11)?,
+        r.get(12)?,
+    ))
+}
+
+fn finding(r: Row) -> crate::Result<(i64, Finding)> {
+    let (
+        seq,
+        id,
+        rule,
+        status,
+        ent,
+        province,
+        batch,
+        movement,
+        message,
+        opened,
+        closed,
+        by,
+        reason,
+    ) = r;
+    let rule = Rule::parse(&rule).map_err(StoreError::Task)?;
+    Ok((
+        seq,
+        Finding {
+            id: parse_uuid(&id)?,
+            rule,
+            code: rule.code().to_string(),
+            status: FindingStatus::parse(&status).map_err(StoreError::Task)?,
+            enterprise: parse_uuid(&ent)?,
+            province,
+            batch: batch.map(|b| parse_uuid(&b)).transpose()?,
+            movement: movement.map(|m| parse_uuid(&m)).transpose()?,
+            message,
+            opened_at_ms: opened,
+            closed_at_ms: closed,
+            closed_by: by,
+            reason,
+        },
+    ))
+}
+
+#[async_trait]
+impl FindingStore for SqliteStore {
+    async fn findings(
+        &self,
+        scope: Scope,
+        filter: FindingFilter,
+        before: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<(i64, Finding)>> {
+        self.read(move |c| {
+            let mut clauses: Vec<String> = Vec::new();
+            let mut args: Vec<String> = Vec::new();
+            let mut arg = |clause: &str, v: String, clauses: &mut Vec<String>| {
+                args.push(v);
+                clauses.push(clause.replace('?', &format!("?{}", args.len())));
+            };
+            match &scope {
+                Scope::All => {}
+                Scope::Nothing => return Ok(vec![]),
+                Scope::Province(p) => arg("province = ?", p.as_str().to_string(), &mut clauses),
+                Scope::Enterprise(e) => arg("enterprise = ?", e.to_string(), &mut clauses),
+            }
+            if let Some(r) = filter.rule {
+                arg("rule = ?", r.as_str().to_string(), &mut clauses);
+            }
+            if let Some(s) = filter.status {
+                arg("status = ?", s.as_str().to_string(), &mut clauses);
+            }
+            if let Some(e) = filter.enterprise {
+                arg("enterprise = ?", e.to_string(), &mut clauses);
+            }
+            if let Some(b) = filter.batch {
+                arg("batch = ?", b.to_string(), &mut clauses);
+            }
+            if let Some(b) = before {
+                arg("seq < ?", b.to_string(), &mut clauses);
+            }
+            let filter = if clauses.is_empty() {
+                String::new()
+            } else {
+                format!("WHERE {}", clauses.join(" AND "))
+            };
+            let sql =
+                format!("SELECT {COLUMNS} FROM findings {filter} ORDER BY seq DESC LIMIT {limit}");
+            let rows = c
+                .prepare(&sql)?
+                .query_map(params_from_iter(args.iter()), row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            rows.into_iter().map(finding).collect()
+        })
+        .await
+    }
+
+    async fn finding(&self, id: Uuid) -> StoreResult<Option<Finding>> {
+        self.read(move |c| {
+            let sql = format!("SELECT {COLUMNS} FROM findings WHERE id = ?1");
+            let r = c
+                .prepare_cached(&sql)?
+                .query_row([id.to_string()], row)
+                .optional()?;
+            Ok(r.map(finding).transpose()?.map(|(_, f)| f))
+        })
+        .await
+    }
+
+    async fn dismiss_finding(
+        &self,
+        id: Uuid,
+        by: String,
+        reason: String,
+    ) -> StoreResult<Option<Finding>> {
+        self.write(move |c| {
+            c.prepare_cached(
+                "UPDATE findings SET status = 'dismissed', closed_at = ?2, closed_by = ?3, reason = ?4
+                 WHERE id = ?1 AND status = 'open'",
+            )?
+            .execute(rusqlite::params![id.to_string(), now_ms(), by, reason])?;
+            let sql = format!("SELECT {COLUMNS} FROM findings WHERE id = ?1");
+            let r = c
+                .prepare_cached(&sql)?
+                .query_row([id.to_string()], row)
+                .optional()?;
+            Ok(r.map(finding).transpose()?.map(|(_, f)| f))
+        })
+        .await
+    }
+}

@@ -1,0 +1,269 @@
+//! The ledger checks inside the submission transaction ([`coldtrace_domain::checks`]): each movement stored is
+//! checked for its time, and each lot it touched for stock conservation and time order once the whole
+//! submission is in. A rule under *reject* refuses the submission naming the field; under *flag* it opens a
+//! finding (or updates the open one about the same thing), and a lot or movement found right again resolves its
+//! finding.
+
+use coldtrace_domain::checks::{self, LotStock, Policy, Rule, Violation};
+use coldtrace_domain::{Movement, MovementKind};
+use rusqlite::{OptionalExtension, params};
+use uuid::Uuid;
+
+use super::Tx;
+use crate::Result;
+
+/// Movements not replaced by a correction.
+const CURRENT: &str = "NOT EXISTS (SELECT 1 FROM movements c WHERE c.corrects = m.id)";
+
+impl Tx<'_> {
+    /// Records a broken rule under the province's policy.
+    fn violation(
+        &mut self,
+        v: Violation,
+        enterprise: Uuid,
+        batch: Option<Uuid>,
+        movement: Option<Uuid>,
+    ) -> Result<()> {
+        match self.checks.of(v.rule) {
+            Policy::Off => Ok(()),
+            Policy::Reject => {
+                let msg = v.refusal();
+                self.problems.invalid.push(v.field, msg);
+                Ok(())
+            }
+            Policy::Flag => {
+                let province = self.province_of(enterprise)?;
+                let updated = self
+                    .tx
+                    .prepare_cached(
+                        "UPDATE findings SET message = ?2, movement = COALESCE(?3, movement)
+                         WHERE subject = ?1 AND status = 'open'",
+                    )?
+                    .execute(params![
+                        v.subject,
+                        v.message,
+                        movement.map(|m| m.to_string())
+                    ])?;
+                if updated == 0 {
+                    self.tx
+                        .prepare_cached(
+                            "INSERT INTO findings (id, rule, subject, status, enterprise, province, batch, movement,
+                                message, opened_at)
+                             VALUES (?1, ?2, ?3, 'open', ?4, ?5, ?6, ?7, ?8, ?9)",
+                        )?
+                        .execute(params![
+                            Uuid::now_v7().to_string(),
+                            v.rule.as_str(),
+                            v.subject,
+                            enterprise.to_string(),
+                            province,
+                            batch.map(|b| b.to_string()),
+                            movement.map(|m| m.to_string()),
+                            v.message,
+                            self.now
+                        ])?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Closes the open finding about `subject`: later records put it right.
+    fn resolve_finding(&mut self, subject: &str) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "UPDATE findings SET status = 'resolved', closed_at = ?2, closed_by = 'platform',
+                    reason = 'put right by later records'
+                 WHERE subject = ?1 AND status = 'open'",
+            )?
+            .execute(params![subject, self.now])?;
+        Ok(())
+    }
+
+    /// The checks of one movement just stored; the lots it touched are checked at the end of the submission.
+    pub(super) fn check_movement(
+        &mut self,
+        i: usize,
+        m: &Movement,
+        batch: Option<Uuid>,
+        sender: Option<Uuid>,
+    ) -> Result<()> {
+        let at = format!("movements[{i}]");
+        if let Some(c) = m.corrects {
+            // The corrected record's findings about itself are answered by the correction.
+            self.resolve_finding(&format!("time:{c}"))?;
+        }
+        if let Some(message) = checks::future(m.at.millis(), self.now) {
+            self.violation(
+                Violation {
+                    rule: Rule::FutureTime,
+                    field: format!("{at}.at"),
+                    message,
+                    subject: format!("future:{}", m.id),
+                },
+                m.holder,
+                batch,
+                Some(m.id),
+            )?;
+        }
+        // A receipt from a registered sender is not recorded before the sender's shipment.
+        if m.kind == MovementKind::Receive
+            && let (Some(b), Some(sender)) = (batch, sender)
+        {
+            let shipped: Option<i64> = self
+                .tx
+                .prepare_cached(&format!(
+                    "SELECT MIN(at_ms) FROM movements m WHERE batch_id = ?1 AND holder = ?2 AND counterparty_id = ?3
+                     AND kind IN ('ship', 'sell', 'return') AND {CURRENT}"
+                ))?
+                .query_row(
+                    params![b.to_string(), sender.to_string(), m.holder.to_string()],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .flatten();
+            if let Some(message) =
+                shipped.and_then(|s| checks::receipt_before_shipment(m.at.millis(), s))
+            {
+                self.violation(
+                    Violation {
+                        rule: Rule::TimeOrder,
+                        field: format!("{at}.at"),
+                        message,
+                        subject: format!("time:{}", m.id),
+                    },
+                    m.holder,
+                    batch,
+                    Some(m.id),
+                )?;
+            }
+        }
+        let mut lots: Vec<Uuid> = batch.into_iter().collect();
+        for l in m.inputs.iter().chain(&m.outputs) {
+            if let coldtrace_domain::BatchRef::Id(b) = l.batch {
+                lots.push(b);
+            }
+        }
+        for b in lots {
+            self.lots_touched.entry((b, m.holder)).or_insert((i, m.id));
+        }
+        Ok(())
+    }
+
+    /// Stock conservation and time order of every lot the submission touched.
+    pub(super) fn check_lots(&mut self) -> Result<()> {
+        let lots: Vec<((Uuid, Uuid), (usize, Uuid))> =
+            std::mem::take(&mut self.lots_touched).into_iter().collect();
+        for ((batch, holder), (i, mv)) in lots {
+            let (stock, first_in, first_out) = self.lot_stock(batch, holder)?;
+            let subject = format!("stock:{batch}:{holder}");
+            match checks::stock(&stock) {
+                Some(message) => self.violation(
+                    Violation {
+                        rule: Rule::StockConservation,
+                        field: format!("movements[{i}].quantity"),
+                        message,
+                        subject,
+                    },
+                    holder,
+                    Some(batch),
+                    Some(mv),
+                )?,
+                None => self.resolve_finding(&subject)?,
+            }
+            let subject = format!("time:lot:{batch}:{holder}");
+            match first_in
+                .zip(first_out)
+                .and_then(|(fin, fout)| checks::sent_before_arrival(fout, fin))
+            {
+                Some(message) => self.violation(
+                    Violation {
+                        rule: Rule::TimeOrder,
+                        field: format!("movements[{i}].at"),
+                        message,
+                        subject,
+                    },
+                    holder,
+                    Some(batch),
+                    Some(mv),
+                )?,
+                None => self.resolve_finding(&subject)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// A lot's stock from the current records, with its first arrival and first departure.
+    fn lot_stock(
+        &mut self,
+        batch: Uuid,
+        holder: Uuid,
+    ) -> Result<(LotStock, Option<i64>, Option<i64>)> {
+        let (b, h) = (batch.to_string(), holder.to_string());
+        let mut s = LotStock::default();
+        let (first_receipt, first_sent): (Option<i64>, Option<i64>);
+        (
+            s.received,
+            s.shipped,
+            s.sold,
+            s.destroyed,
+            s.returned,
+            first_receipt,
+            first_sent,
+        ) = self
+            .tx
+            .prepare_cached(&format!(
+                "SELECT
+                    COALESCE(SUM(CASE WHEN kind = 'receive' THEN quantity_milli END), 0),
+                    COALESCE(SUM(CASE WHEN kind = 'ship' THEN quantity_milli END), 0),
+                    COALESCE(SUM(CASE WHEN kind = 'sell' THEN quantity_milli END), 0),
+                    COALESCE(SUM(CASE WHEN kind = 'destroy' THEN quantity_milli END), 0),
+                    COALESCE(SUM(CASE WHEN kind = 'return' THEN quantity_milli END), 0),
+                    MIN(CASE WHEN kind = 'receive' THEN at_ms END),
+                    MIN(CASE WHEN kind IN ('ship', 'sell', 'return', 'destroy') THEN at_ms END)
+                 FROM movements m WHERE batch_id = ?1 AND holder = ?2 AND {CURRENT}"
+            ))?
+            .query_row(params![b, h], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                ))
+            })?;
+        let (first_made, first_used): (Option<i64>, Option<i64>);
+        (s.produced, s.consumed, first_made, first_used) = self
+            .tx
+            .prepare_cached(&format!(
+                "SELECT
+                    COALESCE(SUM(CASE WHEN l.role = 'out' THEN l.quantity_milli END), 0),
+                    COALESCE(SUM(CASE WHEN l.role = 'in' THEN l.quantity_milli END), 0),
+                    MIN(CASE WHEN l.role = 'out' THEN m.at_ms END),
+                    MIN(CASE WHEN l.role = 'in' THEN m.at_ms END)
+                 FROM movement_lines l JOIN movements m ON m.seq = l.movement_seq
+                 WHERE l.batch_id = ?1 AND m.holder = ?2 AND {CURRENT}"
+            ))?
+            .query_row(params![b, h], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?;
+        s.reported_inbound = self
+            .tx
+            .prepare_cached(&format!(
+                "SELECT COALESCE(SUM(quantity_milli), 0) FROM movements m
+                 WHERE batch_id = ?1 AND counterparty_id = ?2 AND kind IN ('ship', 'sell', 'return') AND {CURRENT}"
+            ))?
+            .query_row(params![b, h], |r| r.get(0))?;
+        let min = |a: Option<i64>, b: Option<i64>| match (a, b) {
+            (Some(x), Some(y)) => Some(x.min(y)),
+            (x, y) => x.or(y),
+        };
+        Ok((
+            s,
+            min(first_receipt, first_made),
+            min(first_sent, first_used),
+        ))
+    }
+}
