@@ -137,6 +137,9 @@ pub fn app(state: AppState) -> Router {
             "/credentials",
             post(credentials::create).get(credentials::list),
         )
+        .route("/findings", get(findings::list))
+        .route("/findings/{id}", get(findings::get_one))
+        .route("/findings/{id}/dismiss", post(findings::dismiss))
         .route("/accounts", post(accounts::create).get(accounts::list))
         .route("/accounts/{id}/disable", post(accounts::disable))
         .route("/sessions", post(accounts::sign_in))

@@ -23,6 +23,7 @@ pub mod credentials;
 pub mod docking;
 pub mod error;
 pub mod export;
+pub mod findings;
 pub mod incidents;
 pub mod national;
 pub mod platform;

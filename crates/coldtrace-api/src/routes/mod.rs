@@ -9,6 +9,7 @@ pub mod credentials;
 pub mod docking;
 pub mod documents;
 pub mod enterprises;
+pub mod findings;
 pub mod incidents;
 pub mod ledger;
 pub mod movements;

@@ -2,6 +2,7 @@
 
 mod access;
 mod browser;
+mod checks;
 pub mod docking;
 mod hostile;
 mod incidents;

@@ -56,16 +56,27 @@ impl TestApp {
 
     /// A platform with these rate limits.
     pub async fn spawn_with(limits: coldtrace_api::limits::RateLimits) -> TestApp {
+        Self::spawn_configured(limits, Default::default()).await
+    }
+
+    /// A platform with this policy for the ledger checks.
+    pub async fn spawn_with_checks(checks: coldtrace_domain::checks::CheckPolicy) -> TestApp {
+        Self::spawn_configured(coldtrace_api::limits::RateLimits::unlimited(), checks).await
+    }
+
+    async fn spawn_configured(
+        limits: coldtrace_api::limits::RateLimits,
+        checks: coldtrace_domain::checks::CheckPolicy,
+    ) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(SqliteStore::open(dir.path().join("coldtrace.sqlite")).unwrap());
         let regulator = Self::key(&store, Role::Regulator, Some("12"), None).await;
         let admin = Self::key(&store, Role::Admin, None, None).await;
-        let platform = Platform::start(
-            store.clone() as Arc<dyn Store>,
-            PlatformConfig::new(Tier::Province(ProvinceCode::parse("12").unwrap())),
-        )
-        .await
-        .unwrap();
+        let mut config = PlatformConfig::new(Tier::Province(ProvinceCode::parse("12").unwrap()));
+        config.checks = checks;
+        let platform = Platform::start(store.clone() as Arc<dyn Store>, config)
+            .await
+            .unwrap();
         let base = serve(AppState::with_limits(Arc::new(platform), limits)).await;
         TestApp {
             base,

@@ -31,6 +31,8 @@ struct World {
     credential: String,
     /// The account of the victim's staff member.
     account: String,
+    /// A finding about the victim's ledger.
+    finding: String,
 }
 
 async fn created(r: reqwest::Response) -> Value {
@@ -137,7 +139,28 @@ async fn world() -> World {
     .await;
     assert_eq!(s, StatusCode::CREATED, "{acc}");
     let account = acc["id"].as_str().unwrap().to_string();
+    // A sale from a batch with no receipt: a finding about the victim's ledger.
+    let (_, second) = app.batch(&victim, "V-2", "11020201109009").await;
+    created(
+        app.post(
+            "/api/v1/movements",
+            &victim.key,
+            &json!({"kind": "sell", "batch_id": second, "quantity": 5, "at": AT}),
+        )
+        .await,
+    )
+    .await;
+    let (_, found) = json(
+        app.get("/api/v1/findings?status=open", &app.regulator)
+            .await,
+    )
+    .await;
+    let finding = found["items"][0]["id"]
+        .as_str()
+        .expect("a finding")
+        .to_string();
     World {
+        finding,
         account,
         credential,
         app,
@@ -191,6 +214,7 @@ impl World {
             ),
             ("/api/v1/notices".to_string(), &a.regulator),
             ("/api/v1/accounts".to_string(), &a.regulator),
+            ("/api/v1/findings".to_string(), &a.regulator),
             (format!("/t/{VICTIM_CODE}"), &a.regulator),
         ] {
             let r = a.get(&path, key).await;
@@ -310,6 +334,11 @@ impl World {
         out.push(("post", "/api/v1/sessions/end", Body::Json(json!({}))));
         out.push((
             "post",
+            "/api/v1/findings/{id}/dismiss",
+            Body::Json(json!({"reason": "hostile"})),
+        ));
+        out.push((
+            "post",
             "/api/v1/credentials/{id}/revoke",
             Body::Json(json!({})),
         ));
@@ -388,6 +417,8 @@ impl World {
             self.credential.clone()
         } else if path.starts_with("/api/v1/accounts") {
             self.account.clone()
+        } else if path.starts_with("/api/v1/findings") {
+            self.finding.clone()
         } else {
             self.batch.clone()
         };
@@ -751,6 +782,7 @@ async fn every_read_route_shows_a_hostile_tenant_nothing_of_the_victims() {
             "incidents" => w.incident.clone(),
             "movements" => w.movement.clone(),
             "products" => w.product.clone(),
+            "findings" => w.finding.clone(),
             _ => w.batch.clone(),
         }
     };

@@ -1,0 +1,257 @@
+//! The ledger checks on every write path: each rule under its default policy (flag: stored with a finding;
+//! reject: refused naming the field and the rule), findings that later records put right, and a regulator
+//! dismissing one with a reason.
+
+use coldtrace_domain::checks::{CheckPolicy, Policy, Rule};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::support::{Ent, TestApp, json};
+
+fn at(d: u32, h: u32) -> String {
+    format!("2026-03-{d:02}T{h:02}:00:00+08:00")
+}
+
+async fn findings(app: &TestApp, key: &str, query: &str) -> Vec<Value> {
+    let (s, v) = json(app.get(&format!("/api/v1/findings{query}"), key).await).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    v["items"].as_array().unwrap().clone()
+}
+
+async fn post_mv(app: &TestApp, e: &Ent, body: Value) -> (StatusCode, Value) {
+    json(app.post("/api/v1/movements", &e.key, &body).await).await
+}
+
+#[tokio::test]
+async fn shipping_more_than_received_opens_a_finding_that_a_late_receipt_resolves() {
+    let app = TestApp::spawn().await;
+    let e = app.enterprise("120116", "importer", 91).await;
+    let other = app.enterprise("120104", "wholesale_vendor", 92).await;
+    let (_, batch) = app.batch(&e, "CHK-1", "11020201109101").await;
+    let (s, v) = post_mv(
+        &app,
+        &e,
+        json!({"kind": "receive", "batch_id": batch, "quantity": 400, "at": at(1, 8),
+        "counterparty_name": "Frigorifico Exemplo S.A."}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    // 500 shipped of 400 received: stored (the receipt of the rest may come later), and a finding opened.
+    let (s, v) = post_mv(
+        &app,
+        &e,
+        json!({"kind": "ship", "batch_id": batch, "quantity": 500, "at": at(2, 8),
+        "counterparty_name": "某批发商"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let open = findings(&app, &e.key, "?status=open").await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    let f = &open[0];
+    assert_eq!(
+        (f["rule"].as_str(), f["code"].as_str()),
+        (Some("stock_conservation"), Some("CT-STOCK"))
+    );
+    assert_eq!(f["batch"], batch.as_str());
+    assert!(f["message"].as_str().unwrap().contains("100"), "{f}");
+    // The regulator sees it; another enterprise does not, by list or by id.
+    assert_eq!(
+        findings(&app, &app.regulator, "?rule=CT-STOCK").await.len(),
+        1
+    );
+    assert!(findings(&app, &other.key, "").await.is_empty());
+    let id = f["id"].as_str().unwrap();
+    let (s, _) = json(app.get(&format!("/api/v1/findings/{id}"), &other.key).await).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // The trace shows the lot as it is: nothing on hand, 100 short.
+    // A second receipt of 100 arrives late: the lot balances and the platform resolves the finding.
+    let (s, _) = post_mv(
+        &app,
+        &e,
+        json!({"kind": "receive", "batch_id": batch, "quantity": 100, "at": at(1, 9),
+        "counterparty_name": "Frigorifico Exemplo S.A."}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (_, f) = json(app.get(&format!("/api/v1/findings/{id}"), &e.key).await).await;
+    assert_eq!(f["status"], "resolved", "{f}");
+    assert_eq!(f["closed_by"], "platform");
+    assert!(findings(&app, &e.key, "?status=open").await.is_empty());
+}
+
+#[tokio::test]
+async fn under_reject_an_impossible_ledger_is_refused_naming_the_field_and_the_rule() {
+    let app = TestApp::spawn_with_checks(
+        CheckPolicy::default().with(Rule::StockConservation, Policy::Reject),
+    )
+    .await;
+    let e = app.enterprise("120116", "importer", 93).await;
+    let (_, batch) = app.batch(&e, "CHK-2", "11020201109102").await;
+    let (s, body) = json(
+        app.post(
+            "/api/v1/submissions",
+            &e.key,
+            &json!({"movements": [
+                {"kind": "receive", "batch_id": batch, "quantity": 1300, "at": at(1, 8), "counterparty_name": "Frigorifico"},
+                {"kind": "ship", "batch_id": batch, "quantity": 99999, "at": at(2, 8), "counterparty_name": "某人"}
+            ]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let err = &body["errors"][0];
+    assert!(
+        err["field"].as_str().unwrap().starts_with("movements["),
+        "{body}"
+    );
+    assert!(
+        err["reason"].as_str().unwrap().contains("CT-STOCK"),
+        "{body}"
+    );
+    // Nothing of it was stored, no finding either.
+    let (_, list) = json(app.get("/api/v1/movements", &e.key).await).await;
+    assert!(list["items"].as_array().unwrap().is_empty(), "{list}");
+    assert!(findings(&app, &app.regulator, "").await.is_empty());
+    // The same ledger within its stock is taken.
+    let (s, v) = json(
+        app.post(
+            "/api/v1/submissions",
+            &e.key,
+            &json!({"movements": [
+                {"kind": "receive", "batch_id": batch, "quantity": 1300, "at": at(1, 8), "counterparty_name": "Frigorifico"},
+                {"kind": "ship", "batch_id": batch, "quantity": 1300, "at": at(2, 8), "counterparty_name": "某人"}
+            ]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+}
+
+#[tokio::test]
+async fn a_time_in_the_future_is_refused_and_times_out_of_order_are_findings() {
+    let app = TestApp::spawn().await;
+    let seller = app.enterprise("120116", "importer", 94).await;
+    let buyer = app.enterprise("120104", "wholesale_vendor", 95).await;
+    let (_, batch) = app.batch(&seller, "CHK-3", "11020201109103").await;
+    let (s, body) = post_mv(
+        &app,
+        &seller,
+        json!({"kind": "receive", "batch_id": batch, "quantity": 10,
+        "at": "2099-01-01T08:00:00+08:00", "counterparty_name": "Frigorifico"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    // A single-record route names the field of the record itself.
+    assert_eq!(body["errors"][0]["field"], "at", "{body}");
+    assert!(
+        body["errors"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("CT-FUTURE"),
+        "{body}"
+    );
+    // Shipped on the 5th; the buyer's ledger says it arrived on the 2nd.
+    post_mv(
+        &app,
+        &seller,
+        json!({"kind": "receive", "batch_id": batch, "quantity": 100, "at": at(1, 8),
+        "counterparty_name": "Frigorifico"}),
+    )
+    .await;
+    post_mv(
+        &app,
+        &seller,
+        json!({"kind": "ship", "batch_id": batch, "quantity": 50, "at": at(5, 8),
+        "counterparty_uscc": buyer.uscc, "counterparty_name": "批发商"}),
+    )
+    .await;
+    let (s, v) = post_mv(
+        &app,
+        &buyer,
+        json!({"kind": "receive", "batch_id": batch, "quantity": 50, "at": at(2, 8),
+        "counterparty_uscc": seller.uscc, "counterparty_name": "进口商"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let receipt = v["movements"][0].as_str().unwrap().to_string();
+    let time = findings(&app, &buyer.key, "?rule=time_order&status=open").await;
+    assert_eq!(time.len(), 1, "{time:?}");
+    assert_eq!(time[0]["movement"], receipt.as_str());
+    // The buyer corrects the date: the finding is answered.
+    let (s, _) = post_mv(
+        &app,
+        &buyer,
+        json!({"kind": "receive", "batch_id": batch, "quantity": 50, "at": at(5, 15),
+        "counterparty_uscc": seller.uscc, "counterparty_name": "进口商", "corrects": receipt}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert!(
+        findings(&app, &buyer.key, "?rule=time_order&status=open")
+            .await
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_regulator_of_the_province_dismisses_a_finding_with_a_reason() {
+    let app = TestApp::spawn().await;
+    let e = app.enterprise("120116", "importer", 96).await;
+    let (_, batch) = app.batch(&e, "CHK-4", "11020201109104").await;
+    post_mv(
+        &app,
+        &e,
+        json!({"kind": "sell", "batch_id": batch, "quantity": 5, "at": at(2, 8)}),
+    )
+    .await;
+    let f = findings(&app, &app.regulator, "?status=open").await;
+    assert_eq!(f.len(), 1, "{f:?}");
+    let id = f[0]["id"].as_str().unwrap();
+    let url = format!("/api/v1/findings/{id}/dismiss");
+    let (s, _) = json(
+        app.post(&url, &e.key, &json!({"reason": "我说没问题"}))
+            .await,
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "an enterprise does not dismiss its own findings"
+    );
+    let elsewhere = TestApp::key(
+        &app.store,
+        coldtrace_domain::Role::Regulator,
+        Some("32"),
+        None,
+    )
+    .await;
+    let (s, _) = json(app.post(&url, &elsewhere, &json!({"reason": "x"})).await).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, v) = json(
+        app.post(&url, &app.regulator, &json!({"reason": " "}))
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("reason"))
+    );
+    let (s, v) = json(
+        app.post(
+            &url,
+            &app.regulator,
+            &json!({"reason": "样品批次，现场核实无实物出库"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], "dismissed");
+    assert_eq!(v["reason"], "样品批次，现场核实无实物出库");
+    assert!(
+        v["closed_by"].as_str().unwrap().starts_with("regulator:12"),
+        "{v}"
+    );
+}
