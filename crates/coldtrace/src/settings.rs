@@ -8,6 +8,11 @@ use anyhow::Context;
 #[derive(Debug, Clone, serde::Deserialize)]
 pub struct Settings {
     pub server: Server,
+    /// The province's policy for the ledger checks: rule name to `reject`, `flag` or `off`
+    /// (`[checks]` in `coldtrace.toml`, `COLDTRACE__CHECKS__STOCK_CONSERVATION=reject`); rules not named keep
+    /// their defaults (docs/checks.md).
+    #[serde(default)]
+    pub checks: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -53,5 +58,35 @@ impl Settings {
         b.build()?
             .try_deserialize()
             .context("reading configuration")
+    }
+}
+
+impl Settings {
+    /// The ledger-check policy from `[checks]`, then `--check RULE=POLICY` flags over it.
+    pub fn check_policy(
+        &self,
+        flags: &[String],
+    ) -> anyhow::Result<coldtrace_domain::checks::CheckPolicy> {
+        use coldtrace_domain::checks::{CheckPolicy, Policy, Rule};
+        let mut p = CheckPolicy::default();
+        let pairs = self
+            .checks
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone(), "[checks]"))
+            .chain(flags.iter().map(|f| {
+                let (k, v) = f.split_once('=').unwrap_or((f, ""));
+                (k.to_string(), v.to_string(), "--check")
+            }));
+        for (rule, policy, from) in pairs {
+            let r = Rule::parse(rule.trim()).map_err(|e| anyhow::anyhow!("{from}: {e}"))?;
+            let pol = match policy.trim().to_ascii_lowercase().as_str() {
+                "reject" => Policy::Reject,
+                "flag" => Policy::Flag,
+                "off" => Policy::Off,
+                o => anyhow::bail!("{from} {rule}: {o:?} is not a policy (reject, flag or off)"),
+            };
+            p = p.with(r, pol);
+        }
+        Ok(p)
     }
 }

@@ -47,6 +47,9 @@ pub struct Args {
     /// system (overrides `server.adapters`).
     #[arg(long)]
     pub adapters: Option<std::path::PathBuf>,
+    /// A ledger check's policy, `RULE=reject|flag|off` (repeatable; over `[checks]` in the configuration).
+    #[arg(long = "check")]
+    pub checks: Vec<String>,
     /// Requests a second one credential may send (bursts of twice as many pass); over it, 429.
     #[arg(long, default_value_t = 100)]
     pub rate_per_key: u32,
@@ -56,6 +59,7 @@ pub struct Args {
 }
 
 pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
+    let checks = settings.check_policy(&a.checks)?;
     let data = a.data.unwrap_or(settings.server.data);
     let listen = a.listen.unwrap_or(settings.server.listen);
     let tier = tier(
@@ -71,6 +75,7 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
     let scheme = a.code_scheme.or(settings.server.code_scheme.clone());
     let mut config = PlatformConfig::new(tier.clone());
     config.checkpoints = Some(coldtrace_service::audit::CheckpointConfig::in_dir(&data));
+    config.checks = checks;
     if let Tier::Province(p) = &tier {
         let p = p.as_str().to_string();
         let issuer = match scheme.as_deref() {

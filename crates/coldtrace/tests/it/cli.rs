@@ -194,6 +194,24 @@ fn serve_explains_bad_configuration() {
     ]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("province or national"));
+    // A ledger check's policy that does not exist is named.
+    for (flag, says) in [
+        ("stock_conservation=maybe", "not a policy"),
+        ("stock=reject", "not a check"),
+    ] {
+        let o = run(&[
+            "serve",
+            "--data",
+            dir.path().to_str().unwrap(),
+            "--province",
+            "12",
+            "--check",
+            flag,
+        ]);
+        assert!(!o.status.success());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(says), "{flag}: {err}");
+    }
 }
 
 #[test]
