@@ -320,6 +320,9 @@ pub struct LotOut {
     pub destroyed: f64,
     pub returned: f64,
     pub on_hand: f64,
+    /// What the records add up to: negative when more left the lot than came in (a stock finding); on hand is
+    /// then 0.
+    pub balance: f64,
     /// True when the holder recorded no receipt and the quantity is what senders reported.
     pub receipt_unconfirmed: bool,
     /// Forward: earliest time it held implicated goods. Backward: latest time it sent goods onward.
@@ -1061,6 +1064,7 @@ fn build(ix: &TraceIndex, dir: &Directory, r: &TraceResult) -> TraceAnswer {
             destroyed: q(qty.destroyed),
             returned: q(qty.returned),
             on_hand: q(on_hand),
+            balance: q(qty.balance()),
             receipt_unconfirmed: unconfirmed,
             time: fmt_time(hit.time),
             forward_time: fwd_time.get(lot).and_then(|t| fmt_time(*t)),

@@ -150,6 +150,16 @@ pub struct LotQuantities {
 }
 
 impl LotQuantities {
+    /// Inflow minus outflow, negative when the records say more left than came (a ledger check's finding).
+    pub fn balance(&self) -> i64 {
+        let inflow = if self.received + self.produced > 0 {
+            self.received + self.produced
+        } else {
+            self.reported_inbound
+        };
+        inflow - self.shipped - self.sold - self.consumed - self.destroyed - self.returned
+    }
+
     /// What the holder still has: inflow minus outflow, never negative. Inflow is the holder's own receipts
     /// and production, or, when it recorded none, what senders reported.
     pub fn on_hand(&self) -> i64 {

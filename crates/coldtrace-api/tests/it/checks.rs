@@ -64,6 +64,27 @@ async fn shipping_more_than_received_opens_a_finding_that_a_late_receipt_resolve
     let (s, _) = json(app.get(&format!("/api/v1/findings/{id}"), &other.key).await).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     // The trace shows the lot as it is: nothing on hand, 100 short.
+    let (_, t) = json(
+        app.get(
+            &format!("/api/v1/trace?batch={batch}&direction=both"),
+            &app.regulator,
+        )
+        .await,
+    )
+    .await;
+    let lot = t["holders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|h| h["lots"].as_array().unwrap())
+        .find(|l| l["shipped"] == 500.0)
+        .unwrap_or_else(|| panic!("{t}"))
+        .clone();
+    assert_eq!(
+        (lot["on_hand"].as_f64(), lot["balance"].as_f64()),
+        (Some(0.0), Some(-100.0)),
+        "{lot}"
+    );
     // A second receipt of 100 arrives late: the lot balances and the platform resolves the finding.
     let (s, _) = post_mv(
         &app,
