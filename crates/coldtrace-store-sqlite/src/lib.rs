@@ -160,6 +160,9 @@ impl SqliteStore {
             writer.execute_batch(SCHEMA)?;
             writer.execute_batch(crate::docking::SCHEMA)?;
             writer.execute_batch(crate::audit::SCHEMA)?;
+            if version < 11 {
+                schema::backfill_lot_stock(&writer)?;
+            }
             writer.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         }
         let readers = (0..4)
