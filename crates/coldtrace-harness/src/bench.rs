@@ -38,6 +38,9 @@ pub enum What {
         /// Rows in the ledger file.
         #[arg(long, default_value_t = 100_000)]
         rows: usize,
+        /// Turn every ledger check off (the baseline for what the checks cost).
+        #[arg(long)]
+        checks_off: bool,
     },
     /// What the request guards cost: ingest and trace latency with the audit trail and the rate limiter,
     /// beside the same server without them; and the time to verify an audit chain.
@@ -106,7 +109,8 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
             batch,
             single,
             rows,
-        } => ingest(movements, batch, single, rows).await,
+            checks_off,
+        } => ingest(movements, batch, single, rows, checks_off).await,
         What::Guards {
             movements,
             batch,
@@ -165,14 +169,25 @@ pub(crate) mod tempfile_dir {
     }
 }
 
-async fn rig() -> anyhow::Result<Rig> {
-    rig_with(coldtrace_api::Guards::ALL).await
+/// Every ledger check off.
+fn no_checks() -> coldtrace_domain::checks::CheckPolicy {
+    use coldtrace_domain::checks::{CheckPolicy, Policy, RULES};
+    RULES
+        .into_iter()
+        .fold(CheckPolicy::default(), |p, r| p.with(r, Policy::Off))
+}
+
+pub(crate) async fn rig_with(guards: coldtrace_api::Guards) -> anyhow::Result<Rig> {
+    rig_configured(guards, Default::default()).await
 }
 
 /// A province platform on a fresh store in a scratch directory, serving on a local port, with an enterprise
 /// (its key) and one batch of 100,000 t; `guards` says whether the audit trail and the rate limiter run (the
 /// limits themselves are set too high to refuse anything, so only their cost shows).
-pub(crate) async fn rig_with(guards: coldtrace_api::Guards) -> anyhow::Result<Rig> {
+async fn rig_configured(
+    guards: coldtrace_api::Guards,
+    checks: coldtrace_domain::checks::CheckPolicy,
+) -> anyhow::Result<Rig> {
     let dir = std::env::temp_dir().join(format!("coldtrace-bench-{}", uuid::Uuid::now_v7()));
     let store = crate::open_store(&dir)?;
     let regulator = issue(
@@ -186,11 +201,10 @@ pub(crate) async fn rig_with(guards: coldtrace_api::Guards) -> anyhow::Result<Ri
     .await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
-    let platform = Platform::start(
-        store.clone() as Arc<dyn Store>,
-        PlatformConfig::new(Tier::Province(ProvinceCode::parse("12").expect("constant"))),
-    )
-    .await?;
+    let mut config =
+        PlatformConfig::new(Tier::Province(ProvinceCode::parse("12").expect("constant")));
+    config.checks = checks;
+    let platform = Platform::start(store.clone() as Arc<dyn Store>, config).await?;
     let mut state = AppState::with_limits(
         Arc::new(platform),
         coldtrace_api::limits::RateLimits::unlimited(),
@@ -258,11 +272,33 @@ pub(crate) fn movement(i: usize) -> Value {
     })
 }
 
-async fn ingest(movements: usize, batch: usize, single: usize, rows: usize) -> anyhow::Result<()> {
+async fn ingest(
+    movements: usize,
+    batch: usize,
+    single: usize,
+    rows: usize,
+    checks_off: bool,
+) -> anyhow::Result<()> {
     println!(
         "coldtrace bench ingest (SQLite WAL, synchronous=FULL: one fsync per committed submission)"
     );
-    let rig = rig().await?;
+    println!(
+        "ledger checks: {}",
+        if checks_off {
+            "off"
+        } else {
+            "on (each province's defaults)"
+        }
+    );
+    let rig = rig_configured(
+        coldtrace_api::Guards::ALL,
+        if checks_off {
+            no_checks()
+        } else {
+            Default::default()
+        },
+    )
+    .await?;
     // Baseline: one movement per request.
     let t = Instant::now();
     for i in 0..single {
