@@ -333,3 +333,48 @@ async fn a_store_from_an_older_release_opens_and_takes_the_new_columns() {
         .unwrap();
     assert_eq!(kept, 1, "the inbox keeps its rows when rebuilt");
 }
+
+/// The lot stock the writer keeps equals what the records add up to: as written, after a correction, and as
+/// filled in when a store written before the table existed is opened.
+#[tokio::test]
+async fn the_kept_lot_stock_matches_the_records_after_corrections_and_after_an_upgrade() {
+    let c = ctx().await;
+    let mut v = product_and_batch("B1", "11020201101001");
+    v["movements"] = json!([
+        {"kind": "receive", "batch_no": "B1", "quantity": 400, "at": "2026-03-01T08:00:00+08:00", "counterparty_name": "Teys"},
+        {"kind": "ship", "batch_no": "B1", "quantity": 223, "at": "2026-03-02T08:00:00+08:00", "counterparty_name": "某批发"},
+        {"kind": "sell", "batch_no": "B1", "quantity": 50, "at": "2026-03-03T08:00:00+08:00"}
+    ]);
+    let out = c.submit(v, None).await.unwrap();
+    let ship = out.receipt.movements[1];
+    c.submit(
+        json!({"movements": [{"kind": "ship", "batch_no": "B1", "quantity": 200, "at": "2026-03-02T08:00:00+08:00",
+                              "counterparty_name": "某批发", "corrects": ship}]}),
+        None,
+    )
+    .await
+    .unwrap();
+    let path = c._dir.path().join("s.sqlite");
+    let kept = |p: &std::path::Path| -> (i64, i64, i64) {
+        rusqlite::Connection::open(p)
+            .unwrap()
+            .query_row("SELECT received, shipped, sold FROM lot_stock", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .unwrap()
+    };
+    assert_eq!(
+        kept(&path),
+        (400_000, 200_000, 50_000),
+        "the correction replaced 223 by 200"
+    );
+    // As if written by an older release: no lot stock, an older schema version. Opening fills it in.
+    drop(c.store);
+    {
+        let db = rusqlite::Connection::open(&path).unwrap();
+        db.execute_batch("DELETE FROM lot_stock; PRAGMA user_version = 10;")
+            .unwrap();
+    }
+    let _reopened = SqliteStore::open(&path).unwrap();
+    assert_eq!(kept(&path), (400_000, 200_000, 50_000));
+}
