@@ -31,10 +31,18 @@ pub enum Rule {
     TimeOrder,
     /// 未来时间: a movement is not dated in the future (beyond [`FUTURE_MARGIN_MS`]).
     FutureTime,
+    /// 四不得: imported goods without their inspection-and-quarantine certificate, nucleic-acid report,
+    /// disinfection certificate or trace code may not be sold, processed or moved on.
+    FourNots,
 }
 
 /// Every rule, in the order they are documented.
-pub const RULES: [Rule; 3] = [Rule::StockConservation, Rule::TimeOrder, Rule::FutureTime];
+pub const RULES: [Rule; 4] = [
+    Rule::StockConservation,
+    Rule::TimeOrder,
+    Rule::FutureTime,
+    Rule::FourNots,
+];
 
 /// How far a ledger's clock may be off before time order is a finding.
 pub const CLOCK_SKEW_MS: i64 = 12 * 3_600_000;
@@ -48,6 +56,7 @@ impl Rule {
             Rule::StockConservation => "CT-STOCK",
             Rule::TimeOrder => "CT-TIME",
             Rule::FutureTime => "CT-FUTURE",
+            Rule::FourNots => "CT-4NOT",
         }
     }
 
@@ -57,14 +66,16 @@ impl Rule {
             Rule::StockConservation => "库存守恒 stock conservation",
             Rule::TimeOrder => "时间顺序 time order",
             Rule::FutureTime => "未来时间 a time in the future",
+            Rule::FourNots => "四不得 imported goods moved on without their papers",
         }
     }
 
     /// The policy a province gets unless it chooses another.
     pub fn default_policy(self) -> Policy {
         match self {
-            // Out-of-order arrival is normal: these are findings to follow, not refusals.
-            Rule::StockConservation | Rule::TimeOrder => Policy::Flag,
+            // Out-of-order arrival is normal (papers are often recorded after the goods moved): these are
+            // findings to follow, not refusals.
+            Rule::StockConservation | Rule::TimeOrder | Rule::FourNots => Policy::Flag,
             // A date in the future is a typing error the enterprise can fix at once.
             Rule::FutureTime => Policy::Reject,
         }
@@ -75,6 +86,7 @@ impl Rule {
             Rule::StockConservation => "stock_conservation",
             Rule::TimeOrder => "time_order",
             Rule::FutureTime => "future_time",
+            Rule::FourNots => "four_nots",
         }
     }
 
@@ -83,7 +95,9 @@ impl Rule {
             .into_iter()
             .find(|r| r.as_str() == s || r.code().eq_ignore_ascii_case(s))
             .ok_or_else(|| {
-                format!("{s:?} is not a check (one of stock_conservation, time_order, future_time)")
+                format!(
+                    "{s:?} is not a check (one of stock_conservation, time_order, future_time, four_nots)"
+                )
             })
     }
 }
@@ -209,6 +223,28 @@ pub fn sent_before_arrival(sent_at_ms: i64, first_in_at_ms: i64) -> Option<Strin
             when(first_in_at_ms)
         )
     })
+}
+
+/// What an imported batch lacks of the four papers (四不得), in the notice's words; empty when it has them.
+pub fn four_nots_missing(kinds: &[crate::DocumentKind], has_code: bool) -> Vec<&'static str> {
+    use crate::DocumentKind as K;
+    let mut out = Vec::new();
+    for (k, name) in [
+        (
+            K::InspectionQuarantine,
+            "检验检疫证明 inspection-and-quarantine certificate",
+        ),
+        (K::NucleicAcid, "核酸检测报告 nucleic-acid report"),
+        (K::Disinfection, "消毒证明 disinfection certificate"),
+    ] {
+        if !kinds.contains(&k) {
+            out.push(name);
+        }
+    }
+    if !has_code {
+        out.push("追溯码 trace code");
+    }
+    out
 }
 
 /// A time in the future: `Some(message)` beyond [`FUTURE_MARGIN_MS`].

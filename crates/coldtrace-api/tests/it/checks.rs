@@ -45,7 +45,7 @@ async fn shipping_more_than_received_opens_a_finding_that_a_late_receipt_resolve
     )
     .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
-    let open = findings(&app, &e.key, "?status=open").await;
+    let open = findings(&app, &e.key, "?rule=stock_conservation&status=open").await;
     assert_eq!(open.len(), 1, "{open:?}");
     let f = &open[0];
     assert_eq!(
@@ -97,7 +97,11 @@ async fn shipping_more_than_received_opens_a_finding_that_a_late_receipt_resolve
     let (_, f) = json(app.get(&format!("/api/v1/findings/{id}"), &e.key).await).await;
     assert_eq!(f["status"], "resolved", "{f}");
     assert_eq!(f["closed_by"], "platform");
-    assert!(findings(&app, &e.key, "?status=open").await.is_empty());
+    assert!(
+        findings(&app, &e.key, "?rule=stock_conservation&status=open")
+            .await
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -133,7 +137,11 @@ async fn under_reject_an_impossible_ledger_is_refused_naming_the_field_and_the_r
     // Nothing of it was stored, no finding either.
     let (_, list) = json(app.get("/api/v1/movements", &e.key).await).await;
     assert!(list["items"].as_array().unwrap().is_empty(), "{list}");
-    assert!(findings(&app, &app.regulator, "").await.is_empty());
+    assert!(
+        findings(&app, &app.regulator, "?rule=CT-STOCK")
+            .await
+            .is_empty()
+    );
     // The same ledger within its stock is taken.
     let (s, v) = json(
         app.post(
@@ -227,7 +235,7 @@ async fn a_regulator_of_the_province_dismisses_a_finding_with_a_reason() {
         json!({"kind": "sell", "batch_id": batch, "quantity": 5, "at": at(2, 8)}),
     )
     .await;
-    let f = findings(&app, &app.regulator, "?status=open").await;
+    let f = findings(&app, &app.regulator, "?rule=CT-STOCK&status=open").await;
     assert_eq!(f.len(), 1, "{f:?}");
     let id = f[0]["id"].as_str().unwrap();
     let url = format!("/api/v1/findings/{id}/dismiss");
@@ -274,5 +282,74 @@ async fn a_regulator_of_the_province_dismisses_a_finding_with_a_reason() {
     assert!(
         v["closed_by"].as_str().unwrap().starts_with("regulator:12"),
         "{v}"
+    );
+}
+
+#[tokio::test]
+async fn imported_goods_moved_on_without_their_papers_are_a_finding_until_the_papers_come() {
+    let app = TestApp::spawn().await;
+    let e = app.enterprise("120116", "importer", 97).await;
+    let (_, batch) = app.batch(&e, "CHK-5", "11020201109105").await;
+    post_mv(
+        &app,
+        &e,
+        json!({"kind": "receive", "batch_id": batch, "quantity": 100, "at": at(1, 8),
+        "counterparty_name": "Frigorifico"}),
+    )
+    .await;
+    let (s, _) = post_mv(
+        &app,
+        &e,
+        json!({"kind": "sell", "batch_id": batch, "quantity": 10, "at": at(2, 8)}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let open = findings(&app, &app.regulator, "?rule=four_nots&status=open").await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    let msg = open[0]["message"].as_str().unwrap();
+    for paper in ["检验检疫证明", "核酸检测报告", "消毒证明"] {
+        assert!(msg.contains(paper), "{msg}");
+    }
+    assert!(!msg.contains("追溯码"), "the batch has a trace code: {msg}");
+    // The papers arrive (late, as they do): the finding is resolved once all three are there.
+    for (i, kind) in ["inspection_quarantine", "nucleic_acid", "disinfection"]
+        .iter()
+        .enumerate()
+    {
+        let mut doc = json!({"batch_id": batch, "kind": kind, "number": format!("DOC-{i}"), "issuer": "海关",
+                             "issued_on": "2026-03-01"});
+        if *kind == "nucleic_acid" {
+            doc["result"] = json!("negative");
+        }
+        let r = app.post("/api/v1/documents", &e.key, &doc).await;
+        assert_eq!(
+            r.status(),
+            StatusCode::CREATED,
+            "{}",
+            r.text().await.unwrap()
+        );
+        let still = findings(&app, &app.regulator, "?rule=four_nots&status=open").await;
+        assert_eq!(still.len(), usize::from(i < 2), "after {kind}: {still:?}");
+    }
+    // Under reject, moving imported goods on without papers is refused.
+    let strict =
+        TestApp::spawn_with_checks(CheckPolicy::default().with(Rule::FourNots, Policy::Reject))
+            .await;
+    let e = strict.enterprise("120116", "importer", 98).await;
+    let (_, batch) = strict.batch(&e, "CHK-6", "11020201109106").await;
+    let (s, body) = post_mv(
+        &strict,
+        &e,
+        json!({"kind": "ship", "batch_id": batch, "quantity": 1, "at": at(2, 8),
+        "counterparty_name": "某人"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body["errors"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("CT-4NOT"),
+        "{body}"
     );
 }

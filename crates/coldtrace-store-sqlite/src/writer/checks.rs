@@ -138,6 +138,41 @@ impl Tx<'_> {
                 )?;
             }
         }
+        // 四不得: imported goods are not sold, processed or moved on without their papers.
+        let moved_on: Vec<(String, Uuid)> = match (m.kind, batch) {
+            (MovementKind::Ship | MovementKind::Sell, Some(b)) => {
+                vec![(format!("{at}.batch_id"), b)]
+            }
+            (MovementKind::Transform, _) => m
+                .inputs
+                .iter()
+                .enumerate()
+                .filter_map(|(j, l)| match l.batch {
+                    coldtrace_domain::BatchRef::Id(b) => {
+                        Some((format!("{at}.inputs[{j}].batch_id"), b))
+                    }
+                    _ => None,
+                })
+                .collect(),
+            _ => vec![],
+        };
+        for (field, b) in moved_on {
+            if let Some(missing) = self.papers_missing(b)?
+                && !missing.is_empty()
+            {
+                self.violation(
+                    Violation {
+                        rule: Rule::FourNots,
+                        field,
+                        message: format!("imported goods moved on without: {}", missing.join(", ")),
+                        subject: format!("fournots:{b}:{}", m.holder),
+                    },
+                    m.holder,
+                    Some(b),
+                    Some(m.id),
+                )?;
+            }
+        }
         let mut lots: Vec<Uuid> = batch.into_iter().collect();
         for l in m.inputs.iter().chain(&m.outputs) {
             if let coldtrace_domain::BatchRef::Id(b) = l.batch {
@@ -334,8 +369,63 @@ impl Tx<'_> {
         Ok(row.unwrap_or_default())
     }
 
+    /// For an imported batch, which of its papers (四不得) it lacks; `None` for domestic goods.
+    fn papers_missing(&mut self, batch: Uuid) -> Result<Option<Vec<&'static str>>> {
+        let b = batch.to_string();
+        let row: Option<(Option<String>, Option<String>)> = self
+            .tx
+            .prepare_cached(
+                "SELECT json_extract(b.body, '$.declaration_no'), json_extract(p.body, '$.origin_country')
+                 FROM batches b LEFT JOIN products p ON p.id = b.product WHERE b.id = ?1",
+            )?
+            .query_row([&b], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let imported = match row {
+            Some((declaration, origin)) => {
+                declaration.is_some() || origin.is_some_and(|o| !o.eq_ignore_ascii_case("CN"))
+            }
+            None => false,
+        };
+        if !imported {
+            return Ok(None);
+        }
+        let kinds: Vec<coldtrace_domain::DocumentKind> = self
+            .tx
+            .prepare_cached("SELECT DISTINCT kind FROM documents WHERE batch_id = ?1")?
+            .query_map([&b], |r| r.get::<_, String>(0))?
+            .filter_map(|k| {
+                k.ok()
+                    .and_then(|k| coldtrace_domain::DocumentKind::parse(&k).ok())
+            })
+            .collect();
+        let has_code = self
+            .tx
+            .prepare_cached("SELECT 1 FROM trace_codes WHERE batch_id = ?1 LIMIT 1")?
+            .exists([&b])?;
+        Ok(Some(checks::four_nots_missing(&kinds, has_code)))
+    }
+
+    /// A document was stored for a batch: its open 四不得 findings are looked at again at the end.
+    pub(super) fn papers_added(&mut self, batch: Uuid) {
+        self.papers_changed.insert(batch);
+    }
+
     /// Stock conservation and time order of every lot the submission touched.
     pub(super) fn check_lots(&mut self) -> Result<()> {
+        for b in std::mem::take(&mut self.papers_changed) {
+            if self.papers_missing(b)?.is_some_and(|m| m.is_empty()) {
+                let subjects: Vec<String> = self
+                    .tx
+                    .prepare_cached(
+                        "SELECT subject FROM findings WHERE rule = 'four_nots' AND status = 'open' AND batch = ?1",
+                    )?
+                    .query_map([b.to_string()], |r| r.get(0))?
+                    .collect::<rusqlite::Result<_>>()?;
+                for s in subjects {
+                    self.resolve_finding(&s)?;
+                }
+            }
+        }
         let lots: Vec<((Uuid, Uuid), (usize, Uuid))> =
             std::mem::take(&mut self.lots_touched).into_iter().collect();
         for ((batch, holder), (i, mv)) in lots {

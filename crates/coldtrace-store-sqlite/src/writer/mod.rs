@@ -49,6 +49,8 @@ struct Tx<'a> {
     checks: coldtrace_domain::checks::CheckPolicy,
     /// Lots (batch, holder) the submission's movements touched, with the first movement (index, id) that did.
     lots_touched: std::collections::BTreeMap<(Uuid, Uuid), (usize, Uuid)>,
+    /// Batches the submission stored documents for.
+    papers_changed: std::collections::BTreeSet<Uuid>,
 }
 
 /// A stored record under the same id or natural key: its id, and whether its content is the same.
@@ -380,6 +382,7 @@ impl Tx<'_> {
                 self.now
             ])?;
         self.grant(batch, d.owner)?;
+        self.papers_added(batch);
         self.receipt.documents.push(d.id);
         Ok(())
     }
@@ -422,6 +425,7 @@ pub(super) fn submit_blocking(
         fresh: Default::default(),
         checks: req.checks.clone(),
         lots_touched: Default::default(),
+        papers_changed: Default::default(),
     };
     let s = &req.submission;
     for (i, e) in s.enterprises.iter().enumerate() {
