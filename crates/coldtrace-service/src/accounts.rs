@@ -111,13 +111,25 @@ fn check(n: &NewAccount) -> Result<(), ServiceError> {
         errors.push("name", "is required, at most 100 characters");
     }
     let len = n.password.chars().count();
+    let distinct = n
+        .password
+        .chars()
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
     if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&len) {
         errors.push(
             "password",
             format!("must have {MIN_PASSWORD} to {MAX_PASSWORD} characters"),
         );
-    } else if n.password.eq_ignore_ascii_case(&n.login) {
-        errors.push("password", "must not be the login");
+    } else if n.password.chars().any(char::is_control) || n.password.trim().is_empty() {
+        errors.push("password", "must not be blank or hold control characters");
+    } else if distinct < 5 || n.password.chars().all(|c| c.is_ascii_digit()) {
+        errors.push(
+            "password",
+            "is too easy to guess: use at least 5 different characters, not only digits",
+        );
+    } else if n.password.to_lowercase().contains(&n.login.to_lowercase()) {
+        errors.push("password", "must not contain the login");
     }
     match (n.role, &n.province, n.enterprise) {
         (Role::Regulator, None, _) => errors.push("province", "is required for a regulator"),
@@ -146,6 +158,11 @@ pub async fn create(
     who: Option<&Principal>,
     n: NewAccount,
 ) -> Result<AccountInfo, ServiceError> {
+    // Logins are told apart regardless of case: `duty.tj` and `DUTY.TJ` are one login.
+    let n = NewAccount {
+        login: n.login.trim().to_ascii_lowercase(),
+        ..n
+    };
     check(&n)?;
     if !manages(store, who, n.role, n.province.as_ref(), n.enterprise).await? {
         return Err(match who.map(|w| w.role) {
@@ -184,11 +201,14 @@ pub async fn create(
     Ok(account.info())
 }
 
-/// The accounts `who` manages.
-pub async fn list(store: &dyn Store, who: &Principal) -> Result<Vec<AccountInfo>, ServiceError> {
+/// The accounts `who` manages (`None`: the operator at the command line, every account).
+pub async fn list(
+    store: &dyn Store,
+    who: Option<&Principal>,
+) -> Result<Vec<AccountInfo>, ServiceError> {
     let mut out = Vec::new();
     for a in store.accounts().await? {
-        if manages(store, Some(who), a.role, a.province.as_ref(), a.enterprise).await? {
+        if manages(store, who, a.role, a.province.as_ref(), a.enterprise).await? {
             out.push(a.info());
         }
     }
@@ -198,11 +218,11 @@ pub async fn list(store: &dyn Store, who: &Principal) -> Result<Vec<AccountInfo>
 /// Disables an account and ends its sessions at once; disabling twice is harmless.
 pub async fn disable(
     store: &dyn Store,
-    who: &Principal,
+    who: Option<&Principal>,
     id: Uuid,
 ) -> Result<AccountInfo, ServiceError> {
     match store.account(id).await? {
-        Some(a) if manages(store, Some(who), a.role, a.province.as_ref(), a.enterprise).await? => {}
+        Some(a) if manages(store, who, a.role, a.province.as_ref(), a.enterprise).await? => {}
         // Another tenant's account and none at all get the same answer.
         _ => return Err(ServiceError::NotFound("account")),
     }
@@ -224,7 +244,9 @@ pub async fn sign_in(
     if password.chars().count() > MAX_PASSWORD || login.chars().count() > 64 {
         return Err(ServiceError::SignInRefused);
     }
-    let account = store.account_by_login(login).await?;
+    let account = store
+        .account_by_login(&login.trim().to_ascii_lowercase())
+        .await?;
     let hash = account
         .as_ref()
         .map(|a| a.password_hash.clone())

@@ -152,15 +152,23 @@ async fn manages(
     Ok(match who.role {
         Role::Admin => true,
         Role::Regulator => match (c.role, &c.province, c.enterprise) {
-            (Role::Regulator, Some(p), _) => Some(p) == who.province.as_ref(),
+            // A person's session manages the enterprises' keys, not the office's own.
+            (Role::Regulator, Some(p), _) => {
+                who.person.is_none() && Some(p) == who.province.as_ref()
+            }
             (Role::Enterprise, _, Some(e)) => match store.enterprise(e).await? {
                 Some(e) => Some(&e.record.region.province()) == who.province.as_ref(),
                 None => false,
             },
             _ => false,
         },
+        // The enterprise's office key manages its keys; a staff member's session manages none (it could
+        // otherwise turn itself into a key that outlives the account).
         Role::Enterprise => {
-            c.role == Role::Enterprise && c.enterprise.is_some() && c.enterprise == who.enterprise
+            who.person.is_none()
+                && c.role == Role::Enterprise
+                && c.enterprise.is_some()
+                && c.enterprise == who.enterprise
         }
         _ => false,
     })
@@ -212,6 +220,12 @@ pub async fn rotate(
     now_ms: i64,
 ) -> Result<NewKey, ServiceError> {
     let old = managed(store, who, id).await?;
+    if old.account.is_some() {
+        // A session ends by signing out or by disabling the account; it is never turned into a key.
+        return Err(ServiceError::Conflict(vec![
+            coldtrace_domain::FieldError::new("id", "a session is not rotated; sign in again"),
+        ]));
+    }
     if old.revoked {
         return Err(ServiceError::Conflict(vec![
             coldtrace_domain::FieldError::new("id", "the key is revoked; issue a new one"),

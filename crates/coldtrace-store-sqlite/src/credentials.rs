@@ -198,7 +198,8 @@ impl CredentialStore for SqliteStore {
     }
 }
 
-const INFO: &str = "id, role, enterprise_id, province, label, revoked, created_at, expires_at";
+const INFO: &str =
+    "id, role, enterprise_id, province, label, revoked, created_at, expires_at, account";
 
 type InfoRow = (
     String,
@@ -209,6 +210,7 @@ type InfoRow = (
     bool,
     i64,
     Option<i64>,
+    Option<String>,
 );
 
 fn info_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<InfoRow> {
@@ -221,11 +223,12 @@ fn info_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<InfoRow> {
         r.get(5)?,
         r.get(6)?,
         r.get(7)?,
+        r.get(8)?,
     ))
 }
 
 fn info(
-    (id, role, ent, prov, label, revoked, created_at_ms, expires_at_ms): InfoRow,
+    (id, role, ent, prov, label, revoked, created_at_ms, expires_at_ms, account): InfoRow,
 ) -> crate::Result<CredentialInfo> {
     Ok(CredentialInfo {
         id: parse_uuid(&id)?,
@@ -238,6 +241,7 @@ fn info(
         revoked,
         created_at_ms,
         expires_at_ms,
+        account,
     })
 }
 

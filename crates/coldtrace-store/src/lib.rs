@@ -367,6 +367,8 @@ pub struct CredentialInfo {
     pub revoked: bool,
     pub created_at_ms: i64,
     pub expires_at_ms: Option<i64>,
+    /// For a console session: the login of the person it was opened for.
+    pub account: Option<String>,
 }
 
 impl Credential {

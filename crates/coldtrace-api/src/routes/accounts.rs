@@ -85,7 +85,7 @@ pub async fn list(
     Auth(p): Auth,
 ) -> Result<Json<AccountList>, ApiError> {
     Ok(Json(AccountList {
-        items: accounts::list(state.store.as_ref(), &p).await?,
+        items: accounts::list(state.store.as_ref(), Some(&p)).await?,
     }))
 }
 
@@ -99,7 +99,9 @@ pub async fn disable(
     Path(id): Path<String>,
 ) -> Result<Json<AccountInfo>, ApiError> {
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound("account"))?;
-    Ok(Json(accounts::disable(state.store.as_ref(), &p, id).await?))
+    Ok(Json(
+        accounts::disable(state.store.as_ref(), Some(&p), id).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/sessions", tag = "access", request_body = SignIn,

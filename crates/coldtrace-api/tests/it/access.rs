@@ -610,6 +610,46 @@ async fn people_sign_in_to_sessions_that_name_them_and_end_when_they_sign_out_or
     );
     assert!(actors.contains(&"login:nobody.here"), "{actors:?}");
 
+    // A session is never turned into a key: not by rotating itself, nor by rotating the office's key.
+    let cred = session["credential_id"].as_str().unwrap();
+    let (s, _) = json(
+        app.post(
+            &format!("/api/v1/credentials/{cred}/rotate"),
+            &token,
+            &json!({}),
+        )
+        .await,
+    )
+    .await;
+    assert!(matches!(s.as_u16(), 404 | 409), "rotating a session: {s}");
+    let (_, keys) = json(app.get("/api/v1/credentials", &token).await).await;
+    assert!(
+        keys["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k["role"] != "regulator" || k["account"].is_string()),
+        "a person's session manages no regulator office key: {keys}"
+    );
+    // The same login in capitals is the same login; passwords that are easy to guess are refused.
+    let mut upper = account.clone();
+    upper["login"] = json!("WANG.WEI");
+    let (s, _) = json(app.post("/api/v1/accounts", &app.regulator, &upper).await).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let (s, _) = sign_in("Wang.Wei", "冷链追溯-2026-tianjin").await;
+    assert_eq!(s, StatusCode::CREATED);
+    for weak in ["aaaaaaaaaaaa", "1234567890", "          ", "xli.qiangx123"] {
+        let mut w = account.clone();
+        w["login"] = json!("li.qiang");
+        w["password"] = json!(weak);
+        let (s, v) = json(app.post("/api/v1/accounts", &app.regulator, &w).await).await;
+        assert_eq!(
+            (s, v["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("password")),
+            "{weak:?}"
+        );
+    }
+
     // Signing out ends the session; an API key is not a session.
     let (s, _) = json(app.post("/api/v1/sessions/end", &token, &json!({})).await).await;
     assert_eq!(s, StatusCode::OK);
@@ -650,4 +690,46 @@ async fn people_sign_in_to_sessions_that_name_them_and_end_when_they_sign_out_or
     assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
     let (_, list) = json(app.get("/api/v1/accounts", &app.regulator).await).await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
+
+    // An enterprise's staff member signs in; the session cannot rotate or revoke the office's key.
+    let e = app.enterprise("120116", "importer", 99).await;
+    let (s, _) = json(
+        app.post(
+            "/api/v1/accounts",
+            &e.key,
+            &json!({"login": "staff.99", "name": "库管员", "role": "enterprise", "enterprise": e.id,
+                    "password": "cold-store-2026"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (_, staff) = sign_in("staff.99", "cold-store-2026").await;
+    let staff = staff["token"].as_str().unwrap().to_string();
+    let (_, office) = json(app.get("/api/v1/credentials", &e.key).await).await;
+    let office = office["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["account"].is_null())
+        .expect("the office key")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for action in ["rotate", "revoke"] {
+        let (s, _) = json(
+            app.post(
+                &format!("/api/v1/credentials/{office}/{action}"),
+                &staff,
+                &json!({}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{action} from a staff session");
+    }
+    assert_eq!(
+        app.get("/api/v1/whoami", &e.key).await.status(),
+        StatusCode::OK
+    );
 }

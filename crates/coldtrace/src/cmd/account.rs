@@ -3,7 +3,7 @@
 
 use std::io::BufRead;
 
-use coldtrace_domain::{Principal, ProvinceCode, Role};
+use coldtrace_domain::{ProvinceCode, Role};
 use coldtrace_store::prelude::*;
 use uuid::Uuid;
 
@@ -51,10 +51,6 @@ pub enum Sub {
 }
 
 pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
-    let operator = Principal {
-        role: Role::Admin,
-        ..Principal::operator()
-    };
     match a.command {
         Sub::Add {
             login,
@@ -103,7 +99,7 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
         }
         Sub::List { data } => {
             let store = super::open_store(&data.unwrap_or(settings.server.data))?;
-            for acc in coldtrace_service::accounts::list(store.as_ref(), &operator).await? {
+            for acc in coldtrace_service::accounts::list(store.as_ref(), None).await? {
                 let tenant = acc
                     .province
                     .map(|p| p.as_str().to_string())
@@ -123,7 +119,7 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
         }
         Sub::Disable { id, data } => {
             let store = super::open_store(&data.unwrap_or(settings.server.data))?;
-            coldtrace_service::accounts::disable(store.as_ref(), &operator, id).await?;
+            coldtrace_service::accounts::disable(store.as_ref(), None, id).await?;
             println!("disabled {id}; its sessions have ended");
             Ok(())
         }
