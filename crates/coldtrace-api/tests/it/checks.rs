@@ -353,3 +353,60 @@ async fn imported_goods_moved_on_without_their_papers_are_a_finding_until_the_pa
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn under_reject_the_movement_that_takes_the_lot_short_is_named_and_a_partial_fix_is_taken() {
+    let mut app = TestApp::spawn().await;
+    let e = app.enterprise("120116", "importer", 90).await;
+    let (_, batch) = app.batch(&e, "CHK-7", "11020201109107").await;
+    // Under flag, the lot goes 300 short.
+    post_mv(
+        &app,
+        &e,
+        json!({"kind": "receive", "batch_id": batch, "quantity": 200, "at": at(1, 8),
+        "counterparty_name": "Frigorifico"}),
+    )
+    .await;
+    post_mv(
+        &app,
+        &e,
+        json!({"kind": "sell", "batch_id": batch, "quantity": 500, "at": at(2, 8)}),
+    )
+    .await;
+    app.restart_with_checks(CheckPolicy::default().with(Rule::StockConservation, Policy::Reject))
+        .await;
+    // A receipt that leaves it less short is taken; the finding stays open until the lot balances.
+    let (s, v) = post_mv(
+        &app,
+        &e,
+        json!({"kind": "receive", "batch_id": batch, "quantity": 1, "at": at(1, 9),
+        "counterparty_name": "Frigorifico"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let open = findings(&app, &e.key, "?rule=stock_conservation&status=open").await;
+    assert_eq!(open.len(), 1);
+    assert!(
+        open[0]["message"].as_str().unwrap().contains("299"),
+        "{open:?}"
+    );
+    // What makes it worse is refused, naming the movement that took goods out last.
+    let (s, body) = json(
+        app.post(
+            "/api/v1/submissions",
+            &e.key,
+            &json!({"movements": [
+                {"kind": "receive", "batch_id": batch, "quantity": 100, "at": at(3, 8), "counterparty_name": "Frigorifico"},
+                {"kind": "sell", "batch_id": batch, "quantity": 60, "at": at(3, 9)},
+                {"kind": "sell", "batch_id": batch, "quantity": 60, "at": at(3, 10)}
+            ]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(
+        body["errors"][0]["field"], "movements[2].quantity",
+        "{body}"
+    );
+}

@@ -90,12 +90,16 @@ impl TestApp {
 
     /// A new platform over the same store, as after a restart: the trace index is rebuilt from the store.
     pub async fn restart(&mut self) {
-        let platform = Platform::start(
-            self.store.clone() as Arc<dyn Store>,
-            PlatformConfig::new(Tier::Province(ProvinceCode::parse("12").unwrap())),
-        )
-        .await
-        .unwrap();
+        self.restart_with_checks(Default::default()).await
+    }
+
+    /// [`TestApp::restart`] with another policy for the ledger checks.
+    pub async fn restart_with_checks(&mut self, checks: coldtrace_domain::checks::CheckPolicy) {
+        let mut config = PlatformConfig::new(Tier::Province(ProvinceCode::parse("12").unwrap()));
+        config.checks = checks;
+        let platform = Platform::start(self.store.clone() as Arc<dyn Store>, config)
+            .await
+            .unwrap();
         self.base = serve(AppState::with_limits(
             Arc::new(platform),
             coldtrace_api::limits::RateLimits::unlimited(),

@@ -24,7 +24,20 @@ impl Tx<'_> {
         batch: Option<Uuid>,
         movement: Option<Uuid>,
     ) -> Result<()> {
-        match self.checks.of(v.rule) {
+        let policy = self.checks.of(v.rule);
+        self.violation_as(v, enterprise, batch, movement, policy)
+    }
+
+    /// Records a broken rule under the given policy.
+    fn violation_as(
+        &mut self,
+        v: Violation,
+        enterprise: Uuid,
+        batch: Option<Uuid>,
+        movement: Option<Uuid>,
+        policy: Policy,
+    ) -> Result<()> {
+        match policy {
             Policy::Off => Ok(()),
             Policy::Reject => {
                 let msg = v.refusal();
@@ -179,8 +192,20 @@ impl Tx<'_> {
                 lots.push(b);
             }
         }
+        let outflow = matches!(
+            m.kind,
+            MovementKind::Ship | MovementKind::Sell | MovementKind::Return | MovementKind::Destroy
+        ) || m.kind == MovementKind::Transform;
         for b in &lots {
-            self.lots_touched.entry((*b, m.holder)).or_insert((i, m.id));
+            let key = (*b, m.holder);
+            if !self.lots_touched.contains_key(&key) {
+                // The lot's balance before this submission, to tell a write that makes it worse.
+                let before = self.lot_stock(*b, m.holder)?.0.balance();
+                self.lots_touched.insert(key, (i, m.id, before));
+            } else if outflow && let Some(t) = self.lots_touched.get_mut(&key) {
+                // The movement named is the last one that took goods out of the lot.
+                (t.0, t.1) = (i, m.id);
+            }
         }
         if let Some(c) = m.corrects {
             // A correction takes something away: the lots of both records are counted again from the records.
@@ -426,23 +451,32 @@ impl Tx<'_> {
                 }
             }
         }
-        let lots: Vec<((Uuid, Uuid), (usize, Uuid))> =
+        let lots: Vec<((Uuid, Uuid), (usize, Uuid, i64))> =
             std::mem::take(&mut self.lots_touched).into_iter().collect();
-        for ((batch, holder), (i, mv)) in lots {
+        for ((batch, holder), (i, mv, before)) in lots {
             let (stock, first_in, first_out) = self.lot_stock(batch, holder)?;
             let subject = format!("stock:{batch}:{holder}");
             match checks::stock(&stock) {
-                Some(message) => self.violation(
-                    Violation {
-                        rule: Rule::StockConservation,
-                        field: format!("movements[{i}].quantity"),
-                        message,
-                        subject,
-                    },
-                    holder,
-                    Some(batch),
-                    Some(mv),
-                )?,
+                Some(message) => {
+                    // A write that leaves a short lot less short (a late receipt) is never refused: the finding
+                    // stays open until the lot balances.
+                    let policy = match self.checks.of(Rule::StockConservation) {
+                        Policy::Reject if stock.balance() >= before => Policy::Flag,
+                        p => p,
+                    };
+                    self.violation_as(
+                        Violation {
+                            rule: Rule::StockConservation,
+                            field: format!("movements[{i}].quantity"),
+                            message,
+                            subject,
+                        },
+                        holder,
+                        Some(batch),
+                        Some(mv),
+                        policy,
+                    )?
+                }
                 None => self.resolve_finding(&subject)?,
             }
             let subject = format!("time:lot:{batch}:{holder}");

@@ -47,8 +47,9 @@ struct Tx<'a> {
     fresh: coldtrace_store::report::Fresh,
     /// The province's policy for the ledger checks.
     checks: coldtrace_domain::checks::CheckPolicy,
-    /// Lots (batch, holder) the submission's movements touched, with the first movement (index, id) that did.
-    lots_touched: std::collections::BTreeMap<(Uuid, Uuid), (usize, Uuid)>,
+    /// Lots (batch, holder) the submission's movements touched: the movement (index, id) that last took goods
+    /// out (else the first to touch it), and the lot's balance before the submission.
+    lots_touched: std::collections::BTreeMap<(Uuid, Uuid), (usize, Uuid, i64)>,
     /// Batches the submission stored documents for.
     papers_changed: std::collections::BTreeSet<Uuid>,
 }
