@@ -451,8 +451,7 @@ impl Tx<'_> {
                 }
             }
         }
-        let lots: Vec<((Uuid, Uuid), (usize, Uuid, i64))> =
-            std::mem::take(&mut self.lots_touched).into_iter().collect();
+        let lots = std::mem::take(&mut self.lots_touched);
         for ((batch, holder), (i, mv, before)) in lots {
             let (stock, first_in, first_out) = self.lot_stock(batch, holder)?;
             let subject = format!("stock:{batch}:{holder}");
