@@ -146,6 +146,7 @@ impl FromRequestParts<AppState> for Auth {
 
 /// `?after=<cursor>&limit=<n>`: cursor pagination over a record's sequence number.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// The `next` value of the previous page; omit for the first page.
     pub after: Option<i64>,
@@ -181,13 +182,13 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
                 let msg = msg
                     .trim_start_matches("Failed to deserialize query string: ")
                     .to_string();
-                let field = msg.split(':').next().unwrap_or("query").trim();
-                let field = if field.contains(' ') {
-                    "query".to_string()
-                } else {
-                    field.to_string()
+                let (field, reason) = match msg.split_once(':') {
+                    Some((f, r)) if !f.trim().contains(' ') => {
+                        (f.trim().to_string(), r.trim().to_string())
+                    }
+                    _ => ("query".to_string(), msg.clone()),
                 };
-                ApiError::invalid(field, msg)
+                ApiError::invalid(field, reason)
             })
     }
 }

@@ -12,6 +12,7 @@ use crate::extract::{ApiQuery, Auth};
 
 /// `?after=<seq>&limit=<n>`.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// The `next` value of the previous page; omit for the first page.
     pub after: Option<u64>,

@@ -193,6 +193,7 @@ pub async fn foreign(
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct NoticeQuery {
     /// The last delivery sequence the province has stored (0 for none).
@@ -269,6 +270,7 @@ pub async fn overview(
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LinkQuery {
     /// `proposed` for those awaiting a decision; all when omitted.
@@ -439,6 +441,7 @@ pub async fn request_status(
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct NationalTraceQuery {
     /// The province whose batch it is: `12` or `120000`.

@@ -14,6 +14,7 @@ use crate::extract::{ApiJson, ApiQuery, Auth};
 
 /// Which findings: each filter optional; pages of `limit` (1 to 1000, default 100), newest first.
 #[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct FindingQuery {
     /// `stock_conservation`, `time_order`, `future_time` (or the code, `CT-STOCK`).

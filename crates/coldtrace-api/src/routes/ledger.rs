@@ -10,6 +10,7 @@ use crate::error::ApiError;
 use crate::extract::{ApiQuery, Auth, RawBody};
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LedgerQuery {
     /// `csv` or `xlsx`; detected from the content type or the bytes when absent.

@@ -35,6 +35,7 @@ pub async fn create(
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct MovementQuery {
     pub after: Option<i64>,

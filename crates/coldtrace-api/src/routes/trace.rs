@@ -17,6 +17,7 @@ use crate::extract::{ApiQuery, Auth};
 /// Where to start (exactly one of `code`, `batch`, `establishment`, `origin`, `place`, `person`), which way,
 /// how time counts, and the format.
 #[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TraceQuery {
     /// Any trace code of the batch.

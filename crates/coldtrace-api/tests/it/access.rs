@@ -733,3 +733,24 @@ async fn people_sign_in_to_sessions_that_name_them_and_end_when_they_sign_out_or
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn pages_carry_a_content_policy_and_refuse_framing() {
+    let app = TestApp::spawn().await;
+    for path in ["/console", "/t", "/healthz"] {
+        let r = app.http.get(app.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        let h = r.headers();
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        let html = h["content-type"].to_str().unwrap().starts_with("text/html");
+        assert_eq!(h.contains_key("content-security-policy"), html, "{path}");
+        if html {
+            let csp = h["content-security-policy"].to_str().unwrap();
+            assert!(
+                csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+                "{csp}"
+            );
+        }
+    }
+}

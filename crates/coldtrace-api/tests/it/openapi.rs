@@ -116,3 +116,37 @@ fn the_walk_recognises_untyped_schemas() {
         &serde_json::json!({"type": "object", "properties": {"a": {"type": "string"}}})
     ));
 }
+
+/// Every parameter the document places in a path is in that path's template, and every query parameter is
+/// declared as one: a client generated from the document calls the routes that exist.
+#[tokio::test]
+async fn parameters_are_where_the_routes_take_them() {
+    let app = crate::support::TestApp::spawn().await;
+    let doc: Value = app
+        .http
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut problems = vec![];
+    let mut queries = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                let name = p["name"].as_str().unwrap();
+                match p["in"].as_str() {
+                    Some("path") if !path.contains(&format!("{{{name}}}")) => {
+                        problems.push(format!("{method} {path}: {name} is not in the path"))
+                    }
+                    Some("query") => queries += 1,
+                    _ => {}
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+    assert!(queries > 20, "only {queries} query parameters");
+}
