@@ -68,6 +68,39 @@ pub struct Limiter {
     failed_auth: DefaultKeyedRateLimiter<IpAddr>,
     /// Addresses refused after too many failed authentications, until when.
     blocked: Mutex<HashMap<IpAddr, Instant>>,
+    /// Failed sign-ins per login, whatever the address (guessing one person's password from many addresses).
+    failed_sign_in: DefaultKeyedRateLimiter<String>,
+    /// Logins refused after too many failed sign-ins, until when.
+    locked_logins: Mutex<HashMap<String, Instant>>,
+}
+
+/// Failed sign-ins one login may take: a burst of 10, then one a minute.
+const SIGN_IN_FAILURES_BURST: u32 = 10;
+
+impl Limiter {
+    /// How long a login is locked for, if it is.
+    pub fn login_locked(&self, login: &str) -> Option<Duration> {
+        let until = self
+            .locked_logins
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(login)
+            .copied()?;
+        until.checked_duration_since(Instant::now())
+    }
+
+    /// Counts a failed sign-in for a login; past the allowance the login is locked for a while.
+    pub fn sign_in_failed(&self, login: &str) {
+        let key = login.trim().to_ascii_lowercase();
+        if let Err(not) = self.failed_sign_in.check_key(&key) {
+            let wait = not
+                .wait_time_from(DefaultClock::default().now())
+                .max(Duration::from_secs(1));
+            let mut locked = self.locked_logins.lock().unwrap_or_else(|p| p.into_inner());
+            locked.retain(|_, t| *t > Instant::now());
+            locked.insert(key, Instant::now() + wait);
+        }
+    }
 }
 
 impl Limiter {
@@ -77,6 +110,11 @@ impl Limiter {
             per_credential: limiter(l.per_credential),
             failed_auth: limiter(l.failed_auth_per_address),
             blocked: Mutex::new(HashMap::new()),
+            failed_sign_in: RateLimiter::keyed(
+                Quota::per_minute(NonZeroU32::new(1).expect("1"))
+                    .allow_burst(NonZeroU32::new(SIGN_IN_FAILURES_BURST).expect("10")),
+            ),
+            locked_logins: Mutex::new(HashMap::new()),
         })
     }
 }

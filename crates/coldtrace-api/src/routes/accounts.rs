@@ -122,7 +122,21 @@ pub async fn sign_in(
             province: None,
         });
     }
-    let s = accounts::sign_in(state.store.as_ref(), &r.login, &r.password).await?;
+    let login = r.login.trim().to_ascii_lowercase();
+    if let Some(wait) = state.limiter.login_locked(&login) {
+        return Err(ApiError::TooManyRequests(format!(
+            "too many failed sign-ins for this login; retry in {} s",
+            wait.as_secs().max(1)
+        )));
+    }
+    let s = match accounts::sign_in(state.store.as_ref(), &r.login, &r.password).await {
+        Ok(s) => s,
+        Err(e @ coldtrace_service::ServiceError::SignInRefused) => {
+            state.limiter.sign_in_failed(&login);
+            return Err(e.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
     if let Some(Extension(slot)) = slot {
         *slot.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(AuditActor {
             actor: format!("login:{}#{}", s.account.login, s.credential_id),

@@ -754,3 +754,47 @@ async fn pages_carry_a_content_policy_and_refuse_framing() {
         }
     }
 }
+
+#[tokio::test]
+async fn guessing_one_persons_password_locks_that_login_for_a_while() {
+    let app = TestApp::spawn().await;
+    for login in ["target.person", "bystander"] {
+        let (s, _) = json(
+            app.post(
+                "/api/v1/accounts",
+                &app.regulator,
+                &json!({"login": login, "name": "某人", "role": "regulator", "province": "12",
+                        "password": "the-right-one-2026"}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED);
+    }
+    let sign_in = |login: &'static str, password: &'static str| {
+        let (http, url) = (app.http.clone(), app.url("/api/v1/sessions"));
+        async move {
+            http.post(url)
+                .json(&json!({"login": login, "password": password}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    let mut statuses = vec![];
+    for _ in 0..12 {
+        statuses.push(sign_in("target.person", "guess-guess-1").await.as_u16());
+    }
+    assert!(statuses[..10].iter().all(|s| *s == 401), "{statuses:?}");
+    assert_eq!(statuses[11], 429, "{statuses:?}");
+    // Locked even with the right password, in any spelling; another person is not.
+    assert_eq!(
+        sign_in("TARGET.PERSON", "the-right-one-2026").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        sign_in("bystander", "the-right-one-2026").await,
+        StatusCode::CREATED
+    );
+}
