@@ -45,6 +45,8 @@ enum Command {
     Incident(cmd::incident::Args),
     /// Measure throughput and latency; prints a table with a baseline.
     Bench(coldtrace_harness::bench::Args),
+    /// The ledger checks' findings: list, show, dismiss.
+    Findings(cmd::findings::Args),
     /// Check the tamper-evident audit trail.
     Audit(cmd::audit::Args),
 }
@@ -71,6 +73,7 @@ fn main() -> anyhow::Result<()> {
             Command::Key(a) => cmd::key::run(settings, a).await,
             Command::Account(a) => cmd::account::run(settings, a).await,
             Command::Audit(a) => cmd::audit::run(settings, a).await,
+            Command::Findings(a) => cmd::findings::run(settings, a).await,
             Command::DockClient(a) => cmd::dock_client::run(settings, a).await,
             Command::Trace(a) => cmd::trace::run(settings, a).await,
             Command::Incident(a) => cmd::incident::run(settings, a).await,

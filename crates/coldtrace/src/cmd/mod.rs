@@ -3,6 +3,7 @@
 pub mod account;
 pub mod audit;
 pub mod dock_client;
+pub mod findings;
 pub mod gen_data;
 pub mod import;
 pub mod incident;

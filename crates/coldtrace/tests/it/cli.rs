@@ -569,3 +569,79 @@ async fn the_operator_adds_a_persons_account_who_signs_in_and_is_disabled() {
     );
     stop(s);
 }
+
+#[test]
+fn an_imported_ledger_that_sells_more_than_it_received_shows_in_coldtrace_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let d = data.to_str().unwrap();
+    let _ = key(data, &["--role", "admin"]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let s = coldtrace_store_sqlite::SqliteStore::open(data.join("coldtrace.sqlite")).unwrap();
+        let draft: coldtrace_domain::SubmissionDraft = serde_json::from_value(serde_json::json!({"enterprises": [{
+            "uscc": "91120116MA05T1Q16A", "name": "天津滨海冷链有限公司", "kind": "importer", "region": "120116",
+            "contact_name": "王伟", "contact_phone": "13812341234"}]}))
+        .unwrap();
+        s.submit(coldtrace_store::SubmitRequest {
+            subject: "regulator:12".into(),
+            writer: coldtrace_domain::Writer::Regulator(coldtrace_domain::ProvinceCode::parse("12").unwrap()),
+            idempotency_key: None,
+            request_hash: String::new(),
+            submission: draft.parse(coldtrace_domain::Submitter::Regulator).unwrap(),
+            checks: Default::default(),
+        })
+        .await
+        .unwrap();
+    });
+    let ledger = data.join("short.csv");
+    std::fs::write(
+        &ledger,
+        "日期,类型,品名,原产国,批号,数量,单位,对方名称\n\
+         2026-03-01 08:00,入库,冷冻牛肉,AU,S-1,10,kg,Teys Australia\n\
+         2026-03-02 08:00,销售,冷冻牛肉,AU,S-1,15,kg,某饭店\n",
+    )
+    .unwrap();
+    let o = run(&[
+        "import",
+        "--data",
+        d,
+        "--enterprise",
+        "91120116MA05T1Q16A",
+        ledger.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = run(&[
+        "findings",
+        "list",
+        "--rule",
+        "stock_conservation",
+        "--data",
+        d,
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let list = stdout(&o);
+    assert!(
+        list.contains("CT-STOCK") && list.contains("open") && list.contains("5 short"),
+        "{list}"
+    );
+    let id = list.split_whitespace().next().unwrap().to_string();
+    let o = run(&[
+        "findings",
+        "dismiss",
+        &id,
+        "--reason",
+        "盘点差异已核实",
+        "--data",
+        d,
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let shown = stdout(&run(&["findings", "show", &id, "--data", d]));
+    assert!(
+        shown.contains("\"status\": \"dismissed\"") && shown.contains("盘点差异已核实"),
+        "{shown}"
+    );
+    let o = run(&["findings", "list", "--rule", "nonsense", "--data", d]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not a check"));
+}
