@@ -35,6 +35,10 @@ pub struct GenConfig {
     pub provinces: Vec<ProvinceCode>,
     /// Share of downstream flows that cross a province border.
     pub cross_province: f64,
+    /// Share of records carrying the faults real ledgers have (a sale of more than was received, a receipt
+    /// dated before its shipment, an imported batch missing a paper), so that the ledger checks and the
+    /// screens have something to show; each is counted in [`GenSummary`].
+    pub faults: f64,
 }
 
 impl Default for GenConfig {
@@ -47,6 +51,7 @@ impl Default for GenConfig {
                 .map(|p| ProvinceCode::parse(p).expect("valid"))
                 .collect(),
             cross_province: 0.15,
+            faults: 0.02,
         }
     }
 }
@@ -62,6 +67,12 @@ pub struct GenSummary {
     pub people: u64,
     pub transformations: u64,
     pub cross_province_flows: u64,
+    /// Faults put in on purpose: retail sales of more than was received.
+    pub faults_oversold: u64,
+    /// Faults: retail receipts dated two days before the shipment they match.
+    pub faults_early_receipts: u64,
+    /// Faults: imported batches without their disinfection certificate.
+    pub faults_missing_papers: u64,
 }
 
 /// A generated enterprise with its staff.
@@ -494,11 +505,19 @@ pub async fn generate(
         };
         sink.pending.batches.push(batch.clone());
         g.summary.batches += 1;
+        // A labelled fault: now and then the disinfection certificate is never recorded.
+        let missing_paper = g.rng.random_bool(cfg.faults);
+        if missing_paper {
+            g.summary.faults_missing_papers += 1;
+        }
         for kind in [
             DocumentKind::InspectionQuarantine,
             DocumentKind::NucleicAcid,
             DocumentKind::Disinfection,
         ] {
+            if missing_paper && kind == DocumentKind::Disinfection {
+                continue;
+            }
             sink.pending.documents.push(Document {
                 id: g.uuid(),
                 owner: imp.enterprise.id,
@@ -573,6 +592,11 @@ pub async fn generate(
                 let t4 = t + (r + 1) * 86_400_000;
                 let q = Quantity::from_units(share);
                 mv(g, sink, first, seller, batch, q, Some(ret), t4);
+                // Labelled faults: a receipt dated before the shipment, a sale of more than arrived.
+                let early = g.rng.random_bool(cfg.faults);
+                let oversold = g.rng.random_bool(cfg.faults);
+                g.summary.faults_early_receipts += u64::from(early);
+                g.summary.faults_oversold += u64::from(oversold);
                 mv(
                     g,
                     sink,
@@ -581,7 +605,11 @@ pub async fn generate(
                     batch,
                     q,
                     Some(seller),
-                    t4 + 3_600_000,
+                    if early {
+                        t4 - 2 * 86_400_000
+                    } else {
+                        t4 + 3_600_000
+                    },
                 );
                 mv(
                     g,
@@ -589,7 +617,11 @@ pub async fn generate(
                     MovementKind::Sell,
                     ret,
                     batch,
-                    Quantity::from_units((share / 2).max(1)),
+                    Quantity::from_units(if oversold {
+                        share * 2
+                    } else {
+                        (share / 2).max(1)
+                    }),
                     None,
                     t4 + 86_400_000,
                 );
