@@ -137,6 +137,43 @@ impl FindingStore for SqliteStore {
         .await
     }
 
+    async fn quality(&self, scope: Scope) -> StoreResult<Vec<crate::Quality>> {
+        self.read(move |c| {
+            let (filter, arg) = match &scope {
+                Scope::All => ("", None),
+                Scope::Nothing => return Ok(vec![]),
+                Scope::Province(p) => ("WHERE e.province = ?1", Some(p.as_str().to_string())),
+                Scope::Enterprise(e) => ("WHERE e.id = ?1", Some(e.to_string())),
+            };
+            // The current version of each enterprise (a correction is a new row).
+            let sql = format!(
+                "SELECT substr(e.region, 1, 4) || '00' AS city, e.kind, COUNT(*),
+                    SUM(EXISTS (SELECT 1 FROM findings f WHERE f.status = 'open' AND f.batch = ls.batch_id
+                                AND f.enterprise = ls.holder))
+                 FROM lot_stock ls
+                 JOIN enterprises e ON e.id = ls.holder
+                    AND NOT EXISTS (SELECT 1 FROM enterprises n WHERE n.corrects = e.id)
+                 {filter}
+                 GROUP BY city, e.kind ORDER BY city, e.kind"
+            );
+            let mut stmt = c.prepare(&sql)?;
+            let map = |r: &rusqlite::Row<'_>| {
+                Ok(crate::Quality {
+                    city: r.get(0)?,
+                    kind: r.get(1)?,
+                    lots: r.get::<_, i64>(2)? as u64,
+                    flagged: r.get::<_, i64>(3)? as u64,
+                })
+            };
+            let rows = match arg {
+                Some(a) => stmt.query_map([a], map)?.collect::<rusqlite::Result<Vec<_>>>()?,
+                None => stmt.query_map([], map)?.collect::<rusqlite::Result<Vec<_>>>()?,
+            };
+            Ok(rows)
+        })
+        .await
+    }
+
     async fn finding(&self, id: Uuid) -> StoreResult<Option<Finding>> {
         self.read(move |c| {
             let sql = format!("SELECT {COLUMNS} FROM findings WHERE id = ?1");

@@ -145,6 +145,18 @@ pub struct Finding {
     pub reason: Option<String>,
 }
 
+/// Data quality of one city's enterprises of one kind (数据质量): lots (a batch at a holder) and those with an
+/// open finding.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Quality {
+    /// GB/T 2260 city code (the region's first four digits, then `00`).
+    pub city: String,
+    pub kind: String,
+    pub lots: u64,
+    /// Lots with at least one open finding.
+    pub flagged: u64,
+}
+
 /// Which findings to list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FindingFilter {
@@ -726,6 +738,9 @@ pub trait FindingStore: Send + Sync + 'static {
     ) -> Result<Vec<(i64, Finding)>>;
 
     async fn finding(&self, id: Uuid) -> Result<Option<Finding>>;
+
+    /// Data quality by city and enterprise kind, over the lots in `scope`.
+    async fn quality(&self, scope: Scope) -> Result<Vec<Quality>>;
 
     /// Dismisses an open finding with a reason; answers it as it now stands (`None` when there is no such
     /// finding). Dismissing a closed finding changes nothing.

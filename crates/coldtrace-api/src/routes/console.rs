@@ -30,6 +30,7 @@ const MODULES: &[(&str, &str)] = &[
     ("dashboard.js", include_str!("../web/js/dashboard.js")),
     ("batches.js", include_str!("../web/js/batches.js")),
     ("trace.js", include_str!("../web/js/trace.js")),
+    ("findings.js", include_str!("../web/js/findings.js")),
     ("incidents.js", include_str!("../web/js/incidents.js")),
     ("notices.js", include_str!("../web/js/notices.js")),
     ("national.js", include_str!("../web/js/national.js")),
@@ -80,6 +81,8 @@ pub struct Dashboard {
     /// The period, in days.
     pub days: u32,
     pub open_incidents: usize,
+    /// Data quality by city and enterprise kind: lots and those with an open finding of the ledger checks.
+    pub quality: Vec<coldtrace_store::Quality>,
 }
 
 #[utoipa::path(get, path = "/api/v1/dashboard", tag = "records",
@@ -109,6 +112,7 @@ pub async fn dashboard(
         coverage: state.store.coverage(&scope, since).await?,
         days,
         open_incidents,
+        quality: state.store.quality(scope).await?,
     }))
 }
 

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
-use crate::support::{Ent, TestApp};
+use crate::support::{Ent, TestApp, json};
 
 struct Driver(Child);
 
@@ -266,6 +266,45 @@ async fn regulators_enterprises_and_the_public_use_the_platform_in_a_browser() {
     click(&c, "#signin-account-btn").await;
     wait_text(&c, "#stat-batches", |t| t == "1").await;
     wait_text(&c, "#who-person", |t| t == "duty.tj").await;
+    // The importer shipped imported goods before recording their papers: the dashboard's data quality shows it,
+    // and the duty officer dismisses the finding with a reason on the findings page.
+    let quality = rows(&c, "#quality").await;
+    assert!(
+        quality
+            .iter()
+            .any(|r| r.iter().any(|c| c.ends_with('%') && c != "100%")),
+        "{quality:?}"
+    );
+    click(&c, "a[href='#/findings']").await;
+    let text = wait_text(&c, "#findings", |t| t.contains("CT-4NOT")).await;
+    assert!(text.contains("消毒证明"), "{text}");
+    no_js_errors(&c, "findings").await;
+    shot(&c, "console-findings").await;
+    wait_css(&c, "[data-reason]")
+        .await
+        .send_keys("证件已补录，现场核实")
+        .await
+        .unwrap();
+    click(&c, "[data-dismiss]").await;
+    wait_text(&c, "main", |t| t.contains("没有问题")).await;
+    let (_, dismissed) = json(
+        app.get("/api/v1/findings?status=dismissed", &app.regulator)
+            .await,
+    )
+    .await;
+    assert_eq!(
+        dismissed["items"][0]["reason"], "证件已补录，现场核实",
+        "{dismissed}"
+    );
+    assert!(
+        dismissed["items"][0]["closed_by"]
+            .as_str()
+            .unwrap()
+            .contains("person:duty.tj"),
+        "{dismissed}"
+    );
+    c.goto(&format!("{base}/console#/")).await.unwrap();
+    wait_text(&c, "#stat-batches", |t| t == "1").await;
     no_js_errors(&c, "dashboard").await;
     shot(&c, "console-dashboard").await;
 

@@ -1,4 +1,5 @@
-// A provincial regulator's dashboard: GET /api/v1/dashboard (console::Dashboard).
+// A provincial regulator's dashboard: GET /api/v1/dashboard (console::Dashboard {stats, coverage, days,
+// open_incidents, quality: [Quality {city, kind, lots, flagged}]}).
 import { get } from "./api.js";
 import { html, show, table, fmt, kindName } from "./html.js";
 
@@ -20,5 +21,13 @@ export async function dashboard() {
       { head: "登记", num: true, cell: (c) => fmt(c.enterprises) },
       { head: "报送", num: true, cell: (c) => fmt(c.reporting) },
       { head: "覆盖率", num: true, cell: (c) => `${c.enterprises ? Math.round((100 * c.reporting) / c.enterprises) : 0}%` },
-    ], d.coverage, { id: "coverage" })}`);
+    ], d.coverage, { id: "coverage" })}
+    <h2>数据质量 Data quality (lots without an open finding) · <a href="#/findings">核查问题 findings</a></h2>
+    ${table([
+      { head: "城市 city", cell: (q) => q.city },
+      { head: "类型 kind", cell: (q) => kindName(q.kind) },
+      { head: "批次·持有 lots", num: true, cell: (q) => fmt(q.lots) },
+      { head: "有问题 flagged", num: true, cell: (q) => fmt(q.flagged) },
+      { head: "质量率 rate", num: true, cell: (q) => `${q.lots ? Math.round((1000 * (q.lots - q.flagged)) / q.lots) / 10 : 100}%` },
+    ], d.quality, { id: "quality", empty: "还没有批次 No lots yet" })}`);
 }

@@ -6,13 +6,14 @@ import { html, show, render, byId, errorBox } from "./html.js";
 import { dashboard } from "./dashboard.js";
 import { batches, batchPage } from "./batches.js";
 import { tracePage } from "./trace.js";
+import { findingsPage } from "./findings.js";
 import { incidents, incidentPage } from "./incidents.js";
 import { noticesPage } from "./notices.js";
 import { nationalPage, linksPage, nationalIncidents, nationalIncident } from "./national.js";
 import { recordPage, ledgerPage, minePage, tasksPage } from "./enterprise.js";
 
 const NAV = {
-  regulator: [["#/", "概览 Dashboard"], ["#/batches", "批次 Batches"], ["#/incidents", "事件 Incidents"], ["#/notices", "通报 Notices"]],
+  regulator: [["#/", "概览 Dashboard"], ["#/batches", "批次 Batches"], ["#/findings", "核查 Findings"], ["#/incidents", "事件 Incidents"], ["#/notices", "通报 Notices"]],
   national: [["#/national", "指挥 Overview"], ["#/links", "异构识别 Links"], ["#/national/incidents", "事件 Incidents"]],
   enterprise: [["#/record", "登记 Record"], ["#/ledger", "台账 Ledger"], ["#/mine", "我的批次 My batches"], ["#/tasks", "处置任务 Tasks"]],
 };
@@ -89,6 +90,7 @@ async function route() {
       case "batches": return await batches(params.get("q"));
       case "batch": return await batchPage(parts[1]);
       case "trace": return await tracePage(parts[1], parts[2]);
+      case "findings": return await findingsPage(params.get("rule"), params.get("status"));
       case "incidents": return await incidents();
       case "incident": return await incidentPage(parts[1]);
       case "notices": return await noticesPage();
