@@ -34,14 +34,17 @@ pub enum Rule {
     /// 四不得: imported goods without their inspection-and-quarantine certificate, nucleic-acid report,
     /// disinfection certificate or trace code may not be sold, processed or moved on.
     FourNots,
+    /// 数量与批次不符: one movement of more than the whole batch as declared.
+    BatchQuantity,
 }
 
 /// Every rule, in the order they are documented.
-pub const RULES: [Rule; 4] = [
+pub const RULES: [Rule; 5] = [
     Rule::StockConservation,
     Rule::TimeOrder,
     Rule::FutureTime,
     Rule::FourNots,
+    Rule::BatchQuantity,
 ];
 
 /// How far a ledger's clock may be off before time order is a finding.
@@ -57,6 +60,7 @@ impl Rule {
             Rule::TimeOrder => "CT-TIME",
             Rule::FutureTime => "CT-FUTURE",
             Rule::FourNots => "CT-4NOT",
+            Rule::BatchQuantity => "CT-QTY",
         }
     }
 
@@ -65,8 +69,9 @@ impl Rule {
         match self {
             Rule::StockConservation => "库存守恒 stock conservation",
             Rule::TimeOrder => "时间顺序 time order",
-            Rule::FutureTime => "未来时间 a time in the future",
+            Rule::FutureTime => "未来时间 a time in the future or before 2000",
             Rule::FourNots => "四不得 imported goods moved on without their papers",
+            Rule::BatchQuantity => "数量与批次不符 more than the whole batch",
         }
     }
 
@@ -75,7 +80,9 @@ impl Rule {
         match self {
             // Out-of-order arrival is normal (papers are often recorded after the goods moved): these are
             // findings to follow, not refusals.
-            Rule::StockConservation | Rule::TimeOrder | Rule::FourNots => Policy::Flag,
+            Rule::StockConservation | Rule::TimeOrder | Rule::FourNots | Rule::BatchQuantity => {
+                Policy::Flag
+            }
             // A date in the future is a typing error the enterprise can fix at once.
             Rule::FutureTime => Policy::Reject,
         }
@@ -87,6 +94,7 @@ impl Rule {
             Rule::TimeOrder => "time_order",
             Rule::FutureTime => "future_time",
             Rule::FourNots => "four_nots",
+            Rule::BatchQuantity => "batch_quantity",
         }
     }
 
@@ -96,7 +104,8 @@ impl Rule {
             .find(|r| r.as_str() == s || r.code().eq_ignore_ascii_case(s))
             .ok_or_else(|| {
                 format!(
-                    "{s:?} is not a check (one of stock_conservation, time_order, future_time, four_nots)"
+                    "{s:?} is not a check (one of stock_conservation, time_order, future_time, four_nots, \
+                     batch_quantity)"
                 )
             })
     }
@@ -247,9 +256,30 @@ pub fn four_nots_missing(kinds: &[crate::DocumentKind], has_code: bool) -> Vec<&
     out
 }
 
-/// A time in the future: `Some(message)` beyond [`FUTURE_MARGIN_MS`].
+/// A time in the future: `Some(message)` beyond [`FUTURE_MARGIN_MS`]; or implausibly old (before
+/// [`EARLIEST_MS`], 2000-01-01: a year typed wrong).
 pub fn future(at_ms: i64, now_ms: i64) -> Option<String> {
-    (at_ms > now_ms + FUTURE_MARGIN_MS).then(|| format!("dated {}, in the future", when(at_ms)))
+    if at_ms > now_ms + FUTURE_MARGIN_MS {
+        Some(format!("dated {}, in the future", when(at_ms)))
+    } else if at_ms < EARLIEST_MS {
+        Some(format!("dated {}, before 2000", when(at_ms)))
+    } else {
+        None
+    }
+}
+
+/// The earliest plausible time of a movement: 2000-01-01T00:00+08:00.
+pub const EARLIEST_MS: i64 = 946_656_000_000;
+
+/// One movement of more than the batch as declared: `Some(message)`.
+pub fn batch_quantity(moved_milli: i64, batch_milli: i64) -> Option<String> {
+    (batch_milli > 0 && moved_milli > batch_milli).then(|| {
+        format!(
+            "{} moved at once, of a batch declared as {}",
+            milli(moved_milli),
+            milli(batch_milli)
+        )
+    })
 }
 
 fn milli(q: i64) -> String {

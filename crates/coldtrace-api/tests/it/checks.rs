@@ -410,3 +410,55 @@ async fn under_reject_the_movement_that_takes_the_lot_short_is_named_and_a_parti
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn one_movement_of_more_than_the_batch_and_a_year_typed_wrong_are_caught() {
+    let app = TestApp::spawn().await;
+    let e = app.enterprise("120116", "importer", 89).await;
+    let (_, batch) = app.batch(&e, "CHK-8", "11020201109108").await;
+    let (_, b) = json(app.get(&format!("/api/v1/batches/{batch}"), &e.key).await).await;
+    let declared = b["quantity"].as_f64().unwrap();
+    // Receiving 99,999 of a batch declared much smaller: stored, and a finding names both figures.
+    let (s, v) = post_mv(
+        &app,
+        &e,
+        json!({"kind": "receive", "batch_id": batch, "quantity": 99999, "at": at(1, 8),
+        "counterparty_name": "Frigorifico"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let wrong = v["movements"][0].as_str().unwrap().to_string();
+    let f = findings(&app, &e.key, "?rule=batch_quantity&status=open").await;
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert!(f[0]["message"].as_str().unwrap().contains("99999"), "{f:?}");
+    assert!(declared < 99999.0);
+    // Corrected to what arrived: the finding is answered.
+    post_mv(
+        &app,
+        &e,
+        json!({"kind": "receive", "batch_id": batch, "quantity": declared, "at": at(1, 8),
+        "counterparty_name": "Frigorifico", "corrects": wrong}),
+    )
+    .await;
+    assert!(
+        findings(&app, &e.key, "?rule=batch_quantity&status=open")
+            .await
+            .is_empty()
+    );
+    // A date before 2000 is a year typed wrong: refused like a date in the future.
+    let (s, body) = post_mv(
+        &app,
+        &e,
+        json!({"kind": "sell", "batch_id": batch, "quantity": 1,
+        "at": "1900-01-01T08:00:00+08:00"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body["errors"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("before 2000"),
+        "{body}"
+    );
+}

@@ -105,6 +105,35 @@ impl Tx<'_> {
         if let Some(c) = m.corrects {
             // The corrected record's findings about itself are answered by the correction.
             self.resolve_finding(&format!("time:{c}"))?;
+            self.resolve_finding(&format!("qty:{c}"))?;
+        }
+        // One movement of more than the whole batch.
+        let mut lines: Vec<(String, Uuid, i64)> = batch
+            .map(|b| (format!("{at}.quantity"), b, m.quantity.milli()))
+            .into_iter()
+            .collect();
+        for (name, ls) in [("inputs", &m.inputs), ("outputs", &m.outputs)] {
+            for (j, l) in ls.iter().enumerate() {
+                if let coldtrace_domain::BatchRef::Id(b) = l.batch {
+                    lines.push((format!("{at}.{name}[{j}].quantity"), b, l.quantity.milli()));
+                }
+            }
+        }
+        for (field, b, q) in lines {
+            let declared = self.batch_quantity(b)?;
+            if let Some(message) = declared.and_then(|d| checks::batch_quantity(q, d)) {
+                self.violation(
+                    Violation {
+                        rule: Rule::BatchQuantity,
+                        field,
+                        message,
+                        subject: format!("qty:{}", m.id),
+                    },
+                    m.holder,
+                    Some(b),
+                    Some(m.id),
+                )?;
+            }
         }
         if let Some(message) = checks::future(m.at.millis(), self.now) {
             self.violation(
@@ -392,6 +421,23 @@ impl Tx<'_> {
             })
             .optional()?;
         Ok(row.unwrap_or_default())
+    }
+
+    /// A batch's declared quantity (thousandths), read once per submission.
+    fn batch_quantity(&mut self, batch: Uuid) -> Result<Option<i64>> {
+        if let Some(q) = self.batch_quantities.get(&batch) {
+            return Ok(*q);
+        }
+        let body: Option<String> = self
+            .tx
+            .prepare_cached("SELECT body FROM batches WHERE id = ?1")?
+            .query_row([batch.to_string()], |r| r.get(0))
+            .optional()?;
+        let q = body
+            .and_then(|b| serde_json::from_str::<coldtrace_domain::Batch>(&b).ok())
+            .map(|b| b.quantity.milli());
+        self.batch_quantities.insert(batch, q);
+        Ok(q)
     }
 
     /// For an imported batch, which of its papers (四不得) it lacks; `None` for domestic goods.

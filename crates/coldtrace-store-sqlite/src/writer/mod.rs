@@ -52,6 +52,8 @@ struct Tx<'a> {
     lots_touched: std::collections::BTreeMap<(Uuid, Uuid), (usize, Uuid, i64)>,
     /// Batches the submission stored documents for.
     papers_changed: std::collections::BTreeSet<Uuid>,
+    /// Declared batch quantities read in this submission.
+    batch_quantities: HashMap<Uuid, Option<i64>>,
 }
 
 /// A stored record under the same id or natural key: its id, and whether its content is the same.
@@ -427,6 +429,7 @@ pub(super) fn submit_blocking(
         checks: req.checks.clone(),
         lots_touched: Default::default(),
         papers_changed: Default::default(),
+        batch_quantities: HashMap::new(),
     };
     let s = &req.submission;
     for (i, e) in s.enterprises.iter().enumerate() {
