@@ -36,15 +36,22 @@ pub enum Rule {
     FourNots,
     /// 数量与批次不符: one movement of more than the whole batch as declared.
     BatchQuantity,
+    /// 在途未达: goods shipped to a registered enterprise that recorded no receipt within [`TRANSIT_WINDOW_MS`]
+    /// (still in transit, or vanished). Found by the periodic sweep, not by a write.
+    InTransit,
 }
 
+/// How long goods may be in transit before a missing receipt is a finding.
+pub const TRANSIT_WINDOW_MS: i64 = 72 * 3_600_000;
+
 /// Every rule, in the order they are documented.
-pub const RULES: [Rule; 5] = [
+pub const RULES: [Rule; 6] = [
     Rule::StockConservation,
     Rule::TimeOrder,
     Rule::FutureTime,
     Rule::FourNots,
     Rule::BatchQuantity,
+    Rule::InTransit,
 ];
 
 /// How far a ledger's clock may be off before time order is a finding.
@@ -61,6 +68,7 @@ impl Rule {
             Rule::FutureTime => "CT-FUTURE",
             Rule::FourNots => "CT-4NOT",
             Rule::BatchQuantity => "CT-QTY",
+            Rule::InTransit => "CT-TRANSIT",
         }
     }
 
@@ -72,6 +80,7 @@ impl Rule {
             Rule::FutureTime => "未来时间 a time in the future or before 2000",
             Rule::FourNots => "四不得 imported goods moved on without their papers",
             Rule::BatchQuantity => "数量与批次不符 more than the whole batch",
+            Rule::InTransit => "在途未达 shipped, never received",
         }
     }
 
@@ -80,9 +89,11 @@ impl Rule {
         match self {
             // Out-of-order arrival is normal (papers are often recorded after the goods moved): these are
             // findings to follow, not refusals.
-            Rule::StockConservation | Rule::TimeOrder | Rule::FourNots | Rule::BatchQuantity => {
-                Policy::Flag
-            }
+            Rule::StockConservation
+            | Rule::TimeOrder
+            | Rule::FourNots
+            | Rule::BatchQuantity
+            | Rule::InTransit => Policy::Flag,
             // A date in the future is a typing error the enterprise can fix at once.
             Rule::FutureTime => Policy::Reject,
         }
@@ -95,6 +106,7 @@ impl Rule {
             Rule::FutureTime => "future_time",
             Rule::FourNots => "four_nots",
             Rule::BatchQuantity => "batch_quantity",
+            Rule::InTransit => "in_transit",
         }
     }
 
@@ -105,7 +117,7 @@ impl Rule {
             .ok_or_else(|| {
                 format!(
                     "{s:?} is not a check (one of stock_conservation, time_order, future_time, four_nots, \
-                     batch_quantity)"
+                     batch_quantity, in_transit)"
                 )
             })
     }

@@ -174,6 +174,50 @@ impl FindingStore for SqliteStore {
         .await
     }
 
+    async fn sweep(&self, now_ms: i64, window_ms: i64) -> StoreResult<crate::SweepReport> {
+        self.write(move |c| {
+            let tx = c.transaction()?;
+            let current = "NOT EXISTS (SELECT 1 FROM movements x WHERE x.corrects = m.id)";
+            let received = "EXISTS (SELECT 1 FROM movements r WHERE r.kind = 'receive' AND r.batch_id = m.batch_id
+                AND r.holder = m.counterparty_id
+                AND NOT EXISTS (SELECT 1 FROM movements y WHERE y.corrects = r.id))";
+            // A random (version 4) UUID for each new finding.
+            let uuid = "lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' ||
+                substr(lower(hex(randomblob(2))), 2) || '-' || substr('89ab', 1 + (abs(random()) % 4), 1) ||
+                substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6)))";
+            let opened = tx.execute(
+                &format!(
+                    "INSERT INTO findings (id, rule, subject, status, enterprise, province, batch, movement, message,
+                        opened_at)
+                     SELECT {uuid}, 'in_transit', 'transit:' || m.id, 'open', m.holder, m.holder_province,
+                        m.batch_id, m.id,
+                        'shipped ' || printf('%g', m.quantity_milli / 1000.0) || ' to ' ||
+                            COALESCE(m.counterparty_name, m.counterparty_uscc, '') ||
+                            ': no receipt recorded within ' || (?2 / 3600000) || ' h',
+                        ?1
+                     FROM movements m
+                     WHERE m.kind IN ('ship', 'sell') AND m.counterparty_id IS NOT NULL
+                        AND m.counterparty_id != m.holder AND m.batch_id IS NOT NULL AND m.at_ms < ?1 - ?2
+                        AND {current} AND NOT {received}
+                        AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.subject = 'transit:' || m.id)"
+                ),
+                rusqlite::params![now_ms, window_ms],
+            )? as u64;
+            let resolved = tx.execute(
+                &format!(
+                    "UPDATE findings SET status = 'resolved', closed_at = ?1, closed_by = 'platform',
+                        reason = 'put right by later records'
+                     WHERE rule = 'in_transit' AND status = 'open' AND EXISTS (
+                        SELECT 1 FROM movements m WHERE m.id = findings.movement AND ({received} OR NOT {current}))"
+                ),
+                [now_ms],
+            )? as u64;
+            tx.commit()?;
+            Ok(crate::SweepReport { opened, resolved })
+        })
+        .await
+    }
+
     async fn finding(&self, id: Uuid) -> StoreResult<Option<Finding>> {
         self.read(move |c| {
             let sql = format!("SELECT {COLUMNS} FROM findings WHERE id = ?1");

@@ -157,6 +157,13 @@ pub struct Quality {
     pub flagged: u64,
 }
 
+/// What a sweep did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SweepReport {
+    pub opened: u64,
+    pub resolved: u64,
+}
+
 /// Which findings to list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FindingFilter {
@@ -741,6 +748,11 @@ pub trait FindingStore: Send + Sync + 'static {
 
     /// Data quality by city and enterprise kind, over the lots in `scope`.
     async fn quality(&self, scope: Scope) -> Result<Vec<Quality>>;
+
+    /// The periodic sweep over stored records: opens an in-transit finding for each shipment to a registered
+    /// enterprise older than `window_ms` at `now_ms` with no receipt (once per shipment: a dismissed one is not
+    /// opened again), and resolves those whose receipt has since been recorded.
+    async fn sweep(&self, now_ms: i64, window_ms: i64) -> Result<SweepReport>;
 
     /// Dismisses an open finding with a reason; answers it as it now stands (`None` when there is no such
     /// finding). Dismissing a closed finding changes nothing.

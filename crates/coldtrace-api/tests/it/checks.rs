@@ -462,3 +462,61 @@ async fn one_movement_of_more_than_the_batch_and_a_year_typed_wrong_are_caught()
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn the_sweep_finds_goods_shipped_but_never_received_until_the_receipt_comes() {
+    let app = TestApp::spawn().await;
+    let seller = app.enterprise("120116", "importer", 88).await;
+    let buyer = app.enterprise("120104", "wholesale_vendor", 87).await;
+    let (_, batch) = app.batch(&seller, "CHK-9", "11020201109109").await;
+    post_mv(
+        &app,
+        &seller,
+        json!({"kind": "receive", "batch_id": batch, "quantity": 100, "at": at(1, 8),
+        "counterparty_name": "Frigorifico"}),
+    )
+    .await;
+    post_mv(
+        &app,
+        &seller,
+        json!({"kind": "ship", "batch_id": batch, "quantity": 40, "at": at(2, 8),
+        "counterparty_uscc": buyer.uscc, "counterparty_name": "批发商"}),
+    )
+    .await;
+    // A sale to a consumer (no registered receiver) is never "in transit".
+    post_mv(
+        &app,
+        &seller,
+        json!({"kind": "sell", "batch_id": batch, "quantity": 5, "at": at(2, 9)}),
+    )
+    .await;
+    let r = coldtrace_service::platform::sweep(app.store.as_ref())
+        .await
+        .unwrap();
+    assert_eq!((r.opened, r.resolved), (1, 0), "{r:?}");
+    let open = findings(&app, &seller.key, "?rule=in_transit&status=open").await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert!(
+        open[0]["message"].as_str().unwrap().contains("批发商"),
+        "{open:?}"
+    );
+    // Sweeping again opens nothing twice.
+    let r = coldtrace_service::platform::sweep(app.store.as_ref())
+        .await
+        .unwrap();
+    assert_eq!((r.opened, r.resolved), (0, 0));
+    // The buyer records the receipt: the finding is resolved with that write.
+    let (s, v) = post_mv(
+        &app,
+        &buyer,
+        json!({"kind": "receive", "batch_id": batch, "quantity": 40, "at": at(2, 15),
+        "counterparty_uscc": seller.uscc, "counterparty_name": "进口商"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert!(
+        findings(&app, &seller.key, "?rule=in_transit&status=open")
+            .await
+            .is_empty()
+    );
+}

@@ -92,6 +92,21 @@ impl PlatformConfig {
     }
 }
 
+/// How often a province sweeps its stored records for findings no single write raises.
+pub const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// One sweep now: shipments to registered enterprises not received within the transit window.
+pub async fn sweep(
+    store: &dyn Store,
+) -> Result<coldtrace_store::SweepReport, coldtrace_store::StoreError> {
+    store
+        .sweep(
+            jiff::Timestamp::now().as_millisecond(),
+            coldtrace_domain::checks::TRANSIT_WINDOW_MS,
+        )
+        .await
+}
+
 /// Why a platform could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -161,6 +176,29 @@ impl Platform {
             Tier::Province(_) => None,
         };
         let mut tasks = vec![];
+        // The periodic sweep over stored records (shipments never received), at a province.
+        if matches!(config.tier, Tier::Province(_))
+            && config.checks.of(coldtrace_domain::checks::Rule::InTransit)
+                != coldtrace_domain::checks::Policy::Off
+        {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut tick = tokio::time::interval_at(
+                    tokio::time::Instant::now() + SWEEP_EVERY,
+                    SWEEP_EVERY,
+                );
+                loop {
+                    tick.tick().await;
+                    match sweep(store.as_ref()).await {
+                        Ok(r) if r.opened + r.resolved > 0 => {
+                            tracing::info!(opened = r.opened, resolved = r.resolved, "ledger sweep")
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::error!(error = %e, "ledger sweep failed"),
+                    }
+                }
+            }));
+        }
         let docking = match (&config.tier, config.national) {
             (Tier::Province(_), Some(link)) => {
                 let url = link.url.clone();

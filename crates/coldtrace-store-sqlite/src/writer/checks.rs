@@ -148,10 +148,24 @@ impl Tx<'_> {
                 Some(m.id),
             )?;
         }
-        // A receipt from a registered sender is not recorded before the sender's shipment.
+        // A receipt from a registered sender is not recorded before the sender's shipment, and answers the
+        // sender's shipments found in transit.
         if m.kind == MovementKind::Receive
             && let (Some(b), Some(sender)) = (batch, sender)
         {
+            self.tx
+                .prepare_cached(
+                    "UPDATE findings SET status = 'resolved', closed_at = ?4, closed_by = 'platform',
+                        reason = 'put right by later records'
+                     WHERE rule = 'in_transit' AND status = 'open' AND batch = ?1 AND movement IN (
+                        SELECT id FROM movements WHERE batch_id = ?1 AND holder = ?2 AND counterparty_id = ?3)",
+                )?
+                .execute(params![
+                    b.to_string(),
+                    sender.to_string(),
+                    m.holder.to_string(),
+                    self.now
+                ])?;
             let shipped: Option<i64> = self
                 .tx
                 .prepare_cached(&format!(

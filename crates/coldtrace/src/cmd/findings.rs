@@ -38,6 +38,12 @@ pub enum Sub {
         #[arg(long)]
         data: Option<std::path::PathBuf>,
     },
+    /// Sweep the stored records now (a running platform does so every 10 minutes): shipments to registered
+    /// enterprises with no receipt after 72 h.
+    Sweep {
+        #[arg(long)]
+        data: Option<std::path::PathBuf>,
+    },
     /// Dismiss an open finding, with the reason.
     Dismiss {
         id: Uuid,
@@ -88,6 +94,19 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
                 println!("{}", line(f));
             }
             eprintln!("{} finding(s)", rows.len());
+            Ok(())
+        }
+        Sub::Sweep { data } => {
+            let store = super::open_store(&data.unwrap_or(settings.server.data))?;
+            let movements = store.stats(&Scope::All).await?.movements;
+            let t = std::time::Instant::now();
+            let r = coldtrace_service::platform::sweep(store.as_ref()).await?;
+            println!(
+                "swept {movements} movements in {:.2} s: {} in-transit finding(s) opened, {} resolved",
+                t.elapsed().as_secs_f64(),
+                r.opened,
+                r.resolved
+            );
             Ok(())
         }
         Sub::Show { id, data } => {
