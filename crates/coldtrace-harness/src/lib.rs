@@ -20,13 +20,15 @@ pub mod federation;
 
 use std::sync::Arc;
 
+use anyhow::Context;
+
 use coldtrace_store_sqlite::SqliteStore;
 
 /// Opens the embedded store of a data directory.
 pub fn open_store(data: &std::path::Path) -> anyhow::Result<Arc<SqliteStore>> {
     let path = coldtrace_store_sqlite::store_path(data);
     let s = SqliteStore::open(&path)
-        .map_err(|e| anyhow::anyhow!("opening the store at {}: {e}", path.display()))?;
+        .with_context(|| format!("opening the store at {}", path.display()))?;
     Ok(Arc::new(s))
 }
 

@@ -178,7 +178,8 @@ impl FindingStore for SqliteStore {
         self.write(move |c| {
             let tx = c.transaction()?;
             let current = "NOT EXISTS (SELECT 1 FROM movements x WHERE x.corrects = m.id)";
-            let received = "EXISTS (SELECT 1 FROM movements r WHERE r.kind = 'receive' AND r.batch_id = m.batch_id
+            let received = "EXISTS (SELECT 1 FROM movements r INDEXED BY movements_batch
+                WHERE r.kind = 'receive' AND r.batch_id = m.batch_id
                 AND r.holder = m.counterparty_id
                 AND NOT EXISTS (SELECT 1 FROM movements y WHERE y.corrects = r.id))";
             // A random (version 4) UUID for each new finding.

@@ -1,6 +1,6 @@
 //! The tables of the embedded store and the schema version.
 
-pub const SCHEMA_VERSION: i64 = 11;
+pub const SCHEMA_VERSION: i64 = 13;
 
 pub const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS enterprises (
@@ -217,6 +217,8 @@ CREATE TABLE IF NOT EXISTS findings (
     reason TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS findings_open ON findings(subject) WHERE status = 'open';
+CREATE INDEX IF NOT EXISTS findings_open_batch ON findings(batch, rule) WHERE status = 'open';
+CREATE INDEX IF NOT EXISTS findings_subject ON findings(subject);
 CREATE INDEX IF NOT EXISTS findings_province ON findings(province, seq);
 CREATE INDEX IF NOT EXISTS findings_enterprise ON findings(enterprise, seq);
 
