@@ -39,19 +39,23 @@ pub enum Rule {
     /// 在途未达: goods shipped to a registered enterprise that recorded no receipt within [`TRANSIT_WINDOW_MS`]
     /// (still in transit, or vanished). Found by the periodic sweep, not by a write.
     InTransit,
+    /// 交易对象未登记: a counterparty named by a USCC of the holder's own province that is not registered on its
+    /// platform (every cold-chain business of the province should be).
+    UnregisteredCounterparty,
 }
 
 /// How long goods may be in transit before a missing receipt is a finding.
 pub const TRANSIT_WINDOW_MS: i64 = 72 * 3_600_000;
 
 /// Every rule, in the order they are documented.
-pub const RULES: [Rule; 6] = [
+pub const RULES: [Rule; 7] = [
     Rule::StockConservation,
     Rule::TimeOrder,
     Rule::FutureTime,
     Rule::FourNots,
     Rule::BatchQuantity,
     Rule::InTransit,
+    Rule::UnregisteredCounterparty,
 ];
 
 /// How far a ledger's clock may be off before time order is a finding.
@@ -69,6 +73,7 @@ impl Rule {
             Rule::FourNots => "CT-4NOT",
             Rule::BatchQuantity => "CT-QTY",
             Rule::InTransit => "CT-TRANSIT",
+            Rule::UnregisteredCounterparty => "CT-PARTY",
         }
     }
 
@@ -81,6 +86,7 @@ impl Rule {
             Rule::FourNots => "四不得 imported goods moved on without their papers",
             Rule::BatchQuantity => "数量与批次不符 more than the whole batch",
             Rule::InTransit => "在途未达 shipped, never received",
+            Rule::UnregisteredCounterparty => "交易对象未登记 an unregistered counterparty",
         }
     }
 
@@ -93,7 +99,8 @@ impl Rule {
             | Rule::TimeOrder
             | Rule::FourNots
             | Rule::BatchQuantity
-            | Rule::InTransit => Policy::Flag,
+            | Rule::InTransit
+            | Rule::UnregisteredCounterparty => Policy::Flag,
             // A date in the future is a typing error the enterprise can fix at once.
             Rule::FutureTime => Policy::Reject,
         }
@@ -107,6 +114,7 @@ impl Rule {
             Rule::FourNots => "four_nots",
             Rule::BatchQuantity => "batch_quantity",
             Rule::InTransit => "in_transit",
+            Rule::UnregisteredCounterparty => "unregistered_counterparty",
         }
     }
 
@@ -117,7 +125,7 @@ impl Rule {
             .ok_or_else(|| {
                 format!(
                     "{s:?} is not a check (one of stock_conservation, time_order, future_time, four_nots, \
-                     batch_quantity, in_transit)"
+                     batch_quantity, in_transit, unregistered_counterparty)"
                 )
             })
     }

@@ -520,3 +520,63 @@ async fn the_sweep_finds_goods_shipped_but_never_received_until_the_receipt_come
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn a_counterparty_of_the_province_that_is_not_registered_is_a_finding_until_it_registers() {
+    let app = TestApp::spawn().await;
+    let e = app.enterprise("120116", "importer", 86).await;
+    let (_, batch) = app.batch(&e, "CHK-10", "11020201109110").await;
+    post_mv(
+        &app,
+        &e,
+        json!({"kind": "receive", "batch_id": batch, "quantity": 100, "at": at(1, 8),
+        "counterparty_name": "Frigorifico"}),
+    )
+    .await;
+    // A Tianjin business (its USCC says so) that the platform does not know; and one of Shanghai, registered
+    // on Shanghai's platform, which is not a finding here.
+    let local = crate::support::uscc("120104", 85);
+    let elsewhere = crate::support::uscc("310104", 85);
+    for (uscc, name) in [(&local, "某批发商"), (&elsewhere, "上海某超市")] {
+        let (s, v) = post_mv(
+            &app,
+            &e,
+            json!({"kind": "ship", "batch_id": batch, "quantity": 10, "at": at(2, 8),
+            "counterparty_uscc": uscc, "counterparty_name": name}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+    let open = findings(
+        &app,
+        &app.regulator,
+        "?rule=unregistered_counterparty&status=open",
+    )
+    .await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert!(
+        open[0]["message"].as_str().unwrap().contains(&local),
+        "{open:?}"
+    );
+    // The regulator registers it: the finding is answered.
+    let (s, v) = json(
+        app.post(
+            "/api/v1/enterprises",
+            &app.regulator,
+            &json!({"uscc": local, "name": "某批发商", "kind": "wholesale_vendor", "region": "120104",
+                    "contact_name": "张敏", "contact_phone": "13812345678", "self_commitment": true}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert!(
+        findings(
+            &app,
+            &app.regulator,
+            "?rule=unregistered_counterparty&status=open"
+        )
+        .await
+        .is_empty()
+    );
+}

@@ -107,6 +107,33 @@ impl Tx<'_> {
             self.resolve_finding(&format!("time:{c}"))?;
             self.resolve_finding(&format!("qty:{c}"))?;
         }
+        // A counterparty of the holder's own province, named by USCC, should be registered here.
+        if let Some(uscc) = m.counterparty.as_ref().and_then(|c| c.uscc.as_ref())
+            && sender.is_none()
+        {
+            let own = self.province_of(m.holder)?;
+            let theirs = coldtrace_domain::docking::province_of_uscc(uscc.as_str());
+            if own.is_some() && own.as_deref() == theirs {
+                self.violation(
+                    Violation {
+                        rule: Rule::UnregisteredCounterparty,
+                        field: format!("{at}.counterparty_uscc"),
+                        message: format!(
+                            "{} ({}) is of this province but not registered on its platform",
+                            m.counterparty
+                                .as_ref()
+                                .map(|c| c.name.as_str())
+                                .unwrap_or(""),
+                            uscc.as_str()
+                        ),
+                        subject: format!("party:{}:{}", uscc.as_str(), m.holder),
+                    },
+                    m.holder,
+                    batch,
+                    Some(m.id),
+                )?;
+            }
+        }
         // One movement of more than the whole batch.
         let mut lines: Vec<(String, Uuid, i64)> = batch
             .map(|b| (format!("{at}.quantity"), b, m.quantity.milli()))
@@ -488,6 +515,18 @@ impl Tx<'_> {
             .prepare_cached("SELECT 1 FROM trace_codes WHERE batch_id = ?1 LIMIT 1")?
             .exists([&b])?;
         Ok(Some(checks::four_nots_missing(&kinds, has_code)))
+    }
+
+    /// An enterprise was registered: the findings that it was not are answered.
+    pub(super) fn registered(&mut self, uscc: &str) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "UPDATE findings SET status = 'resolved', closed_at = ?2, closed_by = 'platform',
+                    reason = 'put right by later records'
+                 WHERE status = 'open' AND rule = 'unregistered_counterparty' AND subject LIKE ?1",
+            )?
+            .execute(params![format!("party:{uscc}:%"), self.now])?;
+        Ok(())
     }
 
     /// A document was stored for a batch: its open 四不得 findings are looked at again at the end.

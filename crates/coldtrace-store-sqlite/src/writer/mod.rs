@@ -192,6 +192,7 @@ impl Tx<'_> {
             ])?;
         self.provinces
             .insert(e.id, Some(e.region.province().as_str().to_string()));
+        self.registered(e.uscc.as_str())?;
         self.receipt.enterprises.push(e.id);
         self.fresh.enterprises.push(e.clone());
         Ok(())
