@@ -81,10 +81,9 @@ async fn manages(
         Role::Admin => matches!(role, Role::Regulator | Role::National | Role::Admin),
         Role::Regulator => match (role, enterprise) {
             (Role::Regulator, _) => province.is_some() && province == who.province.as_ref(),
-            (Role::Enterprise, Some(e)) => match store.enterprise(e).await? {
-                Some(e) => Some(&e.record.region.province()) == who.province.as_ref(),
-                None => false,
-            },
+            (Role::Enterprise, Some(e)) => {
+                crate::credentials::in_province(store, e, who.province.as_ref()).await?
+            }
             _ => false,
         },
         Role::Enterprise => {

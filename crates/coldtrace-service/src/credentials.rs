@@ -142,6 +142,19 @@ pub async fn register_docking_client(
 /// Keys issued over the API last this long unless the request says otherwise.
 pub const DEFAULT_KEY_DAYS: u32 = 365;
 
+/// Whether the enterprise `e` is registered in `province` (a regulator's jurisdiction over its keys and
+/// accounts).
+pub(crate) async fn in_province(
+    store: &dyn Store,
+    e: Uuid,
+    province: Option<&ProvinceCode>,
+) -> Result<bool, ServiceError> {
+    Ok(match store.enterprise(e).await? {
+        Some(e) => Some(&e.record.region.province()) == province,
+        None => false,
+    })
+}
+
 /// Whether `who` manages the credential `c`: an administrator any; a regulator the keys of its province (its
 /// regulators' and its enterprises'); an enterprise its own keys.
 async fn manages(
@@ -156,10 +169,7 @@ async fn manages(
             (Role::Regulator, Some(p), _) => {
                 who.person.is_none() && Some(p) == who.province.as_ref()
             }
-            (Role::Enterprise, _, Some(e)) => match store.enterprise(e).await? {
-                Some(e) => Some(&e.record.region.province()) == who.province.as_ref(),
-                None => false,
-            },
+            (Role::Enterprise, _, Some(e)) => in_province(store, e, who.province.as_ref()).await?,
             _ => false,
         },
         // The enterprise's office key manages its keys; a staff member's session manages none (it could

@@ -148,7 +148,7 @@ pub async fn open(
         notice: req.notice,
         trace: serde_json::to_value(&answer).unwrap_or_default(),
         tasks: tasks(&unmasked),
-        notices: notices(&unmasked),
+        notices: notices(&unmasked, &tracer.sources(&unmasked)),
     };
     let mut incident = incident;
     if incident.notice.is_some() {
@@ -205,7 +205,10 @@ fn tasks(a: &TraceAnswer) -> Vec<DisposalTask> {
     out
 }
 
-fn notices(a: &TraceAnswer) -> Vec<NoticeDraft> {
+fn notices(
+    a: &TraceAnswer,
+    sources: &std::collections::HashMap<coldtrace_trace::Ix, crate::tracer::LotSource>,
+) -> Vec<NoticeDraft> {
     let mut by: BTreeMap<String, Vec<NoticeLine>> = BTreeMap::new();
     for h in &a.holders {
         let Some(p) = h.province.as_deref().map(str::to_string) else {
@@ -213,7 +216,7 @@ fn notices(a: &TraceAnswer) -> Vec<NoticeDraft> {
         };
         for l in &h.lots {
             // The seller and the date from where the goods came from; else the path that reached the holder.
-            let (seller, seller_uscc, seller_contact, at, date_kind) = match &l.source {
+            let (seller, seller_uscc, seller_contact, at, date_kind) = match sources.get(&l.lot) {
                 Some(s) => (
                     s.seller.to_string(),
                     s.seller_uscc.as_deref().map(str::to_string),
@@ -244,11 +247,10 @@ fn notices(a: &TraceAnswer) -> Vec<NoticeDraft> {
                 seller_uscc,
                 seller_contact,
                 holder: h.name.to_string(),
-                contact: match (&h.contact_name, &h.contact_phone) {
-                    (Some(n), Some(p)) => Some(format!("{n} {p}")),
-                    (None, Some(p)) => Some(p.to_string()),
-                    _ => None,
-                },
+                contact: crate::tracer::contact_line(
+                    h.contact_name.as_deref(),
+                    h.contact_phone.as_deref(),
+                ),
             });
         }
     }

@@ -336,9 +336,6 @@ pub struct LotOut {
     pub on_hand_milli: i64,
     #[serde(skip)]
     pub lot: Ix,
-    /// Where the holder's goods of this lot came from, for notices (contacts in full: never serialised).
-    #[serde(skip)]
-    pub source: Option<LotSource>,
 }
 
 /// Where a lot's goods came from: the seller (or the holder itself, when it made them) and when.
@@ -571,6 +568,23 @@ impl Tracer {
             .unwrap_or_else(|p| p.into_inner())
             .batches
             .contains_key(id)
+    }
+
+    /// Where the goods of each lot of an answer came from, for the lines of notices (contacts in full): computed
+    /// only when notices are drafted, not for every trace.
+    pub fn sources(&self, a: &TraceAnswer) -> HashMap<Ix, LotSource> {
+        let ix = self.index.read().unwrap_or_else(|p| p.into_inner());
+        let dir = self.dir.read().unwrap_or_else(|p| p.into_inner());
+        a.lots
+            .iter()
+            .filter_map(|&lot| {
+                let imported = dir
+                    .batches
+                    .get(&ix.batch_id(ix.lot_batch(lot)))
+                    .is_some_and(|b| b.imported);
+                source_of(&ix, &dir, lot, imported).map(|s| (lot, s))
+            })
+            .collect()
     }
 
     /// The store sequence numbers of every movement at the lots of an answer, in order.
@@ -942,13 +956,13 @@ fn build(ix: &TraceIndex, dir: &Directory, r: &TraceResult) -> TraceAnswer {
     // Every lot with its role; a start lot is "start" whichever search reached it.
     let mut lots: Vec<(Ix, Relation, &Hit, bool)> =
         Vec::with_capacity(r.forward.len() + r.backward.len());
-    let reached_backward: BTreeSet<Ix> = r.backward.iter().map(|h| h.lot).collect();
+    let bwd_time: HashMap<Ix, Secs> = r.backward.iter().map(|h| (h.lot, h.time)).collect();
     for h in &r.forward {
         lots.push((
             h.lot,
             if starts.contains(&h.lot) {
                 Relation::Start
-            } else if h.via.is_none() && reached_backward.contains(&h.lot) {
+            } else if h.via.is_none() && bwd_time.contains_key(&h.lot) {
                 // A source the scope's forward search started again from.
                 Relation::Backward
             } else {
@@ -960,7 +974,6 @@ fn build(ix: &TraceIndex, dir: &Directory, r: &TraceResult) -> TraceAnswer {
     }
     // A lot reached both ways (goods returned, a start at one holder among several) is one lot with both times.
     let fwd_time: HashMap<Ix, Secs> = r.forward.iter().map(|h| (h.lot, h.time)).collect();
-    let bwd_time: HashMap<Ix, Secs> = r.backward.iter().map(|h| (h.lot, h.time)).collect();
     for h in &r.backward {
         if fwd_time.contains_key(&h.lot) {
             continue;
@@ -1072,7 +1085,6 @@ fn build(ix: &TraceIndex, dir: &Directory, r: &TraceResult) -> TraceAnswer {
             role: *role,
             on_hand_milli: on_hand,
             lot: *lot,
-            source: source_of(ix, dir, *lot, info.imported),
         });
     }
     let provinces: BTreeSet<String> = holders
@@ -1092,16 +1104,22 @@ fn build(ix: &TraceIndex, dir: &Directory, r: &TraceResult) -> TraceAnswer {
     }
 }
 
+/// A business contact as notices print it: name and phone, or the phone alone.
+pub fn contact_line(name: Option<&str>, phone: Option<&str>) -> Option<String> {
+    match (name, phone) {
+        (Some(n), Some(p)) => Some(format!("{n} {p}")),
+        (None, Some(p)) => Some(p.to_string()),
+        _ => None,
+    }
+}
+
 /// Where a lot's goods came from: its first receipt (from a supplier, or an overseas exporter for an import
 /// batch), or, for goods it made, the holder itself at the time it made them.
 fn source_of(ix: &TraceIndex, dir: &Directory, lot: Ix, imported: bool) -> Option<LotSource> {
     use coldtrace_domain::incident::LineDate;
     let party = |key: Uuid| dir.parties.get(&key);
-    let contact = |p: &PartyInfo| match (&p.contact_name, &p.contact_phone) {
-        (Some(n), Some(ph)) => Some(format!("{n} {ph}")),
-        (None, Some(ph)) => Some(ph.to_string()),
-        _ => None,
-    };
+    let contact =
+        |p: &PartyInfo| contact_line(p.contact_name.as_deref(), p.contact_phone.as_deref());
     // Flows from another holder; a transformation's edges (from the holder's own inputs) are production.
     let first_in = ix
         .in_edges(lot)

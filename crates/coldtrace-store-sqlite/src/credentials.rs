@@ -116,27 +116,12 @@ impl CredentialStore for SqliteStore {
 
     async fn account_by_login(&self, login: &str) -> StoreResult<Option<Account>> {
         let login = login.to_string();
-        self.read(move |c| {
-            let sql = format!("SELECT {ACCOUNT} FROM accounts WHERE login = ?1");
-            let row = c
-                .prepare_cached(&sql)?
-                .query_row([login], account_row)
-                .optional()?;
-            row.map(account).transpose()
-        })
-        .await
+        self.read(move |c| one_account(c, "login", login)).await
     }
 
     async fn account(&self, id: Uuid) -> StoreResult<Option<Account>> {
-        self.read(move |c| {
-            let sql = format!("SELECT {ACCOUNT} FROM accounts WHERE id = ?1");
-            let row = c
-                .prepare_cached(&sql)?
-                .query_row([id.to_string()], account_row)
-                .optional()?;
-            row.map(account).transpose()
-        })
-        .await
+        self.read(move |c| one_account(c, "id", id.to_string()))
+            .await
     }
 
     async fn accounts(&self) -> StoreResult<Vec<Account>> {
@@ -290,4 +275,18 @@ fn account(
         disabled,
         created_at_ms,
     })
+}
+
+/// The account whose `column` (`id` or `login`, both unique) is `value`.
+fn one_account(
+    c: &rusqlite::Connection,
+    column: &'static str,
+    value: String,
+) -> crate::Result<Option<Account>> {
+    let sql = format!("SELECT {ACCOUNT} FROM accounts WHERE {column} = ?1");
+    let row = c
+        .prepare_cached(&sql)?
+        .query_row([value], account_row)
+        .optional()?;
+    row.map(account).transpose()
 }

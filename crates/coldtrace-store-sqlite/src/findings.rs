@@ -84,6 +84,15 @@ fn finding(r: Row) -> crate::Result<(i64, Finding)> {
     ))
 }
 
+fn by_id(c: &rusqlite::Connection, id: Uuid) -> crate::Result<Option<Finding>> {
+    let sql = format!("SELECT {COLUMNS} FROM findings WHERE id = ?1");
+    let r = c
+        .prepare_cached(&sql)?
+        .query_row([id.to_string()], row)
+        .optional()?;
+    Ok(r.map(finding).transpose()?.map(|(_, f)| f))
+}
+
 #[async_trait]
 impl FindingStore for SqliteStore {
     async fn findings(
@@ -220,15 +229,7 @@ impl FindingStore for SqliteStore {
     }
 
     async fn finding(&self, id: Uuid) -> StoreResult<Option<Finding>> {
-        self.read(move |c| {
-            let sql = format!("SELECT {COLUMNS} FROM findings WHERE id = ?1");
-            let r = c
-                .prepare_cached(&sql)?
-                .query_row([id.to_string()], row)
-                .optional()?;
-            Ok(r.map(finding).transpose()?.map(|(_, f)| f))
-        })
-        .await
+        self.read(move |c| by_id(c, id)).await
     }
 
     async fn dismiss_finding(
@@ -243,12 +244,7 @@ impl FindingStore for SqliteStore {
                  WHERE id = ?1 AND status = 'open'",
             )?
             .execute(rusqlite::params![id.to_string(), now_ms(), by, reason])?;
-            let sql = format!("SELECT {COLUMNS} FROM findings WHERE id = ?1");
-            let r = c
-                .prepare_cached(&sql)?
-                .query_row([id.to_string()], row)
-                .optional()?;
-            Ok(r.map(finding).transpose()?.map(|(_, f)| f))
+            by_id(c, id)
         })
         .await
     }

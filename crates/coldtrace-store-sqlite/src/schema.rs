@@ -260,10 +260,12 @@ pub(crate) fn add_missing_columns(c: &rusqlite::Connection) -> rusqlite::Result<
     Ok(())
 }
 
+/// A movement `m` that no later record corrects (SQL, for queries over `movements m`).
+pub(crate) const CURRENT: &str = "NOT EXISTS (SELECT 1 FROM movements c WHERE c.corrects = m.id)";
+
 /// Fills `lot_stock` from the stored movements, for a store written before the table existed. Corrected
 /// movements do not count.
 pub(crate) fn backfill_lot_stock(c: &rusqlite::Connection) -> rusqlite::Result<()> {
-    const CURRENT: &str = "NOT EXISTS (SELECT 1 FROM movements c WHERE c.corrects = m.id)";
     const ADD: &str = "ON CONFLICT (batch_id, holder) DO UPDATE SET
         received = received + excluded.received, produced = produced + excluded.produced,
         reported_inbound = reported_inbound + excluded.reported_inbound, shipped = shipped + excluded.shipped,

@@ -4,7 +4,7 @@
 //! finding (or updates the open one about the same thing), and a lot or movement found right again resolves its
 //! finding.
 
-use coldtrace_domain::checks::{self, LotStock, Policy, Rule, Violation};
+use coldtrace_domain::checks::{self, Policy, Rule, Violation};
 use coldtrace_domain::{Movement, MovementKind};
 use rusqlite::{OptionalExtension, params};
 use uuid::Uuid;
@@ -12,8 +12,7 @@ use uuid::Uuid;
 use super::Tx;
 use crate::Result;
 
-/// Movements not replaced by a correction.
-const CURRENT: &str = "NOT EXISTS (SELECT 1 FROM movements c WHERE c.corrects = m.id)";
+use crate::schema::CURRENT;
 
 impl Tx<'_> {
     /// Records a broken rule under the province's policy.
@@ -293,177 +292,6 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Adds a new movement to the stock of the lots it touches.
-    fn add_to_lots(
-        &mut self,
-        m: &Movement,
-        batch: Option<Uuid>,
-        counterparty: Option<Uuid>,
-    ) -> Result<()> {
-        let t = m.at.millis();
-        let q = m.quantity.milli();
-        match (m.kind, batch) {
-            (MovementKind::Receive, Some(b)) => {
-                self.stock_add(b, m.holder, "received", q, Some(t), None)?
-            }
-            (MovementKind::Ship | MovementKind::Sell | MovementKind::Return, Some(b)) => {
-                let col = match m.kind {
-                    MovementKind::Ship => "shipped",
-                    MovementKind::Sell => "sold",
-                    _ => "returned",
-                };
-                self.stock_add(b, m.holder, col, q, None, Some(t))?;
-                if let Some(cp) = counterparty
-                    && cp != m.holder
-                {
-                    self.stock_add(b, cp, "reported_inbound", q, None, None)?;
-                }
-            }
-            (MovementKind::Destroy, Some(b)) => {
-                self.stock_add(b, m.holder, "destroyed", q, None, Some(t))?
-            }
-            (MovementKind::Transform, _) => {
-                for (lines, col) in [(&m.inputs, "consumed"), (&m.outputs, "produced")] {
-                    for l in lines.iter() {
-                        if let coldtrace_domain::BatchRef::Id(b) = l.batch {
-                            let (fin, fout) = if col == "produced" {
-                                (Some(t), None)
-                            } else {
-                                (None, Some(t))
-                            };
-                            self.stock_add(b, m.holder, col, l.quantity.milli(), fin, fout)?;
-                        }
-                    }
-                }
-            }
-            _ => {}
-        }
-        Ok(())
-    }
-
-    fn stock_add(
-        &mut self,
-        batch: Uuid,
-        holder: Uuid,
-        col: &'static str,
-        q: i64,
-        first_in: Option<i64>,
-        first_out: Option<i64>,
-    ) -> Result<()> {
-        self.tx
-            .prepare_cached(&format!(
-                "INSERT INTO lot_stock (batch_id, holder, {col}, first_in, first_out) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (batch_id, holder) DO UPDATE SET {col} = {col} + excluded.{col},
-                    first_in = CASE WHEN first_in IS NULL THEN excluded.first_in
-                                    WHEN excluded.first_in IS NULL THEN first_in
-                                    ELSE MIN(first_in, excluded.first_in) END,
-                    first_out = CASE WHEN first_out IS NULL THEN excluded.first_out
-                                     WHEN excluded.first_out IS NULL THEN first_out
-                                     ELSE MIN(first_out, excluded.first_out) END"
-            ))?
-            .execute(params![
-                batch.to_string(),
-                holder.to_string(),
-                q,
-                first_in,
-                first_out
-            ])?;
-        Ok(())
-    }
-
-    /// The lots (batch, holder) a stored movement touched, its counterparty's included.
-    fn lots_of_movement(&mut self, id: Uuid) -> Result<Vec<(Uuid, Uuid)>> {
-        let row: Option<(i64, Option<String>, String, Option<String>)> = self
-            .tx
-            .prepare_cached(
-                "SELECT seq, batch_id, holder, counterparty_id FROM movements WHERE id = ?1",
-            )?
-            .query_row([id.to_string()], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })
-            .optional()?;
-        let Some((seq, batch, holder, cp)) = row else {
-            return Ok(vec![]);
-        };
-        let parse = |s: &str| Uuid::parse_str(s).ok();
-        let holder = parse(&holder);
-        let mut out = Vec::new();
-        if let (Some(b), Some(h)) = (batch.as_deref().and_then(parse), holder) {
-            out.push((b, h));
-            if let Some(c) = cp.as_deref().and_then(parse) {
-                out.push((b, c));
-            }
-        }
-        let lines: Vec<String> = self
-            .tx
-            .prepare_cached("SELECT batch_id FROM movement_lines WHERE movement_seq = ?1")?
-            .query_map([seq], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        if let Some(h) = holder {
-            out.extend(lines.iter().filter_map(|b| parse(b)).map(|b| (b, h)));
-        }
-        Ok(out)
-    }
-
-    /// Counts a lot's stock again from its current records (after a correction).
-    fn rebuild_lot(&mut self, batch: Uuid, holder: Uuid) -> Result<()> {
-        let (s, first_in, first_out) = self.lot_stock_from_records(batch, holder)?;
-        self.tx
-            .prepare_cached(
-                "INSERT OR REPLACE INTO lot_stock (batch_id, holder, received, produced, reported_inbound, shipped,
-                    sold, consumed, destroyed, returned, first_in, first_out)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            )?
-            .execute(params![
-                batch.to_string(),
-                holder.to_string(),
-                s.received,
-                s.produced,
-                s.reported_inbound,
-                s.shipped,
-                s.sold,
-                s.consumed,
-                s.destroyed,
-                s.returned,
-                first_in,
-                first_out
-            ])?;
-        Ok(())
-    }
-
-    /// A lot's stock as kept, with its first arrival and first departure.
-    fn lot_stock(
-        &mut self,
-        batch: Uuid,
-        holder: Uuid,
-    ) -> Result<(LotStock, Option<i64>, Option<i64>)> {
-        let row = self
-            .tx
-            .prepare_cached(
-                "SELECT received, produced, reported_inbound, shipped, sold, consumed, destroyed, returned, first_in,
-                    first_out
-                 FROM lot_stock WHERE batch_id = ?1 AND holder = ?2",
-            )?
-            .query_row(params![batch.to_string(), holder.to_string()], |r| {
-                Ok((
-                    LotStock {
-                        received: r.get(0)?,
-                        produced: r.get(1)?,
-                        reported_inbound: r.get(2)?,
-                        shipped: r.get(3)?,
-                        sold: r.get(4)?,
-                        consumed: r.get(5)?,
-                        destroyed: r.get(6)?,
-                        returned: r.get(7)?,
-                    },
-                    r.get(8)?,
-                    r.get(9)?,
-                ))
-            })
-            .optional()?;
-        Ok(row.unwrap_or_default())
-    }
-
     /// A batch's declared quantity (thousandths), read once per submission.
     fn batch_quantity(&mut self, batch: Uuid) -> Result<Option<i64>> {
         if let Some(q) = self.batch_quantities.get(&batch) {
@@ -483,6 +311,16 @@ impl Tx<'_> {
 
     /// For an imported batch, which of its papers (四不得) it lacks; `None` for domestic goods.
     fn papers_missing(&mut self, batch: Uuid) -> Result<Option<Vec<&'static str>>> {
+        // A submission moves the same batch many times (a day's sales): ask the store once per batch.
+        if let Some(m) = self.papers.get(&batch) {
+            return Ok(m.clone());
+        }
+        let m = self.papers_missing_stored(batch)?;
+        self.papers.insert(batch, m.clone());
+        Ok(m)
+    }
+
+    fn papers_missing_stored(&mut self, batch: Uuid) -> Result<Option<Vec<&'static str>>> {
         let b = batch.to_string();
         let row: Option<(Option<String>, Option<String>)> = self
             .tx
@@ -531,6 +369,7 @@ impl Tx<'_> {
 
     /// A document was stored for a batch: its open 四不得 findings are looked at again at the end.
     pub(super) fn papers_added(&mut self, batch: Uuid) {
+        self.papers.remove(&batch);
         self.papers_changed.insert(batch);
     }
 
@@ -597,79 +436,5 @@ impl Tx<'_> {
             }
         }
         Ok(())
-    }
-
-    /// A lot's stock counted from its current records, with its first arrival and first departure.
-    fn lot_stock_from_records(
-        &mut self,
-        batch: Uuid,
-        holder: Uuid,
-    ) -> Result<(LotStock, Option<i64>, Option<i64>)> {
-        let (b, h) = (batch.to_string(), holder.to_string());
-        let mut s = LotStock::default();
-        let (first_receipt, first_sent): (Option<i64>, Option<i64>);
-        (
-            s.received,
-            s.shipped,
-            s.sold,
-            s.destroyed,
-            s.returned,
-            first_receipt,
-            first_sent,
-        ) = self
-            .tx
-            .prepare_cached(&format!(
-                "SELECT
-                    COALESCE(SUM(CASE WHEN kind = 'receive' THEN quantity_milli END), 0),
-                    COALESCE(SUM(CASE WHEN kind = 'ship' THEN quantity_milli END), 0),
-                    COALESCE(SUM(CASE WHEN kind = 'sell' THEN quantity_milli END), 0),
-                    COALESCE(SUM(CASE WHEN kind = 'destroy' THEN quantity_milli END), 0),
-                    COALESCE(SUM(CASE WHEN kind = 'return' THEN quantity_milli END), 0),
-                    MIN(CASE WHEN kind = 'receive' THEN at_ms END),
-                    MIN(CASE WHEN kind IN ('ship', 'sell', 'return', 'destroy') THEN at_ms END)
-                 FROM movements m WHERE batch_id = ?1 AND holder = ?2 AND {CURRENT}"
-            ))?
-            .query_row(params![b, h], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                ))
-            })?;
-        let (first_made, first_used): (Option<i64>, Option<i64>);
-        (s.produced, s.consumed, first_made, first_used) = self
-            .tx
-            .prepare_cached(&format!(
-                "SELECT
-                    COALESCE(SUM(CASE WHEN l.role = 'out' THEN l.quantity_milli END), 0),
-                    COALESCE(SUM(CASE WHEN l.role = 'in' THEN l.quantity_milli END), 0),
-                    MIN(CASE WHEN l.role = 'out' THEN m.at_ms END),
-                    MIN(CASE WHEN l.role = 'in' THEN m.at_ms END)
-                 FROM movement_lines l JOIN movements m ON m.seq = l.movement_seq
-                 WHERE l.batch_id = ?1 AND m.holder = ?2 AND {CURRENT}"
-            ))?
-            .query_row(params![b, h], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })?;
-        s.reported_inbound = self
-            .tx
-            .prepare_cached(&format!(
-                "SELECT COALESCE(SUM(quantity_milli), 0) FROM movements m
-                 WHERE batch_id = ?1 AND counterparty_id = ?2 AND kind IN ('ship', 'sell', 'return') AND {CURRENT}"
-            ))?
-            .query_row(params![b, h], |r| r.get(0))?;
-        let min = |a: Option<i64>, b: Option<i64>| match (a, b) {
-            (Some(x), Some(y)) => Some(x.min(y)),
-            (x, y) => x.or(y),
-        };
-        Ok((
-            s,
-            min(first_receipt, first_made),
-            min(first_sent, first_used),
-        ))
     }
 }

@@ -13,6 +13,7 @@ use super::*;
 mod checks;
 mod movement;
 mod rules;
+mod stock;
 use crate::{Receipt, Result, StoreError, SubmitOutcome, SubmitRequest};
 pub(crate) use movement::flow_kind;
 
@@ -54,6 +55,8 @@ struct Tx<'a> {
     papers_changed: std::collections::BTreeSet<Uuid>,
     /// Declared batch quantities read in this submission.
     batch_quantities: HashMap<Uuid, Option<i64>>,
+    /// What each imported batch moved in this submission lacks of its papers (四不得); `None` for domestic goods.
+    papers: HashMap<Uuid, Option<Vec<&'static str>>>,
 }
 
 /// A stored record under the same id or natural key: its id, and whether its content is the same.
@@ -431,6 +434,7 @@ pub(super) fn submit_blocking(
         lots_touched: Default::default(),
         papers_changed: Default::default(),
         batch_quantities: HashMap::new(),
+        papers: HashMap::new(),
     };
     let s = &req.submission;
     for (i, e) in s.enterprises.iter().enumerate() {

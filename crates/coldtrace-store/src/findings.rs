@@ -1,0 +1,88 @@
+//! Findings of the ledger checks as the store keeps them (核查问题): a finding with its status, the filter
+//! that lists them, the data quality they add up to, and what a sweep did.
+
+use uuid::Uuid;
+
+/// Where a finding stands (问题状态).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum FindingStatus {
+    /// Still wrong.
+    Open,
+    /// Put right by later records (a receipt arrived, a correction).
+    Resolved,
+    /// A regulator judged it not a problem, with a reason.
+    Dismissed,
+}
+
+impl FindingStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingStatus::Open => "open",
+            FindingStatus::Resolved => "resolved",
+            FindingStatus::Dismissed => "dismissed",
+        }
+    }
+    pub fn parse(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "open" => Ok(FindingStatus::Open),
+            "resolved" => Ok(FindingStatus::Resolved),
+            "dismissed" => Ok(FindingStatus::Dismissed),
+            o => Err(format!(
+                "{o:?} is not a finding status (open, resolved, dismissed)"
+            )),
+        }
+    }
+}
+
+/// A broken ledger check, followed to closure (核查问题).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Finding {
+    pub id: Uuid,
+    pub rule: coldtrace_domain::checks::Rule,
+    /// The rule's code (`CT-STOCK`).
+    pub code: String,
+    pub status: FindingStatus,
+    /// The enterprise whose ledger it is about, and its province.
+    pub enterprise: Uuid,
+    pub province: Option<String>,
+    pub batch: Option<Uuid>,
+    /// The movement that broke the rule last.
+    pub movement: Option<Uuid>,
+    pub message: String,
+    pub opened_at_ms: i64,
+    pub closed_at_ms: Option<i64>,
+    /// Who closed it: `platform` for a finding later records put right, else the regulator.
+    pub closed_by: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// Data quality of one city's enterprises of one kind (数据质量): lots (a batch at a holder) and those with an
+/// open finding.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Quality {
+    /// GB/T 2260 city code (the region's first four digits, then `00`).
+    pub city: String,
+    pub kind: String,
+    pub lots: u64,
+    /// Lots with at least one open finding.
+    pub flagged: u64,
+}
+
+/// What a sweep did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SweepReport {
+    pub opened: u64,
+    pub resolved: u64,
+}
+
+/// Which findings to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FindingFilter {
+    pub rule: Option<coldtrace_domain::checks::Rule>,
+    pub status: Option<FindingStatus>,
+    pub enterprise: Option<Uuid>,
+    pub batch: Option<Uuid>,
+}
