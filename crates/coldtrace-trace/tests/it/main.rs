@@ -546,3 +546,147 @@ proptest! {
         }
     }
 }
+
+// ---- starts from a holder, a place or a person; seals; wide batches -------------------------------------------
+
+/// A movement among many holders (so one batch has more than 32 lots), seals (kind 5) among them.
+fn wide_op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        5 => (0u8..6, 0u64..48, 0u64..3, proptest::option::of(0u64..48), 0i64..40)
+            .prop_map(|(kind, holder, batch, cp, h)| Op::Move { kind, holder, batch, cp, h }),
+        1 => (0u64..48, proptest::collection::vec(0u64..3, 1..3), 3u64..5, 0i64..40)
+            .prop_map(|(holder, inputs, output, h)| Op::Mix { holder, inputs, output, h }),
+    ]
+}
+
+fn wide_flows(ops: &[Op]) -> Vec<Flow> {
+    ops.iter()
+        .enumerate()
+        .map(|(i, o)| match o {
+            Op::Move {
+                kind: 5,
+                holder,
+                batch,
+                cp,
+                h,
+            } => flow(i as u64, FlowKind::Seal, *holder, *batch, *cp, 1000, *h),
+            o => {
+                let mut f = to_flows(std::slice::from_ref(o)).remove(0);
+                f.seq = i as u64;
+                f
+            }
+        })
+        .collect()
+}
+
+/// The reference with explicit start lots: forward from each lot's `from`, backward until its `until`.
+fn reference_from(
+    edges: &[(Lot, Lot, Secs)],
+    seeds: &[(Lot, Secs, Secs)],
+    strict: bool,
+) -> (HashMap<Lot, Secs>, HashMap<Lot, Secs>) {
+    let mut since: HashMap<Lot, Secs> = HashMap::new();
+    let mut until: HashMap<Lot, Secs> = HashMap::new();
+    for (l, from, to) in seeds {
+        let s = since.entry(*l).or_insert(*from);
+        *s = (*s).min(*from);
+        let u = until.entry(*l).or_insert(*to);
+        *u = (*u).max(*to);
+    }
+    let mut first_in: HashMap<Lot, Secs> = HashMap::new();
+    for (_, b, time) in edges {
+        let f = first_in.entry(*b).or_insert(*time);
+        *f = (*f).min(*time);
+    }
+    loop {
+        let mut changed = false;
+        for (a, b, time) in edges {
+            if let Some(&sa) = since.get(a)
+                && (!strict || sa <= *time)
+                && since.get(b).is_none_or(|sb| *time < *sb)
+            {
+                since.insert(*b, *time);
+                changed = true;
+            }
+            if let Some(&ub) = until.get(b)
+                && (!strict || *time <= ub.saturating_add(CLOCK_SKEW_SECS) || *time <= first_in[b])
+                && until.get(a).is_none_or(|ua| *time > *ua)
+            {
+                until.insert(*a, *time);
+                changed = true;
+            }
+        }
+        if !changed {
+            return (since, until);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// Starts as a holder, a place or a person give them (explicit lots, each with its own window), on batches
+    /// spread over more than 32 holders, with seals (which move nothing) and many flows in the same second; the
+    /// incident scope (backward, then forward from everything reached, from its beginning) too.
+    #[test]
+    fn starts_from_lots_equal_the_reference(
+        ops in proptest::collection::vec(wide_op(), 40..160),
+        picks in proptest::collection::vec((any::<prop::sample::Index>(), 0i64..40, 0i64..40), 1..4),
+        strict in any::<bool>(),
+    ) {
+        let flows = wide_flows(&ops);
+        let (edges, lots) = reference_edges(&ops);
+        let mut ix = TraceIndex::new();
+        for f in &flows {
+            ix.apply(f);
+        }
+        let mut lots = lots;
+        lots.sort();
+        lots.dedup();
+        let seeds: Vec<(Lot, Secs, Secs)> = picks
+            .iter()
+            .map(|(i, a, b)| (lots[i.index(lots.len())], secs(t(*a.min(b))), secs(t(*a.max(b)))))
+            .collect();
+        let start = Start::Lots(
+            seeds
+                .iter()
+                .map(|((b, h), from, to)| {
+                    (ix.lot(&id(*b), &id(100 + h)).expect("a lot of the ops"), *from, *to)
+                })
+                .collect(),
+        );
+        let mode = if strict { TimeMode::Strict } else { TimeMode::Conservative };
+        let r = ix.trace(&Query { start: start.clone(), direction: Direction::Both, mode });
+        let (fwd, bwd) = reference_from(&edges, &seeds, strict);
+        prop_assert_eq!(as_lots(&ix, &r.forward), fwd);
+        prop_assert_eq!(as_lots(&ix, &r.backward), bwd.clone());
+
+        // The scope: forward from the starts and from every source reached, each from its beginning.
+        let r = ix.trace(&Query { start, direction: Direction::Scope, mode });
+        prop_assert_eq!(as_lots(&ix, &r.backward), bwd.clone());
+        let mut from = seeds.clone();
+        from.extend(bwd.keys().map(|l| (*l, 0, Secs::MAX)));
+        let (scope, _) = reference_from(&edges, &from, strict);
+        prop_assert_eq!(as_lots(&ix, &r.forward), scope);
+    }
+}
+
+#[test]
+fn a_batch_at_more_than_32_holders_and_a_seal_are_traced_whole() {
+    let mut ix = TraceIndex::new();
+    // A wholesaler (1) ships batch 0 to 40 shops on the same second; shop 7 seals what it has.
+    ix.apply(&flow(0, FlowKind::Receive, 1, 0, Some(0), 40_000, 0));
+    for s in 0..40u64 {
+        ix.apply(&flow(1 + s, FlowKind::Ship, 1, 0, Some(10 + s), 1000, 5));
+    }
+    ix.apply(&flow(100, FlowKind::Seal, 17, 0, None, 1000, 6));
+    let f = forward_set(&ix, vec![id(0)], TimeMode::Strict);
+    assert_eq!(
+        f.len(),
+        42,
+        "the source, the wholesaler and 40 shops: {f:?}"
+    );
+    let shop = ix.lot(&id(0), &id(117)).unwrap();
+    let q = ix.quantities(shop);
+    assert_eq!(q.on_hand(), 1000, "sealed goods are still on hand: {q:?}");
+}
