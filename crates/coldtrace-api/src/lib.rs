@@ -140,6 +140,8 @@ pub fn app(state: AppState) -> Router {
         .route("/findings", get(findings::list))
         .route("/findings/{id}", get(findings::get_one))
         .route("/findings/{id}/dismiss", post(findings::dismiss))
+        .route("/findings/{id}/resolve", post(findings::resolve))
+        .route("/findings/{id}/answer", post(findings::answer))
         .route("/accounts", post(accounts::create).get(accounts::list))
         .route("/accounts/{id}/disable", post(accounts::disable))
         .route("/sessions", post(accounts::sign_in))

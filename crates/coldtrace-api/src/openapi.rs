@@ -14,7 +14,7 @@ use crate::routes::*;
         enterprises::create, enterprises::list, enterprises::get_one,
         credentials::create, credentials::create_for_enterprise, credentials::list, credentials::revoke, credentials::rotate,
         accounts::create, accounts::list, accounts::disable, accounts::sign_in, accounts::sign_out,
-        findings::list, findings::get_one, findings::dismiss,
+        findings::list, findings::get_one, findings::dismiss, findings::resolve, findings::answer,
         products::create, products::list, products::get_one,
         batches::create, batches::list, batches::get_one, batches::by_code,
         documents::create, documents::get_one, documents::of_batch,

@@ -1,10 +1,15 @@
 //! Findings of the ledger checks (核查问题) for the people who follow them: an enterprise sees its own, a
-//! regulator its province's, the national platform all; a regulator of the finding's province dismisses one with
-//! a reason. Findings are opened and resolved by the store's writer as records come in.
+//! regulator its province's, the national platform all. The enterprise answers one with the record that puts it
+//! right; a regulator of the finding's province resolves or dismisses it with a reason. The store's writer opens
+//! findings and resolves those that later records settle.
 
 use coldtrace_domain::{Principal, Role};
-use coldtrace_store::{Finding, FindingFilter, Scope, Store};
+use coldtrace_store::{
+    Closing, Finding, FindingAnswer, FindingFilter, FindingStatus, Scope, Store,
+};
 use uuid::Uuid;
+
+use coldtrace_domain::FieldError;
 
 use crate::error::{ServiceError, require_role};
 
@@ -59,28 +64,87 @@ pub async fn get(store: &dyn Store, p: &Principal, id: Uuid) -> Result<Finding, 
     }
 }
 
-/// A regulator of the finding's province dismisses it, with a reason (at most 500 characters).
-pub async fn dismiss(
-    store: &dyn Store,
-    p: &Principal,
-    id: Uuid,
-    reason: &str,
-) -> Result<Finding, ServiceError> {
-    require_role(p, &[Role::Regulator], "dismiss findings")?;
-    let reason = reason.trim();
-    if reason.is_empty() || reason.chars().count() > 500 {
+fn who(p: &Principal) -> String {
+    match &p.person {
+        Some(person) => format!("{}/person:{person}", p.subject()),
+        None => p.subject(),
+    }
+}
+
+fn text(field: &str, v: &str) -> Result<String, ServiceError> {
+    let v = v.trim();
+    if v.is_empty() || v.chars().count() > 500 {
         return Err(ServiceError::invalid(
-            "reason",
+            field,
             "is required, at most 500 characters",
         ));
     }
+    Ok(v.to_string())
+}
+
+/// A regulator of the finding's province closes it, with a reason (at most 500 characters): resolved (put right,
+/// often after the enterprise's answer) or dismissed (not a problem).
+pub async fn close(
+    store: &dyn Store,
+    p: &Principal,
+    id: Uuid,
+    closing: Closing,
+    reason: &str,
+) -> Result<Finding, ServiceError> {
+    let what = match closing {
+        Closing::Resolve => "resolve findings",
+        Closing::Dismiss => "dismiss findings",
+    };
+    require_role(p, &[Role::Regulator], what)?;
+    let reason = text("reason", reason)?;
     get(store, p, id).await?;
-    let by = match &p.person {
-        Some(person) => format!("{}/person:{person}", p.subject()),
-        None => p.subject(),
+    store
+        .close_finding(id, closing, who(p), reason)
+        .await?
+        .ok_or(ServiceError::NotFound("finding"))
+}
+
+/// The enterprise whose ledger a finding is about answers it: what it did (`note`, at most 500 characters) and
+/// the id of its own record that shows it (`record`: a movement, such as a correction or the missing receipt,
+/// or a document, such as the missing papers). The finding is then `answered` until a regulator resolves it, or
+/// the records themselves settle it. A closed finding cannot be answered (409).
+pub async fn answer(
+    store: &dyn Store,
+    p: &Principal,
+    id: Uuid,
+    note: &str,
+    record: Uuid,
+) -> Result<Finding, ServiceError> {
+    require_role(p, &[Role::Enterprise], "answer findings")?;
+    let note = text("note", note)?;
+    let f = get(store, p, id).await?;
+    if !matches!(f.status, FindingStatus::Open | FindingStatus::Answered) {
+        return Err(ServiceError::Conflict(vec![FieldError::new(
+            "status",
+            format!("the finding is {} already", f.status.as_str()),
+        )]));
+    }
+    let own = match store.movement(record).await? {
+        Some(m) => m.record.holder == f.enterprise,
+        None => match store.document(record).await? {
+            Some(d) => d.record.owner == f.enterprise,
+            None => false,
+        },
+    };
+    if !own {
+        return Err(ServiceError::invalid(
+            "record",
+            "must be the id of a movement or document your enterprise recorded",
+        ));
+    }
+    let a = FindingAnswer {
+        note,
+        record,
+        by: who(p),
+        at_ms: jiff::Timestamp::now().as_millisecond(),
     };
     store
-        .dismiss_finding(id, by, reason.to_string())
+        .answer_finding(id, a)
         .await?
         .ok_or(ServiceError::NotFound("finding"))
 }

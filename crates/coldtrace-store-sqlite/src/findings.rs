@@ -1,4 +1,5 @@
-//! Findings of the ledger checks: listed by scope and filter, dismissed by a regulator. The writer opens and
+//! Findings of the ledger checks: listed by scope and filter, answered by the enterprise, resolved or dismissed
+//! by a regulator. The writer opens and
 //! resolves them inside a submission's transaction (`writer/checks.rs`).
 
 use async_trait::async_trait;
@@ -7,47 +8,55 @@ use rusqlite::{OptionalExtension, params_from_iter};
 use uuid::Uuid;
 
 use super::*;
-use crate::{Finding, FindingFilter, FindingStatus, Scope, StoreError};
+use crate::{Closing, Finding, FindingAnswer, FindingFilter, FindingStatus, Scope, StoreError};
 
 const COLUMNS: &str =
     "seq, id, rule, status, enterprise, province, batch, movement, message, opened_at, closed_at,
-    closed_by, reason";
+    closed_by, reason, answer_note, answer_record, answered_by, answered_at";
+
+type Answer = (Option<String>, Option<String>, Option<String>, Option<i64>);
 
 type Row = (
-    i64,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    String,
-    i64,
-    Option<i64>,
-    Option<String>,
-    Option<String>,
+    (
+        i64,
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        String,
+        i64,
+        Option<i64>,
+        Option<String>,
+        Option<String>,
+    ),
+    Answer,
 );
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
     Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-        r.get(7)?,
-        r.get(8)?,
-        r.get(9)?,
-        r.get(10)?,
-        r.get(11)?,
-        r.get(12)?,
+        (
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+            r.get(6)?,
+            r.get(7)?,
+            r.get(8)?,
+            r.get(9)?,
+            r.get(10)?,
+            r.get(11)?,
+            r.get(12)?,
+        ),
+        (r.get(13)?, r.get(14)?, r.get(15)?, r.get(16)?),
     ))
 }
 
-fn finding(r: Row) -> crate::Result<(i64, Finding)> {
+fn finding((r, answer): Row) -> crate::Result<(i64, Finding)> {
     let (
         seq,
         id,
@@ -64,19 +73,33 @@ fn finding(r: Row) -> crate::Result<(i64, Finding)> {
         reason,
     ) = r;
     let rule = Rule::parse(&rule).map_err(StoreError::Task)?;
+    let answer = match answer {
+        (Some(note), Some(record), Some(by), Some(at_ms)) => Some(FindingAnswer {
+            note,
+            record: parse_uuid(&record)?,
+            by,
+            at_ms,
+        }),
+        _ => None,
+    };
+    let mut status = FindingStatus::parse(&status).map_err(StoreError::Task)?;
+    if status == FindingStatus::Open && answer.is_some() {
+        status = FindingStatus::Answered;
+    }
     Ok((
         seq,
         Finding {
             id: parse_uuid(&id)?,
             rule,
             code: rule.code().to_string(),
-            status: FindingStatus::parse(&status).map_err(StoreError::Task)?,
+            status,
             enterprise: parse_uuid(&ent)?,
             province,
             batch: batch.map(|b| parse_uuid(&b)).transpose()?,
             movement: movement.map(|m| parse_uuid(&m)).transpose()?,
             message,
             opened_at_ms: opened,
+            answer,
             closed_at_ms: closed,
             closed_by: by,
             reason,
@@ -118,8 +141,30 @@ impl FindingStore for SqliteStore {
             if let Some(r) = filter.rule {
                 arg("rule = ?", r.as_str().to_string(), &mut clauses);
             }
-            if let Some(s) = filter.status {
-                arg("status = ?", s.as_str().to_string(), &mut clauses);
+            // An answered finding is stored open, with its answer.
+            match filter.status {
+                None => {}
+                Some(FindingStatus::Open) => {
+                    clauses.push("status = 'open' AND answered_at IS NULL".into())
+                }
+                Some(FindingStatus::Answered) => {
+                    clauses.push("status = 'open' AND answered_at IS NOT NULL".into())
+                }
+                Some(s) => arg("status = ?", s.as_str().to_string(), &mut clauses),
+            }
+            if let Some(city) = filter.city {
+                arg(
+                    "enterprise IN (SELECT id FROM enterprises WHERE substr(region, 1, 4) = ?)",
+                    city,
+                    &mut clauses,
+                );
+            }
+            if let Some(kind) = filter.kind {
+                arg(
+                    "enterprise IN (SELECT id FROM enterprises WHERE kind = ?)",
+                    kind,
+                    &mut clauses,
+                );
             }
             if let Some(e) = filter.enterprise {
                 arg("enterprise = ?", e.to_string(), &mut clauses);
@@ -232,18 +277,47 @@ impl FindingStore for SqliteStore {
         self.read(move |c| by_id(c, id)).await
     }
 
-    async fn dismiss_finding(
+    async fn close_finding(
         &self,
         id: Uuid,
+        closing: Closing,
         by: String,
         reason: String,
     ) -> StoreResult<Option<Finding>> {
+        let status = match closing {
+            Closing::Resolve => "resolved",
+            Closing::Dismiss => "dismissed",
+        };
         self.write(move |c| {
             c.prepare_cached(
-                "UPDATE findings SET status = 'dismissed', closed_at = ?2, closed_by = ?3, reason = ?4
+                "UPDATE findings SET status = ?2, closed_at = ?3, closed_by = ?4, reason = ?5
                  WHERE id = ?1 AND status = 'open'",
             )?
-            .execute(rusqlite::params![id.to_string(), now_ms(), by, reason])?;
+            .execute(rusqlite::params![
+                id.to_string(),
+                status,
+                now_ms(),
+                by,
+                reason
+            ])?;
+            by_id(c, id)
+        })
+        .await
+    }
+
+    async fn answer_finding(&self, id: Uuid, a: FindingAnswer) -> StoreResult<Option<Finding>> {
+        self.write(move |c| {
+            c.prepare_cached(
+                "UPDATE findings SET answer_note = ?2, answer_record = ?3, answered_by = ?4, answered_at = ?5
+                 WHERE id = ?1 AND status = 'open'",
+            )?
+            .execute(rusqlite::params![
+                id.to_string(),
+                a.note,
+                a.record.to_string(),
+                a.by,
+                a.at_ms
+            ])?;
             by_id(c, id)
         })
         .await

@@ -1,6 +1,6 @@
 //! The tables of the embedded store and the schema version.
 
-pub const SCHEMA_VERSION: i64 = 13;
+pub const SCHEMA_VERSION: i64 = 14;
 
 pub const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS enterprises (
@@ -214,7 +214,12 @@ CREATE TABLE IF NOT EXISTS findings (
     opened_at INTEGER NOT NULL,
     closed_at INTEGER,
     closed_by TEXT,
-    reason TEXT
+    reason TEXT,
+    -- The enterprise's answer (the finding stays 'open' until closed; answered when answered_at is set).
+    answer_note TEXT,
+    answer_record TEXT,
+    answered_by TEXT,
+    answered_at INTEGER
 );
 CREATE UNIQUE INDEX IF NOT EXISTS findings_open ON findings(subject) WHERE status = 'open';
 CREATE INDEX IF NOT EXISTS findings_open_batch ON findings(batch, rule) WHERE status = 'open';
@@ -239,6 +244,10 @@ CREATE TABLE IF NOT EXISTS accounts (
 const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("credentials", "expires_at", "INTEGER"),
     ("credentials", "account", "TEXT"),
+    ("findings", "answer_note", "TEXT"),
+    ("findings", "answer_record", "TEXT"),
+    ("findings", "answered_by", "TEXT"),
+    ("findings", "answered_at", "INTEGER"),
 ];
 
 /// Columns added after a table was first created (`CREATE TABLE IF NOT EXISTS` leaves an older table as it

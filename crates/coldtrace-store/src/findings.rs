@@ -9,9 +9,12 @@ use uuid::Uuid;
 )]
 #[serde(rename_all = "lowercase")]
 pub enum FindingStatus {
-    /// Still wrong.
+    /// Still wrong, and not yet answered.
     Open,
-    /// Put right by later records (a receipt arrived, a correction).
+    /// The enterprise answered it with the record that puts it right (a correction, the missing receipt, the
+    /// papers); a regulator still has to resolve it (unless the records themselves settle it).
+    Answered,
+    /// Put right: by later records (a receipt arrived, a correction), or judged so by a regulator.
     Resolved,
     /// A regulator judged it not a problem, with a reason.
     Dismissed,
@@ -21,6 +24,7 @@ impl FindingStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             FindingStatus::Open => "open",
+            FindingStatus::Answered => "answered",
             FindingStatus::Resolved => "resolved",
             FindingStatus::Dismissed => "dismissed",
         }
@@ -28,10 +32,11 @@ impl FindingStatus {
     pub fn parse(s: &str) -> std::result::Result<Self, String> {
         match s {
             "open" => Ok(FindingStatus::Open),
+            "answered" => Ok(FindingStatus::Answered),
             "resolved" => Ok(FindingStatus::Resolved),
             "dismissed" => Ok(FindingStatus::Dismissed),
             o => Err(format!(
-                "{o:?} is not a finding status (open, resolved, dismissed)"
+                "{o:?} is not a finding status (open, answered, resolved, dismissed)"
             )),
         }
     }
@@ -53,10 +58,25 @@ pub struct Finding {
     pub movement: Option<Uuid>,
     pub message: String,
     pub opened_at_ms: i64,
+    /// The enterprise's answer, once it gave one.
+    pub answer: Option<FindingAnswer>,
     pub closed_at_ms: Option<i64>,
     /// Who closed it: `platform` for a finding later records put right, else the regulator.
     pub closed_by: Option<String>,
     pub reason: Option<String>,
+}
+
+/// An enterprise's answer to a finding (整改说明): what it did, and the record that shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct FindingAnswer {
+    /// The enterprise's own words (at most 500 characters).
+    pub note: String,
+    /// The id of the enterprise's record that puts it right: a movement (a correction, the missing receipt)
+    /// or a document (the missing papers).
+    pub record: Uuid,
+    /// Who answered (`key:…`, or the account's `person:…`).
+    pub by: String,
+    pub at_ms: i64,
 }
 
 /// Data quality of one city's enterprises of one kind (数据质量): lots (a batch at a holder) and those with an
@@ -85,4 +105,17 @@ pub struct FindingFilter {
     pub status: Option<FindingStatus>,
     pub enterprise: Option<Uuid>,
     pub batch: Option<Uuid>,
+    /// The enterprise's city: the first four digits of its region code.
+    pub city: Option<String>,
+    /// The enterprise's kind (`importer`, `processor`, …).
+    pub kind: Option<String>,
+}
+
+/// How a finding is closed by a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Closing {
+    /// Judged put right (from open or answered).
+    Resolve,
+    /// Judged not a problem.
+    Dismiss,
 }

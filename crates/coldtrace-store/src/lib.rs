@@ -26,7 +26,9 @@ pub mod audit;
 pub mod findings;
 pub mod report;
 
-pub use findings::{Finding, FindingFilter, FindingStatus, Quality, SweepReport};
+pub use findings::{
+    Closing, Finding, FindingAnswer, FindingFilter, FindingStatus, Quality, SweepReport,
+};
 
 use async_trait::async_trait;
 use coldtrace_domain::{
@@ -673,14 +675,19 @@ pub trait FindingStore: Send + Sync + 'static {
     /// opened again), and resolves those whose receipt has since been recorded.
     async fn sweep(&self, now_ms: i64, window_ms: i64) -> Result<SweepReport>;
 
-    /// Dismisses an open finding with a reason; answers it as it now stands (`None` when there is no such
-    /// finding). Dismissing a closed finding changes nothing.
-    async fn dismiss_finding(
+    /// Closes an open or answered finding as `closing` says, by `by`, with a reason; answers it as it now
+    /// stands (`None` when there is no such finding). Closing a closed finding changes nothing.
+    async fn close_finding(
         &self,
         id: Uuid,
+        closing: Closing,
         by: String,
         reason: String,
     ) -> Result<Option<Finding>>;
+
+    /// Records the enterprise's answer to an open or answered finding (a later answer replaces an earlier
+    /// one); answers it as it now stands. A closed finding is left as it was.
+    async fn answer_finding(&self, id: Uuid, answer: FindingAnswer) -> Result<Option<Finding>>;
 }
 
 pub trait Store:

@@ -580,3 +580,163 @@ async fn a_counterparty_of_the_province_that_is_not_registered_is_a_finding_unti
         .is_empty()
     );
 }
+
+#[tokio::test]
+async fn an_enterprise_answers_a_finding_with_its_record_and_the_regulator_resolves_it() {
+    let app = TestApp::spawn().await;
+    let e = app.enterprise("120116", "importer", 97).await;
+    let other = app.enterprise("120104", "wholesale_vendor", 98).await;
+    let (_, batch) = app.batch(&e, "CHK-ANS", "11020201109197").await;
+    let (_, other_batch) = app.batch(&other, "CHK-OTH", "11020201109198").await;
+    post_mv(
+        &app,
+        &e,
+        json!({"kind": "sell", "batch_id": batch, "quantity": 5, "at": at(2, 8)}),
+    )
+    .await;
+    // A receipt of 3 recorded late: still 2 short, so the finding stays open for the enterprise to explain.
+    let (s, receipt) = post_mv(
+        &app,
+        &e,
+        json!({"kind": "receive", "batch_id": batch, "quantity": 3, "at": at(1, 8),
+        "counterparty_name": "Frigorifico Exemplo S.A."}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{receipt}");
+    let receipt_id = receipt["movements"][0].as_str().unwrap().to_string();
+    let (_, theirs) = post_mv(
+        &app,
+        &other,
+        json!({"kind": "receive", "batch_id": other_batch, "quantity": 3, "at": at(1, 8),
+        "counterparty_name": "Frigorifico"}),
+    )
+    .await;
+    let f = findings(&app, &e.key, "?rule=CT-STOCK&status=open").await;
+    assert_eq!(f.len(), 1, "{f:?}");
+    let id = f[0]["id"].as_str().unwrap();
+    // Filters by the enterprise's city and kind.
+    assert_eq!(
+        findings(
+            &app,
+            &app.regulator,
+            "?city=1201&kind=importer&rule=CT-STOCK"
+        )
+        .await
+        .len(),
+        1
+    );
+    assert_eq!(
+        findings(&app, &app.regulator, "?city=120100&rule=CT-STOCK")
+            .await
+            .len(),
+        1
+    );
+    assert!(
+        findings(&app, &app.regulator, "?city=1202&rule=CT-STOCK")
+            .await
+            .is_empty()
+    );
+    assert!(
+        findings(&app, &app.regulator, "?kind=restaurant&rule=CT-STOCK")
+            .await
+            .is_empty()
+    );
+    let (s, v) = json(app.get("/api/v1/findings?city=12", &app.regulator).await).await;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("city"))
+    );
+    let (s, v) = json(
+        app.get("/api/v1/findings?kind=bakery", &app.regulator)
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("kind"))
+    );
+
+    let url = format!("/api/v1/findings/{id}/answer");
+    let answer = json!({"note": "其余2件为样品，已补录收货", "record": receipt_id});
+    // Only the enterprise whose ledger it is answers, and only with its own record.
+    let (s, _) = json(app.post(&url, &other.key, &answer).await).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = json(app.post(&url, &app.regulator, &answer).await).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, v) = json(
+        app.post(
+            &url,
+            &e.key,
+            &json!({"note": "见记录", "record": theirs["movements"][0]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("record")),
+        "{v}"
+    );
+    let (s, v) = json(
+        app.post(&url, &e.key, &json!({"note": "", "record": receipt_id}))
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("note")),
+        "{v}"
+    );
+    let (s, v) = json(app.post(&url, &e.key, &answer).await).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], "answered");
+    assert_eq!(v["answer"]["record"], receipt_id.as_str());
+    assert_eq!(v["answer"]["note"], "其余2件为样品，已补录收货");
+    // The regulator's queue of answers.
+    assert_eq!(
+        findings(&app, &app.regulator, "?status=answered")
+            .await
+            .len(),
+        1
+    );
+    assert!(
+        findings(&app, &app.regulator, "?status=open&rule=CT-STOCK")
+            .await
+            .is_empty()
+    );
+
+    let url = format!("/api/v1/findings/{id}/resolve");
+    let (s, _) = json(app.post(&url, &e.key, &json!({"reason": "ok"})).await).await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "an enterprise does not resolve its own findings"
+    );
+    let (s, v) = json(
+        app.post(
+            &url,
+            &app.regulator,
+            &json!({"reason": "现场核实样品留存记录属实"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], "resolved");
+    assert!(
+        v["closed_by"].as_str().unwrap().starts_with("regulator:12"),
+        "{v}"
+    );
+    assert_eq!(
+        v["answer"]["record"],
+        receipt_id.as_str(),
+        "the answer is kept"
+    );
+    // A closed finding is not answered again.
+    let (s, _) = json(
+        app.post(&format!("/api/v1/findings/{id}/answer"), &e.key, &answer)
+            .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+}

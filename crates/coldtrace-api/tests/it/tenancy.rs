@@ -339,6 +339,16 @@ impl World {
         ));
         out.push((
             "post",
+            "/api/v1/findings/{id}/resolve",
+            Body::Json(json!({"reason": "hostile"})),
+        ));
+        out.push((
+            "post",
+            "/api/v1/findings/{id}/answer",
+            Body::Json(json!({"note": "hostile", "record": self.movement})),
+        ));
+        out.push((
+            "post",
             "/api/v1/credentials/{id}/revoke",
             Body::Json(json!({})),
         ));

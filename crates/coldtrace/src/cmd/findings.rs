@@ -1,9 +1,10 @@
 //! `coldtrace findings`: the ledger checks' findings on a data directory, as the platform's operator: list them
-//! (by rule, status, enterprise), show one, dismiss one with a reason.
+//! (by rule, status, enterprise, city, kind), show one, resolve or dismiss one with a reason.
 
+use coldtrace_domain::EnterpriseKind;
 use coldtrace_domain::checks::Rule;
 use coldtrace_store::prelude::*;
-use coldtrace_store::{Finding, FindingFilter, FindingStatus, Scope};
+use coldtrace_store::{Closing, Finding, FindingFilter, FindingStatus, Scope};
 use uuid::Uuid;
 
 use crate::settings::Settings;
@@ -21,12 +22,18 @@ pub enum Sub {
         /// stock_conservation, time_order, future_time, four_nots (or the code, CT-STOCK).
         #[arg(long)]
         rule: Option<String>,
-        /// open, resolved or dismissed.
+        /// open, answered, resolved or dismissed.
         #[arg(long)]
         status: Option<String>,
         /// An enterprise's id.
         #[arg(long)]
         enterprise: Option<Uuid>,
+        /// The enterprise's city: four digits (4101).
+        #[arg(long)]
+        city: Option<String>,
+        /// The enterprise's kind (importer, first_station_cold_store, processor, supermarket, restaurant, …).
+        #[arg(long)]
+        kind: Option<String>,
         #[arg(long, default_value_t = 100)]
         limit: u32,
         #[arg(long)]
@@ -44,7 +51,15 @@ pub enum Sub {
         #[arg(long)]
         data: Option<std::path::PathBuf>,
     },
-    /// Dismiss an open finding, with the reason.
+    /// Resolve an open or answered finding (put right), with the reason.
+    Resolve {
+        id: Uuid,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        data: Option<std::path::PathBuf>,
+    },
+    /// Dismiss an open or answered finding (not a problem), with the reason.
     Dismiss {
         id: Uuid,
         #[arg(long)]
@@ -66,11 +81,14 @@ fn line(f: &Finding) -> String {
 }
 
 pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
+    let resolve = matches!(a.command, Sub::Resolve { .. });
     match a.command {
         Sub::List {
             rule,
             status,
             enterprise,
+            city,
+            kind,
             limit,
             data,
         } => {
@@ -88,6 +106,12 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
                     .map_err(|e| anyhow::anyhow!("--status: {e}"))?,
                 enterprise,
                 batch: None,
+                city: city.map(|c| c.chars().take(4).collect()),
+                kind: kind
+                    .as_deref()
+                    .map(|k| EnterpriseKind::parse(k).map(|k| k.as_str().to_string()))
+                    .transpose()
+                    .map_err(|e| anyhow::anyhow!("--kind: {e}"))?,
             };
             let rows = store.findings(Scope::All, filter, None, limit).await?;
             for (_, f) in &rows {
@@ -118,7 +142,12 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&f)?);
             Ok(())
         }
-        Sub::Dismiss { id, reason, data } => {
+        Sub::Dismiss { id, reason, data } | Sub::Resolve { id, reason, data } => {
+            let closing = if resolve {
+                Closing::Resolve
+            } else {
+                Closing::Dismiss
+            };
             let store = super::open_store(&data.unwrap_or(settings.server.data))?;
             let reason = reason.trim();
             anyhow::ensure!(
@@ -126,7 +155,7 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
                 "--reason is required, at most 500 characters"
             );
             let f = store
-                .dismiss_finding(id, "operator".into(), reason.to_string())
+                .close_finding(id, closing, "operator".into(), reason.to_string())
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("no finding {id}"))?;
             println!("{}", line(&f));
