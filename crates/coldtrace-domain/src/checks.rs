@@ -42,13 +42,19 @@ pub enum Rule {
     /// 交易对象未登记: a counterparty named by a USCC of the holder's own province that is not registered on its
     /// platform (every cold-chain business of the province should be).
     UnregisteredCounterparty,
+    /// 核酸检测报告过期: imported goods moved on when their latest nucleic-acid report is older than
+    /// [`Windows::nucleic_acid_days`]; a newer report answers it.
+    StaleNucleicAcid,
+    /// 库存长期未动: a holder with stock of a lot that has not moved for [`Windows::dormant_days`] (goods kept out
+    /// of the ledger, or sold without records). Sealed stock is not dormant. Found by the periodic sweep.
+    DormantStock,
 }
 
 /// How long goods may be in transit before a missing receipt is a finding.
 pub const TRANSIT_WINDOW_MS: i64 = 72 * 3_600_000;
 
 /// Every rule, in the order they are documented.
-pub const RULES: [Rule; 7] = [
+pub const RULES: [Rule; 9] = [
     Rule::StockConservation,
     Rule::TimeOrder,
     Rule::FutureTime,
@@ -56,7 +62,61 @@ pub const RULES: [Rule; 7] = [
     Rule::BatchQuantity,
     Rule::InTransit,
     Rule::UnregisteredCounterparty,
+    Rule::StaleNucleicAcid,
+    Rule::DormantStock,
 ];
+
+/// The time limits of the rules that have one, per province (`[checks]` in `coldtrace.toml`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Windows {
+    /// Hours goods may be in transit before a missing receipt is a finding (in_transit).
+    pub transit_hours: u32,
+    /// Days a lot with stock may stay still before it is a finding (dormant_stock).
+    pub dormant_days: u32,
+    /// Days a nucleic-acid report speaks for imported goods moved on (stale_nucleic_acid).
+    pub nucleic_acid_days: u32,
+}
+
+impl Default for Windows {
+    fn default() -> Self {
+        Self {
+            transit_hours: (TRANSIT_WINDOW_MS / 3_600_000) as u32,
+            dormant_days: 90,
+            nucleic_acid_days: 30,
+        }
+    }
+}
+
+impl Windows {
+    pub fn transit_ms(&self) -> i64 {
+        i64::from(self.transit_hours) * 3_600_000
+    }
+    pub fn dormant_ms(&self) -> i64 {
+        i64::from(self.dormant_days) * 86_400_000
+    }
+    pub fn nucleic_acid_ms(&self) -> i64 {
+        i64::from(self.nucleic_acid_days) * 86_400_000
+    }
+
+    /// Sets a window by its name in `[checks]`; `Ok(false)` when the name is not a window's.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<bool, String> {
+        let (slot, max) = match name {
+            "transit_hours" => (&mut self.transit_hours, 24 * 365),
+            "dormant_days" => (&mut self.dormant_days, 3650),
+            "nucleic_acid_days" => (&mut self.nucleic_acid_days, 3650),
+            _ => return Ok(false),
+        };
+        match value.trim().parse::<u32>() {
+            Ok(v) if (1..=max).contains(&v) => {
+                *slot = v;
+                Ok(true)
+            }
+            _ => Err(format!(
+                "{name}: {value:?} is not a whole number from 1 to {max}"
+            )),
+        }
+    }
+}
 
 /// How far a ledger's clock may be off before time order is a finding.
 pub const CLOCK_SKEW_MS: i64 = 12 * 3_600_000;
@@ -74,6 +134,8 @@ impl Rule {
             Rule::BatchQuantity => "CT-QTY",
             Rule::InTransit => "CT-TRANSIT",
             Rule::UnregisteredCounterparty => "CT-PARTY",
+            Rule::StaleNucleicAcid => "CT-NAT",
+            Rule::DormantStock => "CT-DORMANT",
         }
     }
 
@@ -87,6 +149,8 @@ impl Rule {
             Rule::BatchQuantity => "数量与批次不符 more than the whole batch",
             Rule::InTransit => "在途未达 shipped, never received",
             Rule::UnregisteredCounterparty => "交易对象未登记 an unregistered counterparty",
+            Rule::StaleNucleicAcid => "核酸检测报告过期 a stale nucleic-acid report",
+            Rule::DormantStock => "库存长期未动 stock that has not moved",
         }
     }
 
@@ -100,7 +164,9 @@ impl Rule {
             | Rule::FourNots
             | Rule::BatchQuantity
             | Rule::InTransit
-            | Rule::UnregisteredCounterparty => Policy::Flag,
+            | Rule::UnregisteredCounterparty
+            | Rule::StaleNucleicAcid
+            | Rule::DormantStock => Policy::Flag,
             // A date in the future is a typing error the enterprise can fix at once.
             Rule::FutureTime => Policy::Reject,
         }
@@ -115,6 +181,8 @@ impl Rule {
             Rule::BatchQuantity => "batch_quantity",
             Rule::InTransit => "in_transit",
             Rule::UnregisteredCounterparty => "unregistered_counterparty",
+            Rule::StaleNucleicAcid => "stale_nucleic_acid",
+            Rule::DormantStock => "dormant_stock",
         }
     }
 
@@ -125,7 +193,7 @@ impl Rule {
             .ok_or_else(|| {
                 format!(
                     "{s:?} is not a check (one of stock_conservation, time_order, future_time, four_nots, \
-                     batch_quantity, in_transit, unregistered_counterparty)"
+                     batch_quantity, in_transit, unregistered_counterparty, stale_nucleic_acid, dormant_stock)"
                 )
             })
     }
@@ -145,13 +213,16 @@ pub enum Policy {
     Off,
 }
 
-/// A province's policy for every rule (the defaults where it chose none).
+/// A province's policy for every rule (the defaults where it chose none), and the rules' time limits.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct CheckPolicy(pub BTreeMap<Rule, Policy>);
+pub struct CheckPolicy {
+    pub rules: BTreeMap<Rule, Policy>,
+    pub windows: Windows,
+}
 
 impl CheckPolicy {
     pub fn of(&self, rule: Rule) -> Policy {
-        self.0
+        self.rules
             .get(&rule)
             .copied()
             .unwrap_or_else(|| rule.default_policy())
@@ -159,7 +230,7 @@ impl CheckPolicy {
 
     /// Sets one rule's policy.
     pub fn with(mut self, rule: Rule, p: Policy) -> Self {
-        self.0.insert(rule, p);
+        self.rules.insert(rule, p);
         self
     }
 }
@@ -276,6 +347,20 @@ pub fn four_nots_missing(kinds: &[crate::DocumentKind], has_code: bool) -> Vec<&
     out
 }
 
+/// A nucleic-acid report too old to speak for goods moved on at `moved_at_ms`: `Some(message)` when the latest
+/// report (issued on `latest_ms`, 00:00 that day) is more than `max_age_ms` older.
+pub fn stale_nucleic_acid(latest_ms: i64, moved_at_ms: i64, max_age_ms: i64) -> Option<String> {
+    (moved_at_ms - latest_ms > max_age_ms + 86_400_000).then(|| {
+        format!(
+            "moved on at {} with its latest nucleic-acid report of {} ({} days old; at most {})",
+            when(moved_at_ms),
+            &when(latest_ms)[..10],
+            (moved_at_ms - latest_ms) / 86_400_000,
+            max_age_ms / 86_400_000
+        )
+    })
+}
+
 /// A time in the future: `Some(message)` beyond [`FUTURE_MARGIN_MS`]; or implausibly old (before
 /// [`EARLIEST_MS`], 2000-01-01: a year typed wrong).
 pub fn future(at_ms: i64, now_ms: i64) -> Option<String> {
@@ -347,6 +432,22 @@ mod tests {
         assert!(receipt_before_shipment(5 * h, 20 * h).is_some());
         assert!(sent_before_arrival(0, 13 * h).is_some());
         assert!(sent_before_arrival(2 * h, 13 * h).is_none());
+    }
+
+    #[test]
+    fn a_report_older_than_the_window_is_stale_and_the_windows_are_set_by_name() {
+        let day = 86_400_000;
+        let w = Windows::default();
+        // Issued on day 0 (00:00): valid through the whole of day 30.
+        assert!(stale_nucleic_acid(0, 30 * day + 20 * 3_600_000, w.nucleic_acid_ms()).is_none());
+        let m = stale_nucleic_acid(0, 32 * day, w.nucleic_acid_ms()).unwrap();
+        assert!(m.contains("32 days old"), "{m}");
+        let mut w = Windows::default();
+        assert_eq!(w.set("dormant_days", "30"), Ok(true));
+        assert_eq!(w.dormant_ms(), 30 * day);
+        assert_eq!(w.set("stock_conservation", "reject"), Ok(false));
+        assert!(w.set("transit_hours", "0").is_err());
+        assert!(w.set("transit_hours", "soon").is_err());
     }
 
     #[test]

@@ -228,47 +228,30 @@ impl FindingStore for SqliteStore {
         .await
     }
 
-    async fn sweep(&self, now_ms: i64, window_ms: i64) -> StoreResult<crate::SweepReport> {
+    async fn sweep(
+        &self,
+        now_ms: i64,
+        checks: coldtrace_domain::checks::CheckPolicy,
+    ) -> StoreResult<crate::SweepReport> {
+        use coldtrace_domain::checks::{Policy, Rule};
+        let transit = checks.of(Rule::InTransit) != Policy::Off;
+        let dormant = checks.of(Rule::DormantStock) != Policy::Off;
+        let (window_ms, dormant_ms) = (checks.windows.transit_ms(), checks.windows.dormant_ms());
         self.write(move |c| {
             let tx = c.transaction()?;
-            let current = "NOT EXISTS (SELECT 1 FROM movements x WHERE x.corrects = m.id)";
-            let received = "EXISTS (SELECT 1 FROM movements r INDEXED BY movements_batch
-                WHERE r.kind = 'receive' AND r.batch_id = m.batch_id
-                AND r.holder = m.counterparty_id
-                AND NOT EXISTS (SELECT 1 FROM movements y WHERE y.corrects = r.id))";
-            // A random (version 4) UUID for each new finding.
-            let uuid = "lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' ||
-                substr(lower(hex(randomblob(2))), 2) || '-' || substr('89ab', 1 + (abs(random()) % 4), 1) ||
-                substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6)))";
-            let opened = tx.execute(
-                &format!(
-                    "INSERT INTO findings (id, rule, subject, status, enterprise, province, batch, movement, message,
-                        opened_at)
-                     SELECT {uuid}, 'in_transit', 'transit:' || m.id, 'open', m.holder, m.holder_province,
-                        m.batch_id, m.id,
-                        'shipped ' || printf('%g', m.quantity_milli / 1000.0) || ' to ' ||
-                            COALESCE(m.counterparty_name, m.counterparty_uscc, '') ||
-                            ': no receipt recorded within ' || (?2 / 3600000) || ' h',
-                        ?1
-                     FROM movements m
-                     WHERE m.kind IN ('ship', 'sell') AND m.counterparty_id IS NOT NULL
-                        AND m.counterparty_id != m.holder AND m.batch_id IS NOT NULL AND m.at_ms < ?1 - ?2
-                        AND {current} AND NOT {received}
-                        AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.subject = 'transit:' || m.id)"
-                ),
-                rusqlite::params![now_ms, window_ms],
-            )? as u64;
-            let resolved = tx.execute(
-                &format!(
-                    "UPDATE findings SET status = 'resolved', closed_at = ?1, closed_by = 'platform',
-                        reason = 'put right by later records'
-                     WHERE rule = 'in_transit' AND status = 'open' AND EXISTS (
-                        SELECT 1 FROM movements m WHERE m.id = findings.movement AND ({received} OR NOT {current}))"
-                ),
-                [now_ms],
-            )? as u64;
+            let mut report = crate::SweepReport::default();
+            if transit {
+                let r = sweep_transit(&tx, now_ms, window_ms)?;
+                report.opened += r.opened;
+                report.resolved += r.resolved;
+            }
+            if dormant {
+                let r = sweep_dormant(&tx, now_ms, dormant_ms)?;
+                report.opened += r.opened;
+                report.resolved += r.resolved;
+            }
             tx.commit()?;
-            Ok(crate::SweepReport { opened, resolved })
+            Ok(report)
         })
         .await
     }
@@ -322,4 +305,93 @@ impl FindingStore for SqliteStore {
         })
         .await
     }
+}
+
+/// A random (version 4) UUID for each new finding, in SQL.
+const NEW_UUID: &str = "lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' ||
+    substr(lower(hex(randomblob(2))), 2) || '-' || substr('89ab', 1 + (abs(random()) % 4), 1) ||
+    substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6)))";
+
+/// Shipments to registered enterprises with no receipt after `window_ms` (in_transit).
+fn sweep_transit(
+    tx: &rusqlite::Transaction<'_>,
+    now_ms: i64,
+    window_ms: i64,
+) -> rusqlite::Result<crate::SweepReport> {
+    let current = "NOT EXISTS (SELECT 1 FROM movements x WHERE x.corrects = m.id)";
+    let received = "EXISTS (SELECT 1 FROM movements r INDEXED BY movements_batch
+        WHERE r.kind = 'receive' AND r.batch_id = m.batch_id
+        AND r.holder = m.counterparty_id
+        AND NOT EXISTS (SELECT 1 FROM movements y WHERE y.corrects = r.id))";
+    let opened = tx.execute(
+        &format!(
+            "INSERT INTO findings (id, rule, subject, status, enterprise, province, batch, movement, message,
+                opened_at)
+             SELECT {NEW_UUID}, 'in_transit', 'transit:' || m.id, 'open', m.holder, m.holder_province,
+                m.batch_id, m.id,
+                'shipped ' || printf('%g', m.quantity_milli / 1000.0) || ' to ' ||
+                    COALESCE(m.counterparty_name, m.counterparty_uscc, '') ||
+                    ': no receipt recorded within ' || (?2 / 3600000) || ' h',
+                ?1
+             FROM movements m
+             WHERE m.kind IN ('ship', 'sell') AND m.counterparty_id IS NOT NULL
+                AND m.counterparty_id != m.holder AND m.batch_id IS NOT NULL AND m.at_ms < ?1 - ?2
+                AND {current} AND NOT {received}
+                AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.subject = 'transit:' || m.id)"
+        ),
+        rusqlite::params![now_ms, window_ms],
+    )? as u64;
+    let resolved = tx.execute(
+        &format!(
+            "UPDATE findings SET status = 'resolved', closed_at = ?1, closed_by = 'platform',
+                reason = 'put right by later records'
+             WHERE rule = 'in_transit' AND status = 'open' AND EXISTS (
+                SELECT 1 FROM movements m WHERE m.id = findings.movement AND ({received} OR NOT {current}))"
+        ),
+        [now_ms],
+    )? as u64;
+    Ok(crate::SweepReport { opened, resolved })
+}
+
+/// Lots with stock that have not moved for `dormant_ms` (dormant_stock): once per lot and last movement (a lot
+/// that moves and then stays still again is a new finding). Sealed stock (封存) is still on purpose.
+fn sweep_dormant(
+    tx: &rusqlite::Transaction<'_>,
+    now_ms: i64,
+    dormant_ms: i64,
+) -> rusqlite::Result<crate::SweepReport> {
+    let balance = "(CASE WHEN ls.received + ls.produced > 0 THEN ls.received + ls.produced
+        ELSE ls.reported_inbound END) - ls.shipped - ls.sold - ls.consumed - ls.destroyed - ls.returned";
+    let sealed = "EXISTS (SELECT 1 FROM movements s INDEXED BY movements_batch
+        WHERE s.batch_id = ls.batch_id AND s.holder = ls.holder AND s.kind = 'seal')";
+    let opened = tx.execute(
+        &format!(
+            "INSERT INTO findings (id, rule, subject, status, enterprise, province, batch, movement, message,
+                opened_at)
+             SELECT {NEW_UUID}, 'dormant_stock', 'dormant:' || ls.batch_id || ':' || ls.holder || ':' || ls.last_at,
+                'open', ls.holder, e.province, ls.batch_id, NULL,
+                'holds ' || printf('%g', ({balance}) / 1000.0) || ' of the lot, unmoved since ' ||
+                    strftime('%Y-%m-%d', ls.last_at / 1000, 'unixepoch', '+8 hours') || ' (' ||
+                    ((?1 - ls.last_at) / 86400000) || ' days; at most ' || (?2 / 86400000) || ')',
+                ?1
+             FROM lot_stock ls
+             JOIN enterprises e ON e.id = ls.holder
+                AND NOT EXISTS (SELECT 1 FROM enterprises n WHERE n.corrects = e.id)
+             WHERE ls.last_at < ?1 - ?2 AND ({balance}) > 0 AND NOT {sealed}
+                AND NOT EXISTS (SELECT 1 FROM findings f
+                    WHERE f.subject = 'dormant:' || ls.batch_id || ':' || ls.holder || ':' || ls.last_at)"
+        ),
+        rusqlite::params![now_ms, dormant_ms],
+    )? as u64;
+    let resolved = tx.execute(
+        &format!(
+            "UPDATE findings SET status = 'resolved', closed_at = ?1, closed_by = 'platform',
+                reason = 'put right by later records'
+             WHERE rule = 'dormant_stock' AND status = 'open' AND EXISTS (
+                SELECT 1 FROM lot_stock ls WHERE ls.batch_id = findings.batch AND ls.holder = findings.enterprise
+                AND (ls.last_at >= ?1 - ?2 OR ({balance}) <= 0 OR {sealed}))"
+        ),
+        rusqlite::params![now_ms, dormant_ms],
+    )? as u64;
+    Ok(crate::SweepReport { opened, resolved })
 }

@@ -160,7 +160,8 @@ impl SqliteStore {
             writer.execute_batch(SCHEMA)?;
             writer.execute_batch(crate::docking::SCHEMA)?;
             writer.execute_batch(crate::audit::SCHEMA)?;
-            if version < 11 {
+            // Version 14 added each lot's last movement (`last_at`).
+            if version < 14 {
                 schema::backfill_lot_stock(&writer)?;
             }
             writer.pragma_update(None, "user_version", SCHEMA_VERSION)?;

@@ -196,6 +196,8 @@ CREATE TABLE IF NOT EXISTS lot_stock (
     returned INTEGER NOT NULL DEFAULT 0,
     first_in INTEGER,
     first_out INTEGER,
+    -- The lot's last movement (its own, or a sender's shipment to it), for dormant stock.
+    last_at INTEGER,
     PRIMARY KEY (batch_id, holder)
 ) WITHOUT ROWID;
 
@@ -244,6 +246,7 @@ CREATE TABLE IF NOT EXISTS accounts (
 const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("credentials", "expires_at", "INTEGER"),
     ("credentials", "account", "TEXT"),
+    ("lot_stock", "last_at", "INTEGER"),
     ("findings", "answer_note", "TEXT"),
     ("findings", "answer_record", "TEXT"),
     ("findings", "answered_by", "TEXT"),
@@ -281,10 +284,12 @@ pub(crate) fn backfill_lot_stock(c: &rusqlite::Connection) -> rusqlite::Result<(
         sold = sold + excluded.sold, consumed = consumed + excluded.consumed,
         destroyed = destroyed + excluded.destroyed, returned = returned + excluded.returned,
         first_in = COALESCE(MIN(first_in, excluded.first_in), first_in, excluded.first_in),
-        first_out = COALESCE(MIN(first_out, excluded.first_out), first_out, excluded.first_out)";
+        first_out = COALESCE(MIN(first_out, excluded.first_out), first_out, excluded.first_out),
+        last_at = COALESCE(MAX(last_at, excluded.last_at), last_at, excluded.last_at)";
     c.execute_batch(&format!(
         "DELETE FROM lot_stock;
-         INSERT INTO lot_stock (batch_id, holder, received, shipped, sold, destroyed, returned, first_in, first_out)
+         INSERT INTO lot_stock (batch_id, holder, received, shipped, sold, destroyed, returned, first_in, first_out,
+            last_at)
          SELECT batch_id, holder,
             COALESCE(SUM(CASE WHEN kind = 'receive' THEN quantity_milli END), 0),
             COALESCE(SUM(CASE WHEN kind = 'ship' THEN quantity_milli END), 0),
@@ -292,18 +297,20 @@ pub(crate) fn backfill_lot_stock(c: &rusqlite::Connection) -> rusqlite::Result<(
             COALESCE(SUM(CASE WHEN kind = 'destroy' THEN quantity_milli END), 0),
             COALESCE(SUM(CASE WHEN kind = 'return' THEN quantity_milli END), 0),
             MIN(CASE WHEN kind = 'receive' THEN at_ms END),
-            MIN(CASE WHEN kind IN ('ship', 'sell', 'return', 'destroy') THEN at_ms END)
+            MIN(CASE WHEN kind IN ('ship', 'sell', 'return', 'destroy') THEN at_ms END),
+            MAX(at_ms)
          FROM movements m WHERE batch_id IS NOT NULL AND {CURRENT} GROUP BY batch_id, holder {ADD};
-         INSERT INTO lot_stock (batch_id, holder, produced, consumed, first_in, first_out)
+         INSERT INTO lot_stock (batch_id, holder, produced, consumed, first_in, first_out, last_at)
          SELECT l.batch_id, m.holder,
             COALESCE(SUM(CASE WHEN l.role = 'out' THEN l.quantity_milli END), 0),
             COALESCE(SUM(CASE WHEN l.role = 'in' THEN l.quantity_milli END), 0),
             MIN(CASE WHEN l.role = 'out' THEN m.at_ms END),
-            MIN(CASE WHEN l.role = 'in' THEN m.at_ms END)
+            MIN(CASE WHEN l.role = 'in' THEN m.at_ms END),
+            MAX(m.at_ms)
          FROM movement_lines l JOIN movements m ON m.seq = l.movement_seq WHERE {CURRENT}
          GROUP BY l.batch_id, m.holder {ADD};
-         INSERT INTO lot_stock (batch_id, holder, reported_inbound)
-         SELECT batch_id, counterparty_id, SUM(quantity_milli) FROM movements m
+         INSERT INTO lot_stock (batch_id, holder, reported_inbound, last_at)
+         SELECT batch_id, counterparty_id, SUM(quantity_milli), MAX(at_ms) FROM movements m
          WHERE batch_id IS NOT NULL AND counterparty_id IS NOT NULL AND counterparty_id != holder
             AND kind IN ('ship', 'sell', 'return') AND {CURRENT}
          GROUP BY batch_id, counterparty_id {ADD};"

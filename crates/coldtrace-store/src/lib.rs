@@ -670,10 +670,17 @@ pub trait FindingStore: Send + Sync + 'static {
     /// Data quality by city and enterprise kind, over the lots in `scope`.
     async fn quality(&self, scope: Scope) -> Result<Vec<Quality>>;
 
-    /// The periodic sweep over stored records: opens an in-transit finding for each shipment to a registered
-    /// enterprise older than `window_ms` at `now_ms` with no receipt (once per shipment: a dismissed one is not
-    /// opened again), and resolves those whose receipt has since been recorded.
-    async fn sweep(&self, now_ms: i64, window_ms: i64) -> Result<SweepReport>;
+    /// The periodic sweep over stored records, under `checks` (a rule that is off is not swept; one under reject
+    /// is flagged, there being no write to refuse): opens an in-transit finding for each shipment to a
+    /// registered enterprise older than the transit window at `now_ms` with no receipt, and a dormant-stock
+    /// finding for each unsealed lot with stock that has not moved within the dormant window (once per
+    /// shipment or lot and window: a dismissed one is not opened again); resolves those that records have since
+    /// settled.
+    async fn sweep(
+        &self,
+        now_ms: i64,
+        checks: coldtrace_domain::checks::CheckPolicy,
+    ) -> Result<SweepReport>;
 
     /// Closes an open or answered finding as `closing` says, by `by`, with a reason; answers it as it now
     /// stands (`None` when there is no such finding). Closing a closed finding changes nothing.

@@ -10,7 +10,8 @@ pub struct Settings {
     pub server: Server,
     /// The province's policy for the ledger checks: rule name to `reject`, `flag` or `off`
     /// (`[checks]` in `coldtrace.toml`, `COLDTRACE__CHECKS__STOCK_CONSERVATION=reject`); rules not named keep
-    /// their defaults (docs/checks.md).
+    /// their defaults (docs/checks.md). The time limits too: `transit_hours`, `dormant_days`,
+    /// `nucleic_acid_days`.
     #[serde(default)]
     pub checks: std::collections::BTreeMap<String, String>,
 }
@@ -62,7 +63,7 @@ impl Settings {
 }
 
 impl Settings {
-    /// The ledger-check policy from `[checks]`, then `--check RULE=POLICY` flags over it.
+    /// The ledger-check policy from `[checks]`, then `--check RULE=POLICY` (or `--check WINDOW=N`) flags over it.
     pub fn check_policy(
         &self,
         flags: &[String],
@@ -78,6 +79,12 @@ impl Settings {
                 (k.to_string(), v.to_string(), "--check")
             }));
         for (rule, policy, from) in pairs {
+            if p.windows
+                .set(rule.trim(), &policy)
+                .map_err(|e| anyhow::anyhow!("{from} {e}"))?
+            {
+                continue;
+            }
             let r = Rule::parse(rule.trim()).map_err(|e| anyhow::anyhow!("{from}: {e}"))?;
             let pol = match policy.trim().to_ascii_lowercase().as_str() {
                 "reject" => Policy::Reject,

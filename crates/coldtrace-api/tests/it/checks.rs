@@ -466,6 +466,8 @@ async fn one_movement_of_more_than_the_batch_and_a_year_typed_wrong_are_caught()
 #[tokio::test]
 async fn the_sweep_finds_goods_shipped_but_never_received_until_the_receipt_comes() {
     let app = TestApp::spawn().await;
+    // The seller's remaining stock, unmoved since March, is not what this test looks at.
+    let transit_only = CheckPolicy::default().with(Rule::DormantStock, Policy::Off);
     let seller = app.enterprise("120116", "importer", 88).await;
     let buyer = app.enterprise("120104", "wholesale_vendor", 87).await;
     let (_, batch) = app.batch(&seller, "CHK-9", "11020201109109").await;
@@ -490,7 +492,7 @@ async fn the_sweep_finds_goods_shipped_but_never_received_until_the_receipt_come
         json!({"kind": "sell", "batch_id": batch, "quantity": 5, "at": at(2, 9)}),
     )
     .await;
-    let r = coldtrace_service::platform::sweep(app.store.as_ref())
+    let r = coldtrace_service::platform::sweep(app.store.as_ref(), &transit_only)
         .await
         .unwrap();
     assert_eq!((r.opened, r.resolved), (1, 0), "{r:?}");
@@ -501,7 +503,7 @@ async fn the_sweep_finds_goods_shipped_but_never_received_until_the_receipt_come
         "{open:?}"
     );
     // Sweeping again opens nothing twice.
-    let r = coldtrace_service::platform::sweep(app.store.as_ref())
+    let r = coldtrace_service::platform::sweep(app.store.as_ref(), &transit_only)
         .await
         .unwrap();
     assert_eq!((r.opened, r.resolved), (0, 0));
@@ -739,4 +741,155 @@ async fn an_enterprise_answers_a_finding_with_its_record_and_the_regulator_resol
     )
     .await;
     assert_eq!(s, StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn stock_that_does_not_move_is_found_by_the_sweep_until_it_moves_and_sealed_stock_is_not() {
+    let app = TestApp::spawn().await;
+    let e = app.enterprise("120116", "third_party_cold_store", 71).await;
+    let (_, kept) = app.batch(&e, "DORM-1", "11020201109171").await;
+    let (_, sold_out) = app.batch(&e, "DORM-2", "11020201109172").await;
+    let (_, sealed) = app.batch(&e, "DORM-3", "11020201109173").await;
+    for (b, q) in [(&kept, 100), (&sold_out, 50), (&sealed, 30)] {
+        let (s, v) = post_mv(
+            &app,
+            &e,
+            json!({"kind": "receive", "batch_id": b, "quantity": q, "at": at(1, 8),
+            "counterparty_name": "Frigorifico Exemplo S.A."}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+    post_mv(
+        &app,
+        &e,
+        json!({"kind": "sell", "batch_id": sold_out, "quantity": 50, "at": at(3, 8)}),
+    )
+    .await;
+    post_mv(
+        &app,
+        &e,
+        json!({"kind": "seal", "batch_id": sealed, "quantity": 30, "at": at(4, 8)}),
+    )
+    .await;
+    let policy = CheckPolicy::default().with(Rule::InTransit, Policy::Off);
+    let r = coldtrace_service::platform::sweep(app.store.as_ref(), &policy)
+        .await
+        .unwrap();
+    assert_eq!((r.opened, r.resolved), (1, 0), "{r:?}");
+    let open = findings(&app, &app.regulator, "?rule=dormant_stock&status=open").await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0]["batch"], kept.as_str());
+    assert_eq!(open[0]["code"], "CT-DORMANT");
+    let m = open[0]["message"].as_str().unwrap();
+    assert!(m.contains("holds 100") && m.contains("2026-03-01"), "{m}");
+    // A longer window (a province's choice) finds nothing.
+    let mut long = policy.clone();
+    long.windows.dormant_days = 3650;
+    let r = coldtrace_service::platform::sweep(app.store.as_ref(), &long)
+        .await
+        .unwrap();
+    assert_eq!(r.opened, 0);
+    // Sweeping again opens nothing twice; moving the lot resolves the finding with that write.
+    let r = coldtrace_service::platform::sweep(app.store.as_ref(), &policy)
+        .await
+        .unwrap();
+    assert_eq!((r.opened, r.resolved), (0, 0));
+    let yesterday = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24);
+    let (s, v) = post_mv(
+        &app,
+        &e,
+        json!({"kind": "sell", "batch_id": kept, "quantity": 10, "at": yesterday.to_string()}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert!(
+        findings(&app, &app.regulator, "?rule=dormant_stock&status=open")
+            .await
+            .is_empty()
+    );
+    let r = coldtrace_service::platform::sweep(app.store.as_ref(), &policy)
+        .await
+        .unwrap();
+    assert_eq!(r.opened, 0, "moved yesterday: not dormant");
+}
+
+#[tokio::test]
+async fn imported_goods_moved_on_with_a_stale_nucleic_acid_report_until_a_new_one_comes() {
+    let app = TestApp::spawn().await;
+    let e = app.enterprise("120116", "importer", 72).await;
+    let (_, batch) = app.batch(&e, "NAT-1", "11020201109174").await;
+    let doc = |kind: &str, n: &str, on: &str| {
+        let mut d = json!({"batch_id": batch, "kind": kind, "number": n, "issuer": "天津海关", "issued_on": on});
+        if kind == "nucleic_acid" {
+            d["result"] = json!("negative");
+        }
+        d
+    };
+    let (s, v) = json(
+        app.post(
+            "/api/v1/submissions",
+            &e.key,
+            &json!({"documents": [
+                doc("inspection_quarantine", "IQ-1", "2026-01-05"),
+                doc("nucleic_acid", "NA-1", "2026-01-05"),
+                doc("disinfection", "DS-1", "2026-01-06"),
+            ]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    post_mv(
+        &app,
+        &e,
+        json!({"kind": "receive", "batch_id": batch, "quantity": 100, "at": "2026-01-06T08:00:00+08:00",
+        "counterparty_name": "Frigorifico Exemplo S.A."}),
+    )
+    .await;
+    // Within 30 days of the report: nothing to find.
+    post_mv(
+        &app,
+        &e,
+        json!({"kind": "sell", "batch_id": batch, "quantity": 10, "at": "2026-02-01T08:00:00+08:00"}),
+    )
+    .await;
+    assert!(
+        findings(&app, &e.key, "?rule=stale_nucleic_acid")
+            .await
+            .is_empty()
+    );
+    // Two months later, on the same report.
+    post_mv(
+        &app,
+        &e,
+        json!({"kind": "sell", "batch_id": batch, "quantity": 10, "at": at(10, 8)}),
+    )
+    .await;
+    let open = findings(&app, &e.key, "?rule=CT-NAT&status=open").await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    let m = open[0]["message"].as_str().unwrap();
+    assert!(m.contains("2026-01-05") && m.contains("64 days old"), "{m}");
+    // A new report (the goods tested again) answers it.
+    let (s, v) = json(
+        app.post(
+            "/api/v1/submissions",
+            &e.key,
+            &json!({"documents": [doc("nucleic_acid", "NA-2", "2026-03-09")]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert!(
+        findings(&app, &e.key, "?rule=CT-NAT&status=open")
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        findings(&app, &e.key, "?rule=CT-NAT&status=resolved")
+            .await
+            .len(),
+        1
+    );
 }

@@ -95,15 +95,14 @@ impl PlatformConfig {
 /// How often a province sweeps its stored records for findings no single write raises.
 pub const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 
-/// One sweep now: shipments to registered enterprises not received within the transit window.
+/// One sweep now, under the province's policy: shipments to registered enterprises not received within the
+/// transit window, and stock that has not moved within the dormant window.
 pub async fn sweep(
     store: &dyn Store,
+    checks: &coldtrace_domain::checks::CheckPolicy,
 ) -> Result<coldtrace_store::SweepReport, coldtrace_store::StoreError> {
     store
-        .sweep(
-            jiff::Timestamp::now().as_millisecond(),
-            coldtrace_domain::checks::TRANSIT_WINDOW_MS,
-        )
+        .sweep(jiff::Timestamp::now().as_millisecond(), checks.clone())
         .await
 }
 
@@ -176,12 +175,18 @@ impl Platform {
             Tier::Province(_) => None,
         };
         let mut tasks = vec![];
-        // The periodic sweep over stored records (shipments never received), at a province.
+        // The periodic sweep over stored records (shipments never received, stock that does not move), at a
+        // province.
         if matches!(config.tier, Tier::Province(_))
-            && config.checks.of(coldtrace_domain::checks::Rule::InTransit)
-                != coldtrace_domain::checks::Policy::Off
+            && [
+                coldtrace_domain::checks::Rule::InTransit,
+                coldtrace_domain::checks::Rule::DormantStock,
+            ]
+            .iter()
+            .any(|r| config.checks.of(*r) != coldtrace_domain::checks::Policy::Off)
         {
             let store = store.clone();
+            let checks = config.checks.clone();
             tasks.push(tokio::spawn(async move {
                 let mut tick = tokio::time::interval_at(
                     tokio::time::Instant::now() + SWEEP_EVERY,
@@ -189,7 +194,7 @@ impl Platform {
                 );
                 loop {
                     tick.tick().await;
-                    match sweep(store.as_ref()).await {
+                    match sweep(store.as_ref(), &checks).await {
                         Ok(r) if r.opened + r.resolved > 0 => {
                             tracing::info!(opened = r.opened, resolved = r.resolved, "ledger sweep")
                         }

@@ -14,6 +14,15 @@ use crate::Result;
 
 use crate::schema::CURRENT;
 
+/// An imported batch's papers as the checks see them.
+#[derive(Debug, Clone)]
+pub(super) struct Papers {
+    /// What it lacks (四不得), in the notice's words; empty when it has them all.
+    pub missing: Vec<&'static str>,
+    /// The day of its latest nucleic-acid report (00:00 UTC+8, milliseconds).
+    pub nucleic_acid_on: Option<i64>,
+}
+
 impl Tx<'_> {
     /// Records a broken rule under the province's policy.
     fn violation(
@@ -239,15 +248,36 @@ impl Tx<'_> {
             _ => vec![],
         };
         for (field, b) in moved_on {
-            if let Some(missing) = self.papers_missing(b)?
-                && !missing.is_empty()
-            {
+            let Some(papers) = self.papers(b)? else {
+                continue;
+            };
+            if !papers.missing.is_empty() {
                 self.violation(
                     Violation {
                         rule: Rule::FourNots,
-                        field,
-                        message: format!("imported goods moved on without: {}", missing.join(", ")),
+                        field: field.clone(),
+                        message: format!(
+                            "imported goods moved on without: {}",
+                            papers.missing.join(", ")
+                        ),
                         subject: format!("fournots:{b}:{}", m.holder),
+                    },
+                    m.holder,
+                    Some(b),
+                    Some(m.id),
+                )?;
+            }
+            let max_age = self.checks.windows.nucleic_acid_ms();
+            if let Some(message) = papers
+                .nucleic_acid_on
+                .and_then(|on| checks::stale_nucleic_acid(on, m.at.millis(), max_age))
+            {
+                self.violation(
+                    Violation {
+                        rule: Rule::StaleNucleicAcid,
+                        field,
+                        message,
+                        subject: format!("nat:{b}:{}", m.holder),
                     },
                     m.holder,
                     Some(b),
@@ -309,18 +339,18 @@ impl Tx<'_> {
         Ok(q)
     }
 
-    /// For an imported batch, which of its papers (四不得) it lacks; `None` for domestic goods.
-    fn papers_missing(&mut self, batch: Uuid) -> Result<Option<Vec<&'static str>>> {
+    /// An imported batch's papers (四不得, the latest nucleic-acid report); `None` for domestic goods.
+    fn papers(&mut self, batch: Uuid) -> Result<Option<Papers>> {
         // A submission moves the same batch many times (a day's sales): ask the store once per batch.
         if let Some(m) = self.papers.get(&batch) {
             return Ok(m.clone());
         }
-        let m = self.papers_missing_stored(batch)?;
+        let m = self.papers_stored(batch)?;
         self.papers.insert(batch, m.clone());
         Ok(m)
     }
 
-    fn papers_missing_stored(&mut self, batch: Uuid) -> Result<Option<Vec<&'static str>>> {
+    fn papers_stored(&mut self, batch: Uuid) -> Result<Option<Papers>> {
         let b = batch.to_string();
         let row: Option<(Option<String>, Option<String>)> = self
             .tx
@@ -352,7 +382,26 @@ impl Tx<'_> {
             .tx
             .prepare_cached("SELECT 1 FROM trace_codes WHERE batch_id = ?1 LIMIT 1")?
             .exists([&b])?;
-        Ok(Some(checks::four_nots_missing(&kinds, has_code)))
+        // The latest current report: a corrected one no longer counts.
+        let latest: Option<String> = self
+            .tx
+            .prepare_cached(
+                "SELECT MAX(json_extract(d.body, '$.issued_on')) FROM documents d
+                 WHERE d.batch_id = ?1 AND d.kind = 'nucleic_acid'
+                    AND NOT EXISTS (SELECT 1 FROM documents c WHERE c.corrects = d.id)",
+            )?
+            .query_row([&b], |r| r.get(0))?;
+        let nucleic_acid_on = latest.and_then(|d| {
+            d.parse::<jiff::civil::Date>()
+                .ok()?
+                .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
+                .ok()
+                .map(|z| z.timestamp().as_millisecond())
+        });
+        Ok(Some(Papers {
+            missing: checks::four_nots_missing(&kinds, has_code),
+            nucleic_acid_on,
+        }))
     }
 
     /// An enterprise was registered: the findings that it was not are answered.
@@ -376,7 +425,25 @@ impl Tx<'_> {
     /// Stock conservation and time order of every lot the submission touched.
     pub(super) fn check_lots(&mut self) -> Result<()> {
         for b in std::mem::take(&mut self.papers_changed) {
-            if self.papers_missing(b)?.is_some_and(|m| m.is_empty()) {
+            let papers = self.papers(b)?;
+            // A newer nucleic-acid report answers the stale-report findings of moves it covers.
+            if let Some(on) = papers.as_ref().and_then(|p| p.nucleic_acid_on) {
+                let max_age = self.checks.windows.nucleic_acid_ms();
+                let open: Vec<(String, i64)> = self
+                    .tx
+                    .prepare_cached(
+                        "SELECT f.subject, m.at_ms FROM findings f JOIN movements m ON m.id = f.movement
+                         WHERE f.rule = 'stale_nucleic_acid' AND f.status = 'open' AND f.batch = ?1",
+                    )?
+                    .query_map([b.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<rusqlite::Result<_>>()?;
+                for (subject, at) in open {
+                    if checks::stale_nucleic_acid(on, at, max_age).is_none() {
+                        self.resolve_finding(&subject)?;
+                    }
+                }
+            }
+            if papers.is_some_and(|p| p.missing.is_empty()) {
                 let subjects: Vec<String> = self
                     .tx
                     .prepare_cached(
@@ -391,6 +458,14 @@ impl Tx<'_> {
         }
         let lots = std::mem::take(&mut self.lots_touched);
         for ((batch, holder), (i, mv, before)) in lots {
+            // A lot that moved (or was sealed) is no longer dormant.
+            self.tx
+                .prepare_cached(
+                    "UPDATE findings SET status = 'resolved', closed_at = ?3, closed_by = 'platform',
+                        reason = 'put right by later records'
+                     WHERE rule = 'dormant_stock' AND status = 'open' AND batch = ?1 AND enterprise = ?2",
+                )?
+                .execute(params![batch.to_string(), holder.to_string(), self.now])?;
             let (stock, first_in, first_out) = self.lot_stock(batch, holder)?;
             let subject = format!("stock:{batch}:{holder}");
             match checks::stock(&stock) {

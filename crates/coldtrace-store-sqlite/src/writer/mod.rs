@@ -55,8 +55,8 @@ struct Tx<'a> {
     papers_changed: std::collections::BTreeSet<Uuid>,
     /// Declared batch quantities read in this submission.
     batch_quantities: HashMap<Uuid, Option<i64>>,
-    /// What each imported batch moved in this submission lacks of its papers (四不得); `None` for domestic goods.
-    papers: HashMap<Uuid, Option<Vec<&'static str>>>,
+    /// The papers of each imported batch moved in this submission; `None` for domestic goods.
+    papers: HashMap<Uuid, Option<checks::Papers>>,
 }
 
 /// A stored record under the same id or natural key: its id, and whether its content is the same.

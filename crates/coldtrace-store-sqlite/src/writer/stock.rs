@@ -23,7 +23,7 @@ impl Tx<'_> {
         let q = m.quantity.milli();
         match (m.kind, batch) {
             (MovementKind::Receive, Some(b)) => {
-                self.stock_add(b, m.holder, "received", q, Some(t), None)?
+                self.stock_add(b, m.holder, "received", q, t, (Some(t), None))?
             }
             (MovementKind::Ship | MovementKind::Sell | MovementKind::Return, Some(b)) => {
                 let col = match m.kind {
@@ -31,15 +31,15 @@ impl Tx<'_> {
                     MovementKind::Sell => "sold",
                     _ => "returned",
                 };
-                self.stock_add(b, m.holder, col, q, None, Some(t))?;
+                self.stock_add(b, m.holder, col, q, t, (None, Some(t)))?;
                 if let Some(cp) = counterparty
                     && cp != m.holder
                 {
-                    self.stock_add(b, cp, "reported_inbound", q, None, None)?;
+                    self.stock_add(b, cp, "reported_inbound", q, t, (None, None))?;
                 }
             }
             (MovementKind::Destroy, Some(b)) => {
-                self.stock_add(b, m.holder, "destroyed", q, None, Some(t))?
+                self.stock_add(b, m.holder, "destroyed", q, t, (None, Some(t)))?
             }
             (MovementKind::Transform, _) => {
                 for (lines, col) in [(&m.inputs, "consumed"), (&m.outputs, "produced")] {
@@ -50,7 +50,7 @@ impl Tx<'_> {
                             } else {
                                 (None, Some(t))
                             };
-                            self.stock_add(b, m.holder, col, l.quantity.milli(), fin, fout)?;
+                            self.stock_add(b, m.holder, col, l.quantity.milli(), t, (fin, fout))?;
                         }
                     }
                 }
@@ -66,13 +66,15 @@ impl Tx<'_> {
         holder: Uuid,
         col: &'static str,
         q: i64,
-        first_in: Option<i64>,
-        first_out: Option<i64>,
+        at: i64,
+        (first_in, first_out): (Option<i64>, Option<i64>),
     ) -> Result<()> {
         self.tx
             .prepare_cached(&format!(
-                "INSERT INTO lot_stock (batch_id, holder, {col}, first_in, first_out) VALUES (?1, ?2, ?3, ?4, ?5)
+                "INSERT INTO lot_stock (batch_id, holder, {col}, first_in, first_out, last_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT (batch_id, holder) DO UPDATE SET {col} = {col} + excluded.{col},
+                    last_at = MAX(COALESCE(last_at, excluded.last_at), excluded.last_at),
                     first_in = CASE WHEN first_in IS NULL THEN excluded.first_in
                                     WHEN excluded.first_in IS NULL THEN first_in
                                     ELSE MIN(first_in, excluded.first_in) END,
@@ -85,7 +87,8 @@ impl Tx<'_> {
                 holder.to_string(),
                 q,
                 first_in,
-                first_out
+                first_out,
+                at
             ])?;
         Ok(())
     }
@@ -127,11 +130,25 @@ impl Tx<'_> {
     /// Counts a lot's stock again from its current records (after a correction).
     pub(super) fn rebuild_lot(&mut self, batch: Uuid, holder: Uuid) -> Result<()> {
         let (s, first_in, first_out) = self.lot_stock_from_records(batch, holder)?;
+        let (b, h) = (batch.to_string(), holder.to_string());
+        let last_at: Option<i64> = self
+            .tx
+            .prepare_cached(&format!(
+                "SELECT MAX(t) FROM (
+                    SELECT MAX(at_ms) AS t FROM movements m WHERE batch_id = ?1 AND holder = ?2 AND {CURRENT}
+                    UNION ALL
+                    SELECT MAX(at_ms) FROM movements m WHERE batch_id = ?1 AND counterparty_id = ?2
+                        AND kind IN ('ship', 'sell', 'return') AND {CURRENT}
+                    UNION ALL
+                    SELECT MAX(m.at_ms) FROM movement_lines l JOIN movements m ON m.seq = l.movement_seq
+                        WHERE l.batch_id = ?1 AND m.holder = ?2 AND {CURRENT})"
+            ))?
+            .query_row(params![b, h], |r| r.get(0))?;
         self.tx
             .prepare_cached(
                 "INSERT OR REPLACE INTO lot_stock (batch_id, holder, received, produced, reported_inbound, shipped,
-                    sold, consumed, destroyed, returned, first_in, first_out)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                    sold, consumed, destroyed, returned, first_in, first_out, last_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             )?
             .execute(params![
                 batch.to_string(),
@@ -145,7 +162,8 @@ impl Tx<'_> {
                 s.destroyed,
                 s.returned,
                 first_in,
-                first_out
+                first_out,
+                last_at
             ])?;
         Ok(())
     }

@@ -19,7 +19,7 @@ pub struct Args {
 pub enum Sub {
     /// List findings, newest first.
     List {
-        /// stock_conservation, time_order, future_time, four_nots (or the code, CT-STOCK).
+        /// stock_conservation, time_order, four_nots, dormant_stock, … (or the code, CT-STOCK).
         #[arg(long)]
         rule: Option<String>,
         /// open, answered, resolved or dismissed.
@@ -46,7 +46,7 @@ pub enum Sub {
         data: Option<std::path::PathBuf>,
     },
     /// Sweep the stored records now (a running platform does so every 10 minutes): shipments to registered
-    /// enterprises with no receipt after 72 h.
+    /// enterprises with no receipt after 72 h, stock unmoved for 90 days (the windows of `[checks]`).
     Sweep {
         #[arg(long)]
         data: Option<std::path::PathBuf>,
@@ -121,12 +121,13 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
             Ok(())
         }
         Sub::Sweep { data } => {
+            let checks = settings.check_policy(&[])?;
             let store = super::open_store(&data.unwrap_or(settings.server.data))?;
             let movements = store.stats(&Scope::All).await?.movements;
             let t = std::time::Instant::now();
-            let r = coldtrace_service::platform::sweep(store.as_ref()).await?;
+            let r = coldtrace_service::platform::sweep(store.as_ref(), &checks).await?;
             println!(
-                "swept {movements} movements in {:.2} s: {} in-transit finding(s) opened, {} resolved",
+                "swept {movements} movements in {:.2} s: {} finding(s) opened (in transit, dormant stock), {} resolved",
                 t.elapsed().as_secs_f64(),
                 r.opened,
                 r.resolved
