@@ -198,6 +198,8 @@ fn serve_explains_bad_configuration() {
     for (flag, says) in [
         ("stock_conservation=maybe", "not a policy"),
         ("stock=reject", "not a check"),
+        ("dormant_days=0", "whole number from 1 to 3650"),
+        ("transit_hours=soon", "whole number"),
     ] {
         let o = run(&[
             "serve",
@@ -599,7 +601,9 @@ fn an_imported_ledger_that_sells_more_than_it_received_shows_in_coldtrace_findin
         &ledger,
         "日期,类型,品名,原产国,批号,数量,单位,对方名称\n\
          2026-03-01 08:00,入库,冷冻牛肉,AU,S-1,10,kg,Teys Australia\n\
-         2026-03-02 08:00,销售,冷冻牛肉,AU,S-1,15,kg,某饭店\n",
+         2026-03-02 08:00,销售,冷冻牛肉,AU,S-1,15,kg,某饭店\n\
+         2026-03-01 08:00,入库,冷冻牛肉,AU,S-2,10,kg,Teys Australia\n\
+         2026-03-02 08:00,销售,冷冻牛肉,AU,S-2,12,kg,某饭店\n",
     )
     .unwrap();
     let o = run(&[
@@ -625,7 +629,43 @@ fn an_imported_ledger_that_sells_more_than_it_received_shows_in_coldtrace_findin
         list.contains("CT-STOCK") && list.contains("open") && list.contains("5 short"),
         "{list}"
     );
-    let id = list.split_whitespace().next().unwrap().to_string();
+    let ids: Vec<String> = list
+        .lines()
+        .filter(|l| l.contains("CT-STOCK"))
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 2, "{list}");
+    // By the enterprise's city and kind.
+    let o = run(&[
+        "findings", "list", "--city", "1201", "--kind", "importer", "--data", d,
+    ]);
+    assert_eq!(
+        stdout(&o)
+            .lines()
+            .filter(|l| l.contains("CT-STOCK"))
+            .count(),
+        2
+    );
+    let o = run(&["findings", "list", "--city", "1302", "--data", d]);
+    assert_eq!(
+        stdout(&o)
+            .lines()
+            .filter(|l| l.contains("CT-STOCK"))
+            .count(),
+        0
+    );
+    let o = run(&[
+        "findings",
+        "resolve",
+        &ids[1],
+        "--reason",
+        "已补录入库单",
+        "--data",
+        d,
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout(&o).contains("resolved"), "{}", stdout(&o));
+    let id = ids[0].clone();
     let o = run(&[
         "findings",
         "dismiss",
