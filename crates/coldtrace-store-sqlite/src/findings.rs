@@ -199,17 +199,7 @@ impl FindingStore for SqliteStore {
                 Scope::Province(p) => ("WHERE e.province = ?1", Some(p.as_str().to_string())),
                 Scope::Enterprise(e) => ("WHERE e.id = ?1", Some(e.to_string())),
             };
-            // The current version of each enterprise (a correction is a new row).
-            let sql = format!(
-                "SELECT substr(e.region, 1, 4) || '00' AS city, e.kind, COUNT(*),
-                    SUM(EXISTS (SELECT 1 FROM findings f WHERE f.status = 'open' AND f.batch = ls.batch_id
-                                AND f.enterprise = ls.holder))
-                 FROM lot_stock ls
-                 JOIN enterprises e ON e.id = ls.holder
-                    AND NOT EXISTS (SELECT 1 FROM enterprises n WHERE n.corrects = e.id)
-                 {filter}
-                 GROUP BY city, e.kind ORDER BY city, e.kind"
-            );
+            let sql = format!("{QUALITY} {filter} GROUP BY city, e.kind ORDER BY city, e.kind");
             let mut stmt = c.prepare(&sql)?;
             let map = |r: &rusqlite::Row<'_>| {
                 Ok(crate::Quality {
@@ -220,8 +210,49 @@ impl FindingStore for SqliteStore {
                 })
             };
             let rows = match arg {
-                Some(a) => stmt.query_map([a], map)?.collect::<rusqlite::Result<Vec<_>>>()?,
-                None => stmt.query_map([], map)?.collect::<rusqlite::Result<Vec<_>>>()?,
+                Some(a) => stmt
+                    .query_map([a], map)?
+                    .collect::<rusqlite::Result<Vec<_>>>()?,
+                None => stmt
+                    .query_map([], map)?
+                    .collect::<rusqlite::Result<Vec<_>>>()?,
+            };
+            Ok(rows)
+        })
+        .await
+    }
+
+    async fn quality_history(
+        &self,
+        scope: Scope,
+        since_day: String,
+    ) -> StoreResult<Vec<crate::QualityDay>> {
+        self.read(move |c| {
+            let (filter, arg) = match &scope {
+                Scope::All => ("", String::new()),
+                Scope::Nothing | Scope::Enterprise(_) => return Ok(vec![]),
+                Scope::Province(p) => ("AND substr(city, 1, 2) = ?2", p.as_str().to_string()),
+            };
+            let sql = format!(
+                "SELECT day, city, kind, lots, flagged FROM quality_daily WHERE day >= ?1 {filter}
+                 ORDER BY day, city, kind"
+            );
+            let mut stmt = c.prepare(&sql)?;
+            let map = |r: &rusqlite::Row<'_>| {
+                Ok(crate::QualityDay {
+                    day: r.get(0)?,
+                    city: r.get(1)?,
+                    kind: r.get(2)?,
+                    lots: r.get::<_, i64>(3)? as u64,
+                    flagged: r.get::<_, i64>(4)? as u64,
+                })
+            };
+            let rows = if arg.is_empty() {
+                stmt.query_map([since_day], map)?
+                    .collect::<rusqlite::Result<Vec<_>>>()?
+            } else {
+                stmt.query_map([since_day, arg], map)?
+                    .collect::<rusqlite::Result<Vec<_>>>()?
             };
             Ok(rows)
         })
@@ -250,6 +281,15 @@ impl FindingStore for SqliteStore {
                 report.opened += r.opened;
                 report.resolved += r.resolved;
             }
+            // The day's data quality, as it stands after the sweep.
+            tx.execute(
+                &format!(
+                    "INSERT OR REPLACE INTO quality_daily (day, city, kind, lots, flagged)
+                     SELECT strftime('%Y-%m-%d', ?1 / 1000, 'unixepoch', '+8 hours'), q.* FROM ({QUALITY}
+                        GROUP BY city, e.kind) q"
+                ),
+                [now_ms],
+            )?;
             tx.commit()?;
             Ok(report)
         })
@@ -306,6 +346,14 @@ impl FindingStore for SqliteStore {
         .await
     }
 }
+
+/// Lots by city and enterprise kind, and those with an open finding (append a filter and the grouping).
+const QUALITY: &str = "SELECT substr(e.region, 1, 4) || '00' AS city, e.kind, COUNT(*),
+        COALESCE(SUM(EXISTS (SELECT 1 FROM findings f WHERE f.status = 'open' AND f.batch = ls.batch_id
+                    AND f.enterprise = ls.holder)), 0)
+    FROM lot_stock ls
+    JOIN enterprises e ON e.id = ls.holder
+        AND NOT EXISTS (SELECT 1 FROM enterprises n WHERE n.corrects = e.id)";
 
 /// A random (version 4) UUID for each new finding, in SQL.
 const NEW_UUID: &str = "lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' ||

@@ -229,6 +229,16 @@ CREATE INDEX IF NOT EXISTS findings_subject ON findings(subject);
 CREATE INDEX IF NOT EXISTS findings_province ON findings(province, seq);
 CREATE INDEX IF NOT EXISTS findings_enterprise ON findings(enterprise, seq);
 
+-- Data quality by day (UTC+8), city and enterprise kind, as the sweeps recorded it.
+CREATE TABLE IF NOT EXISTS quality_daily (
+    day TEXT NOT NULL,
+    city TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    lots INTEGER NOT NULL,
+    flagged INTEGER NOT NULL,
+    PRIMARY KEY (day, city, kind)
+) WITHOUT ROWID;
+
 CREATE TABLE IF NOT EXISTS accounts (
     id TEXT PRIMARY KEY,
     login TEXT NOT NULL UNIQUE,

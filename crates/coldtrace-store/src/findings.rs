@@ -91,6 +91,17 @@ pub struct Quality {
     pub flagged: u64,
 }
 
+/// Data quality of one city's enterprises of one kind on one day (数据质量趋势), as the sweep recorded it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct QualityDay {
+    /// The day (UTC+8), `2026-12-06`.
+    pub day: String,
+    pub city: String,
+    pub kind: String,
+    pub lots: u64,
+    pub flagged: u64,
+}
+
 /// What a sweep did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct SweepReport {

@@ -27,7 +27,7 @@ pub mod findings;
 pub mod report;
 
 pub use findings::{
-    Closing, Finding, FindingAnswer, FindingFilter, FindingStatus, Quality, SweepReport,
+    Closing, Finding, FindingAnswer, FindingFilter, FindingStatus, Quality, QualityDay, SweepReport,
 };
 
 use async_trait::async_trait;
@@ -670,12 +670,16 @@ pub trait FindingStore: Send + Sync + 'static {
     /// Data quality by city and enterprise kind, over the lots in `scope`.
     async fn quality(&self, scope: Scope) -> Result<Vec<Quality>>;
 
+    /// Data quality by day, city and enterprise kind from `since_day` (`2026-11-06`) on, as each sweep recorded
+    /// it (the last sweep of a day stands for the day), oldest first.
+    async fn quality_history(&self, scope: Scope, since_day: String) -> Result<Vec<QualityDay>>;
+
     /// The periodic sweep over stored records, under `checks` (a rule that is off is not swept; one under reject
     /// is flagged, there being no write to refuse): opens an in-transit finding for each shipment to a
     /// registered enterprise older than the transit window at `now_ms` with no receipt, and a dormant-stock
     /// finding for each unsealed lot with stock that has not moved within the dormant window (once per
     /// shipment or lot and window: a dismissed one is not opened again); resolves those that records have since
-    /// settled.
+    /// settled; then records the day's data quality by city and kind ([`FindingStore::quality_history`]).
     async fn sweep(
         &self,
         now_ms: i64,

@@ -83,13 +83,15 @@ pub struct Dashboard {
     pub open_incidents: usize,
     /// Data quality by city and enterprise kind: lots and those with an open finding of the ledger checks.
     pub quality: Vec<coldtrace_store::Quality>,
+    /// The same by day over the period, as the periodic sweeps recorded it (oldest first).
+    pub quality_trend: Vec<coldtrace_store::QualityDay>,
 }
 
 #[utoipa::path(get, path = "/api/v1/dashboard", tag = "records",
     responses((status = 200, body = Dashboard), (status = 403, body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
 /// A regulator's dashboard: counts, enterprises by kind with their reporting coverage over 30 days, open
-/// incidents.
+/// incidents, data quality by city and kind now and by day over the 30 days.
 pub async fn dashboard(
     State(state): State<AppState>,
     Auth(p): Auth,
@@ -98,6 +100,13 @@ pub async fn dashboard(
     let scope = crate::authz::scope(&p);
     let days = 30;
     let since = jiff::Timestamp::now().as_millisecond() - i64::from(days) * 86_400_000;
+    let since_day = jiff::Timestamp::from_millisecond(since)
+        .map(|t| {
+            t.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
+                .strftime("%Y-%m-%d")
+                .to_string()
+        })
+        .unwrap_or_default();
     let open_incidents = state
         .store
         .incidents()
@@ -112,7 +121,8 @@ pub async fn dashboard(
         coverage: state.store.coverage(&scope, since).await?,
         days,
         open_incidents,
-        quality: state.store.quality(scope).await?,
+        quality: state.store.quality(scope.clone()).await?,
+        quality_trend: state.store.quality_history(scope, since_day).await?,
     }))
 }
 

@@ -275,6 +275,25 @@ async fn regulators_enterprises_and_the_public_use_the_platform_in_a_browser() {
             .any(|r| r.iter().any(|c| c.ends_with('%') && c != "100%")),
         "{quality:?}"
     );
+    // A sweep records the day's quality: the dashboard shows it by day, and a trend per city and kind.
+    coldtrace_service::platform::sweep(app.store.as_ref(), &Default::default())
+        .await
+        .unwrap();
+    c.refresh().await.unwrap();
+    let trend = wait_text(&c, "#quality-trend", |t| t.contains('%')).await;
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
+        .strftime("%Y-%m-%d")
+        .to_string();
+    assert!(trend.contains(&today), "{trend}");
+    let quality = rows(&c, "#quality").await;
+    assert!(
+        quality.iter().any(|r| r
+            .last()
+            .is_some_and(|c| c.chars().any(|ch| "▁▂▃▄▅▆▇█".contains(ch)))),
+        "{quality:?}"
+    );
+    no_js_errors(&c, "dashboard with its trend").await;
     click(&c, "a[href='#/findings']").await;
     let text = wait_text(&c, "#findings", |t| t.contains("CT-4NOT")).await;
     assert!(text.contains("消毒证明"), "{text}");

@@ -1,11 +1,30 @@
 // A provincial regulator's dashboard: GET /api/v1/dashboard (console::Dashboard {stats, coverage, days,
-// open_incidents, quality: [Quality {city, kind, lots, flagged}]}).
+// open_incidents, quality: [Quality {city, kind, lots, flagged}], quality_trend: [QualityDay {day, city, kind,
+// lots, flagged}]}).
 import { get } from "./api.js";
 import { html, show, table, fmt, kindName } from "./html.js";
+
+const rate = (lots, flagged) => (lots ? Math.round((1000 * (lots - flagged)) / lots) / 10 : 100);
+const BARS = "▁▂▃▄▅▆▇█";
+// A rate series as a line of bars, 0% to 100%.
+const spark = (rates) => rates.map((r) => BARS[Math.min(7, Math.floor((r / 100) * 8))]).join("");
+
+// The quality trend of the whole scope: one rate per day, summed over cities and kinds.
+function byDay(trend) {
+  const days = new Map();
+  for (const q of trend) {
+    const d = days.get(q.day) || { day: q.day, lots: 0, flagged: 0 };
+    d.lots += q.lots;
+    d.flagged += q.flagged;
+    days.set(q.day, d);
+  }
+  return [...days.values()];
+}
 
 export async function dashboard() {
   const d = await get("/api/v1/dashboard");
   const s = d.stats;
+  const trendOf = (q) => d.quality_trend.filter((t) => t.city === q.city && t.kind === q.kind);
   const stat = (id, n, label) => html`<div class="stat"><b${id ? html` id="${id}"` : ""}>${fmt(n)}</b><span>${label}</span></div>`;
   show(html`<h1>概览 Dashboard</h1>
     <div class="grid">
@@ -28,6 +47,14 @@ export async function dashboard() {
       { head: "类型 kind", cell: (q) => kindName(q.kind) },
       { head: "批次·持有 lots", num: true, cell: (q) => fmt(q.lots) },
       { head: "有问题 flagged", num: true, cell: (q) => fmt(q.flagged) },
-      { head: "质量率 rate", num: true, cell: (q) => `${q.lots ? Math.round((1000 * (q.lots - q.flagged)) / q.lots) / 10 : 100}%` },
-    ], d.quality, { id: "quality", empty: "还没有批次 No lots yet" })}`);
+      { head: "质量率 rate", num: true, cell: (q) => `${rate(q.lots, q.flagged)}%` },
+      { head: `近${d.days}天 trend`, cell: (q) => spark(trendOf(q).map((t) => rate(t.lots, t.flagged))) },
+    ], d.quality, { id: "quality", empty: "还没有批次 No lots yet" })}
+    <h3>按日 By day (recorded by the sweep every 10 minutes; the last of a day stands for it)</h3>
+    ${table([
+      { head: "日期 day", cell: (t) => t.day },
+      { head: "批次·持有 lots", num: true, cell: (t) => fmt(t.lots) },
+      { head: "有问题 flagged", num: true, cell: (t) => fmt(t.flagged) },
+      { head: "质量率 rate", num: true, cell: (t) => `${rate(t.lots, t.flagged)}%` },
+    ], byDay(d.quality_trend).reverse(), { id: "quality-trend", empty: "还没有记录 No sweep recorded yet" })}`);
 }
