@@ -36,8 +36,9 @@ pub struct GenConfig {
     /// Share of downstream flows that cross a province border.
     pub cross_province: f64,
     /// Share of records carrying the faults real ledgers have (a sale of more than was received, a receipt
-    /// dated before its shipment, an imported batch missing a paper), so that the ledger checks and the
-    /// screens have something to show; each is counted in [`GenSummary`].
+    /// dated before its shipment, an imported batch missing a paper or with a stale nucleic-acid report, stock
+    /// left unrecorded), so that the ledger checks and the screens have something to show; each is counted in
+    /// [`GenSummary`].
     pub faults: f64,
 }
 
@@ -73,6 +74,11 @@ pub struct GenSummary {
     pub faults_early_receipts: u64,
     /// Faults: imported batches without their disinfection certificate.
     pub faults_missing_papers: u64,
+    /// Faults: imported batches whose only nucleic-acid report is 45 days older than the import (an old report
+    /// reused), so every move on is made on a stale report.
+    pub faults_stale_reports: u64,
+    /// Faults: a vendor's or retailer's remaining stock never sold nor recorded again (dormant stock).
+    pub faults_dormant: u64,
 }
 
 /// A generated enterprise with its staff.
@@ -421,8 +427,8 @@ pub async fn generate(
         }
     }
     sink.flush().await?;
-    // Processor stock waiting to be mixed: (batch, quantity, product name).
-    let mut pools: Vec<Vec<(Uuid, Quantity)>> = vec![Vec::new(); pop.members.len()];
+    // Processor stock waiting to be mixed: (batch, quantity, when it was received).
+    let mut pools: Vec<Vec<(Uuid, Quantity, i64)>> = vec![Vec::new(); pop.members.len()];
     let year_ms: i64 = 365 * 86_400_000;
     let expected_batches = (cfg.movements / 25).max(1);
     let start = base_time().as_millisecond();
@@ -505,10 +511,15 @@ pub async fn generate(
         };
         sink.pending.batches.push(batch.clone());
         g.summary.batches += 1;
-        // A labelled fault: now and then the disinfection certificate is never recorded.
+        // Labelled faults: now and then the disinfection certificate is never recorded, or the nucleic-acid
+        // report is an old one reused.
         let missing_paper = g.rng.random_bool(cfg.faults);
         if missing_paper {
             g.summary.faults_missing_papers += 1;
+        }
+        let stale_report = g.rng.random_bool(cfg.faults);
+        if stale_report {
+            g.summary.faults_stale_reports += 1;
         }
         for kind in [
             DocumentKind::InspectionQuarantine,
@@ -533,7 +544,15 @@ pub async fn generate(
                     DocumentKind::NucleicAcid => "第三方检测机构".into(),
                     DocumentKind::Disinfection => "消杀服务公司".into(),
                 },
-                issued_on: batch.import_date.expect("set"),
+                issued_on: if stale_report && kind == DocumentKind::NucleicAcid {
+                    batch
+                        .import_date
+                        .expect("set")
+                        .checked_sub(jiff::Span::new().days(45))
+                        .expect("in range")
+                } else {
+                    batch.import_date.expect("set")
+                },
                 result: (kind == DocumentKind::NucleicAcid).then_some(TestResult::Negative),
                 attachment_sha256: None,
                 corrects: None,
@@ -574,7 +593,8 @@ pub async fn generate(
             g.summary.movements += 1;
         };
         // `n` retailers of the province each get `share` units from `seller` (shipped or sold to them) on successive
-        // days after `t`, receive them, and sell half to consumers the next day.
+        // days after `t`, receive them, sell half to consumers the next day and the rest three days later (unless
+        // a labelled fault leaves it: dormant stock).
         let to_retail = |g: &mut Gen,
                          sink: &mut Sink,
                          first,
@@ -611,20 +631,38 @@ pub async fn generate(
                         t4 + 3_600_000
                     },
                 );
+                let first_sale = if oversold {
+                    share * 2
+                } else {
+                    (share / 2).max(1)
+                };
                 mv(
                     g,
                     sink,
                     MovementKind::Sell,
                     ret,
                     batch,
-                    Quantity::from_units(if oversold {
-                        share * 2
-                    } else {
-                        (share / 2).max(1)
-                    }),
+                    Quantity::from_units(first_sale),
                     None,
                     t4 + 86_400_000,
                 );
+                let rest = share - first_sale;
+                if rest > 0 {
+                    if g.rng.random_bool(cfg.faults) {
+                        g.summary.faults_dormant += 1;
+                    } else {
+                        mv(
+                            g,
+                            sink,
+                            MovementKind::Sell,
+                            ret,
+                            batch,
+                            Quantity::from_units(rest),
+                            None,
+                            t4 + 4 * 86_400_000,
+                        );
+                    }
+                }
             }
         };
         // Import: the importer receives from the overseas plant.
@@ -726,12 +764,15 @@ pub async fn generate(
                 t2 + 7_200_000,
             );
             if to_processor {
-                pools[dest_i].push((batch.id, pq));
+                pools[dest_i].push((batch.id, pq, t2 + 7_200_000));
                 if pools[dest_i].len() >= 2 {
-                    // Mix the waiting input batches into one new batch.
+                    // Mix the waiting input batches into one new batch, two days after the last of them arrived.
                     let inputs = std::mem::take(&mut pools[dest_i]);
-                    let total: i64 = inputs.iter().map(|(_, q)| q.milli()).sum();
-                    let out_q = Quantity::from_milli(total / 1000 * 900);
+                    let total: i64 = inputs.iter().map(|(_, q, _)| q.milli()).sum();
+                    let last_in = inputs.iter().map(|(_, _, t)| *t).max().unwrap_or(t2);
+                    // Nine tenths of the input, in whole cartons.
+                    let out_units = total / 1000 * 9 / 10;
+                    let out_q = Quantity::from_units(out_units);
                     let out_no = format!("P{:08}", g.next_batch_no);
                     g.next_batch_no += 1;
                     let body = format!(
@@ -776,7 +817,7 @@ pub async fn generate(
                     g.summary.products += 1;
                     sink.pending.batches.push(out.clone());
                     g.summary.batches += 1;
-                    let t3 = t2 + 2 * 86_400_000;
+                    let t3 = last_in.max(t2) + 2 * 86_400_000;
                     sink.pending.movements.push(Movement {
                         id: g.uuid(),
                         kind: MovementKind::Transform,
@@ -789,7 +830,7 @@ pub async fn generate(
                         handlers: dest.staff.iter().take(2).cloned().collect(),
                         inputs: inputs
                             .iter()
-                            .map(|(b, q)| Line {
+                            .map(|(b, q, _)| Line {
                                 batch: BatchRef::Id(*b),
                                 quantity: *q,
                             })
@@ -805,7 +846,7 @@ pub async fn generate(
                     g.summary.transformations += 1;
                     // The processed goods go to 1-3 retailers of the processor's province.
                     let n = g.rng.random_range(1..4i64);
-                    let share = out_q.milli() / n / 1000;
+                    let share = out_units / n;
                     to_retail(
                         &mut g,
                         &mut sink,
@@ -817,9 +858,28 @@ pub async fn generate(
                         t3,
                         prov,
                     );
+                    // What is left over goes to walk-in buyers a week later (unless a labelled fault leaves it).
+                    let rest = out_units - n * share;
+                    if rest > 0 {
+                        if g.rng.random_bool(cfg.faults) {
+                            g.summary.faults_dormant += 1;
+                        } else {
+                            mv(
+                                &mut g,
+                                &mut sink,
+                                MovementKind::Sell,
+                                dest,
+                                out.id,
+                                Quantity::from_units(rest),
+                                None,
+                                t3 + 7 * 86_400_000,
+                            );
+                        }
+                    }
                 }
             } else {
-                // The vendor sells to 1-3 supermarkets or restaurants, which sell to consumers.
+                // The vendor sells to 1-3 supermarkets or restaurants, which sell to consumers, and the rest to
+                // walk-in buyers a week later (unless a labelled fault leaves it: dormant stock).
                 let n = g.rng.random_range(1..4i64);
                 let share = part / (n + 1);
                 to_retail(
@@ -833,6 +893,23 @@ pub async fn generate(
                     t2,
                     prov,
                 );
+                let rest = part - n * share;
+                if rest > 0 {
+                    if g.rng.random_bool(cfg.faults) {
+                        g.summary.faults_dormant += 1;
+                    } else {
+                        mv(
+                            &mut g,
+                            &mut sink,
+                            MovementKind::Sell,
+                            dest,
+                            batch.id,
+                            Quantity::from_units(rest),
+                            None,
+                            t2 + 7 * 86_400_000,
+                        );
+                    }
+                }
             }
         }
         made = g.summary.movements;
