@@ -37,7 +37,7 @@ pub struct GenConfig {
     pub cross_province: f64,
     /// Share of records carrying the faults real ledgers have (a sale of more than was received, a receipt
     /// dated before its shipment, an imported batch missing a paper or with a stale nucleic-acid report, stock
-    /// left unrecorded), so that the ledger checks and the screens have something to show; each is counted in
+    /// left unrecorded, a receipt never recorded), so that the ledger checks and the screens have something to show; each is counted in
     /// [`GenSummary`].
     pub faults: f64,
 }
@@ -79,6 +79,9 @@ pub struct GenSummary {
     pub faults_stale_reports: u64,
     /// Faults: a vendor's or retailer's remaining stock never sold nor recorded again (dormant stock).
     pub faults_dormant: u64,
+    /// Faults: a shipment from a first-station cold store whose receipt the buyer never records (goods that
+    /// vanish in transit, or a ledger not kept).
+    pub faults_unreceived: u64,
 }
 
 /// A generated enterprise with its staff.
@@ -753,16 +756,21 @@ pub async fn generate(
                 Some(dest),
                 t2,
             );
-            mv(
-                &mut g,
-                &mut sink,
-                MovementKind::Receive,
-                dest,
-                batch.id,
-                pq,
-                Some(fs),
-                t2 + 7_200_000,
-            );
+            // A labelled fault: now and then the buyer never records the receipt.
+            if g.rng.random_bool(cfg.faults) {
+                g.summary.faults_unreceived += 1;
+            } else {
+                mv(
+                    &mut g,
+                    &mut sink,
+                    MovementKind::Receive,
+                    dest,
+                    batch.id,
+                    pq,
+                    Some(fs),
+                    t2 + 7_200_000,
+                );
+            }
             if to_processor {
                 pools[dest_i].push((batch.id, pq, t2 + 7_200_000));
                 if pools[dest_i].len() >= 2 {
