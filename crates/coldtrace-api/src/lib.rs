@@ -137,6 +137,7 @@ pub fn app(state: AppState) -> Router {
             "/credentials",
             post(credentials::create).get(credentials::list),
         )
+        .route("/reference", get(system::reference))
         .route("/findings", get(findings::list))
         .route("/findings/{id}", get(findings::get_one))
         .route("/findings/{id}/dismiss", post(findings::dismiss))

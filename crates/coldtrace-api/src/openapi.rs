@@ -24,7 +24,7 @@ use crate::routes::*;
         trace::trace,
         incidents::open, incidents::list, incidents::get_one, incidents::update_task, incidents::notice_sent,
         incidents::note, incidents::close,
-        system::healthz, system::metrics, system::stats, system::whoami, audit::list,
+        system::healthz, system::metrics, system::stats, system::whoami, system::reference, audit::list,
         console::dashboard, console::publish,
         docking::upload, docking::foreign, docking::notices, docking::status, docking::received, docking::ack,
         docking::overview, docking::links, docking::decide, docking::incidents, docking::incident, docking::trace, docking::request_detail, docking::request_status,

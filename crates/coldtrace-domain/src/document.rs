@@ -35,11 +35,23 @@ impl DocumentKind {
             }
         })
     }
+    pub const ALL: [DocumentKind; 3] = [
+        Self::InspectionQuarantine,
+        Self::NucleicAcid,
+        Self::Disinfection,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             Self::InspectionQuarantine => "inspection_quarantine",
             Self::NucleicAcid => "nucleic_acid",
             Self::Disinfection => "disinfection",
+        }
+    }
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Self::InspectionQuarantine => "检验检疫证明",
+            Self::NucleicAcid => "核酸检测报告",
+            Self::Disinfection => "消毒证明",
         }
     }
 }

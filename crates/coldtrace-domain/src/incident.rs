@@ -47,6 +47,31 @@ pub enum DisposalAction {
     ReturnToOrigin,
 }
 
+impl DisposalAction {
+    pub const ALL: [DisposalAction; 4] = [
+        Self::Seal,
+        Self::Recall,
+        Self::Destroy,
+        Self::ReturnToOrigin,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Seal => "seal",
+            Self::Recall => "recall",
+            Self::Destroy => "destroy",
+            Self::ReturnToOrigin => "return_to_origin",
+        }
+    }
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Self::Seal => "封存",
+            Self::Recall => "召回",
+            Self::Destroy => "销毁",
+            Self::ReturnToOrigin => "退运",
+        }
+    }
+}
+
 /// Status of a disposal task.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,

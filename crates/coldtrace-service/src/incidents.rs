@@ -120,6 +120,18 @@ pub async fn open(
     who: &Principal,
     req: OpenIncident,
 ) -> Result<IncidentView, IncidentError> {
+    Ok(open_once(store, tracer, who, req).await?.0)
+}
+
+/// Registers a positive test once: the same positive test registered again in the same province (the same kind,
+/// what tested positive and when) while its incident is open answers that incident (`false`: nothing new), so a
+/// double click or two officers entering the same result make one incident.
+pub async fn open_once(
+    store: &dyn Store,
+    tracer: &Tracer,
+    who: &Principal,
+    req: OpenIncident,
+) -> Result<(IncidentView, bool), IncidentError> {
     if !is_authority(who) {
         return Err(IncidentError::Forbidden(
             "only a regulator or the national platform registers incidents".into(),
@@ -132,6 +144,29 @@ pub async fn open(
     // One scope for a province and the nation: backward to the sources, forward from everything reached.
     let unmasked = tracer.answer_unmasked(start, Direction::Scope, req.mode);
     let answer = unmasked.clone().masked_for(who);
+    // A batch sample is named by its product and batch number (the code it was registered by stays in the
+    // trace), with the holder where the sample was taken.
+    let subject = match req.kind {
+        IncidentKind::BatchSample => {
+            let start = unmasked
+                .holders
+                .iter()
+                .flat_map(|h| &h.lots)
+                .find(|l| l.role == Relation::Start);
+            match start {
+                Some(l) => {
+                    let at = req
+                        .subject
+                        .split_once(" @ ")
+                        .map(|(_, h)| format!(" @ {h}"))
+                        .unwrap_or_default();
+                    format!("{} {}{at}", l.product, l.batch_no)
+                }
+                None => req.subject,
+            }
+        }
+        _ => req.subject,
+    };
     let incident = Incident {
         id: req.id.unwrap_or_else(Uuid::now_v7),
         province: who
@@ -140,7 +175,7 @@ pub async fn open(
             .map(|p| p.as_str().to_string())
             .unwrap_or_else(|| "00".into()),
         kind: req.kind,
-        subject: req.subject,
+        subject,
         positive_at: req.positive_at,
         reported_by: who.subject(),
         note: req.note,
@@ -158,12 +193,26 @@ pub async fn open(
             .retain(|t| t.province.as_deref() == Some(incident.province.as_str()));
         incident.notices.clear();
     }
+    if incident.notice.is_none() {
+        let same = store.incidents().await?.into_iter().find(|r| {
+            let i = &r.incident;
+            i.notice.is_none()
+                && i.province == incident.province
+                && i.kind == incident.kind
+                && i.subject == incident.subject
+                && i.positive_at.to_string() == incident.positive_at.to_string()
+                && view(r).status == "open"
+        });
+        if let Some(r) = same {
+            return Ok((view(&r), false));
+        }
+    }
     store.create_incident(incident.clone()).await?;
     let row = store
         .incident(incident.id)
         .await?
         .ok_or(IncidentError::NotFound("incident"))?;
-    Ok(view(&row))
+    Ok((view(&row), true))
 }
 
 /// The batches where the trace started, in order, once each.
@@ -266,7 +315,8 @@ fn notices(
 /// Folds an incident's history into its current state.
 pub fn view(row: &IncidentRow) -> IncidentView {
     let inc = &row.incident;
-    let mut accounted: BTreeMap<Uuid, (i64, TaskStatus)> = BTreeMap::new();
+    type Reported = (i64, TaskStatus, Option<DisposalAction>);
+    let mut accounted: BTreeMap<Uuid, Reported> = BTreeMap::new();
     let mut sent = std::collections::BTreeSet::new();
     let mut closed_reason = None;
     let mut closed = false;
@@ -275,12 +325,16 @@ pub fn view(row: &IncidentRow) -> IncidentView {
             IncidentEvent::TaskUpdate {
                 task,
                 status,
+                action,
                 quantity_milli,
                 ..
             } => {
-                let a = accounted.entry(*task).or_insert((0, TaskStatus::Open));
+                let a = accounted
+                    .entry(*task)
+                    .or_insert((0, TaskStatus::Open, None));
                 a.0 += quantity_milli;
                 a.1 = *status;
+                a.2 = Some(*action);
             }
             IncidentEvent::NoticeSent { notice } => {
                 sent.insert(*notice);
@@ -296,13 +350,16 @@ pub fn view(row: &IncidentRow) -> IncidentView {
         .tasks
         .iter()
         .map(|t| {
-            let (acc, status) = accounted
+            let (acc, status, done) = accounted
                 .get(&t.id)
                 .copied()
-                .unwrap_or((0, TaskStatus::Open));
+                .unwrap_or((0, TaskStatus::Open, None));
             let outstanding = (t.on_hand_milli - acc).max(0);
+            let mut task = t.clone();
+            // The measure as last reported; the one ordered until then.
+            task.action = done.unwrap_or(task.action);
             TaskView {
-                task: t.clone(),
+                task,
                 status,
                 accounted_milli: acc,
                 outstanding_milli: outstanding,

@@ -39,7 +39,9 @@ pub struct OpenRequest {
 }
 
 #[utoipa::path(post, path = "/api/v1/incidents", tag = "incidents", request_body = OpenRequest,
-    responses((status = 201, body = IncidentView), (status = 403, body = crate::error::ErrorBody),
+    responses((status = 201, body = IncidentView),
+              (status = 200, body = IncidentView, description = "the same positive test (kind, what, when) is registered already and its incident open: that incident"),
+              (status = 403, body = crate::error::ErrorBody),
               (status = 422, body = crate::error::ErrorBody)), security(("api_key" = [])))]
 pub async fn open(
     State(state): State<AppState>,
@@ -60,7 +62,7 @@ pub async fn open(
         },
         IncidentKind::Person => IncidentStart::Person(r.person),
     };
-    let v = state
+    let (v, created) = state
         .open_incident(
             &p,
             OpenIncidentRequest {
@@ -71,7 +73,12 @@ pub async fn open(
             },
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(v)))
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(v)))
 }
 
 #[utoipa::path(get, path = "/api/v1/incidents", tag = "incidents",

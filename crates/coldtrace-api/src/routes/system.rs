@@ -53,6 +53,71 @@ pub async fn whoami(Auth(p): Auth) -> Json<Principal> {
     Json(p)
 }
 
+/// A code and its name, for the console's labels.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Named {
+    pub code: String,
+    pub name: String,
+}
+
+/// The names the console shows instead of codes (参考数据), from the platform's own tables.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Reference {
+    /// GB/T 2260 provinces (two digits).
+    pub provinces: Vec<Named>,
+    pub enterprise_kinds: Vec<Named>,
+    pub document_kinds: Vec<Named>,
+    pub movement_kinds: Vec<Named>,
+    pub disposal_actions: Vec<Named>,
+    /// The ledger checks, by rule name, with their codes in `name`'s front (`CT-STOCK 库存守恒 …`).
+    pub rules: Vec<Named>,
+}
+
+fn named<T: Copy>(
+    all: &[T],
+    code: impl Fn(T) -> &'static str,
+    name: impl Fn(T) -> String,
+) -> Vec<Named> {
+    all.iter()
+        .map(|t| Named {
+            code: code(*t).to_string(),
+            name: name(*t),
+        })
+        .collect()
+}
+
+#[utoipa::path(get, path = "/api/v1/reference", tag = "system",
+    responses((status = 200, body = Reference, description = "names of provinces, kinds, measures and rules")), security(("api_key" = [])))]
+pub async fn reference(Auth(_caller): Auth) -> Json<Reference> {
+    use coldtrace_domain::checks::{RULES, Rule};
+    use coldtrace_domain::incident::DisposalAction;
+    use coldtrace_domain::{DocumentKind, EnterpriseKind, MovementKind};
+    Json(Reference {
+        provinces: coldtrace_domain::id::PROVINCE_CODES
+            .iter()
+            .map(|(c, n)| Named {
+                code: c.to_string(),
+                name: n.to_string(),
+            })
+            .collect(),
+        enterprise_kinds: named(&EnterpriseKind::ALL, EnterpriseKind::as_str, |k| {
+            k.label_zh().to_string()
+        }),
+        document_kinds: named(&DocumentKind::ALL, DocumentKind::as_str, |k| {
+            k.label_zh().to_string()
+        }),
+        movement_kinds: named(&MovementKind::ALL, MovementKind::as_str, |k| {
+            k.label_zh().to_string()
+        }),
+        disposal_actions: named(&DisposalAction::ALL, DisposalAction::as_str, |k| {
+            k.label_zh().to_string()
+        }),
+        rules: named(&RULES, Rule::as_str, |r| {
+            format!("{} {}", r.code(), r.title())
+        }),
+    })
+}
+
 pub async fn not_found() -> ApiError {
     ApiError::NotFound("route")
 }

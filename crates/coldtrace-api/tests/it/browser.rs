@@ -382,8 +382,35 @@ async fn regulators_enterprises_and_the_public_use_the_platform_in_a_browser() {
         .click()
         .await
         .unwrap();
+    // The registration asks what was sampled and when, then shows it back for confirmation.
+    wait_text(&c, "#r-batch", |t| t == "BR-WEB-1").await;
+    c.find(Locator::Css("#r-sample"))
+        .await
+        .unwrap()
+        .select_by_value("outer_packaging")
+        .await
+        .unwrap();
+    click(&c, "#review-btn").await;
+    let review = wait_text(&c, "#review-box", |t| t.contains("确认登记")).await;
+    assert!(
+        review.contains("BR-WEB-1") && review.contains("外包装"),
+        "{review}"
+    );
+    no_js_errors(&c, "review a positive test").await;
+    // A double click registers one incident.
+    c.execute(
+        "const b = document.getElementById('confirm-btn'); b.click(); b.click(); return true;",
+        vec![],
+    )
+    .await
+    .unwrap();
     // A task for each holder with goods on hand.
     wait_text(&c, "#task-count", |t| t == "2").await;
+    let head = text_of(&c, "main").await;
+    assert!(
+        head.contains("BR-WEB-1") && head.contains("阳性后"),
+        "named by its batch, with the time since the result: {head}"
+    );
     let tasks = text_of(&c, "#tasks").await;
     assert!(tasks.contains("600") && tasks.contains("400"), "{tasks}");
     no_js_errors(&c, "publish and register a positive test").await;
@@ -437,6 +464,47 @@ async fn regulators_enterprises_and_the_public_use_the_platform_in_a_browser() {
         "the holders and quantities the API answers"
     );
     no_js_errors(&c, "incident opened from the list").await;
+    // The duty officer reports the disposal at the holder that is not the cold store, and adds a note.
+    let other = answer["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["enterprise"].as_str() != Some(store.id.as_str()))
+        .expect("a task elsewhere")
+        .clone();
+    click(
+        &c,
+        &format!("[data-report='{}']", other["id"].as_str().unwrap()),
+    )
+    .await;
+    c.find(Locator::Css("#rep-action"))
+        .await
+        .unwrap()
+        .select_by_value("destroy")
+        .await
+        .unwrap();
+    wait_css(&c, "#rep-note")
+        .await
+        .send_keys("现场监督销毁")
+        .await
+        .unwrap();
+    click(&c, "#report-btn").await;
+    wait_text(&c, "#timeline", |t| t.contains("现场监督销毁")).await;
+    wait_css(&c, "#note-text")
+        .await
+        .send_keys("外包装阳性，已通知冷库封存")
+        .await
+        .unwrap();
+    click(&c, "#note-btn").await;
+    wait_text(&c, "#timeline", |t| t.contains("外包装阳性")).await;
+    let after = api_get(
+        base,
+        &app.regulator,
+        &format!("/api/v1/incidents/{incident}"),
+    )
+    .await;
+    assert_eq!(after["open_tasks"], 1, "{after}");
+    no_js_errors(&c, "report and note on the incident page").await;
 
     // The public page of the code: approved facts, no names.
     c.goto(&format!("{base}/t/{code}")).await.unwrap();
@@ -569,6 +637,43 @@ async fn regulators_enterprises_and_the_public_use_the_platform_in_a_browser() {
     );
     assert!(shown[0][1].contains("BR-WEB-1"), "{shown:?}");
     no_js_errors(&c, "enterprise tasks").await;
+    // The cold store reports what it sealed, in its portal.
+    click(&c, "#my-tasks [data-report]").await;
+    c.find(Locator::Css("#rep-action"))
+        .await
+        .unwrap()
+        .select_by_value("seal")
+        .await
+        .unwrap();
+    click(&c, "#report-btn").await;
+    wait_text(&c, "#my-tasks", |t| t.contains("已完成")).await;
+    no_js_errors(&c, "enterprise reports its disposal").await;
+
+    // The regulator closes the incident: every quantity is accounted for.
+    c.execute("sessionStorage.clear(); return true;", vec![])
+        .await
+        .unwrap();
+    sign_in(&c, base, &app.regulator).await;
+    c.goto(&format!("{base}/console#/incident/{incident}"))
+        .await
+        .unwrap();
+    wait_text(&c, "#outstanding", |t| t == "0").await;
+    wait_css(&c, "#close-reason")
+        .await
+        .send_keys("全部封存销毁完毕")
+        .await
+        .unwrap();
+    click(&c, "#close-btn").await;
+    wait_text(&c, "main", |t| t.contains("已结案")).await;
+    let closed = api_get(
+        base,
+        &app.regulator,
+        &format!("/api/v1/incidents/{incident}"),
+    )
+    .await;
+    assert_eq!(closed["status"], "closed", "{closed}");
+    no_js_errors(&c, "close the incident").await;
+    shot(&c, "console-incident-closed").await;
     c.close().await.unwrap();
 }
 

@@ -52,11 +52,13 @@ impl Platform {
     /// Registers a positive test: resolves and checks where it was found, traces, keeps the trace, orders a
     /// disposal task per holder with goods on hand and drafts a notice per affected province; the incident goes
     /// to the national platform with the next delivery.
+    /// Registering the same positive test again while its incident is open answers that incident, with
+    /// `false` (see [`incidents::open_once`]).
     pub async fn open_incident(
         &self,
         p: &Principal,
         req: OpenIncidentRequest,
-    ) -> Result<IncidentView, ServiceError> {
+    ) -> Result<(IncidentView, bool), ServiceError> {
         require_role(p, &[Role::Regulator, Role::National], "register incidents")?;
         let kind = req.kind();
         let (start, subject) = match req.start {
@@ -125,7 +127,7 @@ impl Platform {
             }
         };
         let from = self.resolve_start(p, &start).await?;
-        let v = incidents::open(
+        let (v, created) = incidents::open_once(
             self.store.as_ref(),
             &self.tracer,
             p,
@@ -141,9 +143,11 @@ impl Platform {
             },
         )
         .await?;
-        // The incident is in the outbox for the national platform: deliver it now.
-        self.queued();
-        metrics::counter!("coldtrace_incidents_opened_total").increment(1);
-        Ok(v)
+        if created {
+            // The incident is in the outbox for the national platform: deliver it now.
+            self.queued();
+            metrics::counter!("coldtrace_incidents_opened_total").increment(1);
+        }
+        Ok((v, created))
     }
 }

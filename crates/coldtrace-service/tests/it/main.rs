@@ -280,20 +280,36 @@ async fn publication_and_incidents_follow_the_regulators_province() {
         ),
         "code"
     );
-    let v = c
+    let sample = || {
+        request(IncidentStart::BatchSample {
+            code: Some("11020201101001".into()),
+            batch: None,
+            holder: None,
+        })
+    };
+    let (v, created) = c
         .platform
-        .open_incident(
-            &regulator("12"),
-            request(IncidentStart::BatchSample {
-                code: Some("11020201101001".into()),
-                batch: None,
-                holder: None,
-            }),
-        )
+        .open_incident(&regulator("12"), sample())
         .await
         .unwrap();
+    assert!(created);
     assert_eq!(v.kind, IncidentKind::BatchSample);
-    assert_eq!(v.subject, "11020201101001");
+    // Named by the product and batch number, not by the code it was registered with.
+    let b = c.platform.store.batch(batch).await.unwrap().unwrap().record;
+    assert!(
+        v.subject.ends_with(&b.batch_no) && v.subject != "11020201101001",
+        "{}",
+        v.subject
+    );
+    // The same positive test registered again (a double click) answers the same incident.
+    let (again, created) = c
+        .platform
+        .open_incident(&regulator("12"), sample())
+        .await
+        .unwrap();
+    assert!(!created);
+    assert_eq!(again.id, v.id);
+    assert_eq!(c.platform.store.incidents().await.unwrap().len(), 1);
     // The importer still holds all 10 kg: one disposal task.
     assert_eq!(v.tasks.len(), 1);
     assert_eq!(v.open_tasks, 1);

@@ -4,6 +4,7 @@
 // GET /api/v1/batches/{id}: the batch with `documents` (Stored<Document>) and `codes` (NativeCode {scheme, value}).
 import { get, post, enc, session } from "./api.js";
 import { html, show, render, byId, table, fmt, badge, errorBox } from "./html.js";
+import { docName } from "./names.js";
 
 function looksLikeCode(q) {
   return /^(https?:\/\/|\(0[12]\)|\d{14}$|\d{18}$|01\d{14})/i.test(q) || q.split(".").length === 4;
@@ -39,7 +40,7 @@ export async function batchPage(id) {
   const b = await get("/api/v1/batches/" + enc(id));
   const regulator = session.me.role === "regulator";
   const codes = b.codes.map((c) => html`<li>${badge(c.scheme)} <code>${c.value}</code> <a href="${publicPath(c.value)}" target="_blank">公众页 public</a></li>`);
-  const docs = b.documents.map((d) => html`<li>${d.kind} ${d.number} ${d.result ? badge(d.result, d.result === "negative" ? "ok" : "bad") : ""}</li>`);
+  const docs = b.documents.map((d) => html`<li>${docName(d.kind)} ${d.number} ${d.result ? badge(d.result, d.result === "negative" ? "ok" : "bad") : ""}</li>`);
   show(html`<h1>批次 <span id="batch-no">${b.batch_no}</span></h1>
     <div class="card"><table>
       <tr><th>数量</th><td>${fmt(b.quantity)} ${b.unit}</td><th>报关单号</th><td>${b.declaration_no || "-"}</td></tr>
@@ -54,11 +55,6 @@ export async function batchPage(id) {
     try { await post(`/api/v1/batches/${b.id}/publish`); render(msg, html`<div class="notice">已发布到公众查询 / published</div>`); }
     catch (e) { render(msg, errorBox(e)); }
   };
-  byId("positive").onclick = async () => {
-    try {
-      // incidents::OpenRequest; the answer is the IncidentView.
-      const inc = await post("/api/v1/incidents", { kind: "batch_sample", batch_id: b.id, positive_at: new Date().toISOString(), note: "console" });
-      location.hash = "#/incident/" + inc.id;
-    } catch (e) { render(msg, errorBox(e)); }
-  };
+  // Registering a positive test asks for the sample's time and kind, and a confirmation (incidents.js).
+  byId("positive").onclick = () => { location.hash = "#/register?batch=" + enc(b.id) + "&label=" + enc(b.batch_no); };
 }

@@ -1,11 +1,12 @@
 // An enterprise's pages: record a movement (a scanned code fills in its batch), upload a ledger, its batches, its
-// disposal tasks.
+// disposal tasks with their reports (POST /api/v1/incidents/{id}/tasks/{task}).
 // POST /api/v1/movements takes a MovementDraft; POST /api/v1/ledger answers an ImportReport {rows, imported_rows,
 // rejected_rows, errors: [RowError {row, column, reason}], ...}; GET /api/v1/batches: {items: [Stored<Batch>]};
 // GET /api/v1/incidents: {items: [IncidentView]} with only the enterprise's own tasks.
 import { api, get, post, enc, ApiError } from "./api.js";
 import { html, show, render, byId, table, fmt, errorBox } from "./html.js";
-import { taskBadge } from "./incidents.js";
+import { taskBadge, reportForm } from "./incidents.js";
+import { actionName } from "./names.js";
 
 // The browser's own UTC offset at a local time, as "+08:00".
 function zoneAt(local) {
@@ -93,6 +94,7 @@ export async function minePage() {
   ], list.items, { id: "mine", empty: "无 none" })}`);
 }
 
+// The enterprise's disposal tasks, each with its report: what it sealed, destroyed or returned, and how much.
 export async function tasksPage() {
   const list = await get("/api/v1/incidents");
   const rows = list.items.flatMap((i) => i.tasks.map((t) => ({ i, t })));
@@ -100,8 +102,14 @@ export async function tasksPage() {
     { head: "事件", cell: ({ i }) => i.subject },
     { head: "批次", cell: ({ t }) => `${t.product} ${t.batch_no}` },
     { head: "在库", num: true, cell: ({ t }) => `${fmt(t.on_hand)} ${t.unit}` },
-    { head: "未处置", num: true, cell: ({ t }) => fmt(t.outstanding) },
-    { head: "措施", cell: ({ t }) => t.action },
+    { head: "未处置", num: true, cell: ({ t }) => `${fmt(t.outstanding)} ${t.unit}` },
+    { head: "措施", cell: ({ t }) => actionName(t.action) },
     { head: "状态", cell: ({ t }) => taskBadge(t.status) },
-  ], rows, { id: "my-tasks", empty: "无任务 none" })}`);
+    { head: "", cell: ({ i, t }) => (i.status === "open" && t.status !== "done" ? html`<button class="secondary" data-report="${i.id}/${t.id}">报告处置 Report</button>` : "") },
+  ], rows, { id: "my-tasks", empty: "无任务 none" })}<div id="report-form"></div>`);
+  document.querySelectorAll("[data-report]").forEach((b) => {
+    const [incident, task] = b.dataset.report.split("/");
+    const { t } = rows.find((r) => r.i.id === incident && r.t.id === task);
+    b.onclick = () => reportForm(byId("report-form"), incident, t, tasksPage);
+  });
 }

@@ -71,6 +71,5 @@ export function errorBox(e) {
 
 export const badge = (text, kind) => html`<span class="badge${kind ? " " + kind : ""}">${text}</span>`;
 
-const KIND_ZH = { importer: "进口商", first_station_cold_store: "首站冷库", centralized_supervision_warehouse: "集中监管仓", third_party_cold_store: "第三方冷库", processor: "生产加工企业", wholesale_vendor: "批发市场经营户", market_operator: "市场开办方", supermarket: "商超", fresh_ecommerce: "生鲜电商", restaurant: "餐饮" };
-// An enterprise kind (the API's snake_case name) in Chinese.
-export const kindName = (k) => KIND_ZH[k] || k;
+// An enterprise kind (the API's snake_case name) in Chinese, from the platform's table (names.js).
+export { kindLabel as kindName } from "./names.js";

@@ -7,7 +7,8 @@ import { dashboard } from "./dashboard.js";
 import { batches, batchPage } from "./batches.js";
 import { tracePage } from "./trace.js";
 import { findingsPage } from "./findings.js";
-import { incidents, incidentPage } from "./incidents.js";
+import { incidents, incidentPage, registerPage } from "./incidents.js";
+import { loadNames, provinceName } from "./names.js";
 import { noticesPage } from "./notices.js";
 import { nationalPage, linksPage, nationalIncidents, nationalIncident } from "./national.js";
 import { recordPage, ledgerPage, minePage, tasksPage } from "./enterprise.js";
@@ -25,7 +26,7 @@ function renderNav() {
   if (!me) { render(byId("nav"), html``); render(byId("who"), html``); return; }
   const items = NAV[me.role] || [];
   render(byId("nav"), html`${items.map(([h, t]) => html`<a href="${h}" class="${location.hash === h ? "active" : ""}">${t}</a>`)}`);
-  render(byId("who"), html`<span id="who-person">${me.person || ""}</span>${me.person ? " · " : ""}${me.role}${me.province ? ` · ${me.province}` : ""} <button class="secondary" id="signout">退出</button>`);
+  render(byId("who"), html`<span id="who-person">${me.person || ""}</span>${me.person ? " · " : ""}${me.role}${me.province ? ` · ${provinceName(me.province)}` : ""} <button class="secondary" id="signout">退出</button>`);
   byId("signout").onclick = signOut;
 }
 
@@ -79,6 +80,9 @@ function home(role) {
 async function route() {
   const h = location.hash || "#/";
   if (!session.key && h !== "#/signin") { location.hash = "#/signin"; return; }
+  if (session.key && h !== "#/signin") {
+    try { await loadNames(); } catch (e) { /* shown by the page's own call */ }
+  }
   renderNav();
   const [path, query] = h.slice(1).split("?");
   const params = new URLSearchParams(query || "");
@@ -92,6 +96,7 @@ async function route() {
       case "trace": return await tracePage(parts[1], parts[2]);
       case "findings": return await findingsPage(params.get("rule"), params.get("status"));
       case "incidents": return await incidents();
+      case "register": return registerPage(params);
       case "incident": return await incidentPage(parts[1]);
       case "notices": return await noticesPage();
       case "national":
