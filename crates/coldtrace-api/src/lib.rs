@@ -154,6 +154,7 @@ pub fn app(state: AppState) -> Router {
         .route("/batches", post(batches::create).get(batches::list))
         .route("/batches/{id}", get(batches::get_one))
         .route("/batches/{id}/publish", post(console::publish))
+        .route("/batches/{id}/withdraw", post(console::withdraw))
         .route("/dashboard", get(console::dashboard))
         .route("/batches/{id}/documents", get(documents::of_batch))
         .route("/codes/{*code}", get(batches::by_code))

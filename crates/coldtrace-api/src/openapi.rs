@@ -25,7 +25,7 @@ use crate::routes::*;
         incidents::open, incidents::list, incidents::get_one, incidents::update_task, incidents::notice_sent,
         incidents::note, incidents::close,
         system::healthz, system::metrics, system::stats, system::whoami, system::reference, audit::list,
-        console::dashboard, console::publish,
+        console::dashboard, console::publish, console::withdraw,
         docking::upload, docking::foreign, docking::notices, docking::status, docking::received, docking::ack,
         docking::overview, docking::links, docking::decide, docking::incidents, docking::incident, docking::trace, docking::request_detail, docking::request_status,
     ),

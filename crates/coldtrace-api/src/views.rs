@@ -64,6 +64,35 @@ pub struct BatchDetail {
     pub batch: Stored<Batch>,
     pub documents: Vec<Stored<Document>>,
     pub codes: Vec<NativeCode>,
+    /// The product's name and origin.
+    pub product_name: Option<String>,
+    pub origin_country: Option<String>,
+    /// The owner's name.
+    pub owner_name: Option<String>,
+    /// Approved for the public lookup.
+    pub published: bool,
+    /// Who holds goods of the batch now and how much (a regulator sees every holder; an enterprise its own).
+    pub holders: Vec<Holding>,
+    /// Open incidents that implicate the batch, as the caller may see them.
+    pub open_incidents: Vec<IncidentRef>,
+    /// Open (or answered) findings of the ledger checks about the batch, as the caller may see them.
+    pub open_findings: Vec<coldtrace_store::Finding>,
+}
+
+/// Goods of a batch at one holder.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Holding {
+    pub holder: String,
+    pub province: Option<String>,
+    pub on_hand: f64,
+    pub unit: String,
+}
+
+/// An incident named.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct IncidentRef {
+    pub id: Uuid,
+    pub subject: String,
 }
 
 /// What a GS1 code itself says (empty for other schemes).

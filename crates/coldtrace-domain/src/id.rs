@@ -386,7 +386,72 @@ impl CountryCode {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The country's Chinese name, for the countries cold-chain food comes from (the code itself otherwise).
+    pub fn name_zh(&self) -> &str {
+        COUNTRY_NAMES_ZH
+            .iter()
+            .find(|(c, _)| *c == self.0)
+            .map(|(_, n)| *n)
+            .unwrap_or(&self.0)
+    }
 }
+
+/// Chinese names of the countries China imports cold-chain food from (meat, seafood, dairy, fruit), and its
+/// neighbours.
+pub const COUNTRY_NAMES_ZH: &[(&str, &str)] = &[
+    ("AR", "阿根廷"),
+    ("AU", "澳大利亚"),
+    ("AT", "奥地利"),
+    ("BE", "比利时"),
+    ("BR", "巴西"),
+    ("BY", "白俄罗斯"),
+    ("CA", "加拿大"),
+    ("CL", "智利"),
+    ("CN", "中国"),
+    ("CR", "哥斯达黎加"),
+    ("DE", "德国"),
+    ("DK", "丹麦"),
+    ("EC", "厄瓜多尔"),
+    ("ES", "西班牙"),
+    ("FI", "芬兰"),
+    ("FO", "法罗群岛"),
+    ("FR", "法国"),
+    ("GB", "英国"),
+    ("GL", "格陵兰"),
+    ("HU", "匈牙利"),
+    ("ID", "印度尼西亚"),
+    ("IE", "爱尔兰"),
+    ("IN", "印度"),
+    ("IS", "冰岛"),
+    ("IT", "意大利"),
+    ("JP", "日本"),
+    ("KR", "韩国"),
+    ("KZ", "哈萨克斯坦"),
+    ("LT", "立陶宛"),
+    ("MA", "摩洛哥"),
+    ("MM", "缅甸"),
+    ("MN", "蒙古"),
+    ("MR", "毛里塔尼亚"),
+    ("MX", "墨西哥"),
+    ("MY", "马来西亚"),
+    ("NL", "荷兰"),
+    ("NO", "挪威"),
+    ("NZ", "新西兰"),
+    ("PE", "秘鲁"),
+    ("PH", "菲律宾"),
+    ("PL", "波兰"),
+    ("PT", "葡萄牙"),
+    ("RU", "俄罗斯"),
+    ("SE", "瑞典"),
+    ("TH", "泰国"),
+    ("TR", "土耳其"),
+    ("UA", "乌克兰"),
+    ("US", "美国"),
+    ("UY", "乌拉圭"),
+    ("VN", "越南"),
+    ("ZA", "南非"),
+];
 
 /// Shipping container number (集装箱号, ISO 6346): owner code, category letter, six digits and a check digit.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

@@ -108,6 +108,22 @@ pub struct IncidentView {
     pub trace: serde_json::Value,
 }
 
+/// The open incidents that implicate a batch (it tested positive, or a disposal task names it), newest first.
+pub async fn open_for_batch(
+    store: &dyn Store,
+    batch: Uuid,
+) -> Result<Vec<IncidentRow>, IncidentError> {
+    Ok(store
+        .incidents()
+        .await?
+        .into_iter()
+        .filter(|r| {
+            (r.incident.seeds.contains(&batch) || r.incident.tasks.iter().any(|t| t.batch == batch))
+                && view(r).status == "open"
+        })
+        .collect())
+}
+
 /// Who may register incidents and see them.
 fn is_authority(p: &Principal) -> bool {
     matches!(p.role, Role::Regulator | Role::National)
@@ -350,10 +366,11 @@ pub fn view(row: &IncidentRow) -> IncidentView {
         .tasks
         .iter()
         .map(|t| {
-            let (acc, status, done) = accounted
-                .get(&t.id)
-                .copied()
-                .unwrap_or((0, TaskStatus::Open, None));
+            let (acc, status, done) =
+                accounted
+                    .get(&t.id)
+                    .copied()
+                    .unwrap_or((0, TaskStatus::Open, None));
             let outstanding = (t.on_hand_milli - acc).max(0);
             let mut task = t.clone();
             // The measure as last reported; the one ordered until then.

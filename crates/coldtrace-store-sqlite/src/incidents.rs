@@ -87,6 +87,17 @@ impl PublicationStore for SqliteStore {
         .await
     }
 
+    async fn withdraw(&self, batch: Uuid) -> StoreResult<bool> {
+        self.write(move |c| {
+            Ok(
+                c.prepare_cached("DELETE FROM published WHERE batch_id = ?1")?
+                    .execute([batch.to_string()])?
+                    == 1,
+            )
+        })
+        .await
+    }
+
     async fn is_published(&self, batch: Uuid) -> StoreResult<bool> {
         self.read(move |c| {
             Ok(

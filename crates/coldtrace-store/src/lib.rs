@@ -561,6 +561,9 @@ pub trait PublicationStore: Send + Sync + 'static {
     /// A regulator approves a batch for the public lookup; `false` if it already was.
     async fn publish(&self, batch: Uuid, by: String) -> Result<bool>;
 
+    /// A regulator withdraws a publication; `false` if the batch was not published.
+    async fn withdraw(&self, batch: Uuid) -> Result<bool>;
+
     async fn is_published(&self, batch: Uuid) -> Result<bool>;
 }
 

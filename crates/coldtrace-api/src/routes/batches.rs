@@ -92,11 +92,88 @@ async fn batch_with_documents(
         .await?
         .ok_or(ApiError::NotFound("batch"))?;
     let docs = state.store.documents_of(id).await?;
+    let product = state.store.product(b.record.product).await?;
+    let owner = state.store.enterprise(b.record.owner).await?;
+    // Where the goods are now, from the trace index.
+    let mut holders = Vec::new();
+    if let Ok(start) = state
+        .tracer
+        .seeds(
+            state.store.as_ref(),
+            &coldtrace_service::TraceFrom::Batch(id),
+        )
+        .await
+    {
+        let a = state.tracer.answer(
+            start,
+            coldtrace_trace::Direction::Both,
+            coldtrace_trace::TimeMode::Strict,
+            p,
+        );
+        for h in &a.holders {
+            if p.role == coldtrace_domain::Role::Enterprise && h.enterprise != p.enterprise {
+                continue;
+            }
+            for l in h.lots.iter().filter(|l| l.batch == id && l.on_hand > 0.0) {
+                holders.push(crate::views::Holding {
+                    holder: h.name.to_string(),
+                    province: h.province.as_deref().map(str::to_string),
+                    on_hand: l.on_hand,
+                    unit: l.unit.to_string(),
+                });
+            }
+        }
+    }
+    let open_incidents = coldtrace_service::incidents::open_for_batch(state.store.as_ref(), id)
+        .await
+        .map_err(coldtrace_service::ServiceError::from)?
+        .into_iter()
+        .filter(|r| coldtrace_service::incidents::may_see(p, &r.incident))
+        .map(|r| crate::views::IncidentRef {
+            id: r.incident.id,
+            subject: r.incident.subject,
+        })
+        .collect();
+    let filter = |status| coldtrace_store::FindingFilter {
+        batch: Some(id),
+        status: Some(status),
+        ..Default::default()
+    };
+    let mut open_findings = Vec::new();
+    for status in [
+        coldtrace_store::FindingStatus::Open,
+        coldtrace_store::FindingStatus::Answered,
+    ] {
+        if matches!(
+            p.role,
+            coldtrace_domain::Role::Enterprise
+                | coldtrace_domain::Role::Regulator
+                | coldtrace_domain::Role::National
+        ) {
+            open_findings.extend(
+                state
+                    .store
+                    .findings(coldtrace_store::Scope::of(p), filter(status), None, 100)
+                    .await?
+                    .into_iter()
+                    .map(|(_, f)| f),
+            );
+        }
+    }
     Ok(BatchDetail {
+        published: state.store.is_published(id).await?,
+        product_name: product.as_ref().map(|p| p.record.name.clone()),
+        origin_country: product
+            .as_ref()
+            .map(|p| p.record.origin_country.as_str().to_string()),
+        owner_name: owner.map(|o| o.record.name),
         batch: b,
         documents: docs,
         // Every code, including the one the platform issued in its province's scheme.
         codes: state.store.codes_of(id).await?,
+        holders,
+        open_incidents,
+        open_findings,
     })
 }
 

@@ -139,6 +139,18 @@ pub async fn publish(
     Ok(Json(state.publish(&p, id).await?))
 }
 
+#[utoipa::path(post, path = "/api/v1/batches/{id}/withdraw", tag = "records",
+    responses((status = 200, body = Publication, description = "withdrawn from the public lookup (again: no change)"), (status = 404, body = crate::error::ErrorBody)),
+    security(("api_key" = [])))]
+/// A provincial regulator withdraws a batch from the public lookup.
+pub async fn withdraw(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<Uuid>,
+) -> Result<Json<Publication>, ApiError> {
+    Ok(Json(state.withdraw(&p, id).await?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

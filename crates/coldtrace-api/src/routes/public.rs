@@ -151,8 +151,13 @@ pub async fn lookup(
         ("消毒证明", has(DocumentKind::Disinfection)),
         ("报关单", b.record.declaration_no.is_some()),
     ];
-    // The chain by city: each holder's city and kind of business, in the order the goods reached them. The
-    // index is caught up after every write in this process, so a public request reads no more than the index.
+    let imported = b.record.declaration_no.is_some()
+        || product
+            .as_ref()
+            .is_some_and(|p| p.record.origin_country.as_str() != "CN");
+    // The chain by city: each holder's city and kind of business, in the order the goods reached them, the
+    // source first. The index is caught up after every write in this process, so a public request reads no more
+    // than the index.
     let mut chain: Vec<(String, &str, String)> = Vec::new();
     if let Ok(start) = state
         .tracer
@@ -162,13 +167,20 @@ pub async fn lookup(
         let a = state
             .tracer
             .answer_unmasked(start, Direction::Both, TimeMode::Strict);
+        // A holder goods only left (never reached) is where they came from.
+        let source = |key: Uuid| {
+            a.flows.iter().any(|f| f.from == key) && !a.flows.iter().any(|f| f.to == key)
+        };
         let mut hs: Vec<_> = a.holders.iter().collect();
-        hs.sort_by(|x, y| x.earliest.cmp(&y.earliest));
+        hs.sort_by(|x, y| (!source(x.key), &x.earliest).cmp(&(!source(y.key), &y.earliest)));
         for h in hs {
             let place = match (&h.province_name, &h.city) {
                 (Some(p), Some(c)) => format!("{p} · {c}"),
                 (Some(p), None) => p.to_string(),
-                _ => "境外 / overseas".into(),
+                // Not registered on any platform: abroad only where imported goods came from.
+                _ if source(h.key) && imported => "境外 / overseas".into(),
+                _ if source(h.key) => "产地 / origin".into(),
+                _ => "未登记经营者 / unregistered business".into(),
             };
             let kind = h
                 .kind
@@ -185,9 +197,22 @@ pub async fn lookup(
             chain.push((place, kind, when));
         }
     }
+    // A positive test implicates the batch: the public is told what to do, not the incident's internals.
+    let warning = !coldtrace_service::incidents::open_for_batch(state.store.as_ref(), id)
+        .await
+        .map_err(coldtrace_service::ServiceError::from)?
+        .is_empty();
     let p = product.as_ref().map(|p| &p.record);
     let name = p.map(|p| p.name.as_str()).unwrap_or("");
-    let origin = p.map(|p| p.origin_country.as_str()).unwrap_or("");
+    let origin = p
+        .map(|p| {
+            format!(
+                "{} {}",
+                p.origin_country.name_zh(),
+                p.origin_country.as_str()
+            )
+        })
+        .unwrap_or_default();
     let import_date = b
         .record
         .import_date
@@ -197,6 +222,13 @@ pub async fn lookup(
     let body = html! {
         main {
             h1 { (name) }
+            @if warning {
+                div.warning role="alert" id="warning" {
+                    strong { "⚠ 风险提示 Warning" }
+                    p { "本批次涉及阳性检测，正在处置中，已暂停销售。如您购买了本批次产品，请勿食用，妥善封存，并联系当地市场监管部门（12315）。" }
+                    p { "This batch is implicated by a positive test and is being withdrawn from sale. If you bought it, do not eat it; keep it sealed and call your local market regulator (12315)." }
+                }
+            }
             dl.facts {
                 dt { "原产国 Origin" } dd { (origin) }
                 dt { "批号 Batch" } dd { (b.record.batch_no) }
@@ -234,7 +266,8 @@ pub async fn lookup(
         }
     };
     Ok((
-        [(CACHE_CONTROL, "public, max-age=60")],
+        // A warning or a withdrawal must reach the next scan: browsers and proxies ask again every time.
+        [(CACHE_CONTROL, "no-cache")],
         Html(page(&format!("{name} · 追溯"), body)),
     )
         .into_response())

@@ -518,6 +518,13 @@ async fn regulators_enterprises_and_the_public_use_the_platform_in_a_browser() {
         !page.contains("测试企业"),
         "no enterprise names on the public page"
     );
+    // Under the open incident the public is told what to do.
+    let warning = text_of(&c, "#warning").await;
+    assert!(
+        warning.contains("请勿食用") && warning.contains("12315"),
+        "{warning}"
+    );
+    assert!(page.contains("巴西"), "the origin by its name: {page}");
     wait_css(&c, ".qr img").await;
     shot(&c, "public-lookup").await;
     c.goto(&format!("{base}/label?code={code}&size=70x50"))
@@ -654,6 +661,8 @@ async fn regulators_enterprises_and_the_public_use_the_platform_in_a_browser() {
         .await
         .unwrap();
     sign_in(&c, base, &app.regulator).await;
+    // Signed in once the dashboard shows (it is where signing in leads).
+    wait_css(&c, "#stat-batches").await;
     c.goto(&format!("{base}/console#/incident/{incident}"))
         .await
         .unwrap();
@@ -674,6 +683,22 @@ async fn regulators_enterprises_and_the_public_use_the_platform_in_a_browser() {
     assert_eq!(closed["status"], "closed", "{closed}");
     no_js_errors(&c, "close the incident").await;
     shot(&c, "console-incident-closed").await;
+
+    // Closed: the public page no longer warns.
+    c.goto(&format!("{base}/t/{code}")).await.unwrap();
+    let page = wait_text(&c, "main", |t| t.contains("流通链条")).await;
+    assert!(!page.contains("风险提示"), "{page}");
+
+    // The batch page shows who holds it, and the regulator withdraws its publication.
+    c.goto(batch_url.as_str()).await.unwrap();
+    let held = wait_text(&c, "#batch-holders", |t| t.contains("carton")).await;
+    assert!(held.contains("天津"), "{held}");
+    wait_text(&c, "#published", |t| t.contains("已发布")).await;
+    click(&c, "#withdraw").await;
+    wait_text(&c, "#published", |t| t.contains("未发布")).await;
+    no_js_errors(&c, "withdraw a publication").await;
+    c.goto(&format!("{base}/t/{code}")).await.unwrap();
+    wait_text(&c, "main", |t| t.contains("尚未经省级平台审核发布")).await;
     c.close().await.unwrap();
 }
 

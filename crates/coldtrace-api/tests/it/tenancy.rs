@@ -309,6 +309,11 @@ impl World {
         ));
         out.push((
             "post",
+            "/api/v1/batches/{id}/withdraw",
+            Body::Json(json!({})),
+        ));
+        out.push((
+            "post",
             "/api/v1/accounts",
             Body::Json(
                 json!({"login": "planted", "name": "冒名", "role": "enterprise", "enterprise": v.id,

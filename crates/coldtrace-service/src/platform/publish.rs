@@ -10,9 +10,9 @@ use crate::error::{ServiceError, require_role};
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Publication {
     pub batch: Uuid,
-    /// Always true after the call: the batch is published.
+    /// Whether the batch is published after the call.
     pub published: bool,
-    /// False when it was already published (nothing changed).
+    /// False when nothing changed (published or withdrawn already).
     pub new: bool,
 }
 
@@ -32,6 +32,25 @@ impl Platform {
         Ok(Publication {
             batch,
             published: true,
+            new,
+        })
+    }
+
+    /// A provincial regulator withdraws a batch of its province from the public lookup (撤回发布): its public
+    /// page then says it is not published. Withdrawing again changes nothing.
+    pub async fn withdraw(&self, p: &Principal, batch: Uuid) -> Result<Publication, ServiceError> {
+        require_role(p, &[Role::Regulator], "withdraw publications")?;
+        if !self
+            .store
+            .batch_visible(&coldtrace_store::Scope::of(p), batch)
+            .await?
+        {
+            return Err(ServiceError::NotFound("batch"));
+        }
+        let new = self.store.withdraw(batch).await?;
+        Ok(Publication {
+            batch,
+            published: false,
             new,
         })
     }

@@ -1,10 +1,12 @@
 // Batch search (by any code or by batch number) and a batch's page with its codes and documents; a regulator
 // publishes it or registers a positive test from there.
 // GET /api/v1/codes/{code}: {code, says, batch}; GET /api/v1/batches?batch_no=: {items: [Stored<Batch>], next};
-// GET /api/v1/batches/{id}: the batch with `documents` (Stored<Document>) and `codes` (NativeCode {scheme, value}).
+// GET /api/v1/batches/{id}: views::BatchDetail, the batch with `documents` (Stored<Document>), `codes` (NativeCode
+// {scheme, value}), product_name, origin_country, owner_name, published, holders [Holding {holder, province,
+// on_hand, unit}], open_incidents [IncidentRef {id, subject}] and open_findings [Finding].
 import { get, post, enc, session } from "./api.js";
 import { html, show, render, byId, table, fmt, badge, errorBox } from "./html.js";
-import { docName } from "./names.js";
+import { docName, provinceName } from "./names.js";
 
 function looksLikeCode(q) {
   return /^(https?:\/\/|\(0[12]\)|\d{14}$|\d{18}$|01\d{14})/i.test(q) || q.split(".").length === 4;
@@ -41,20 +43,44 @@ export async function batchPage(id) {
   const regulator = session.me.role === "regulator";
   const codes = b.codes.map((c) => html`<li>${badge(c.scheme)} <code>${c.value}</code> <a href="${publicPath(c.value)}" target="_blank">公众页 public</a></li>`);
   const docs = b.documents.map((d) => html`<li>${docName(d.kind)} ${d.number} ${d.result ? badge(d.result, d.result === "negative" ? "ok" : "bad") : ""}</li>`);
-  show(html`<h1>批次 <span id="batch-no">${b.batch_no}</span></h1>
+  const warnings = [
+    ...b.open_incidents.map((i) => html`<div class="error" role="alert">⚠ 阳性处置中 Under an open incident: <a href="#/incident/${i.id}">${i.subject}</a></div>`),
+    ...(b.open_findings.length ? [html`<div class="notice" id="batch-findings">核查问题 ${b.open_findings.length} 个 open findings:
+      ${b.open_findings.map((f) => html`<br>${badge(f.code, "warn")} ${f.message}`)} · <a href="#/findings">查看 see findings</a></div>`] : []),
+  ];
+  show(html`<h1>批次 <span id="batch-no">${b.batch_no}</span> <small>${b.product_name || ""}</small></h1>
+    ${warnings}
     <div class="card"><table>
+      <tr><th>产品</th><td>${b.product_name || "-"}</td><th>原产国</th><td>${b.origin_country || "-"}</td></tr>
+      <tr><th>货主</th><td>${b.owner_name || "-"}</td><th>公众查询</th><td id="published">${b.published ? badge("已发布 published", "ok") : badge("未发布 not published")}</td></tr>
       <tr><th>数量</th><td>${fmt(b.quantity)} ${b.unit}</td><th>报关单号</th><td>${b.declaration_no || "-"}</td></tr>
       <tr><th>检验检疫证明</th><td>${b.inspection_cert_no || "-"}</td><th>入境口岸</th><td>${b.port_of_entry || "-"} ${b.import_date || ""}</td></tr>
-    </table><h2>追溯码 Codes</h2><ul>${codes}</ul><h2>证明 Documents</h2><ul>${docs.length ? docs : html`<li class="muted">无</li>`}</ul></div>
+    </table>
+    <h2>现持有 Held now</h2>${table([
+      { head: "持有者 holder", cell: (h) => h.holder },
+      { head: "省 province", cell: (h) => provinceName(h.province) },
+      { head: "在库 on hand", num: true, cell: (h) => `${fmt(h.on_hand)} ${h.unit}` },
+    ], b.holders, { id: "batch-holders", empty: "无在库 nothing on hand" })}
+    <h2>追溯码 Codes</h2><ul>${codes}</ul><h2>证明 Documents</h2><ul>${docs.length ? docs : html`<li class="muted">无</li>`}</ul></div>
     <p><a href="#/trace/${b.id}"><button id="open-trace">追溯 Trace</button></a>
-    ${regulator ? html`<button id="publish" class="secondary">审核发布 Publish</button> <button id="positive" class="danger">登记阳性 Register positive test</button>` : ""}</p>
+    ${regulator ? html`${b.published
+      ? html`<button id="withdraw" class="secondary">撤回发布 Withdraw</button>`
+      : html`<button id="publish" class="secondary">审核发布 Publish</button>`} <button id="positive" class="danger">登记阳性 Register positive test</button>` : ""}</p>
     <div id="msg"></div>`);
   if (!regulator) return;
   const msg = byId("msg");
-  byId("publish").onclick = async () => {
-    try { await post(`/api/v1/batches/${b.id}/publish`); render(msg, html`<div class="notice">已发布到公众查询 / published</div>`); }
-    catch (e) { render(msg, errorBox(e)); }
-  };
+  if (byId("publish")) {
+    byId("publish").onclick = async () => {
+      try { await post(`/api/v1/batches/${b.id}/publish`); await batchPage(id); render(byId("msg"), html`<div class="notice">已发布到公众查询 / published</div>`); }
+      catch (e) { render(msg, errorBox(e)); }
+    };
+  }
+  if (byId("withdraw")) {
+    byId("withdraw").onclick = async () => {
+      try { await post(`/api/v1/batches/${b.id}/withdraw`); await batchPage(id); render(byId("msg"), html`<div class="notice">已撤回 / withdrawn</div>`); }
+      catch (e) { render(msg, errorBox(e)); }
+    };
+  }
   // Registering a positive test asks for the sample's time and kind, and a confirmation (incidents.js).
   byId("positive").onclick = () => { location.hash = "#/register?batch=" + enc(b.id) + "&label=" + enc(b.batch_no); };
 }
