@@ -49,6 +49,9 @@ pub struct AppState {
     pub limiter: Arc<limits::Limiter>,
     /// Which request guards run; all of them, except in the baseline of `coldtrace bench guards`.
     pub guards: Guards,
+    /// The base URL the public reaches this platform at (`https://trace.tj.example`), put in the QR codes of
+    /// labels; without it, the address the page was asked for.
+    pub public_url: Option<String>,
 }
 
 /// The request guards around every route: the audit trail and the rate limits. A server always runs both
@@ -83,7 +86,14 @@ impl AppState {
             metrics: metrics_handle(),
             limiter: limits::Limiter::new(l),
             guards: Guards::ALL,
+            public_url: None,
         }
+    }
+
+    /// The base URL printed in labels' QR codes (a trailing `/` is dropped).
+    pub fn with_public_url(mut self, url: Option<String>) -> Self {
+        self.public_url = url.map(|u| u.trim_end_matches('/').to_string());
+        self
     }
 }
 

@@ -55,6 +55,29 @@ impl CodeScheme {
     }
 }
 
+impl TraceCode {
+    /// The other codes printed with this one: a URL code the platform issued ends in the 14-digit number printed
+    /// under its QR (`http://host/t/12000000000042` carries `12000000000042`), which finds the batch on its own.
+    pub fn aliases(&self) -> Vec<TraceCode> {
+        if self.scheme != CodeScheme::Url {
+            return vec![];
+        }
+        let last = self
+            .value
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or("");
+        if last.len() == 14 && last.bytes().all(|b| b.is_ascii_digit()) {
+            TraceCode::parse(last, Some(CodeScheme::Issued))
+                .into_iter()
+                .collect()
+        } else {
+            vec![]
+        }
+    }
+}
+
 /// What a GS1 code says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Gs1Parts {
@@ -400,6 +423,29 @@ mod tests {
         assert_eq!(percent_decode("100%"), "100%");
         assert_eq!(percent_decode("%zz%4"), "%zz%4");
         assert_eq!(percent_decode("%FF"), "\u{FFFD}");
+    }
+
+    #[test]
+    fn a_url_code_ending_in_an_issued_number_carries_it_as_an_alias() {
+        let c = TraceCode::parse("http://trace.tj.example/t/12000000000042", None).unwrap();
+        let a = c.aliases();
+        assert_eq!(a.len(), 1);
+        assert_eq!(
+            (a[0].scheme, a[0].key.as_str()),
+            (CodeScheme::Issued, "issued:12000000000042")
+        );
+        assert!(
+            TraceCode::parse("http://x.example/t/ABC", None)
+                .unwrap()
+                .aliases()
+                .is_empty()
+        );
+        assert!(
+            TraceCode::parse("12000000000042", None)
+                .unwrap()
+                .aliases()
+                .is_empty()
+        );
     }
 
     #[test]

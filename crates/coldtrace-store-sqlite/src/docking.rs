@@ -138,11 +138,14 @@ impl ReportSource for Source<'_, '_> {
         codes_of(self.0, batch)
     }
     fn add_code(&mut self, batch: Uuid, code: &TraceCode) -> Result<()> {
-        self.0
-            .prepare_cached(
-                "INSERT OR IGNORE INTO trace_codes (key, batch_id, scheme, value) VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![code.key, batch.to_string(), code.scheme.as_str(), code.value])?;
+        // The number printed under a URL code's QR finds the batch too.
+        for c in std::iter::once(code.clone()).chain(code.aliases()) {
+            self.0
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO trace_codes (key, batch_id, scheme, value) VALUES (?1, ?2, ?3, ?4)",
+                )?
+                .execute(params![c.key, batch.to_string(), c.scheme.as_str(), c.value])?;
+        }
         Ok(())
     }
 }

@@ -36,6 +36,8 @@ pub struct Server {
     pub code_scheme: Option<String>,
     /// Host (and port) printed in URL codes; defaults to the listen address.
     pub public_host: Option<String>,
+    /// The base URL the public reaches the platform at, for labels' QR codes.
+    pub public_url: Option<String>,
     /// National platform: folder of adapter field maps for provinces running another system.
     pub adapters: Option<PathBuf>,
 }

@@ -285,23 +285,35 @@ fn qr_svg(content: &str, px: u32) -> Result<String, ApiError> {
         .build())
 }
 
-fn qr_content(host: Option<&str>, code: &str) -> String {
+/// What a QR code says: a URL code as it is, any other code as this platform's public page of it, at the
+/// configured public URL (else the address the request came to).
+fn qr_content(public_url: Option<&str>, host: Option<&str>, code: &str) -> String {
     let lower = code.to_ascii_lowercase();
     if lower.starts_with("http://") || lower.starts_with("https://") {
         code.to_string()
     } else {
-        format!("http://{}/t/{}", host.unwrap_or("localhost"), enc(code))
+        match public_url {
+            Some(base) => format!("{base}/t/{}", enc(code)),
+            None => format!("http://{}/t/{}", host.unwrap_or("localhost"), enc(code)),
+        }
     }
 }
 
 /// `GET /qr.svg?code=...`
-pub async fn qr(headers: HeaderMap, Query(q): Query<CodeQuery>) -> Result<Response, ApiError> {
+pub async fn qr(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<CodeQuery>,
+) -> Result<Response, ApiError> {
     let code = q
         .code
         .filter(|c| !c.trim().is_empty())
         .ok_or_else(|| ApiError::invalid("code", "is required"))?;
     let host = headers.get(HOST).and_then(|h| h.to_str().ok());
-    let svg = qr_svg(&qr_content(host, code.trim()), 200)?;
+    let svg = qr_svg(
+        &qr_content(state.public_url.as_deref(), host, code.trim()),
+        200,
+    )?;
     Ok((
         [
             (CONTENT_TYPE, "image/svg+xml"),
@@ -333,21 +345,36 @@ pub async fn label(
         }
     };
     let host = headers.get(HOST).and_then(|h| h.to_str().ok());
-    let mut title = String::new();
+    let (mut product, mut batch_no) = (String::new(), String::new());
     if let Some(id) = find(&state, host, code.trim()).await?
         && state.store.is_published(id).await?
         && let Some(b) = state.store.batch(id).await?
         && let Some(p) = state.store.product(b.record.product).await?
     {
-        title = format!("{} · {}", p.record.name, b.record.batch_no);
+        (product, batch_no) = (p.record.name, b.record.batch_no);
     }
+    let platform = match state.tier.province() {
+        Some(p) => format!(
+            "{}冷链食品追溯平台",
+            coldtrace_domain::id::PROVINCE_CODES
+                .iter()
+                .find(|(c, _)| *c == p.as_str())
+                .map(|(_, n)| *n)
+                .unwrap_or("")
+        ),
+        None => "冷链食品追溯平台".to_string(),
+    };
     let qr_mm = h - 8;
-    let svg = qr_svg(&qr_content(host, code.trim()), 200)?;
+    let svg = qr_svg(
+        &qr_content(state.public_url.as_deref(), host, code.trim()),
+        200,
+    )?;
     let css = format!(
         "@page {{ size: {w}mm {h}mm; margin: 0 }} body {{ margin: 0; font-family: sans-serif }}\
          .label {{ box-sizing: border-box; padding: 2mm; display: flex; gap: 2mm; align-items: center; overflow: hidden; border: 0.2mm dashed #999 }}\
-         .label-qr svg {{ width: 100%; height: 100% }} .label-text {{ display: flex; flex-direction: column; font-size: 2.6mm; word-break: break-all }}\
-         .label-text b {{ font-size: 3.2mm }} @media print {{ .label {{ border: 0 }} }}"
+         .label-qr svg {{ width: 100%; height: 100% }} .label-text {{ display: flex; flex-direction: column; gap: 0.6mm; font-size: 2.6mm; min-width: 0 }}\
+         .label-text b {{ font-size: 3.2mm }} .label-batch {{ white-space: nowrap }} .label-code {{ overflow-wrap: anywhere }}\
+         .label-platform {{ font-size: 2.2mm; color: #444 }} @media print {{ .label {{ border: 0 }} }}"
     );
     let html = html! {
         (DOCTYPE)
@@ -361,8 +388,10 @@ pub async fn label(
                 div.label style={ "width:" (w) "mm;height:" (h) "mm" } {
                     div.label-qr style={ "width:" (qr_mm) "mm;height:" (qr_mm) "mm" } { (PreEscaped(svg)) }
                     div.label-text {
-                        b { (title) }
-                        span { (code.trim()) }
+                        span.label-platform { (platform) }
+                        b { (product) }
+                        @if !batch_no.is_empty() { span.label-batch { "批号 " (batch_no) } }
+                        span.label-code { (code.trim()) }
                         small { "扫码查询追溯信息" }
                     }
                 }
@@ -371,4 +400,35 @@ pub async fn label(
     }
     .into_string();
     Ok(Html(html).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::qr_content;
+
+    #[test]
+    fn a_label_points_at_the_configured_public_url_not_the_address_it_was_opened_from() {
+        let code = "(01)06901234567892(10)BR-1";
+        assert_eq!(
+            qr_content(
+                Some("https://trace.tj.example"),
+                Some("10.0.0.5:8080"),
+                code
+            ),
+            "https://trace.tj.example/t/%2801%2906901234567892%2810%29BR-1"
+        );
+        assert_eq!(
+            qr_content(None, Some("10.0.0.5:8080"), code),
+            "http://10.0.0.5:8080/t/%2801%2906901234567892%2810%29BR-1"
+        );
+        // A URL code is its own content.
+        assert_eq!(
+            qr_content(
+                Some("https://a.example"),
+                None,
+                "http://b.example/t/12000000000042"
+            ),
+            "http://b.example/t/12000000000042"
+        );
+    }
 }

@@ -384,6 +384,16 @@ async fn a_url_code_issued_by_the_platform_opens_its_public_page_once_published(
         .unwrap_or_else(|| panic!("no URL code issued: {v}"))
         .to_string();
     assert!(url.starts_with(&format!("http://{host}/t/12")), "{url}");
+    // The 14-digit number printed under the label's QR finds the batch in the console's search.
+    let digits = url.rsplit('/').next().unwrap();
+    let r = app
+        .get(&format!("/api/v1/codes/{digits}"), &app.regulator)
+        .await;
+    assert_eq!(r.status(), StatusCode::OK, "{digits}");
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["batch"]["id"],
+        batch.as_str()
+    );
     // What the camera opens: 404 until published, then the page; the enterprise cannot publish.
     let r = app.http.get(&url).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
@@ -408,6 +418,21 @@ async fn a_url_code_issued_by_the_platform_opens_its_public_page_once_published(
     let html = r.text().await.unwrap();
     assert!(html.contains("冷冻去骨牛肉") && html.contains("BR-URL-1"));
     assert!(!html.contains("测试企业"), "no names on the public page");
+    // Its label names the platform and keeps the batch number whole.
+    let label = app
+        .http
+        .get(app.url("/label?code=(01)06901234567892(10)BR-URL-1&size=70x50"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        label.contains("天津冷链食品追溯平台")
+            && label.contains("<span class=\"label-batch\">批号 BR-URL-1</span>"),
+        "{label}"
+    );
     // The GS1 code finds the same page, and its QR code is an SVG.
     let r = app
         .http

@@ -43,6 +43,10 @@ pub struct Args {
     /// Host (and port) printed in URL codes (default: the listen address).
     #[arg(long)]
     pub public_host: Option<String>,
+    /// The base URL the public reaches this platform at, put in labels' QR codes
+    /// (`https://trace.tj.example`; default: the address a label is opened from).
+    #[arg(long)]
+    pub public_url: Option<String>,
     /// At the national platform: a folder of adapter field maps (`*.json`), one per province running another
     /// system (overrides `server.adapters`).
     #[arg(long)]
@@ -147,6 +151,13 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
     println!("coldtrace listening on http://{addr}");
     tracing::info!(%addr, data = %data.display(), tier = ?platform.tier, "serving");
     let platform = Arc::new(platform);
+    let public_url = a.public_url.clone().or(settings.server.public_url.clone());
+    if let Some(u) = &public_url {
+        anyhow::ensure!(
+            u.starts_with("http://") || u.starts_with("https://"),
+            "--public-url must start with http:// or https://, not {u:?}"
+        );
+    }
     coldtrace_api::serve(
         listener,
         AppState::with_limits(
@@ -156,7 +167,8 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
                 per_credential: (a.rate_per_key, a.rate_per_key.saturating_mul(2)),
                 ..Default::default()
             },
-        ),
+        )
+        .with_public_url(public_url),
         coldtrace_api::shutdown_signal(),
     )
     .await?;
