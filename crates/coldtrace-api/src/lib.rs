@@ -186,6 +186,7 @@ pub fn app(state: AppState) -> Router {
         .route("/trace", get(trace::trace))
         .route("/incidents", post(incidents::open).get(incidents::list))
         .route("/incidents/{id}", get(incidents::get_one))
+        .route("/incidents/{id}/deliveries", get(incidents::deliveries))
         .route("/incidents/{id}/tasks/{task}", post(incidents::update_task))
         .route(
             "/incidents/{id}/notices/{notice}/sent",
@@ -211,6 +212,10 @@ pub fn app(state: AppState) -> Router {
         .nest("/api/v1", v1)
         .route("/docking/v1/messages", post(docking::upload))
         .route("/docking/v1/notices", get(docking::notices))
+        .route(
+            "/docking/v1/incidents/{id}/deliveries",
+            get(docking::incident_deliveries),
+        )
         .route("/docking/v1/foreign/records", post(docking::foreign))
         .route(
             "/docking/v1/schema.json",

@@ -128,7 +128,7 @@ struct FlowRec {
 }
 
 /// A notice's delivery at the national platform.
-#[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Delivery {
     pub notice: Uuid,
     pub province: String,

@@ -83,6 +83,13 @@ fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
 
+/// Why a question to the national platform went unanswered.
+#[derive(Debug, thiserror::Error)]
+pub enum DockingError {
+    #[error("national platform unreachable: {0}")]
+    Unreachable(String),
+}
+
 #[derive(Debug, thiserror::Error)]
 enum SendError {
     #[error("national platform unreachable: {0}")]
@@ -112,6 +119,36 @@ impl DockingClient {
             wake: tokio::sync::Notify::new(),
             health: Mutex::new(health),
         }))
+    }
+
+    /// How the notices of an incident this province reported fared at the national platform: delivered,
+    /// acknowledged, and what each province located.
+    pub async fn deliveries(
+        &self,
+        incident: Uuid,
+    ) -> Result<Vec<coldtrace_national::Delivery>, DockingError> {
+        let resp = self
+            .http
+            .get(format!(
+                "{}/docking/v1/incidents/{incident}/deliveries",
+                self.link.url
+            ))
+            .basic_auth(&self.link.client_id, Some(&self.link.secret))
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            .map_err(|e| DockingError::Unreachable(e.to_string()))?;
+        match resp.status().as_u16() {
+            200 => resp
+                .json()
+                .await
+                .map_err(|e| DockingError::Unreachable(e.to_string())),
+            // Not (yet) delivered to the national platform: no notices have gone out.
+            404 => Ok(vec![]),
+            s => Err(DockingError::Unreachable(format!(
+                "national platform answered {s}"
+            ))),
+        }
     }
 
     /// Something was written: deliver now rather than at the next poll.

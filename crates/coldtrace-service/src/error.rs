@@ -31,8 +31,8 @@ pub enum ServiceError {
     /// The request is larger than the platform accepts (HTTP 413); the message names the limit.
     #[error("{0}")]
     TooLarge(String),
-    /// The store refuses writes after a failed commit (HTTP 503).
-    #[error("the store is refusing writes: {0}")]
+    /// The store refuses writes after a failed commit, or the national platform does not answer (HTTP 503).
+    #[error("{0}")]
     Unavailable(String),
     /// Anything else: logged with its cause chain, answered with a plain message.
     #[error("internal error")]
@@ -71,7 +71,9 @@ impl From<StoreError> for ServiceError {
             StoreError::Invalid(v) => ServiceError::Invalid(v.0),
             StoreError::Conflict(v) => ServiceError::Conflict(v.0),
             StoreError::KeyReused(k) => ServiceError::KeyReused(k),
-            StoreError::Unavailable(w) => ServiceError::Unavailable(w),
+            StoreError::Unavailable(w) => {
+                ServiceError::Unavailable(format!("the store is refusing writes: {w}"))
+            }
             other => ServiceError::Internal(Box::new(other)),
         }
     }
@@ -96,6 +98,7 @@ impl From<IncidentError> for ServiceError {
             IncidentError::Conflict(m) => ServiceError::Conflict(vec![FieldError::new("", m)]),
             IncidentError::Store(s) => s.into(),
             IncidentError::Trace(t) => t.into(),
+            IncidentError::Unavailable(m) => ServiceError::Unavailable(m),
         }
     }
 }

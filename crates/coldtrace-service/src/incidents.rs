@@ -28,6 +28,9 @@ pub enum IncidentError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Trace(#[from] TraceError),
+    /// The national platform did not answer.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 fn invalid(field: &str, reason: impl Into<String>) -> IncidentError {
@@ -122,6 +125,30 @@ pub async fn open_for_batch(
                 && view(r).status == "open"
         })
         .collect())
+}
+
+/// How the notices of an incident fared at the national platform (delivered, acknowledged, what each province
+/// located), for the regulators of the province that registered it; empty when the platform does not dock.
+pub async fn deliveries(
+    store: &dyn Store,
+    docking: Option<&crate::docking::DockingClient>,
+    who: &Principal,
+    id: Uuid,
+) -> Result<Vec<coldtrace_national::Delivery>, IncidentError> {
+    let row = load(store, who, id).await?;
+    if !owns_incident(who, &row.incident.province) || who.role != Role::Regulator {
+        return Err(IncidentError::Forbidden(
+            "only the regulators of the province that registered the incident follow its notices"
+                .into(),
+        ));
+    }
+    match docking {
+        Some(d) => d
+            .deliveries(id)
+            .await
+            .map_err(|e| IncidentError::Unavailable(e.to_string())),
+        None => Ok(vec![]),
+    }
 }
 
 /// Who may register incidents and see them.

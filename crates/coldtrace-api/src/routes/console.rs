@@ -82,6 +82,8 @@ pub struct Dashboard {
     /// The period, in days.
     pub days: u32,
     pub open_incidents: usize,
+    /// Disposal tasks of open incidents still outstanding more than two hours after the positive result.
+    pub overdue_tasks: usize,
     /// Data quality by city and enterprise kind: lots and those with an open finding of the ledger checks.
     pub quality: Vec<coldtrace_store::Quality>,
     /// The same by day over the period, as the periodic sweeps recorded it (oldest first).
@@ -108,7 +110,7 @@ pub async fn dashboard(
                 .to_string()
         })
         .unwrap_or_default();
-    let open_incidents = state
+    let open: Vec<_> = state
         .store
         .incidents()
         .await?
@@ -116,12 +118,24 @@ pub async fn dashboard(
         .filter(|r| coldtrace_service::incidents::may_see(&p, &r.incident))
         .map(coldtrace_service::incidents::view)
         .filter(|v| v.status == "open")
-        .count();
+        .collect();
+    let now = jiff::Timestamp::now();
+    let overdue_tasks = open
+        .iter()
+        .filter(|v| {
+            v.positive_at
+                .parse::<jiff::Timestamp>()
+                .is_ok_and(|t| now.duration_since(t) > jiff::SignedDuration::from_hours(2))
+        })
+        .map(|v| v.open_tasks)
+        .sum();
+    let open_incidents = open.len();
     Ok(Json(Dashboard {
         stats: state.store.stats(&scope).await?,
         coverage: state.store.coverage(&scope, since).await?,
         days,
         open_incidents,
+        overdue_tasks,
         quality: state.store.quality(scope.clone()).await?,
         quality_trend: state.store.quality_history(scope, since_day).await?,
     }))

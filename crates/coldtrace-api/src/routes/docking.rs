@@ -223,6 +223,27 @@ pub async fn notices(
     Ok(Json(n))
 }
 
+/// `GET /docking/v1/incidents/{id}/deliveries`: the province that reported an incident asks how its notices
+/// fared: delivered, acknowledged, and the holders each province located. Another province's incident is not
+/// found.
+#[utoipa::path(get, path = "/docking/v1/incidents/{id}/deliveries", tag = "docking",
+    responses((status = 200, body = [Delivery]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("docking_basic" = [])))]
+pub async fn incident_deliveries(
+    State(state): State<AppState>,
+    client: DockingAuth,
+    Path(id): Path<Uuid>,
+) -> Result<Json<Vec<Delivery>>, Failure> {
+    let nat = national(&state)?;
+    nat.read(|r| {
+        r.incident(id)
+            .filter(|i| i.province == client.province)
+            .map(|_| r.deliveries(Some(id)))
+    })
+    .map(Json)
+    .ok_or_else(|| ApiError::NotFound("incident").into())
+}
+
 fn commander(p: &Principal) -> Result<(), ApiError> {
     if p.role == Role::National {
         Ok(())

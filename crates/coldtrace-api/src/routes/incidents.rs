@@ -201,3 +201,23 @@ pub async fn close(
     .await?;
     Ok(Json(v))
 }
+
+#[utoipa::path(get, path = "/api/v1/incidents/{id}/deliveries", tag = "incidents",
+    responses((status = 200, body = [coldtrace_national::Delivery], description = "each notice's delivery and acknowledgement at the national platform (empty when the platform does not dock)"),
+              (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
+              (status = 503, body = crate::error::ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn deliveries(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<coldtrace_national::Delivery>>, ApiError> {
+    let v = svc::deliveries(
+        state.store.as_ref(),
+        state.docking.as_deref(),
+        &p,
+        parse_id(&id, "incident")?,
+    )
+    .await?;
+    Ok(Json(v))
+}

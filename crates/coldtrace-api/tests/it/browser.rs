@@ -294,6 +294,10 @@ async fn regulators_enterprises_and_the_public_use_the_platform_in_a_browser() {
         "{quality:?}"
     );
     no_js_errors(&c, "dashboard with its trend").await;
+    // The counts lead to their pages.
+    assert_ne!(text_of(&c, "#stat-flagged").await, "0");
+    wait_css(&c, "a.stat[href='#/findings']").await;
+    wait_css(&c, "a.stat[href='#/incidents']").await;
     click(&c, "a[href='#/findings']").await;
     let text = wait_text(&c, "#findings", |t| t.contains("CT-4NOT")).await;
     assert!(text.contains("消毒证明"), "{text}");

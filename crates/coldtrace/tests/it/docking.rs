@@ -232,6 +232,47 @@ async fn acknowledgements_travel_back_and_the_national_view_shows_who_has_not_ac
         || async { not_acknowledged(&fed.national.incident(http, &incident).await) == vec!["12"] },
     )
     .await;
+    // Zhejiang, which registered the positive test, sees them too, with the note.
+    let seen = http
+        .get(
+            fed.zhejiang
+                .url(&format!("/api/v1/incidents/{incident}/deliveries")),
+            &fed.zhejiang.regulator,
+        )
+        .await;
+    let acked: Vec<&Value> = seen
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["province"] == "32" && !d["ack"].is_null())
+        .collect();
+    assert!(!acked.is_empty(), "{seen}");
+    assert_eq!(acked[0]["ack"]["note"], "已封存", "{seen}");
+    assert!(
+        seen.as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["province"] == "12" && d["ack"].is_null()),
+        "{seen}"
+    );
+    // Another province cannot follow Zhejiang's notices.
+    let r = http
+        .c
+        .get(
+            fed.jiangsu
+                .url(&format!("/api/v1/incidents/{incident}/deliveries")),
+        )
+        .bearer_auth(&fed.jiangsu.regulator)
+        .send()
+        .await
+        .unwrap();
+    assert!(matches!(r.status().as_u16(), 403 | 404), "{}", r.status());
+    wait_for(
+        "Jiangsu's acknowledgements, again",
+        Duration::from_secs(10),
+        || async { not_acknowledged(&fed.national.incident(http, &incident).await) == vec!["12"] },
+    )
+    .await;
     let a_notices = fed.tianjin.notices(http).await;
     for na in &a_notices {
         fed.tianjin.ack(http, na, json!({})).await;

@@ -1,5 +1,5 @@
 // A provincial regulator's dashboard: GET /api/v1/dashboard (console::Dashboard {stats, coverage, days,
-// open_incidents, quality: [Quality {city, kind, lots, flagged}], quality_trend: [QualityDay {day, city, kind,
+// open_incidents, overdue_tasks, quality: [Quality {city, kind, lots, flagged}], quality_trend: [QualityDay {day, city, kind,
 // lots, flagged}]}).
 import { get } from "./api.js";
 import { html, show, table, fmt, kindName } from "./html.js";
@@ -25,14 +25,20 @@ export async function dashboard() {
   const d = await get("/api/v1/dashboard");
   const s = d.stats;
   const trendOf = (q) => d.quality_trend.filter((t) => t.city === q.city && t.kind === q.kind);
-  const stat = (id, n, label) => html`<div class="stat"><b${id ? html` id="${id}"` : ""}>${fmt(n)}</b><span>${label}</span></div>`;
+  const stat = (id, n, label, href) => {
+    const inner = html`<b${id ? html` id="${id}"` : ""}>${fmt(n)}</b><span>${label}</span>`;
+    return href ? html`<a class="stat" href="${href}">${inner}</a>` : html`<div class="stat">${inner}</div>`;
+  };
+  const flagged = d.quality.reduce((n, q) => n + q.flagged, 0);
   show(html`<h1>概览 Dashboard</h1>
     <div class="grid">
       ${stat("stat-enterprises", s.enterprises, "主体 enterprises")}
       ${stat("stat-batches", s.batches, "批次 batches")}
       ${stat(null, s.movements, "出入库 movements")}
       ${stat(null, s.documents, "证明 documents")}
-      ${stat("stat-open", d.open_incidents, "未结事件 open incidents")}
+      ${stat("stat-open", d.open_incidents, "未结事件 open incidents", "#/incidents")}
+      ${stat("stat-overdue", d.overdue_tasks, "超2小时未处置 tasks over 2 h", "#/incidents")}
+      ${stat("stat-flagged", flagged, "有核查问题的批次 lots with findings", "#/findings")}
     </div>
     <h2>主体与报送覆盖 Enterprises by type and reporting (last ${d.days} days)</h2>
     ${table([

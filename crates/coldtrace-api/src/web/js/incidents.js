@@ -172,6 +172,24 @@ function eventText(e) {
   }
 }
 
+// Each notice as the national platform saw it: delivered to the province, acknowledged by whom, holders located.
+// GET /api/v1/incidents/{id}/deliveries: [Delivery {notice, province, received_at_ms, acked_at_ms, ack {by, note,
+// holders}, detail_request}].
+async function showDeliveries(id) {
+  const el = byId("deliveries");
+  try {
+    const ds = (await get(`/api/v1/incidents/${enc(id)}/deliveries`)).filter((d) => !d.detail_request);
+    if (!byId("deliveries")) return;
+    render(el, table([
+      { head: "省份", cell: (d) => provinceName(d.province) },
+      { head: "送达 delivered", cell: (d) => (d.received_at_ms ? html`✓ ${dayMs(d.received_at_ms)}` : badge("未送达 pending", "warn")) },
+      { head: "确认 acknowledged", cell: (d) => (d.ack ? html`✓ ${d.ack.by} ${dayMs(d.acked_at_ms)}` : badge("未确认 not yet", "warn")) },
+      { head: "说明", cell: (d) => (d.ack && d.ack.note) || "" },
+      { head: "定位持有者", num: true, cell: (d) => (d.ack ? d.ack.holders.length : "") },
+    ], ds, { id: "delivery-table", empty: "未对接国家平台或尚无通报 not docked, or no notice sent yet" }));
+  } catch (e) { if (byId("deliveries")) render(el, errorBox(e)); }
+}
+
 export async function incidentPage(id) {
   const i = await get("/api/v1/incidents/" + enc(id));
   const reload = () => incidentPage(id);
@@ -201,6 +219,8 @@ export async function incidentPage(id) {
       { head: "状态", cell: (n) => (n.sent ? badge("已发送 sent", "ok") : badge("草稿 draft", "warn")) },
       { head: "", cell: (n) => (!n.sent && authority && open ? html`<button class="secondary" data-sent="${n.id}">标记已发送 Mark sent</button>` : "") },
     ], i.notices, { id: "incident-notices", empty: "无跨省通报 no other province concerned" })}
+    ${session.me.role === "regulator" && session.me.province === i.province
+      ? html`<h2>送达与确认 Delivery and acknowledgement</h2><div id="deliveries" class="muted">…</div>` : ""}
     <h2>时间线 Timeline</h2><ul id="timeline">${i.timeline.length
       ? i.timeline.map((e) => html`<li>${dayMs(e.at_ms)} ${e.by}: ${eventText(e.event)}</li>`)
       : html`<li class="muted">—</li>`}</ul>
@@ -211,6 +231,7 @@ export async function incidentPage(id) {
     ${i.closed_reason ? html`<p>结案说明 ${i.closed_reason}</p>` : ""}
     <div id="msg"></div>`);
   const msg = byId("msg");
+  if (byId("deliveries")) showDeliveries(i.id);
   const act = async (f) => { try { await f(); await reload(); } catch (e) { render(msg, errorBox(e)); } };
   byId("export-tasks").onclick = () => exportTasks(i);
   document.querySelectorAll("[data-report]").forEach((b) => {
