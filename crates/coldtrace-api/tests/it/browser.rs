@@ -150,6 +150,15 @@ async fn sign_in(c: &Client, base: &str, key: &str) {
 
 /// Fails on any JavaScript error the console met (`errors.js` collects errors, unhandled rejections and scripts
 /// that failed to load into `window.__ctErrors`) and unless every module loaded (`main.js` sets `__ctReady`).
+/// A province's name as the console shows it.
+fn pname(code: &str) -> String {
+    coldtrace_domain::id::PROVINCE_CODES
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map(|(_, n)| n.to_string())
+        .unwrap_or_else(|| code.to_string())
+}
+
 async fn no_js_errors(c: &Client, step: &str) {
     let t = Instant::now();
     loop {
@@ -780,14 +789,17 @@ async fn a_commander_confirms_a_link_between_provinces_in_the_browser() {
     click(&c, "#nav a[href='#/national/incidents']").await;
     wait_text(&c, "#national-incidents", |t| t.contains("tj-7")).await;
     let row = &rows(&c, "#national-incidents").await[0];
-    assert_eq!(row[0], listed[0]["incident"]["province"].as_str().unwrap());
-    let provinces: Vec<&str> = listed[0]["trace"]["provinces"]
+    assert_eq!(
+        row[0],
+        pname(listed[0]["incident"]["province"].as_str().unwrap())
+    );
+    let provinces: Vec<String> = listed[0]["trace"]["provinces"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|p| p.as_str().unwrap())
+        .map(|p| pname(p.as_str().unwrap()))
         .collect();
-    assert_eq!(row[2], provinces.join(", "), "{row:?}");
+    assert_eq!(row[2], provinces.join("、"), "{row:?}");
     no_js_errors(&c, "national incidents").await;
     click(
         &c,
@@ -807,7 +819,7 @@ async fn a_commander_confirms_a_link_between_provinces_in_the_browser() {
         .iter()
         .map(|b| {
             (
-                b["province"].as_str().unwrap().to_string(),
+                pname(b["province"].as_str().unwrap()),
                 b["relation"].as_str().unwrap().to_string(),
             )
         })
@@ -822,14 +834,19 @@ async fn a_commander_confirms_a_link_between_provinces_in_the_browser() {
         .map(|r| (r[0].clone(), r[4].clone()))
         .collect();
     assert_eq!(shown, expected);
+    // Every province the trace reaches is listed, with its notice's delivery or none.
     let deliveries = rows(&c, "#deliveries").await;
     let provinces: Vec<&str> = deliveries.iter().map(|r| r[0].as_str()).collect();
-    let wanted: Vec<&str> = answer["deliveries"]
+    let mut wanted: Vec<String> = answer["deliveries"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|d| d["province"].as_str().unwrap())
+        .chain(answer["trace"]["provinces"].as_array().unwrap())
+        .map(|d| d["province"].as_str().or(d.as_str()).unwrap().to_string())
         .collect();
+    wanted.sort();
+    wanted.dedup();
+    let wanted: Vec<String> = wanted.iter().map(|p| pname(p)).collect();
     assert_eq!(provinces, wanted, "{answer}");
     no_js_errors(&c, "national incident").await;
     c.close().await.unwrap();

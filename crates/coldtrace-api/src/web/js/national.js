@@ -5,7 +5,8 @@
 // [NationalIncident {incident: IncidentRec {province, report: IncidentReport}, trace: NationalTrace, deliveries,
 // not_acknowledged}]; GET /api/v1/national/incidents/{id}: NationalIncident.
 import { get, post, enc } from "./api.js";
-import { html, show, byId, join, table, fmt, badge, kindName, errorBox, render } from "./html.js";
+import { html, show, byId, join, table, fmt, badge, kindName, errorBox, render, dayMs } from "./html.js";
+import { provinceName } from "./names.js";
 
 export async function nationalPage() {
   const o = await get("/api/v1/national/overview");
@@ -55,20 +56,30 @@ export async function linksPage() {
 export async function nationalIncidents() {
   const list = await get("/api/v1/national/incidents");
   show(html`<h1>事件 Incidents</h1>${table([
-    { head: "省份", cell: (i) => i.incident.province },
+    { head: "省份", cell: (i) => provinceName(i.incident.province) },
     { head: "对象", cell: (i) => i.incident.report.subject },
-    { head: "涉及省份", cell: (i) => i.trace.provinces.join(", ") },
-    { head: "未确认", cell: (i) => (i.not_acknowledged.length ? i.not_acknowledged.join(", ") : badge("none", "ok")) },
+    { head: "涉及省份", cell: (i) => i.trace.provinces.map(provinceName).join("、") },
+    { head: "未确认", cell: (i) => (i.not_acknowledged.length ? i.not_acknowledged.map(provinceName).join("、") : badge("全部确认 all", "ok")) },
     { head: "", cell: (i) => html`<a href="#/national/incident/${i.incident.report.incident}">打开 open</a>` },
   ], list, { id: "national-incidents", empty: "无" })}`);
+}
+
+// Every province the trace reaches, with its notices' deliveries; a province with none (the reporting one, whose
+// own platform acts) is listed too.
+function everyProvince(i) {
+  const rows = i.deliveries.filter((d) => !d.detail_request);
+  for (const p of i.trace.provinces) {
+    if (!rows.some((d) => d.province === p)) rows.push({ province: p, none: true });
+  }
+  return rows.sort((a, b) => a.province.localeCompare(b.province));
 }
 
 export async function nationalIncident(id) {
   const i = await get("/api/v1/national/incidents/" + enc(id));
   show(html`<h1>跨省事件 <span id="incident-subject">${i.incident.report.subject}</span></h1>
-    <p>报告省份 ${i.incident.province} · 涉及 <span id="incident-provinces">${i.trace.provinces.join(", ")}</span></p>
+    <p>报告省份 ${provinceName(i.incident.province)} · 涉及 <span id="incident-provinces">${i.trace.provinces.map(provinceName).join("、")}</span></p>
     <h2>跨省追溯 Trace</h2>${table([
-      { head: "省", cell: (b) => b.province },
+      { head: "省", cell: (b) => provinceName(b.province) },
       { head: "品名", cell: (b) => b.product || "" },
       { head: "批号", cell: (b) => b.batch_no || "" },
       { head: "主体", cell: (b) => b.owner_name || b.owner_uscc || "" },
@@ -76,9 +87,10 @@ export async function nationalIncident(id) {
       { head: "置信度", num: true, cell: (b) => b.confidence },
     ], i.trace.batches, { id: "national-trace" })}
     <h2>通报送达与确认 Delivery</h2>${table([
-      { head: "省", cell: (d) => d.province },
-      { head: "送达", cell: (d) => (d.received_at_ms ? "✓" : "…") },
-      { head: "确认", cell: (d) => (d.ack ? `✓ ${d.ack.by}` : badge("未确认", "warn")) },
+      { head: "省", cell: (d) => provinceName(d.province) },
+      { head: "送达", cell: (d) => (d.none ? badge("未通报 no notice", "") : d.received_at_ms ? html`✓ ${dayMs(d.received_at_ms)}` : badge("未送达 pending", "warn")) },
+      { head: "确认", cell: (d) => (d.none ? "" : d.ack ? html`✓ ${d.ack.by} ${dayMs(d.acked_at_ms)}` : badge("未确认", "warn")) },
+      { head: "说明", cell: (d) => (d.ack && d.ack.note) || "" },
       { head: "定位持有者", num: true, cell: (d) => (d.ack ? d.ack.holders.length : "") },
-    ], i.deliveries, { id: "deliveries" })}`);
+    ], everyProvince(i), { id: "deliveries" })}`);
 }
