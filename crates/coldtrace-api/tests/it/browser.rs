@@ -377,13 +377,59 @@ async fn regulators_enterprises_and_the_public_use_the_platform_in_a_browser() {
         labels.contains("400") && !labels.contains("800"),
         "the quantity on the flow, counted once: {labels}"
     );
+    assert!(
+        labels.contains("carton"),
+        "quantities carry their unit: {labels}"
+    );
     let holders = text_of(&c, "#holders").await;
     assert!(
         holders.contains("600") && holders.contains("400"),
         "{holders}"
     );
-    no_js_errors(&c, "trace").await;
     shot(&c, "console-trace").await;
+    // The holder table sorts by stock (largest first on the second click), opens a holder's batches, and the
+    // drawing zooms.
+    click(&c, "th[data-sort='on_hand']").await;
+    click(&c, "th[data-sort='on_hand']").await;
+    let sorted = rows(&c, "#holders").await;
+    assert!(sorted[0][3].starts_with("600"), "{sorted:?}");
+    click(&c, "tr.holder-row").await;
+    let lots = wait_text(&c, "#lots", |t| t.contains("BR-WEB-1")).await;
+    assert!(lots.contains("carton"), "{lots}");
+    wait_css(&c, "#f-q")
+        .await
+        .send_keys("不存在的名字")
+        .await
+        .unwrap();
+    wait_text(&c, "#holders", |t| !t.contains("600")).await;
+    click(&c, "#zoom-out").await;
+    let w: f64 = c
+        .execute(
+            "return Number(document.getElementById('trace-graph').getAttribute('width'));",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_f64()
+        .unwrap();
+    let w0: f64 = c
+        .execute(
+            "return Number(document.getElementById('trace-graph').dataset.width);",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_f64()
+        .unwrap();
+    assert!(w < w0, "zoomed out: {w} of {w0}");
+    click(&c, "#export-csv").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    no_js_errors(&c, "trace").await;
+    let msg = c
+        .execute("return document.getElementById('msg').innerText;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(msg, "", "the export was fetched without an error");
 
     // Publishes it and registers a positive test: the tasks appear.
     c.goto(batch_url.as_str()).await.unwrap();
