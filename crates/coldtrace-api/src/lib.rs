@@ -52,6 +52,9 @@ pub struct AppState {
     /// The base URL the public reaches this platform at (`https://trace.tj.example`), put in the QR codes of
     /// labels; without it, the address the page was asked for.
     pub public_url: Option<String>,
+    /// Public pages as rendered, kept for a second and dropped on every write (the page a phone's camera opens
+    /// is what the platform serves most).
+    pub public_pages: Arc<routes::public::PageCache>,
 }
 
 /// The request guards around every route: the audit trail and the rate limits. A server always runs both
@@ -87,6 +90,7 @@ impl AppState {
             limiter: limits::Limiter::new(l),
             guards: Guards::ALL,
             public_url: None,
+            public_pages: Arc::new(routes::public::PageCache::default()),
         }
     }
 
@@ -248,6 +252,10 @@ pub fn app(state: AppState) -> Router {
         router
     };
     router
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            public::forget_on_write,
+        ))
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(track))
         .with_state(state)

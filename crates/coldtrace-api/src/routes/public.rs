@@ -99,10 +99,10 @@ async fn find(state: &AppState, host: Option<&str>, code: &str) -> Result<Option
     }
 }
 
-fn not_found(code: &str, why: &str) -> Response {
+fn not_found_page(code: &str, why: &str) -> (StatusCode, String) {
     (
         StatusCode::NOT_FOUND,
-        Html(page(
+        page(
             "未找到",
             html! {
                 main {
@@ -112,7 +112,83 @@ fn not_found(code: &str, why: &str) -> Response {
                     (search_box(code))
                 }
             },
-        )),
+        ),
+    )
+}
+
+/// How long a rendered public page is served again before it is rendered anew.
+pub const PAGE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+/// Pages kept at most; beyond it the cache starts again empty.
+const PAGE_CAP: usize = 20_000;
+
+/// Public pages as rendered, by host and code: kept for [`PAGE_TTL`], dropped on every write this platform
+/// accepts ([`forget_on_write`]). A scan then costs a map lookup, not the store queries and the trace behind
+/// the page; a warning or a withdrawal reaches the next scan (at most a second later for what the platform
+/// writes by itself, such as an incident opened from a national notice).
+#[derive(Default)]
+pub struct PageCache {
+    pages: std::sync::Mutex<std::collections::HashMap<(String, String), CachedPage>>,
+}
+
+#[derive(Clone)]
+struct CachedPage {
+    at: std::time::Instant,
+    status: StatusCode,
+    html: std::sync::Arc<str>,
+}
+
+impl PageCache {
+    fn get(&self, key: &(String, String)) -> Option<CachedPage> {
+        let m = self.pages.lock().unwrap_or_else(|p| p.into_inner());
+        m.get(key).filter(|p| p.at.elapsed() < PAGE_TTL).cloned()
+    }
+    fn put(&self, key: (String, String), status: StatusCode, html: String) {
+        let mut m = self.pages.lock().unwrap_or_else(|p| p.into_inner());
+        if m.len() >= PAGE_CAP {
+            m.clear();
+        }
+        m.insert(
+            key,
+            CachedPage {
+                at: std::time::Instant::now(),
+                status,
+                html: html.into(),
+            },
+        );
+    }
+    /// Drops every page.
+    pub fn clear(&self) {
+        self.pages
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+}
+
+/// Every write the platform accepts (any method but GET and HEAD answered with success) drops the cached
+/// public pages.
+pub async fn forget_on_write(
+    State(state): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let write = !matches!(*req.method(), axum::http::Method::GET | axum::http::Method::HEAD);
+    let resp = next.run(req).await;
+    if write && resp.status().is_success() {
+        state.public_pages.clear();
+    }
+    resp
+}
+
+fn cached(p: CachedPage) -> Response {
+    (
+        p.status,
+        // A warning or a withdrawal must reach the next scan: browsers and proxies ask again every time.
+        [
+            (CACHE_CONTROL, "no-cache"),
+            (CONTENT_TYPE, "text/html; charset=utf-8"),
+        ],
+        p.html.to_string(),
     )
         .into_response()
 }
@@ -124,20 +200,40 @@ pub async fn lookup(
     Path(code): Path<String>,
 ) -> Result<Response, ApiError> {
     let host = headers.get(HOST).and_then(|h| h.to_str().ok());
-    let Some(id) = find(&state, host, &code).await? else {
-        return Ok(not_found(
-            &code,
+    let key = (host.unwrap_or("").to_string(), code.clone());
+    if let Some(p) = state.public_pages.get(&key) {
+        return Ok(cached(p));
+    }
+    let (status, html) = render_lookup(&state, host, &code).await?;
+    state.public_pages.put(key.clone(), status, html);
+    Ok(cached(
+        state
+            .public_pages
+            .get(&key)
+            .expect("just put"),
+    ))
+}
+
+/// The public page of a code as a status and HTML.
+async fn render_lookup(
+    state: &AppState,
+    host: Option<&str>,
+    code: &str,
+) -> Result<(StatusCode, String), ApiError> {
+    let Some(id) = find(state, host, code).await? else {
+        return Ok(not_found_page(
+            code,
             "没有这个追溯码。No batch carries this code.",
         ));
     };
     if !state.store.is_published(id).await? {
-        return Ok(not_found(
-            &code,
+        return Ok(not_found_page(
+            code,
             "这批货物的信息尚未经省级平台审核发布。Not yet published by the provincial platform.",
         ));
     }
     let Some(b) = state.store.batch(id).await? else {
-        return Ok(not_found(&code, "没有这个追溯码。"));
+        return Ok(not_found_page(code, "没有这个追溯码。"));
     };
     let product = state.store.product(b.record.product).await?;
     let docs = state.store.documents_of(id).await?;
@@ -218,7 +314,7 @@ pub async fn lookup(
         .import_date
         .map(|d| d.to_string())
         .unwrap_or_else(|| "-".into());
-    let qcode = enc(&code);
+    let qcode = enc(code);
     let body = html! {
         main {
             h1 { (name) }
@@ -265,12 +361,7 @@ pub async fn lookup(
             (search_box(""))
         }
     };
-    Ok((
-        // A warning or a withdrawal must reach the next scan: browsers and proxies ask again every time.
-        [(CACHE_CONTROL, "no-cache")],
-        Html(page(&format!("{name} · 追溯"), body)),
-    )
-        .into_response())
+    Ok((StatusCode::OK, page(&format!("{name} · 追溯"), body)))
 }
 
 /// The QR code of a trace code as SVG: a URL code as it is (the phone opens it), any other code as the
