@@ -128,6 +128,8 @@ const PAGE_CAP: usize = 20_000;
 #[derive(Default)]
 pub struct PageCache {
     pages: std::sync::Mutex<std::collections::HashMap<(String, String), CachedPage>>,
+    /// QR images by what they encode: they never change, so they stay until the cap.
+    qr: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<str>>>,
 }
 
 #[derive(Clone)]
@@ -156,6 +158,25 @@ impl PageCache {
             },
         );
     }
+    /// The QR image (SVG) of `content`, drawn once.
+    fn qr(&self, content: &str) -> Result<std::sync::Arc<str>, ApiError> {
+        if let Some(s) = self
+            .qr
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(content)
+        {
+            return Ok(s.clone());
+        }
+        let svg: std::sync::Arc<str> = qr_svg(content, 200)?.into();
+        let mut m = self.qr.lock().unwrap_or_else(|p| p.into_inner());
+        if m.len() >= PAGE_CAP {
+            m.clear();
+        }
+        m.insert(content.to_string(), svg.clone());
+        Ok(svg)
+    }
+
     /// Drops every page.
     pub fn clear(&self) {
         self.pages
@@ -401,16 +422,15 @@ pub async fn qr(
         .filter(|c| !c.trim().is_empty())
         .ok_or_else(|| ApiError::invalid("code", "is required"))?;
     let host = headers.get(HOST).and_then(|h| h.to_str().ok());
-    let svg = qr_svg(
-        &qr_content(state.public_url.as_deref(), host, code.trim()),
-        200,
-    )?;
+    let svg = state
+        .public_pages
+        .qr(&qr_content(state.public_url.as_deref(), host, code.trim()))?;
     Ok((
         [
             (CONTENT_TYPE, "image/svg+xml"),
             (CACHE_CONTROL, "public, max-age=86400"),
         ],
-        svg,
+        svg.to_string(),
     )
         .into_response())
 }
