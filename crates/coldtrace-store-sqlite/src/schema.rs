@@ -1,6 +1,6 @@
 //! The tables of the embedded store and the schema version.
 
-pub const SCHEMA_VERSION: i64 = 14;
+pub const SCHEMA_VERSION: i64 = 15;
 
 pub const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS enterprises (
@@ -80,6 +80,8 @@ CREATE TABLE IF NOT EXISTS documents (
 );
 CREATE INDEX IF NOT EXISTS documents_batch ON documents(batch_id);
 CREATE INDEX IF NOT EXISTS documents_attachment ON documents(attachment) WHERE attachment IS NOT NULL;
+-- A document no later record corrects (the current papers of a batch, for the checks).
+CREATE INDEX IF NOT EXISTS documents_corrects ON documents(corrects) WHERE corrects IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS movements (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
