@@ -179,10 +179,7 @@ impl PageCache {
 
     /// Drops every page.
     pub fn clear(&self) {
-        self.pages
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
+        self.pages.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 }
 
@@ -193,7 +190,10 @@ pub async fn forget_on_write(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let write = !matches!(*req.method(), axum::http::Method::GET | axum::http::Method::HEAD);
+    let write = !matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD
+    );
     let resp = next.run(req).await;
     if write && resp.status().is_success() {
         state.public_pages.clear();
@@ -227,12 +227,7 @@ pub async fn lookup(
     }
     let (status, html) = render_lookup(&state, host, &code).await?;
     state.public_pages.put(key.clone(), status, html);
-    Ok(cached(
-        state
-            .public_pages
-            .get(&key)
-            .expect("just put"),
-    ))
+    Ok(cached(state.public_pages.get(&key).expect("just put")))
 }
 
 /// The public page of a code as a status and HTML.

@@ -586,6 +586,23 @@ async fn regulators_enterprises_and_the_public_use_the_platform_in_a_browser() {
     assert!(page.contains("巴西"), "the origin by its name: {page}");
     wait_css(&c, ".qr img").await;
     shot(&c, "public-lookup").await;
+    // On a phone's width the page fits: nothing to scroll sideways.
+    c.set_window_size(390, 844).await.unwrap();
+    c.refresh().await.unwrap();
+    wait_css(&c, "#warning").await;
+    let wide = c
+        .execute(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        wide.as_f64().unwrap() <= 0.0,
+        "scrolls sideways by {wide}px"
+    );
+    shot(&c, "public-lookup-phone").await;
+    c.set_window_size(1280, 900).await.unwrap();
     c.goto(&format!("{base}/label?code={code}&size=70x50"))
         .await
         .unwrap();
