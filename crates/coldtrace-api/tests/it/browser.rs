@@ -914,3 +914,63 @@ async fn a_commander_confirms_a_link_between_provinces_in_the_browser() {
     no_js_errors(&c, "national incident").await;
     c.close().await.unwrap();
 }
+
+/// A generated province's widest trace: every holder is drawn, the drawing zooms to fit the page and back, and no
+/// script fails.
+#[tokio::test]
+async fn a_large_trace_is_drawn_whole_and_zooms_to_fit() {
+    let app = TestApp::spawn().await;
+    let cfg = coldtrace_gen::GenConfig {
+        movements: 3_000,
+        provinces: vec![coldtrace_domain::ProvinceCode::parse("12").unwrap()],
+        ..Default::default()
+    };
+    coldtrace_gen::generate(app.store.as_ref(), &cfg, &|_, _| {})
+        .await
+        .unwrap();
+    // The batch whose trace reaches the most holders.
+    let list = api_get(&app.base, &app.regulator, "/api/v1/batches?limit=200").await;
+    let mut widest = (0, String::new());
+    for b in list["items"].as_array().unwrap() {
+        let id = b["id"].as_str().unwrap();
+        let t = api_get(
+            &app.base,
+            &app.regulator,
+            &format!("/api/v1/trace?batch={id}&direction=both&limit=1"),
+        )
+        .await;
+        let n = t["page"]["holders_total"].as_u64().unwrap();
+        if n > widest.0 {
+            widest = (n, id.to_string());
+        }
+    }
+    assert!(widest.0 >= 8, "a trace of some size: {widest:?}");
+    let profile = tempfile::tempdir().unwrap();
+    let (_driver, c) = browser(profile.path()).await;
+    sign_in(&c, &app.base, &app.regulator).await;
+    wait_css(&c, "#stat-batches").await;
+    c.goto(&format!("{}/console#/trace/{}", app.base, widest.1))
+        .await
+        .unwrap();
+    wait_css(&c, "#trace-graph g.node").await;
+    let nodes = c
+        .find_all(Locator::Css("#trace-graph g.node"))
+        .await
+        .unwrap();
+    assert_eq!(nodes.len() as u64, widest.0, "every holder is drawn");
+    assert_eq!(rows(&c, "#holders").await.len() as u64, widest.0);
+    click(&c, "#zoom-fit").await;
+    shot(&c, "console-trace-large").await;
+    let fits = c
+        .execute(
+            "const s = document.getElementById('trace-graph'), b = document.getElementById('graph-box');\
+             return Number(s.getAttribute('width')) <= b.clientWidth;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(fits, serde_json::Value::Bool(true));
+    click(&c, "#zoom-in").await;
+    no_js_errors(&c, "a large trace").await;
+    c.close().await.unwrap();
+}
