@@ -83,18 +83,31 @@ export function graph(answer) {
     if (f.via === "receive") p.received += f.quantity; else p.sent += f.quantity;
     pairs.set(k, p);
   }
-  const edges = [...pairs.values()].map((p) => {
+  // Each arrow leaves and enters its boxes at its own point (ports ordered by the other end's height), so arrows
+  // into one box and their quantities do not lie on top of each other.
+  const list = [...pairs.values()];
+  const port = new Map();
+  for (const [end, other] of [["from", "to"], ["to", "from"]]) {
+    const by = new Map();
+    for (const p of list) (by.get(p[end]) || by.set(p[end], []).get(p[end])).push(p);
+    for (const [, ps] of by) {
+      ps.sort((x, y) => pos.get(idx.get(x[other])).y - pos.get(idx.get(y[other])).y);
+      ps.forEach((p, k) => port.set(p[end] + ">" + p[other] + ">" + end, ((k + 1) * H) / (ps.length + 1)));
+    }
+  }
+  const edges = list.map((p) => {
     const a = pos.get(idx.get(p.from)), b = pos.get(idx.get(p.to));
-    const x1 = a.x + W, y1 = a.y + H / 2, x2 = b.x, y2 = b.y + H / 2;
+    const x1 = a.x + W, y1 = a.y + port.get(p.from + ">" + p.to + ">from");
+    const x2 = b.x, y2 = b.y + port.get(p.to + ">" + p.from + ">to");
     const back = x2 <= x1;
     const d = back
       ? `M${a.x + W / 2},${a.y + H} C${a.x + W / 2},${a.y + H + 34} ${b.x + W / 2},${b.y + H + 34} ${b.x + W / 2},${b.y + H}`
       : `M${x1},${y1} C${x1 + GX / 2},${y1} ${x2 - GX / 2},${y2} ${x2},${y2}`;
     // The quantity sits just before the arrowhead, where each receiver's arrows are apart.
     const tx = back ? (a.x + b.x + W) / 2 : x2 - 8;
-    const ty = back ? Math.max(a.y, b.y) + H + 30 : y2 - 6;
+    const ty = back ? Math.max(a.y, b.y) + H + 30 : y2 - 3;
     return html`<path class="flow" d="${d}" fill="none" stroke="#8a97a8" stroke-width="1.5" marker-end="url(#arrow)"/>
-      <text x="${tx}" y="${ty}" text-anchor="end" class="flow-qty" font-size="12" font-weight="600">${fmt(Math.max(p.sent, p.received))} ${p.unit}</text>`;
+      <text x="${tx}" y="${ty}" text-anchor="end" class="flow-qty" font-size="11" font-weight="600">${fmt(Math.max(p.sent, p.received))} ${p.unit}</text>`;
   });
   const nodes = hs.map((h, i) => {
     const { x, y } = pos.get(i);
