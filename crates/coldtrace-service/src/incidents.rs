@@ -167,8 +167,9 @@ pub async fn open(
 }
 
 /// Registers a positive test once: the same positive test registered again in the same province (the same kind,
-/// what tested positive and when) while its incident is open answers that incident (`false`: nothing new), so a
-/// double click or two officers entering the same result make one incident.
+/// the same start of the trace and subject, the same time) while its incident is open answers that incident
+/// (`false`: nothing new), so a double click or two officers entering the same result make one incident. (Two
+/// registrations in the same instant can still make two: the check is not in the store's write transaction.)
 pub async fn open_once(
     store: &dyn Store,
     tracer: &Tracer,
@@ -243,6 +244,10 @@ pub async fn open_once(
                 && i.province == incident.province
                 && i.kind == incident.kind
                 && i.subject == incident.subject
+                // Where the trace started (the batches, those a person handled, those at a place), not only the
+                // words: two importers' batches of the same name and number, or two people whose masked
+                // identity numbers look alike, are different positive tests.
+                && i.seeds == incident.seeds
                 && i.positive_at.to_string() == incident.positive_at.to_string()
                 && view(r).status == "open"
         });

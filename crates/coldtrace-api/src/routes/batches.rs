@@ -166,7 +166,12 @@ async fn batch_with_documents(
         origin_country: product
             .as_ref()
             .map(|p| p.record.origin_country.as_str().to_string()),
-        owner_name: owner.map(|o| o.record.name),
+        // An enterprise downstream sees the batch, not who owns it (a name goes only to the parties themselves).
+        owner_name: owner
+            .filter(|o| {
+                p.role != coldtrace_domain::Role::Enterprise || p.enterprise == Some(o.record.id)
+            })
+            .map(|o| o.record.name),
         batch: b,
         documents: docs,
         // Every code, including the one the platform issued in its province's scheme.

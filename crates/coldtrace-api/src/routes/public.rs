@@ -118,8 +118,10 @@ fn not_found_page(code: &str, why: &str) -> (StatusCode, String) {
 
 /// How long a rendered public page is served again before it is rendered anew.
 pub const PAGE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
-/// Pages kept at most; beyond it the cache starts again empty.
-const PAGE_CAP: usize = 20_000;
+/// Bytes of pages (and, separately, of QR images) kept at most; beyond it that cache starts again empty.
+const CACHE_BYTES: usize = 64 << 20;
+/// A QR image is kept only for content up to this long (a label's code; longer ones are drawn every time).
+const QR_KEEP_CHARS: usize = 300;
 
 /// Public pages as rendered, by host and code: kept for [`PAGE_TTL`], dropped on every write this platform
 /// accepts ([`forget_on_write`]). A scan then costs a map lookup, not the store queries and the trace behind
@@ -127,9 +129,41 @@ const PAGE_CAP: usize = 20_000;
 /// writes by itself, such as an incident opened from a national notice).
 #[derive(Default)]
 pub struct PageCache {
-    pages: std::sync::Mutex<std::collections::HashMap<(String, String), CachedPage>>,
+    pages: std::sync::Mutex<Kept<(String, String), CachedPage>>,
     /// QR images by what they encode: they never change, so they stay until the cap.
-    qr: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<str>>>,
+    qr: std::sync::Mutex<Kept<String, std::sync::Arc<str>>>,
+    /// Counts the writes: a page rendered while one happened is not kept.
+    writes: std::sync::atomic::AtomicU64,
+}
+
+/// A map that knows how many bytes it holds.
+struct Kept<K, V> {
+    map: std::collections::HashMap<K, V>,
+    bytes: usize,
+}
+
+impl<K, V> Default for Kept<K, V> {
+    fn default() -> Self {
+        Self {
+            map: Default::default(),
+            bytes: 0,
+        }
+    }
+}
+
+impl<K: std::hash::Hash + Eq, V> Kept<K, V> {
+    fn insert(&mut self, k: K, v: V, bytes: usize) {
+        if self.bytes + bytes > CACHE_BYTES {
+            self.map.clear();
+            self.bytes = 0;
+        }
+        self.bytes += bytes;
+        self.map.insert(k, v);
+    }
+    fn clear(&mut self) {
+        self.map.clear();
+        self.bytes = 0;
+    }
 }
 
 #[derive(Clone)]
@@ -142,21 +176,19 @@ struct CachedPage {
 impl PageCache {
     fn get(&self, key: &(String, String)) -> Option<CachedPage> {
         let m = self.pages.lock().unwrap_or_else(|p| p.into_inner());
-        m.get(key).filter(|p| p.at.elapsed() < PAGE_TTL).cloned()
+        m.map
+            .get(key)
+            .filter(|p| p.at.elapsed() < PAGE_TTL)
+            .cloned()
     }
-    fn put(&self, key: (String, String), status: StatusCode, html: String) {
+    /// Keeps a page rendered since write number `since`, unless a write happened meanwhile.
+    fn put(&self, key: (String, String), page: CachedPage, since: u64) {
         let mut m = self.pages.lock().unwrap_or_else(|p| p.into_inner());
-        if m.len() >= PAGE_CAP {
-            m.clear();
+        if self.writes.load(std::sync::atomic::Ordering::SeqCst) != since {
+            return;
         }
-        m.insert(
-            key,
-            CachedPage {
-                at: std::time::Instant::now(),
-                status,
-                html: html.into(),
-            },
-        );
+        let bytes = page.html.len() + key.0.len() + key.1.len();
+        m.insert(key, page, bytes);
     }
     /// The QR image (SVG) of `content`, drawn once.
     fn qr(&self, content: &str) -> Result<std::sync::Arc<str>, ApiError> {
@@ -164,22 +196,29 @@ impl PageCache {
             .qr
             .lock()
             .unwrap_or_else(|p| p.into_inner())
+            .map
             .get(content)
         {
             return Ok(s.clone());
         }
         let svg: std::sync::Arc<str> = qr_svg(content, 200)?.into();
-        let mut m = self.qr.lock().unwrap_or_else(|p| p.into_inner());
-        if m.len() >= PAGE_CAP {
-            m.clear();
+        if content.chars().count() <= QR_KEEP_CHARS {
+            let bytes = svg.len() + content.len();
+            self.qr.lock().unwrap_or_else(|p| p.into_inner()).insert(
+                content.to_string(),
+                svg.clone(),
+                bytes,
+            );
         }
-        m.insert(content.to_string(), svg.clone());
         Ok(svg)
     }
 
-    /// Drops every page.
+    /// Drops every page (a write happened).
     pub fn clear(&self) {
-        self.pages.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        let mut m = self.pages.lock().unwrap_or_else(|p| p.into_inner());
+        self.writes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        m.clear();
     }
 }
 
@@ -225,9 +264,21 @@ pub async fn lookup(
     if let Some(p) = state.public_pages.get(&key) {
         return Ok(cached(p));
     }
+    let since = state
+        .public_pages
+        .writes
+        .load(std::sync::atomic::Ordering::SeqCst);
     let (status, html) = render_lookup(&state, host, &code).await?;
-    state.public_pages.put(key.clone(), status, html);
-    Ok(cached(state.public_pages.get(&key).expect("just put")))
+    let page = CachedPage {
+        at: std::time::Instant::now(),
+        status,
+        html: html.into(),
+    };
+    // Only pages of batches are kept: a code nobody has is answered afresh (and cannot fill the cache).
+    if status == StatusCode::OK {
+        state.public_pages.put(key, page.clone(), since);
+    }
+    Ok(cached(page))
 }
 
 /// The public page of a code as a status and HTML.
@@ -280,11 +331,12 @@ async fn render_lookup(
             .tracer
             .answer_unmasked(start, Direction::Both, TimeMode::Strict);
         // A holder goods only left (never reached) is where they came from.
-        let source = |key: Uuid| {
-            a.flows.iter().any(|f| f.from == key) && !a.flows.iter().any(|f| f.to == key)
-        };
-        let mut hs: Vec<_> = a.holders.iter().collect();
-        hs.sort_by(|x, y| (!source(x.key), &x.earliest).cmp(&(!source(y.key), &y.earliest)));
+        let senders: std::collections::HashSet<Uuid> = a.flows.iter().map(|f| f.from).collect();
+        let receivers: std::collections::HashSet<Uuid> = a.flows.iter().map(|f| f.to).collect();
+        let source = |key: Uuid| senders.contains(&key) && !receivers.contains(&key);
+        let mut hs: Vec<_> = a.holders.iter().map(|h| (!source(h.key), h)).collect();
+        hs.sort_by(|x, y| (x.0, &x.1.earliest).cmp(&(y.0, &y.1.earliest)));
+        let hs: Vec<_> = hs.into_iter().map(|(_, h)| h).collect();
         for h in hs {
             let place = match (&h.province_name, &h.city) {
                 (Some(p), Some(c)) => format!("{p} · {c}"),

@@ -422,14 +422,33 @@ async fn regulators_enterprises_and_the_public_use_the_platform_in_a_browser() {
         .as_f64()
         .unwrap();
     assert!(w < w0, "zoomed out: {w} of {w0}");
+    // The export is fetched with the session's key: record what the page's fetch answers.
+    c.execute(
+        "window.__exports = []; const f = window.fetch; window.fetch = async (...a) => { const r = await f(...a); \
+         window.__exports.push([String(a[0]), r.status, r.headers.get('content-type')]); return r; }; return true;",
+        vec![],
+    )
+    .await
+    .unwrap();
     click(&c, "#export-csv").await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let t = Instant::now();
+    let fetched = loop {
+        let v = c.execute("return window.__exports;", vec![]).await.unwrap();
+        if v.as_array().is_some_and(|a| !a.is_empty()) || t.elapsed() > Duration::from_secs(5) {
+            break v;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(fetched[0][1], 200, "{fetched}");
+    assert!(
+        fetched[0][0].as_str().unwrap().contains("format=csv"),
+        "{fetched}"
+    );
+    assert!(
+        fetched[0][2].as_str().unwrap().starts_with("text/csv"),
+        "{fetched}"
+    );
     no_js_errors(&c, "trace").await;
-    let msg = c
-        .execute("return document.getElementById('msg').innerText;", vec![])
-        .await
-        .unwrap();
-    assert_eq!(msg, "", "the export was fetched without an error");
 
     // Publishes it and registers a positive test: the tasks appear.
     c.goto(batch_url.as_str()).await.unwrap();

@@ -857,3 +857,82 @@ async fn every_read_route_shows_a_hostile_tenant_nothing_of_the_victims() {
     eprintln!("{routes} read routes, {tries} hostile reads, nothing of the victim's shown");
     assert!(routes >= 25, "{routes} read routes");
 }
+
+/// A province publishes and withdraws only its own enterprises' batches: the regulator of a province whose
+/// enterprise merely received the goods may do neither, and a downstream holder sees the batch without its owner.
+#[tokio::test]
+async fn only_the_owners_province_publishes_or_withdraws_a_batch() {
+    let app = TestApp::spawn().await;
+    let importer = app.enterprise("120116", "importer", 61).await;
+    let buyer = app.enterprise("320102", "wholesale_vendor", 62).await;
+    let (_, batch) = app.batch(&importer, "PUB-1", "11020201109161").await;
+    for (e, body) in [
+        (
+            &importer,
+            json!({"kind": "receive", "batch_id": batch, "quantity": 10, "at": AT, "counterparty_name": "Frigorifico"}),
+        ),
+        (
+            &importer,
+            json!({"kind": "ship", "batch_id": batch, "quantity": 4, "at": AT, "counterparty_uscc": buyer.uscc, "counterparty_name": "江苏批发"}),
+        ),
+        (
+            &buyer,
+            json!({"kind": "receive", "batch_id": batch, "quantity": 4, "at": AT, "counterparty_uscc": importer.uscc, "counterparty_name": "天津进口"}),
+        ),
+    ] {
+        let r = app.post("/api/v1/movements", &e.key, &body).await;
+        assert_eq!(
+            r.status(),
+            StatusCode::CREATED,
+            "{}",
+            r.text().await.unwrap()
+        );
+    }
+    let js = TestApp::key(
+        &app.store,
+        coldtrace_domain::Role::Regulator,
+        Some("32"),
+        None,
+    )
+    .await;
+    for action in ["publish", "withdraw"] {
+        let r = app
+            .post(
+                &format!("/api/v1/batches/{batch}/{action}"),
+                &js,
+                &json!({}),
+            )
+            .await;
+        assert_eq!(
+            r.status(),
+            StatusCode::NOT_FOUND,
+            "{action} by the buyer's province"
+        );
+        let r = app
+            .post(
+                &format!("/api/v1/batches/{batch}/{action}"),
+                &app.regulator,
+                &json!({}),
+            )
+            .await;
+        assert_eq!(
+            r.status(),
+            StatusCode::OK,
+            "{action} by the owner's province"
+        );
+    }
+    let seen: Value = app
+        .get(&format!("/api/v1/batches/{batch}"), &buyer.key)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(seen["owner_name"].is_null(), "{seen}");
+    let own: Value = app
+        .get(&format!("/api/v1/batches/{batch}"), &importer.key)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(own["owner_name"].is_string(), "{own}");
+}

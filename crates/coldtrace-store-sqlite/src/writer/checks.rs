@@ -57,7 +57,12 @@ impl Tx<'_> {
                 let updated = self
                     .tx
                     .prepare_cached(
-                        "UPDATE findings SET message = ?2, movement = COALESCE(?3, movement)
+                        // A new record that breaks the rule again makes an earlier answer moot.
+                        "UPDATE findings SET message = ?2, movement = COALESCE(?3, movement),
+                            answer_note = CASE WHEN ?3 IS NOT NULL AND ?3 IS NOT movement THEN NULL ELSE answer_note END,
+                            answer_record = CASE WHEN ?3 IS NOT NULL AND ?3 IS NOT movement THEN NULL ELSE answer_record END,
+                            answered_by = CASE WHEN ?3 IS NOT NULL AND ?3 IS NOT movement THEN NULL ELSE answered_by END,
+                            answered_at = CASE WHEN ?3 IS NOT NULL AND ?3 IS NOT movement THEN NULL ELSE answered_at END
                          WHERE subject = ?1 AND status = 'open'",
                     )?
                     .execute(params![
@@ -429,10 +434,15 @@ impl Tx<'_> {
             // A newer nucleic-acid report answers the stale-report findings of moves it covers.
             if let Some(on) = papers.as_ref().and_then(|p| p.nucleic_acid_on) {
                 let max_age = self.checks.windows.nucleic_acid_ms();
+                // Against the holder's latest move of the batch, whatever order the moves were recorded in.
                 let open: Vec<(String, i64)> = self
                     .tx
                     .prepare_cached(
-                        "SELECT f.subject, m.at_ms FROM findings f JOIN movements m ON m.id = f.movement
+                        "SELECT f.subject, MAX(m.at_ms, COALESCE((SELECT MAX(x.at_ms) FROM movements x
+                            INDEXED BY movements_batch
+                            WHERE x.batch_id = f.batch AND x.holder = f.enterprise
+                            AND x.kind IN ('ship', 'sell')), 0))
+                         FROM findings f JOIN movements m ON m.id = f.movement
                          WHERE f.rule = 'stale_nucleic_acid' AND f.status = 'open' AND f.batch = ?1",
                     )?
                     .query_map([b.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?
@@ -458,12 +468,16 @@ impl Tx<'_> {
         }
         let lots = std::mem::take(&mut self.lots_touched);
         for ((batch, holder), (i, mv, before)) in lots {
-            // A lot that moved (or was sealed) is no longer dormant.
+            // A lot that moved since its dormant finding was opened is no longer dormant (a backdated record or a
+            // correction that leaves the last movement where it was changes nothing; the sweep sees seals). The
+            // finding's subject ends with the last movement it was opened for.
             self.tx
                 .prepare_cached(
                     "UPDATE findings SET status = 'resolved', closed_at = ?3, closed_by = 'platform',
                         reason = 'put right by later records'
-                     WHERE rule = 'dormant_stock' AND status = 'open' AND batch = ?1 AND enterprise = ?2",
+                     WHERE rule = 'dormant_stock' AND status = 'open' AND batch = ?1 AND enterprise = ?2
+                        AND CAST(substr(subject, length('dormant:') + 36 + 1 + 36 + 2) AS INTEGER) <
+                            COALESCE((SELECT last_at FROM lot_stock WHERE batch_id = ?1 AND holder = ?2), 0)",
                 )?
                 .execute(params![batch.to_string(), holder.to_string(), self.now])?;
             let (stock, first_in, first_out) = self.lot_stock(batch, holder)?;

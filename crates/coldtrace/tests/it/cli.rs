@@ -639,6 +639,7 @@ fn an_imported_ledger_that_sells_more_than_it_received_shows_in_coldtrace_findin
     let o = run(&[
         "findings", "list", "--city", "1201", "--kind", "importer", "--data", d,
     ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(
         stdout(&o)
             .lines()
@@ -647,6 +648,7 @@ fn an_imported_ledger_that_sells_more_than_it_received_shows_in_coldtrace_findin
         2
     );
     let o = run(&["findings", "list", "--city", "1302", "--data", d]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(
         stdout(&o)
             .lines()

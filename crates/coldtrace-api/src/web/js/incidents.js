@@ -119,7 +119,9 @@ export function registerPage(params) {
 
 // A disposal report on one task: the measure, the quantity it accounts for, done or still in progress.
 export function reportForm(el, incident, task, done) {
-  const actions = codes("disposal_actions");
+  // The measures from the platform's table; the one ordered at least, should the table not have loaded.
+  const listed = codes("disposal_actions");
+  const actions = listed.length ? listed : [task.action];
   render(el, html`<form id="report" class="card stack"><h3>处置报告 Disposal report: ${task.holder_name} · ${task.product} ${task.batch_no}</h3>
     <label for="rep-action">措施 Measure</label>
     <select id="rep-action">${actions.map((a) => html`<option value="${a}"${a === task.action ? html` selected` : ""}>${actionName(a)}</option>`)}</select>
