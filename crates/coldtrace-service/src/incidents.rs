@@ -117,13 +117,10 @@ pub async fn open_for_batch(
     batch: Uuid,
 ) -> Result<Vec<IncidentRow>, IncidentError> {
     Ok(store
-        .incidents()
+        .incidents_of_batch(batch)
         .await?
         .into_iter()
-        .filter(|r| {
-            (r.incident.seeds.contains(&batch) || r.incident.tasks.iter().any(|t| t.batch == batch))
-                && view(r).status == "open"
-        })
+        .filter(|r| view(r).status == "open")
         .collect())
 }
 

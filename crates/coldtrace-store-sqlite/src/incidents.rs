@@ -25,6 +25,7 @@ impl IncidentStore for SqliteStore {
                 serde_json::to_string(&incident)?,
                 now_ms()
             ])?;
+            crate::schema::index_incident(&tx, &incident)?;
             if docking {
                 crate::docking::emit_incident(&tx, &incident, now_ms())?;
             }
@@ -57,6 +58,20 @@ impl IncidentStore for SqliteStore {
                 .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                 .optional()?;
             row.map(|r| incident_row(c, r)).transpose()
+        })
+        .await
+    }
+
+    async fn incidents_of_batch(&self, batch: Uuid) -> StoreResult<Vec<IncidentRow>> {
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT i.seq, i.body, i.recorded_at FROM incident_batches ib
+                 JOIN incidents i ON i.id = ib.incident_id WHERE ib.batch_id = ?1 ORDER BY i.seq DESC",
+            )?;
+            let rows: Vec<(i64, String, i64)> = stmt
+                .query_map([batch.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            rows.into_iter().map(|r| incident_row(c, r)).collect()
         })
         .await
     }

@@ -164,6 +164,10 @@ impl SqliteStore {
             if version < 14 {
                 schema::backfill_lot_stock(&writer)?;
             }
+            // Version 16 indexed the batches each incident implicates.
+            if version < 16 {
+                schema::backfill_incident_batches(&writer)?;
+            }
             writer.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         }
         let readers = (0..4)

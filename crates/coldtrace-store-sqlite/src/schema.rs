@@ -1,6 +1,6 @@
 //! The tables of the embedded store and the schema version.
 
-pub const SCHEMA_VERSION: i64 = 15;
+pub const SCHEMA_VERSION: i64 = 16;
 
 pub const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS enterprises (
@@ -146,6 +146,12 @@ CREATE TABLE IF NOT EXISTS incident_events (
     recorded_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS incident_events_incident ON incident_events(incident_id, seq);
+-- The batches each incident implicates (where its trace started, and every batch a task names).
+CREATE TABLE IF NOT EXISTS incident_batches (
+    batch_id TEXT NOT NULL,
+    incident_id TEXT NOT NULL,
+    PRIMARY KEY (batch_id, incident_id)
+) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS attachments (
     sha256 TEXT PRIMARY KEY,
@@ -327,4 +333,32 @@ pub(crate) fn backfill_lot_stock(c: &rusqlite::Connection) -> rusqlite::Result<(
             AND kind IN ('ship', 'sell', 'return') AND {CURRENT}
          GROUP BY batch_id, counterparty_id {ADD};"
     ))
+}
+
+/// The batches an incident implicates, written with it.
+pub(crate) fn index_incident(
+    c: &rusqlite::Connection,
+    i: &coldtrace_domain::incident::Incident,
+) -> rusqlite::Result<()> {
+    let mut stmt = c.prepare_cached(
+        "INSERT OR IGNORE INTO incident_batches (batch_id, incident_id) VALUES (?1, ?2)",
+    )?;
+    for b in i.seeds.iter().chain(i.tasks.iter().map(|t| &t.batch)) {
+        stmt.execute([b.to_string(), i.id.to_string()])?;
+    }
+    Ok(())
+}
+
+/// Fills `incident_batches` from the stored incidents, for a store written before the table existed.
+pub(crate) fn backfill_incident_batches(c: &rusqlite::Connection) -> rusqlite::Result<()> {
+    let bodies: Vec<String> = c
+        .prepare("SELECT body FROM incidents")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for b in bodies {
+        if let Ok(i) = serde_json::from_str::<coldtrace_domain::incident::Incident>(&b) {
+            index_incident(c, &i)?;
+        }
+    }
+    Ok(())
 }

@@ -553,6 +553,10 @@ pub trait IncidentStore: Send + Sync + 'static {
 
     /// Every incident, newest first (a platform has few).
     async fn incidents(&self) -> Result<Vec<IncidentRow>>;
+
+    /// The incidents that implicate a batch (it is where the trace started, or a disposal task names it), newest
+    /// first.
+    async fn incidents_of_batch(&self, batch: Uuid) -> Result<Vec<IncidentRow>>;
 }
 
 /// Publication approvals (公开发布审核) for the public lookup.
