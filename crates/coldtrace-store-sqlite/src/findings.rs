@@ -347,20 +347,27 @@ impl FindingStore for SqliteStore {
     }
 }
 
-/// Lots by city and enterprise kind, and those with an open finding (append a filter and the grouping).
-const QUALITY: &str = "SELECT substr(e.region, 1, 4) || '00' AS city, e.kind, COUNT(*),
-        COALESCE(SUM(EXISTS (SELECT 1 FROM findings f WHERE f.status = 'open' AND f.batch = ls.batch_id
-                    AND f.enterprise = ls.holder)), 0)
-    FROM lot_stock ls
-    JOIN enterprises e ON e.id = ls.holder
-        AND NOT EXISTS (SELECT 1 FROM enterprises n WHERE n.corrects = e.id)";
+/// Lots by city and enterprise kind, and those with an open finding: the lots counted per holder first (one
+/// pass over `lot_stock`), the flagged ones from the open findings (one per batch and enterprise), then grouped by
+/// the holder's city and kind. Append a filter on `e` and `GROUP BY city, e.kind`.
+const QUALITY: &str = "WITH per AS (SELECT holder, COUNT(*) AS n FROM lot_stock GROUP BY holder),
+        flag AS (SELECT enterprise, COUNT(DISTINCT batch) AS k FROM findings
+                 WHERE status = 'open' AND batch IS NOT NULL GROUP BY enterprise)
+    SELECT substr(e.region, 1, 4) || '00' AS city, e.kind, SUM(per.n), COALESCE(SUM(flag.k), 0)
+    FROM per
+    JOIN enterprises e ON e.id = per.holder
+        AND NOT EXISTS (SELECT 1 FROM enterprises n WHERE n.corrects = e.id)
+    LEFT JOIN flag ON flag.enterprise = per.holder";
 
 /// A random (version 4) UUID for each new finding, in SQL.
 const NEW_UUID: &str = "lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' ||
     substr(lower(hex(randomblob(2))), 2) || '-' || substr('89ab', 1 + (abs(random()) % 4), 1) ||
     substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6)))";
 
-/// Shipments to registered enterprises with no receipt after `window_ms` (in_transit).
+/// Shipments to registered enterprises with no receipt after `window_ms` (in_transit). The lots kept in
+/// `lot_stock` say where to look: a registered buyer's lot that senders shipped to but that recorded no (current)
+/// receipt of its own; only those lots' shipments are read, so a sweep costs a pass over the lots, not over the
+/// movements.
 fn sweep_transit(
     tx: &rusqlite::Transaction<'_>,
     now_ms: i64,
@@ -381,10 +388,12 @@ fn sweep_transit(
                     COALESCE(m.counterparty_name, m.counterparty_uscc, '') ||
                     ': no receipt recorded within ' || (?2 / 3600000) || ' h',
                 ?1
-             FROM movements m
-             WHERE m.kind IN ('ship', 'sell') AND m.counterparty_id IS NOT NULL
-                AND m.counterparty_id != m.holder AND m.batch_id IS NOT NULL AND m.at_ms < ?1 - ?2
-                AND {current} AND NOT {received}
+             FROM lot_stock ls
+             JOIN movements m INDEXED BY movements_batch
+                ON m.batch_id = ls.batch_id AND m.counterparty_id = ls.holder
+             WHERE ls.received = 0 AND ls.reported_inbound > 0
+                AND m.kind IN ('ship', 'sell') AND m.counterparty_id != m.holder AND m.at_ms < ?1 - ?2
+                AND {current}
                 AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.subject = 'transit:' || m.id)"
         ),
         rusqlite::params![now_ms, window_ms],
