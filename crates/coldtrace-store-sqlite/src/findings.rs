@@ -388,8 +388,9 @@ fn sweep_transit(
                     COALESCE(m.counterparty_name, m.counterparty_uscc, '') ||
                     ': no receipt recorded within ' || (?2 / 3600000) || ' h',
                 ?1
+             -- CROSS JOIN keeps the lots as the outer loop (the planner would otherwise walk every movement).
              FROM lot_stock ls
-             JOIN movements m INDEXED BY movements_batch
+             CROSS JOIN movements m INDEXED BY movements_batch
                 ON m.batch_id = ls.batch_id AND m.counterparty_id = ls.holder
              WHERE ls.received = 0 AND ls.reported_inbound > 0
                 AND m.kind IN ('ship', 'sell') AND m.counterparty_id != m.holder AND m.at_ms < ?1 - ?2
