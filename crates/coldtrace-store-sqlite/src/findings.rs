@@ -374,10 +374,6 @@ fn sweep_transit(
     window_ms: i64,
 ) -> rusqlite::Result<crate::SweepReport> {
     let current = "NOT EXISTS (SELECT 1 FROM movements x WHERE x.corrects = m.id)";
-    let received = "EXISTS (SELECT 1 FROM movements r INDEXED BY movements_batch
-        WHERE r.kind = 'receive' AND r.batch_id = m.batch_id
-        AND r.holder = m.counterparty_id
-        AND NOT EXISTS (SELECT 1 FROM movements y WHERE y.corrects = r.id))";
     let opened = tx.execute(
         &format!(
             "INSERT INTO findings (id, rule, subject, status, enterprise, province, batch, movement, message,
@@ -399,12 +395,15 @@ fn sweep_transit(
         ),
         rusqlite::params![now_ms, window_ms],
     )? as u64;
+    // The buyer's lot counts its current receipts: one there, or the shipment corrected, settles it.
     let resolved = tx.execute(
         &format!(
             "UPDATE findings SET status = 'resolved', closed_at = ?1, closed_by = 'platform',
                 reason = 'put right by later records'
              WHERE rule = 'in_transit' AND status = 'open' AND EXISTS (
-                SELECT 1 FROM movements m WHERE m.id = findings.movement AND ({received} OR NOT {current}))"
+                SELECT 1 FROM movements m
+                LEFT JOIN lot_stock ls ON ls.batch_id = m.batch_id AND ls.holder = m.counterparty_id
+                WHERE m.id = findings.movement AND (COALESCE(ls.received, 0) > 0 OR NOT {current}))"
         ),
         [now_ms],
     )? as u64;
@@ -420,21 +419,19 @@ fn sweep_dormant(
 ) -> rusqlite::Result<crate::SweepReport> {
     let balance = "(CASE WHEN ls.received + ls.produced > 0 THEN ls.received + ls.produced
         ELSE ls.reported_inbound END) - ls.shipped - ls.sold - ls.consumed - ls.destroyed - ls.returned";
-    let sealed = "EXISTS (SELECT 1 FROM movements s INDEXED BY movements_batch
+    let sealed = "EXISTS (SELECT 1 FROM movements s INDEXED BY movements_seal
         WHERE s.batch_id = ls.batch_id AND s.holder = ls.holder AND s.kind = 'seal')";
     let opened = tx.execute(
         &format!(
             "INSERT INTO findings (id, rule, subject, status, enterprise, province, batch, movement, message,
                 opened_at)
              SELECT {NEW_UUID}, 'dormant_stock', 'dormant:' || ls.batch_id || ':' || ls.holder || ':' || ls.last_at,
-                'open', ls.holder, e.province, ls.batch_id, NULL,
+                'open', ls.holder, (SELECT e.province FROM enterprises e WHERE e.id = ls.holder), ls.batch_id, NULL,
                 'holds ' || printf('%g', ({balance}) / 1000.0) || ' of the lot, unmoved since ' ||
                     strftime('%Y-%m-%d', ls.last_at / 1000, 'unixepoch', '+8 hours') || ' (' ||
                     ((?1 - ls.last_at) / 86400000) || ' days; at most ' || (?2 / 86400000) || ')',
                 ?1
              FROM lot_stock ls
-             JOIN enterprises e ON e.id = ls.holder
-                AND NOT EXISTS (SELECT 1 FROM enterprises n WHERE n.corrects = e.id)
              WHERE ls.last_at < ?1 - ?2 AND ({balance}) > 0 AND NOT {sealed}
                 AND NOT EXISTS (SELECT 1 FROM findings f
                     WHERE f.subject = 'dormant:' || ls.batch_id || ':' || ls.holder || ':' || ls.last_at)"

@@ -1,6 +1,6 @@
 //! The tables of the embedded store and the schema version.
 
-pub const SCHEMA_VERSION: i64 = 16;
+pub const SCHEMA_VERSION: i64 = 17;
 
 pub const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS enterprises (
@@ -108,6 +108,8 @@ CREATE INDEX IF NOT EXISTS movements_holder ON movements(holder, seq);
 CREATE INDEX IF NOT EXISTS movements_province ON movements(holder_province, seq);
 CREATE INDEX IF NOT EXISTS movements_counterparty ON movements(counterparty_id, holder);
 CREATE INDEX IF NOT EXISTS movements_corrects ON movements(corrects) WHERE corrects IS NOT NULL;
+-- Seals (封存), few: whether a lot is sealed, for the dormant-stock sweep.
+CREATE INDEX IF NOT EXISTS movements_seal ON movements(batch_id, holder) WHERE kind = 'seal';
 
 -- Inputs (role 'in') and outputs (role 'out') of transformations.
 CREATE TABLE IF NOT EXISTS movement_lines (
@@ -208,6 +210,7 @@ CREATE TABLE IF NOT EXISTS lot_stock (
     last_at INTEGER,
     PRIMARY KEY (batch_id, holder)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS lot_stock_holder ON lot_stock(holder);
 
 -- Findings of the ledger checks (核查问题); one open finding per subject (a lot, a movement).
 CREATE TABLE IF NOT EXISTS findings (
