@@ -165,8 +165,8 @@ pub async fn open(
 
 /// Registers a positive test once: the same positive test registered again in the same province (the same kind,
 /// the same start of the trace and subject, the same time) while its incident is open answers that incident
-/// (`false`: nothing new), so a double click or two officers entering the same result make one incident. (Two
-/// registrations in the same instant can still make two: the check is not in the store's write transaction.)
+/// (`false`: nothing new), so a double click or two officers entering the same result make one incident; the
+/// store decides inside its write, so registrations at the same instant make one too.
 pub async fn open_once(
     store: &dyn Store,
     tracer: &Tracer,
@@ -234,30 +234,27 @@ pub async fn open_once(
             .retain(|t| t.province.as_deref() == Some(incident.province.as_str()));
         incident.notices.clear();
     }
-    if incident.notice.is_none() {
-        let same = store.incidents().await?.into_iter().find(|r| {
-            let i = &r.incident;
-            i.notice.is_none()
-                && i.province == incident.province
-                && i.kind == incident.kind
-                && i.subject == incident.subject
-                // Where the trace started (the batches, those a person handled, those at a place), not only the
-                // words: two importers' batches of the same name and number, or two people whose masked
-                // identity numbers look alike, are different positive tests.
-                && i.seeds == incident.seeds
-                && i.positive_at.to_string() == incident.positive_at.to_string()
-                && view(r).status == "open"
-        });
-        if let Some(r) = same {
-            return Ok((view(&r), false));
-        }
-    }
-    store.create_incident(incident.clone()).await?;
+    // What makes two registrations the same positive test: the province, the kind, the subject, where the trace
+    // started (the batches, those a person handled, those at a place: two importers' batches of the same name and
+    // number, or two people whose masked identity numbers look alike, are different tests) and the time. The
+    // store decides inside its write, so a double click or two officers make one incident.
+    let same_as = incident.notice.is_none().then(|| {
+        let seeds: Vec<String> = incident.seeds.iter().map(Uuid::to_string).collect();
+        format!(
+            "{}|{:?}|{}|{}|{}",
+            incident.province,
+            incident.kind,
+            incident.subject,
+            seeds.join(","),
+            incident.positive_at
+        )
+    });
+    let id = store.create_incident(incident.clone(), same_as).await?;
     let row = store
-        .incident(incident.id)
+        .incident(id)
         .await?
         .ok_or(IncidentError::NotFound("incident"))?;
-    Ok((view(&row), true))
+    Ok((view(&row), id == incident.id))
 }
 
 /// The batches where the trace started, in order, once each.

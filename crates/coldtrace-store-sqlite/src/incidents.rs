@@ -12,25 +12,42 @@ impl IncidentStore for SqliteStore {
     async fn create_incident(
         &self,
         incident: coldtrace_domain::incident::Incident,
-    ) -> StoreResult<()> {
+        same_as: Option<String>,
+    ) -> StoreResult<Uuid> {
         let docking = self.inner.docking.get().is_some();
         self.write(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if let Some(key) = &same_as {
+                // An open incident (no closing event) of the same positive test stands.
+                let standing: Option<String> = tx
+                    .prepare_cached(
+                        "SELECT i.id FROM incidents i WHERE i.dedupe = ?1 AND NOT EXISTS (
+                            SELECT 1 FROM incident_events e WHERE e.incident_id = i.id
+                            AND json_extract(e.body, '$.type') = 'closed')
+                         ORDER BY i.seq LIMIT 1",
+                    )?
+                    .query_row([key], |r| r.get(0))
+                    .optional()?;
+                if let Some(id) = standing {
+                    return parse_uuid(&id);
+                }
+            }
             tx.prepare_cached(
-                "INSERT INTO incidents (id, province, body, recorded_at) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO incidents (id, province, body, recorded_at, dedupe) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
             .execute(params![
                 incident.id.to_string(),
                 incident.province,
                 serde_json::to_string(&incident)?,
-                now_ms()
+                now_ms(),
+                same_as
             ])?;
             crate::schema::index_incident(&tx, &incident)?;
             if docking {
                 crate::docking::emit_incident(&tx, &incident, now_ms())?;
             }
             tx.commit()?;
-            Ok(())
+            Ok(incident.id)
         })
         .await
     }

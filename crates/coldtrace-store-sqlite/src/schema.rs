@@ -1,6 +1,6 @@
 //! The tables of the embedded store and the schema version.
 
-pub const SCHEMA_VERSION: i64 = 17;
+pub const SCHEMA_VERSION: i64 = 18;
 
 pub const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS enterprises (
@@ -138,8 +138,11 @@ CREATE TABLE IF NOT EXISTS incidents (
     id TEXT NOT NULL UNIQUE,
     province TEXT NOT NULL,
     body TEXT NOT NULL,
-    recorded_at INTEGER NOT NULL
+    recorded_at INTEGER NOT NULL,
+    -- What makes two registrations the same positive test (none for an incident opened from a notice).
+    dedupe TEXT
 );
+CREATE INDEX IF NOT EXISTS incidents_dedupe ON incidents(dedupe) WHERE dedupe IS NOT NULL;
 CREATE TABLE IF NOT EXISTS incident_events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     incident_id TEXT NOT NULL,
@@ -268,6 +271,7 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("credentials", "expires_at", "INTEGER"),
     ("credentials", "account", "TEXT"),
     ("lot_stock", "last_at", "INTEGER"),
+    ("incidents", "dedupe", "TEXT"),
     ("findings", "answer_note", "TEXT"),
     ("findings", "answer_record", "TEXT"),
     ("findings", "answered_by", "TEXT"),

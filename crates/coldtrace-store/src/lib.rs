@@ -540,7 +540,14 @@ pub trait IndexFeed: Send + Sync + 'static {
 /// Incidents (涉疫事件) as registered and their append-only history.
 #[async_trait]
 pub trait IncidentStore: Send + Sync + 'static {
-    async fn create_incident(&self, incident: coldtrace_domain::incident::Incident) -> Result<()>;
+    /// Stores an incident, unless `same_as` (what makes two registrations the same positive test) names an open
+    /// incident already: answers the id of the incident that stands, decided inside the write, so two
+    /// registrations at the same instant make one.
+    async fn create_incident(
+        &self,
+        incident: coldtrace_domain::incident::Incident,
+        same_as: Option<String>,
+    ) -> Result<Uuid>;
 
     async fn append_incident_event(
         &self,

@@ -310,6 +310,21 @@ async fn publication_and_incidents_follow_the_regulators_province() {
     assert!(!created);
     assert_eq!(again.id, v.id);
     assert_eq!(c.platform.store.incidents().await.unwrap().len(), 1);
+    // A later result of the same batch, registered by two officers at the same instant: one new incident.
+    let later = || OpenIncidentRequest {
+        positive_at: EventTime::parse("2026-03-03T09:00:00+08:00").unwrap(),
+        ..sample()
+    };
+    let r1 = regulator("12");
+    let r2 = regulator("12");
+    let (a, b) = tokio::join!(
+        c.platform.open_incident(&r1, later()),
+        c.platform.open_incident(&r2, later())
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.0.id, b.0.id);
+    assert!(a.1 != b.1, "one of the two created it");
+    assert_eq!(c.platform.store.incidents().await.unwrap().len(), 2);
     // The importer still holds all 10 kg: one disposal task.
     assert_eq!(v.tasks.len(), 1);
     assert_eq!(v.open_tasks, 1);
