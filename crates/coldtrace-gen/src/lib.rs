@@ -595,6 +595,19 @@ pub async fn generate(
             });
             g.summary.movements += 1;
         };
+        // What a holder has left is sold to walk-in buyers at `at`, unless a labelled fault leaves it (dormant stock).
+        let sell_rest =
+            |g: &mut Gen, sink: &mut Sink, holder: &Member, batch: Uuid, rest: i64, at: i64| {
+                if rest <= 0 {
+                    return;
+                }
+                if g.rng.random_bool(cfg.faults) {
+                    g.summary.faults_dormant += 1;
+                } else {
+                    let q = Quantity::from_units(rest);
+                    mv(g, sink, MovementKind::Sell, holder, batch, q, None, at);
+                }
+            };
         // `n` retailers of the province each get `share` units from `seller` (shipped or sold to them) on successive
         // days after `t`, receive them, sell half to consumers the next day and the rest three days later (unless
         // a labelled fault leaves it: dormant stock).
@@ -649,23 +662,7 @@ pub async fn generate(
                     None,
                     t4 + 86_400_000,
                 );
-                let rest = share - first_sale;
-                if rest > 0 {
-                    if g.rng.random_bool(cfg.faults) {
-                        g.summary.faults_dormant += 1;
-                    } else {
-                        mv(
-                            g,
-                            sink,
-                            MovementKind::Sell,
-                            ret,
-                            batch,
-                            Quantity::from_units(rest),
-                            None,
-                            t4 + 4 * 86_400_000,
-                        );
-                    }
-                }
+                sell_rest(g, sink, ret, batch, share - first_sale, t4 + 4 * 86_400_000);
             }
         };
         // Import: the importer receives from the overseas plant.
@@ -867,23 +864,14 @@ pub async fn generate(
                         prov,
                     );
                     // What is left over goes to walk-in buyers a week later (unless a labelled fault leaves it).
-                    let rest = out_units - n * share;
-                    if rest > 0 {
-                        if g.rng.random_bool(cfg.faults) {
-                            g.summary.faults_dormant += 1;
-                        } else {
-                            mv(
-                                &mut g,
-                                &mut sink,
-                                MovementKind::Sell,
-                                dest,
-                                out.id,
-                                Quantity::from_units(rest),
-                                None,
-                                t3 + 7 * 86_400_000,
-                            );
-                        }
-                    }
+                    sell_rest(
+                        &mut g,
+                        &mut sink,
+                        dest,
+                        out.id,
+                        out_units - n * share,
+                        t3 + 7 * 86_400_000,
+                    );
                 }
             } else {
                 // The vendor sells to 1-3 supermarkets or restaurants, which sell to consumers, and the rest to
@@ -901,23 +889,14 @@ pub async fn generate(
                     t2,
                     prov,
                 );
-                let rest = part - n * share;
-                if rest > 0 {
-                    if g.rng.random_bool(cfg.faults) {
-                        g.summary.faults_dormant += 1;
-                    } else {
-                        mv(
-                            &mut g,
-                            &mut sink,
-                            MovementKind::Sell,
-                            dest,
-                            batch.id,
-                            Quantity::from_units(rest),
-                            None,
-                            t2 + 7 * 86_400_000,
-                        );
-                    }
-                }
+                sell_rest(
+                    &mut g,
+                    &mut sink,
+                    dest,
+                    batch.id,
+                    part - n * share,
+                    t2 + 7 * 86_400_000,
+                );
             }
         }
         made = g.summary.movements;

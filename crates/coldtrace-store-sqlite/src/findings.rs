@@ -8,6 +8,7 @@ use rusqlite::{OptionalExtension, params_from_iter};
 use uuid::Uuid;
 
 use super::*;
+use crate::schema::{CURRENT, resolve_by_records};
 use crate::{Closing, Finding, FindingAnswer, FindingFilter, FindingStatus, Scope, StoreError};
 
 const COLUMNS: &str =
@@ -373,7 +374,7 @@ fn sweep_transit(
     now_ms: i64,
     window_ms: i64,
 ) -> rusqlite::Result<crate::SweepReport> {
-    let current = "NOT EXISTS (SELECT 1 FROM movements x WHERE x.corrects = m.id)";
+    let (current, resolved) = (CURRENT, resolve_by_records(1));
     let opened = tx.execute(
         &format!(
             "INSERT INTO findings (id, rule, subject, status, enterprise, province, batch, movement, message,
@@ -398,8 +399,7 @@ fn sweep_transit(
     // The buyer's lot counts its current receipts: one there, or the shipment corrected, settles it.
     let resolved = tx.execute(
         &format!(
-            "UPDATE findings SET status = 'resolved', closed_at = ?1, closed_by = 'platform',
-                reason = 'put right by later records'
+            "{resolved}
              WHERE rule = 'in_transit' AND status = 'open' AND EXISTS (
                 SELECT 1 FROM movements m
                 LEFT JOIN lot_stock ls ON ls.batch_id = m.batch_id AND ls.holder = m.counterparty_id
@@ -421,6 +421,7 @@ fn sweep_dormant(
         ELSE ls.reported_inbound END) - ls.shipped - ls.sold - ls.consumed - ls.destroyed - ls.returned";
     let sealed = "EXISTS (SELECT 1 FROM movements s INDEXED BY movements_seal
         WHERE s.batch_id = ls.batch_id AND s.holder = ls.holder AND s.kind = 'seal')";
+    let resolved = resolve_by_records(1);
     let opened = tx.execute(
         &format!(
             "INSERT INTO findings (id, rule, subject, status, enterprise, province, batch, movement, message,
@@ -440,8 +441,7 @@ fn sweep_dormant(
     )? as u64;
     let resolved = tx.execute(
         &format!(
-            "UPDATE findings SET status = 'resolved', closed_at = ?1, closed_by = 'platform',
-                reason = 'put right by later records'
+            "{resolved}
              WHERE rule = 'dormant_stock' AND status = 'open' AND EXISTS (
                 SELECT 1 FROM lot_stock ls WHERE ls.batch_id = findings.batch AND ls.holder = findings.enterprise
                 AND (ls.last_at >= ?1 - ?2 OR ({balance}) <= 0 OR {sealed}))"

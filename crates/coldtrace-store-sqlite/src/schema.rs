@@ -297,6 +297,15 @@ pub(crate) fn add_missing_columns(c: &rusqlite::Connection) -> rusqlite::Result<
     Ok(())
 }
 
+/// The start of every `UPDATE` by which the platform itself resolves findings that later records settled, with
+/// the time as parameter `?{now}` (append the `WHERE`).
+pub(crate) fn resolve_by_records(now: usize) -> String {
+    format!(
+        "UPDATE findings SET status = 'resolved', closed_at = ?{now}, closed_by = 'platform',
+            reason = 'put right by later records'"
+    )
+}
+
 /// A movement `m` that no later record corrects (SQL, for queries over `movements m`).
 pub(crate) const CURRENT: &str = "NOT EXISTS (SELECT 1 FROM movements c WHERE c.corrects = m.id)";
 

@@ -134,31 +134,25 @@ async fn batch_with_documents(
             subject: r.incident.subject,
         })
         .collect();
-    let filter = |status| coldtrace_store::FindingFilter {
-        batch: Some(id),
-        status: Some(status),
-        ..Default::default()
-    };
+    // The findings the caller may see (the scope of any other role sees none).
     let mut open_findings = Vec::new();
     for status in [
         coldtrace_store::FindingStatus::Open,
         coldtrace_store::FindingStatus::Answered,
     ] {
-        if matches!(
-            p.role,
-            coldtrace_domain::Role::Enterprise
-                | coldtrace_domain::Role::Regulator
-                | coldtrace_domain::Role::National
-        ) {
-            open_findings.extend(
-                state
-                    .store
-                    .findings(coldtrace_store::Scope::of(p), filter(status), None, 100)
-                    .await?
-                    .into_iter()
-                    .map(|(_, f)| f),
-            );
-        }
+        let filter = coldtrace_store::FindingFilter {
+            batch: Some(id),
+            status: Some(status),
+            ..Default::default()
+        };
+        open_findings.extend(
+            state
+                .store
+                .findings(coldtrace_store::Scope::of(p), filter, None, 100)
+                .await?
+                .into_iter()
+                .map(|(_, f)| f),
+        );
     }
     Ok(BatchDetail {
         published: state.store.is_published(id).await?,

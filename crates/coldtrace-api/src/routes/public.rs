@@ -3,6 +3,7 @@
 //! of that only what the public may see: the product, its origin, import date and port, whether each of the four
 //! documents is present, and the chain by city and kind of business, never a name, a person or a quantity.
 
+use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, HOST};
 use axum::http::{HeaderMap, StatusCode};
@@ -131,7 +132,7 @@ const QR_KEEP_CHARS: usize = 300;
 pub struct PageCache {
     pages: std::sync::Mutex<Kept<(String, String), CachedPage>>,
     /// QR images by what they encode: they never change, so they stay until the cap.
-    qr: std::sync::Mutex<Kept<String, std::sync::Arc<str>>>,
+    qr: std::sync::Mutex<Kept<String, Bytes>>,
     /// Counts the writes: a page rendered while one happened is not kept.
     writes: std::sync::atomic::AtomicU64,
 }
@@ -170,7 +171,8 @@ impl<K: std::hash::Hash + Eq, V> Kept<K, V> {
 struct CachedPage {
     at: std::time::Instant,
     status: StatusCode,
-    html: std::sync::Arc<str>,
+    /// Shared, so serving it again copies nothing.
+    html: Bytes,
 }
 
 impl PageCache {
@@ -191,7 +193,7 @@ impl PageCache {
         m.insert(key, page, bytes);
     }
     /// The QR image (SVG) of `content`, drawn once.
-    fn qr(&self, content: &str) -> Result<std::sync::Arc<str>, ApiError> {
+    fn qr(&self, content: &str) -> Result<Bytes, ApiError> {
         if let Some(s) = self
             .qr
             .lock()
@@ -201,7 +203,7 @@ impl PageCache {
         {
             return Ok(s.clone());
         }
-        let svg: std::sync::Arc<str> = qr_svg(content, 200)?.into();
+        let svg = Bytes::from(qr_svg(content, 200)?);
         if content.chars().count() <= QR_KEEP_CHARS {
             let bytes = svg.len() + content.len();
             self.qr.lock().unwrap_or_else(|p| p.into_inner()).insert(
@@ -248,7 +250,7 @@ fn cached(p: CachedPage) -> Response {
             (CACHE_CONTROL, "no-cache"),
             (CONTENT_TYPE, "text/html; charset=utf-8"),
         ],
-        p.html.to_string(),
+        p.html,
     )
         .into_response()
 }
@@ -477,7 +479,7 @@ pub async fn qr(
             (CONTENT_TYPE, "image/svg+xml"),
             (CACHE_CONTROL, "public, max-age=86400"),
         ],
-        svg.to_string(),
+        svg,
     )
         .into_response())
 }
@@ -511,17 +513,10 @@ pub async fn label(
     {
         (product, batch_no) = (p.record.name, b.record.batch_no);
     }
-    let platform = match state.tier.province() {
-        Some(p) => format!(
-            "{}冷链食品追溯平台",
-            coldtrace_domain::id::PROVINCE_CODES
-                .iter()
-                .find(|(c, _)| *c == p.as_str())
-                .map(|(_, n)| *n)
-                .unwrap_or("")
-        ),
-        None => "冷链食品追溯平台".to_string(),
-    };
+    let platform = format!(
+        "{}冷链食品追溯平台",
+        state.tier.province().map(|p| p.name()).unwrap_or("")
+    );
     let qr_mm = h - 8;
     let svg = qr_svg(
         &qr_content(state.public_url.as_deref(), host, code.trim()),

@@ -148,17 +148,15 @@ async fn sign_in(c: &Client, base: &str, key: &str) {
         .unwrap();
 }
 
-/// Fails on any JavaScript error the console met (`errors.js` collects errors, unhandled rejections and scripts
-/// that failed to load into `window.__ctErrors`) and unless every module loaded (`main.js` sets `__ctReady`).
 /// A province's name as the console shows it.
 fn pname(code: &str) -> String {
-    coldtrace_domain::id::PROVINCE_CODES
-        .iter()
-        .find(|(c, _)| *c == code)
-        .map(|(_, n)| n.to_string())
-        .unwrap_or_else(|| code.to_string())
+    coldtrace_domain::ProvinceCode::parse(code)
+        .map(|p| p.name().to_string())
+        .unwrap_or_else(|_| code.to_string())
 }
 
+/// Fails on any JavaScript error the console met (`errors.js` collects errors, unhandled rejections and scripts
+/// that failed to load into `window.__ctErrors`) and unless every module loaded (`main.js` sets `__ctReady`).
 async fn no_js_errors(c: &Client, step: &str) {
     let t = Instant::now();
     loop {

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::Tx;
 use crate::Result;
 
-use crate::schema::CURRENT;
+use crate::schema::{CURRENT, resolve_by_records};
 
 /// An imported batch's papers as the checks see them.
 #[derive(Debug, Clone)]
@@ -97,11 +97,11 @@ impl Tx<'_> {
     /// Closes the open finding about `subject`: later records put it right.
     fn resolve_finding(&mut self, subject: &str) -> Result<()> {
         self.tx
-            .prepare_cached(
-                "UPDATE findings SET status = 'resolved', closed_at = ?2, closed_by = 'platform',
-                    reason = 'put right by later records'
+            .prepare_cached(&format!(
+                "{}
                  WHERE subject = ?1 AND status = 'open'",
-            )?
+                resolve_by_records(2)
+            ))?
             .execute(params![subject, self.now])?;
         Ok(())
     }
@@ -194,12 +194,12 @@ impl Tx<'_> {
             && let (Some(b), Some(sender)) = (batch, sender)
         {
             self.tx
-                .prepare_cached(
-                    "UPDATE findings SET status = 'resolved', closed_at = ?4, closed_by = 'platform',
-                        reason = 'put right by later records'
+                .prepare_cached(&format!(
+                    "{}
                      WHERE rule = 'in_transit' AND status = 'open' AND batch = ?1 AND movement IN (
                         SELECT id FROM movements WHERE batch_id = ?1 AND holder = ?2 AND counterparty_id = ?3)",
-                )?
+                    resolve_by_records(4)
+                ))?
                 .execute(params![
                     b.to_string(),
                     sender.to_string(),
@@ -412,11 +412,11 @@ impl Tx<'_> {
     /// An enterprise was registered: the findings that it was not are answered.
     pub(super) fn registered(&mut self, uscc: &str) -> Result<()> {
         self.tx
-            .prepare_cached(
-                "UPDATE findings SET status = 'resolved', closed_at = ?2, closed_by = 'platform',
-                    reason = 'put right by later records'
+            .prepare_cached(&format!(
+                "{}
                  WHERE status = 'open' AND rule = 'unregistered_counterparty' AND subject LIKE ?1",
-            )?
+                resolve_by_records(2)
+            ))?
             .execute(params![format!("party:{uscc}:%"), self.now])?;
         Ok(())
     }
@@ -472,13 +472,13 @@ impl Tx<'_> {
             // correction that leaves the last movement where it was changes nothing; the sweep sees seals). The
             // finding's subject ends with the last movement it was opened for.
             self.tx
-                .prepare_cached(
-                    "UPDATE findings SET status = 'resolved', closed_at = ?3, closed_by = 'platform',
-                        reason = 'put right by later records'
+                .prepare_cached(&format!(
+                    "{}
                      WHERE rule = 'dormant_stock' AND status = 'open' AND batch = ?1 AND enterprise = ?2
                         AND CAST(substr(subject, length('dormant:') + 36 + 1 + 36 + 2) AS INTEGER) <
                             COALESCE((SELECT last_at FROM lot_stock WHERE batch_id = ?1 AND holder = ?2), 0)",
-                )?
+                    resolve_by_records(3)
+                ))?
                 .execute(params![batch.to_string(), holder.to_string(), self.now])?;
             let (stock, first_in, first_out) = self.lot_stock(batch, holder)?;
             let subject = format!("stock:{batch}:{holder}");

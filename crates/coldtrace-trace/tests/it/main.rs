@@ -396,56 +396,26 @@ fn to_flows(ops: &[Op]) -> Vec<Flow> {
         .collect()
 }
 
+/// Forward from whole start lots (implicated from their beginning).
 fn reference_forward(
     edges: &[(Lot, Lot, Secs)],
     starts: &[Lot],
     strict: bool,
 ) -> HashMap<Lot, Secs> {
-    let mut since: HashMap<Lot, Secs> = starts.iter().map(|l| (*l, 0)).collect();
-    loop {
-        let mut changed = false;
-        for (a, b, time) in edges {
-            if let Some(&sa) = since.get(a)
-                && (!strict || sa <= *time)
-                && since.get(b).is_none_or(|sb| *time < *sb)
-            {
-                since.insert(*b, *time);
-                changed = true;
-            }
-        }
-        if !changed {
-            return since;
-        }
-    }
+    reference_from(edges, &whole(starts), strict).0
 }
 
+/// Backward from whole start lots (implicated to their end).
 fn reference_backward(
     edges: &[(Lot, Lot, Secs)],
     starts: &[Lot],
     strict: bool,
 ) -> HashMap<Lot, Secs> {
-    let mut until: HashMap<Lot, Secs> = starts.iter().map(|l| (*l, Secs::MAX)).collect();
-    // Each lot's first receipt counts whatever the times say; otherwise a flow up to the clock skew late.
-    let mut first_in: HashMap<Lot, Secs> = HashMap::new();
-    for (_, b, time) in edges {
-        let f = first_in.entry(*b).or_insert(*time);
-        *f = (*f).min(*time);
-    }
-    loop {
-        let mut changed = false;
-        for (a, b, time) in edges {
-            if let Some(&ub) = until.get(b)
-                && (!strict || *time <= ub.saturating_add(CLOCK_SKEW_SECS) || *time <= first_in[b])
-                && until.get(a).is_none_or(|ua| *time > *ua)
-            {
-                until.insert(*a, *time);
-                changed = true;
-            }
-        }
-        if !changed {
-            return until;
-        }
-    }
+    reference_from(edges, &whole(starts), strict).1
+}
+
+fn whole(starts: &[Lot]) -> Vec<(Lot, Secs, Secs)> {
+    starts.iter().map(|l| (*l, 0, Secs::MAX)).collect()
 }
 
 fn as_lots(ix: &TraceIndex, hits: &[coldtrace_trace::Hit]) -> HashMap<Lot, Secs> {

@@ -73,3 +73,13 @@ export const badge = (text, kind) => html`<span class="badge${kind ? " " + kind 
 
 // An enterprise kind (the API's snake_case name) in Chinese, from the platform's table (names.js).
 export { kindLabel as kindName } from "./names.js";
+
+// Hands a file to the browser to save under `name`.
+export function saveFile(blob, name) {
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(blob);
+  a.download = name;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+}

@@ -9,7 +9,7 @@
 // POST /api/v1/incidents (incidents::OpenRequest), …/tasks/{task} (TaskUpdate {status, action, quantity, note}),
 // …/notices/{notice}/sent, …/notes {text}, …/close {reason}: each answers the IncidentView.
 import { get, post, enc, session } from "./api.js";
-import { html, show, table, fmt, dayMs, day, badge, byId, render, errorBox } from "./html.js";
+import { html, show, table, fmt, dayMs, day, badge, byId, render, errorBox, saveFile } from "./html.js";
 import { provinceName, actionName, codes } from "./names.js";
 
 export const statusBadge = (s) => badge(s === "open" ? "处置中 open" : "已结案 closed", s === "open" ? "warn" : "ok");
@@ -155,12 +155,7 @@ function exportTasks(i) {
   const head = ["持有者 holder", "省 province", "产品 product", "批号 batch", "在库 on hand", "单位 unit", "已处置 accounted", "未处置 outstanding", "措施 measure", "状态 status"];
   const rows = i.tasks.map((t) => [t.holder_name, provinceName(t.province), t.product, t.batch_no, t.on_hand, t.unit, t.accounted, t.outstanding, actionName(t.action), t.status]);
   const text = "\ufeff" + [head, ...rows].map((r) => r.map(csvCell).join(",")).join("\r\n") + "\r\n";
-  const a = document.createElement("a");
-  a.href = URL.createObjectURL(new Blob([text], { type: "text/csv;charset=utf-8" }));
-  a.download = `incident-${i.id}-tasks.csv`;
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
+  saveFile(new Blob([text], { type: "text/csv;charset=utf-8" }), `incident-${i.id}-tasks.csv`);
 }
 
 // What an event of the timeline says.

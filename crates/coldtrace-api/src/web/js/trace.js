@@ -8,7 +8,7 @@
 // via}], provinces, ..., page: {offset, limit, holders_total, batches_total, flows_total, next_offset}}; a large
 // trace comes in pages. With `format=csv|xlsx` it answers the file.
 import { get, enc, session } from "./api.js";
-import { html, show, table, fmt, day, byId, render, errorBox } from "./html.js";
+import { html, show, table, fmt, day, byId, render, errorBox, saveFile } from "./html.js";
 
 const PALETTE = ["#0b5cab", "#1f7a3f", "#a15c00", "#7b3fa0", "#b3261e", "#00796b", "#5d4037", "#455a64"];
 const W = 230, H = 70, GX = 110, GY = 22;
@@ -160,12 +160,7 @@ async function download(id, format) {
     try { m = (await r.json()).message || m; } catch (_) { /* not JSON */ }
     throw new Error(m);
   }
-  const a = document.createElement("a");
-  a.href = URL.createObjectURL(await r.blob());
-  a.download = `trace-${id}.${format}`;
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
+  saveFile(await r.blob(), `trace-${id}.${format}`);
 }
 
 const COLUMNS = [
