@@ -177,7 +177,18 @@ impl EnterpriseDraft {
         let region = e.take(
             &f("region"),
             required_text(&self.region, 6)
-                .and_then(|r| RegionCode::parse(&r).map_err(|x| x.to_string())),
+                .and_then(|r| RegionCode::parse(&r).map_err(|x| x.to_string()))
+                .and_then(|r| {
+                    if r.is_known() {
+                        Ok(r)
+                    } else {
+                        Err(format!(
+                            "{} is not a division of GB/T 2260 (the platform's table of {} divisions)",
+                            r.as_str(),
+                            crate::region::divisions().len()
+                        ))
+                    }
+                }),
         );
         let address = e.take(&f("address"), optional_text(&self.address, 500));
         let contact_name = e.take(&f("contact_name"), required_text(&self.contact_name, 100));

@@ -7,6 +7,7 @@
 //!
 //! ## Layout
 //! - [`id`]: USCC, customs declaration number, GTIN, region and province codes, country, container number.
+//! - [`region`]: names of GB/T 2260 administrative divisions, from the table compiled in.
 //! - [`code`]: trace code schemes and their canonical keys.
 //! - [`quantity`], [`time`]: exact quantities and offset-preserving event times.
 //! - [`enterprise`], [`product`], [`batch`], [`document`], [`movement`], [`person`]: the records and drafts.
@@ -37,6 +38,7 @@ pub mod party;
 pub mod person;
 pub mod product;
 pub mod quantity;
+pub mod region;
 pub mod submission;
 pub mod time;
 

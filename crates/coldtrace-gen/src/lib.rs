@@ -281,10 +281,19 @@ fn population(g: &mut Gen, cfg: &GenConfig) -> Population {
                 1.0
             };
             let n = ((*census as f64 * scale * share).round() as u32).max(*min);
+            // Real districts of the province, so that names show as a bureau would read them.
+            let districts: Vec<&str> = coldtrace_domain::region::divisions()
+                .iter()
+                .filter(|d| d.code.starts_with(prov.as_str()) && !d.code.ends_with("00"))
+                .map(|d| d.code)
+                .collect();
             for _ in 0..n {
-                let city = g.rng.random_range(1..16);
-                let region = format!("{}01{:02}", prov.as_str(), city);
-                let uscc = g.uscc(&region);
+                let region = match districts.len() {
+                    0 => format!("{}0101", prov.as_str()),
+                    len => districts[g.rng.random_range(0..len)].to_string(),
+                };
+                let region = RegionCode::parse(&region).expect("generated region");
+                let uscc = g.uscc(region.as_str());
                 let word = WORDS.choose(&mut g.rng).expect("list");
                 let name = format!(
                     "{}{}{}{}有限公司",
@@ -303,8 +312,12 @@ fn population(g: &mut Gen, cfg: &GenConfig) -> Population {
                         uscc_override: None,
                         name,
                         kind: *kind,
-                        region: RegionCode::parse(&region).expect("generated region"),
-                        address: Some(format!("{}市{}号", prov.name(), g.rng.random_range(1..999))),
+                        address: Some(format!(
+                            "{}{}号",
+                            region.place().replace(' ', ""),
+                            g.rng.random_range(1..999)
+                        )),
+                        region,
                         contact: Contact {
                             name: contact.name.clone(),
                             phone: contact.phone.clone().unwrap_or_default(),

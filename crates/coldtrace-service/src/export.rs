@@ -6,11 +6,12 @@ use coldtrace_store::{Store, StoreError};
 use crate::tracer::{TraceAnswer, Tracer};
 
 /// Column headers, Chinese and English.
-pub const HEADERS: [&str; 12] = [
+pub const HEADERS: [&str; 13] = [
     "时间 time",
     "类型 kind",
     "持有者 holder",
     "省份 province",
+    "地区 place",
     "批号 batch_no",
     "品名 product",
     "数量 quantity",
@@ -83,6 +84,9 @@ pub async fn rows(
                 holder.map(|h| h.name.to_string()).unwrap_or_default(),
                 holder
                     .and_then(|h| h.province_name.as_deref().map(str::to_string))
+                    .unwrap_or_default(),
+                holder
+                    .and_then(|h| h.place.as_deref().map(str::to_string))
                     .unwrap_or_default(),
                 batch_no,
                 product,

@@ -30,6 +30,8 @@ pub struct PartyInfo {
     pub province: Option<Text>,
     pub province_name: Option<Text>,
     pub city: Option<Text>,
+    /// The place below the province by name (`郑州市 金水区`), from the GB/T 2260 table.
+    pub place: Option<Text>,
 }
 
 /// Shared immutable text: answers clone names thousands of times, so they share one allocation.
@@ -77,6 +79,7 @@ impl Directory {
                 province: Some(text(province.as_str())),
                 province_name: Some(text(province.name())),
                 city: Some(text(&e.region.city())),
+                place: Some(text(&e.region.place())),
             },
         );
     }
@@ -378,6 +381,9 @@ pub struct HolderOut {
     pub province_name: Option<Text>,
     #[schema(value_type = Option<String>)]
     pub city: Option<Text>,
+    /// The place below the province by name (`郑州市 金水区`): city and district from the GB/T 2260 table.
+    #[schema(value_type = Option<String>)]
+    pub place: Option<Text>,
     #[schema(value_type = Option<String>)]
     pub contact_name: Option<Text>,
     #[schema(value_type = Option<String>)]
@@ -1037,6 +1043,7 @@ fn build(ix: &TraceIndex, dir: &Directory, r: &TraceResult) -> TraceAnswer {
                 province: p.province.clone(),
                 province_name: p.province_name.clone(),
                 city: p.city.clone(),
+                place: p.place.clone(),
                 contact_name: p.contact_name.clone(),
                 contact_phone: p.contact_phone.clone(),
                 earliest: None,

@@ -340,7 +340,12 @@ async fn render_lookup(
         hs.sort_by(|x, y| (x.0, &x.1.earliest).cmp(&(y.0, &y.1.earliest)));
         let hs: Vec<_> = hs.into_iter().map(|(_, h)| h).collect();
         for h in hs {
-            let place = match (&h.province_name, &h.city) {
+            // The city by name (天津 · 天津市), never the district: the public learns where, not who.
+            let city = h
+                .city
+                .as_deref()
+                .and_then(coldtrace_domain::region::city_name);
+            let place = match (&h.province_name, city) {
                 (Some(p), Some(c)) => format!("{p} · {c}"),
                 (Some(p), None) => p.to_string(),
                 // Not registered on any platform: abroad only where imported goods came from.

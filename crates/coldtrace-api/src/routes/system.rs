@@ -65,6 +65,8 @@ pub struct Named {
 pub struct Reference {
     /// GB/T 2260 provinces (two digits).
     pub provinces: Vec<Named>,
+    /// GB/T 2260 prefecture-level cities (six digits, `410100` 郑州市; a municipality's as the municipality).
+    pub cities: Vec<Named>,
     pub enterprise_kinds: Vec<Named>,
     pub document_kinds: Vec<Named>,
     pub movement_kinds: Vec<Named>,
@@ -98,6 +100,15 @@ pub async fn reference(Auth(_caller): Auth) -> Json<Reference> {
             .map(|(c, n)| Named {
                 code: c.to_string(),
                 name: n.to_string(),
+            })
+            .collect(),
+        cities: coldtrace_domain::id::PROVINCE_CODES
+            .iter()
+            .filter_map(|(c, _)| coldtrace_domain::id::ProvinceCode::parse(c).ok())
+            .flat_map(|p| coldtrace_domain::region::cities(&p))
+            .map(|(code, name)| Named {
+                code,
+                name: name.to_string(),
             })
             .collect(),
         enterprise_kinds: named(&EnterpriseKind::ALL, EnterpriseKind::as_str, |k| {

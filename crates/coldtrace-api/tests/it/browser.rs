@@ -301,6 +301,25 @@ async fn regulators_enterprises_and_the_public_use_the_platform_in_a_browser() {
         "{quality:?}"
     );
     no_js_errors(&c, "dashboard with its trend").await;
+    // Cities by name; the flagged count of a city and kind opens its findings.
+    assert!(
+        quality.iter().any(|r| r[0] == "天津市") && !format!("{quality:?}").contains("120100"),
+        "{quality:?}"
+    );
+    click(
+        &c,
+        "#quality a[href='#/findings?city=120100&kind=importer']",
+    )
+    .await;
+    let where_ = wait_text(&c, "#findings-where", |t| !t.is_empty()).await;
+    assert!(
+        where_.contains("天津市") && where_.contains("进口"),
+        "{where_}"
+    );
+    wait_text(&c, "#findings", |t| t.contains("CT-4NOT")).await;
+    no_js_errors(&c, "findings of a city and kind").await;
+    c.goto(&format!("{base}/console#/")).await.unwrap();
+    wait_text(&c, "#stat-batches", |t| t == "1").await;
     // The counts lead to their pages.
     assert_ne!(text_of(&c, "#stat-flagged").await, "0");
     wait_css(&c, "a.stat[href='#/findings']").await;
@@ -382,6 +401,11 @@ async fn regulators_enterprises_and_the_public_use_the_platform_in_a_browser() {
     let holders = text_of(&c, "#holders").await;
     assert!(
         holders.contains("600") && holders.contains("400"),
+        "{holders}"
+    );
+    // Places by name from the GB/T 2260 table: the city and the district, not 120116.
+    assert!(
+        holders.contains("天津市 滨海新区") && holders.contains("天津市 南开区"),
         "{holders}"
     );
     shot(&c, "console-trace").await;
@@ -601,6 +625,10 @@ async fn regulators_enterprises_and_the_public_use_the_platform_in_a_browser() {
         "{warning}"
     );
     assert!(page.contains("巴西"), "the origin by its name: {page}");
+    assert!(
+        page.contains("天津 · 天津市") && !page.contains("120100"),
+        "cities by name: {page}"
+    );
     wait_css(&c, ".qr img").await;
     shot(&c, "public-lookup").await;
     // On a phone's width the page fits: nothing to scroll sideways.

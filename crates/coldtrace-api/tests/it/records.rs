@@ -395,3 +395,67 @@ async fn open_routes_health_metrics_openapi() {
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert_eq!(v["code"], "not_found");
 }
+
+#[tokio::test]
+async fn regions_are_checked_against_gb2260_and_traces_name_them() {
+    let app = TestApp::spawn().await;
+    // A six-digit code of the right province that is no division: refused, naming the field.
+    let r = app
+        .post(
+            "/api/v1/enterprises",
+            &app.regulator,
+            &json!({"uscc": crate::support::uscc("120116", 7), "name": "无此区冷库", "kind": "third_party_cold_store",
+                    "region": "120199", "contact_name": "王伟", "contact_phone": "13812341234",
+                    "self_commitment": true}),
+        )
+        .await;
+    let (s, v) = json(r).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let text = v.to_string();
+    assert!(
+        text.contains("region") && text.contains("120199") && text.contains("GB/T 2260"),
+        "{v}"
+    );
+    // A known district: the trace names its city and district.
+    let e = app.enterprise("120116", "importer", 8).await;
+    let (_, batch) = app.batch(&e, "REGION-1", "12020261126101").await;
+    let r = app
+        .post(
+            "/api/v1/movements",
+            &e.key,
+            &json!({"kind": "receive", "batch_id": batch, "quantity": 10, "at": "2026-11-20T08:00:00+08:00",
+                    "counterparty_name": "Frigorifico Exemplo S.A."}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let (s, t) = json(
+        app.get(
+            &format!("/api/v1/trace?batch={batch}&direction=both"),
+            &app.regulator,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    let holder = t["holders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["enterprise"] == json!(e.id))
+        .unwrap_or_else(|| panic!("{t}"));
+    assert_eq!(holder["place"], "天津市 滨海新区", "{holder}");
+    assert_eq!(holder["city"], "120100", "{holder}");
+    // The spreadsheet names it too.
+    let csv = app
+        .get(
+            &format!("/api/v1/trace?batch={batch}&direction=both&format=csv"),
+            &app.regulator,
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    let mut lines = csv.lines();
+    assert!(lines.next().unwrap().contains("地区 place"), "{csv}");
+    assert!(lines.next().unwrap().contains(",天津市 滨海新区,"), "{csv}");
+}

@@ -3,6 +3,7 @@
 // lots, flagged}]}).
 import { get } from "./api.js";
 import { html, show, table, fmt, kindName } from "./html.js";
+import { cityName } from "./names.js";
 
 const rate = (lots, flagged) => (lots ? Math.round((1000 * (lots - flagged)) / lots) / 10 : 100);
 const BARS = "▁▂▃▄▅▆▇█";
@@ -49,10 +50,10 @@ export async function dashboard() {
     ], d.coverage, { id: "coverage" })}
     <h2>数据质量 Data quality (lots without an open finding) · <a href="#/findings">核查问题 findings</a></h2>
     ${table([
-      { head: "城市 city", cell: (q) => q.city },
+      { head: "城市 city", cell: (q) => cityName(q.city) },
       { head: "类型 kind", cell: (q) => kindName(q.kind) },
       { head: "批次·持有 lots", num: true, cell: (q) => fmt(q.lots) },
-      { head: "有问题 flagged", num: true, cell: (q) => fmt(q.flagged) },
+      { head: "有问题 flagged", num: true, cell: (q) => (q.flagged ? html`<a href="#/findings?city=${q.city}&kind=${q.kind}">${fmt(q.flagged)}</a>` : fmt(q.flagged)) },
       { head: "质量率 rate", num: true, cell: (q) => `${rate(q.lots, q.flagged)}%` },
       { head: `近${d.days}天 trend`, cell: (q) => spark(trendOf(q).map((t) => rate(t.lots, t.flagged))) },
     ], d.quality, { id: "quality", empty: "还没有批次 No lots yet" })}

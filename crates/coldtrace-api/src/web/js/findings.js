@@ -5,6 +5,7 @@
 // POST /api/v1/findings/{id}/resolve {reason}, or dismisses it with POST /api/v1/findings/{id}/dismiss {reason}.
 import { get, post, enc } from "./api.js";
 import { html, show, table, badge, byId, render, errorBox, dayMs } from "./html.js";
+import { cityName, kindLabel } from "./names.js";
 
 const RULES = [["", "全部 all"], ["stock_conservation", "库存守恒"], ["time_order", "时间顺序"], ["four_nots", "四不得"],
   ["future_time", "未来时间"], ["batch_quantity", "数量与批次不符"], ["in_transit", "在途未达"],
@@ -12,13 +13,25 @@ const RULES = [["", "全部 all"], ["stock_conservation", "库存守恒"], ["tim
 const STATUSES = [["open", "待处理 open"], ["answered", "已答复 answered"], ["resolved", "已整改 resolved"], ["dismissed", "已排除 dismissed"]];
 const pending = (f) => f.status === "open" || f.status === "answered";
 
-export async function findingsPage(rule, status) {
+export async function findingsPage(rule, status, city, kind) {
   const st = status || "open";
   const q = new URLSearchParams({ status: st, limit: "200" });
   if (rule) q.set("rule", rule);
+  if (city) q.set("city", city);
+  if (kind) q.set("kind", kind);
   const page = await get(`/api/v1/findings?${q}`);
-  const filter = html`<p>${RULES.map(([r, name]) => html`<a class="${(rule || "") === r ? "active" : ""}" href="#/findings?rule=${enc(r)}&status=${enc(st)}">${name}</a> `)}
-    · ${STATUSES.map(([s, name]) => html`<a class="${st === s ? "active" : ""}" href="#/findings?rule=${enc(rule || "")}&status=${s}">${name}</a> `)}</p>`;
+  // Links keep the other filters; the dashboard's data quality links here by city and kind.
+  const link = (r, s2) => {
+    const p = new URLSearchParams({ rule: r, status: s2 });
+    if (city) p.set("city", city);
+    if (kind) p.set("kind", kind);
+    return `#/findings?${p}`;
+  };
+  const where = city || kind
+    ? html` · <span id="findings-where">${[cityName(city), kindLabel(kind)].filter(Boolean).join(" · ")}</span> <a href="${`#/findings?rule=${enc(rule || "")}&status=${st}`}">全部地区 all</a>`
+    : "";
+  const filter = html`<p>${RULES.map(([r, name]) => html`<a class="${(rule || "") === r ? "active" : ""}" href="${link(r, st)}">${name}</a> `)}
+    · ${STATUSES.map(([s2, name]) => html`<a class="${st === s2 ? "active" : ""}" href="${link(rule || "", s2)}">${name}</a> `)}${where}</p>`;
   show(html`<h1>台账核查问题 Ledger findings</h1>${filter}
     ${table([
       { head: "规则", cell: (f) => badge(f.code, pending(f) ? "warn" : "") },
@@ -35,7 +48,7 @@ export async function findingsPage(rule, status) {
       b.onclick = async () => {
         const id = b.dataset[action];
         const reason = document.querySelector(`[data-reason="${id}"]`).value;
-        try { await post(`/api/v1/findings/${id}/${action}`, { reason }); await findingsPage(rule, status); }
+        try { await post(`/api/v1/findings/${id}/${action}`, { reason }); await findingsPage(rule, status, city, kind); }
         catch (e) { render(byId("msg"), errorBox(e)); }
       };
     });

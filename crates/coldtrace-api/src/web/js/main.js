@@ -94,7 +94,7 @@ async function route() {
       case "batches": return await batches(params.get("q"));
       case "batch": return await batchPage(parts[1]);
       case "trace": return await tracePage(parts[1], parts[2]);
-      case "findings": return await findingsPage(params.get("rule"), params.get("status"));
+      case "findings": return await findingsPage(params.get("rule"), params.get("status"), params.get("city"), params.get("kind"));
       case "incidents": return await incidents();
       case "register": return registerPage(params);
       case "incident": return await incidentPage(parts[1]);

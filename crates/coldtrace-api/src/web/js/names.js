@@ -1,5 +1,5 @@
 // Names instead of codes, from the platform's own tables: GET /api/v1/reference answers system::Reference
-// {provinces, enterprise_kinds, document_kinds, movement_kinds, disposal_actions, rules}, each [Named {code, name}].
+// {provinces, cities, enterprise_kinds, document_kinds, movement_kinds, disposal_actions, rules}, each [Named {code, name}].
 // Loaded once per page load after sign-in; until then (and for a code the table lacks) the code itself is shown.
 import { get } from "./api.js";
 
@@ -20,6 +20,8 @@ export function provinceName(code) {
   const p = look("provinces", String(code).slice(0, 2));
   return String(code).length > 2 ? `${p} ${code}` : p;
 }
+// "410100" or "4101" → 郑州市 (a city the table lacks keeps its code).
+export const cityName = (code) => (code ? look("cities", `${String(code).slice(0, 4)}00`) : "");
 export const docName = (k) => look("document_kinds", k);
 export const actionName = (k) => look("disposal_actions", k);
 export const movementName = (k) => look("movement_kinds", k);

@@ -3,7 +3,7 @@
 // trace; beside it a holder table that sorts, filters by province or name, opens each holder's batches, and
 // exports every movement as CSV or XLSX.
 // GET /api/v1/trace?batch=&direction=both answers a platform::trace::TracePage: {batches, holders: [HolderOut
-// {key, name, province, province_name, city, contact_name, contact_phone, earliest, on_hand, lots: [LotOut
+// {key, name, province, province_name, city, place, contact_name, contact_phone, earliest, on_hand, lots: [LotOut
 // {batch_no, product, unit, on_hand, received, shipped, sold}]}], flows: [FlowOut {from, to, batch, quantity, at,
 // via}], provinces, ..., page: {offset, limit, holders_total, batches_total, flows_total, next_offset}}; a large
 // trace comes in pages. With `format=csv|xlsx` it answers the file.
@@ -117,7 +117,7 @@ export function graph(answer) {
       <rect x="${x}" y="${y}" width="${W}" height="${H}" rx="6" fill="#fff" stroke="${c}" stroke-width="2"/>
       <rect x="${x}" y="${y}" width="6" height="${H}" rx="3" fill="${c}"/>
       <text x="${x + 12}" y="${y + 20}" font-size="14" font-weight="600">${name.length > 15 ? name.slice(0, 14) + "…" : name}</text>
-      <text x="${x + 12}" y="${y + 39}" font-size="12" fill="#5b6675">${place(h)} ${h.city || ""}</text>
+      <text x="${x + 12}" y="${y + 39}" font-size="12" fill="#5b6675">${place(h)} ${h.place || ""}</text>
       <text x="${x + 12}" y="${y + 58}" font-size="12">在库 on hand <tspan font-weight="700">${stock(h)}</tspan></text></g>`;
   });
   const legend = provinces.map((p) => html`<span><i style="background:${color(p)}"></i>${p}</span>`);
@@ -165,7 +165,7 @@ async function download(id, format) {
 
 const COLUMNS = [
   { key: "name", head: "持有者 holder", val: (h) => String(h.name) },
-  { key: "place", head: "地区 region", val: (h) => `${place(h)} ${h.city || ""}` },
+  { key: "place", head: "地区 region", val: (h) => `${place(h)} ${h.place || ""}` },
   { key: "contact", head: "联系人 contact", val: (h) => `${h.contact_name || ""} ${h.contact_phone || ""}` },
   { key: "on_hand", head: "在库 on hand", num: true, val: (h) => h.on_hand },
   { key: "earliest", head: "最早 first", val: (h) => h.earliest || "" },
@@ -173,7 +173,7 @@ const COLUMNS = [
 
 function holderTable(a, state) {
   let rows = a.holders.filter((h) => (!state.province || place(h) === state.province)
-    && (!state.q || String(h.name).includes(state.q) || `${h.city || ""}`.includes(state.q)));
+    && (!state.q || String(h.name).includes(state.q) || `${h.place || ""}`.includes(state.q)));
   const col = COLUMNS.find((c) => c.key === state.sort) || COLUMNS[4];
   rows = [...rows].sort((x, y) => {
     const a1 = col.val(x), b1 = col.val(y);
@@ -182,7 +182,7 @@ function holderTable(a, state) {
   });
   return html`<table id="holders"><thead><tr>${COLUMNS.map((c) => html`<th class="${c.num ? "num" : ""} sortable" data-sort="${c.key}">${c.head}${state.sort === c.key ? (state.desc ? " ▼" : " ▲") : ""}</th>`)}</tr></thead>
     <tbody>${rows.map((h) => html`<tr class="holder-row" data-open="${h.key}">
-      <td>${h.name}</td><td>${place(h)} ${h.city || ""}</td><td>${h.contact_name || ""} ${h.contact_phone || ""}</td>
+      <td>${h.name}</td><td>${place(h)} ${h.place || ""}</td><td>${h.contact_name || ""} ${h.contact_phone || ""}</td>
       <td class="num">${stock(h)}</td><td>${day(h.earliest)}</td></tr>
       ${state.open === h.key ? html`<tr class="lots"><td colspan="5">${table([
         { head: "批号 batch", cell: (l) => l.batch_no },
