@@ -187,6 +187,15 @@ pub fn app(state: AppState) -> Router {
             "/ledger",
             post(ledger::import).layer(DefaultBodyLimit::max(MAX_LEDGER_BYTES)),
         )
+        .route(
+            "/customs/declarations",
+            post(customs::submit).get(customs::list),
+        )
+        .route(
+            "/customs/declarations/import",
+            post(customs::import).layer(DefaultBodyLimit::max(MAX_LEDGER_BYTES)),
+        )
+        .route("/customs/declarations/{no}", get(customs::get_one))
         .route("/trace", get(trace::trace))
         .route("/incidents", post(incidents::open).get(incidents::list))
         .route("/incidents/{id}", get(incidents::get_one))

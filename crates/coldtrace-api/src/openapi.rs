@@ -21,6 +21,7 @@ use crate::routes::*;
         movements::create, movements::list, movements::get_one,
         attachments::upload, attachments::download,
         ledger::import,
+        customs::submit, customs::import, customs::list, customs::get_one,
         trace::trace,
         incidents::open, incidents::list, incidents::get_one, incidents::deliveries, incidents::update_task, incidents::notice_sent,
         incidents::note, incidents::close,

@@ -48,13 +48,23 @@ pub enum Rule {
     /// 库存长期未动: a holder with stock of a lot that has not moved for [`Windows::dormant_days`] (goods kept out
     /// of the ledger, or sold without records). Sealed stock is not dormant. Found by the periodic sweep.
     DormantStock,
+    /// 报关单或证明不存在: a batch names a declaration the customs data lacks (where the feed covers its office
+    /// and day), or an inspection certificate customs never issued or issued to another consignee.
+    CustomsUnknown,
+    /// 与报关数据不符: a batch differs from its declaration: quantity or net weight beyond
+    /// [`Windows::customs_tolerance_percent`], a container or seal not declared, another product, origin or
+    /// establishment.
+    CustomsMismatch,
+    /// 申报货物未入账: goods customs declared that no importer recorded within [`Windows::customs_days`] (goods
+    /// that entered and vanished).
+    CustomsUnrecorded,
 }
 
 /// How long goods may be in transit before a missing receipt is a finding.
 pub const TRANSIT_WINDOW_MS: i64 = 72 * 3_600_000;
 
 /// Every rule, in the order they are documented.
-pub const RULES: [Rule; 9] = [
+pub const RULES: [Rule; 12] = [
     Rule::StockConservation,
     Rule::TimeOrder,
     Rule::FutureTime,
@@ -64,6 +74,16 @@ pub const RULES: [Rule; 9] = [
     Rule::UnregisteredCounterparty,
     Rule::StaleNucleicAcid,
     Rule::DormantStock,
+    Rule::CustomsUnknown,
+    Rule::CustomsMismatch,
+    Rule::CustomsUnrecorded,
+];
+
+/// The rules of the customs cross-check ([`crate::customs`]), which customs itself may read findings of.
+pub const CUSTOMS_RULES: [Rule; 3] = [
+    Rule::CustomsUnknown,
+    Rule::CustomsMismatch,
+    Rule::CustomsUnrecorded,
 ];
 
 /// The time limits of the rules that have one, per province (`[checks]` in `coldtrace.toml`).
@@ -75,6 +95,21 @@ pub struct Windows {
     pub dormant_days: u32,
     /// Days a nucleic-acid report speaks for imported goods moved on (stale_nucleic_acid).
     pub nucleic_acid_days: u32,
+    /// Days after a declaration before goods no importer recorded (or recorded short) are a finding
+    /// (customs_unrecorded, customs_mismatch).
+    #[serde(default = "default_customs_days")]
+    pub customs_days: u32,
+    /// How far, in percent of the declared figure, recorded quantities and net weights may differ from a
+    /// declaration line (customs_mismatch).
+    #[serde(default = "default_customs_tolerance")]
+    pub customs_tolerance_percent: u32,
+}
+
+fn default_customs_days() -> u32 {
+    7
+}
+fn default_customs_tolerance() -> u32 {
+    3
 }
 
 impl Default for Windows {
@@ -83,6 +118,8 @@ impl Default for Windows {
             transit_hours: (TRANSIT_WINDOW_MS / 3_600_000) as u32,
             dormant_days: 90,
             nucleic_acid_days: 30,
+            customs_days: default_customs_days(),
+            customs_tolerance_percent: default_customs_tolerance(),
         }
     }
 }
@@ -104,15 +141,18 @@ impl Windows {
             "transit_hours" => (&mut self.transit_hours, 24 * 365),
             "dormant_days" => (&mut self.dormant_days, 3650),
             "nucleic_acid_days" => (&mut self.nucleic_acid_days, 3650),
+            "customs_days" => (&mut self.customs_days, 3650),
+            "customs_tolerance_percent" => (&mut self.customs_tolerance_percent, 100),
             _ => return Ok(false),
         };
+        let min = u32::from(name != "customs_tolerance_percent");
         match value.trim().parse::<u32>() {
-            Ok(v) if (1..=max).contains(&v) => {
+            Ok(v) if (min..=max).contains(&v) => {
                 *slot = v;
                 Ok(true)
             }
             _ => Err(format!(
-                "{name}: {value:?} is not a whole number from 1 to {max}"
+                "{name}: {value:?} is not a whole number from {min} to {max}"
             )),
         }
     }
@@ -136,6 +176,9 @@ impl Rule {
             Rule::UnregisteredCounterparty => "CT-PARTY",
             Rule::StaleNucleicAcid => "CT-NAT",
             Rule::DormantStock => "CT-DORMANT",
+            Rule::CustomsUnknown => "CT-CUS-UNKNOWN",
+            Rule::CustomsMismatch => "CT-CUS-DIFF",
+            Rule::CustomsUnrecorded => "CT-CUS-VANISH",
         }
     }
 
@@ -151,6 +194,11 @@ impl Rule {
             Rule::UnregisteredCounterparty => "交易对象未登记 an unregistered counterparty",
             Rule::StaleNucleicAcid => "核酸检测报告过期 a stale nucleic-acid report",
             Rule::DormantStock => "库存长期未动 stock that has not moved",
+            Rule::CustomsUnknown => {
+                "报关单或证明不存在 a declaration or certificate customs does not know"
+            }
+            Rule::CustomsMismatch => "与报关数据不符 differs from the customs declaration",
+            Rule::CustomsUnrecorded => "申报货物未入账 declared goods no importer recorded",
         }
     }
 
@@ -166,7 +214,10 @@ impl Rule {
             | Rule::InTransit
             | Rule::UnregisteredCounterparty
             | Rule::StaleNucleicAcid
-            | Rule::DormantStock => Policy::Flag,
+            | Rule::DormantStock
+            | Rule::CustomsUnknown
+            | Rule::CustomsMismatch
+            | Rule::CustomsUnrecorded => Policy::Flag,
             // A date in the future is a typing error the enterprise can fix at once.
             Rule::FutureTime => Policy::Reject,
         }
@@ -183,6 +234,9 @@ impl Rule {
             Rule::UnregisteredCounterparty => "unregistered_counterparty",
             Rule::StaleNucleicAcid => "stale_nucleic_acid",
             Rule::DormantStock => "dormant_stock",
+            Rule::CustomsUnknown => "customs_unknown",
+            Rule::CustomsMismatch => "customs_mismatch",
+            Rule::CustomsUnrecorded => "customs_unrecorded",
         }
     }
 
@@ -193,7 +247,8 @@ impl Rule {
             .ok_or_else(|| {
                 format!(
                     "{s:?} is not a check (one of stock_conservation, time_order, future_time, four_nots, \
-                     batch_quantity, in_transit, unregistered_counterparty, stale_nucleic_acid, dormant_stock)"
+                     batch_quantity, in_transit, unregistered_counterparty, stale_nucleic_acid, dormant_stock, \
+                     customs_unknown, customs_mismatch, customs_unrecorded)"
                 )
             })
     }

@@ -12,6 +12,7 @@
 //! - [`quantity`], [`time`]: exact quantities and offset-preserving event times.
 //! - [`enterprise`], [`product`], [`batch`], [`document`], [`movement`], [`person`]: the records and drafts.
 //! - [`submission`]: a set of records validated together.
+//! - [`customs`]: customs declarations and the cross-check of importers' batches against them.
 //! - [`incident`]: positive tests, disposal tasks, notices and their history.
 //! - [`docking`]: the docking protocol between provincial platforms and the national command platform.
 //! - [`error`]: field errors.
@@ -26,6 +27,7 @@ pub mod access;
 pub mod batch;
 pub mod checks;
 pub mod code;
+pub mod customs;
 pub mod docking;
 pub mod document;
 pub mod enterprise;

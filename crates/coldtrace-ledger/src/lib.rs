@@ -25,6 +25,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 pub mod columns;
+pub mod customs;
 pub mod table;
 
 pub use columns::Field;

@@ -78,13 +78,13 @@ pub async fn issue_key(
     expires_at_ms: Option<i64>,
 ) -> Result<String, ServiceError> {
     let province = match (role, province) {
-        (Role::Regulator, Some(p)) => Some(
+        (Role::Regulator | Role::Customs, Some(p)) => Some(
             ProvinceCode::parse(p).map_err(|e| ServiceError::invalid("province", e.to_string()))?,
         ),
-        (Role::Regulator, None) => {
+        (Role::Regulator | Role::Customs, None) => {
             return Err(ServiceError::invalid(
                 "province",
-                "a regulator key needs a province",
+                "a regulator or customs key needs a province (customs: the platform it feeds)",
             ));
         }
         _ => None,

@@ -31,13 +31,29 @@ pub async fn list(
 ) -> Result<FindingPage, ServiceError> {
     require_role(
         p,
-        &[Role::Enterprise, Role::Regulator, Role::National],
+        &[
+            Role::Enterprise,
+            Role::Regulator,
+            Role::National,
+            Role::Customs,
+        ],
         "read findings",
     )?;
     if !(1..=1000).contains(&limit) {
         return Err(ServiceError::invalid("limit", "must be between 1 and 1000"));
     }
-    let rows = store.findings(Scope::of(p), filter, before, limit).await?;
+    let (scope, filter) = match (p.role, &p.province) {
+        // Customs reads the cross-check's findings about the declarations it sent, whoever's ledger they are in.
+        (Role::Customs, Some(prov)) => (
+            Scope::All,
+            FindingFilter {
+                customs_of: Some(prov.as_str().to_string()),
+                ..filter
+            },
+        ),
+        _ => (Scope::of(p), filter),
+    };
+    let rows = store.findings(scope, filter, before, limit).await?;
     let next = (rows.len() == limit as usize)
         .then(|| rows.last().map(|r| r.0))
         .flatten();
@@ -47,19 +63,26 @@ pub async fn list(
     })
 }
 
-fn visible(p: &Principal, f: &Finding) -> bool {
-    match p.role {
-        Role::Enterprise => p.enterprise == Some(f.enterprise),
+async fn visible(store: &dyn Store, p: &Principal, f: &Finding) -> Result<bool, ServiceError> {
+    Ok(match p.role {
+        Role::Enterprise => p.enterprise.is_some() && p.enterprise == f.enterprise,
         Role::Regulator => p.province.as_ref().map(|x| x.as_str()) == f.province.as_deref(),
         Role::National => true,
-        _ => false,
-    }
+        Role::Customs => match (&f.declaration, &p.province) {
+            (Some(no), Some(prov)) => store
+                .declaration(no.clone())
+                .await?
+                .is_some_and(|d| d.province == prov.as_str()),
+            _ => false,
+        },
+        Role::Admin => false,
+    })
 }
 
 /// One finding, if the caller may see it (another tenant's and none at all get the same answer).
 pub async fn get(store: &dyn Store, p: &Principal, id: Uuid) -> Result<Finding, ServiceError> {
     match store.finding(id).await? {
-        Some(f) if visible(p, &f) => Ok(f),
+        Some(f) if visible(store, p, &f).await? => Ok(f),
         _ => Err(ServiceError::NotFound("finding")),
     }
 }
@@ -125,16 +148,20 @@ pub async fn answer(
         )]));
     }
     let own = match store.movement(record).await? {
-        Some(m) => m.record.holder == f.enterprise,
+        Some(m) => Some(m.record.holder) == f.enterprise,
         None => match store.document(record).await? {
-            Some(d) => d.record.owner == f.enterprise,
-            None => false,
+            Some(d) => Some(d.record.owner) == f.enterprise,
+            // A corrected batch answers a difference from the customs declaration.
+            None => match store.batch(record).await? {
+                Some(b) => Some(b.record.owner) == f.enterprise,
+                None => false,
+            },
         },
     };
     if !own {
         return Err(ServiceError::invalid(
             "record",
-            "must be the id of a movement or document your enterprise recorded",
+            "must be the id of a movement, document or batch your enterprise recorded",
         ));
     }
     let a = FindingAnswer {

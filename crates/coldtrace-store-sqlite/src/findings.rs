@@ -13,9 +13,15 @@ use crate::{Closing, Finding, FindingAnswer, FindingFilter, FindingStatus, Scope
 
 const COLUMNS: &str =
     "seq, id, rule, status, enterprise, province, batch, movement, message, opened_at, closed_at,
-    closed_by, reason, answer_note, answer_record, answered_by, answered_at";
+    closed_by, reason, answer_note, answer_record, answered_by, answered_at, declaration";
 
-type Answer = (Option<String>, Option<String>, Option<String>, Option<i64>);
+type Answer = (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+);
 
 type Row = (
     (
@@ -53,7 +59,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
             r.get(11)?,
             r.get(12)?,
         ),
-        (r.get(13)?, r.get(14)?, r.get(15)?, r.get(16)?),
+        (r.get(13)?, r.get(14)?, r.get(15)?, r.get(16)?, r.get(17)?),
     ))
 }
 
@@ -74,7 +80,8 @@ fn finding((r, answer): Row) -> crate::Result<(i64, Finding)> {
         reason,
     ) = r;
     let rule = Rule::parse(&rule).map_err(StoreError::Task)?;
-    let answer = match answer {
+    let (note, record, answered_by, answered_at, declaration) = answer;
+    let answer = match (note, record, answered_by, answered_at) {
         (Some(note), Some(record), Some(by), Some(at_ms)) => Some(FindingAnswer {
             note,
             record: parse_uuid(&record)?,
@@ -94,8 +101,10 @@ fn finding((r, answer): Row) -> crate::Result<(i64, Finding)> {
             rule,
             code: rule.code().to_string(),
             status,
-            enterprise: parse_uuid(&ent)?,
+            // Declared goods of an unregistered consignee are nobody's ledger yet: stored as ''.
+            enterprise: (!ent.is_empty()).then(|| parse_uuid(&ent)).transpose()?,
             province,
+            declaration,
             batch: batch.map(|b| parse_uuid(&b)).transpose()?,
             movement: movement.map(|m| parse_uuid(&m)).transpose()?,
             message,
@@ -169,6 +178,13 @@ impl FindingStore for SqliteStore {
             }
             if let Some(e) = filter.enterprise {
                 arg("enterprise = ?", e.to_string(), &mut clauses);
+            }
+            if let Some(p) = filter.customs_of {
+                arg(
+                    "declaration IN (SELECT declaration_no FROM customs_declarations WHERE province = ?)",
+                    p,
+                    &mut clauses,
+                );
             }
             if let Some(b) = filter.batch {
                 arg("batch = ?", b.to_string(), &mut clauses);
@@ -282,6 +298,9 @@ impl FindingStore for SqliteStore {
                 report.opened += r.opened;
                 report.resolved += r.resolved;
             }
+            let r = crate::customs::cross_check(&tx, now_ms, &checks, None, &Default::default())?;
+            report.opened += r.report.opened;
+            report.resolved += r.report.resolved;
             // The day's data quality, as it stands after the sweep.
             tx.execute(
                 &format!(

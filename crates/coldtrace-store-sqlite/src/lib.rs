@@ -25,6 +25,7 @@ pub(crate) use coldtrace_store::*;
 
 mod audit;
 mod credentials;
+mod customs;
 mod docking;
 mod docking_impl;
 mod feed;

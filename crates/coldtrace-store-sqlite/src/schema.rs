@@ -1,6 +1,6 @@
 //! The tables of the embedded store and the schema version.
 
-pub const SCHEMA_VERSION: i64 = 18;
+pub const SCHEMA_VERSION: i64 = 19;
 
 pub const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS enterprises (
@@ -235,13 +235,43 @@ CREATE TABLE IF NOT EXISTS findings (
     answer_note TEXT,
     answer_record TEXT,
     answered_by TEXT,
-    answered_at INTEGER
+    answered_at INTEGER,
+    -- The customs declaration a finding of the cross-check is about.
+    declaration TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS findings_open ON findings(subject) WHERE status = 'open';
 CREATE INDEX IF NOT EXISTS findings_open_batch ON findings(batch, rule) WHERE status = 'open';
 CREATE INDEX IF NOT EXISTS findings_subject ON findings(subject);
 CREATE INDEX IF NOT EXISTS findings_province ON findings(province, seq);
 CREATE INDEX IF NOT EXISTS findings_enterprise ON findings(enterprise, seq);
+CREATE INDEX IF NOT EXISTS findings_declaration ON findings(declaration) WHERE declaration IS NOT NULL;
+
+-- Customs data (海关数据): import declarations as customs sent them, for the cross-check.
+CREATE TABLE IF NOT EXISTS customs_declarations (
+    declaration_no TEXT PRIMARY KEY,
+    -- The province whose platform customs fed (the customs key's), and the customs office (first four digits).
+    province TEXT NOT NULL,
+    office TEXT NOT NULL,
+    consignee_uscc TEXT NOT NULL,
+    declared_on TEXT NOT NULL,
+    fp TEXT NOT NULL,
+    body TEXT NOT NULL,
+    submitted_by TEXT NOT NULL,
+    received_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS customs_office_day ON customs_declarations(office, declared_on);
+CREATE INDEX IF NOT EXISTS customs_consignee ON customs_declarations(consignee_uscc);
+CREATE INDEX IF NOT EXISTS customs_province ON customs_declarations(province, declaration_no);
+-- The inspection-and-quarantine certificates listed on each declaration.
+CREATE TABLE IF NOT EXISTS customs_certificates (
+    certificate_no TEXT NOT NULL,
+    declaration_no TEXT NOT NULL,
+    PRIMARY KEY (certificate_no, declaration_no)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS customs_certificates_declaration ON customs_certificates(declaration_no);
+-- Imported batches by the declaration they name.
+CREATE INDEX IF NOT EXISTS batches_declaration ON batches(json_extract(body, '$.declaration_no'))
+    WHERE json_extract(body, '$.declaration_no') IS NOT NULL;
 
 -- Data quality by day (UTC+8), city and enterprise kind, as the sweeps recorded it.
 CREATE TABLE IF NOT EXISTS quality_daily (
@@ -276,6 +306,7 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("findings", "answer_record", "TEXT"),
     ("findings", "answered_by", "TEXT"),
     ("findings", "answered_at", "INTEGER"),
+    ("findings", "declaration", "TEXT"),
 ];
 
 /// Columns added after a table was first created (`CREATE TABLE IF NOT EXISTS` leaves an older table as it

@@ -50,9 +50,12 @@ pub struct Finding {
     /// The rule's code (`CT-STOCK`).
     pub code: String,
     pub status: FindingStatus,
-    /// The enterprise whose ledger it is about, and its province.
-    pub enterprise: Uuid,
+    /// The enterprise whose ledger it is about (none for declared goods whose consignee is not registered), and
+    /// its province.
+    pub enterprise: Option<Uuid>,
     pub province: Option<String>,
+    /// The customs declaration (报关单号) a finding of the customs cross-check is about.
+    pub declaration: Option<String>,
     pub batch: Option<Uuid>,
     /// The movement that broke the rule last.
     pub movement: Option<Uuid>,
@@ -120,6 +123,8 @@ pub struct FindingFilter {
     pub city: Option<String>,
     /// The enterprise's kind (`importer`, `processor`, …).
     pub kind: Option<String>,
+    /// Only findings about declarations the customs feeding this province sent (what customs may read).
+    pub customs_of: Option<String>,
 }
 
 /// How a finding is closed by a person.

@@ -23,9 +23,11 @@
 //! not know HTTP, roles' business rules or masking.
 
 pub mod audit;
+pub mod customs;
 pub mod findings;
 pub mod report;
 
+pub use customs::{CustomsReceipt, DeclarationFilter, StoredDeclaration};
 pub use findings::{
     Closing, Finding, FindingAnswer, FindingFilter, FindingStatus, Quality, QualityDay, SweepReport,
 };
@@ -715,9 +717,45 @@ pub trait FindingStore: Send + Sync + 'static {
     async fn answer_finding(&self, id: Uuid, answer: FindingAnswer) -> Result<Option<Finding>>;
 }
 
+/// Customs data and the cross-check of importers' batches against it ([`coldtrace_domain::customs`]).
+#[async_trait]
+pub trait CustomsStore: Send + Sync + 'static {
+    /// Stores declarations customs sent for `province`'s platform, in one transaction: a declaration sent again
+    /// with the same content changes nothing, with other content replaces the stored one (customs amended it).
+    /// Then cross-checks them, and every current batch naming them, under `checks` at `now_ms`, opening and
+    /// resolving findings.
+    async fn put_declarations(
+        &self,
+        province: ProvinceCode,
+        by: String,
+        declarations: Vec<coldtrace_domain::customs::Declaration>,
+        checks: coldtrace_domain::checks::CheckPolicy,
+        now_ms: i64,
+    ) -> Result<CustomsReceipt>;
+
+    /// Declarations matching the filter, by declaration number after `after`.
+    async fn declarations(
+        &self,
+        filter: DeclarationFilter,
+        after: Option<String>,
+        limit: u32,
+    ) -> Result<Vec<StoredDeclaration>>;
+
+    async fn declaration(&self, declaration_no: String) -> Result<Option<StoredDeclaration>>;
+
+    /// The whole cross-check: every declaration against every current imported batch, opening what is new and
+    /// resolving what records have since put right (the periodic sweep runs it too).
+    async fn cross_check_customs(
+        &self,
+        now_ms: i64,
+        checks: coldtrace_domain::checks::CheckPolicy,
+    ) -> Result<SweepReport>;
+}
+
 pub trait Store:
     RecordStore
     + FindingStore
+    + CustomsStore
     + AuditStore
     + CredentialStore
     + IndexFeed
@@ -731,6 +769,7 @@ pub trait Store:
 impl<
     T: RecordStore
         + FindingStore
+        + CustomsStore
         + AuditStore
         + CredentialStore
         + IndexFeed
@@ -745,7 +784,7 @@ impl<
 /// The role traits, for `use coldtrace_store::prelude::*`.
 pub mod prelude {
     pub use crate::{
-        AuditStore, CredentialStore, FindingStore, InboxStore, IncidentStore, IndexFeed,
-        OutboxStore, PublicationStore, RecordStore, Store,
+        AuditStore, CredentialStore, CustomsStore, FindingStore, InboxStore, IncidentStore,
+        IndexFeed, OutboxStore, PublicationStore, RecordStore, Store,
     };
 }

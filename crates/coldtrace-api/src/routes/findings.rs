@@ -69,7 +69,7 @@ fn city(v: &str) -> Result<String, ApiError> {
 }
 
 #[utoipa::path(get, path = "/api/v1/findings", tag = "checks", params(FindingQuery),
-    responses((status = 200, body = FindingPage, description = "an enterprise's own findings, a regulator's province's, or all (national)"),
+    responses((status = 200, body = FindingPage, description = "an enterprise's own findings, a regulator's province's, all (national), or those about the declarations a customs key sent"),
               (status = 422, body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn list(
@@ -102,6 +102,7 @@ pub async fn list(
                     .map_err(|e| ApiError::invalid("kind", e))
             })
             .transpose()?,
+        customs_of: None,
     };
     Ok(Json(
         findings::list(

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod batches;
 pub mod console;
 pub mod credentials;
+pub mod customs;
 pub mod docking;
 pub mod documents;
 pub mod enterprises;

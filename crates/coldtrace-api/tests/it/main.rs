@@ -3,6 +3,7 @@
 mod access;
 mod browser;
 mod checks;
+mod customs;
 pub mod docking;
 mod hostile;
 mod incidents;

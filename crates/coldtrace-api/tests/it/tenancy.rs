@@ -35,6 +35,14 @@ struct World {
     finding: String,
 }
 
+/// The customs declaration of the victim's goods (`020220261000456789`, which its batches name).
+fn victim_declaration(consignee: &str, cartons: i64) -> Value {
+    json!({"declarations": [{"declaration_no": "020220261000456789", "declared_on": "2026-03-01",
+        "consignee_uscc": consignee, "certificate_nos": ["CERTV1"],
+        "lines": [{"hs_code": "0202300090", "product": "冷冻去骨牛肉", "origin_country": "BR", "quantity": cartons,
+                   "unit": "carton", "net_weight_kg": 52000, "containers": ["CSQU3054383"]}]}]})
+}
+
 async fn created(r: reqwest::Response) -> Value {
     let (s, v) = json(r).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
@@ -159,6 +167,25 @@ async fn world() -> World {
         .as_str()
         .expect("a finding")
         .to_string();
+    // Customs declared the victim's goods as the victim recorded them (and the attacker's batch names the
+    // victim's declaration: a finding on the attacker's ledger only).
+    let customs = TestApp::key(
+        &app.store,
+        coldtrace_domain::Role::Customs,
+        Some("12"),
+        None,
+    )
+    .await;
+    let (s, v) = json(
+        app.post(
+            "/api/v1/customs/declarations",
+            &customs,
+            &victim_declaration(&victim.uscc, 2600),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
     World {
         finding,
         account,
@@ -215,6 +242,10 @@ impl World {
             ("/api/v1/notices".to_string(), &a.regulator),
             ("/api/v1/accounts".to_string(), &a.regulator),
             ("/api/v1/findings".to_string(), &a.regulator),
+            (
+                "/api/v1/customs/declarations/020220261000456789".to_string(),
+                &a.regulator,
+            ),
             (format!("/t/{VICTIM_CODE}"), &a.regulator),
         ] {
             let r = a.get(&path, key).await;
@@ -373,6 +404,21 @@ impl World {
             "post",
             "/api/v1/incidents",
             Body::Json(json!({"kind": "batch_sample", "code": VICTIM_CODE, "positive_at": AT})),
+        ));
+        // Customs data that would make the victim's batches look short or forged.
+        out.push((
+            "post",
+            "/api/v1/customs/declarations",
+            Body::Json(victim_declaration(&v.uscc, 9000)),
+        ));
+        out.push((
+            "post",
+            "/api/v1/customs/declarations/import",
+            Body::Csv(format!(
+                "报关单号,申报日期,收货人统一社会信用代码,商品编码,商品名称,原产国,数量,单位,净重\n\
+                 020220261000456789,2026-03-01,{},0202300090,冷冻去骨牛肉,BR,9000,箱,1\n",
+                v.uscc
+            )),
         ));
         out.push((
             "post",
@@ -816,7 +862,8 @@ async fn every_read_route_shows_a_hostile_tenant_nothing_of_the_victims() {
         let concrete = path
             .replace("{id}", &id_for(path))
             .replace("{code}", VICTIM_CODE)
-            .replace("{sha256}", &w.attachment);
+            .replace("{sha256}", &w.attachment)
+            .replace("{no}", "020220261000456789");
         // Lists and searches are asked about the victim's goods by every way they take.
         let variants: Vec<String> = match path.as_str() {
             "/api/v1/trace" => vec![

@@ -10,6 +10,7 @@
 //! wake-up), [`Platform::trace`] (where a trace starts, who may start there, the answer), [`Platform::open_incident`]
 //! (a positive test), [`Platform::publish`] (public lookup approval).
 
+pub mod customs;
 pub mod incident;
 pub mod publish;
 pub mod submit;
@@ -183,6 +184,7 @@ impl Platform {
                 coldtrace_domain::checks::Rule::DormantStock,
             ]
             .iter()
+            .chain(coldtrace_domain::checks::CUSTOMS_RULES.iter())
             .any(|r| config.checks.of(*r) != coldtrace_domain::checks::Policy::Off)
         {
             let store = store.clone();

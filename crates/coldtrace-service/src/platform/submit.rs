@@ -124,7 +124,7 @@ impl Platform {
     /// Reads a ledger file within its limits on a blocking thread, at most [`super::LEDGER_READERS`] at once
     /// and for at most [`LEDGER_READ_SECONDS`]. A file over a limit is refused naming the limit; a file that is
     /// not a table is answered as the outer `Ok(Err(_))`, to be reported like a row error.
-    async fn read_ledger(
+    pub(super) async fn read_ledger(
         &self,
         bytes: &[u8],
         format: Format,

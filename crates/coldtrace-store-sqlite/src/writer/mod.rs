@@ -331,6 +331,41 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// The customs cross-check of the submission's imported batches (and of the batches they correct), against
+    /// their declarations: the same rules a customs feed and the sweep run.
+    fn check_customs(&mut self, batches: &[Batch]) -> Result<()> {
+        let mut scope = std::collections::BTreeSet::new();
+        let mut index = HashMap::new();
+        for (i, b) in batches.iter().enumerate() {
+            index.insert(b.id, i);
+            if let Some(d) = &b.declaration_no {
+                scope.insert(d.as_str().to_string());
+            }
+            if let Some(old) = b.corrects {
+                let d: Option<Option<String>> = self
+                    .tx
+                    .prepare_cached(
+                        "SELECT json_extract(body, '$.declaration_no') FROM batches WHERE id = ?1",
+                    )?
+                    .query_row([old.to_string()], |r| r.get(0))
+                    .optional()?;
+                scope.extend(d.flatten());
+            }
+        }
+        if scope.is_empty() {
+            return Ok(());
+        }
+        let refusable = index.keys().copied().collect();
+        let o =
+            crate::customs::cross_check(self.tx, self.now, &self.checks, Some(&scope), &refusable)?;
+        for (batch, field, message) in o.refusals {
+            self.problems
+                .invalid
+                .push(format!("batches[{}].{field}", index[&batch]), message);
+        }
+        Ok(())
+    }
+
     fn document(&mut self, i: usize, d: &Document) -> Result<()> {
         let at = format!("documents[{i}]");
         let Some(batch) = self.resolve(d.owner, &d.batch, &at)? else {
@@ -454,6 +489,7 @@ pub(super) fn submit_blocking(
     }
     if t.problems.invalid.is_empty() && t.problems.conflict.is_empty() {
         t.check_lots()?;
+        t.check_customs(&s.batches)?;
     }
     let Tx {
         problems,

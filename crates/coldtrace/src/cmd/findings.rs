@@ -75,7 +75,10 @@ fn line(f: &Finding) -> String {
         f.id,
         f.code,
         f.status.as_str(),
-        f.enterprise,
+        f.enterprise
+            .map(|e| e.to_string())
+            .or_else(|| f.declaration.clone())
+            .unwrap_or_default(),
         f.message
     )
 }
@@ -106,6 +109,7 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
                     .map_err(|e| anyhow::anyhow!("--status: {e}"))?,
                 enterprise,
                 batch: None,
+                customs_of: None,
                 city: city.map(|c| c.chars().take(4).collect()),
                 kind: kind
                     .as_deref()

@@ -1,0 +1,496 @@
+//! Customs data and the cross-check (海关数据比对): declarations stored as customs sent them, and
+//! [`cross_check`], which loads the declarations and batches in scope, asks the domain's pure
+//! [`coldtrace_domain::customs::cross_check`] which findings should be open, and brings the findings table in line.
+//! A customs feed, a submission that stores imported batches, and the periodic sweep all run it.
+
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use async_trait::async_trait;
+use coldtrace_domain::checks::{CUSTOMS_RULES, CheckPolicy, Policy};
+use coldtrace_domain::customs::{self, CertificateOwner, Declaration, ImportedBatch, Limits};
+use coldtrace_domain::{Batch, Product, ProvinceCode};
+use rusqlite::{Connection, OptionalExtension, params};
+use uuid::Uuid;
+
+use super::*;
+use crate::schema::resolve_by_records;
+use crate::{CustomsReceipt, DeclarationFilter, StoredDeclaration, SweepReport};
+
+/// The day (UTC+8) of an instant in milliseconds.
+fn day_of(ms: i64) -> jiff::civil::Date {
+    jiff::Timestamp::from_millisecond(ms)
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
+        .date()
+}
+
+/// What the cross-check reads of the feed beyond the declarations in scope, with what it read kept.
+struct Feed<'a> {
+    c: &'a Connection,
+    certificates: RefCell<HashMap<String, Vec<CertificateOwner>>>,
+    covered: RefCell<HashMap<String, Option<jiff::civil::Date>>>,
+    enterprises: RefCell<HashMap<String, Option<(Uuid, String)>>>,
+}
+
+impl customs::Feed for Feed<'_> {
+    fn certificate(&self, no: &str) -> Vec<CertificateOwner> {
+        if let Some(v) = self.certificates.borrow().get(no) {
+            return v.clone();
+        }
+        let v: Vec<CertificateOwner> = self
+            .c
+            .prepare_cached(
+                "SELECT d.declaration_no, d.consignee_uscc FROM customs_certificates c
+                 JOIN customs_declarations d ON d.declaration_no = c.declaration_no WHERE c.certificate_no = ?1",
+            )
+            .and_then(|mut s| {
+                s.query_map([no], |r| {
+                    Ok(CertificateOwner {
+                        declaration_no: r.get(0)?,
+                        consignee_uscc: r.get(1)?,
+                    })
+                })?
+                .collect()
+            })
+            .unwrap_or_default();
+        self.certificates
+            .borrow_mut()
+            .insert(no.to_string(), v.clone());
+        v
+    }
+
+    fn covered_until(&self, office: &str) -> Option<jiff::civil::Date> {
+        if let Some(v) = self.covered.borrow().get(office) {
+            return *v;
+        }
+        let v: Option<String> = self
+            .c
+            .prepare_cached("SELECT MAX(declared_on) FROM customs_declarations WHERE office = ?1")
+            .and_then(|mut s| s.query_row([office], |r| r.get(0)))
+            .unwrap_or(None);
+        let v = v.and_then(|d| d.parse().ok());
+        self.covered.borrow_mut().insert(office.to_string(), v);
+        v
+    }
+
+    fn enterprise(&self, uscc: &str) -> Option<(Uuid, String)> {
+        if let Some(v) = self.enterprises.borrow().get(uscc) {
+            return v.clone();
+        }
+        let v: Option<(String, String)> = self
+            .c
+            .prepare_cached(
+                "SELECT e.id, e.province FROM enterprises e WHERE e.uscc = ?1
+                   AND NOT EXISTS (SELECT 1 FROM enterprises n WHERE n.corrects = e.id)
+                 ORDER BY e.seq DESC LIMIT 1",
+            )
+            .and_then(|mut s| {
+                s.query_row([uscc], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()
+            })
+            .unwrap_or(None);
+        let v = v.and_then(|(id, p)| Some((Uuid::parse_str(&id).ok()?, p)));
+        self.enterprises
+            .borrow_mut()
+            .insert(uscc.to_string(), v.clone());
+        v
+    }
+}
+
+const BATCHES: &str = "SELECT b.id, b.owner, b.body, p.body, e.uscc, e.province, b.recorded_at
+    FROM batches b JOIN products p ON p.id = b.product LEFT JOIN enterprises e ON e.id = b.owner
+    WHERE json_extract(b.body, '$.declaration_no') IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM batches c WHERE c.corrects = b.id)";
+
+type BatchRow = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    i64,
+);
+
+fn imported(
+    (id, owner, body, product, uscc, province, recorded): BatchRow,
+) -> Result<ImportedBatch> {
+    let b: Batch = serde_json::from_str(&body)?;
+    let p: Product = serde_json::from_str(&product)?;
+    Ok(ImportedBatch {
+        id: parse_uuid(&id)?,
+        owner: parse_uuid(&owner)?,
+        owner_uscc: uscc,
+        owner_province: province,
+        batch_no: b.batch_no,
+        declaration_no: b
+            .declaration_no
+            .map(|d| d.as_str().to_string())
+            .unwrap_or_default(),
+        inspection_cert_no: b.inspection_cert_no,
+        product: p.name,
+        hs_code: p.hs_code,
+        origin_country: p.origin_country.as_str().to_string(),
+        establishment_no: p.establishment_no,
+        quantity: b.quantity,
+        unit: b.unit,
+        net_weight_kg: b.net_weight_kg,
+        container_no: b.container_no.map(|c| c.as_str().to_string()),
+        seal_no: b.seal_no,
+        day: b.import_date.unwrap_or_else(|| day_of(recorded)),
+    })
+}
+
+fn row7(r: &rusqlite::Row<'_>) -> rusqlite::Result<BatchRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+    ))
+}
+
+/// What a cross-check did, and the refusals for batches of a submission under *reject*.
+#[derive(Default)]
+pub(crate) struct Outcome {
+    pub report: SweepReport,
+    /// `(batch, field, message)` for each finding about a batch in `refusable` whose rule is under reject.
+    pub refusals: Vec<(Uuid, &'static str, String)>,
+}
+
+/// Cross-checks the declarations numbered in `scope` (every declaration and imported batch when `None`) and
+/// brings the customs findings in line: opens each that should be open (a dismissed one is not opened again),
+/// updates the message of one still open, and resolves each open one of the scope that no longer holds. A finding
+/// about a batch in `refusable` under a rule the province rejects is answered as a refusal instead.
+pub(crate) fn cross_check(
+    c: &Connection,
+    now_ms: i64,
+    checks: &CheckPolicy,
+    scope: Option<&BTreeSet<String>>,
+    refusable: &HashSet<Uuid>,
+) -> Result<Outcome> {
+    let mut out = Outcome::default();
+    if CUSTOMS_RULES.iter().all(|r| checks.of(*r) == Policy::Off) {
+        return Ok(out);
+    }
+    let mut declarations: Vec<Declaration> = Vec::new();
+    let mut batches: Vec<ImportedBatch> = Vec::new();
+    match scope {
+        None => {
+            let mut s = c.prepare("SELECT body FROM customs_declarations")?;
+            for body in s.query_map([], |r| r.get::<_, String>(0))? {
+                declarations.push(serde_json::from_str(&body?)?);
+            }
+            let mut s = c.prepare(BATCHES)?;
+            for r in s.query_map([], row7)? {
+                batches.push(imported(r?)?);
+            }
+        }
+        Some(numbers) => {
+            for no in numbers {
+                let body: Option<String> = c
+                    .prepare_cached(
+                        "SELECT body FROM customs_declarations WHERE declaration_no = ?1",
+                    )?
+                    .query_row([no], |r| r.get(0))
+                    .optional()?;
+                if let Some(body) = body {
+                    declarations.push(serde_json::from_str(&body)?);
+                }
+                let sql = format!("{BATCHES} AND json_extract(b.body, '$.declaration_no') = ?1");
+                let mut s = c.prepare_cached(&sql)?;
+                for r in s.query_map([no], row7)? {
+                    batches.push(imported(r?)?);
+                }
+            }
+        }
+    }
+    let feed = Feed {
+        c,
+        certificates: Default::default(),
+        covered: Default::default(),
+        enterprises: Default::default(),
+    };
+    let limits = Limits {
+        tolerance_percent: checks.windows.customs_tolerance_percent,
+        unrecorded_days: checks.windows.customs_days,
+    };
+    let found = customs::cross_check(&declarations, &batches, &feed, limits, day_of(now_ms));
+    let mut expected: HashSet<String> = HashSet::with_capacity(found.len());
+    for f in found {
+        let policy = checks.of(f.rule);
+        if policy == Policy::Off {
+            continue;
+        }
+        if policy == Policy::Reject
+            && let Some(b) = f.batch.filter(|b| refusable.contains(b))
+        {
+            out.refusals.push((
+                b,
+                f.field,
+                format!("{} {}: {}", f.rule.code(), f.rule.title(), f.message),
+            ));
+            continue;
+        }
+        expected.insert(f.subject.clone());
+        let updated = c
+            .prepare_cached("UPDATE findings SET message = ?2 WHERE subject = ?1 AND status = 'open' AND message != ?2")?
+            .execute(params![f.subject, f.message])?;
+        let open: bool = updated > 0
+            || c.prepare_cached(
+                "SELECT 1 FROM findings WHERE subject = ?1 AND status IN ('open', 'dismissed')",
+            )?
+            .exists([&f.subject])?;
+        if !open {
+            c.prepare_cached(
+                "INSERT INTO findings (id, rule, subject, status, enterprise, province, batch, movement, message,
+                    opened_at, declaration)
+                 VALUES (?1, ?2, ?3, 'open', ?4, ?5, ?6, NULL, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                Uuid::now_v7().to_string(),
+                f.rule.as_str(),
+                f.subject,
+                // Declared goods of an unregistered consignee are nobody's ledger yet.
+                f.enterprise.map(|e| e.to_string()).unwrap_or_default(),
+                f.province,
+                f.batch.map(|b| b.to_string()),
+                f.message,
+                now_ms,
+                f.declaration
+            ])?;
+            out.report.opened += 1;
+        }
+    }
+    // Open findings of the scope that no longer hold are put right.
+    let rules: Vec<&str> = CUSTOMS_RULES
+        .iter()
+        .filter(|r| checks.of(**r) != Policy::Off)
+        .map(|r| r.as_str())
+        .collect();
+    let mut stale: Vec<String> = Vec::new();
+    let mut collect = |sql: &str, arg: Option<&str>| -> Result<()> {
+        let mut s = c.prepare_cached(sql)?;
+        let args: Vec<&str> = arg.into_iter().collect();
+        let rows = s
+            .query_map(rusqlite::params_from_iter(args), |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for (id, subject, rule) in rows {
+            if rules.contains(&rule.as_str()) && !expected.contains(&subject) {
+                stale.push(id);
+            }
+        }
+        Ok(())
+    };
+    match scope {
+        None => collect(
+            "SELECT id, subject, rule FROM findings WHERE status = 'open' AND declaration IS NOT NULL",
+            None,
+        )?,
+        Some(numbers) => {
+            for no in numbers {
+                collect(
+                    "SELECT id, subject, rule FROM findings WHERE declaration = ?1 AND status = 'open'",
+                    Some(no),
+                )?;
+            }
+        }
+    }
+    for id in stale {
+        out.report.resolved += c
+            .prepare_cached(&format!(
+                "{} WHERE id = ?2 AND status = 'open'",
+                resolve_by_records(1)
+            ))?
+            .execute(params![now_ms, id])? as u64;
+    }
+    Ok(out)
+}
+
+/// Adds to a feed's scope the declarations of other batches its news bears on: batches of the same customs
+/// offices naming declarations the feed still lacks (the feed now covers a later day), and batches citing one of
+/// its certificates.
+fn widen(
+    c: &Connection,
+    declarations: &[Declaration],
+    changed: &BTreeSet<String>,
+    scope: &mut BTreeSet<String>,
+) -> Result<()> {
+    let offices: BTreeSet<&str> = changed.iter().filter_map(|n| n.get(..4)).collect();
+    for office in offices {
+        let mut s = c.prepare_cached(
+            "SELECT DISTINCT json_extract(b.body, '$.declaration_no') FROM batches b
+             WHERE json_extract(b.body, '$.declaration_no') BETWEEN ?1 AND ?1 || ':'
+               AND NOT EXISTS (SELECT 1 FROM customs_declarations d
+                               WHERE d.declaration_no = json_extract(b.body, '$.declaration_no'))",
+        )?;
+        for no in s.query_map([office], |r| r.get::<_, String>(0))? {
+            scope.insert(no?);
+        }
+    }
+    let certs: Vec<&String> = declarations
+        .iter()
+        .filter(|d| changed.contains(d.declaration_no.as_str()))
+        .flat_map(|d| d.certificate_nos.iter())
+        .collect();
+    if !certs.is_empty() {
+        let json = serde_json::to_string(&certs)?;
+        let mut s = c.prepare_cached(
+            "SELECT DISTINCT json_extract(b.body, '$.declaration_no') FROM batches b
+             WHERE json_extract(b.body, '$.declaration_no') IS NOT NULL
+               AND upper(json_extract(b.body, '$.inspection_cert_no')) IN (SELECT value FROM json_each(?1))",
+        )?;
+        for no in s.query_map([json], |r| r.get::<_, String>(0))? {
+            scope.insert(no?);
+        }
+    }
+    Ok(())
+}
+
+fn stored(row: (String, String, String, i64)) -> Result<StoredDeclaration> {
+    let (body, province, by, at) = row;
+    Ok(StoredDeclaration {
+        record: serde_json::from_str(&body)?,
+        province,
+        submitted_by: by,
+        received_at_ms: at,
+    })
+}
+
+#[async_trait]
+impl CustomsStore for SqliteStore {
+    async fn put_declarations(
+        &self,
+        province: ProvinceCode,
+        by: String,
+        declarations: Vec<Declaration>,
+        checks: CheckPolicy,
+        now_ms: i64,
+    ) -> StoreResult<CustomsReceipt> {
+        self.write(move |c| {
+            let tx = c.transaction()?;
+            let mut receipt = CustomsReceipt::default();
+            let mut scope = BTreeSet::new();
+            for d in &declarations {
+                let no = d.declaration_no.as_str().to_string();
+                let (fp, body) = encode(d)?;
+                let prior: Option<String> = tx
+                    .prepare_cached("SELECT fp FROM customs_declarations WHERE declaration_no = ?1")?
+                    .query_row([&no], |r| r.get(0))
+                    .optional()?;
+                match prior {
+                    Some(p) if p == fp => {
+                        receipt.unchanged += 1;
+                        continue;
+                    }
+                    Some(_) => receipt.replaced += 1,
+                    None => receipt.stored += 1,
+                }
+                tx.prepare_cached(
+                    "INSERT OR REPLACE INTO customs_declarations (declaration_no, province, office, consignee_uscc,
+                        declared_on, fp, body, submitted_by, received_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )?
+                .execute(params![
+                    no,
+                    province.as_str(),
+                    d.declaration_no.customs_office(),
+                    d.consignee_uscc.as_str(),
+                    d.declared_on.to_string(),
+                    fp,
+                    body,
+                    by,
+                    now_ms
+                ])?;
+                tx.prepare_cached("DELETE FROM customs_certificates WHERE declaration_no = ?1")?
+                    .execute([&no])?;
+                for cert in &d.certificate_nos {
+                    tx.prepare_cached(
+                        "INSERT OR IGNORE INTO customs_certificates (certificate_no, declaration_no) VALUES (?1, ?2)",
+                    )?
+                    .execute(params![cert, no])?;
+                }
+                scope.insert(no);
+            }
+            if !scope.is_empty() {
+                let changed = scope.clone();
+                widen(&tx, &declarations, &changed, &mut scope)?;
+                let o = cross_check(&tx, now_ms, &checks, Some(&scope), &HashSet::new())?;
+                receipt.opened = o.report.opened;
+                receipt.resolved = o.report.resolved;
+            }
+            tx.commit()?;
+            Ok(receipt)
+        })
+        .await
+    }
+
+    async fn declarations(
+        &self,
+        filter: DeclarationFilter,
+        after: Option<String>,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredDeclaration>> {
+        self.read(move |c| {
+            let mut s = c.prepare_cached(
+                "SELECT body, province, submitted_by, received_at FROM customs_declarations
+                 WHERE (?1 IS NULL OR province = ?1) AND (?2 IS NULL OR consignee_uscc = ?2)
+                   AND declaration_no > ?3
+                 ORDER BY declaration_no LIMIT ?4",
+            )?;
+            let rows = s
+                .query_map(
+                    params![
+                        filter.province,
+                        filter.consignee,
+                        after.unwrap_or_default(),
+                        limit
+                    ],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            rows.into_iter().map(stored).collect()
+        })
+        .await
+    }
+
+    async fn declaration(&self, declaration_no: String) -> StoreResult<Option<StoredDeclaration>> {
+        self.read(move |c| {
+            let row = c
+                .prepare_cached(
+                    "SELECT body, province, submitted_by, received_at FROM customs_declarations
+                     WHERE declaration_no = ?1",
+                )?
+                .query_row([declaration_no], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })
+                .optional()?;
+            row.map(stored).transpose()
+        })
+        .await
+    }
+
+    async fn cross_check_customs(
+        &self,
+        now_ms: i64,
+        checks: CheckPolicy,
+    ) -> StoreResult<SweepReport> {
+        self.write(move |c| {
+            let tx = c.transaction()?;
+            let o = cross_check(&tx, now_ms, &checks, None, &HashSet::new())?;
+            tx.commit()?;
+            Ok(o.report)
+        })
+        .await
+    }
+}
