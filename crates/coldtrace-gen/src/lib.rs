@@ -10,6 +10,8 @@
 //!
 //! **Invariant:** the same seed and size give the same records, ids included.
 
+pub mod customs;
+
 use coldtrace_domain::code::uscc_code_check;
 use coldtrace_domain::id::{USCC_CHARSET, container_check_digit, gs1_check_digit, uscc_check_char};
 use coldtrace_domain::person::Handler;
@@ -464,9 +466,11 @@ pub async fn generate(
         let cartons = g.rng.random_range(1250..1400i64);
         let qty = Quantity::from_units(cartons);
         let (office, port) = *PORTS.choose(&mut g.rng).expect("list");
+        // Unique per batch (the serial's first six digits are the batch's), as customs numbers are.
         let decl = format!(
-            "{office}20261{:09}",
-            g.rng.random_range(0..1_000_000_000u64)
+            "{office}20261{:06}{:03}",
+            g.next_batch_no % 1_000_000,
+            g.rng.random_range(0..1_000u64)
         );
         let cont_prefix = format!(
             "{}U{:06}",

@@ -2,6 +2,7 @@
 //!
 //! - `bench ingest`: movements per second through the HTTP API in batched submissions, against the baseline of
 //!   one movement per request; and ledger rows per second through file import (CSV), directly and over HTTP.
+//! - `bench customs`: the customs cross-check of a feed of declarations against a generated store.
 
 use coldtrace_store::prelude::*;
 use std::sync::Arc;
@@ -91,6 +92,18 @@ pub enum What {
         #[arg(long, default_value_t = 30)]
         incidents: usize,
     },
+    /// The customs cross-check on a data directory filled by `gen`: a feed for its imported batches with
+    /// labelled faults, padded to `declarations`, stored and cross-checked; then the whole cross-check alone,
+    /// beside the rest of the sweep.
+    Customs {
+        /// Data directory (e.g. made by `coldtrace gen --data DIR --movements 1000000`).
+        #[arg(long)]
+        data: std::path::PathBuf,
+        #[arg(long, default_value_t = 100_000)]
+        declarations: usize,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
     /// The trace engine alone on synthetic flows in memory, at scales a store takes hours to fill.
     Scale {
         #[arg(long, default_value_t = 10_000_000)]
@@ -145,6 +158,11 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
             movements,
             incidents,
         } => crate::bench_docking::run(movements, incidents).await,
+        What::Customs {
+            data,
+            declarations,
+            seed,
+        } => crate::bench_customs::run(&data, declarations, seed).await,
     }
 }
 

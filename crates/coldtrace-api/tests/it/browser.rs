@@ -1019,3 +1019,84 @@ async fn a_large_trace_is_drawn_whole_and_zooms_to_fit() {
     no_js_errors(&c, "a large trace").await;
     c.close().await.unwrap();
 }
+
+/// Customs uploads a feed file in the console; the importer's batch differs from its declaration, and the duty
+/// officer finds the difference among the findings and the declaration on the customs page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn customs_uploads_a_feed_and_the_regulator_sees_the_difference() {
+    let app = TestApp::spawn().await;
+    let importer = app.enterprise("120116", "importer", 91).await;
+    // The batch records 1,300 cartons under declaration 020220261000456789.
+    app.batch(&importer, "BR-CUS-1", "12020261126091").await;
+    let customs = TestApp::key(
+        &app.store,
+        coldtrace_domain::Role::Customs,
+        Some("12"),
+        None,
+    )
+    .await;
+    let profile = tempfile::tempdir().unwrap();
+    let (_driver, c) = browser(profile.path()).await;
+    let base = &app.base;
+
+    sign_in(&c, base, &customs).await;
+    wait_css(&c, "#customs-feed").await;
+    no_js_errors(&c, "customs page").await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("feed.csv");
+    let on = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
+        .date();
+    std::fs::write(
+        &file,
+        format!(
+            "报关单号,入境口岸,申报日期,收货人统一社会信用代码,商品编码,商品名称,原产国,数量,单位,净重,集装箱号\n\
+             020220261000456789,天津新港,{on},{},0202300090,冷冻去骨牛肉,BR,1000,箱,20000,CSQU3054383\n",
+            importer.uscc
+        ),
+    )
+    .unwrap();
+    wait_css(&c, "#feed-file")
+        .await
+        .send_keys(file.to_str().unwrap())
+        .await
+        .unwrap();
+    click(&c, "#feed-btn").await;
+    let receipt = wait_text(&c, "#feed-receipt", |t| !t.is_empty()).await;
+    assert!(
+        receipt.contains("新 1") && receipt.contains("新问题 1"),
+        "{receipt}"
+    );
+    wait_text(&c, "#declarations", |t| t.contains("020220261000456789")).await;
+    no_js_errors(&c, "customs feed upload").await;
+    shot(&c, "console-customs").await;
+    // Customs reads the finding about its declaration, without the regulator's buttons.
+    click(&c, "#nav a[href='#/findings']").await;
+    let text = wait_text(&c, "#findings", |t| t.contains("CT-CUS-DIFF")).await;
+    assert!(
+        text.contains("quantity 1300 carton, declared 1000 carton"),
+        "{text}"
+    );
+    assert!(c.find(Locator::Css("[data-dismiss]")).await.is_err());
+    no_js_errors(&c, "customs findings").await;
+
+    // The duty officer: the difference among the findings, by its rule, with the declaration.
+    c.execute("localStorage.clear(); sessionStorage.clear();", vec![])
+        .await
+        .unwrap();
+    sign_in(&c, base, &app.regulator).await;
+    wait_css(&c, "#stat-batches").await;
+    click(&c, "#nav a[href='#/customs']").await;
+    wait_text(&c, "#declarations", |t| {
+        t.contains("冷冻去骨牛肉 1,000 carton")
+    })
+    .await;
+    click(&c, "a[href='#/findings?rule=customs_mismatch']").await;
+    let rows = rows(&c, "#findings").await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(
+        rows[0].iter().any(|c| c == "020220261000456789"),
+        "{rows:?}"
+    );
+    no_js_errors(&c, "customs findings for the regulator").await;
+}

@@ -7,6 +7,7 @@ import { dashboard } from "./dashboard.js";
 import { batches, batchPage } from "./batches.js";
 import { tracePage } from "./trace.js";
 import { findingsPage } from "./findings.js";
+import { customsPage } from "./customs.js";
 import { incidents, incidentPage, registerPage } from "./incidents.js";
 import { loadNames, provinceName } from "./names.js";
 import { noticesPage } from "./notices.js";
@@ -14,12 +15,13 @@ import { nationalPage, linksPage, nationalIncidents, nationalIncident } from "./
 import { recordPage, ledgerPage, minePage, tasksPage } from "./enterprise.js";
 
 const NAV = {
-  regulator: [["#/", "概览 Dashboard"], ["#/batches", "批次 Batches"], ["#/findings", "核查 Findings"], ["#/incidents", "事件 Incidents"], ["#/notices", "通报 Notices"]],
+  regulator: [["#/", "概览 Dashboard"], ["#/batches", "批次 Batches"], ["#/findings", "核查 Findings"], ["#/customs", "报关 Customs"], ["#/incidents", "事件 Incidents"], ["#/notices", "通报 Notices"]],
+  customs: [["#/customs", "报关数据 Declarations"], ["#/findings", "比对问题 Findings"]],
   national: [["#/national", "指挥 Overview"], ["#/links", "异构识别 Links"], ["#/national/incidents", "事件 Incidents"]],
   enterprise: [["#/record", "登记 Record"], ["#/ledger", "台账 Ledger"], ["#/mine", "我的批次 My batches"], ["#/tasks", "处置任务 Tasks"]],
 };
 
-const HOME = { enterprise: "#/record", national: "#/national", regulator: "#/" };
+const HOME = { enterprise: "#/record", national: "#/national", regulator: "#/", customs: "#/customs" };
 
 function renderNav() {
   const me = session.me;
@@ -74,6 +76,7 @@ function signIn() {
 function home(role) {
   if (role === "enterprise") return recordPage();
   if (role === "national") return nationalPage();
+  if (role === "customs") return customsPage();
   return dashboard();
 }
 
@@ -94,6 +97,7 @@ async function route() {
       case "batches": return await batches(params.get("q"));
       case "batch": return await batchPage(parts[1]);
       case "trace": return await tracePage(parts[1], parts[2]);
+      case "customs": return await customsPage(params.get("after"));
       case "findings": return await findingsPage(params.get("rule"), params.get("status"), params.get("city"), params.get("kind"));
       case "incidents": return await incidents();
       case "register": return registerPage(params);
