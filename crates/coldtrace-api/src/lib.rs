@@ -196,6 +196,12 @@ pub fn app(state: AppState) -> Router {
             post(customs::import).layer(DefaultBodyLimit::max(MAX_LEDGER_BYTES)),
         )
         .route("/customs/declarations/{no}", get(customs::get_one))
+        .route("/census", post(statistics::put))
+        .route(
+            "/census/import",
+            post(statistics::import).layer(DefaultBodyLimit::max(MAX_LEDGER_BYTES)),
+        )
+        .route("/statistics", get(statistics::get))
         .route("/trace", get(trace::trace))
         .route("/incidents", post(incidents::open).get(incidents::list))
         .route("/incidents/{id}", get(incidents::get_one))

@@ -22,6 +22,7 @@ use crate::routes::*;
         attachments::upload, attachments::download,
         ledger::import,
         customs::submit, customs::import, customs::list, customs::get_one,
+        statistics::put, statistics::import, statistics::get,
         trace::trace,
         incidents::open, incidents::list, incidents::get_one, incidents::deliveries, incidents::update_task, incidents::notice_sent,
         incidents::note, incidents::close,

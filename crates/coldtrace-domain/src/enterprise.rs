@@ -107,6 +107,10 @@ pub struct Enterprise {
     pub contact: Contact,
     /// Whether the enterprise signed the self-commitment (自我承诺) to report truthfully.
     pub self_commitment: bool,
+    /// The day it signed the self-commitment (承诺书日期), when recorded.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Date)]
+    pub self_commitment_on: Option<jiff::civil::Date>,
     /// The earlier version this record corrects (append-only history).
     pub corrects: Option<Uuid>,
     /// Why the record was corrected (更正原因); a regulator's correction always states one.
@@ -131,6 +135,8 @@ pub struct EnterpriseDraft {
     pub contact_phone: Option<String>,
     #[serde(default)]
     pub self_commitment: bool,
+    /// The day the self-commitment was signed, `YYYY-MM-DD` (with `self_commitment: true`).
+    pub self_commitment_on: Option<String>,
     pub corrects: Option<Uuid>,
     /// Why this corrects the earlier version; required when a regulator corrects (at most 500 characters).
     pub correction_reason: Option<String>,
@@ -196,6 +202,15 @@ impl EnterpriseDraft {
             &f("contact_phone"),
             required_text(&self.contact_phone, 20).and_then(|p| valid_phone(&p).map(|_| p)),
         );
+        let self_commitment_on = e.take(
+            &f("self_commitment_on"),
+            crate::batch::parse_date(&self.self_commitment_on).and_then(|d| match d {
+                Some(_) if !self.self_commitment => {
+                    Err("is given only with self_commitment: true".to_string())
+                }
+                d => Ok(d),
+            }),
+        );
         let correction_reason = e
             .take(
                 &f("correction_reason"),
@@ -235,6 +250,7 @@ impl EnterpriseDraft {
                 phone: contact_phone.expect("checked"),
             },
             self_commitment: self.self_commitment,
+            self_commitment_on: self_commitment_on.flatten(),
             corrects: self.corrects,
             correction_reason,
         })

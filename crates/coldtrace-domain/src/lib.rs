@@ -12,6 +12,7 @@
 //! - [`quantity`], [`time`]: exact quantities and offset-preserving event times.
 //! - [`enterprise`], [`product`], [`batch`], [`document`], [`movement`], [`person`]: the records and drafts.
 //! - [`submission`]: a set of records validated together.
+//! - [`census`]: the census of cold-chain enterprises and its matching against registered ones.
 //! - [`customs`]: customs declarations and the cross-check of importers' batches against them.
 //! - [`incident`]: positive tests, disposal tasks, notices and their history.
 //! - [`docking`]: the docking protocol between provincial platforms and the national command platform.
@@ -25,6 +26,7 @@
 
 pub mod access;
 pub mod batch;
+pub mod census;
 pub mod checks;
 pub mod code;
 pub mod customs;

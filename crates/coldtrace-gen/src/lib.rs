@@ -296,6 +296,7 @@ fn population(g: &mut Gen, cfg: &GenConfig) -> Population {
                 };
                 let region = RegionCode::parse(&region).expect("generated region");
                 let uscc = g.uscc(region.as_str());
+                let commitment = g.rng.random_bool(0.9);
                 let word = WORDS.choose(&mut g.rng).expect("list");
                 let name = format!(
                     "{}{}{}{}有限公司",
@@ -324,7 +325,9 @@ fn population(g: &mut Gen, cfg: &GenConfig) -> Population {
                             name: contact.name.clone(),
                             phone: contact.phone.clone().unwrap_or_default(),
                         },
-                        self_commitment: g.rng.random_bool(0.9),
+                        self_commitment: commitment,
+                        self_commitment_on: commitment
+                            .then(|| jiff::civil::date(2026, 1, 1 + (members.len() % 28) as i8)),
                         corrects: None,
                         correction_reason: None,
                     },

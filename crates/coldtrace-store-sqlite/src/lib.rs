@@ -24,6 +24,7 @@ use uuid::Uuid;
 pub(crate) use coldtrace_store::*;
 
 mod audit;
+mod census;
 mod credentials;
 mod customs;
 mod docking;
@@ -161,6 +162,7 @@ impl SqliteStore {
             writer.execute_batch(SCHEMA)?;
             writer.execute_batch(crate::docking::SCHEMA)?;
             writer.execute_batch(crate::audit::SCHEMA)?;
+            writer.execute_batch(crate::census::SCHEMA)?;
             // Version 14 added each lot's last movement (`last_at`).
             if version < 14 {
                 schema::backfill_lot_stock(&writer)?;

@@ -23,10 +23,12 @@
 //! not know HTTP, roles' business rules or masking.
 
 pub mod audit;
+pub mod census;
 pub mod customs;
 pub mod findings;
 pub mod report;
 
+pub use census::{CoverageDay, EnterpriseActivity, UnregisteredParty};
 pub use customs::{CustomsReceipt, DeclarationFilter, StoredDeclaration};
 pub use findings::{
     Closing, Finding, FindingAnswer, FindingFilter, FindingStatus, Quality, QualityDay, SweepReport,
@@ -752,10 +754,52 @@ pub trait CustomsStore: Send + Sync + 'static {
     ) -> Result<SweepReport>;
 }
 
+/// The census of cold-chain enterprises and the per-enterprise figures of the bureau's statistics.
+#[async_trait]
+pub trait CensusStore: Send + Sync + 'static {
+    /// Replaces `province`'s census with `entries` (a census is imported whole), in one transaction; answers how
+    /// many were stored.
+    async fn put_census(
+        &self,
+        province: ProvinceCode,
+        by: String,
+        entries: Vec<coldtrace_domain::census::CensusEntry>,
+        now_ms: i64,
+    ) -> Result<u64>;
+
+    /// `province`'s census, in the order it was imported, with when and by whom (none imported: empty).
+    async fn census(
+        &self,
+        province: ProvinceCode,
+    ) -> Result<(
+        Vec<coldtrace_domain::census::CensusEntry>,
+        Option<(i64, String)>,
+    )>;
+
+    /// Every registered enterprise in `scope` (current versions) with its activity.
+    async fn activity(&self, scope: Scope) -> Result<Vec<EnterpriseActivity>>;
+
+    /// Businesses of `province` that movements name by USCC and that are not registered, most named first.
+    async fn unregistered_parties(
+        &self,
+        province: ProvinceCode,
+        limit: u32,
+    ) -> Result<Vec<UnregisteredParty>>;
+
+    /// Records coverage by city and kind for a day (replacing that day's), and reads it back from `since_day`.
+    async fn record_coverage(&self, province: ProvinceCode, rows: Vec<CoverageDay>) -> Result<()>;
+    async fn coverage_history(
+        &self,
+        province: ProvinceCode,
+        since_day: String,
+    ) -> Result<Vec<CoverageDay>>;
+}
+
 pub trait Store:
     RecordStore
     + FindingStore
     + CustomsStore
+    + CensusStore
     + AuditStore
     + CredentialStore
     + IndexFeed
@@ -770,6 +814,7 @@ impl<
     T: RecordStore
         + FindingStore
         + CustomsStore
+        + CensusStore
         + AuditStore
         + CredentialStore
         + IndexFeed
@@ -784,7 +829,7 @@ impl<
 /// The role traits, for `use coldtrace_store::prelude::*`.
 pub mod prelude {
     pub use crate::{
-        AuditStore, CredentialStore, CustomsStore, FindingStore, InboxStore, IncidentStore,
-        IndexFeed, OutboxStore, PublicationStore, RecordStore, Store,
+        AuditStore, CensusStore, CredentialStore, CustomsStore, FindingStore, InboxStore,
+        IncidentStore, IndexFeed, OutboxStore, PublicationStore, RecordStore, Store,
     };
 }

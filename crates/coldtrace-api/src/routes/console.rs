@@ -32,6 +32,7 @@ const MODULES: &[(&str, &str)] = &[
     ("trace.js", include_str!("../web/js/trace.js")),
     ("findings.js", include_str!("../web/js/findings.js")),
     ("customs.js", include_str!("../web/js/customs.js")),
+    ("statistics.js", include_str!("../web/js/statistics.js")),
     ("names.js", include_str!("../web/js/names.js")),
     ("incidents.js", include_str!("../web/js/incidents.js")),
     ("notices.js", include_str!("../web/js/notices.js")),

@@ -1092,11 +1092,47 @@ async fn customs_uploads_a_feed_and_the_regulator_sees_the_difference() {
     })
     .await;
     click(&c, "a[href='#/findings?rule=customs_mismatch']").await;
-    let rows = rows(&c, "#findings").await;
-    assert_eq!(rows.len(), 1, "{rows:?}");
+    let found = rows(&c, "#findings").await;
+    assert_eq!(found.len(), 1, "{found:?}");
     assert!(
-        rows[0].iter().any(|c| c == "020220261000456789"),
-        "{rows:?}"
+        found[0].iter().any(|c| c == "020220261000456789"),
+        "{found:?}"
     );
     no_js_errors(&c, "customs findings for the regulator").await;
+
+    // The census: imported on the statistics page, matched, with the business not registered listed.
+    let census = dir.path().join("census.csv");
+    std::fs::write(
+        &census,
+        format!(
+            "统一社会信用代码,名称,类型,行政区划,地址,联系人,联系电话\n{},天津某进口商,进口商,120116,,,\n,北辰冰山冷库有限公司,第三方冷库,120113,北辰区,张三,13800000000\n",
+            importer.uscc
+        ),
+    )
+    .unwrap();
+    click(&c, "#nav a[href='#/statistics']").await;
+    wait_css(&c, "#census-file")
+        .await
+        .send_keys(census.to_str().unwrap())
+        .await
+        .unwrap();
+    click(&c, "#census-btn").await;
+    wait_text(&c, "#census-stored", |t| t.contains('2')).await;
+    assert_eq!(text_of(&c, "#census-coverage").await, "50%");
+    let missing = text_of(&c, "#census-unregistered").await;
+    assert!(
+        missing.contains("北辰冰山冷库有限公司")
+            && missing.contains("13800000000")
+            && missing.contains("天津市 北辰区"),
+        "{missing}"
+    );
+    let rows = rows(&c, "#stat-rows").await;
+    assert!(
+        rows.iter()
+            .any(|r| r[0] == "天津市" && r[1] == "进口商" && r[4] == "100%"),
+        "{rows:?}"
+    );
+    click(&c, "#stats-xlsx").await;
+    no_js_errors(&c, "census and statistics").await;
+    shot(&c, "console-statistics").await;
 }

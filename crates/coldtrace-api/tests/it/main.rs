@@ -11,5 +11,6 @@ mod ledger;
 mod openapi;
 mod records;
 mod schema;
+mod statistics;
 mod support;
 mod tenancy;

@@ -405,6 +405,20 @@ impl World {
             "/api/v1/incidents",
             Body::Json(json!({"kind": "batch_sample", "code": VICTIM_CODE, "positive_at": AT})),
         ));
+        // A census that would hide the victim's province's businesses or add false ones.
+        out.push((
+            "post",
+            "/api/v1/census",
+            Body::Json(json!({"entries": [{"uscc": v.uscc, "name": "伪造主体", "kind": "importer", "region": "120116"}]})),
+        ));
+        out.push((
+            "post",
+            "/api/v1/census/import",
+            Body::Csv(format!(
+                "统一社会信用代码,名称,类型,行政区划\n{},伪造主体,进口商,120116\n",
+                v.uscc
+            )),
+        ));
         // Customs data that would make the victim's batches look short or forged.
         out.push((
             "post",

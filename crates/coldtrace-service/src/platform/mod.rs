@@ -10,6 +10,7 @@
 //! wake-up), [`Platform::trace`] (where a trace starts, who may start there, the answer), [`Platform::open_incident`]
 //! (a positive test), [`Platform::publish`] (public lookup approval).
 
+pub mod census;
 pub mod customs;
 pub mod incident;
 pub mod publish;
@@ -189,6 +190,10 @@ impl Platform {
         {
             let store = store.clone();
             let checks = config.checks.clone();
+            let province = match &config.tier {
+                Tier::Province(p) => Some(p.clone()),
+                Tier::National => None,
+            };
             tasks.push(tokio::spawn(async move {
                 let mut tick = tokio::time::interval_at(
                     tokio::time::Instant::now() + SWEEP_EVERY,
@@ -202,6 +207,17 @@ impl Platform {
                         }
                         Ok(_) => {}
                         Err(e) => tracing::error!(error = %e, "ledger sweep failed"),
+                    }
+                    // The day's coverage of the census, for its trend.
+                    if let Some(p) = &province
+                        && let Err(e) = crate::statistics::record_coverage(
+                            store.as_ref(),
+                            p,
+                            jiff::Timestamp::now().as_millisecond(),
+                        )
+                        .await
+                    {
+                        tracing::error!(error = %e, "recording coverage failed");
                     }
                 }
             }));

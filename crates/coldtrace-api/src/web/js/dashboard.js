@@ -40,6 +40,7 @@ export async function dashboard() {
       ${stat("stat-open", d.open_incidents, "未结事件 open incidents", "#/incidents")}
       ${stat("stat-overdue", d.overdue_tasks, "超2小时未处置 tasks over 2 h", "#/incidents")}
       ${stat("stat-flagged", flagged, "有核查问题的批次 lots with findings", "#/findings")}
+      ${stat("stat-statistics", s.enterprises, "统计与底数覆盖 statistics and census coverage", "#/statistics")}
     </div>
     <h2>主体与报送覆盖 Enterprises by type and reporting (last ${d.days} days)</h2>
     ${table([

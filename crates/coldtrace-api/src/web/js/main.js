@@ -8,6 +8,7 @@ import { batches, batchPage } from "./batches.js";
 import { tracePage } from "./trace.js";
 import { findingsPage } from "./findings.js";
 import { customsPage } from "./customs.js";
+import { statisticsPage } from "./statistics.js";
 import { incidents, incidentPage, registerPage } from "./incidents.js";
 import { loadNames, provinceName } from "./names.js";
 import { noticesPage } from "./notices.js";
@@ -15,7 +16,7 @@ import { nationalPage, linksPage, nationalIncidents, nationalIncident } from "./
 import { recordPage, ledgerPage, minePage, tasksPage } from "./enterprise.js";
 
 const NAV = {
-  regulator: [["#/", "概览 Dashboard"], ["#/batches", "批次 Batches"], ["#/findings", "核查 Findings"], ["#/customs", "报关 Customs"], ["#/incidents", "事件 Incidents"], ["#/notices", "通报 Notices"]],
+  regulator: [["#/", "概览 Dashboard"], ["#/batches", "批次 Batches"], ["#/findings", "核查 Findings"], ["#/customs", "报关 Customs"], ["#/statistics", "统计 Statistics"], ["#/incidents", "事件 Incidents"], ["#/notices", "通报 Notices"]],
   customs: [["#/customs", "报关数据 Declarations"], ["#/findings", "比对问题 Findings"]],
   national: [["#/national", "指挥 Overview"], ["#/links", "异构识别 Links"], ["#/national/incidents", "事件 Incidents"]],
   enterprise: [["#/record", "登记 Record"], ["#/ledger", "台账 Ledger"], ["#/mine", "我的批次 My batches"], ["#/tasks", "处置任务 Tasks"]],
@@ -98,6 +99,7 @@ async function route() {
       case "batch": return await batchPage(parts[1]);
       case "trace": return await tracePage(parts[1], parts[2]);
       case "customs": return await customsPage(params.get("after"));
+      case "statistics": return await statisticsPage();
       case "findings": return await findingsPage(params.get("rule"), params.get("status"), params.get("city"), params.get("kind"));
       case "incidents": return await incidents();
       case "register": return registerPage(params);

@@ -1,0 +1,86 @@
+//! A regulator imports its province's census of cold-chain enterprises as a file (CSV or XLSX, one row per
+//! business), all or nothing, with problems by row and column.
+
+use coldtrace_domain::Principal;
+use coldtrace_ledger::{Format, Limits, RowError};
+
+use super::Platform;
+use crate::error::ServiceError;
+
+/// What a census file did.
+#[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
+pub struct CensusImportReport {
+    /// `UTF-8`, `GBK` or `XLSX`.
+    pub encoding: String,
+    pub rows: usize,
+    /// Every problem by file row and column; when there is one, nothing was stored.
+    pub errors: Vec<RowError>,
+    /// Entries stored (the province's census replaced), when there was no problem.
+    pub stored: Option<u64>,
+}
+
+impl Platform {
+    pub async fn import_census(
+        &self,
+        p: &Principal,
+        bytes: &[u8],
+        format: Format,
+    ) -> Result<CensusImportReport, ServiceError> {
+        crate::error::require_role(p, &[coldtrace_domain::Role::Regulator], "import a census")?;
+        if bytes.is_empty() {
+            return Err(ServiceError::invalid("body", "the file is empty"));
+        }
+        let limits = Limits {
+            max_rows: crate::statistics::MAX_CENSUS,
+            ..Limits::default()
+        };
+        let file = match self.read_ledger(bytes, format, limits).await? {
+            Ok(f) => f,
+            Err(e) => {
+                return Ok(CensusImportReport {
+                    errors: vec![RowError {
+                        row: 0,
+                        column: None,
+                        reason: e.to_string(),
+                    }],
+                    ..Default::default()
+                });
+            }
+        };
+        let mut report = CensusImportReport {
+            encoding: file.encoding.to_string(),
+            rows: file.table.rows.len(),
+            ..Default::default()
+        };
+        let (drafts, rows) = match crate::statistics::census_drafts(&file.table) {
+            Ok(d) => d,
+            Err(errors) => {
+                report.errors = errors;
+                return Ok(report);
+            }
+        };
+        match crate::statistics::put_census(self.store.as_ref(), p, &drafts).await {
+            Ok(n) => report.stored = Some(n),
+            Err(ServiceError::Invalid(errors)) => {
+                report.errors = errors
+                    .into_iter()
+                    .map(|e| {
+                        let i: usize = e
+                            .field
+                            .strip_prefix("entries[")
+                            .and_then(|r| r.split(']').next())
+                            .and_then(|n| n.parse().ok())
+                            .unwrap_or(usize::MAX);
+                        RowError {
+                            row: rows.get(i).copied().unwrap_or(0),
+                            column: crate::statistics::census_column(&file.table, &e.field),
+                            reason: e.reason,
+                        }
+                    })
+                    .collect();
+            }
+            Err(e) => return Err(e),
+        }
+        Ok(report)
+    }
+}
