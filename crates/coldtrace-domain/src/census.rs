@@ -3,8 +3,8 @@
 //! A province imports the census it gets from market supervision or commerce registers; coverage is how much of
 //! it is registered on the platform. Registers and ledgers write the same business differently (`（天津）` and
 //! `(天津)`, with or without `天津市` in front, `有限公司` or `有限责任公司`, a character typed wrong), so an entry
-//! matches by USCC first, then by its name made plain ([`plain_name`]), then by a name within a small edit
-//! distance in the same city ([`match_census`]).
+//! matches by USCC first, then by its name made plain ([`plain_name`]) in the same city, then by a name within a
+//! small edit distance in the same district ([`match_census`]).
 
 use std::collections::HashMap;
 
@@ -100,8 +100,9 @@ impl CensusEntryDraft {
 /// Legal-form endings that registers write in different ways, longest first.
 const FORMS: &[&str] = &["股份有限公司", "有限责任公司", "有限公司", "公司"];
 
-/// Place names a business name may start with or carry in brackets: provinces, cities and districts, full and
-/// without their last character of kind (`天津市` and `天津`, `滨海新区` and `滨海新`).
+/// Place names a business name may start with or carry in brackets: provinces and prefecture-level cities, full
+/// and short (`天津市` and `天津`, `河北省` and `河北`), and county-level districts by their full name (`滨海新区`).
+/// Short forms of districts are common words (`嘉禾`, `永康`) and are never taken as places.
 fn places() -> &'static std::collections::HashSet<String> {
     static NAMES: std::sync::OnceLock<std::collections::HashSet<String>> =
         std::sync::OnceLock::new();
@@ -113,9 +114,14 @@ fn places() -> &'static std::collections::HashSet<String> {
                 continue;
             }
             v.insert(d.name.to_string());
-            let short: String = d.name.chars().take(d.name.chars().count() - 1).collect();
-            if short.chars().count() >= 2 {
-                v.insert(short);
+            if d.is_province() || d.is_city() {
+                for suffix in ["省", "市", "自治区", "地区", "盟"] {
+                    if let Some(short) = d.name.strip_suffix(suffix)
+                        && short.chars().count() >= 2
+                    {
+                        v.insert(short.to_string());
+                    }
+                }
             }
         }
         for (_, short) in crate::id::PROVINCE_CODES {
@@ -176,8 +182,12 @@ pub fn plain_name(name: &str) -> String {
             !c.is_whitespace() && !c.is_ascii_punctuation() && !"·、，。《》“”‘’【】".contains(*c)
         })
         .collect();
-    while let Some(n) = leading_place(&s).filter(|n| *n < s.len()) {
-        s = s[n..].to_string();
+    // Places in front (天津市, 滨海新区), at most three, keeping two characters.
+    for _ in 0..3 {
+        match leading_place(&s).filter(|n| s[*n..].chars().count() >= 2) {
+            Some(n) => s = s[n..].to_string(),
+            None => break,
+        }
     }
     for form in FORMS {
         if let Some(stripped) = s.strip_suffix(form)
@@ -224,19 +234,54 @@ fn tolerance(chars: usize) -> usize {
     if chars < 4 { 0 } else { (chars / 8).max(1) }
 }
 
-/// Matches each census entry to a registered enterprise: by USCC, by plain name (same city first), then by the
-/// nearest plain name in the same city within [`tolerance`]. An entry whose nearest names tie is not matched.
+/// The names one character shorter than `s` (each character left out in turn), and `s` itself: two names one
+/// edit apart share one of these, so near names are found by lookups rather than by comparing every pair.
+fn deletions(s: &str) -> Vec<String> {
+    let chars: Vec<char> = s.chars().collect();
+    let mut v = Vec::with_capacity(chars.len() + 1);
+    v.push(s.to_string());
+    for i in 0..chars.len() {
+        v.push(
+            chars
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(_, c)| *c)
+                .collect(),
+        );
+    }
+    v
+}
+
+/// Matches each census entry to a registered enterprise: by USCC (anywhere), by plain name in the same city (the
+/// region's first four digits), then by the nearest plain name within [`tolerance`] in the same district. An
+/// entry whose nearest names tie is not matched.
 pub fn match_census(entries: &[CensusEntry], registered: &[Registered]) -> Vec<CensusMatch> {
     let by_uscc: HashMap<&str, Uuid> = registered.iter().map(|r| (r.uscc.as_str(), r.id)).collect();
     let plain: Vec<String> = registered.iter().map(|r| plain_name(&r.name)).collect();
-    let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
-    let mut by_city: HashMap<&str, Vec<usize>> = HashMap::new();
+    let city = |region: &str| region.get(..4).unwrap_or("").to_string();
+    let mut by_name: HashMap<(String, &str), Vec<usize>> = HashMap::new();
+    // (district, a deletion variant) → registered names that have it; names long enough for a tolerance of one.
+    // Near names are looked for in the same district only: in a whole city (a municipality is one) two
+    // businesses a character apart are too often two businesses.
+    let mut near: HashMap<(String, String), Vec<usize>> = HashMap::new();
+    // Longer names (a tolerance of two or more), by district, compared one by one.
+    let mut long: HashMap<String, Vec<usize>> = HashMap::new();
     for (i, r) in registered.iter().enumerate() {
-        by_name.entry(plain[i].as_str()).or_default().push(i);
-        by_city
-            .entry(r.region.get(..4).unwrap_or(""))
+        let c = city(&r.region);
+        by_name
+            .entry((c.clone(), plain[i].as_str()))
             .or_default()
             .push(i);
+        match tolerance(plain[i].chars().count()) {
+            0 => {}
+            1 => {
+                for d in deletions(&plain[i]) {
+                    near.entry((r.region.clone(), d)).or_default().push(i);
+                }
+            }
+            _ => long.entry(r.region.clone()).or_default().push(i),
+        }
     }
     entries
         .iter()
@@ -248,50 +293,57 @@ pub fn match_census(entries: &[CensusEntry], registered: &[Registered]) -> Vec<C
                 };
             }
             let p = plain_name(&e.name);
-            let city = &e.region.as_str()[..4];
-            if let Some(ix) = by_name.get(p.as_str()) {
-                let pick = ix
-                    .iter()
-                    .find(|i| registered[**i].region.starts_with(city))
-                    .unwrap_or(&ix[0]);
+            let c = city(e.region.as_str());
+            if let Some(ix) = by_name.get(&(c.clone(), p.as_str())) {
                 return CensusMatch {
-                    enterprise: Some(registered[*pick].id),
+                    enterprise: Some(registered[ix[0]].id),
                     by: Some(MatchedBy::Name),
                 };
             }
             let n = p.chars().count();
             let tol = tolerance(n);
+            let mut candidates: Vec<usize> = Vec::new();
             if tol > 0 {
-                let mut best: Option<(usize, usize)> = None;
-                let mut tie = false;
-                for i in by_city.get(city).map(Vec::as_slice).unwrap_or(&[]) {
-                    let other = &plain[*i];
-                    if other.chars().count().abs_diff(n) > tol {
-                        continue;
-                    }
-                    let d = strsim::levenshtein(&p, other);
-                    if d > tol {
-                        continue;
-                    }
-                    match best {
-                        Some((bd, _)) if d > bd => {}
-                        Some((bd, _)) if d == bd => tie = true,
-                        _ => {
-                            best = Some((d, *i));
-                            tie = false;
-                        }
+                let district = e.region.as_str().to_string();
+                for d in deletions(&p) {
+                    if let Some(ix) = near.get(&(district.clone(), d)) {
+                        candidates.extend(ix);
                     }
                 }
-                if let (Some((_, i)), false) = (best, tie) {
-                    return CensusMatch {
-                        enterprise: Some(registered[i].id),
-                        by: Some(MatchedBy::SimilarName),
-                    };
+                candidates.extend(long.get(&district).map(Vec::as_slice).unwrap_or(&[]));
+                candidates.sort_unstable();
+                candidates.dedup();
+            }
+            let mut best: Option<(usize, usize)> = None;
+            let mut tie = false;
+            for i in candidates {
+                let other = &plain[i];
+                let t = tol.min(tolerance(other.chars().count()).max(1));
+                if other.chars().count().abs_diff(n) > t {
+                    continue;
+                }
+                let d = strsim::levenshtein(&p, other);
+                if d > t {
+                    continue;
+                }
+                match best {
+                    Some((bd, _)) if d > bd => {}
+                    Some((bd, _)) if d == bd => tie = true,
+                    _ => {
+                        best = Some((d, i));
+                        tie = false;
+                    }
                 }
             }
-            CensusMatch {
-                enterprise: None,
-                by: None,
+            match (best, tie) {
+                (Some((_, i)), false) => CensusMatch {
+                    enterprise: Some(registered[i].id),
+                    by: Some(MatchedBy::SimilarName),
+                },
+                _ => CensusMatch {
+                    enterprise: None,
+                    by: None,
+                },
             }
         })
         .collect()

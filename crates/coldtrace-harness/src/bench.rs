@@ -2,6 +2,7 @@
 //!
 //! - `bench ingest`: movements per second through the HTTP API in batched submissions, against the baseline of
 //!   one movement per request; and ledger rows per second through file import (CSV), directly and over HTTP.
+//! - `bench census`: census matching at 10^4 enterprises.
 //! - `bench customs`: the customs cross-check of a feed of declarations against a generated store.
 
 use coldtrace_store::prelude::*;
@@ -104,6 +105,14 @@ pub enum What {
         #[arg(long, default_value_t = 7)]
         seed: u64,
     },
+    /// Matching a census of `enterprises` entries against as many registered enterprises, in memory and through
+    /// a store's statistics, with the matches counted against the truth.
+    Census {
+        #[arg(long, default_value_t = 10_000)]
+        enterprises: usize,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
     /// The trace engine alone on synthetic flows in memory, at scales a store takes hours to fill.
     Scale {
         #[arg(long, default_value_t = 10_000_000)]
@@ -158,6 +167,7 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
             movements,
             incidents,
         } => crate::bench_docking::run(movements, incidents).await,
+        What::Census { enterprises, seed } => crate::bench_census::run(enterprises, seed).await,
         What::Customs {
             data,
             declarations,

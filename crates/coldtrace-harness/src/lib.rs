@@ -11,6 +11,7 @@
 //!   processes: backlog delivery and positive-test-to-notice latency).
 
 pub mod bench;
+pub mod bench_census;
 pub mod bench_customs;
 pub mod bench_docking;
 pub mod bench_guards;
