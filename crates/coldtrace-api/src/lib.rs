@@ -24,7 +24,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use coldtrace_service::Platform;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
@@ -222,6 +222,8 @@ pub fn app(state: AppState) -> Router {
         .route("/national/incidents", get(docking::incidents))
         .route("/national/incidents/{id}", get(docking::incident))
         .route("/national/trace", get(docking::trace))
+        .route("/national/contacts", get(docking::contacts))
+        .route("/contacts", put(docking::send_contacts))
         .route("/national/requests", post(docking::request_detail))
         .route("/national/requests/{id}", get(docking::request_status))
         .route("/stats", get(system::stats))
@@ -236,6 +238,7 @@ pub fn app(state: AppState) -> Router {
             get(docking::incident_deliveries),
         )
         .route("/docking/v1/foreign/records", post(docking::foreign))
+        .route("/docking/v1/contacts", put(docking::put_contacts))
         .route(
             "/docking/v1/schema.json",
             get(openapi::serve_docking_schema),

@@ -30,6 +30,7 @@ use crate::routes::*;
         console::dashboard, console::publish, console::withdraw,
         docking::upload, docking::foreign, docking::notices, docking::incident_deliveries, docking::status, docking::received, docking::ack,
         docking::overview, docking::links, docking::decide, docking::incidents, docking::incident, docking::trace, docking::request_detail, docking::request_status,
+        docking::put_contacts, docking::contacts, docking::send_contacts,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::FieldErrorBody)),
     modifiers(&SecurityAddon)

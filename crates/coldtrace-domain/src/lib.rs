@@ -13,6 +13,7 @@
 //! - [`enterprise`], [`product`], [`batch`], [`document`], [`movement`], [`person`]: the records and drafts.
 //! - [`submission`]: a set of records validated together.
 //! - [`census`]: the census of cold-chain enterprises and its matching against registered ones.
+//! - [`contacts`]: the province contacts registry kept at the national platform.
 //! - [`customs`]: customs declarations and the cross-check of importers' batches against them.
 //! - [`incident`]: positive tests, disposal tasks, notices and their history.
 //! - [`docking`]: the docking protocol between provincial platforms and the national command platform.
@@ -29,6 +30,7 @@ pub mod batch;
 pub mod census;
 pub mod checks;
 pub mod code;
+pub mod contacts;
 pub mod customs;
 pub mod docking;
 pub mod document;

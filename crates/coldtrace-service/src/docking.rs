@@ -151,6 +151,33 @@ impl DockingClient {
         }
     }
 
+    /// Sends this province's entry of the contacts registry to the national platform; answers it as the national
+    /// platform now keeps it. Fields the national platform refuses come back as `Refused` with its errors.
+    pub async fn put_contacts(
+        &self,
+        draft: &coldtrace_domain::contacts::ProvinceContactsDraft,
+    ) -> Result<coldtrace_domain::contacts::ContactsVersion, DockingError> {
+        let resp = self
+            .http
+            .put(format!("{}/docking/v1/contacts", self.link.url))
+            .basic_auth(&self.link.client_id, Some(&self.link.secret))
+            .timeout(Duration::from_secs(10))
+            .json(draft)
+            .send()
+            .await
+            .map_err(|e| DockingError::Unreachable(e.to_string()))?;
+        match resp.status().as_u16() {
+            200 => resp
+                .json()
+                .await
+                .map_err(|e| DockingError::Unreachable(e.to_string())),
+            s => Err(DockingError::Unreachable(format!(
+                "national platform answered {s}: {}",
+                resp.text().await.unwrap_or_default()
+            ))),
+        }
+    }
+
     /// Something was written: deliver now rather than at the next poll.
     pub fn wake(&self) {
         self.wake.notify_one();

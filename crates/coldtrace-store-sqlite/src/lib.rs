@@ -25,6 +25,7 @@ pub(crate) use coldtrace_store::*;
 
 mod audit;
 mod census;
+mod contacts;
 mod credentials;
 mod customs;
 mod docking;
@@ -163,6 +164,7 @@ impl SqliteStore {
             writer.execute_batch(crate::docking::SCHEMA)?;
             writer.execute_batch(crate::audit::SCHEMA)?;
             writer.execute_batch(crate::census::SCHEMA)?;
+            writer.execute_batch(crate::contacts::SCHEMA)?;
             // Version 14 added each lot's last movement (`last_at`).
             if version < 14 {
                 schema::backfill_lot_stock(&writer)?;

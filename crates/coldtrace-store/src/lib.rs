@@ -795,11 +795,33 @@ pub trait CensusStore: Send + Sync + 'static {
     ) -> Result<Vec<CoverageDay>>;
 }
 
+/// The province contacts registry at the national platform: every version of every province's entry.
+#[async_trait]
+pub trait ContactsStore: Send + Sync + 'static {
+    /// Stores a new version of `province`'s entry (the same content as the latest changes nothing); answers the
+    /// entry as it now stands.
+    async fn put_contacts(
+        &self,
+        province: String,
+        contacts: coldtrace_domain::contacts::ProvinceContacts,
+        by: String,
+        now_ms: i64,
+    ) -> Result<coldtrace_domain::contacts::ContactsVersion>;
+    /// The latest entry of every province, by province.
+    async fn contacts(&self) -> Result<Vec<coldtrace_domain::contacts::ContactsVersion>>;
+    /// Every version of one province's entry, oldest first.
+    async fn contacts_history(
+        &self,
+        province: String,
+    ) -> Result<Vec<coldtrace_domain::contacts::ContactsVersion>>;
+}
+
 pub trait Store:
     RecordStore
     + FindingStore
     + CustomsStore
     + CensusStore
+    + ContactsStore
     + AuditStore
     + CredentialStore
     + IndexFeed
@@ -815,6 +837,7 @@ impl<
         + FindingStore
         + CustomsStore
         + CensusStore
+        + ContactsStore
         + AuditStore
         + CredentialStore
         + IndexFeed
@@ -829,7 +852,7 @@ impl<
 /// The role traits, for `use coldtrace_store::prelude::*`.
 pub mod prelude {
     pub use crate::{
-        AuditStore, CensusStore, CredentialStore, CustomsStore, FindingStore, InboxStore,
-        IncidentStore, IndexFeed, OutboxStore, PublicationStore, RecordStore, Store,
+        AuditStore, CensusStore, ContactsStore, CredentialStore, CustomsStore, FindingStore,
+        InboxStore, IncidentStore, IndexFeed, OutboxStore, PublicationStore, RecordStore, Store,
     };
 }

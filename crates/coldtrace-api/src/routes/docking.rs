@@ -566,3 +566,91 @@ pub async fn ack(
         .map(Json)
         .ok_or(ApiError::NotFound("notice"))
 }
+
+/// `PUT /docking/v1/contacts`: a province keeps its own entry of the contacts registry at the national platform
+/// (the province is the docking client's). The same content again changes nothing; other content is a new
+/// version, and every version is kept.
+#[utoipa::path(put, path = "/docking/v1/contacts", tag = "docking",
+    request_body = coldtrace_domain::contacts::ProvinceContactsDraft,
+    responses((status = 200, body = coldtrace_domain::contacts::ContactsVersion),
+              (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("docking_client" = [])))]
+pub async fn put_contacts(
+    State(state): State<AppState>,
+    client: DockingAuth,
+    ApiJson { value: draft, .. }: ApiJson<coldtrace_domain::contacts::ProvinceContactsDraft>,
+) -> Result<Json<coldtrace_domain::contacts::ContactsVersion>, ApiError> {
+    national(&state)?;
+    let contacts = draft.parse().map_err(ApiError::from)?;
+    let v = state
+        .store
+        .put_contacts(
+            client.province.clone(),
+            contacts,
+            format!("docking:{}", client.province),
+            jiff::Timestamp::now().as_millisecond(),
+        )
+        .await?;
+    Ok(Json(v))
+}
+
+/// Which entries of the contacts registry.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ContactsQuery {
+    /// Every version of this province's entry, oldest first (the latest of every province without it).
+    pub province: Option<String>,
+}
+
+/// `GET /api/v1/national/contacts`: the commander's registry of every province's office and duty contacts.
+#[utoipa::path(get, path = "/api/v1/national/contacts", tag = "national", params(ContactsQuery),
+    responses((status = 200, body = [coldtrace_domain::contacts::ContactsVersion])), security(("api_key" = [])))]
+pub async fn contacts(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    ApiQuery(q): ApiQuery<ContactsQuery>,
+) -> Result<Json<Vec<coldtrace_domain::contacts::ContactsVersion>>, ApiError> {
+    commander(&p)?;
+    national(&state)?;
+    Ok(Json(match q.province {
+        Some(prov) => {
+            let prov = coldtrace_domain::ProvinceCode::parse(&prov)
+                .map_err(|e| ApiError::invalid("province", e.to_string()))?;
+            state
+                .store
+                .contacts_history(prov.as_str().to_string())
+                .await?
+        }
+        None => state.store.contacts().await?,
+    }))
+}
+
+/// `PUT /api/v1/contacts`: a provincial regulator sends its province's entry of the contacts registry to the
+/// national platform, through this platform's docking link; answers the entry as the national platform keeps it.
+#[utoipa::path(put, path = "/api/v1/contacts", tag = "docking",
+    request_body = coldtrace_domain::contacts::ProvinceContactsDraft,
+    responses((status = 200, body = coldtrace_domain::contacts::ContactsVersion),
+              (status = 422, body = ErrorBody), (status = 503, body = ErrorBody, description = "no docking link, or the national platform unreachable")),
+    security(("api_key" = [])))]
+pub async fn send_contacts(
+    State(state): State<AppState>,
+    Auth(p): Auth,
+    ApiJson { value: draft, .. }: ApiJson<coldtrace_domain::contacts::ProvinceContactsDraft>,
+) -> Result<Json<coldtrace_domain::contacts::ContactsVersion>, ApiError> {
+    if p.role != coldtrace_domain::Role::Regulator || p.province.as_ref() != state.tier.province() {
+        return Err(ApiError::Forbidden(
+            "only this province's regulator keeps its contacts".into(),
+        ));
+    }
+    // Checked here first, so that a wrong field is named without a round trip.
+    draft.parse().map_err(ApiError::from)?;
+    let d = state.docking.as_ref().ok_or_else(|| {
+        ApiError::Unavailable("this platform has no docking link to a national platform".into())
+    })?;
+    Ok(Json(
+        d.put_contacts(&draft)
+            .await
+            .map_err(|e| ApiError::Unavailable(e.to_string()))?,
+    ))
+}

@@ -865,12 +865,30 @@ async fn a_commander_confirms_a_link_between_provinces_in_the_browser() {
         .await;
     assert_eq!(s, 200);
 
+    // Tianjin keeps its duty contacts at the national platform.
+    let r = reqwest::Client::new()
+        .put(format!("{}/docking/v1/contacts", nat.base))
+        .basic_auth("province-12", Some("secret-of-province-12"))
+        .json(
+            &json!({"office": "天津市市场监督管理委员会食品流通处", "hours": "24小时",
+            "contacts": [{"name": "张伟", "role": "值班长", "phone": "022-23456789"}]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
     let profile = tempfile::tempdir().unwrap();
     let (_driver, c) = browser(profile.path()).await;
     sign_in(&c, &nat.base, &nat.commander).await;
     wait_text(&c, "main h1", |t| t.contains("National command")).await;
-    let by_province = wait_text(&c, "#by-province", |t| t.contains("44")).await;
-    assert!(by_province.contains("12"), "{by_province}");
+    let by_province = wait_text(&c, "#by-province", |t| t.contains("广东")).await;
+    assert!(by_province.contains("天津"), "{by_province}");
+    let registry = text_of(&c, "#contacts").await;
+    assert!(
+        registry.contains("张伟") && registry.contains("022-23456789"),
+        "{registry}"
+    );
     no_js_errors(&c, "national overview").await;
     shot(&c, "national-overview").await;
     c.goto(&format!("{}/console#/links", nat.base))
@@ -956,6 +974,21 @@ async fn a_commander_confirms_a_link_between_provinces_in_the_browser() {
     wanted.dedup();
     let wanted: Vec<String> = wanted.iter().map(|p| pname(p)).collect();
     assert_eq!(provinces, wanted, "{answer}");
+    // Beside each province's notice, its duty contacts (or that it has none registered).
+    let tianjin = deliveries
+        .iter()
+        .find(|r| r[0] == "天津")
+        .expect("Tianjin's row");
+    assert!(
+        tianjin.last().unwrap().contains("值班长 张伟"),
+        "{deliveries:?}"
+    );
+    assert!(
+        deliveries
+            .iter()
+            .any(|r| r.last().unwrap().contains("未登记联络人")),
+        "{deliveries:?}"
+    );
     no_js_errors(&c, "national incident").await;
     c.close().await.unwrap();
 }
@@ -1092,6 +1125,7 @@ async fn customs_uploads_a_feed_and_the_regulator_sees_the_difference() {
     })
     .await;
     click(&c, "a[href='#/findings?rule=customs_mismatch']").await;
+    wait_text(&c, "#findings", |t| t.contains("CT-CUS-DIFF")).await;
     let found = rows(&c, "#findings").await;
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(

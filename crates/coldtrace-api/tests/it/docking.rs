@@ -530,3 +530,134 @@ async fn one_province_can_neither_stall_nor_speak_for_another_and_messages_are_c
     assert_eq!(v["accepted"], 1, "{v}");
     assert_eq!(v["duplicates"], 0, "{v}");
 }
+
+/// A province keeps its own entry of the contacts registry at the national platform, through its own platform's
+/// docking link or the docking interface itself; every change is a version; a commander reads them all.
+#[tokio::test]
+async fn each_province_keeps_its_own_contacts_at_the_national_platform() {
+    let nat = Nat::spawn().await;
+    // Tianjin's platform, docked to the national one.
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path().join("coldtrace.sqlite")).unwrap());
+    store.enable_docking(coldtrace_store::DockingConfig {
+        province: "12".into(),
+        issuer: None,
+    });
+    let regulator = TestApp::key(&store, Role::Regulator, Some("12"), None).await;
+    let platform = Platform::start(
+        store.clone() as Arc<dyn Store>,
+        PlatformConfig {
+            national: Some(coldtrace_service::docking::NationalLink {
+                url: nat.base.clone(),
+                client_id: "province-12".into(),
+                secret: "secret-of-province-12".into(),
+                province: "12".into(),
+                ca_pem: None,
+            }),
+            ..PlatformConfig::new(Tier::Province(
+                coldtrace_domain::ProvinceCode::parse("12").unwrap(),
+            ))
+        },
+    )
+    .await
+    .unwrap();
+    let tianjin = crate::support::serve(AppState::with_limits(
+        Arc::new(platform),
+        coldtrace_api::limits::RateLimits::unlimited(),
+    ))
+    .await;
+    let http = reqwest::Client::new();
+    let entry = json!({"office": "天津市市场监督管理委员会食品流通处", "hours": "24小时",
+        "contacts": [{"name": "张伟", "role": "值班长", "phone": "022-23456789", "email": "duty@scjg.tj.gov.cn"}]});
+    let put = |key: &str, body: &Value| {
+        http.put(format!("{tianjin}/api/v1/contacts"))
+            .bearer_auth(key)
+            .json(body)
+            .send()
+    };
+    // A wrong field is named before anything is sent.
+    let mut bad = entry.clone();
+    bad["contacts"][0]["phone"] = json!("12");
+    let r = put(&regulator, &bad).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["field"],
+        "contacts[0].phone"
+    );
+    // The regulator's entry reaches the national platform; the same again is the same version.
+    for _ in 0..2 {
+        let r = put(&regulator, &entry).await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(
+            (v["province"].as_str(), v["version"].as_u64()),
+            (Some("12"), Some(1)),
+            "{v}"
+        );
+    }
+    // A change is a new version, and the first stays in the history.
+    let mut changed = entry.clone();
+    changed["hours"] = json!("工作日 8:30-17:30，其余时间值班电话");
+    let v: Value = put(&regulator, &changed)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["version"], 2);
+    // Guangdong keeps its own over the docking interface; it cannot write Tianjin's (the province is its client's).
+    let r = http
+        .put(format!("{}/docking/v1/contacts", nat.base))
+        .basic_auth("province-44", Some("secret-of-province-44"))
+        .json(&json!({"office": "广东省市场监督管理局", "hours": "24小时",
+            "contacts": [{"name": "李娜", "role": "联络员", "phone": "13912345678"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let all = nat.get("/api/v1/national/contacts").await;
+    let provinces: Vec<(&str, u64)> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["province"].as_str().unwrap(),
+                c["version"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(provinces, vec![("12", 2), ("44", 1)]);
+    assert_eq!(all[0]["contacts"]["contacts"][0]["name"], "张伟");
+    let history = nat.get("/api/v1/national/contacts?province=12").await;
+    assert_eq!(history.as_array().unwrap().len(), 2);
+    assert_eq!(history[0]["contacts"]["hours"], "24小时");
+    assert_eq!(history[1]["updated_by"], "docking:12");
+    // Only the commander reads the registry; an enterprise or another role at the province may not send it.
+    let r = http
+        .get(format!("{}/api/v1/national/contacts", nat.base))
+        .bearer_auth(&regulator)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "a province's key means nothing at the national platform"
+    );
+    let customs = TestApp::key(&store, Role::Customs, Some("12"), None).await;
+    assert_eq!(
+        put(&customs, &entry).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    // A platform with no docking link says so.
+    let lone = TestApp::spawn().await;
+    let r = http
+        .put(format!("{}/api/v1/contacts", lone.base))
+        .bearer_auth(&lone.regulator)
+        .json(&entry)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+}

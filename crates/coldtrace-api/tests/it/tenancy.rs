@@ -405,6 +405,10 @@ impl World {
             "/api/v1/incidents",
             Body::Json(json!({"kind": "batch_sample", "code": VICTIM_CODE, "positive_at": AT})),
         ));
+        // A province's duty contacts, rewritten by someone else.
+        let duty = json!({"office": "伪造", "hours": "无", "contacts": [{"name": "冒充", "role": "值班长", "phone": "13800000000"}]});
+        out.push(("put", "/api/v1/contacts", Body::Json(duty.clone())));
+        out.push(("put", "/docking/v1/contacts", Body::Json(duty)));
         // A census that would hide the victim's province's businesses or add false ones.
         out.push((
             "post",

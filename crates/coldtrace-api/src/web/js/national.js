@@ -10,13 +10,15 @@ import { provinceName } from "./names.js";
 
 export async function nationalPage() {
   const o = await get("/api/v1/national/overview");
+  const registry = await get("/api/v1/national/contacts");
+  const contacts = new Map(registry.map((x) => [x.province, x]));
   const c = o.counts;
   const stat = (n, label) => html`<div class="stat"><b>${fmt(n)}</b><span>${label}</span></div>`;
   show(html`<h1>国家指挥 National command</h1><div class="grid">
     ${stat(c.batches, "批次 batches")}${stat(c.links, "跨省关联 links")}${stat(c.links_proposed, "待确认 awaiting decision")}
     ${stat(c.links_ambiguous, "有歧义 ambiguous")}${stat(o.incidents, "事件 incidents")}</div>
     <div class="split"><div><h2>各省批次 Batches by province</h2>${table([
-      { head: "省份", cell: ([p]) => p },
+      { head: "省份", cell: ([p]) => provinceName(p) },
       { head: "批次", num: true, cell: ([, n]) => fmt(n) },
     ], Object.entries(o.batches_by_province), { id: "by-province" })}</div>
     <div><h2>主体 Enterprises by type</h2>${table([
@@ -25,10 +27,18 @@ export async function nationalPage() {
     ], Object.entries(o.enterprises_by_kind), { id: "by-kind" })}</div></div>
     <h2>未确认通报 Notices not acknowledged</h2>
     ${table([
-      { head: "省份", cell: (d) => d.province },
+      { head: "省份", cell: (d) => provinceName(d.province) },
       { head: "事件", cell: (d) => html`<a href="#/national/incident/${d.incident}">${d.incident}</a>` },
       { head: "送达", cell: (d) => (d.received_at_ms ? badge("received", "ok") : badge("pending", "warn")) },
-    ], o.unacknowledged, { id: "unacknowledged" })}`);
+      { head: "联络 duty contacts", cell: (d) => duty(contacts.get(d.province)) },
+    ], o.unacknowledged, { id: "unacknowledged" })}
+    <h2>各省联络名录 Province contacts</h2>
+    ${table([
+      { head: "省份", cell: (x) => provinceName(x.province) },
+      { head: "负责处室与时间 office and hours", cell: (x) => duty(x) },
+      { head: "版本", num: true, cell: (x) => x.version },
+      { head: "更新", cell: (x) => dayMs(x.updated_at_ms) },
+    ], registry, { id: "contacts", empty: "还没有省份登记联络人 No province has sent its contacts yet" })}`);
 }
 
 const linkBadge = (s) => badge(s, s === "confirmed" ? "ok" : s === "rejected" ? "bad" : "warn");
@@ -74,8 +84,16 @@ function everyProvince(i) {
   return rows.sort((a, b) => a.province.localeCompare(b.province));
 }
 
+// A province's duty contacts (GET /api/v1/national/contacts answers [ContactsVersion {province, version,
+// contacts: ProvinceContacts {office, hours, contacts: [DutyContact {name, role, phone, email}]}, updated_at_ms,
+// updated_by}]), as a commander reads them beside a notice.
+const duty = (c) => (c
+  ? html`${c.contacts.office} · ${c.contacts.hours}<br>${c.contacts.contacts.map((p) => html`${p.role} ${p.name} <a href="tel:${p.phone}">${p.phone}</a> `)}`
+  : html`<span class="muted">未登记联络人 no contacts</span>`);
+
 export async function nationalIncident(id) {
   const i = await get("/api/v1/national/incidents/" + enc(id));
+  const contacts = new Map((await get("/api/v1/national/contacts")).map((c) => [c.province, c]));
   show(html`<h1>跨省事件 <span id="incident-subject">${i.incident.report.subject}</span></h1>
     <p>报告省份 ${provinceName(i.incident.province)} · 涉及 <span id="incident-provinces">${i.trace.provinces.map(provinceName).join("、")}</span></p>
     <h2>跨省追溯 Trace</h2>${table([
@@ -92,5 +110,6 @@ export async function nationalIncident(id) {
       { head: "确认", cell: (d) => (d.none ? "" : d.ack ? html`✓ ${d.ack.by} ${dayMs(d.acked_at_ms)}` : badge("未确认", "warn")) },
       { head: "说明", cell: (d) => (d.ack && d.ack.note) || "" },
       { head: "定位持有者", num: true, cell: (d) => (d.ack ? d.ack.holders.length : "") },
+      { head: "联络 duty contacts", cell: (d) => duty(contacts.get(d.province)) },
     ], everyProvince(i), { id: "deliveries" })}`);
 }
