@@ -66,10 +66,15 @@ impl CensusEntryDraft {
             required_text(&self.region, 6)
                 .and_then(|r| RegionCode::parse(&r).map_err(|x| x.to_string()))
                 .and_then(|r| {
-                    if r.is_known() {
-                        Ok(r)
-                    } else {
+                    if !r.is_known() {
                         Err(format!("{} is not a division of GB/T 2260", r.as_str()))
+                    } else if r.as_str().ends_with("0000") {
+                        Err(format!(
+                            "{} is a province; give the city or district",
+                            r.as_str()
+                        ))
+                    } else {
+                        Ok(r)
                     }
                 }),
         );
@@ -131,8 +136,50 @@ fn places() -> &'static std::collections::HashSet<String> {
     })
 }
 
+/// The places of one province a business name of it may start with: the province and its cities, full and
+/// short, and its districts by their full name. (Another province's city in front is part of a brand: `中山`,
+/// `金华` are common words elsewhere.)
+fn own_places(province: &str) -> std::sync::Arc<std::collections::HashSet<String>> {
+    use std::sync::{Arc, Mutex, OnceLock};
+    static BY_PROVINCE: OnceLock<Mutex<HashMap<String, Arc<std::collections::HashSet<String>>>>> =
+        OnceLock::new();
+    let map = BY_PROVINCE.get_or_init(Default::default);
+    let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
+    map.entry(province.to_string())
+        .or_insert_with(|| {
+            let codes: std::collections::HashSet<&str> = crate::region::divisions()
+                .iter()
+                .filter(|d| d.code.starts_with(province))
+                .map(|d| d.name)
+                .collect();
+            let all = places();
+            Arc::new(
+                all.iter()
+                    .filter(|p| {
+                        codes.contains(p.as_str())
+                            || codes.iter().any(|full| {
+                                full.starts_with(p.as_str())
+                                    && ["省", "市", "自治区", "地区", "盟"]
+                                        .iter()
+                                        .any(|x| full.strip_suffix(x) == Some(p.as_str()))
+                            })
+                            || crate::id::PROVINCE_CODES
+                                .iter()
+                                .any(|(c, short)| *c == province && short == p)
+                    })
+                    .cloned()
+                    .collect(),
+            )
+        })
+        .clone()
+}
+
 /// The longest place name `s` starts with, in bytes (places are 2 to 10 characters).
 fn leading_place(s: &str) -> Option<usize> {
+    leading_in(s, places())
+}
+
+fn leading_in(s: &str, set: &std::collections::HashSet<String>) -> Option<usize> {
     let ends: Vec<usize> = s
         .char_indices()
         .map(|(i, c)| i + c.len_utf8())
@@ -141,7 +188,7 @@ fn leading_place(s: &str) -> Option<usize> {
     ends.iter()
         .rev()
         .filter(|e| s[..**e].chars().count() >= 2)
-        .find(|e| places().contains(&s[..**e]))
+        .find(|e| set.contains(&s[..**e]))
         .copied()
 }
 
@@ -154,10 +201,12 @@ fn is_places(t: &str) -> bool {
     t.is_empty()
 }
 
-/// A business name made plain for comparison: full-width forms folded (NFKC), spaces and punctuation dropped,
-/// a place in brackets or in front dropped, and the legal form at the end dropped.
-/// `天津市 某某冷链物流（天津）有限责任公司` and `某某冷链物流有限公司` are both `某某冷链物流`.
-pub fn plain_name(name: &str) -> String {
+/// A business name of a province (GB/T 2260 two digits) made plain for comparison: full-width forms folded
+/// (NFKC), spaces and punctuation dropped, a place in brackets dropped, the province's own places in front
+/// dropped, and the legal form at the end dropped.
+/// `天津市 某某冷链物流（天津）有限责任公司` and `某某冷链物流有限公司` are both `某某冷链物流` in Tianjin (`12`).
+pub fn plain_name(name: &str, province: &str) -> String {
+    let own = own_places(province);
     let folded: String = name.nfkc().collect::<String>().to_lowercase();
     // Bracketed places: (天津), (天津市).
     let mut s = String::with_capacity(folded.len());
@@ -184,7 +233,7 @@ pub fn plain_name(name: &str) -> String {
         .collect();
     // Places in front (天津市, 滨海新区), at most three, keeping two characters.
     for _ in 0..3 {
-        match leading_place(&s).filter(|n| s[*n..].chars().count() >= 2) {
+        match leading_in(&s, &own).filter(|n| s[*n..].chars().count() >= 2) {
             Some(n) => s = s[n..].to_string(),
             None => break,
         }
@@ -217,7 +266,7 @@ pub enum MatchedBy {
     Uscc,
     /// The same plain name.
     Name,
-    /// A plain name within a small edit distance, in the same city.
+    /// A plain name within a small edit distance, in the same district.
     SimilarName,
 }
 
@@ -228,10 +277,10 @@ pub struct CensusMatch {
     pub by: Option<MatchedBy>,
 }
 
-/// The edit distance two plain names may be apart and still be one business: one character for every eight
-/// (at least one), for names of four characters or more.
+/// The edit distance two plain names may be apart and still be one business: one character for every eight.
+/// Shorter names must be the same (`鑫源冷链` and `鑫达冷链` are two businesses).
 fn tolerance(chars: usize) -> usize {
-    if chars < 4 { 0 } else { (chars / 8).max(1) }
+    chars / 8
 }
 
 /// The names one character shorter than `s` (each character left out in turn), and `s` itself: two names one
@@ -258,7 +307,11 @@ fn deletions(s: &str) -> Vec<String> {
 /// entry whose nearest names tie is not matched.
 pub fn match_census(entries: &[CensusEntry], registered: &[Registered]) -> Vec<CensusMatch> {
     let by_uscc: HashMap<&str, Uuid> = registered.iter().map(|r| (r.uscc.as_str(), r.id)).collect();
-    let plain: Vec<String> = registered.iter().map(|r| plain_name(&r.name)).collect();
+    let prov = |region: &str| region.get(..2).unwrap_or("").to_string();
+    let plain: Vec<String> = registered
+        .iter()
+        .map(|r| plain_name(&r.name, &prov(&r.region)))
+        .collect();
     let city = |region: &str| region.get(..4).unwrap_or("").to_string();
     let mut by_name: HashMap<(String, &str), Vec<usize>> = HashMap::new();
     // (district, a deletion variant) → registered names that have it; names long enough for a tolerance of one.
@@ -292,12 +345,21 @@ pub fn match_census(entries: &[CensusEntry], registered: &[Registered]) -> Vec<C
                     by: Some(MatchedBy::Uscc),
                 };
             }
-            let p = plain_name(&e.name);
+            let p = plain_name(&e.name, &prov(e.region.as_str()));
             let c = city(e.region.as_str());
             if let Some(ix) = by_name.get(&(c.clone(), p.as_str())) {
-                return CensusMatch {
-                    enterprise: Some(registered[ix[0]].id),
-                    by: Some(MatchedBy::Name),
+                // Two registered businesses with this plain name in the city: neither is known to be it.
+                let ids: std::collections::BTreeSet<Uuid> =
+                    ix.iter().map(|i| registered[*i].id).collect();
+                return match ids.len() {
+                    1 => CensusMatch {
+                        enterprise: ids.into_iter().next(),
+                        by: Some(MatchedBy::Name),
+                    },
+                    _ => CensusMatch {
+                        enterprise: None,
+                        by: None,
+                    },
                 };
             }
             let n = p.chars().count();
@@ -382,22 +444,50 @@ mod tests {
             ("天津 某某冷链物流 有限公司", "天津某某冷链物流公司"),
             ("ＡＢＣ冷库有限公司", "abc冷库"),
         ] {
-            assert_eq!(plain_name(a), plain_name(b), "{a} / {b}");
+            assert_eq!(plain_name(a, "12"), plain_name(b, "12"), "{a} / {b}");
         }
         assert_ne!(
-            plain_name("某某冷链物流有限公司"),
-            plain_name("某某冷链有限公司")
+            plain_name("某某冷链物流有限公司", "12"),
+            plain_name("某某冷链有限公司", "12")
         );
         // A name that is only a place keeps it.
-        assert_eq!(plain_name("天津"), "天津");
+        assert_eq!(plain_name("天津", "12"), "天津");
+        // Another province's city in front is part of the name.
+        assert_ne!(
+            plain_name("中山冷库有限公司", "12"),
+            plain_name("阿里冷库有限公司", "12")
+        );
+        assert_eq!(plain_name("中山冷库有限公司", "44"), "冷库");
+    }
+
+    #[test]
+    fn short_names_and_twins_are_not_guessed() {
+        let registered = vec![
+            reg(1, "天津鑫源冷链有限公司", "120116"),
+            reg(2, "天津宏达冷库有限公司", "120104"),
+            reg(3, "宏达冷库（天津）有限责任公司", "120105"),
+        ];
+        let m = match_census(
+            &[
+                // One character apart, but a short name: another business.
+                entry("天津鑫达冷链有限公司", "120116", None),
+                // Two registered businesses share the plain name in the city: neither is known to be it.
+                entry("天津宏达冷库有限公司", "120104", None),
+            ],
+            &registered,
+        );
+        assert_eq!(
+            m.iter().map(|m| m.enterprise).collect::<Vec<_>>(),
+            vec![None, None]
+        );
     }
 
     #[test]
     fn near_duplicates_match_in_their_city_and_ties_do_not() {
         let registered = vec![
             reg(1, "天津滨海新区鑫源冷链物流有限公司", "120116"),
-            reg(2, "天津宏达水产批发有限公司", "120104"),
-            reg(3, "天津宏达水产加工有限公司", "120104"),
+            reg(2, "天津宏达水产品批发市场经营有限公司", "120104"),
+            reg(3, "天津宏达水产品加工市场经营有限公司", "120104"),
             reg(4, "上海鑫源冷链物流有限公司", "310115"),
         ];
         let entries = vec![
@@ -415,10 +505,10 @@ mod tests {
             },
             // The same plain name, written otherwise.
             entry("鑫源冷链物流（天津滨海新区）有限责任公司", "120116", None),
-            // One character typed wrong, same city.
-            entry("天津宏达水产枇发有限公司", "120104", None),
+            // One character typed wrong in a name of eleven, same district.
+            entry("天津宏达水产品枇发市场经营有限公司", "120104", None),
             // Equally near two registered businesses: not matched.
-            entry("天津宏达水产加发有限公司", "120104", None),
+            entry("天津宏达水产品加发市场经营有限公司", "120104", None),
             // A near name in another city: not matched.
             entry("天津鑫源冷链物流有限公司x", "120101", None),
             // Nobody.

@@ -138,7 +138,7 @@ impl DeclarationDraft {
         {
             e.push(
                 f("declaration_no"),
-                "is an export declaration (character 9 is 0); the cross-check reads imports",
+                "is not an import declaration (character 9 must be 1); the cross-check reads imports",
             );
         }
         let port = e.take(&f("port"), optional_text(&self.port, 100)).flatten();
@@ -317,6 +317,9 @@ pub struct CustomsFinding {
     pub subject: String,
     pub declaration: String,
     pub batch: Option<Uuid>,
+    /// Every batch the finding is about (a goods line's batches for its quantities); a submission that stores
+    /// one of them is refused under *reject*.
+    pub batches: Vec<Uuid>,
     /// Whose ledger: the batch's owner, or the consignee when it is registered.
     pub enterprise: Option<Uuid>,
     pub province: Option<String>,
@@ -368,6 +371,7 @@ pub fn cross_check(
             subject,
             declaration: decl.to_string(),
             batch: Some(b.id),
+            batches: vec![b.id],
             enterprise: Some(b.owner),
             province: b.owner_province.clone(),
             field,
@@ -410,11 +414,9 @@ pub fn cross_check(
         let mut per_line: BTreeMap<usize, Vec<&ImportedBatch>> = BTreeMap::new();
         // Only the consignee's batches count against its declaration: another enterprise naming it is a finding
         // on that enterprise's ledger, and its figures never implicate the consignee's.
-        let (bs, foreign): (Vec<&ImportedBatch>, Vec<&ImportedBatch>) = bs.iter().partition(|b| {
-            b.owner_uscc
-                .as_deref()
-                .is_none_or(|u| u == d.consignee_uscc.as_str())
-        });
+        let (bs, foreign): (Vec<&ImportedBatch>, Vec<&ImportedBatch>) = bs
+            .iter()
+            .partition(|b| b.owner_uscc.as_deref() == Some(d.consignee_uscc.as_str()));
         for b in foreign {
             out.push(finding(
                 Rule::CustomsUnknown,
@@ -594,6 +596,7 @@ pub fn cross_check(
                         subject,
                         declaration: no.to_string(),
                         batch: None,
+                        batches: vec![],
                         enterprise: consignee.as_ref().map(|c| c.0),
                         province: consignee
                             .as_ref()
@@ -611,44 +614,64 @@ pub fn cross_check(
                 }
                 continue;
             };
-            let first = lbs[0];
+            // The newest batch of the line stands for the finding (a submission adding it is refused under
+            // reject); every batch of the line is named.
+            let first = lbs[lbs.len() - 1];
             let mut differs = Vec::new();
-            if lbs.iter().all(|b| b.unit == line.unit) {
-                let sum: Quantity = lbs.iter().map(|b| b.quantity).sum();
-                if beyond(line.quantity, sum, limits.tolerance_percent)
-                    && (sum > line.quantity || due)
-                {
-                    differs.push(format!(
-                        "quantity {sum} {}, declared {} {}",
-                        line.unit.as_str(),
-                        line.quantity,
-                        line.unit.as_str()
-                    ));
-                }
+            let other_units: Vec<&str> = lbs
+                .iter()
+                .filter(|b| b.unit != line.unit)
+                .map(|b| b.unit.as_str())
+                .collect();
+            if !other_units.is_empty() {
+                differs.push(format!(
+                    "recorded in {}, declared in {}",
+                    other_units.join(", "),
+                    line.unit.as_str()
+                ));
             }
-            if lbs.iter().all(|b| b.net_weight_kg.is_some()) {
-                let sum: Quantity = lbs.iter().filter_map(|b| b.net_weight_kg).sum();
-                if beyond(line.net_weight_kg, sum, limits.tolerance_percent)
-                    && (sum > line.net_weight_kg || due)
-                {
-                    differs.push(format!(
-                        "net weight {sum} kg, declared {} kg",
-                        line.net_weight_kg
-                    ));
-                }
+            let sum: Quantity = lbs
+                .iter()
+                .filter(|b| b.unit == line.unit)
+                .map(|b| b.quantity)
+                .sum();
+            let all_units = other_units.is_empty();
+            if beyond(line.quantity, sum, limits.tolerance_percent)
+                && (sum > line.quantity || (due && all_units))
+            {
+                differs.push(format!(
+                    "quantity {sum} {}, declared {} {}",
+                    line.unit.as_str(),
+                    line.quantity,
+                    line.unit.as_str()
+                ));
+            }
+            // Weights known are summed: more than declared is certain; less only when every batch gives one.
+            let kg: Quantity = lbs.iter().filter_map(|b| b.net_weight_kg).sum();
+            let all_weights = lbs.iter().all(|b| b.net_weight_kg.is_some());
+            if beyond(line.net_weight_kg, kg, limits.tolerance_percent)
+                && (kg > line.net_weight_kg || (due && all_weights))
+            {
+                differs.push(format!(
+                    "net weight {kg} kg, declared {} kg",
+                    line.net_weight_kg
+                ));
             }
             if !differs.is_empty() {
                 let names: Vec<&str> = lbs.iter().map(|b| b.batch_no.as_str()).collect();
-                out.push(finding(
+                let field = if differs[0].starts_with("net weight") {
+                    "net_weight_kg"
+                } else if differs[0].starts_with("recorded in") {
+                    "unit"
+                } else {
+                    "quantity"
+                };
+                let mut f = finding(
                     Rule::CustomsMismatch,
                     format!("customs:{no}:quantity:{li}"),
                     no,
                     first,
-                    if differs[0].starts_with("quantity") {
-                        "quantity"
-                    } else {
-                        "net_weight_kg"
-                    },
+                    field,
                     format!(
                         "{} ({} on line {} of declaration {no}): {}, beyond the {}% tolerance",
                         names.join(", "),
@@ -657,7 +680,9 @@ pub fn cross_check(
                         differs.join("; "),
                         limits.tolerance_percent
                     ),
-                ));
+                );
+                f.batches = lbs.iter().map(|b| b.id).collect();
+                out.push(f);
             }
         }
     }

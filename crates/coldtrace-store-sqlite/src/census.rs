@@ -7,6 +7,7 @@ use coldtrace_domain::census::CensusEntry;
 use rusqlite::params;
 
 use super::*;
+use crate::schema::CURRENT;
 use crate::{CoverageDay, EnterpriseActivity, UnregisteredParty};
 
 pub(crate) const SCHEMA: &str = r#"
@@ -100,18 +101,23 @@ impl CensusStore for SqliteStore {
     }
 
     async fn activity(&self, scope: Scope) -> StoreResult<Vec<EnterpriseActivity>> {
-        let (cond, arg) = scope_sql(&scope, "e.id = ?1", "e.province = ?1", "?1");
+        let (cond, arg) = scope_sql(&scope, "chain.root = ?1", "e.province = ?1", "?1");
         self.read(move |c| {
+            // Each enterprise as last corrected, with the figures of its first version's id (keys, movements,
+            // lots and findings name an enterprise by that id, whatever its corrections).
             let sql = format!(
-                "SELECT e.id, e.uscc, e.name, e.kind, e.region,
+                "WITH RECURSIVE chain(root, id) AS (
+                    SELECT id, id FROM enterprises WHERE corrects IS NULL
+                    UNION ALL SELECT chain.root, n.id FROM enterprises n JOIN chain ON n.corrects = chain.id)
+                 SELECT chain.root, e.uscc, e.name, e.kind, e.region,
                     json_extract(e.body, '$.self_commitment'), json_extract(e.body, '$.self_commitment_on'),
-                    (SELECT m.recorded_at FROM movements m WHERE m.holder = e.id ORDER BY m.seq DESC LIMIT 1),
-                    (SELECT COUNT(*) FROM lot_stock ls WHERE ls.holder = e.id),
-                    (SELECT COUNT(*) FROM lot_stock ls WHERE ls.holder = e.id AND {BALANCE} > 0),
-                    (SELECT COUNT(*) FROM findings f WHERE f.enterprise = e.id AND f.status = 'open'),
+                    (SELECT m.recorded_at FROM movements m WHERE m.holder = chain.root ORDER BY m.seq DESC LIMIT 1),
+                    (SELECT COUNT(*) FROM lot_stock ls WHERE ls.holder = chain.root),
+                    (SELECT COUNT(*) FROM lot_stock ls WHERE ls.holder = chain.root AND {BALANCE} > 0),
+                    (SELECT COUNT(*) FROM findings f WHERE f.enterprise = chain.root AND f.status = 'open'),
                     (SELECT COUNT(DISTINCT f.batch) FROM findings f
-                        WHERE f.enterprise = e.id AND f.status = 'open' AND f.batch IS NOT NULL)
-                 FROM enterprises e
+                        WHERE f.enterprise = chain.root AND f.status = 'open' AND f.batch IS NOT NULL)
+                 FROM chain JOIN enterprises e ON e.id = chain.id
                  WHERE NOT EXISTS (SELECT 1 FROM enterprises n WHERE n.corrects = e.id) AND {cond}
                  ORDER BY e.region, e.kind, e.name"
             );
@@ -154,11 +160,15 @@ impl CensusStore for SqliteStore {
     ) -> StoreResult<Vec<UnregisteredParty>> {
         self.read(move |c| {
             let mut s = c.prepare_cached(
-                "SELECT m.counterparty_uscc, MAX(m.counterparty_name), COUNT(*), MAX(m.at_ms)
-                 FROM movements m INDEXED BY movements_counterparty
-                 WHERE m.counterparty_id IS NULL AND m.counterparty_uscc IS NOT NULL
-                   AND substr(m.counterparty_uscc, 3, 2) = ?1 AND m.holder_province = ?1
-                 GROUP BY m.counterparty_uscc ORDER BY COUNT(*) DESC, m.counterparty_uscc LIMIT ?2",
+                &format!(
+                    "SELECT m.counterparty_uscc, MAX(m.counterparty_name), COUNT(*), MAX(m.at_ms)
+                     FROM movements m INDEXED BY movements_unregistered
+                     WHERE m.holder_province = ?1 AND m.counterparty_id IS NULL AND m.counterparty_uscc IS NOT NULL
+                       AND substr(m.counterparty_uscc, 3, 2) = ?1 AND {CURRENT}
+                       -- Registered since the movement was written: no longer unknown.
+                       AND NOT EXISTS (SELECT 1 FROM enterprises e WHERE e.uscc = m.counterparty_uscc)
+                     GROUP BY m.counterparty_uscc ORDER BY COUNT(*) DESC, m.counterparty_uscc LIMIT ?2"
+                ),
             )?;
             let rows = s
                 .query_map(params![province.as_str(), limit], |r| {
@@ -182,6 +192,14 @@ impl CensusStore for SqliteStore {
     ) -> StoreResult<()> {
         self.write(move |c| {
             let tx = c.transaction()?;
+            // The day's rows are replaced whole: a city and kind gone from the census goes from the day too.
+            let days: std::collections::BTreeSet<&str> = rows.iter().map(|r| r.day.as_str()).collect();
+            for day in days {
+                tx.execute(
+                    "DELETE FROM coverage_daily WHERE province = ?1 AND day = ?2",
+                    params![province.as_str(), day],
+                )?;
+            }
             for r in &rows {
                 tx.prepare_cached(
                     "INSERT OR REPLACE INTO coverage_daily (province, day, city, kind, census, registered)

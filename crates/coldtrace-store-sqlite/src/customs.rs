@@ -80,10 +80,11 @@ impl customs::Feed for Feed<'_> {
         }
         let v: Option<(String, String)> = self
             .c
+            // The first version's id: keys, movements and findings name an enterprise by it, whatever its
+            // corrections.
             .prepare_cached(
-                "SELECT e.id, e.province FROM enterprises e WHERE e.uscc = ?1
-                   AND NOT EXISTS (SELECT 1 FROM enterprises n WHERE n.corrects = e.id)
-                 ORDER BY e.seq DESC LIMIT 1",
+                "SELECT e.id, e.province FROM enterprises e WHERE e.uscc = ?1 AND e.corrects IS NULL
+                 ORDER BY e.seq LIMIT 1",
             )
             .and_then(|mut s| {
                 s.query_row([uscc], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -98,7 +99,11 @@ impl customs::Feed for Feed<'_> {
     }
 }
 
-const BATCHES: &str = "SELECT b.id, b.owner, b.body, p.body, e.uscc, e.province, b.recorded_at
+/// Current imported batches with their product as last corrected (HS code, origin and establishment live there)
+/// and their owner.
+const BATCHES: &str = "SELECT b.id, b.owner, b.body,
+        COALESCE((SELECT c.body FROM products c WHERE c.corrects = p.id ORDER BY c.seq DESC LIMIT 1), p.body),
+        e.uscc, e.province, b.recorded_at
     FROM batches b JOIN products p ON p.id = b.product LEFT JOIN enterprises e ON e.id = b.owner
     WHERE json_extract(b.body, '$.declaration_no') IS NOT NULL
       AND NOT EXISTS (SELECT 1 FROM batches c WHERE c.corrects = b.id)";
@@ -227,7 +232,7 @@ pub(crate) fn cross_check(
             continue;
         }
         if policy == Policy::Reject
-            && let Some(b) = f.batch.filter(|b| refusable.contains(b))
+            && let Some(b) = f.batches.iter().copied().find(|b| refusable.contains(b))
         {
             out.refusals.push((
                 b,
@@ -237,9 +242,22 @@ pub(crate) fn cross_check(
             continue;
         }
         expected.insert(f.subject.clone());
+        // An open finding about the same thing takes what holds now (the consignee registered since, a rule or
+        // batch that changed).
         let updated = c
-            .prepare_cached("UPDATE findings SET message = ?2 WHERE subject = ?1 AND status = 'open' AND message != ?2")?
-            .execute(params![f.subject, f.message])?;
+            .prepare_cached(
+                "UPDATE findings SET message = ?2, rule = ?3, enterprise = ?4, province = ?5, batch = ?6
+                 WHERE subject = ?1 AND status = 'open'
+                   AND (message, rule, enterprise, province, batch) IS NOT (?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                f.subject,
+                f.message,
+                f.rule.as_str(),
+                f.enterprise.map(|e| e.to_string()).unwrap_or_default(),
+                f.province,
+                f.batch.map(|b| b.to_string())
+            ])?;
         let open: bool = updated > 0
             || c.prepare_cached(
                 "SELECT 1 FROM findings WHERE subject = ?1 AND status IN ('open', 'dismissed')",
@@ -348,7 +366,7 @@ fn widen(
         let mut s = c.prepare_cached(
             "SELECT DISTINCT json_extract(b.body, '$.declaration_no') FROM batches b
              WHERE json_extract(b.body, '$.declaration_no') IS NOT NULL
-               AND upper(json_extract(b.body, '$.inspection_cert_no')) IN (SELECT value FROM json_each(?1))",
+               AND upper(trim(json_extract(b.body, '$.inspection_cert_no'))) IN (SELECT value FROM json_each(?1))",
         )?;
         for no in s.query_map([json], |r| r.get::<_, String>(0))? {
             scope.insert(no?);
@@ -381,14 +399,26 @@ impl CustomsStore for SqliteStore {
             let tx = c.transaction()?;
             let mut receipt = CustomsReceipt::default();
             let mut scope = BTreeSet::new();
-            for d in &declarations {
+            let mut foreign = coldtrace_domain::ValidationErrors::default();
+            for (i, d) in declarations.iter().enumerate() {
                 let no = d.declaration_no.as_str().to_string();
                 let (fp, body) = encode(d)?;
-                let prior: Option<String> = tx
-                    .prepare_cached("SELECT fp FROM customs_declarations WHERE declaration_no = ?1")?
-                    .query_row([&no], |r| r.get(0))
+                let prior: Option<(String, String)> = tx
+                    .prepare_cached(
+                        "SELECT fp, province FROM customs_declarations WHERE declaration_no = ?1",
+                    )?
+                    .query_row([&no], |r| Ok((r.get(0)?, r.get(1)?)))
                     .optional()?;
-                match prior {
+                // A declaration belongs to the feed that sent it first: another province's customs cannot
+                // replace it (nor learn whose it is).
+                if prior.as_ref().is_some_and(|(_, p)| p != province.as_str()) {
+                    foreign.push(
+                        format!("declarations[{i}].declaration_no"),
+                        "was sent by another customs feed; it can amend it, this one cannot",
+                    );
+                    continue;
+                }
+                match prior.map(|(fp, _)| fp) {
                     Some(p) if p == fp => {
                         receipt.unchanged += 1;
                         continue;
@@ -421,6 +451,10 @@ impl CustomsStore for SqliteStore {
                     .execute(params![cert, no])?;
                 }
                 scope.insert(no);
+            }
+            if !foreign.is_empty() {
+                // Dropping the transaction stores nothing of the feed.
+                return Err(StoreError::Conflict(foreign).into());
             }
             if !scope.is_empty() {
                 let changed = scope.clone();

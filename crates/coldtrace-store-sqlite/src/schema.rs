@@ -1,6 +1,6 @@
 //! The tables of the embedded store and the schema version.
 
-pub const SCHEMA_VERSION: i64 = 21;
+pub const SCHEMA_VERSION: i64 = 22;
 
 pub const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS enterprises (
@@ -272,6 +272,13 @@ CREATE INDEX IF NOT EXISTS customs_certificates_declaration ON customs_certifica
 -- Imported batches by the declaration they name.
 CREATE INDEX IF NOT EXISTS batches_declaration ON batches(json_extract(body, '$.declaration_no'))
     WHERE json_extract(body, '$.declaration_no') IS NOT NULL;
+-- Imported batches by the certificate they cite, for a feed's new certificates.
+CREATE INDEX IF NOT EXISTS batches_certificate
+    ON batches(upper(trim(json_extract(body, '$.inspection_cert_no'))))
+    WHERE json_extract(body, '$.declaration_no') IS NOT NULL;
+-- Movements naming by USCC a counterparty that was not registered when they were written.
+CREATE INDEX IF NOT EXISTS movements_unregistered ON movements(holder_province, counterparty_uscc)
+    WHERE counterparty_id IS NULL AND counterparty_uscc IS NOT NULL;
 
 -- Data quality by day (UTC+8), city and enterprise kind, as the sweeps recorded it.
 CREATE TABLE IF NOT EXISTS quality_daily (

@@ -322,6 +322,40 @@ async fn customs_data_is_customs_own_and_bad_feeds_name_the_field() {
         app.get(path, &zhejiang).await.status(),
         StatusCode::NOT_FOUND
     );
+    // Another province's customs cannot take the declaration over, nor change it.
+    let shanghai = TestApp::key(&app.store, Role::Customs, Some("31"), None).await;
+    let mut taken = feed.clone();
+    taken["declarations"][0]["lines"][0]["quantity"] = json!(1);
+    let (s, v) = json(
+        app.post("/api/v1/customs/declarations", &shanghai, &taken)
+            .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert_eq!(v["field"], "declarations[0].declaration_no", "{v}");
+    let (_, d) = json(app.get(path, &customs).await).await;
+    assert_eq!(
+        (
+            d["province"].as_str(),
+            d["record"]["lines"][0]["quantity"].as_i64()
+        ),
+        (Some("12"), Some(1000))
+    );
+    assert_eq!(
+        app.get(path, &shanghai).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    // A declaration dated in the future is a typing error.
+    let mut future = feed.clone();
+    future["declarations"][0]["declaration_no"] = json!("020220261000000012");
+    future["declarations"][0]["declared_on"] = json!(day(30));
+    let (s, v) = json(
+        app.post("/api/v1/customs/declarations", &customs, &future)
+            .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["field"], "declarations[0].declared_on", "{v}");
 }
 
 #[tokio::test]

@@ -121,6 +121,41 @@ async fn a_census_is_matched_by_uscc_and_near_names_and_gives_coverage() {
     assert_eq!(st["unregistered_parties"][0]["movements"], 1);
     let _ = store;
 
+    // A corrected enterprise keeps its figures (movements and lots name it by its first id).
+    let r = app
+        .post(
+            "/api/v1/enterprises",
+            &app.regulator,
+            &json!({"uscc": importer.uscc, "name": "测试企业21（更名）", "kind": "importer", "region": "120116",
+                    "contact_name": "王伟", "contact_phone": "13812341234", "self_commitment": true,
+                    "self_commitment_on": "2026-03-01", "corrects": importer.id, "correction_reason": "更名"}),
+        )
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::CREATED,
+        "{}",
+        r.text().await.unwrap()
+    );
+    let (_, st) = json(app.get("/api/v1/statistics", &app.regulator).await).await;
+    let imp = st["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "importer")
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (
+            imp["enterprises"].as_u64(),
+            imp["lots"].as_u64(),
+            imp["reporting"].as_u64(),
+            imp["census_registered"].as_u64()
+        ),
+        (Some(1), Some(1), Some(1), Some(1)),
+        "{st}"
+    );
+
     // The workbook, for the bureau's files.
     let r = app
         .get("/api/v1/statistics?format=xlsx", &app.regulator)

@@ -61,8 +61,19 @@ impl Platform {
         let mut errors = coldtrace_domain::ValidationErrors::default();
         let mut parsed = Vec::with_capacity(drafts.len());
         let mut seen = std::collections::HashMap::new();
+        // A declaration day after tomorrow (UTC+8) is a typing error, and would make the feed look further
+        // along than it is (declarations customs has not sent yet would look unknown).
+        let latest = jiff::Timestamp::now()
+            .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
+            .date()
+            .tomorrow()
+            .map_err(ServiceError::internal)?;
         for (i, d) in drafts.iter().enumerate() {
             match d.parse(&format!("declarations[{i}]")) {
+                Ok(d) if d.declared_on > latest => errors.push(
+                    format!("declarations[{i}].declared_on"),
+                    format!("{} is in the future", d.declared_on),
+                ),
                 Ok(d) => {
                     if let Some(first) = seen.insert(d.declaration_no.as_str().to_string(), i) {
                         errors.push(

@@ -331,10 +331,22 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// The customs cross-check of the submission's imported batches (and of the batches they correct), against
-    /// their declarations: the same rules a customs feed and the sweep run.
-    fn check_customs(&mut self, batches: &[Batch]) -> Result<()> {
+    /// The customs cross-check of the submission's imported batches (and of the batches they correct, and those
+    /// of products it corrects), against their declarations: the same rules a customs feed and the sweep run.
+    fn check_customs(&mut self, batches: &[Batch], products: &[Product]) -> Result<()> {
         let mut scope = std::collections::BTreeSet::new();
+        // A corrected product (its HS code, origin or establishment) bears on every batch of it.
+        for p in products {
+            if let Some(old) = p.corrects {
+                let mut st = self.tx.prepare_cached(
+                    "SELECT DISTINCT json_extract(body, '$.declaration_no') FROM batches
+                     WHERE product = ?1 AND json_extract(body, '$.declaration_no') IS NOT NULL",
+                )?;
+                for d in st.query_map([old.to_string()], |r| r.get::<_, String>(0))? {
+                    scope.insert(d?);
+                }
+            }
+        }
         let mut index = HashMap::new();
         for (i, b) in batches.iter().enumerate() {
             index.insert(b.id, i);
@@ -489,7 +501,7 @@ pub(super) fn submit_blocking(
     }
     if t.problems.invalid.is_empty() && t.problems.conflict.is_empty() {
         t.check_lots()?;
-        t.check_customs(&s.batches)?;
+        t.check_customs(&s.batches, &s.products)?;
     }
     let Tx {
         problems,
