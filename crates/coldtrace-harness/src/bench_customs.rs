@@ -13,10 +13,8 @@ use coldtrace_gen::customs::{Import, customs_feed};
 use coldtrace_store::prelude::*;
 use coldtrace_store::{BatchFilter, FindingFilter, FindingStatus, Page, Scope};
 
-pub async fn run(data: &std::path::Path, declarations: usize, seed: u64) -> anyhow::Result<()> {
-    let store = crate::open_store(data)?;
-    // The current imported batches, with their products and importers.
-    let t = Instant::now();
+/// The store's current imported batches (with a declaration), with their products and importers.
+pub async fn imports(store: &dyn coldtrace_store::Store) -> anyhow::Result<Vec<Import>> {
     let mut imports = Vec::new();
     let mut products = HashMap::new();
     let mut usccs: HashMap<uuid::Uuid, Option<Uscc>> = HashMap::new();
@@ -59,6 +57,14 @@ pub async fn run(data: &std::path::Path, declarations: usize, seed: u64) -> anyh
             });
         }
     }
+    Ok(imports)
+}
+
+pub async fn run(data: &std::path::Path, declarations: usize, seed: u64) -> anyhow::Result<()> {
+    let store = crate::open_store(data)?;
+    // The current imported batches, with their products and importers.
+    let t = Instant::now();
+    let imports = imports(store.as_ref()).await?;
     let read_s = t.elapsed().as_secs_f64();
     let stats = store.stats(&Scope::All).await?;
     let today = jiff::Timestamp::now()

@@ -157,6 +157,53 @@ pub async fn run(default_listen: String, a: Args) -> anyhow::Result<()> {
         report.imported_rows,
         report.errors.len()
     );
+    // 3b. Customs' feed for the imports (with the differences a cross-check meets) and Tianjin's census of
+    // cold-chain enterprises (some written otherwise, some not registered), then one sweep, so that the customs,
+    // findings and statistics pages have something to show.
+    let customs_key = issue(
+        store.as_ref(),
+        Role::Customs,
+        Some("12"),
+        None,
+        "天津海关",
+        None,
+    )
+    .await?;
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
+        .date();
+    let imports = crate::bench_customs::imports(store.as_ref()).await?;
+    let (feed, faults) =
+        coldtrace_gen::customs::customs_feed(&imports, imports.len() + 200, today, 7, 0.03);
+    let now = jiff::Timestamp::now().as_millisecond();
+    let mut opened = 0;
+    for chunk in feed.chunks(5_000) {
+        opened += store
+            .put_declarations(
+                tianjin.clone(),
+                "customs:demo".into(),
+                chunk.to_vec(),
+                Default::default(),
+                now,
+            )
+            .await?
+            .opened;
+    }
+    println!(
+        "  customs feed: {} declarations ({} declared lighter, {} other containers, {} left out, {} never recorded): {opened} findings",
+        feed.len(),
+        faults.lighter,
+        faults.other_container,
+        faults.undeclared,
+        faults.unrecorded
+    );
+    let census = demo_census(&pop, &tianjin);
+    let n = store
+        .put_census(tianjin.clone(), "demo".into(), census, now)
+        .await?;
+    coldtrace_service::platform::sweep(store.as_ref(), &Default::default()).await?;
+    coldtrace_service::statistics::record_coverage(store.as_ref(), &tianjin, now).await?;
+    println!("  census of Tianjin's cold-chain enterprises: {n} entries");
     let stats = store.stats(&coldtrace_store::Scope::All).await?;
     println!(
         "  store: {} enterprises, {} products, {} batches, {} documents, {} movements, {} trace codes",
@@ -233,6 +280,9 @@ pub async fn run(default_listen: String, a: Args) -> anyhow::Result<()> {
     println!("  OpenAPI:   curl {base}/api/openapi.json");
     println!("  metrics:   curl {base}/metrics");
     println!("  regulator: curl -H 'Authorization: Bearer {regulator_key}' {base}/api/v1/stats");
+    println!(
+        "  customs:   curl -H 'Authorization: Bearer {customs_key}' {base}/api/v1/customs/declarations"
+    );
     println!(
         "  importer:  curl -H 'Authorization: Bearer {importer_key}' '{base}/api/v1/codes/(01)06901234567892(10)DEMO-BR-001'"
     );
@@ -408,4 +458,56 @@ async fn scenario(
         println!("  importer reads another importer's record -> {s}");
     }
     Ok(())
+}
+
+/// Tianjin's census as a register would give it: most registered enterprises, half with their USCC, some names
+/// written otherwise; and a tenth more businesses that are not registered.
+fn demo_census(
+    pop: &coldtrace_gen::Population,
+    province: &coldtrace_domain::ProvinceCode,
+) -> Vec<coldtrace_domain::census::CensusEntry> {
+    use coldtrace_domain::census::CensusEntry;
+    let mut out = Vec::new();
+    let members: Vec<_> = pop
+        .members
+        .iter()
+        .filter(|m| m.enterprise.region.province() == *province)
+        .collect();
+    for (i, m) in members.iter().enumerate() {
+        let e = &m.enterprise;
+        if i % 9 == 8 {
+            continue; // missing from the register
+        }
+        let name = match i % 3 {
+            0 => e.name.replace("有限公司", "有限责任公司"),
+            1 => format!(
+                "{}市{}",
+                province.name(),
+                e.name.trim_start_matches(province.name())
+            ),
+            _ => e.name.clone(),
+        };
+        out.push(CensusEntry {
+            uscc: (i % 2 == 0).then(|| e.uscc.clone()),
+            name,
+            kind: e.kind,
+            region: e.region.clone(),
+            address: e.address.clone(),
+            contact_name: Some(e.contact.name.clone()),
+            contact_phone: Some(e.contact.phone.clone()),
+        });
+    }
+    for i in 0..members.len() / 10 {
+        let region = &members[i % members.len().max(1)].enterprise.region;
+        out.push(CensusEntry {
+            uscc: None,
+            name: format!("{}北辰冰山第{}冷库有限公司", province.name(), i + 1),
+            kind: EnterpriseKind::ThirdPartyColdStore,
+            region: region.clone(),
+            address: None,
+            contact_name: None,
+            contact_phone: None,
+        });
+    }
+    out
 }
