@@ -202,6 +202,8 @@ pub fn app(state: AppState) -> Router {
             post(statistics::import).layer(DefaultBodyLimit::max(MAX_LEDGER_BYTES)),
         )
         .route("/statistics", get(statistics::get))
+        .route("/staff", post(staff::put).get(staff::list))
+        .route("/staff/tests", post(staff::tests))
         .route("/trace", get(trace::trace))
         .route("/incidents", post(incidents::open).get(incidents::list))
         .route("/incidents/{id}", get(incidents::get_one))

@@ -58,13 +58,16 @@ pub enum Rule {
     /// 申报货物未入账: goods customs declared that no importer recorded within [`Windows::customs_days`] (goods
     /// that entered and vanished).
     CustomsUnrecorded,
+    /// 从业人员核酸检测逾期: a staff member who handles imported cold-chain goods whose latest negative test is
+    /// older than [`Windows::staff_test_days`]. Found by the sweep.
+    StaffTestOverdue,
 }
 
 /// How long goods may be in transit before a missing receipt is a finding.
 pub const TRANSIT_WINDOW_MS: i64 = 72 * 3_600_000;
 
 /// Every rule, in the order they are documented.
-pub const RULES: [Rule; 12] = [
+pub const RULES: [Rule; 13] = [
     Rule::StockConservation,
     Rule::TimeOrder,
     Rule::FutureTime,
@@ -77,6 +80,7 @@ pub const RULES: [Rule; 12] = [
     Rule::CustomsUnknown,
     Rule::CustomsMismatch,
     Rule::CustomsUnrecorded,
+    Rule::StaffTestOverdue,
 ];
 
 /// The rules of the customs cross-check ([`crate::customs`]), which customs itself may read findings of.
@@ -103,6 +107,13 @@ pub struct Windows {
     /// declaration line (customs_mismatch).
     #[serde(default = "default_customs_tolerance")]
     pub customs_tolerance_percent: u32,
+    /// Days between nucleic-acid tests of staff handling imported cold-chain goods (staff_test_overdue).
+    #[serde(default = "default_staff_test_days")]
+    pub staff_test_days: u32,
+}
+
+fn default_staff_test_days() -> u32 {
+    7
 }
 
 fn default_customs_days() -> u32 {
@@ -120,6 +131,7 @@ impl Default for Windows {
             nucleic_acid_days: 30,
             customs_days: default_customs_days(),
             customs_tolerance_percent: default_customs_tolerance(),
+            staff_test_days: default_staff_test_days(),
         }
     }
 }
@@ -143,6 +155,7 @@ impl Windows {
             "nucleic_acid_days" => (&mut self.nucleic_acid_days, 3650),
             "customs_days" => (&mut self.customs_days, 3650),
             "customs_tolerance_percent" => (&mut self.customs_tolerance_percent, 100),
+            "staff_test_days" => (&mut self.staff_test_days, 365),
             _ => return Ok(false),
         };
         let min = u32::from(name != "customs_tolerance_percent");
@@ -179,6 +192,7 @@ impl Rule {
             Rule::CustomsUnknown => "CT-CUS-UNKNOWN",
             Rule::CustomsMismatch => "CT-CUS-DIFF",
             Rule::CustomsUnrecorded => "CT-CUS-VANISH",
+            Rule::StaffTestOverdue => "CT-STAFF",
         }
     }
 
@@ -199,6 +213,7 @@ impl Rule {
             }
             Rule::CustomsMismatch => "与报关数据不符 differs from the customs declaration",
             Rule::CustomsUnrecorded => "申报货物未入账 declared goods no importer recorded",
+            Rule::StaffTestOverdue => "从业人员核酸检测逾期 a staff member's test overdue",
         }
     }
 
@@ -217,7 +232,8 @@ impl Rule {
             | Rule::DormantStock
             | Rule::CustomsUnknown
             | Rule::CustomsMismatch
-            | Rule::CustomsUnrecorded => Policy::Flag,
+            | Rule::CustomsUnrecorded
+            | Rule::StaffTestOverdue => Policy::Flag,
             // A date in the future is a typing error the enterprise can fix at once.
             Rule::FutureTime => Policy::Reject,
         }
@@ -237,6 +253,7 @@ impl Rule {
             Rule::CustomsUnknown => "customs_unknown",
             Rule::CustomsMismatch => "customs_mismatch",
             Rule::CustomsUnrecorded => "customs_unrecorded",
+            Rule::StaffTestOverdue => "staff_test_overdue",
         }
     }
 
@@ -248,7 +265,7 @@ impl Rule {
                 format!(
                     "{s:?} is not a check (one of stock_conservation, time_order, future_time, four_nots, \
                      batch_quantity, in_transit, unregistered_counterparty, stale_nucleic_acid, dormant_stock, \
-                     customs_unknown, customs_mismatch, customs_unrecorded)"
+                     customs_unknown, customs_mismatch, customs_unrecorded, staff_test_overdue)"
                 )
             })
     }

@@ -15,6 +15,7 @@
 //! - [`census`]: the census of cold-chain enterprises and its matching against registered ones.
 //! - [`contacts`]: the province contacts registry kept at the national platform.
 //! - [`customs`]: customs declarations and the cross-check of importers' batches against them.
+//! - [`staff`]: staff registries, their nucleic-acid tests and the testing schedule.
 //! - [`incident`]: positive tests, disposal tasks, notices and their history.
 //! - [`docking`]: the docking protocol between provincial platforms and the national command platform.
 //! - [`error`]: field errors.
@@ -45,6 +46,7 @@ pub mod person;
 pub mod product;
 pub mod quantity;
 pub mod region;
+pub mod staff;
 pub mod submission;
 pub mod time;
 

@@ -27,6 +27,7 @@ pub mod findings;
 pub mod incidents;
 pub mod national;
 pub mod platform;
+pub mod staff;
 pub mod statistics;
 pub mod tracer;
 

@@ -298,6 +298,11 @@ impl FindingStore for SqliteStore {
                 report.opened += r.opened;
                 report.resolved += r.resolved;
             }
+            if checks.of(Rule::StaffTestOverdue) != Policy::Off {
+                let r = crate::staff::sweep_staff(&tx, now_ms, checks.windows.staff_test_days)?;
+                report.opened += r.opened;
+                report.resolved += r.resolved;
+            }
             let r = crate::customs::cross_check(&tx, now_ms, &checks, None, &Default::default())?;
             report.opened += r.report.opened;
             report.resolved += r.report.resolved;

@@ -35,6 +35,7 @@ mod findings;
 mod incidents;
 mod records;
 pub mod schema;
+mod staff;
 mod writer;
 
 use schema::{SCHEMA, SCHEMA_VERSION};
@@ -165,6 +166,7 @@ impl SqliteStore {
             writer.execute_batch(crate::audit::SCHEMA)?;
             writer.execute_batch(crate::census::SCHEMA)?;
             writer.execute_batch(crate::contacts::SCHEMA)?;
+            writer.execute_batch(crate::staff::SCHEMA)?;
             // Version 14 added each lot's last movement (`last_at`).
             if version < 14 {
                 schema::backfill_lot_stock(&writer)?;

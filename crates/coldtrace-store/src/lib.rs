@@ -816,12 +816,45 @@ pub trait ContactsStore: Send + Sync + 'static {
     ) -> Result<Vec<coldtrace_domain::contacts::ContactsVersion>>;
 }
 
+/// A staff member as the store keeps it, with the latest test.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct StaffEntry {
+    pub enterprise: Uuid,
+    pub member: coldtrace_domain::staff::StaffMember,
+    pub registered_at_ms: i64,
+    pub last_test: Option<coldtrace_domain::staff::StaffTest>,
+}
+
+/// Enterprises' staff registries and their nucleic-acid tests (从业人员与核酸检测).
+#[async_trait]
+pub trait StaffStore: Send + Sync + 'static {
+    /// Adds or updates (by identity number) members of an enterprise's staff; answers how many were new.
+    async fn put_staff(
+        &self,
+        enterprise: Uuid,
+        members: Vec<coldtrace_domain::staff::StaffMember>,
+        now_ms: i64,
+    ) -> Result<u64>;
+    /// The staff in `scope` with each one's latest test, by enterprise and name.
+    async fn staff(&self, scope: Scope) -> Result<Vec<StaffEntry>>;
+    /// Records tests of an enterprise's staff, all or nothing: each must name a member of its staff
+    /// (`Invalid` naming `tests[i].id_no` otherwise). The same test again changes nothing; answers how many were
+    /// new. The staff overdue findings the tests settle are resolved at once.
+    async fn put_staff_tests(
+        &self,
+        enterprise: Uuid,
+        tests: Vec<coldtrace_domain::staff::StaffTest>,
+        now_ms: i64,
+    ) -> Result<u64>;
+}
+
 pub trait Store:
     RecordStore
     + FindingStore
     + CustomsStore
     + CensusStore
     + ContactsStore
+    + StaffStore
     + AuditStore
     + CredentialStore
     + IndexFeed
@@ -838,6 +871,7 @@ impl<
         + CustomsStore
         + CensusStore
         + ContactsStore
+        + StaffStore
         + AuditStore
         + CredentialStore
         + IndexFeed
@@ -853,6 +887,7 @@ impl<
 pub mod prelude {
     pub use crate::{
         AuditStore, CensusStore, ContactsStore, CredentialStore, CustomsStore, FindingStore,
-        InboxStore, IncidentStore, IndexFeed, OutboxStore, PublicationStore, RecordStore, Store,
+        InboxStore, IncidentStore, IndexFeed, OutboxStore, PublicationStore, RecordStore,
+        StaffStore, Store,
     };
 }

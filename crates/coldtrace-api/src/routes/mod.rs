@@ -16,6 +16,7 @@ pub mod ledger;
 pub mod movements;
 pub mod products;
 pub mod public;
+pub mod staff;
 pub mod statistics;
 pub mod submissions;
 pub mod system;

@@ -11,6 +11,7 @@ mod ledger;
 mod openapi;
 mod records;
 mod schema;
+mod staff;
 mod statistics;
 mod support;
 mod tenancy;

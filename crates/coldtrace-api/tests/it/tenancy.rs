@@ -409,6 +409,17 @@ impl World {
         let duty = json!({"office": "伪造", "hours": "无", "contacts": [{"name": "冒充", "role": "值班长", "phone": "13800000000"}]});
         out.push(("put", "/api/v1/contacts", Body::Json(duty.clone())));
         out.push(("put", "/docking/v1/contacts", Body::Json(duty)));
+        // Staff and tests under the victim's name, or for a person on the victim's staff.
+        out.push((
+            "post",
+            "/api/v1/staff",
+            Body::Json(json!({"staff": [{"name": "李强", "id_no": ID_NO, "role": "imported_cold_chain"}], "enterprise": v.id})),
+        ));
+        out.push((
+            "post",
+            "/api/v1/staff/tests",
+            Body::Json(json!({"tests": [{"id_no": ID_NO, "sampled_on": "2026-03-01", "result": "positive"}]})),
+        ));
         // A census that would hide the victim's province's businesses or add false ones.
         out.push((
             "post",

@@ -186,6 +186,7 @@ impl Platform {
             ]
             .iter()
             .chain(coldtrace_domain::checks::CUSTOMS_RULES.iter())
+            .chain([coldtrace_domain::checks::Rule::StaffTestOverdue].iter())
             .any(|r| config.checks.of(*r) != coldtrace_domain::checks::Policy::Off)
         {
             let store = store.clone();
