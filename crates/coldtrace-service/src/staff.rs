@@ -102,3 +102,72 @@ pub async fn list(store: &dyn Store, p: &Principal) -> Result<Vec<StaffEntry>, S
     }
     Ok(out)
 }
+
+/// What recording staff tests did.
+#[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
+pub struct TestsOutcome {
+    /// Tests stored for the first time.
+    pub new: u64,
+    /// Incidents a positive test opened: the trace starts from what the person handled (人物同查).
+    pub incidents: Vec<uuid::Uuid>,
+    /// Positive tests of people whose movements name no goods: no trace to start (the regulator is told by the
+    /// finding list and registers what it knows).
+    pub not_traced: u64,
+}
+
+impl crate::Platform {
+    /// Records tests of the caller's staff; each positive one opens a positive-test incident of kind `person`
+    /// on the enterprise's province, registered by the platform in the enterprise's name, that starts from the
+    /// movements the person handled. A positive test registered again answers the same incident.
+    pub async fn staff_tests(
+        &self,
+        p: &Principal,
+        drafts: &[StaffTestDraft],
+    ) -> Result<TestsOutcome, ServiceError> {
+        let new = put_tests(self.store.as_ref(), p, drafts).await?;
+        let mut out = TestsOutcome {
+            new,
+            ..Default::default()
+        };
+        let enterprise = own(p)?;
+        let province = self
+            .store
+            .enterprise(enterprise)
+            .await?
+            .map(|e| e.record.region.province())
+            .ok_or(ServiceError::NotFound("enterprise"))?;
+        let registrar = Principal {
+            credential: p.credential,
+            role: Role::Regulator,
+            enterprise: None,
+            province: Some(province),
+            person: Some(format!("staff test reported by enterprise {enterprise}")),
+        };
+        for d in drafts {
+            let positive = d
+                .result
+                .as_deref()
+                .and_then(|r| coldtrace_domain::TestResult::parse(r).ok())
+                == Some(coldtrace_domain::TestResult::Positive);
+            let (Some(id_no), Some(day), true) = (&d.id_no, &d.sampled_on, positive) else {
+                continue;
+            };
+            let at = coldtrace_domain::EventTime::parse(&format!("{}T00:00:00+08:00", day.trim()))
+                .map_err(|e| ServiceError::invalid("sampled_on", e))?;
+            let req = crate::platform::OpenIncidentRequest {
+                start: crate::platform::IncidentStart::Person(Some(id_no.trim().to_string())),
+                positive_at: at,
+                note: Some("从业人员核酸检测阳性 a staff member's test was positive".into()),
+                mode: Default::default(),
+            };
+            match self.open_incident(&registrar, req).await {
+                Ok((v, _)) => out.incidents.push(v.id),
+                Err(ServiceError::Invalid(_)) | Err(ServiceError::NotFound(_)) => {
+                    out.not_traced += 1
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1214,6 +1214,16 @@ pub struct PersonOut {
     pub movements: usize,
     /// The enterprises whose ledgers name them.
     pub holders: Vec<String>,
+    /// Their latest nucleic-acid test on any enterprise's staff registry (day and result), when known.
+    pub last_test: Option<LastTest>,
+}
+
+/// A person's latest test, as a trace shows it beside them.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct LastTest {
+    /// `YYYY-MM-DD`.
+    pub sampled_on: String,
+    pub result: coldtrace_domain::TestResult,
 }
 
 /// A person key as a caller sees it: the kind and the identity number or phone masked (`id:1101**********002X`).
@@ -1258,6 +1268,18 @@ pub async fn people(
             .collect()
     };
     let stated = purpose.is_some_and(|p| !p.trim().is_empty());
+    // Each identity number's latest test (人物同查: who handled the goods, and when they last tested).
+    let ids: Vec<String> = rows
+        .iter()
+        .filter_map(|r| r.id_no.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let tests = if ids.is_empty() {
+        HashMap::new()
+    } else {
+        store.last_tests(ids).await?
+    };
     // Per person: the output, whether it may be shown in full, and the full name and phone.
     let mut by: BTreeMap<String, (PersonOut, bool, String, Option<String>)> = BTreeMap::new();
     for r in rows {
@@ -1278,6 +1300,7 @@ pub async fn people(
                     phone: r.phone.as_deref().map(mask_phone),
                     movements: 0,
                     holders: vec![],
+                    last_test: None,
                 },
                 false,
                 r.name.clone(),
@@ -1286,6 +1309,14 @@ pub async fn people(
         });
         p.0.movements += 1;
         p.1 |= in_jurisdiction;
+        if p.0.last_test.is_none()
+            && let Some(t) = r.id_no.as_ref().and_then(|i| tests.get(i))
+        {
+            p.0.last_test = Some(LastTest {
+                sampled_on: t.sampled_on.to_string(),
+                result: t.result,
+            });
+        }
         if !name.is_empty() && !p.0.holders.contains(&name) {
             p.0.holders.push(name);
         }

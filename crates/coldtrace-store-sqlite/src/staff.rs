@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS staff_tests (
     recorded_at INTEGER NOT NULL,
     PRIMARY KEY (enterprise, id_no, sampled_on, result)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS staff_tests_person ON staff_tests(id_no, sampled_on);
 "#;
 
 fn day_of(ms: i64) -> jiff::civil::Date {
@@ -178,6 +179,26 @@ impl StaffStore for SqliteStore {
             }
             tx.commit()?;
             Ok(new)
+        })
+        .await
+    }
+
+    async fn last_tests(
+        &self,
+        id_nos: Vec<String>,
+    ) -> StoreResult<std::collections::HashMap<String, StaffTest>> {
+        self.read(move |c| {
+            let mut out = std::collections::HashMap::new();
+            let mut st = c.prepare_cached(
+                "SELECT body FROM staff_tests WHERE id_no = ?1 ORDER BY sampled_on DESC, result DESC LIMIT 1",
+            )?;
+            for id in id_nos {
+                let body: Option<String> = st.query_row([&id], |r| r.get(0)).optional()?;
+                if let Some(b) = body {
+                    out.insert(id, serde_json::from_str(&b)?);
+                }
+            }
+            Ok(out)
         })
         .await
     }

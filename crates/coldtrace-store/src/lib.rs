@@ -846,6 +846,11 @@ pub trait StaffStore: Send + Sync + 'static {
         tests: Vec<coldtrace_domain::staff::StaffTest>,
         now_ms: i64,
     ) -> Result<u64>;
+    /// The latest test of each of these identity numbers, at any enterprise, by identity number.
+    async fn last_tests(
+        &self,
+        id_nos: Vec<String>,
+    ) -> Result<std::collections::HashMap<String, coldtrace_domain::staff::StaffTest>>;
 }
 
 pub trait Store:

@@ -46,16 +46,19 @@ pub async fn put(
 }
 
 #[utoipa::path(post, path = "/api/v1/staff/tests", tag = "staff", request_body = StaffTestsRequest,
-    responses((status = 200, body = Added), (status = 422, body = crate::error::ErrorBody, description = "every wrong field by its path, a person not on the staff included; nothing stored")),
+    responses((status = 200, body = staff::TestsOutcome, description = "stored; each positive test opened an incident that starts from what the person handled"),
+              (status = 422, body = crate::error::ErrorBody, description = "every wrong field by its path, a person not on the staff included; nothing stored")),
     security(("api_key" = [])))]
 pub async fn tests(
     State(state): State<AppState>,
     Auth(p): Auth,
     body: ApiJson<StaffTestsRequest>,
-) -> Result<Json<Added>, ApiError> {
-    Ok(Json(Added {
-        new: staff::put_tests(state.store.as_ref(), &p, &body.value.tests).await?,
-    }))
+) -> Result<Json<staff::TestsOutcome>, ApiError> {
+    let out = state.staff_tests(&p, &body.value.tests).await?;
+    if !out.incidents.is_empty() {
+        state.after_write().await;
+    }
+    Ok(Json(out))
 }
 
 #[utoipa::path(get, path = "/api/v1/staff", tag = "staff",

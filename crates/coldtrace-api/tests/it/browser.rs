@@ -1168,5 +1168,9 @@ async fn customs_uploads_a_feed_and_the_regulator_sees_the_difference() {
     );
     click(&c, "#stats-xlsx").await;
     no_js_errors(&c, "census and statistics").await;
+    // The dashboard shows the coverage too.
+    click(&c, "#nav a[href='#/']").await;
+    wait_text(&c, "#stat-coverage", |t| t == "50%").await;
+    no_js_errors(&c, "dashboard with coverage").await;
     shot(&c, "console-statistics").await;
 }

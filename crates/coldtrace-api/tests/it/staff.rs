@@ -171,3 +171,143 @@ async fn staff_handling_imported_goods_are_tested_on_schedule() {
     .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 }
+
+/// A staff member's positive test opens an incident that starts from the goods the person handled, and reaches
+/// the batches of those goods.
+#[tokio::test]
+async fn a_positive_staff_test_reaches_the_batches_the_person_handled() {
+    let app = TestApp::spawn().await;
+    let importer = app.enterprise("120116", "importer", 41).await;
+    let store = app
+        .enterprise("120104", "first_station_cold_store", 42)
+        .await;
+    let (_, batch) = app.batch(&importer, "STAFF-1", "12020261126141").await;
+    let (_, untouched) = app.batch(&importer, "STAFF-2", "12020261126142").await;
+    for (e, body) in [
+        (
+            &importer,
+            json!({"kind": "receive", "batch_id": batch, "quantity": 100, "at": "2026-11-20T08:00:00+08:00",
+                            "counterparty_name": "Frigorifico"}),
+        ),
+        (
+            &importer,
+            json!({"kind": "receive", "batch_id": untouched, "quantity": 100, "at": "2026-11-20T08:00:00+08:00",
+                            "counterparty_name": "Frigorifico"}),
+        ),
+        (
+            &importer,
+            json!({"kind": "ship", "batch_id": batch, "quantity": 60, "at": "2026-11-21T08:00:00+08:00",
+                            "counterparty_uscc": store.uscc, "counterparty_name": "首站冷库"}),
+        ),
+        // The cold store's porter 王强 unloads it.
+        (
+            &store,
+            json!({"kind": "receive", "batch_id": batch, "quantity": 60, "at": "2026-11-21T15:00:00+08:00",
+                         "counterparty_uscc": importer.uscc, "counterparty_name": "进口商",
+                         "handlers": [{"name": "王强", "id_no": A, "role": "porter"}]}),
+        ),
+    ] {
+        let r = app.post("/api/v1/movements", &e.key, &body).await;
+        assert_eq!(
+            r.status(),
+            StatusCode::CREATED,
+            "{}",
+            r.text().await.unwrap()
+        );
+    }
+    let (s, _) = json(
+        app.post(
+            "/api/v1/staff",
+            &store.key,
+            &json!({"staff": [{"name": "王强", "id_no": A, "role": "imported_cold_chain"},
+                              {"name": "李明", "id_no": B, "role": "imported_cold_chain"}]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    // A negative test opens nothing; a positive test of someone who handled no goods has nothing to trace.
+    let (s, v) = json(
+        app.post(
+            "/api/v1/staff/tests",
+            &store.key,
+            &json!({"tests": [{"id_no": A, "sampled_on": day(-1), "result": "negative"},
+                              {"id_no": B, "sampled_on": day(0), "result": "positive"}]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        (
+            v["incidents"].as_array().map(Vec::len),
+            v["not_traced"].as_u64()
+        ),
+        (Some(0), Some(1)),
+        "{v}"
+    );
+    // 王强's positive test: the incident starts from what he handled.
+    let (s, v) = json(
+        app.post(
+            "/api/v1/staff/tests",
+            &store.key,
+            &json!({"tests": [{"id_no": A, "sampled_on": day(0), "result": "positive"}]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let incident = v["incidents"][0]
+        .as_str()
+        .unwrap_or_else(|| panic!("{v}"))
+        .to_string();
+    let (s, i) = json(
+        app.get(&format!("/api/v1/incidents/{incident}"), &app.regulator)
+            .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{i}");
+    assert_eq!(i["kind"], "person");
+    let text = i.to_string();
+    assert!(text.contains("STAFF-1"), "the batch he handled: {i}");
+    assert!(
+        !text.contains("STAFF-2"),
+        "not the batch he never touched: {i}"
+    );
+    // Its tasks reach every holder of the batch with goods on hand.
+    let holders: Vec<&str> = i["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["holder_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(holders.len(), 2, "{i}");
+    // The same positive test again answers the same incident.
+    let (_, again) = json(
+        app.post(
+            "/api/v1/staff/tests",
+            &store.key,
+            &json!({"tests": [{"id_no": A, "sampled_on": day(0), "result": "positive"}]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(again["incidents"][0], incident.as_str(), "{again}");
+    assert_eq!(again["new"], 0);
+    // The batch's people, as a trace lists them: who handled it, and their latest test.
+    let (s, t) = json(
+        app.get(
+            &format!(
+                "/api/v1/trace?batch={batch}&direction=both&people=true&purpose=%E5%A4%84%E7%BD%AE"
+            ),
+            &app.regulator,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    let people = t["people"].as_array().unwrap();
+    assert_eq!(people.len(), 1, "{t}");
+    assert_eq!(people[0]["last_test"]["sampled_on"], day(0));
+    assert_eq!(people[0]["last_test"]["result"], "positive");
+}

@@ -22,8 +22,26 @@ function byDay(trend) {
   return [...days.values()];
 }
 
+// Census coverage and its trend by day, from GET /api/v1/statistics (statistics::Statistics: rows [StatRow
+// {census, census_registered}], coverage_trend [CoverageDay {day, census, registered}]).
+function coverageOf(st) {
+  const t = st.rows.reduce((a, r) => ({ c: a.c + r.census, r: a.r + r.census_registered }), { c: 0, r: 0 });
+  const days = new Map();
+  for (const x of st.coverage_trend) {
+    const d = days.get(x.day) || { c: 0, r: 0 };
+    d.c += x.census;
+    d.r += x.registered;
+    days.set(x.day, d);
+  }
+  return {
+    rate: t.c ? Math.round((1000 * t.r) / t.c) / 10 : null,
+    trend: [...days.values()].map((d) => (d.c ? (100 * d.r) / d.c : 0)),
+  };
+}
+
 export async function dashboard() {
   const d = await get("/api/v1/dashboard");
+  const cov = coverageOf(await get("/api/v1/statistics"));
   const s = d.stats;
   const trendOf = (q) => d.quality_trend.filter((t) => t.city === q.city && t.kind === q.kind);
   const stat = (id, n, label, href) => {
@@ -40,7 +58,7 @@ export async function dashboard() {
       ${stat("stat-open", d.open_incidents, "未结事件 open incidents", "#/incidents")}
       ${stat("stat-overdue", d.overdue_tasks, "超2小时未处置 tasks over 2 h", "#/incidents")}
       ${stat("stat-flagged", flagged, "有核查问题的批次 lots with findings", "#/findings")}
-      ${stat("stat-statistics", s.enterprises, "统计与底数覆盖 statistics and census coverage", "#/statistics")}
+      <a class="stat" href="#/statistics"><b id="stat-coverage">${cov.rate === null ? "—" : `${cov.rate}%`}</b><span>底数覆盖率 census coverage ${spark(cov.trend)}</span></a>
     </div>
     <h2>主体与报送覆盖 Enterprises by type and reporting (last ${d.days} days)</h2>
     ${table([
