@@ -112,7 +112,7 @@ pub struct ContactsVersion {
     pub version: u64,
     pub contacts: ProvinceContacts,
     pub updated_at_ms: i64,
-    /// Who sent it (`docking:<client>`, or the provincial regulator's person through its platform).
+    /// Who sent it: `docking:<province>` (the person is in the sending platform's audit trail).
     pub updated_by: String,
 }
 

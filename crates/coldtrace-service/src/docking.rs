@@ -152,7 +152,8 @@ impl DockingClient {
     }
 
     /// Sends this province's entry of the contacts registry to the national platform; answers it as the national
-    /// platform now keeps it. Fields the national platform refuses come back as `Refused` with its errors.
+    /// platform now keeps it. Any other answer (unreachable, refused) is `Unreachable` with the national
+    /// platform's status and body.
     pub async fn put_contacts(
         &self,
         draft: &coldtrace_domain::contacts::ProvinceContactsDraft,

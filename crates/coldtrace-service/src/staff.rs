@@ -46,12 +46,16 @@ pub async fn put_staff(
         .await?)
 }
 
-/// Records tests of the caller's staff, all or nothing; answers how many were new.
+/// At most this many positive tests in one request (each opens an incident).
+pub const MAX_POSITIVE: usize = 20;
+
+/// Records tests of the caller's staff, all or nothing; answers how many were new, and the tests as stored.
 pub async fn put_tests(
     store: &dyn Store,
     p: &Principal,
     drafts: &[StaffTestDraft],
-) -> Result<u64, ServiceError> {
+    every_days: u32,
+) -> Result<(u64, Vec<coldtrace_domain::staff::StaffTest>), ServiceError> {
     let e = own(p)?;
     if drafts.is_empty() || drafts.len() > MAX_STAFF {
         return Err(ServiceError::invalid(
@@ -70,12 +74,28 @@ pub async fn put_tests(
             Err(x) => errors.extend(x),
         }
     }
+    let positives = tests
+        .iter()
+        .filter(|t| t.result == coldtrace_domain::TestResult::Positive)
+        .count();
+    if positives > MAX_POSITIVE {
+        errors.push(
+            "tests",
+            format!("at most {MAX_POSITIVE} positive tests at once (each opens an incident); send the rest after"),
+        );
+    }
     if !errors.is_empty() {
         return Err(errors.into());
     }
-    Ok(store
-        .put_staff_tests(e, tests, jiff::Timestamp::now().as_millisecond())
-        .await?)
+    let new = store
+        .put_staff_tests(
+            e,
+            tests.clone(),
+            every_days,
+            jiff::Timestamp::now().as_millisecond(),
+        )
+        .await?;
+    Ok((new, tests))
 }
 
 /// The staff the caller may read (an enterprise its own, a regulator its province's, the national platform
@@ -98,6 +118,8 @@ pub async fn list(store: &dyn Store, p: &Principal) -> Result<Vec<StaffEntry>, S
                 .phone
                 .as_deref()
                 .map(coldtrace_domain::person::mask_phone);
+            // Names in full are for the enterprise itself; a regulator tracing people states a purpose there.
+            s.member.name = coldtrace_domain::person::mask_name(&s.member.name);
         }
     }
     Ok(out)
@@ -124,7 +146,13 @@ impl crate::Platform {
         p: &Principal,
         drafts: &[StaffTestDraft],
     ) -> Result<TestsOutcome, ServiceError> {
-        let new = put_tests(self.store.as_ref(), p, drafts).await?;
+        let (new, tests) = put_tests(
+            self.store.as_ref(),
+            p,
+            drafts,
+            self.checks.windows.staff_test_days,
+        )
+        .await?;
         let mut out = TestsOutcome {
             new,
             ..Default::default()
@@ -143,25 +171,27 @@ impl crate::Platform {
             province: Some(province),
             person: Some(format!("staff test reported by enterprise {enterprise}")),
         };
-        for d in drafts {
-            let positive = d
-                .result
-                .as_deref()
-                .and_then(|r| coldtrace_domain::TestResult::parse(r).ok())
-                == Some(coldtrace_domain::TestResult::Positive);
-            let (Some(id_no), Some(day), true) = (&d.id_no, &d.sampled_on, positive) else {
-                continue;
-            };
-            let at = coldtrace_domain::EventTime::parse(&format!("{}T00:00:00+08:00", day.trim()))
-                .map_err(|e| ServiceError::invalid("sampled_on", e))?;
+        for t in tests
+            .iter()
+            .filter(|t| t.result == coldtrace_domain::TestResult::Positive)
+        {
+            // The day it was sampled, as the incident's time: the same test again is the same incident.
+            let at =
+                coldtrace_domain::EventTime::parse(&format!("{}T00:00:00+08:00", t.sampled_on))
+                    .map_err(|e| ServiceError::invalid("sampled_on", e))?;
             let req = crate::platform::OpenIncidentRequest {
-                start: crate::platform::IncidentStart::Person(Some(id_no.trim().to_string())),
+                // Only what the person handled at this enterprise: an enterprise speaks for its own staff.
+                start: crate::platform::IncidentStart::StaffMember {
+                    id_no: t.id_no.clone(),
+                    enterprise,
+                },
                 positive_at: at,
                 note: Some("从业人员核酸检测阳性 a staff member's test was positive".into()),
                 mode: Default::default(),
             };
             match self.open_incident(&registrar, req).await {
                 Ok((v, _)) => out.incidents.push(v.id),
+                // The test is stored either way; a person who handled nothing here has nothing to trace.
                 Err(ServiceError::Invalid(_)) | Err(ServiceError::NotFound(_)) => {
                     out.not_traced += 1
                 }

@@ -170,6 +170,8 @@ pub enum TraceFrom {
     },
     /// What a person handled (a person key, see `coldtrace_domain::party::person_key`).
     Person(String),
+    /// What a person handled at one enterprise only (an enterprise's own report of its staff member).
+    PersonAt(String, Uuid),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -746,7 +748,11 @@ impl Tracer {
                 seeds.sort_unstable();
                 Start::Lots(seeds)
             }
-            TraceFrom::Person(key) => {
+            TraceFrom::Person(key) | TraceFrom::PersonAt(key, _) => {
+                let only = match from {
+                    TraceFrom::PersonAt(_, e) => Some(*e),
+                    _ => None,
+                };
                 let seqs = store.movements_of_person(key).await?;
                 if seqs.is_empty() {
                     return Err(TraceError::NotFound(
@@ -759,6 +765,9 @@ impl Tracer {
                 let ix = self.index.read().unwrap_or_else(|p| p.into_inner());
                 let mut seeds = BTreeMap::new();
                 for m in moves {
+                    if only.is_some_and(|e| e != m.record.holder) {
+                        continue;
+                    }
                     let Some(key) = self.party_of(&m.record.holder) else {
                         continue;
                     };
@@ -1214,7 +1223,8 @@ pub struct PersonOut {
     pub movements: usize,
     /// The enterprises whose ledgers name them.
     pub holders: Vec<String>,
-    /// Their latest nucleic-acid test on any enterprise's staff registry (day and result), when known.
+    /// Their latest nucleic-acid test as recorded by an enterprise whose ledger names them (day and result), shown
+    /// only to a regulator of that province who stated a purpose.
     pub last_test: Option<LastTest>,
 }
 
@@ -1268,17 +1278,18 @@ pub async fn people(
             .collect()
     };
     let stated = purpose.is_some_and(|p| !p.trim().is_empty());
-    // Each identity number's latest test (人物同查: who handled the goods, and when they last tested).
-    let ids: Vec<String> = rows
+    // Each person's latest test as recorded by an enterprise whose ledger names them (人物同查: who handled the
+    // goods, and when they last tested); another enterprise's word about them does not count.
+    let pairs: Vec<(Uuid, String)> = rows
         .iter()
-        .filter_map(|r| r.id_no.clone())
+        .filter_map(|r| Some((*holder_of.get(&r.movement_seq)?, r.id_no.clone()?)))
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let tests = if ids.is_empty() {
+    let tests = if pairs.is_empty() {
         HashMap::new()
     } else {
-        store.last_tests(ids).await?
+        store.last_tests(pairs).await?
     };
     // Per person: the output, whether it may be shown in full, and the full name and phone.
     let mut by: BTreeMap<String, (PersonOut, bool, String, Option<String>)> = BTreeMap::new();
@@ -1309,8 +1320,15 @@ pub async fn people(
         });
         p.0.movements += 1;
         p.1 |= in_jurisdiction;
-        if p.0.last_test.is_none()
-            && let Some(t) = r.id_no.as_ref().and_then(|i| tests.get(i))
+        let recorded = holder_of
+            .get(&r.movement_seq)
+            .zip(r.id_no.as_ref())
+            .and_then(|(e, i)| tests.get(&(*e, i.clone())));
+        if let Some(t) = recorded
+            && p.0
+                .last_test
+                .as_ref()
+                .is_none_or(|l| l.sampled_on < t.sampled_on.to_string())
         {
             p.0.last_test = Some(LastTest {
                 sampled_on: t.sampled_on.to_string(),
@@ -1327,6 +1345,9 @@ pub async fn people(
             if full {
                 out.name = name;
                 out.phone = phone;
+            } else {
+                // A test result is health data: for the regulator of the person's province with a purpose only.
+                out.last_test = None;
             }
             out
         })

@@ -190,7 +190,7 @@ pub(crate) fn cross_check(
             for body in s.query_map([], |r| r.get::<_, String>(0))? {
                 declarations.push(serde_json::from_str(&body?)?);
             }
-            let mut s = c.prepare(BATCHES)?;
+            let mut s = c.prepare(&format!("{BATCHES} ORDER BY b.seq"))?;
             for r in s.query_map([], row7)? {
                 batches.push(imported(r?)?);
             }
@@ -206,7 +206,9 @@ pub(crate) fn cross_check(
                 if let Some(body) = body {
                     declarations.push(serde_json::from_str(&body)?);
                 }
-                let sql = format!("{BATCHES} AND json_extract(b.body, '$.declaration_no') = ?1");
+                let sql = format!(
+                    "{BATCHES} AND json_extract(b.body, '$.declaration_no') = ?1 ORDER BY b.seq"
+                );
                 let mut s = c.prepare_cached(&sql)?;
                 for r in s.query_map([no], row7)? {
                     batches.push(imported(r?)?);

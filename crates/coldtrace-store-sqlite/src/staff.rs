@@ -89,7 +89,11 @@ pub(crate) fn sweep_staff(
     let mut report = SweepReport::default();
     let today = day_of(now_ms);
     let mut expected = HashSet::new();
-    for (s, neg) in load(c, "(1 OR ?1 IS NULL)", None)? {
+    for (s, neg) in load(
+        c,
+        "s.role = 'imported_cold_chain' AND (1 OR ?1 IS NULL)",
+        None,
+    )? {
         let last = neg.and_then(|d| d.parse().ok());
         let registered = day_of(s.registered_at_ms);
         let Some(days) = overdue_days(s.member.role, last, registered, today, every_days) else {
@@ -104,7 +108,8 @@ pub(crate) fn sweep_staff(
             )?
             .exists([&subject])?;
         let message = format!(
-            "{} (handles imported cold-chain goods): {}, {days} days overdue (every {every_days} days)",
+            "{} {} (handles imported cold-chain goods): {}, {days} days overdue (every {every_days} days)",
+            coldtrace_domain::person::mask_name(&s.member.name),
             coldtrace_domain::person::mask_id_no(&s.member.id_no),
             match last {
                 Some(d) => format!("last negative test sampled {d}"),
@@ -132,8 +137,11 @@ pub(crate) fn sweep_staff(
             report.opened += 1;
         }
     }
+    // Open staff findings by their subjects' range (the open-findings index), not by scanning every finding.
     let open: Vec<(String, String)> = c
-        .prepare_cached("SELECT id, subject FROM findings WHERE rule = 'staff_test_overdue' AND status = 'open'")?
+        .prepare_cached(
+            "SELECT id, subject FROM findings WHERE status = 'open' AND subject > 'staff:' AND subject < 'staff;'",
+        )?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
     for (id, subject) in open {
@@ -166,7 +174,10 @@ impl StaffStore for SqliteStore {
                     .exists(params![enterprise.to_string(), m.id_no])?;
                 tx.prepare_cached(
                     "INSERT INTO staff (enterprise, id_no, body, role, registered_at) VALUES (?1, ?2, ?3, ?4, ?5)
-                     ON CONFLICT (enterprise, id_no) DO UPDATE SET body = excluded.body, role = excluded.role",
+                     ON CONFLICT (enterprise, id_no) DO UPDATE SET body = excluded.body, role = excluded.role,
+                        -- Put on the schedule now: counted from today, not from when first registered.
+                        registered_at = CASE WHEN staff.role != excluded.role THEN excluded.registered_at
+                                             ELSE staff.registered_at END",
                 )?
                 .execute(params![
                     enterprise.to_string(),
@@ -185,17 +196,20 @@ impl StaffStore for SqliteStore {
 
     async fn last_tests(
         &self,
-        id_nos: Vec<String>,
-    ) -> StoreResult<std::collections::HashMap<String, StaffTest>> {
+        people: Vec<(Uuid, String)>,
+    ) -> StoreResult<std::collections::HashMap<(Uuid, String), StaffTest>> {
         self.read(move |c| {
             let mut out = std::collections::HashMap::new();
             let mut st = c.prepare_cached(
-                "SELECT body FROM staff_tests WHERE id_no = ?1 ORDER BY sampled_on DESC, result DESC LIMIT 1",
+                "SELECT body FROM staff_tests WHERE enterprise = ?1 AND id_no = ?2
+                 ORDER BY sampled_on DESC, result DESC LIMIT 1",
             )?;
-            for id in id_nos {
-                let body: Option<String> = st.query_row([&id], |r| r.get(0)).optional()?;
+            for (e, id) in people {
+                let body: Option<String> = st
+                    .query_row(params![e.to_string(), id], |r| r.get(0))
+                    .optional()?;
                 if let Some(b) = body {
-                    out.insert(id, serde_json::from_str(&b)?);
+                    out.insert((e, id), serde_json::from_str(&b)?);
                 }
             }
             Ok(out)
@@ -213,6 +227,7 @@ impl StaffStore for SqliteStore {
         &self,
         enterprise: Uuid,
         tests: Vec<StaffTest>,
+        every_days: u32,
         now_ms: i64,
     ) -> StoreResult<u64> {
         self.write(move |c| {
@@ -250,20 +265,32 @@ impl StaffStore for SqliteStore {
             }
             // A newer negative test settles an overdue finding now rather than at the next sweep.
             let prefix = format!("staff:{enterprise}:");
+            // The enterprise's open staff findings, by their subjects' range (the open-findings index).
             let open: Vec<(String, String)> = tx
                 .prepare_cached(
-                    "SELECT id, subject FROM findings WHERE rule = 'staff_test_overdue' AND status = 'open'
-                       AND enterprise = ?1",
+                    "SELECT id, subject FROM findings WHERE status = 'open' AND subject > ?1 AND subject < ?2",
                 )?
-                .query_map([enterprise.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .query_map(params![prefix, format!("staff:{enterprise};")], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?
                 .collect::<rusqlite::Result<_>>()?;
+            let today = day_of(now_ms);
             for (id, subject) in open {
                 let Some(rest) = subject.strip_prefix(&prefix) else { continue };
                 let Some((id_no, since)) = rest.split_once(':') else { continue };
+                // Settled by a negative test after the day it counted from that is itself within the schedule.
                 let settled = tests.iter().any(|t| {
                     t.id_no == id_no
                         && t.result == coldtrace_domain::TestResult::Negative
                         && t.sampled_on.to_string().as_str() > since
+                        && overdue_days(
+                            coldtrace_domain::staff::StaffRole::ImportedColdChain,
+                            Some(t.sampled_on),
+                            t.sampled_on,
+                            today,
+                            every_days,
+                        )
+                        .is_none()
                 });
                 if settled {
                     tx.prepare_cached(&format!("{} WHERE id = ?2 AND status = 'open'", resolve_by_records(1)))?

@@ -839,18 +839,19 @@ pub trait StaffStore: Send + Sync + 'static {
     async fn staff(&self, scope: Scope) -> Result<Vec<StaffEntry>>;
     /// Records tests of an enterprise's staff, all or nothing: each must name a member of its staff
     /// (`Invalid` naming `tests[i].id_no` otherwise). The same test again changes nothing; answers how many were
-    /// new. The staff overdue findings the tests settle are resolved at once.
+    /// new. An overdue finding a negative test settles (within `every_days` of today) is resolved at once.
     async fn put_staff_tests(
         &self,
         enterprise: Uuid,
         tests: Vec<coldtrace_domain::staff::StaffTest>,
+        every_days: u32,
         now_ms: i64,
     ) -> Result<u64>;
-    /// The latest test of each of these identity numbers, at any enterprise, by identity number.
+    /// The latest test of each (enterprise, identity number) as that enterprise recorded it.
     async fn last_tests(
         &self,
-        id_nos: Vec<String>,
-    ) -> Result<std::collections::HashMap<String, coldtrace_domain::staff::StaffTest>>;
+        people: Vec<(Uuid, String)>,
+    ) -> Result<std::collections::HashMap<(Uuid, String), coldtrace_domain::staff::StaffTest>>;
 }
 
 pub trait Store:

@@ -132,7 +132,11 @@ async fn staff_handling_imported_goods_are_tested_on_schedule() {
     let (_, seen) = json(app.get("/api/v1/staff", &app.regulator).await).await;
     assert_eq!(seen.as_array().unwrap().len(), 3);
     assert!(!seen.to_string().contains("13912345678"), "{seen}");
-    let a = seen
+    assert!(
+        !seen.to_string().contains("王强"),
+        "names masked for the regulator: {seen}"
+    );
+    let a = mine
         .as_array()
         .unwrap()
         .iter()
@@ -233,6 +237,37 @@ async fn a_positive_staff_test_reaches_the_batches_the_person_handled() {
             &store.key,
             &json!({"tests": [{"id_no": A, "sampled_on": day(-1), "result": "negative"},
                               {"id_no": B, "sampled_on": day(0), "result": "positive"}]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        (
+            v["incidents"].as_array().map(Vec::len),
+            v["not_traced"].as_u64()
+        ),
+        (Some(0), Some(1)),
+        "{v}"
+    );
+    // Another enterprise cannot start a trace from what 王强 handled at the cold store: registering him on its own
+    // staff and reporting him positive traces only what he handled there, which is nothing.
+    let rival = app.enterprise("120105", "wholesale_vendor", 43).await;
+    let (s, _) = json(
+        app.post(
+            "/api/v1/staff",
+            &rival.key,
+            &json!({"staff": [{"name": "王强", "id_no": A, "role": "imported_cold_chain"}]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = json(
+        app.post(
+            "/api/v1/staff/tests",
+            &rival.key,
+            &json!({"tests": [{"id_no": A, "sampled_on": day(0), "result": "positive"}]}),
         )
         .await,
     )

@@ -26,6 +26,9 @@ pub enum IncidentStart {
     },
     /// A person (identity number or phone).
     Person(Option<String>),
+    /// A staff member of an enterprise, by identity number, as the enterprise reports them: the trace starts only
+    /// from what they handled there.
+    StaffMember { id_no: String, enterprise: Uuid },
 }
 
 /// A positive test to register.
@@ -43,7 +46,7 @@ impl OpenIncidentRequest {
         match self.start {
             IncidentStart::BatchSample { .. } => IncidentKind::BatchSample,
             IncidentStart::Environment { .. } => IncidentKind::Environment,
-            IncidentStart::Person(_) => IncidentKind::Person,
+            IncidentStart::Person(_) | IncidentStart::StaffMember { .. } => IncidentKind::Person,
         }
     }
 }
@@ -124,6 +127,10 @@ impl Platform {
                     .ok_or_else(|| ServiceError::invalid("person", "is required for a person"))?;
                 let subject = coldtrace_domain::person::mask_id_no(&person);
                 (TraceStart::Person(person), subject)
+            }
+            IncidentStart::StaffMember { id_no, enterprise } => {
+                let subject = coldtrace_domain::person::mask_id_no(&id_no);
+                (TraceStart::PersonAt(id_no, enterprise), subject)
             }
         };
         let from = self.resolve_start(p, &start).await?;

@@ -47,6 +47,8 @@ pub enum TraceStart {
     },
     /// A person by identity number or phone (人物同查).
     Person(String),
+    /// A person by identity number, only what they handled at one enterprise.
+    PersonAt(String, Uuid),
 }
 
 /// A trace as the caller asks it.
@@ -240,6 +242,7 @@ impl Platform {
                 }
             }
             TraceStart::Person(s) => TraceFrom::Person(person_key(s)),
+            TraceStart::PersonAt(s, e) => TraceFrom::PersonAt(person_key(s), *e),
         })
     }
 
