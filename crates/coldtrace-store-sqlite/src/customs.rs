@@ -80,17 +80,19 @@ impl customs::Feed for Feed<'_> {
         }
         let v: Option<(String, String)> = self
             .c
-            // The first version's id: keys, movements and findings name an enterprise by it, whatever its
-            // corrections.
+            // The current version with this USCC, then its first version's id: keys, movements and findings
+            // name an enterprise by that id, whatever its corrections (a corrected USCC included).
             .prepare_cached(
-                "SELECT e.id, e.province FROM enterprises e WHERE e.uscc = ?1 AND e.corrects IS NULL
-                 ORDER BY e.seq LIMIT 1",
+                "SELECT e.id, e.province FROM enterprises e WHERE e.uscc = ?1
+                   AND NOT EXISTS (SELECT 1 FROM enterprises n WHERE n.corrects = e.id)
+                 ORDER BY e.seq DESC LIMIT 1",
             )
             .and_then(|mut s| {
                 s.query_row([uscc], |r| Ok((r.get(0)?, r.get(1)?)))
                     .optional()
             })
-            .unwrap_or(None);
+            .unwrap_or(None)
+            .map(|(id, province): (String, String)| (root(self.c, "enterprises", id), province));
         let v = v.and_then(|(id, p)| Some((Uuid::parse_str(&id).ok()?, p)));
         self.enterprises
             .borrow_mut()
@@ -99,11 +101,24 @@ impl customs::Feed for Feed<'_> {
     }
 }
 
-/// Current imported batches with their product as last corrected (HS code, origin and establishment live there)
-/// and their owner.
-const BATCHES: &str = "SELECT b.id, b.owner, b.body,
-        COALESCE((SELECT c.body FROM products c WHERE c.corrects = p.id ORDER BY c.seq DESC LIMIT 1), p.body),
-        e.uscc, e.province, b.recorded_at
+/// Current imported batches with their product and owner as first recorded ([`Latest`] puts in what later
+/// corrections changed).
+/// The first version of a record in `table` (following `corrects` back; at most 100 steps).
+pub(crate) fn root(c: &Connection, table: &str, mut id: String) -> String {
+    for _ in 0..100 {
+        let up: Option<String> = c
+            .prepare_cached(&format!("SELECT corrects FROM {table} WHERE id = ?1"))
+            .and_then(|mut s| s.query_row([&id], |r| r.get(0)))
+            .unwrap_or(None);
+        match up {
+            Some(u) => id = u,
+            None => break,
+        }
+    }
+    id
+}
+
+const BATCHES: &str = "SELECT b.id, b.owner, b.body, p.body, e.uscc, e.province, b.recorded_at
     FROM batches b JOIN products p ON p.id = b.product LEFT JOIN enterprises e ON e.id = b.owner
     WHERE json_extract(b.body, '$.declaration_no') IS NOT NULL
       AND NOT EXISTS (SELECT 1 FROM batches c WHERE c.corrects = b.id)";
@@ -118,11 +133,50 @@ type BatchRow = (
     i64,
 );
 
+/// Products and enterprises as last corrected, by their first version's id: a batch names the product and the
+/// owner it was recorded with, and a chain of corrections (a correction of a correction) is followed to its end.
+struct Latest {
+    products: HashMap<String, String>,
+    usccs: HashMap<String, String>,
+}
+
+impl Latest {
+    fn load(c: &Connection) -> Result<Self> {
+        let chain = |sql: &str| -> Result<HashMap<String, String>> {
+            let mut st = c.prepare(sql)?;
+            // (id, corrects, value) of every correction, in the order stored.
+            let rows: Vec<(String, String, String)> = st
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut root_of: HashMap<String, String> = HashMap::new();
+            let mut latest = HashMap::new();
+            for (id, corrects, value) in rows {
+                let root = root_of.get(&corrects).cloned().unwrap_or(corrects);
+                root_of.insert(id, root.clone());
+                latest.insert(root, value);
+            }
+            Ok(latest)
+        };
+        Ok(Self {
+            products: chain(
+                "SELECT id, corrects, body FROM products WHERE corrects IS NOT NULL ORDER BY seq",
+            )?,
+            usccs: chain(
+                "SELECT id, corrects, uscc FROM enterprises WHERE corrects IS NOT NULL ORDER BY seq",
+            )?,
+        })
+    }
+}
+
 fn imported(
     (id, owner, body, product, uscc, province, recorded): BatchRow,
+    latest: &Latest,
 ) -> Result<ImportedBatch> {
     let b: Batch = serde_json::from_str(&body)?;
-    let p: Product = serde_json::from_str(&product)?;
+    let product_id = b.product.to_string();
+    let product = latest.products.get(&product_id).unwrap_or(&product);
+    let p: Product = serde_json::from_str(product)?;
+    let uscc = latest.usccs.get(&owner).cloned().or(uscc);
     Ok(ImportedBatch {
         id: parse_uuid(&id)?,
         owner: parse_uuid(&owner)?,
@@ -184,6 +238,7 @@ pub(crate) fn cross_check(
     }
     let mut declarations: Vec<Declaration> = Vec::new();
     let mut batches: Vec<ImportedBatch> = Vec::new();
+    let latest = Latest::load(c)?;
     match scope {
         None => {
             let mut s = c.prepare("SELECT body FROM customs_declarations")?;
@@ -192,7 +247,7 @@ pub(crate) fn cross_check(
             }
             let mut s = c.prepare(&format!("{BATCHES} ORDER BY b.seq"))?;
             for r in s.query_map([], row7)? {
-                batches.push(imported(r?)?);
+                batches.push(imported(r?, &latest)?);
             }
         }
         Some(numbers) => {
@@ -211,7 +266,7 @@ pub(crate) fn cross_check(
                 );
                 let mut s = c.prepare_cached(&sql)?;
                 for r in s.query_map([no], row7)? {
-                    batches.push(imported(r?)?);
+                    batches.push(imported(r?, &latest)?);
                 }
             }
         }

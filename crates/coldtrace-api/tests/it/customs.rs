@@ -231,6 +231,39 @@ async fn a_customs_feed_with_decoys_makes_exactly_their_findings() {
     let left = customs_findings(&findings(&app, &app.regulator).await);
     assert_eq!(left, want[1..].to_vec());
 
+    // The importer corrects the product of the batch as declared to another origin: a difference, opened by the
+    // write; correcting that correction back puts it right (the chain of corrections is followed).
+    let (_, b) = json(
+        app.get(&format!("/api/v1/batches/{ok}"), &importer.key)
+            .await,
+    )
+    .await;
+    let product = b["product"].as_str().unwrap().to_string();
+    let mut current = product.clone();
+    for (origin, goods_findings) in [("AR", 1), ("BR", 0)] {
+        let id = uuid::Uuid::now_v7().to_string();
+        let (s, v) = json(
+            app.post(
+                "/api/v1/submissions",
+                &importer.key,
+                &json!({"products": [{"id": id, "name": "冷冻去骨牛肉", "category": "livestock_poultry_meat",
+                    "origin_country": origin, "establishment_no": "SIF1234", "hs_code": "0202300090",
+                    "corrects": current}]}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        current = id;
+        let n = findings(&app, &app.regulator)
+            .await
+            .iter()
+            .filter(|f| f["batch"] == ok.as_str() && f["code"] == "CT-CUS-DIFF")
+            .count();
+        assert_eq!(n, goods_findings, "origin {origin}");
+    }
+    let _ = product;
+
     // Customs amends the third declaration to name the container: its finding is resolved by the feed.
     let amended = json!({"declarations": [
         declaration("020220261000000003", u, &day(-2), "CERT0003", 20000, "TGHU7654320")]});

@@ -338,11 +338,13 @@ impl Tx<'_> {
         // A corrected product (its HS code, origin or establishment) bears on every batch of it.
         for p in products {
             if let Some(old) = p.corrects {
+                // Batches name the product's first version.
+                let old = crate::customs::root(self.tx, "products", old.to_string());
                 let mut st = self.tx.prepare_cached(
                     "SELECT DISTINCT json_extract(body, '$.declaration_no') FROM batches
                      WHERE product = ?1 AND json_extract(body, '$.declaration_no') IS NOT NULL",
                 )?;
-                for d in st.query_map([old.to_string()], |r| r.get::<_, String>(0))? {
+                for d in st.query_map([old], |r| r.get::<_, String>(0))? {
                     scope.insert(d?);
                 }
             }
