@@ -134,6 +134,15 @@ impl utoipa::PartialSchema for EventTime {
 }
 impl utoipa::ToSchema for EventTime {}
 
+/// The calendar day (China Standard Time, UTC+8) of an instant in milliseconds, the day by which schedules,
+/// declaration days and daily records are counted. An instant out of range counts as the epoch's day.
+pub fn day_at(ms: i64) -> jiff::civil::Date {
+    Timestamp::from_millisecond(ms)
+        .unwrap_or(Timestamp::UNIX_EPOCH)
+        .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
+        .date()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -67,9 +67,7 @@ pub async fn run(data: &std::path::Path, declarations: usize, seed: u64) -> anyh
     let imports = imports(store.as_ref()).await?;
     let read_s = t.elapsed().as_secs_f64();
     let stats = store.stats(&Scope::All).await?;
-    let today = jiff::Timestamp::now()
-        .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
-        .date();
+    let today = coldtrace_domain::time::day_at(jiff::Timestamp::now().as_millisecond());
     let (feed, faults) = customs_feed(&imports, declarations, today, seed, 0.02);
     println!(
         "store: {} movements, {} batches ({} imported, read in {read_s:.1} s); feed: {} declarations",

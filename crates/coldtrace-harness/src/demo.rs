@@ -169,9 +169,7 @@ pub async fn run(default_listen: String, a: Args) -> anyhow::Result<()> {
         None,
     )
     .await?;
-    let today = jiff::Timestamp::now()
-        .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
-        .date();
+    let today = coldtrace_domain::time::day_at(jiff::Timestamp::now().as_millisecond());
     let imports = crate::bench_customs::imports(store.as_ref()).await?;
     let (feed, faults) =
         coldtrace_gen::customs::customs_feed(&imports, imports.len() + 200, today, 7, 0.03);

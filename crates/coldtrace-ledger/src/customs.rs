@@ -8,10 +8,11 @@ use std::collections::HashMap;
 use coldtrace_domain::Quantity;
 use coldtrace_domain::customs::{DeclarationDraft, DeclarationLineDraft};
 
+use crate::aliased::{Columns, Layout, header};
 use crate::{RowError, Table};
 
 /// The columns of a customs feed: field name, then the headers accepted for it.
-const COLUMNS: &[(&str, &[&str])] = &[
+const COLUMNS: &Columns = &[
     (
         "declaration_no",
         &["报关单号", "报关单编号", "declaration_no"],
@@ -80,52 +81,15 @@ fn list(cell: &str) -> Vec<String> {
 /// Groups a feed table's rows into declarations. Errors name the row and the column's header; the declaration
 /// columns of a declaration's later lines must repeat its first line's.
 pub fn declarations(table: &Table) -> Result<CustomsFile, Vec<RowError>> {
-    let mut at: HashMap<&str, usize> = HashMap::new();
-    let mut ignored = Vec::new();
-    for (i, h) in table.headers.iter().enumerate() {
-        let h = h.trim();
-        match COLUMNS
-            .iter()
-            .find(|(_, names)| names.iter().any(|n| n.eq_ignore_ascii_case(h)))
-        {
-            Some((field, _)) => {
-                at.insert(field, i);
-            }
-            None if h.is_empty() => {}
-            None => ignored.push(h.to_string()),
-        }
-    }
-    let header = |field: &str| {
-        COLUMNS
-            .iter()
-            .find(|(f, _)| *f == field)
-            .map(|(_, names)| names[0].to_string())
-    };
-    let missing: Vec<RowError> = REQUIRED
-        .iter()
-        .filter(|f| !at.contains_key(*f))
-        .map(|f| RowError {
-            row: 1,
-            column: header(f),
-            reason: "the file has no such column".into(),
-        })
-        .collect();
-    if !missing.is_empty() {
-        return Err(missing);
-    }
+    let layout = Layout::of(&table.headers, COLUMNS, REQUIRED)?;
     let mut errors = Vec::new();
     let mut out = CustomsFile {
-        ignored_columns: ignored,
+        ignored_columns: layout.ignored.clone(),
         ..Default::default()
     };
     let mut index: HashMap<String, usize> = HashMap::new();
     for (row, cells) in &table.rows {
-        let cell = |field: &str| -> Option<String> {
-            at.get(field)
-                .and_then(|i| cells.get(*i))
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-        };
+        let cell = |field: &str| layout.cell(cells, field);
         let quantity = |field: &str, errors: &mut Vec<RowError>| -> Option<Quantity> {
             let v = cell(field)?;
             match Quantity::parse(&v.replace(',', "")) {
@@ -133,7 +97,10 @@ pub fn declarations(table: &Table) -> Result<CustomsFile, Vec<RowError>> {
                 Err(e) => {
                     errors.push(RowError {
                         row: *row,
-                        column: table.headers.get(at[field]).cloned(),
+                        column: layout
+                            .index(field)
+                            .and_then(|i| table.headers.get(i))
+                            .cloned(),
                         reason: e.to_string(),
                     });
                     None
@@ -173,7 +140,10 @@ pub fn declarations(table: &Table) -> Result<CustomsFile, Vec<RowError>> {
                     if a != b {
                         errors.push(RowError {
                             row: *row,
-                            column: table.headers.get(at[field]).cloned(),
+                            column: layout
+                                .index(field)
+                                .and_then(|i| table.headers.get(i))
+                                .cloned(),
                             reason: format!(
                                 "differs from the declaration's first line (row {}): {:?}",
                                 out.rows[i][0],
@@ -229,16 +199,5 @@ pub fn locate(file: &CustomsFile, table: &Table, field: &str) -> (usize, Option<
         None => (rows.first().copied().unwrap_or(0), rest),
     };
     let leaf = leaf.split('[').next().unwrap_or(leaf);
-    let column = COLUMNS
-        .iter()
-        .find(|(f, _)| *f == leaf)
-        .and_then(|(_, names)| {
-            table
-                .headers
-                .iter()
-                .find(|h| names.iter().any(|n| n.eq_ignore_ascii_case(h.trim())))
-                .cloned()
-                .or_else(|| Some(names[0].to_string()))
-        });
-    (row, column)
+    (row, header(&table.headers, COLUMNS, leaf))
 }

@@ -24,6 +24,8 @@ use coldtrace_store::{BatchFilter, Page, Receipt, Scope, Store, StoreError, Subm
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+pub mod aliased;
+pub mod census;
 pub mod columns;
 pub mod customs;
 pub mod table;

@@ -63,9 +63,8 @@ pub async fn put_tests(
             format!("send 1 to {MAX_STAFF} tests"),
         ));
     }
-    let today = jiff::Timestamp::now()
-        .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
-        .date();
+    let now = jiff::Timestamp::now().as_millisecond();
+    let today = coldtrace_domain::time::day_at(now);
     let mut errors = coldtrace_domain::ValidationErrors::default();
     let mut tests = Vec::new();
     for (i, d) in drafts.iter().enumerate() {
@@ -88,12 +87,7 @@ pub async fn put_tests(
         return Err(errors.into());
     }
     let new = store
-        .put_staff_tests(
-            e,
-            tests.clone(),
-            every_days,
-            jiff::Timestamp::now().as_millisecond(),
-        )
+        .put_staff_tests(e, tests.clone(), every_days, now)
         .await?;
     Ok((new, tests))
 }

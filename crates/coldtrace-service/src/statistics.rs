@@ -10,7 +10,6 @@ use coldtrace_domain::census::{
     CensusEntry, CensusEntryDraft, MatchedBy, Registered, match_census,
 };
 use coldtrace_domain::{Principal, ProvinceCode, Role};
-use coldtrace_ledger::RowError;
 use coldtrace_store::{CoverageDay, EnterpriseActivity, Scope, Store, UnregisteredParty};
 
 use crate::error::{ServiceError, require_role};
@@ -151,80 +150,6 @@ pub async fn put_census(
         .await?)
 }
 
-/// Headers of a census file: field, then the headers accepted.
-const CENSUS_COLUMNS: &[(&str, &[&str])] = &[
-    ("uscc", &["统一社会信用代码", "信用代码", "uscc"]),
-    ("name", &["名称", "企业名称", "主体名称", "name"]),
-    ("kind", &["类型", "主体类型", "kind"]),
-    ("region", &["行政区划", "区划代码", "region"]),
-    ("address", &["地址", "住所", "address"]),
-    ("contact_name", &["联系人", "contact_name"]),
-    ("contact_phone", &["联系电话", "电话", "contact_phone"]),
-];
-
-/// Reads a census table (CSV or XLSX, one row per business) into drafts; missing columns are row 1's errors.
-pub fn census_drafts(
-    table: &coldtrace_ledger::Table,
-) -> Result<(Vec<CensusEntryDraft>, Vec<usize>), Vec<RowError>> {
-    let mut at = BTreeMap::new();
-    for (i, h) in table.headers.iter().enumerate() {
-        if let Some((f, _)) = CENSUS_COLUMNS
-            .iter()
-            .find(|(_, names)| names.iter().any(|n| n.eq_ignore_ascii_case(h.trim())))
-        {
-            at.insert(*f, i);
-        }
-    }
-    let missing: Vec<RowError> = ["name", "kind", "region"]
-        .iter()
-        .filter(|f| !at.contains_key(*f))
-        .map(|f| RowError {
-            row: 1,
-            column: CENSUS_COLUMNS
-                .iter()
-                .find(|(x, _)| x == f)
-                .map(|(_, n)| n[0].to_string()),
-            reason: "the file has no such column".into(),
-        })
-        .collect();
-    if !missing.is_empty() {
-        return Err(missing);
-    }
-    let mut drafts = Vec::with_capacity(table.rows.len());
-    let mut rows = Vec::with_capacity(table.rows.len());
-    for (row, cells) in &table.rows {
-        let cell = |f: &str| {
-            at.get(f)
-                .and_then(|i| cells.get(*i))
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-        };
-        drafts.push(CensusEntryDraft {
-            uscc: cell("uscc"),
-            name: cell("name"),
-            kind: cell("kind"),
-            region: cell("region"),
-            address: cell("address"),
-            contact_name: cell("contact_name"),
-            contact_phone: cell("contact_phone"),
-        });
-        rows.push(*row);
-    }
-    Ok((drafts, rows))
-}
-
-/// The file's header for a census field path (`entries[3].region` → `行政区划`).
-pub fn census_column(table: &coldtrace_ledger::Table, field: &str) -> Option<String> {
-    let leaf = field.rsplit('.').next()?;
-    let names = CENSUS_COLUMNS.iter().find(|(f, _)| *f == leaf)?.1;
-    table
-        .headers
-        .iter()
-        .find(|h| names.iter().any(|n| n.eq_ignore_ascii_case(h.trim())))
-        .cloned()
-        .or_else(|| Some(names[0].to_string()))
-}
-
 /// The statistics of the caller's province (a regulator), or of the province named (national).
 pub async fn statistics(
     store: &dyn Store,
@@ -237,12 +162,26 @@ pub async fn statistics(
 }
 
 /// The day (UTC+8) of an instant, `2026-12-06`.
-fn day_of(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms)
-        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
-        .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
-        .date()
-        .to_string()
+fn day(ms: i64) -> String {
+    coldtrace_domain::time::day_at(ms).to_string()
+}
+
+/// The statistics row of a region's city and a kind, made when first needed.
+fn row_of<'a>(
+    rows: &'a mut BTreeMap<(String, String), StatRow>,
+    region: &str,
+    kind: &str,
+) -> &'a mut StatRow {
+    let city = city_of(region);
+    rows.entry((city.clone(), kind.to_string()))
+        .or_insert_with(|| StatRow {
+            city_name: coldtrace_domain::region::city_name(&city)
+                .unwrap_or(&city)
+                .to_string(),
+            city,
+            kind: kind.to_string(),
+            ..Default::default()
+        })
 }
 
 fn city_of(region: &str) -> String {
@@ -255,7 +194,23 @@ pub async fn compute(
     province: &ProvinceCode,
     now_ms: i64,
 ) -> Result<Statistics, ServiceError> {
-    let (census, imported) = store.census(province.clone()).await?;
+    let census = store.census(province.clone()).await?;
+    let mut s = counted(store, province, now_ms, census).await?;
+    s.unregistered_parties = store.unregistered_parties(province.clone(), 200).await?;
+    s.coverage_trend = store
+        .coverage_history(province.clone(), day(now_ms - 30 * 86_400_000))
+        .await?;
+    Ok(s)
+}
+
+/// The statistics by city and kind from the census and the enterprises' activity, with the census entries not
+/// registered and the enterprises that stopped; the named businesses and the trend are left empty.
+async fn counted(
+    store: &dyn Store,
+    province: &ProvinceCode,
+    now_ms: i64,
+    (census, imported): (Vec<CensusEntry>, Option<(i64, String)>),
+) -> Result<Statistics, ServiceError> {
     let activity: Vec<EnterpriseActivity> =
         store.activity(Scope::Province(province.clone())).await?;
     let registered: Vec<Registered> = activity
@@ -269,25 +224,10 @@ pub async fn compute(
         .collect();
     let matches = match_census(&census, &registered);
     let mut rows: BTreeMap<(String, String), StatRow> = BTreeMap::new();
-    let row = |rows: &mut BTreeMap<(String, String), StatRow>, region: &str, kind: &str| {
-        let city = city_of(region);
-        rows.entry((city.clone(), kind.to_string()))
-            .or_insert_with(|| StatRow {
-                city_name: coldtrace_domain::region::city_name(&city)
-                    .unwrap_or(&city)
-                    .to_string(),
-                city,
-                kind: kind.to_string(),
-                ..Default::default()
-            });
-    };
     let since = now_ms - REPORTING_DAYS * 86_400_000;
     let mut stopped = Vec::new();
     for a in &activity {
-        row(&mut rows, &a.region, &a.kind);
-        let r = rows
-            .get_mut(&(city_of(&a.region), a.kind.clone()))
-            .expect("inserted");
+        let r = row_of(&mut rows, &a.region, &a.kind);
         r.enterprises += 1;
         r.committed += u64::from(a.self_commitment);
         match a.last_reported_ms {
@@ -315,10 +255,7 @@ pub async fn compute(
     let (mut by_uscc, mut by_name, mut by_similar) = (0, 0, 0);
     let mut unregistered = Vec::new();
     for (e, m) in census.iter().zip(&matches) {
-        row(&mut rows, e.region.as_str(), e.kind.as_str());
-        let r = rows
-            .get_mut(&(city_of(e.region.as_str()), e.kind.as_str().to_string()))
-            .expect("inserted");
+        let r = row_of(&mut rows, e.region.as_str(), e.kind.as_str());
         r.census += 1;
         match m.by {
             Some(MatchedBy::Uscc) => by_uscc += 1,
@@ -337,7 +274,6 @@ pub async fn compute(
     }
     stopped.sort_by_key(|s| s.last_reported_ms);
     stopped.truncate(500);
-    let since_day = day_of(now_ms - 30 * 86_400_000);
     Ok(Statistics {
         province: province.as_str().to_string(),
         census_imported_at_ms: imported.as_ref().map(|i| i.0),
@@ -347,9 +283,9 @@ pub async fn compute(
         matched_by_similar_name: by_similar,
         rows: rows.into_values().collect(),
         unregistered,
-        unregistered_parties: store.unregistered_parties(province.clone(), 200).await?,
+        unregistered_parties: vec![],
         stopped,
-        coverage_trend: store.coverage_history(province.clone(), since_day).await?,
+        coverage_trend: vec![],
     })
 }
 
@@ -359,11 +295,13 @@ pub async fn record_coverage(
     province: &ProvinceCode,
     now_ms: i64,
 ) -> Result<(), ServiceError> {
-    let s = compute(store, province, now_ms).await?;
-    if s.census_imported_at_ms.is_none() {
+    // No census, no coverage: nothing else is read.
+    let census = store.census(province.clone()).await?;
+    if census.1.is_none() {
         return Ok(());
     }
-    let day = day_of(now_ms);
+    let s = counted(store, province, now_ms, census).await?;
+    let day = day(now_ms);
     let rows = s
         .rows
         .iter()
@@ -487,7 +425,7 @@ pub fn xlsx(s: &Statistics) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
                         x.name.clone(),
                         x.kind.clone(),
                         x.region.clone(),
-                        day_of(x.last_reported_ms),
+                        day(x.last_reported_ms),
                     ]
                 })
                 .collect(),

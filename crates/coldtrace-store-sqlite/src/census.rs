@@ -7,7 +7,7 @@ use coldtrace_domain::census::CensusEntry;
 use rusqlite::params;
 
 use super::*;
-use crate::schema::CURRENT;
+use crate::schema::{CURRENT, LOT_BALANCE as BALANCE};
 use crate::{CoverageDay, EnterpriseActivity, UnregisteredParty};
 
 pub(crate) const SCHEMA: &str = r#"
@@ -35,10 +35,6 @@ CREATE TABLE IF NOT EXISTS coverage_daily (
     PRIMARY KEY (province, day, city, kind)
 ) WITHOUT ROWID;
 "#;
-
-/// A lot's goods on hand (SQL over `lot_stock ls`), as the sweep reckons it.
-const BALANCE: &str = "(CASE WHEN ls.received + ls.produced > 0 THEN ls.received + ls.produced
-    ELSE ls.reported_inbound END) - ls.shipped - ls.sold - ls.consumed - ls.destroyed - ls.returned";
 
 #[async_trait]
 impl CensusStore for SqliteStore {

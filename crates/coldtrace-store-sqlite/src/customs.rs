@@ -17,14 +17,6 @@ use super::*;
 use crate::schema::resolve_by_records;
 use crate::{CustomsReceipt, DeclarationFilter, StoredDeclaration, SweepReport};
 
-/// The day (UTC+8) of an instant in milliseconds.
-fn day_of(ms: i64) -> jiff::civil::Date {
-    jiff::Timestamp::from_millisecond(ms)
-        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
-        .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
-        .date()
-}
-
 /// What the cross-check reads of the feed beyond the declarations in scope, with what it read kept.
 struct Feed<'a> {
     c: &'a Connection,
@@ -197,7 +189,9 @@ fn imported(
         net_weight_kg: b.net_weight_kg,
         container_no: b.container_no.map(|c| c.as_str().to_string()),
         seal_no: b.seal_no,
-        day: b.import_date.unwrap_or_else(|| day_of(recorded)),
+        day: b
+            .import_date
+            .unwrap_or_else(|| coldtrace_domain::time::day_at(recorded)),
     })
 }
 
@@ -281,7 +275,13 @@ pub(crate) fn cross_check(
         tolerance_percent: checks.windows.customs_tolerance_percent,
         unrecorded_days: checks.windows.customs_days,
     };
-    let found = customs::cross_check(&declarations, &batches, &feed, limits, day_of(now_ms));
+    let found = customs::cross_check(
+        &declarations,
+        &batches,
+        &feed,
+        limits,
+        coldtrace_domain::time::day_at(now_ms),
+    );
     let mut expected: HashSet<String> = HashSet::with_capacity(found.len());
     for f in found {
         let policy = checks.of(f.rule);

@@ -441,8 +441,7 @@ fn sweep_dormant(
     now_ms: i64,
     dormant_ms: i64,
 ) -> rusqlite::Result<crate::SweepReport> {
-    let balance = "(CASE WHEN ls.received + ls.produced > 0 THEN ls.received + ls.produced
-        ELSE ls.reported_inbound END) - ls.shipped - ls.sold - ls.consumed - ls.destroyed - ls.returned";
+    let balance = crate::schema::LOT_BALANCE;
     let sealed = "EXISTS (SELECT 1 FROM movements s INDEXED BY movements_seal
         WHERE s.batch_id = ls.batch_id AND s.holder = ls.holder AND s.kind = 'seal')";
     let resolved = resolve_by_records(1);

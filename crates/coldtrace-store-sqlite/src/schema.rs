@@ -344,6 +344,11 @@ pub(crate) fn resolve_by_records(now: usize) -> String {
     )
 }
 
+/// A lot's goods on hand (SQL over `lot_stock ls`): what it received or made (or, with no receipt of its own,
+/// what senders shipped to it) less what left it.
+pub(crate) const LOT_BALANCE: &str = "(CASE WHEN ls.received + ls.produced > 0 THEN ls.received + ls.produced
+    ELSE ls.reported_inbound END) - ls.shipped - ls.sold - ls.consumed - ls.destroyed - ls.returned";
+
 /// A movement `m` that no later record corrects (SQL, for queries over `movements m`).
 pub(crate) const CURRENT: &str = "NOT EXISTS (SELECT 1 FROM movements c WHERE c.corrects = m.id)";
 

@@ -34,13 +34,6 @@ CREATE TABLE IF NOT EXISTS staff_tests (
 CREATE INDEX IF NOT EXISTS staff_tests_person ON staff_tests(id_no, sampled_on);
 "#;
 
-fn day_of(ms: i64) -> jiff::civil::Date {
-    jiff::Timestamp::from_millisecond(ms)
-        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
-        .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
-        .date()
-}
-
 type Row = (String, String, i64, Option<String>, Option<String>);
 
 /// Every staff member in scope with the latest test and the latest negative test's day.
@@ -87,7 +80,7 @@ pub(crate) fn sweep_staff(
     every_days: u32,
 ) -> Result<SweepReport> {
     let mut report = SweepReport::default();
-    let today = day_of(now_ms);
+    let today = coldtrace_domain::time::day_at(now_ms);
     let mut expected = HashSet::new();
     for (s, neg) in load(
         c,
@@ -95,7 +88,7 @@ pub(crate) fn sweep_staff(
         None,
     )? {
         let last = neg.and_then(|d| d.parse().ok());
-        let registered = day_of(s.registered_at_ms);
+        let registered = coldtrace_domain::time::day_at(s.registered_at_ms);
         let Some(days) = overdue_days(s.member.role, last, registered, today, every_days) else {
             continue;
         };
@@ -274,7 +267,7 @@ impl StaffStore for SqliteStore {
                     Ok((r.get(0)?, r.get(1)?))
                 })?
                 .collect::<rusqlite::Result<_>>()?;
-            let today = day_of(now_ms);
+            let today = coldtrace_domain::time::day_at(now_ms);
             for (id, subject) in open {
                 let Some(rest) = subject.strip_prefix(&prefix) else { continue };
                 let Some((id_no, since)) = rest.split_once(':') else { continue };

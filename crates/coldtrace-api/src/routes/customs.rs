@@ -5,7 +5,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use coldtrace_domain::customs::DeclarationDraft;
 use coldtrace_ledger::Format;
 use coldtrace_service::platform::customs::{self, CustomsImportReport, DeclarationPage};
@@ -14,6 +14,7 @@ use coldtrace_store::{CustomsReceipt, StoredDeclaration};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery, Auth, RawBody};
+use crate::routes::ledger::file_format;
 
 /// Declarations customs sends, at most 10,000 at once.
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
@@ -59,19 +60,7 @@ pub async fn import(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<(StatusCode, Json<CustomsImportReport>), ApiError> {
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let format = q.format.unwrap_or_else(|| {
-        if ct.contains("spreadsheetml") {
-            Format::Xlsx
-        } else if ct.starts_with("text/csv") {
-            Format::Csv
-        } else {
-            Format::detect(None, &body)
-        }
-    });
+    let format = file_format(q.format, &headers, &body);
     let report = state.import_declarations(&p, &body, format).await?;
     let status = if report.receipt.is_some() {
         StatusCode::OK

@@ -20,6 +20,24 @@ pub struct LedgerQuery {
     pub partial: bool,
 }
 
+/// A file's format: as the query names it, else by its content type (`text/csv`, the XLSX media type), else by
+/// its first bytes. Every file upload (ledgers, customs feeds, censuses) decides the same way.
+pub fn file_format(asked: Option<Format>, headers: &HeaderMap, body: &[u8]) -> Format {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    asked.unwrap_or_else(|| {
+        if ct.contains("spreadsheetml") {
+            Format::Xlsx
+        } else if ct.starts_with("text/csv") {
+            Format::Csv
+        } else {
+            Format::detect(None, body)
+        }
+    })
+}
+
 #[utoipa::path(post, path = "/api/v1/ledger", tag = "records", params(LedgerQuery),
     request_body(content = Vec<u8>, content_type = "text/csv", description = "the ledger file (text/csv or the XLSX media type)"),
     responses((status = 201, body = ImportReport, description = "imported"),
@@ -32,19 +50,7 @@ pub async fn import(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<(StatusCode, Json<ImportReport>), ApiError> {
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let format = q.format.unwrap_or_else(|| {
-        if ct.contains("spreadsheetml") {
-            Format::Xlsx
-        } else if ct.starts_with("text/csv") {
-            Format::Csv
-        } else {
-            Format::detect(None, &body)
-        }
-    });
+    let format = file_format(q.format, &headers, &body);
     let report = state.import_ledger(&p, &body, format, q.partial).await?;
     let status = if report.receipt.is_some() {
         StatusCode::CREATED

@@ -14,6 +14,7 @@ use coldtrace_service::statistics::{self, Statistics};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery, Auth, RawBody};
+use crate::routes::ledger::file_format;
 
 /// A province's census, replacing the one before.
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
@@ -61,19 +62,7 @@ pub async fn import(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<(StatusCode, Json<CensusImportReport>), ApiError> {
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let format = q.format.unwrap_or_else(|| {
-        if ct.contains("spreadsheetml") {
-            Format::Xlsx
-        } else if ct.starts_with("text/csv") {
-            Format::Csv
-        } else {
-            Format::detect(None, &body)
-        }
-    });
+    let format = file_format(q.format, &headers, &body);
     let report = state.import_census(&p, &body, format).await?;
     let status = if report.stored.is_some() {
         StatusCode::OK

@@ -5,17 +5,8 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{Ent, TestApp, json};
+use crate::support::{Ent, TestApp, day, json};
 use coldtrace_domain::Role;
-
-fn day(offset_days: i64) -> String {
-    jiff::Timestamp::now()
-        .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
-        .date()
-        .checked_add(jiff::Span::new().days(offset_days))
-        .unwrap()
-        .to_string()
-}
 
 fn declaration(no: &str, consignee: &str, on: &str, cert: &str, kg: i64, container: &str) -> Value {
     json!({"declaration_no": no, "port": "天津新港", "declared_on": on, "consignee_uscc": consignee,
@@ -238,8 +229,7 @@ async fn a_customs_feed_with_decoys_makes_exactly_their_findings() {
             .await,
     )
     .await;
-    let product = b["product"].as_str().unwrap().to_string();
-    let mut current = product.clone();
+    let mut current = b["product"].as_str().unwrap().to_string();
     for (origin, goods_findings) in [("AR", 1), ("BR", 0)] {
         let id = uuid::Uuid::now_v7().to_string();
         let (s, v) = json(
@@ -262,7 +252,6 @@ async fn a_customs_feed_with_decoys_makes_exactly_their_findings() {
             .count();
         assert_eq!(n, goods_findings, "origin {origin}");
     }
-    let _ = product;
 
     // Customs amends the third declaration to name the container: its finding is resolved by the feed.
     let amended = json!({"declarations": [
@@ -409,19 +398,12 @@ async fn a_feed_file_groups_lines_by_declaration_and_names_rows() {
         .replace(",EC,", ",XX,")
         .replace(&format!("022,天津新港,{on}"), "022,天津新港,2026-02-30");
     let post = |body: String| {
-        let client = reqwest::Client::new();
-        let url = format!("{}/api/v1/customs/declarations/import", app.base);
-        let key = customs.clone();
-        async move {
-            client
-                .post(url)
-                .bearer_auth(key)
-                .header("content-type", "text/csv")
-                .body(body)
-                .send()
-                .await
-                .unwrap()
-        }
+        app.post_file(
+            "/api/v1/customs/declarations/import",
+            &customs,
+            "text/csv",
+            body,
+        )
     };
     let (s, r) = json(post(bad).await).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{r}");

@@ -14,16 +14,11 @@ async fn upload(
     ct: &str,
     query: &str,
 ) -> (StatusCode, Value) {
-    let r = app
-        .http
-        .post(app.url(&format!("/api/v1/ledger{query}")))
-        .bearer_auth(&e.key)
-        .header("content-type", ct)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    json(r).await
+    json(
+        app.post_file(&format!("/api/v1/ledger{query}"), &e.key, ct, body)
+            .await,
+    )
+    .await
 }
 
 #[tokio::test]

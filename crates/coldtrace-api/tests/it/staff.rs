@@ -4,21 +4,12 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, json};
+use crate::support::{TestApp, day, json};
 use coldtrace_store::prelude::*;
 
 const A: &str = "11010519491231002X";
 const B: &str = "120116198503151231";
 const C: &str = "12010419900101456X";
-
-fn day(offset_days: i64) -> String {
-    jiff::Timestamp::now()
-        .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
-        .date()
-        .checked_add(jiff::Span::new().days(offset_days))
-        .unwrap()
-        .to_string()
-}
 
 async fn staff_findings(app: &TestApp) -> Vec<Value> {
     let (_, v) = json(

@@ -8,23 +8,15 @@ use crate::support::{TestApp, json};
 use coldtrace_domain::Role;
 
 async fn post_file(app: &TestApp, key: &str, path: &str, body: String) -> (StatusCode, Value) {
-    let r = reqwest::Client::new()
-        .post(format!("{}{path}", app.base))
-        .bearer_auth(key)
-        .header("content-type", "text/csv")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    json(r).await
+    json(app.post_file(path, key, "text/csv", body).await).await
 }
 
 #[tokio::test]
 async fn a_census_is_matched_by_uscc_and_near_names_and_gives_coverage() {
     let app = TestApp::spawn().await;
     let importer = app.enterprise("120116", "importer", 21).await;
-    let store = app
-        .enterprise("120104", "first_station_cold_store", 22)
+    // A registered first-station cold store (测试企业22) that the census writes otherwise.
+    app.enterprise("120104", "first_station_cold_store", 22)
         .await;
     // The importer ships to a cold store of Tianjin named by USCC that is not registered.
     let (_, batch) = app.batch(&importer, "CEN-1", "12020261126121").await;
@@ -119,7 +111,6 @@ async fn a_census_is_matched_by_uscc_and_near_names_and_gives_coverage() {
     );
     assert_eq!(st["unregistered_parties"][0]["uscc"], ghost.as_str());
     assert_eq!(st["unregistered_parties"][0]["movements"], 1);
-    let _ = store;
 
     // A corrected enterprise keeps its figures (movements and lots name it by its first id).
     let r = app

@@ -148,6 +148,24 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Uploads a file (ledger, customs feed, census) as `content_type`.
+    pub async fn post_file(
+        &self,
+        path: &str,
+        key: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Response {
+        self.http
+            .post(self.url(path))
+            .bearer_auth(key)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Registers an enterprise in `region` (as the regulator of its province) and issues its key.
     pub async fn enterprise(&self, region: &str, kind: &str, seed: u32) -> Ent {
         let u = uscc(region, seed);
@@ -220,6 +238,14 @@ impl TestApp {
             .await
             .unwrap()
     }
+}
+
+/// Today (UTC+8) moved by `offset_days`, `YYYY-MM-DD`.
+pub fn day(offset_days: i64) -> String {
+    coldtrace_domain::time::day_at(jiff::Timestamp::now().as_millisecond())
+        .checked_add(jiff::Span::new().days(offset_days))
+        .unwrap()
+        .to_string()
 }
 
 pub async fn json(r: Response) -> (StatusCode, Value) {

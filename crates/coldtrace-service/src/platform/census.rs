@@ -52,7 +52,7 @@ impl Platform {
             rows: file.table.rows.len(),
             ..Default::default()
         };
-        let (drafts, rows) = match crate::statistics::census_drafts(&file.table) {
+        let (drafts, rows) = match coldtrace_ledger::census::entries(&file.table) {
             Ok(d) => d,
             Err(errors) => {
                 report.errors = errors;
@@ -65,15 +65,11 @@ impl Platform {
                 report.errors = errors
                     .into_iter()
                     .map(|e| {
-                        let i: usize = e
-                            .field
-                            .strip_prefix("entries[")
-                            .and_then(|r| r.split(']').next())
-                            .and_then(|n| n.parse().ok())
-                            .unwrap_or(usize::MAX);
+                        let (row, column) =
+                            coldtrace_ledger::census::locate(&file.table, &rows, &e.field);
                         RowError {
-                            row: rows.get(i).copied().unwrap_or(0),
-                            column: crate::statistics::census_column(&file.table, &e.field),
+                            row,
+                            column,
                             reason: e.reason,
                         }
                     })

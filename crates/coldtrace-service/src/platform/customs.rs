@@ -63,9 +63,8 @@ impl Platform {
         let mut seen = std::collections::HashMap::new();
         // A declaration day after tomorrow (UTC+8) is a typing error, and would make the feed look further
         // along than it is (declarations customs has not sent yet would look unknown).
-        let latest = jiff::Timestamp::now()
-            .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
-            .date()
+        let now = jiff::Timestamp::now().as_millisecond();
+        let latest = coldtrace_domain::time::day_at(now)
             .tomorrow()
             .map_err(ServiceError::internal)?;
         for (i, d) in drafts.iter().enumerate() {
@@ -91,13 +90,7 @@ impl Platform {
         }
         let receipt = self
             .store
-            .put_declarations(
-                province,
-                p.subject(),
-                parsed,
-                self.checks.clone(),
-                jiff::Timestamp::now().as_millisecond(),
-            )
+            .put_declarations(province, p.subject(), parsed, self.checks.clone(), now)
             .await?;
         Ok(receipt)
     }
