@@ -172,6 +172,7 @@ pub fn app(state: AppState) -> Router {
         .route("/dashboard", get(console::dashboard))
         .route("/batches/{id}/documents", get(documents::of_batch))
         .route("/codes/{*code}", get(batches::by_code))
+        .route("/gs1/parse", get(gs1::parse))
         .route("/documents", post(documents::create))
         .route("/documents/{id}", get(documents::get_one))
         .route("/movements", post(movements::create).get(movements::list))

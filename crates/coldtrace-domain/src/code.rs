@@ -5,6 +5,7 @@
 
 use std::fmt;
 
+use crate::gs1::Gs1Code;
 use crate::id::{Gtin, Uscc};
 
 /// Which scheme a code follows (SPEC section 7).
@@ -123,17 +124,10 @@ impl TraceCode {
             None => detect(v),
         };
         let key = match scheme {
-            CodeScheme::Gs1 => {
-                let p = parse_gs1(v)?;
-                let mut k = format!("gs1:01{}", p.gtin.to_gtin14());
-                if let Some(b) = &p.batch {
-                    k.push_str(&format!("/10{b}"));
-                }
-                if let Some(s) = &p.serial {
-                    k.push_str(&format!("/21{s}"));
-                }
-                k
-            }
+            CodeScheme::Gs1 => Gs1Code::parse(v)
+                .map_err(|e| e.to_string())?
+                .key()
+                .ok_or("holds no GS1 key such as (01) GTIN, (00) SSCC or (414) GLN")?,
             CodeScheme::Url => {
                 let rest = v
                     .strip_prefix("http://")
@@ -202,8 +196,13 @@ impl TraceCode {
 
     /// The GS1 parts, for a GS1 code.
     pub fn gs1(&self) -> Option<Gs1Parts> {
+        Gs1Parts::of(&self.gs1_code()?)
+    }
+
+    /// The GS1 message, for a GS1 code.
+    pub fn gs1_code(&self) -> Option<Gs1Code> {
         (self.scheme == CodeScheme::Gs1)
-            .then(|| parse_gs1(&self.value).ok())
+            .then(|| Gs1Code::parse(&self.value).ok())
             .flatten()
     }
 }
@@ -271,19 +270,24 @@ pub fn uscc_code_check(body: &str) -> Option<char> {
 }
 
 fn detect(v: &str) -> CodeScheme {
-    let lower = v.to_ascii_lowercase();
-    // `01`, a GTIN-14 and more: a raw element string.
-    let raw_gs1 = v.starts_with("01")
-        && v.len() > 16
+    let lower = v.get(..12).unwrap_or(v).to_ascii_lowercase();
+    let is_gs1 = || Gs1Code::parse(v).is_ok_and(|c| c.key().is_some());
+    // `01`, a GTIN-14 and more, or `00` and an SSCC: a raw element string.
+    let raw_gs1 = ((v.starts_with("01") && v.len() > 16) || (v.starts_with("00") && v.len() == 20))
         && v.get(2..16)
             .is_some_and(|d| d.bytes().all(|b| b.is_ascii_digit()));
     if lower.starts_with("http://") || lower.starts_with("https://") {
-        if parse_gs1(v).is_ok() {
+        if is_gs1() {
             CodeScheme::Gs1
         } else {
             CodeScheme::Url
         }
-    } else if v.starts_with("(01)") || v.starts_with("(02)") {
+    } else if v.starts_with("(0")
+        || v.starts_with(']')
+        || v.starts_with('^')
+        || v.starts_with('\x1d')
+        || crate::gs1::is_gs1_epc_urn(v)
+    {
         CodeScheme::Gs1
     } else if v.len() == 14 && v.bytes().all(|b| b.is_ascii_digit()) {
         CodeScheme::Issued
@@ -293,7 +297,7 @@ fn detect(v: &str) -> CodeScheme {
         && Uscc::parse(v.split('.').next().unwrap_or("")).is_ok()
         // A well-formed element string whose serial has dots is GS1, even when its first 18 characters happen
         // to read as a USCC (no USCC starts with 0).
-        && !(raw_gs1 && parse_gs1(v).is_ok())
+        && !(raw_gs1 && is_gs1())
     {
         CodeScheme::Uscc
     } else if raw_gs1 {
@@ -303,127 +307,28 @@ fn detect(v: &str) -> CodeScheme {
     }
 }
 
-/// Parses a GS1 element string (bracketed or raw with FNC1 as GS) or a Digital Link URI.
+/// Reads a GS1 code in any form [`Gs1Code::parse`] reads, for a code that marks a trade item (GTIN).
 pub fn parse_gs1(v: &str) -> Result<Gs1Parts, String> {
-    let mut pairs: Vec<(String, String)> = Vec::new();
-    let lower = v.to_ascii_lowercase();
-    if lower.starts_with("http://") || lower.starts_with("https://") {
-        let rest = v.split_once("://").expect("scheme").1;
-        let path = rest.split_once('/').map(|x| x.1).unwrap_or("");
-        let path = path.split(['?', '#']).next().unwrap_or("");
-        let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-        let start = segs
-            .iter()
-            .position(|s| *s == "01")
-            .ok_or("a Digital Link URI needs /01/{gtin}")?;
-        let mut i = start;
-        while i + 1 < segs.len() {
-            pairs.push((segs[i].to_string(), percent_decode(segs[i + 1])));
-            i += 2;
-        }
-    } else if v.starts_with('(') {
-        let mut rest = v;
-        while let Some(r) = rest.strip_prefix('(') {
-            let (ai, after) = r.split_once(')').ok_or("unclosed ( in element string")?;
-            let end = after.find('(').unwrap_or(after.len());
-            pairs.push((ai.to_string(), after[..end].to_string()));
-            rest = &after[end..];
-        }
-    } else {
-        // Raw element string: fixed-length (01), then variable-length fields ended by GS (\x1d) or the end.
-        let mut rest = v;
-        while !rest.is_empty() {
-            let ai = rest.get(..2).ok_or("truncated element string")?;
-            let (val, next) = match ai {
-                "01" | "02" => (
-                    rest.get(2..16).ok_or("truncated GTIN")?,
-                    &rest[16.min(rest.len())..],
-                ),
-                "17" | "11" | "13" | "15" => (
-                    rest.get(2..8).ok_or("truncated date")?,
-                    &rest[8.min(rest.len())..],
-                ),
-                "10" | "21" => {
-                    let body = &rest[2..];
-                    let end = body.find('\u{1d}').unwrap_or(body.len());
-                    (&body[..end], body.get(end + 1..).unwrap_or(""))
-                }
-                other => {
-                    return Err(format!(
-                        "application identifier ({other}) is not supported in a raw string"
-                    ));
-                }
-            };
-            pairs.push((ai.to_string(), val.to_string()));
-            rest = next;
-        }
-    }
-    let mut gtin = None;
-    let mut out = Gs1Parts {
-        gtin: Gtin::parse("00000000").expect("valid"),
-        batch: None,
-        serial: None,
-        expiry: None,
-    };
-    for (ai, val) in pairs {
-        match ai.as_str() {
-            "01" | "02" => {
-                if val.len() != 14 {
-                    return Err(format!("GTIN in ({ai}) must be 14 digits"));
-                }
-                gtin = Some(Gtin::parse(&val).map_err(|e| format!("GTIN: {e}"))?);
-            }
-            "10" => out.batch = Some(check_ai82(&val, 20, "batch (10)")?),
-            "21" => out.serial = Some(check_ai82(&val, 20, "serial (21)")?),
-            "17" => {
-                if val.len() != 6 || !val.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err("expiry (17) must be YYMMDD".into());
-                }
-                out.expiry = Some(val);
-            }
-            _ => {}
-        }
-    }
-    out.gtin = gtin.ok_or("no GTIN (01)")?;
-    Ok(out)
+    let code = Gs1Code::parse(v).map_err(|e| e.to_string())?;
+    Gs1Parts::of(&code).ok_or_else(|| "no GTIN (01)".into())
 }
 
-fn check_ai82(v: &str, max: usize, what: &str) -> Result<String, String> {
-    // GS1 AI encodable character set 82.
-    const SET82: &str =
-        "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
-    if v.is_empty() || v.len() > max {
-        return Err(format!("{what} must be 1 to {max} characters"));
+impl Gs1Parts {
+    /// The trade-item parts of a GS1 message, when it carries a GTIN.
+    pub fn of(code: &Gs1Code) -> Option<Self> {
+        let gtin = Gtin::parse(code.get("01")?).ok()?;
+        Some(Self {
+            gtin,
+            batch: code.get("10").map(str::to_string),
+            serial: code.get("21").map(str::to_string),
+            expiry: code.get("17").map(str::to_string),
+        })
     }
-    if let Some(c) = v.chars().find(|c| !SET82.contains(*c)) {
-        return Err(format!(
-            "{what} contains {c:?}, outside GS1 character set 82"
-        ));
-    }
-    Ok(v.to_string())
-}
-
-/// Decodes `%XX` escapes; a `%` not followed by two hex digits stays as it is, and bytes that are not UTF-8
-/// become U+FFFD.
-fn percent_decode(s: &str) -> String {
-    percent_encoding::percent_decode_str(s)
-        .decode_utf8_lossy()
-        .into_owned()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn digital_link_segments_are_percent_decoded() {
-        assert_eq!(percent_decode("BR%2D2020"), "BR-2020");
-        assert_eq!(percent_decode("a%2fb%20c"), "a/b c");
-        assert_eq!(percent_decode("%E7%89%9B"), "牛");
-        assert_eq!(percent_decode("100%"), "100%");
-        assert_eq!(percent_decode("%zz%4"), "%zz%4");
-        assert_eq!(percent_decode("%FF"), "\u{FFFD}");
-    }
 
     #[test]
     fn a_url_code_ending_in_an_issued_number_carries_it_as_an_alias() {

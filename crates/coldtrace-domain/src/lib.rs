@@ -9,6 +9,7 @@
 //! - [`id`]: USCC, customs declaration number, GTIN, region and province codes, country, container number.
 //! - [`region`]: names of GB/T 2260 administrative divisions, from the table compiled in.
 //! - [`code`]: trace code schemes and their canonical keys.
+//! - [`gs1`]: GS1 codes in every form (element strings, Digital Link, EPC URNs), checked against GS1's dictionary.
 //! - [`quantity`], [`time`]: exact quantities and offset-preserving event times.
 //! - [`enterprise`], [`product`], [`batch`], [`document`], [`movement`], [`person`]: the records and drafts.
 //! - [`submission`]: a set of records validated together.
@@ -37,6 +38,7 @@ pub mod docking;
 pub mod document;
 pub mod enterprise;
 pub mod error;
+pub mod gs1;
 pub mod id;
 pub mod incident;
 pub mod movement;

@@ -11,6 +11,7 @@ pub mod docking;
 pub mod documents;
 pub mod enterprises;
 pub mod findings;
+pub mod gs1;
 pub mod incidents;
 pub mod ledger;
 pub mod movements;

@@ -5,6 +5,7 @@ mod browser;
 mod checks;
 mod customs;
 pub mod docking;
+mod gs1;
 mod hostile;
 mod incidents;
 mod ledger;
