@@ -234,6 +234,9 @@ pub fn app(state: AppState) -> Router {
         .route("/audit", get(audit::list));
     let router: Router<AppState> = Router::new()
         .nest("/api/v1", v1)
+        .route("/epcis/capture", post(epcis::capture))
+        .route("/epcis/capture/{id}", get(epcis::job))
+        .route("/epcis/events", get(epcis::events))
         .route("/docking/v1/messages", post(docking::upload))
         .route("/docking/v1/notices", get(docking::notices))
         .route(

@@ -17,6 +17,7 @@ use crate::routes::*;
         findings::list, findings::get_one, findings::dismiss, findings::resolve, findings::answer,
         products::create, products::list, products::get_one,
         batches::create, batches::list, batches::get_one, batches::by_code, gs1::parse,
+        epcis::capture, epcis::job, epcis::events,
         documents::create, documents::get_one, documents::of_batch,
         movements::create, movements::list, movements::get_one,
         attachments::upload, attachments::download,

@@ -30,6 +30,7 @@ mod credentials;
 mod customs;
 mod docking;
 mod docking_impl;
+mod epcis;
 mod feed;
 mod findings;
 mod incidents;
@@ -167,6 +168,7 @@ impl SqliteStore {
             writer.execute_batch(crate::census::SCHEMA)?;
             writer.execute_batch(crate::contacts::SCHEMA)?;
             writer.execute_batch(crate::staff::SCHEMA)?;
+            writer.execute_batch(crate::epcis::SCHEMA)?;
             // Version 14 added each lot's last movement (`last_at`).
             if version < 14 {
                 schema::backfill_lot_stock(&writer)?;

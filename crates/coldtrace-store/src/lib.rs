@@ -25,6 +25,7 @@
 pub mod audit;
 pub mod census;
 pub mod customs;
+pub mod epcis;
 pub mod findings;
 pub mod report;
 
@@ -854,8 +855,44 @@ pub trait StaffStore: Send + Sync + 'static {
     ) -> Result<std::collections::HashMap<(Uuid, String), coldtrace_domain::staff::StaffTest>>;
 }
 
+/// The EPCIS event repository: capture jobs, kept with their document until they finish (so an acknowledged
+/// capture survives a crash), and the events they stored.
+#[async_trait]
+pub trait EpcisStore: Send + Sync + 'static {
+    /// Records a capture job with its document before it is answered (202).
+    async fn create_capture_job(
+        &self,
+        id: Uuid,
+        enterprise: Uuid,
+        behaviour: epcis::ErrorBehaviour,
+        document: String,
+        now_ms: i64,
+    ) -> Result<()>;
+    /// Jobs not finished (after a restart, they run again): id, enterprise, behaviour, document.
+    async fn unfinished_capture_jobs(
+        &self,
+    ) -> Result<Vec<(Uuid, Uuid, epcis::ErrorBehaviour, String)>>;
+    /// Stores a job's events in one transaction and ends the job: an event whose hash or eventID is already
+    /// stored counts as a duplicate and is not stored again. With `errors` under rollback nothing is stored.
+    async fn finish_capture_job(
+        &self,
+        id: Uuid,
+        events: Vec<epcis::NewEvent>,
+        errors: Vec<epcis::JobError>,
+        now_ms: i64,
+    ) -> Result<epcis::CaptureJob>;
+    async fn capture_job(&self, id: Uuid) -> Result<Option<epcis::CaptureJob>>;
+    /// Events in `scope` (by the enterprise that captured them) that pass `filter`, in repository order.
+    async fn epcis_events(
+        &self,
+        scope: Scope,
+        filter: epcis::EventFilter,
+    ) -> Result<Vec<epcis::StoredEvent>>;
+}
+
 pub trait Store:
     RecordStore
+    + EpcisStore
     + FindingStore
     + CustomsStore
     + CensusStore
@@ -873,6 +910,7 @@ pub trait Store:
 
 impl<
     T: RecordStore
+        + EpcisStore
         + FindingStore
         + CustomsStore
         + CensusStore
@@ -892,8 +930,8 @@ impl<
 /// The role traits, for `use coldtrace_store::prelude::*`.
 pub mod prelude {
     pub use crate::{
-        AuditStore, CensusStore, ContactsStore, CredentialStore, CustomsStore, FindingStore,
-        InboxStore, IncidentStore, IndexFeed, OutboxStore, PublicationStore, RecordStore,
-        StaffStore, Store,
+        AuditStore, CensusStore, ContactsStore, CredentialStore, CustomsStore, EpcisStore,
+        FindingStore, InboxStore, IncidentStore, IndexFeed, OutboxStore, PublicationStore,
+        RecordStore, StaffStore, Store,
     };
 }

@@ -10,6 +10,7 @@ pub mod customs;
 pub mod docking;
 pub mod documents;
 pub mod enterprises;
+pub mod epcis;
 pub mod findings;
 pub mod gs1;
 pub mod incidents;

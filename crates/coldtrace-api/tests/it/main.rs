@@ -5,6 +5,7 @@ mod browser;
 mod checks;
 mod customs;
 pub mod docking;
+mod epcis;
 mod gs1;
 mod hostile;
 mod incidents;

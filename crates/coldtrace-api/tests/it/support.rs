@@ -253,3 +253,42 @@ pub async fn json(r: Response) -> (StatusCode, Value) {
     let v = r.json().await.unwrap_or(Value::Null);
     (s, v)
 }
+
+/// Posts an EPCIS capture and waits for its job to finish; answers the job's status.
+pub async fn capture(app: &TestApp, key: &str, doc: &Value, behaviour: Option<&str>) -> Value {
+    let mut req = app
+        .http
+        .post(app.url("/epcis/capture"))
+        .bearer_auth(key)
+        .header("content-type", "application/ld+json")
+        .body(doc.to_string());
+    if let Some(b) = behaviour {
+        req = req.header("GS1-Capture-Error-Behaviour", b);
+    }
+    let r = req.send().await.unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::ACCEPTED,
+        "{}",
+        r.text().await.unwrap()
+    );
+    let location = r.headers()["location"].to_str().unwrap().to_string();
+    for _ in 0..500 {
+        let (s, v) = json(app.get(&location, key).await).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        if v["running"] == false {
+            return v;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("capture job {location} did not finish");
+}
+
+/// An EPCIS document of `events`.
+pub fn epcis_document(events: Vec<Value>) -> Value {
+    serde_json::json!({
+        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+        "type": "EPCISDocument", "schemaVersion": "2.0", "creationDate": "2026-03-01T08:00:00+08:00",
+        "epcisBody": {"eventList": events}
+    })
+}

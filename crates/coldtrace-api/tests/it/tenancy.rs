@@ -15,6 +15,8 @@ const ID_NO: &str = "11010519491231002X";
 /// an incident with a task for it.
 struct World {
     app: TestApp,
+    /// The victim's EPCIS capture job.
+    capture: String,
     victim: Ent,
     customer: Ent,
     attacker: Ent,
@@ -41,6 +43,15 @@ fn victim_declaration(consignee: &str, cartons: i64) -> Value {
         "consignee_uscc": consignee, "certificate_nos": ["CERTV1"],
         "lines": [{"hs_code": "0202300090", "product": "冷冻去骨牛肉", "origin_country": "BR", "quantity": cartons,
                    "unit": "carton", "net_weight_kg": 52000, "containers": ["CSQU3054383"]}]}]})
+}
+
+/// An EPCIS event of the victim's: its goods shipped, its code and USCC in the lot data.
+fn victim_event(uscc: &str) -> Value {
+    json!({"type": "ObjectEvent", "eventTime": "2026-03-01T09:00:00+08:00", "eventTimeZoneOffset": "+08:00",
+           "action": "OBSERVE", "bizStep": "shipping",
+           "epcList": ["https://id.gs1.org/01/09520123456788/21/V-1"],
+           "example:traceCode": VICTIM_CODE, "example:holder": uscc,
+           "@context": [{"example": "https://example.com/coldtrace/"}]})
 }
 
 async fn created(r: reqwest::Response) -> Value {
@@ -186,7 +197,18 @@ async fn world() -> World {
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{v}");
+    // EPCIS events of the victim's, naming its goods and itself.
+    let job = crate::support::capture(
+        &app,
+        &victim.key,
+        &crate::support::epcis_document(vec![victim_event(&victim.uscc)]),
+        None,
+    )
+    .await;
+    assert_eq!(job["captured"], 1, "{job}");
+    let capture = job["captureID"].as_str().unwrap().to_string();
     World {
+        capture,
         finding,
         account,
         credential,
@@ -247,6 +269,8 @@ impl World {
                 &a.regulator,
             ),
             (format!("/t/{VICTIM_CODE}"), &a.regulator),
+            ("/epcis/events".to_string(), &self.victim.key),
+            (format!("/epcis/capture/{}", self.capture), &self.victim.key),
         ] {
             let r = a.get(&path, key).await;
             let s = r.status();
@@ -255,6 +279,7 @@ impl World {
             // Timings differ between two reads of the same answer.
             if let Some(o) = v.as_object_mut() {
                 o.remove("took_us");
+                o.remove("creationDate");
             }
             out.push((path, s, v));
         }
@@ -449,6 +474,16 @@ impl World {
                 v.uscc
             )),
         ));
+        // EPCIS events about the victim's goods, captured by someone else: they land in the sender's own
+        // repository and change nothing of the victim's.
+        out.push((
+            "post",
+            "/epcis/capture",
+            Body::Json(crate::support::epcis_document(vec![json!({
+                "type": "ObjectEvent", "eventTime": "2026-03-02T09:00:00+08:00", "eventTimeZoneOffset": "+08:00",
+                "action": "DELETE", "bizStep": "destroying",
+                "epcList": ["https://id.gs1.org/01/09520123456788/21/V-1"]})])),
+        ));
         out.push((
             "post",
             "/api/v1/incidents/{id}/tasks/{task}",
@@ -602,6 +637,11 @@ async fn every_write_route_refuses_a_hostile_tenant_and_changes_nothing() {
             // An upload of one's own attachment stores one's own file; it touches nothing of the victim's.
             if *path == "/api/v1/attachments" {
                 assert_eq!(s, StatusCode::CREATED, "{text}");
+                continue;
+            }
+            // A capture by an enterprise goes to its own repository; other roles may not capture.
+            if *path == "/epcis/capture" && s == StatusCode::ACCEPTED {
+                assert!(!who.starts_with("the regulator"), "{text}");
                 continue;
             }
             assert!(
@@ -873,6 +913,7 @@ async fn every_read_route_shows_a_hostile_tenant_nothing_of_the_victims() {
             "movements" => w.movement.clone(),
             "products" => w.product.clone(),
             "findings" => w.finding.clone(),
+            "epcis" => w.capture.clone(),
             _ => w.batch.clone(),
         }
     };

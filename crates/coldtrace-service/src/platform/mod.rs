@@ -12,6 +12,7 @@
 
 pub mod census;
 pub mod customs;
+pub mod epcis;
 pub mod incident;
 pub mod publish;
 pub mod submit;
@@ -236,7 +237,7 @@ impl Platform {
         // The audit writer is not aborted with the other tasks: it ends when the last handle is dropped, after
         // appending what it holds and publishing a final checkpoint.
         let (audit, _writer) = crate::audit::AuditLog::start(store.clone(), config.checkpoints)?;
-        Ok(Self {
+        let platform = Self {
             store,
             tier: config.tier,
             tracer,
@@ -246,7 +247,13 @@ impl Platform {
             ledger_slots: Arc::new(tokio::sync::Semaphore::new(LEDGER_READERS)),
             checks: config.checks,
             tasks,
-        })
+        };
+        match platform.resume_capture_jobs().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(jobs = n, "EPCIS capture jobs resumed"),
+            Err(e) => tracing::error!(error = %e, "EPCIS capture jobs could not be resumed"),
+        }
+        Ok(platform)
     }
 
     /// Brings the trace index up to date (another process, such as `coldtrace import`, may have written to the

@@ -1,0 +1,255 @@
+//! EPCIS 2.0 over HTTP: GS1's examples captured (202, a job that ends in success), the same events again
+//! recognised as duplicates, a wrong event under rollback and under proceed, the standard queries across
+//! identifier forms with a `Link` to the next page, the tenant rules, and a job a stop interrupted finishing
+//! after the restart.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::support::{TestApp, capture, epcis_document, json};
+use coldtrace_store::EpcisStore;
+
+fn corpus(path: &str) -> Value {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../coldtrace-epcis/tests/corpus")
+        .join(path);
+    let text = std::fs::read_to_string(&p).unwrap();
+    serde_json::from_str(text.trim_start_matches('\u{feff}')).unwrap()
+}
+
+fn q(params: &[(&str, &str)]) -> String {
+    let qs: Vec<String> = params
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{k}={}",
+                percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC)
+            )
+        })
+        .collect();
+    format!("/epcis/events?{}", qs.join("&"))
+}
+
+async fn events(app: &TestApp, key: &str, path: &str) -> (Vec<Value>, Option<String>) {
+    let r = app.get(path, key).await;
+    assert_eq!(r.status(), StatusCode::OK, "{path}");
+    let link = r
+        .headers()
+        .get("link")
+        .map(|l| l.to_str().unwrap().to_string());
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["type"], "EPCISQueryDocument");
+    let list = v["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+        .as_array()
+        .unwrap()
+        .clone();
+    (list, link)
+}
+
+#[tokio::test]
+async fn gs1_examples_are_captured_once_and_queried_in_any_identifier_form() {
+    let app = TestApp::spawn().await;
+    let e = app.enterprise("120116", "importer", 81).await;
+    let doc = corpus("gs1/JSON/Example_9.6.1-ObjectEvent.jsonld");
+    let n = doc["epcisBody"]["eventList"].as_array().unwrap().len() as u64;
+    let job = capture(&app, &e.key, &doc, None).await;
+    assert_eq!(job["success"], true, "{job}");
+    assert_eq!(job["captured"], n, "{job}");
+    assert_eq!(job["captureErrorBehaviour"], "rollback");
+    // The same document again: every event recognised by its hash.
+    let again = capture(&app, &e.key, &doc, None).await;
+    assert_eq!(
+        (again["captured"].as_u64(), again["duplicates"].as_u64()),
+        (Some(0), Some(n)),
+        "{again}"
+    );
+    // An EPC captured as a URN is found by its Digital Link and by a pattern of its GTIN.
+    let (all, _) = events(&app, &e.key, "/epcis/events").await;
+    assert_eq!(all.len() as u64, n);
+    assert!(all.iter().all(|ev| ev["recordTime"].is_string()));
+    let (by_dl, _) = events(
+        &app,
+        &e.key,
+        &q(&[("MATCH_epc", "https://id.gs1.org/01/10614141073464/21/2017")]),
+    )
+    .await;
+    let (by_urn, _) = events(
+        &app,
+        &e.key,
+        &q(&[("MATCH_epc", "urn:epc:id:sgtin:0614141.107346.2017")]),
+    )
+    .await;
+    let (by_pattern, _) = events(
+        &app,
+        &e.key,
+        &q(&[("MATCH_anyEPC", "urn:epc:idpat:sgtin:0614141.107346.*")]),
+    )
+    .await;
+    assert!(!by_dl.is_empty());
+    assert_eq!(by_dl, by_urn);
+    assert!(by_pattern.len() >= by_dl.len());
+    let (shipping, _) = events(&app, &e.key, &q(&[("EQ_bizStep", "shipping")])).await;
+    let (receiving, _) = events(
+        &app,
+        &e.key,
+        &q(&[("EQ_bizStep", "https://ref.gs1.org/cbv/BizStep-receiving")]),
+    )
+    .await;
+    assert_eq!(shipping.len() + receiving.len(), n as usize);
+    assert!(
+        shipping
+            .iter()
+            .all(|ev| ev["bizStep"].as_str().unwrap().ends_with("shipping"))
+    );
+    // Pages of one, following the Link.
+    let mut path = q(&[("perPage", "1")]);
+    let mut seen = Vec::new();
+    loop {
+        let (page, link) = events(&app, &e.key, &path).await;
+        assert!(page.len() <= 1);
+        seen.extend(page);
+        match link {
+            Some(l) => {
+                path = l
+                    .trim_start_matches('<')
+                    .split('>')
+                    .next()
+                    .unwrap()
+                    .to_string()
+            }
+            None => break,
+        }
+    }
+    assert_eq!(seen, all);
+    // Wrong parameters are named.
+    for (k, v) in [
+        ("GE_eventDate", "2026-01-01T00:00:00Z"),
+        ("EQ_action", "SHIPPED"),
+        ("perPage", "0"),
+    ] {
+        let (s, body) = json(app.get(&q(&[(k, v)]), &e.key).await).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{k}: {body}");
+        assert!(body.to_string().contains(k), "{body}");
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_event_fails_the_capture_under_rollback_and_is_skipped_under_proceed() {
+    let app = TestApp::spawn().await;
+    let e = app.enterprise("120116", "importer", 82).await;
+    let doc = corpus(
+        "openepcis/Capture/Invalid/ObjectEvent_with_non_standard_bizStep_in_second_event.json",
+    );
+    let job = capture(&app, &e.key, &doc, None).await;
+    assert_eq!(
+        (job["success"].as_bool(), job["captured"].as_u64()),
+        (Some(false), Some(0)),
+        "{job}"
+    );
+    let err = &job["errors"][0];
+    assert_eq!(err["event"], 1, "{job}");
+    assert_eq!(err["pointer"], "/epcisBody/eventList/1/bizStep", "{job}");
+    assert!(events(&app, &e.key, "/epcis/events").await.0.is_empty());
+    let job = capture(&app, &e.key, &doc, Some("proceed")).await;
+    assert_eq!(
+        (job["success"].as_bool(), job["captured"].as_u64()),
+        (Some(false), Some(1)),
+        "{job}"
+    );
+    assert_eq!(events(&app, &e.key, "/epcis/events").await.0.len(), 1);
+    // Not a document at all: refused at once.
+    let r = app
+        .http
+        .post(app.url("/epcis/capture"))
+        .bearer_auth(&e.key)
+        .body(json!({"type": "Invoice"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let r = app
+        .http
+        .post(app.url("/epcis/capture"))
+        .bearer_auth(&e.key)
+        .header("GS1-Capture-Error-Behaviour", "sometimes")
+        .body(doc.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn each_party_sees_only_the_events_its_scope_allows() {
+    let app = TestApp::spawn().await;
+    let a = app.enterprise("120116", "importer", 83).await;
+    let b = app.enterprise("120104", "importer", 84).await;
+    let outsider = TestApp::key(
+        &app.store,
+        coldtrace_domain::Role::Regulator,
+        Some("32"),
+        None,
+    )
+    .await;
+    let ev = |serial: &str| {
+        json!({"type": "ObjectEvent", "eventTime": "2026-03-01T09:00:00+08:00", "eventTimeZoneOffset": "+08:00",
+               "action": "OBSERVE", "bizStep": "shipping",
+               "epcList": [format!("https://id.gs1.org/01/09520123456788/21/{serial}")]})
+    };
+    let job = capture(&app, &a.key, &epcis_document(vec![ev("A1")]), None).await;
+    capture(&app, &b.key, &epcis_document(vec![ev("B1")]), None).await;
+    let (mine, _) = events(&app, &a.key, "/epcis/events").await;
+    assert_eq!(mine.len(), 1);
+    assert!(mine[0].to_string().contains("A1"));
+    let (regulator, _) = events(&app, &app.regulator, "/epcis/events").await;
+    assert_eq!(regulator.len(), 2);
+    let (other, _) = events(&app, &outsider, "/epcis/events").await;
+    assert!(other.is_empty());
+    // Another enterprise's job is not there.
+    let path = format!("/epcis/capture/{}", job["captureID"].as_str().unwrap());
+    assert_eq!(app.get(&path, &b.key).await.status(), StatusCode::NOT_FOUND);
+    // Only enterprises capture.
+    let r = app
+        .http
+        .post(app.url("/epcis/capture"))
+        .bearer_auth(&app.regulator)
+        .body(epcis_document(vec![ev("R1")]).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = app.http.get(app.url("/epcis/events")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_capture_a_stop_interrupted_finishes_after_the_restart() {
+    let mut app = TestApp::spawn().await;
+    let e = app.enterprise("120116", "importer", 85).await;
+    let id = uuid::Uuid::now_v7();
+    let doc = corpus("gs1/JSON/Example_9.6.3-AggregationEvent.jsonld");
+    let enterprise = uuid::Uuid::parse_str(&e.id).unwrap();
+    // Acknowledged (the job and its document are stored), then the process stops before running it.
+    app.store
+        .create_capture_job(
+            id,
+            enterprise,
+            coldtrace_store::epcis::ErrorBehaviour::Rollback,
+            doc.to_string(),
+            1,
+        )
+        .await
+        .unwrap();
+    app.restart().await;
+    let path = format!("/epcis/capture/{id}");
+    for _ in 0..500 {
+        let (_, v) = json(app.get(&path, &e.key).await).await;
+        if v["running"] == false {
+            assert_eq!(v["success"], true, "{v}");
+            assert!(v["captured"].as_u64().unwrap() >= 1, "{v}");
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("the interrupted job did not finish");
+}
