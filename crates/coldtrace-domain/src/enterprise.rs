@@ -104,6 +104,9 @@ pub struct Enterprise {
     pub kind: EnterpriseKind,
     pub region: RegionCode,
     pub address: Option<String>,
+    /// Its GS1 Global Location Number (全球位置码), when it has one: how EPCIS events and GS1 labels name it.
+    #[serde(default)]
+    pub gln: Option<String>,
     pub contact: Contact,
     /// Whether the enterprise signed the self-commitment (自我承诺) to report truthfully.
     pub self_commitment: bool,
@@ -131,6 +134,8 @@ pub struct EnterpriseDraft {
     /// GB/T 2260 six-digit region code.
     pub region: Option<String>,
     pub address: Option<String>,
+    /// GS1 Global Location Number, 13 digits (as a party GLN, AI 417, or a location GLN, AI 414).
+    pub gln: Option<String>,
     pub contact_name: Option<String>,
     pub contact_phone: Option<String>,
     #[serde(default)]
@@ -197,6 +202,15 @@ impl EnterpriseDraft {
                 }),
         );
         let address = e.take(&f("address"), optional_text(&self.address, 500));
+        let gln = e.take(
+            &f("gln"),
+            optional_text(&self.gln, 13).and_then(|g| match g {
+                None => Ok(None),
+                Some(g) => crate::gs1::Gs1Code::from_ais(vec![("417".into(), g.clone())])
+                    .map(|_| Some(g))
+                    .map_err(|x| format!("is not a GLN: {}", x.reason)),
+            }),
+        );
         let contact_name = e.take(&f("contact_name"), required_text(&self.contact_name, 100));
         let contact_phone = e.take(
             &f("contact_phone"),
@@ -245,6 +259,7 @@ impl EnterpriseDraft {
             kind: kind.expect("checked"),
             region: region.expect("checked"),
             address: address.flatten(),
+            gln: gln.flatten(),
             contact: Contact {
                 name: contact_name.expect("checked"),
                 phone: contact_phone.expect("checked"),

@@ -11,6 +11,7 @@
 //! Events become the platform's records in the service layer; this crate only reads them.
 
 pub mod hash;
+pub mod map;
 pub mod query;
 pub mod schema;
 pub mod vocab;

@@ -321,6 +321,7 @@ fn population(g: &mut Gen, cfg: &GenConfig) -> Population {
                             g.rng.random_range(1..999)
                         )),
                         region,
+                        gln: None,
                         contact: Contact {
                             name: contact.name.clone(),
                             phone: contact.phone.clone().unwrap_or_default(),

@@ -58,6 +58,7 @@ pub async fn run(n: usize, seed: u64) -> anyhow::Result<()> {
             kind: EnterpriseKind::ThirdPartyColdStore,
             region: RegionCode::parse(region)?,
             address: None,
+            gln: None,
             contact: Contact {
                 name: "王伟".into(),
                 phone: "13812341234".into(),

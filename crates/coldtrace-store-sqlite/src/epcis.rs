@@ -23,6 +23,7 @@ CREATE TABLE IF NOT EXISTS epcis_jobs (
     captured INTEGER NOT NULL DEFAULT 0,
     duplicates INTEGER NOT NULL DEFAULT 0,
     errors TEXT NOT NULL DEFAULT '[]',
+    notes TEXT NOT NULL DEFAULT '[]',
     document TEXT
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS epcis_jobs_unfinished ON epcis_jobs(created_at) WHERE finished_at IS NULL;
@@ -75,7 +76,7 @@ fn behaviour_of(s: &str) -> ErrorBehaviour {
 fn job_at(c: &rusqlite::Connection, id: Uuid) -> Result<Option<CaptureJob>> {
     let row = c
         .prepare_cached(
-            "SELECT enterprise, behaviour, created_at, finished_at, success, captured, duplicates, errors
+            "SELECT enterprise, behaviour, created_at, finished_at, success, captured, duplicates, errors, notes
              FROM epcis_jobs WHERE id = ?1",
         )?
         .query_row([id.to_string()], |r| {
@@ -88,10 +89,11 @@ fn job_at(c: &rusqlite::Connection, id: Uuid) -> Result<Option<CaptureJob>> {
                 r.get::<_, i64>(5)?,
                 r.get::<_, i64>(6)?,
                 r.get::<_, String>(7)?,
+                r.get::<_, String>(8)?,
             ))
         })
         .optional()?;
-    let Some((e, b, created, finished, success, captured, duplicates, errors)) = row else {
+    let Some((e, b, created, finished, success, captured, duplicates, errors, notes)) = row else {
         return Ok(None);
     };
     Ok(Some(CaptureJob {
@@ -104,6 +106,7 @@ fn job_at(c: &rusqlite::Connection, id: Uuid) -> Result<Option<CaptureJob>> {
         captured: captured as u64,
         duplicates: duplicates as u64,
         errors: serde_json::from_str::<Vec<JobError>>(&errors)?,
+        notes: serde_json::from_str::<Vec<JobError>>(&notes)?,
     }))
 }
 
@@ -150,6 +153,7 @@ impl EpcisStore for SqliteStore {
         id: Uuid,
         events: Vec<NewEvent>,
         errors: Vec<JobError>,
+        notes: Vec<JobError>,
         now_ms: i64,
     ) -> StoreResult<CaptureJob> {
         self.write(move |c| {
@@ -207,8 +211,16 @@ impl EpcisStore for SqliteStore {
             let success = errors.is_empty();
             tx.execute(
                 "UPDATE epcis_jobs SET finished_at = ?2, success = ?3, captured = ?4, duplicates = ?5, errors = ?6,
-                    document = NULL WHERE id = ?1",
-                params![id.to_string(), now_ms, success, captured, duplicates, serde_json::to_string(&errors)?],
+                    notes = ?7, document = NULL WHERE id = ?1",
+                params![
+                    id.to_string(),
+                    now_ms,
+                    success,
+                    captured,
+                    duplicates,
+                    serde_json::to_string(&errors)?,
+                    serde_json::to_string(&notes)?
+                ],
             )?;
             let job = job_at(&tx, id)?.expect("just written");
             tx.commit()?;

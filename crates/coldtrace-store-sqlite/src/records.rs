@@ -80,6 +80,28 @@ impl RecordStore for SqliteStore {
         .await
     }
 
+    async fn enterprise_by_gln(&self, gln: &str) -> StoreResult<Option<Stored<Enterprise>>> {
+        let g = gln.trim().to_string();
+        self.read(move |c| {
+            let hit: Option<(String, String)> = c
+                .prepare_cached(
+                    "SELECT id, uscc FROM enterprises WHERE json_extract(body, '$.gln') = ?1 ORDER BY seq DESC LIMIT 1",
+                )?
+                .query_row([g], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            let Some((id, uscc)) = hit else { return Ok(None) };
+            // Only the current version of the enterprise speaks for it (a correction may have changed its GLN).
+            let current: String = c
+                .prepare_cached("SELECT id FROM enterprises WHERE uscc = ?1 ORDER BY seq DESC LIMIT 1")?
+                .query_row([uscc], |r| r.get(0))?;
+            if current != id {
+                return Ok(None);
+            }
+            get_stored(c, "enterprises", &id)
+        })
+        .await
+    }
+
     async fn enterprises(&self, scope: &Scope, page: Page) -> StoreResult<Vec<Stored<Enterprise>>> {
         let (w, arg) = scope_sql(scope, "t.id = ?3", "t.province = ?3", "?3");
         self.read(move |c| list_stored(c, "enterprises", &w, &[&arg], page))

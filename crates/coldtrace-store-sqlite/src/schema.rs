@@ -19,6 +19,8 @@ CREATE TABLE IF NOT EXISTS enterprises (
 CREATE INDEX IF NOT EXISTS enterprises_uscc ON enterprises(uscc);
 CREATE INDEX IF NOT EXISTS enterprises_province ON enterprises(province, seq);
 CREATE INDEX IF NOT EXISTS enterprises_corrects ON enterprises(corrects) WHERE corrects IS NOT NULL;
+CREATE INDEX IF NOT EXISTS enterprises_gln ON enterprises(json_extract(body, '$.gln'))
+    WHERE json_extract(body, '$.gln') IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS products (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -37,6 +37,8 @@ pub struct CaptureJob {
     pub captured: u64,
     pub duplicates: u64,
     pub errors: Vec<JobError>,
+    /// Events stored in the repository that the trace does not take (goods the platform does not know), and why.
+    pub notes: Vec<JobError>,
 }
 
 /// An event ready to store, with what the queries filter on.

@@ -435,6 +435,9 @@ pub trait RecordStore: Send + Sync + 'static {
 
     async fn enterprise_by_uscc(&self, uscc: &str) -> Result<Option<Stored<Enterprise>>>;
 
+    /// The enterprise whose current version carries this GS1 Global Location Number.
+    async fn enterprise_by_gln(&self, gln: &str) -> Result<Option<Stored<Enterprise>>>;
+
     async fn enterprises(&self, scope: &Scope, page: Page) -> Result<Vec<Stored<Enterprise>>>;
 
     /// Whether two enterprises have traded with each other (either direction).
@@ -874,11 +877,13 @@ pub trait EpcisStore: Send + Sync + 'static {
     ) -> Result<Vec<(Uuid, Uuid, epcis::ErrorBehaviour, String)>>;
     /// Stores a job's events in one transaction and ends the job: an event whose hash or eventID is already
     /// stored counts as a duplicate and is not stored again. With `errors` under rollback nothing is stored.
+    /// `notes` are the events kept in the repository but not in the trace, and why.
     async fn finish_capture_job(
         &self,
         id: Uuid,
         events: Vec<epcis::NewEvent>,
         errors: Vec<epcis::JobError>,
+        notes: Vec<epcis::JobError>,
         now_ms: i64,
     ) -> Result<epcis::CaptureJob>;
     async fn capture_job(&self, id: Uuid) -> Result<Option<epcis::CaptureJob>>;

@@ -35,6 +35,9 @@ pub struct CaptureJobView {
     /// Events stored, and events already stored before (same event hash or eventID).
     pub captured: u64,
     pub duplicates: u64,
+    /// Events stored in the repository that the trace does not take (goods the platform does not know: no
+    /// product of the enterprise with the GTIN, no batch with the code), by index and pointer, with why.
+    pub notes: Vec<JobError>,
 }
 
 fn rfc3339(ms: i64) -> String {
@@ -55,6 +58,7 @@ impl From<CaptureJob> for CaptureJobView {
             errors: j.errors,
             captured: j.captured,
             duplicates: j.duplicates,
+            notes: j.notes,
         }
     }
 }

@@ -253,3 +253,349 @@ async fn a_capture_a_stop_interrupted_finishes_after_the_restart() {
     }
     panic!("the interrupted job did not finish");
 }
+
+/// The rules of the open findings, sorted.
+async fn open_rules(app: &TestApp) -> Vec<String> {
+    let (_, f) = json(
+        app.get("/api/v1/findings?status=open&limit=100", &app.regulator)
+            .await,
+    )
+    .await;
+    let mut r: Vec<String> = f["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["rule"].as_str().unwrap().to_string())
+        .collect();
+    r.sort();
+    r
+}
+
+/// An enterprise registered with a GLN, and its key.
+async fn registered(app: &TestApp, seed: u32, kind: &str, gln: &str) -> crate::support::Ent {
+    let u = crate::support::uscc("120116", seed);
+    let (s, v) = json(
+        app.post(
+            "/api/v1/enterprises",
+            &app.regulator,
+            &json!({"uscc": u, "name": format!("GS1企业{seed}"), "kind": kind, "region": "120116", "gln": gln,
+                    "contact_name": "王伟", "contact_phone": "13812341234", "self_commitment": true}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["enterprises"][0].as_str().unwrap().to_string();
+    let (_, k) = json(
+        app.post(
+            &format!("/api/v1/enterprises/{id}/credentials"),
+            &app.regulator,
+            &json!({}),
+        )
+        .await,
+    )
+    .await;
+    crate::support::Ent {
+        id,
+        uscc: u,
+        key: k["api_key"].as_str().unwrap().to_string(),
+    }
+}
+
+fn gln(body: &str) -> String {
+    format!("{body}{}", coldtrace_domain::id::gs1_check_digit(body))
+}
+
+const GTIN: &str = "09520123456788";
+const CLASS: &str = "https://id.gs1.org/01/09520123456788/10/L1";
+
+/// What a trace says, without ids and timings: each holder (USCC, on hand, lots) and each flow (from, to,
+/// quantity, how).
+async fn projection(
+    app: &TestApp,
+) -> (
+    Vec<(String, String, i64, usize)>,
+    Vec<(String, String, i64, String)>,
+) {
+    let (s, t) = json(
+        app.get(
+            &format!(
+                "/api/v1/trace?code={}&direction=both",
+                percent_encoding::utf8_percent_encode(
+                    &format!("(01){GTIN}(10)L1"),
+                    percent_encoding::NON_ALPHANUMERIC
+                )
+            ),
+            &app.regulator,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    let name_of = |key: &Value| -> String {
+        t["holders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| &h["key"] == key)
+            .map(|h| {
+                h["uscc"]
+                    .as_str()
+                    .unwrap_or(h["name"].as_str().unwrap())
+                    .to_string()
+            })
+            .unwrap_or_else(|| key.to_string())
+    };
+    let mut holders: Vec<_> = t["holders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["uscc"].as_str().unwrap_or("").to_string(),
+                h["name"].as_str().unwrap().to_string(),
+                (h["on_hand"].as_f64().unwrap() * 1000.0) as i64,
+                h["lots"].as_array().unwrap().len(),
+            )
+        })
+        .collect();
+    holders.sort();
+    let mut flows: Vec<_> = t["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                name_of(&f["from"]),
+                name_of(&f["to"]),
+                (f["quantity"].as_f64().unwrap() * 1000.0) as i64,
+                f["via"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    flows.sort();
+    (holders, flows)
+}
+
+#[tokio::test]
+async fn a_chain_captured_only_as_epcis_traces_as_the_same_chain_recorded_natively() {
+    let native = TestApp::spawn().await;
+    let epcis = TestApp::spawn().await;
+    let (gi, gw) = (gln("952012300001"), gln("952012300002"));
+    let mut parties = vec![];
+    for app in [&native, &epcis] {
+        let i = registered(app, 91, "importer", &gi).await;
+        let w = registered(app, 92, "wholesale_vendor", &gw).await;
+        let pid = uuid::Uuid::now_v7().to_string();
+        let (s, v) = json(
+            app.post(
+                "/api/v1/products",
+                &i.key,
+                &json!({"id": pid, "name": "冷冻去骨牛肉", "category": "livestock_poultry_meat", "origin_country": "BR", "gtin": GTIN}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        parties.push((i, w, pid));
+    }
+    // Natively: the batch, the shipment, the receipt, the sale.
+    let (i, w, pid) = &parties[0];
+    for (key, body) in [
+        (
+            &i.key,
+            json!({"batches": [{"product_id": pid, "batch_no": "L1", "quantity": 1000, "unit": "kg",
+                                      "trace_codes": [{"value": format!("(01){GTIN}(10)L1")}]}]}),
+        ),
+        (
+            &i.key,
+            json!({"movements": [{"kind": "ship", "trace_code": CLASS, "quantity": 600, "at": "2026-03-02T08:00:00+08:00",
+                                        "counterparty_uscc": w.uscc, "counterparty_name": "GS1企业92"}]}),
+        ),
+        (
+            &w.key,
+            json!({"movements": [{"kind": "receive", "trace_code": CLASS, "quantity": 600, "at": "2026-03-02T15:00:00+08:00",
+                                        "counterparty_uscc": i.uscc, "counterparty_name": "GS1企业91"}]}),
+        ),
+        (
+            &w.key,
+            json!({"movements": [{"kind": "sell", "trace_code": CLASS, "quantity": 200, "at": "2026-03-03T10:00:00+08:00"}]}),
+        ),
+    ] {
+        let (s, v) = json(native.post("/api/v1/submissions", key, &body).await).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+    // As EPCIS only: commissioning, shipping to the wholesaler's GLN, its receiving, its retail sale.
+    let (i, w, _) = &parties[1];
+    let ev = |step: &str, action: &str, at: &str, q: i64, extra: Value| {
+        let mut e = json!({"type": "ObjectEvent", "eventTime": at, "eventTimeZoneOffset": "+08:00", "action": action,
+                           "bizStep": step, "quantityList": [{"epcClass": CLASS, "quantity": q, "uom": "KGM"}]});
+        e.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        e
+    };
+    let job = capture(
+        &epcis,
+        &i.key,
+        &epcis_document(vec![
+            ev("commissioning", "ADD", "2026-03-01T08:00:00+08:00", 1000, json!({})),
+            ev("shipping", "OBSERVE", "2026-03-02T08:00:00+08:00", 600,
+               json!({"destinationList": [{"type": "owning_party", "destination": format!("https://id.gs1.org/417/{gw}")}]})),
+        ]),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (job["success"].as_bool(), job["captured"].as_u64()),
+        (Some(true), Some(2)),
+        "{job}"
+    );
+    assert_eq!(job["notes"], json!([]), "{job}");
+    let job = capture(
+        &epcis,
+        &w.key,
+        &epcis_document(vec![
+            ev("receiving", "OBSERVE", "2026-03-02T15:00:00+08:00", 600,
+               json!({"sourceList": [{"type": "owning_party", "source": format!("urn:epc:id:pgln:9520123.00001")}]})),
+            ev("retail_selling", "OBSERVE", "2026-03-03T10:00:00+08:00", 200, json!({})),
+        ]),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (job["success"].as_bool(), job["captured"].as_u64()),
+        (Some(true), Some(2)),
+        "{job}"
+    );
+    let (a, b) = (projection(&native).await, projection(&epcis).await);
+    assert_eq!(a, b);
+    assert_eq!(a.0.len(), 2, "{a:?}");
+    assert_eq!(a.1.len(), 2, "{a:?}");
+    // Capturing the same events again changes nothing in the trace.
+    let again = capture(
+        &epcis,
+        &w.key,
+        &epcis_document(vec![ev(
+            "retail_selling",
+            "OBSERVE",
+            "2026-03-03T10:00:00+08:00",
+            200,
+            json!({}),
+        )]),
+        None,
+    )
+    .await;
+    assert_eq!(again["duplicates"], 1, "{again}");
+    assert_eq!(projection(&epcis).await, b);
+    // The same ledger checks run on both: selling more than is on hand makes the same findings.
+    let over = capture(
+        &epcis,
+        &w.key,
+        &epcis_document(vec![ev(
+            "retail_selling",
+            "OBSERVE",
+            "2026-03-04T10:00:00+08:00",
+            5000,
+            json!({}),
+        )]),
+        None,
+    )
+    .await;
+    assert_eq!(over["captured"], 1, "{over}");
+    let (_, w0, _) = &parties[0];
+    let (s, v) = json(
+        native
+            .post(
+                "/api/v1/submissions",
+                &w0.key,
+                &json!({"movements": [{"kind": "sell", "trace_code": CLASS, "quantity": 5000, "at": "2026-03-04T10:00:00+08:00"}]}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (fa, fb) = (open_rules(&native).await, open_rules(&epcis).await);
+    assert!(!fa.is_empty(), "no finding for the over-sale");
+    assert_eq!(fa, fb);
+}
+
+#[tokio::test]
+async fn an_event_the_ledger_rules_refuse_fails_the_capture_or_is_left_out_and_named() {
+    use coldtrace_domain::checks::{CheckPolicy, Policy, Rule};
+    let app = TestApp::spawn_with_checks(
+        CheckPolicy::default().with(Rule::StockConservation, Policy::Reject),
+    )
+    .await;
+    let i = registered(&app, 93, "importer", &gln("952012300003")).await;
+    let (s, v) = json(
+        app.post(
+            "/api/v1/products",
+            &i.key,
+            &json!({"id": uuid::Uuid::now_v7(), "name": "冷冻去骨牛肉", "category": "livestock_poultry_meat", "origin_country": "BR", "gtin": GTIN}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let ev = |step: &str, action: &str, at: &str, q: i64| {
+        json!({"type": "ObjectEvent", "eventTime": at, "eventTimeZoneOffset": "+08:00", "action": action,
+               "bizStep": step, "quantityList": [{"epcClass": CLASS, "quantity": q, "uom": "KGM"}]})
+    };
+    let made = capture(
+        &app,
+        &i.key,
+        &epcis_document(vec![
+            ev("commissioning", "ADD", "2026-03-01T08:00:00+08:00", 1000),
+            ev("receiving", "OBSERVE", "2026-03-01T09:00:00+08:00", 1000),
+        ]),
+        None,
+    )
+    .await;
+    // The receipt has no source: a receipt names who the goods came from, as a native one must.
+    assert_eq!(made["success"], false, "{made}");
+    assert_eq!(made["errors"][0]["event"], 1, "{made}");
+    assert!(
+        made["errors"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("counterparty"),
+        "{made}"
+    );
+    let made = capture(
+        &app,
+        &i.key,
+        &epcis_document(vec![ev(
+            "commissioning",
+            "ADD",
+            "2026-03-01T08:00:00+08:00",
+            1000,
+        )]),
+        None,
+    )
+    .await;
+    assert_eq!(made["success"], true, "{made}");
+    // Destroying more than on hand: refused by the rule, the whole capture under rollback.
+    let doc = epcis_document(vec![
+        ev("inspecting", "OBSERVE", "2026-03-02T08:00:00+08:00", 10),
+        ev("destroying", "DELETE", "2026-03-02T09:00:00+08:00", 99999),
+    ]);
+    let job = capture(&app, &i.key, &doc, None).await;
+    assert_eq!(
+        (job["success"].as_bool(), job["captured"].as_u64()),
+        (Some(false), Some(0)),
+        "{job}"
+    );
+    assert_eq!(job["errors"][0]["event"], 1, "{job}");
+    assert_eq!(
+        job["errors"][0]["pointer"], "/epcisBody/eventList/1",
+        "{job}"
+    );
+    // Under proceed the other event is stored.
+    let job = capture(&app, &i.key, &doc, Some("proceed")).await;
+    assert_eq!(
+        (job["success"].as_bool(), job["captured"].as_u64()),
+        (Some(false), Some(1)),
+        "{job}"
+    );
+}

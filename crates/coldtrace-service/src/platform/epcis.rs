@@ -5,7 +5,11 @@
 
 use std::sync::Arc;
 
-use coldtrace_domain::{Principal, Role};
+use coldtrace_domain::{Principal, Role, SubmissionDraft, Submitter, Writer};
+use coldtrace_store::SubmitRequest;
+use sha2::Digest;
+
+use super::epcis_trace::{Mapped, Mapper, Piece};
 use coldtrace_epcis::query::EventQuery;
 use coldtrace_store::epcis::{
     CaptureJob, ErrorBehaviour, EventFilter, JobError, KeyMatch, NewEvent, StoredEvent,
@@ -34,77 +38,235 @@ fn job_error(e: coldtrace_epcis::CaptureError) -> JobError {
     }
 }
 
-/// Reads a document into the events to store and the errors found.
-fn prepare(doc: &serde_json::Value) -> (Vec<NewEvent>, Vec<JobError>) {
-    let d = match coldtrace_epcis::read(doc) {
-        Ok(d) => d,
-        Err(errs) => return (vec![], errs.into_iter().map(job_error).collect()),
-    };
-    let mut events = Vec::new();
-    let mut errors = Vec::new();
-    for ev in d.events {
-        match ev {
-            Ok(e) => events.push(NewEvent {
-                hash: e.hash,
-                event_id: e.event_id,
-                kind: e.kind.as_str().to_string(),
-                event_time_ms: e.event_time_ms,
-                action: e.action,
-                biz_step: e.biz_step.map(|t| t.as_str().to_string()),
-                disposition: e.disposition.map(|t| t.as_str().to_string()),
-                read_point: e
-                    .read_point
-                    .and_then(|r| coldtrace_epcis::identifier_key(&r).ok()),
-                biz_location: e
-                    .biz_location
-                    .and_then(|r| coldtrace_epcis::identifier_key(&r).ok()),
-                ids: e
-                    .ids
-                    .iter()
-                    .map(|i| (i.role.as_str().to_string(), i.key.clone()))
-                    .collect(),
-                body: e.body.to_string(),
-            }),
-            Err(errs) => errors.extend(errs.into_iter().map(job_error)),
-        }
+fn new_event(e: &coldtrace_epcis::Event) -> NewEvent {
+    NewEvent {
+        hash: e.hash.clone(),
+        event_id: e.event_id.clone(),
+        kind: e.kind.as_str().to_string(),
+        event_time_ms: e.event_time_ms,
+        action: e.action.clone(),
+        biz_step: e.biz_step.as_ref().map(|t| t.as_str().to_string()),
+        disposition: e.disposition.as_ref().map(|t| t.as_str().to_string()),
+        read_point: e
+            .read_point
+            .as_deref()
+            .and_then(|r| coldtrace_epcis::identifier_key(r).ok()),
+        biz_location: e
+            .biz_location
+            .as_deref()
+            .and_then(|r| coldtrace_epcis::identifier_key(r).ok()),
+        ids: e
+            .ids
+            .iter()
+            .map(|i| (i.role.as_str().to_string(), i.key.clone()))
+            .collect(),
+        body: e.body.to_string(),
     }
-    (events, errors)
 }
 
-/// Runs a capture job to its end.
-pub(crate) async fn run_job(store: Arc<dyn Store>, id: Uuid, document: String) {
-    let doc: serde_json::Value = match serde_json::from_str(&document) {
-        Ok(d) => d,
-        Err(e) => {
-            let errors = vec![JobError {
-                event: None,
-                pointer: String::new(),
-                reason: format!("not JSON: {e}"),
-            }];
-            if let Err(e) = store.finish_capture_job(id, vec![], errors, now()).await {
-                tracing::error!(error = %e, job = %id, "capture job could not finish");
-            }
-            return;
+/// What a capture job needs of the platform to run on its own: the store, the ledger checks, and what follows
+/// a write (the trace index, the docking client).
+#[derive(Clone)]
+pub(crate) struct Capturer {
+    pub store: Arc<dyn Store>,
+    pub checks: coldtrace_domain::checks::CheckPolicy,
+    pub tracer: Arc<crate::tracer::Tracer>,
+    pub docking: Option<Arc<crate::docking::DockingClient>>,
+}
+
+/// The event a submission's field path (`movements[3].quantity`) belongs to.
+fn event_of(field: &str, pieces: &[Piece]) -> Option<usize> {
+    let (list, rest) = field.split_once('[')?;
+    let i: usize = rest.split(']').next()?.parse().ok()?;
+    let mut n = 0;
+    for p in pieces {
+        let len = if list == "batches" {
+            p.batches.len()
+        } else if list == "movements" {
+            p.movements.len()
+        } else {
+            return None;
+        };
+        if i < n + len {
+            return Some(p.event);
         }
-    };
-    let (events, errors) = tokio::task::spawn_blocking(move || prepare(&doc))
-        .await
-        .unwrap_or_else(|e| {
-            (
-                vec![],
-                vec![JobError {
-                    event: None,
-                    pointer: String::new(),
-                    reason: e.to_string(),
-                }],
-            )
-        });
-    match store.finish_capture_job(id, events, errors, now()).await {
-        Ok(job) => {
-            tracing::info!(job = %id, captured = job.captured, duplicates = job.duplicates, errors = job.errors.len(), "EPCIS capture")
-        }
-        Err(e) => tracing::error!(error = %e, job = %id, "capture job could not finish"),
+        n += len;
     }
+    None
+}
+
+impl Capturer {
+    /// Runs a capture job to its end. A failure of the store itself leaves the job unfinished (it runs again
+    /// after a restart).
+    pub(crate) async fn run(
+        self,
+        id: Uuid,
+        enterprise: Uuid,
+        behaviour: ErrorBehaviour,
+        document: String,
+    ) {
+        if let Err(e) = self.try_run(id, enterprise, behaviour, document).await {
+            tracing::error!(error = %e, job = %id, "capture job could not finish");
+        }
+    }
+
+    async fn try_run(
+        &self,
+        id: Uuid,
+        enterprise: Uuid,
+        behaviour: ErrorBehaviour,
+        document: String,
+    ) -> Result<(), ServiceError> {
+        let read = tokio::task::spawn_blocking(move || {
+            serde_json::from_str::<serde_json::Value>(&document)
+                .map_err(|e| {
+                    vec![JobError {
+                        event: None,
+                        pointer: String::new(),
+                        reason: format!("not JSON: {e}"),
+                    }]
+                })
+                .and_then(|doc| {
+                    coldtrace_epcis::read(&doc)
+                        .map_err(|errs| errs.into_iter().map(job_error).collect())
+                })
+        })
+        .await
+        .map_err(ServiceError::internal)?;
+        let doc = match read {
+            Ok(d) => d,
+            Err(errors) => {
+                self.store
+                    .finish_capture_job(id, vec![], errors, vec![], now())
+                    .await?;
+                return Ok(());
+            }
+        };
+        let base = if doc.query_document {
+            "/epcisBody/queryResults/resultsBody/eventList/"
+        } else {
+            "/epcisBody/eventList/"
+        };
+        let mut errors = Vec::new();
+        let mut good = Vec::new();
+        for ev in doc.events {
+            match ev {
+                Ok(e) => good.push(e),
+                Err(errs) => errors.extend(errs.into_iter().map(job_error)),
+            }
+        }
+        let rollback = behaviour == ErrorBehaviour::Rollback;
+        if !errors.is_empty() && rollback {
+            self.store
+                .finish_capture_job(id, vec![], errors, vec![], now())
+                .await?;
+            return Ok(());
+        }
+        // The trace's records of the events.
+        let mut mapper = Mapper::new(self.store.as_ref(), enterprise).await?;
+        let mut mapped = Mapped {
+            pieces: vec![],
+            errors: vec![],
+            notes: vec![],
+        };
+        for e in &good {
+            let at = format!("{base}{}", e.index);
+            mapper.map(e, &at, &mut mapped).await?;
+        }
+        let mut failed: std::collections::HashSet<usize> =
+            mapped.errors.iter().filter_map(|e| e.event).collect();
+        errors.append(&mut mapped.errors);
+        if !errors.is_empty() && rollback {
+            self.store
+                .finish_capture_job(id, vec![], errors, mapped.notes, now())
+                .await?;
+            return Ok(());
+        }
+        // Submitted as one submission through the native rules; under proceed, the events it refuses are left out
+        // and the rest submitted again.
+        loop {
+            let pieces: Vec<Piece> = mapped
+                .pieces
+                .iter()
+                .filter(|p| !failed.contains(&p.event))
+                .cloned()
+                .collect();
+            if pieces.is_empty() {
+                break;
+            }
+            let draft = SubmissionDraft {
+                batches: pieces.iter().flat_map(|p| p.batches.clone()).collect(),
+                movements: pieces.iter().flat_map(|p| p.movements.clone()).collect(),
+                ..Default::default()
+            };
+            let refused = match draft.parse(Submitter::Enterprise(enterprise)) {
+                Err(v) => Some(v.0),
+                Ok(submission) => {
+                    let body = serde_json::to_vec(&draft).map_err(ServiceError::internal)?;
+                    let req = SubmitRequest {
+                        subject: format!("enterprise:{enterprise}"),
+                        writer: Writer::Enterprise(enterprise),
+                        idempotency_key: Some(format!("epcis:{id}:{}", failed.len())),
+                        request_hash: hex::encode(sha2::Sha256::digest(&body)),
+                        submission,
+                        checks: self.checks.clone(),
+                    };
+                    match self.store.submit(req).await {
+                        Ok(out) => {
+                            if !out.replayed {
+                                if let Err(e) = self.tracer.catch_up(self.store.as_ref()).await {
+                                    tracing::error!(error = %e, "trace index catch-up failed");
+                                }
+                                if let Some(d) = &self.docking {
+                                    d.wake();
+                                }
+                            }
+                            None
+                        }
+                        Err(
+                            coldtrace_store::StoreError::Invalid(v)
+                            | coldtrace_store::StoreError::Conflict(v),
+                        ) => Some(v.0),
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            };
+            let Some(fields) = refused else { break };
+            for f in fields {
+                let ev = event_of(&f.field, &pieces);
+                if let Some(i) = ev {
+                    failed.insert(i);
+                }
+                errors.push(JobError {
+                    event: ev,
+                    pointer: ev.map(|i| format!("{base}{i}")).unwrap_or_default(),
+                    reason: format!("the trace refuses it: {}: {}", f.field, f.reason),
+                });
+            }
+            if rollback || !fields_named_events(&errors) {
+                self.store
+                    .finish_capture_job(id, vec![], errors, mapped.notes, now())
+                    .await?;
+                return Ok(());
+            }
+        }
+        let events: Vec<NewEvent> = good
+            .iter()
+            .filter(|e| !failed.contains(&e.index))
+            .map(new_event)
+            .collect();
+        let job = self
+            .store
+            .finish_capture_job(id, events, errors, mapped.notes, now())
+            .await?;
+        tracing::info!(job = %id, captured = job.captured, duplicates = job.duplicates, errors = job.errors.len(), "EPCIS capture");
+        Ok(())
+    }
+}
+
+/// Whether every refusal could be put down to an event (otherwise proceeding would loop).
+fn fields_named_events(errors: &[JobError]) -> bool {
+    errors.iter().all(|e| e.event.is_some())
 }
 
 fn now() -> i64 {
@@ -155,7 +317,7 @@ impl Platform {
         self.store
             .create_capture_job(id, enterprise, behaviour, text.clone(), now())
             .await?;
-        tokio::spawn(run_job(self.store.clone(), id, text));
+        tokio::spawn(self.capturer().run(id, enterprise, behaviour, text));
         Ok(id)
     }
 
@@ -235,12 +397,21 @@ impl Platform {
         Ok(EventPage { events, next })
     }
 
+    fn capturer(&self) -> Capturer {
+        Capturer {
+            store: self.store.clone(),
+            checks: self.checks.clone(),
+            tracer: self.tracer.clone(),
+            docking: self.docking.clone(),
+        }
+    }
+
     /// Runs again the capture jobs a stop interrupted.
     pub(crate) async fn resume_capture_jobs(&self) -> Result<usize, ServiceError> {
         let jobs = self.store.unfinished_capture_jobs().await?;
         let n = jobs.len();
-        for (id, _, _, document) in jobs {
-            tokio::spawn(run_job(self.store.clone(), id, document));
+        for (id, enterprise, behaviour, document) in jobs {
+            tokio::spawn(self.capturer().run(id, enterprise, behaviour, document));
         }
         Ok(n)
     }

@@ -13,6 +13,7 @@
 pub mod census;
 pub mod customs;
 pub mod epcis;
+mod epcis_trace;
 pub mod incident;
 pub mod publish;
 pub mod submit;
