@@ -4,6 +4,7 @@
 //!   one movement per request; and ledger rows per second through file import (CSV), directly and over HTTP.
 //! - `bench census`: census matching at 10^4 enterprises.
 //! - `bench customs`: the customs cross-check of a feed of declarations against a generated store.
+//! - `bench epcis`: EPCIS capture beside native submissions of the same chain, and event queries at 10^6 events.
 
 use coldtrace_store::prelude::*;
 use std::sync::Arc;
@@ -113,6 +114,18 @@ pub enum What {
         #[arg(long, default_value_t = 7)]
         seed: u64,
     },
+    /// The same chain recorded natively and captured as EPCIS on two fresh platforms, then event query latency on
+    /// the repository padded to `events`.
+    Epcis {
+        #[arg(long, default_value_t = 5_000)]
+        lots: usize,
+        #[arg(long, default_value_t = 1_000_000)]
+        events: usize,
+        #[arg(long, default_value_t = 200)]
+        queries: usize,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
     /// The trace engine alone on synthetic flows in memory, at scales a store takes hours to fill.
     Scale {
         #[arg(long, default_value_t = 10_000_000)]
@@ -168,6 +181,12 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
             incidents,
         } => crate::bench_docking::run(movements, incidents).await,
         What::Census { enterprises, seed } => crate::bench_census::run(enterprises, seed).await,
+        What::Epcis {
+            lots,
+            events,
+            queries,
+            seed,
+        } => crate::bench_epcis::run(lots, events, queries, seed).await,
         What::Customs {
             data,
             declarations,

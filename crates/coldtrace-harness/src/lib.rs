@@ -14,6 +14,7 @@ pub mod bench;
 pub mod bench_census;
 pub mod bench_customs;
 pub mod bench_docking;
+pub mod bench_epcis;
 pub mod bench_guards;
 pub mod bench_scale;
 pub mod bench_trace;

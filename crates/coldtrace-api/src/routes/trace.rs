@@ -66,6 +66,13 @@ pub enum TraceFormat {
     Csv,
     /// An Excel workbook with filters and a frozen header, one row per movement.
     Xlsx,
+    /// The key data elements (FSMA 204) as CSV: one row per critical tracking event and batch, with the
+    /// traceability lot code and its source, product, quantity and unit, ship-from and ship-to, reference document.
+    #[serde(rename = "kde_csv")]
+    KdeCsv,
+    /// The key data elements as an Excel workbook.
+    #[serde(rename = "kde_xlsx")]
+    KdeXlsx,
 }
 
 impl TraceQuery {
@@ -147,21 +154,30 @@ pub async fn trace(
     match q.format {
         TraceFormat::Json => Ok(Json(out.page(page)).into_response()),
         f => {
-            let rows = state.trace_rows(&out.answer).await?;
-            if f == TraceFormat::Csv {
+            let (rows, layout, name) = if matches!(f, TraceFormat::KdeCsv | TraceFormat::KdeXlsx) {
+                (
+                    state.trace_kde_rows(&out.answer).await?,
+                    export::KDE,
+                    "trace-kde",
+                )
+            } else {
+                (state.trace_rows(&out.answer).await?, export::TRACE, "trace")
+            };
+            if matches!(f, TraceFormat::Csv | TraceFormat::KdeCsv) {
                 Ok((
                     [
                         (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
                         (
                             header::CONTENT_DISPOSITION,
-                            "attachment; filename=\"trace.csv\"",
+                            &format!("attachment; filename=\"{name}.csv\""),
                         ),
                     ],
-                    export::csv(&rows),
+                    export::csv_as(layout, &rows),
                 )
                     .into_response())
             } else {
-                let bytes = export::xlsx(&rows).map_err(|e| ApiError::Internal(Box::new(e)))?;
+                let bytes =
+                    export::xlsx_as(layout, &rows).map_err(|e| ApiError::Internal(Box::new(e)))?;
                 Ok((
                     [
                         (
@@ -170,7 +186,7 @@ pub async fn trace(
                         ),
                         (
                             header::CONTENT_DISPOSITION,
-                            "attachment; filename=\"trace.xlsx\"",
+                            &format!("attachment; filename=\"{name}.xlsx\""),
                         ),
                     ],
                     bytes,

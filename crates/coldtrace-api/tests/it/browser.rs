@@ -470,6 +470,25 @@ async fn regulators_enterprises_and_the_public_use_the_platform_in_a_browser() {
         fetched[0][2].as_str().unwrap().starts_with("text/csv"),
         "{fetched}"
     );
+    // The key data elements (FSMA 204), as a workbook.
+    click(&c, "#export-kde_xlsx").await;
+    let t = Instant::now();
+    let fetched = loop {
+        let v = c.execute("return window.__exports;", vec![]).await.unwrap();
+        if v.as_array().is_some_and(|a| a.len() > 1) || t.elapsed() > Duration::from_secs(5) {
+            break v;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(fetched[1][1], 200, "{fetched}");
+    assert!(
+        fetched[1][0].as_str().unwrap().contains("format=kde_xlsx"),
+        "{fetched}"
+    );
+    assert!(
+        fetched[1][2].as_str().unwrap().contains("spreadsheetml"),
+        "{fetched}"
+    );
     no_js_errors(&c, "trace").await;
 
     // Publishes it and registers a positive test: the tasks appear.

@@ -518,6 +518,65 @@ async fn a_chain_captured_only_as_epcis_traces_as_the_same_chain_recorded_native
     let (fa, fb) = (open_rules(&native).await, open_rules(&epcis).await);
     assert!(!fa.is_empty(), "no finding for the over-sale");
     assert_eq!(fa, fb);
+    // The key-data-element sheet: one row per event, the GS1 lot code and who assigned it, where the goods
+    // came from and went to (by GLN), the EPCIS event as the reference document.
+    let code = percent_encoding::utf8_percent_encode(
+        &format!("(01){GTIN}(10)L1"),
+        percent_encoding::NON_ALPHANUMERIC,
+    )
+    .to_string();
+    let r = epcis
+        .get(
+            &format!("/api/v1/trace?code={code}&direction=both&format=kde_csv"),
+            &epcis.regulator,
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("trace-kde.csv")
+    );
+    let text = r.text().await.unwrap();
+    let mut rd =
+        csv::ReaderBuilder::new().from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let headers = rd.headers().unwrap().clone();
+    assert_eq!(headers.len(), coldtrace_service::export::KDE_HEADERS.len());
+    let rows: Vec<csv::StringRecord> = rd.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 4, "{text}");
+    let ship = rows
+        .iter()
+        .find(|r| r[0].contains("shipping") && !r[0].contains("sale"))
+        .expect("a shipping row");
+    assert_eq!(&ship[3], format!("(01){GTIN}(10)L1"));
+    assert!(ship[4].contains(&gi), "{:?}", ship);
+    assert!(ship[5].contains(GTIN), "{:?}", ship);
+    assert_eq!(&ship[6], "600");
+    assert_eq!(&ship[7], "kg");
+    assert!(ship[8].contains(&gi) && ship[9].contains(&gw), "{:?}", ship);
+    assert!(
+        ship[11].contains("EPCIS") && ship[12].starts_with("ni:///sha-256;"),
+        "{:?}",
+        ship
+    );
+    let receive = rows
+        .iter()
+        .find(|r| r[0].contains("receiving"))
+        .expect("a receiving row");
+    assert!(
+        receive[8].contains(&gi) && receive[9].contains(&gw),
+        "{:?}",
+        receive
+    );
+    let r = native
+        .get(
+            &format!("/api/v1/trace?code={code}&direction=both&format=kde_xlsx"),
+            &native.regulator,
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.bytes().await.unwrap().starts_with(b"PK"));
 }
 
 #[tokio::test]

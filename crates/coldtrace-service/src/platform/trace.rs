@@ -306,8 +306,8 @@ impl Platform {
         Ok(TraceOutcome { answer, people })
     }
 
-    /// A trace as spreadsheet rows, one per movement.
-    pub async fn trace_rows(&self, answer: &TraceAnswer) -> Result<Vec<Vec<String>>, ServiceError> {
+    /// An export holds at most [`MAX_EXPORT_ROWS`] movements.
+    fn export_fits(&self, answer: &TraceAnswer) -> Result<(), ServiceError> {
         let n = self.tracer.movement_seqs(answer).len();
         if n > MAX_EXPORT_ROWS {
             return Err(ServiceError::invalid(
@@ -318,6 +318,21 @@ impl Platform {
                 ),
             ));
         }
+        Ok(())
+    }
+
+    /// A trace as spreadsheet rows, one per movement.
+    pub async fn trace_rows(&self, answer: &TraceAnswer) -> Result<Vec<Vec<String>>, ServiceError> {
+        self.export_fits(answer)?;
         Ok(crate::export::rows(self.store.as_ref(), &self.tracer, answer).await?)
+    }
+
+    /// The key-data-element rows of a trace (FSMA 204's sortable spreadsheet), within the same limit.
+    pub async fn trace_kde_rows(
+        &self,
+        answer: &TraceAnswer,
+    ) -> Result<Vec<Vec<String>>, ServiceError> {
+        self.export_fits(answer)?;
+        Ok(crate::export::kde_rows(self.store.as_ref(), &self.tracer, answer).await?)
     }
 }

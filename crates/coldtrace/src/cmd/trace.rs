@@ -29,6 +29,9 @@ pub struct Args {
     /// Write one row per movement to an XLSX file.
     #[arg(long)]
     pub xlsx: Option<std::path::PathBuf>,
+    /// With --csv or --xlsx: the key data elements (FSMA 204), one row per critical tracking event and batch.
+    #[arg(long)]
+    pub kde: bool,
     /// Data directory (overrides `server.data`).
     #[arg(long)]
     pub data: Option<std::path::PathBuf>,
@@ -57,12 +60,23 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
         .await?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&answer)?);
-    } else if a.csv {
-        let rows = export::rows(store.as_ref(), &tracer, &answer).await?;
-        std::io::stdout().write_all(&export::csv(&rows))?;
-    } else if let Some(path) = a.xlsx {
-        let rows = export::rows(store.as_ref(), &tracer, &answer).await?;
-        std::fs::write(&path, export::xlsx(&rows)?)
+    } else if a.csv || a.xlsx.is_some() {
+        let (rows, layout) = if a.kde {
+            (
+                export::kde_rows(store.as_ref(), &tracer, &answer).await?,
+                export::KDE,
+            )
+        } else {
+            (
+                export::rows(store.as_ref(), &tracer, &answer).await?,
+                export::TRACE,
+            )
+        };
+        let Some(path) = a.xlsx else {
+            std::io::stdout().write_all(&export::csv_as(layout, &rows))?;
+            return Ok(());
+        };
+        std::fs::write(&path, export::xlsx_as(layout, &rows)?)
             .with_context(|| format!("writing {}", path.display()))?;
         println!("{} rows written to {}", rows.len(), path.display());
     } else {

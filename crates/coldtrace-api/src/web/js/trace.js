@@ -6,7 +6,7 @@
 // {key, name, province, province_name, city, place, contact_name, contact_phone, earliest, on_hand, lots: [LotOut
 // {batch_no, product, unit, on_hand, received, shipped, sold}]}], flows: [FlowOut {from, to, batch, quantity, at,
 // via}], provinces, ..., page: {offset, limit, holders_total, batches_total, flows_total, next_offset}}; a large
-// trace comes in pages. With `format=csv|xlsx` it answers the file.
+// trace comes in pages. With `format=csv|xlsx` it answers the file; `kde_csv|kde_xlsx` the key data elements.
 import { get, enc, session } from "./api.js";
 import { html, show, table, fmt, day, byId, render, errorBox, saveFile } from "./html.js";
 
@@ -160,7 +160,7 @@ async function download(id, format) {
     try { m = (await r.json()).message || m; } catch (_) { /* not JSON */ }
     throw new Error(m);
   }
-  saveFile(await r.blob(), `trace-${id}.${format}`);
+  saveFile(await r.blob(), `trace-${id}.${format.replace("kde_", "kde.")}`);
 }
 
 const COLUMNS = [
@@ -208,7 +208,7 @@ export async function tracePage(id, offset) {
     <h2>持有者 Holders</h2>
     <form class="row" id="holder-filter"><select id="f-province"><option value="">全部省份 all provinces</option>${provinces.map((p) => html`<option>${p}</option>`)}</select>
       <input id="f-q" placeholder="名称或地区 name or region">
-      <button type="button" class="secondary" id="export-csv">导出 CSV</button> <button type="button" class="secondary" id="export-xlsx">导出 XLSX</button></form>
+      <button type="button" class="secondary" id="export-csv">导出 CSV</button> <button type="button" class="secondary" id="export-xlsx">导出 XLSX</button> <button type="button" class="secondary" id="export-kde_xlsx" title="FSMA 204 key data elements: one row per critical tracking event">导出关键数据元素 KDE</button></form>
     <div id="holder-table"></div><div id="msg"></div>`);
   zoomable();
   const state = { sort: "earliest", desc: false, province: "", q: "", open: null };
@@ -230,7 +230,7 @@ export async function tracePage(id, offset) {
   draw();
   byId("f-province").onchange = (e) => { state.province = e.target.value; draw(); };
   byId("f-q").oninput = (e) => { state.q = e.target.value.trim(); draw(); };
-  for (const f of ["csv", "xlsx"]) {
+  for (const f of ["csv", "xlsx", "kde_xlsx"]) {
     byId(`export-${f}`).onclick = async () => {
       try { await download(id, f); } catch (e) { render(byId("msg"), errorBox(e)); }
     };
