@@ -23,6 +23,7 @@ pub mod credentials;
 pub mod docking;
 pub mod error;
 pub mod export;
+pub mod export_epcis;
 pub mod findings;
 pub mod incidents;
 pub mod national;

@@ -56,6 +56,7 @@ CREATE TABLE IF NOT EXISTS epcis_ids (
     event INTEGER NOT NULL,
     PRIMARY KEY (key, role, event)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS epcis_ids_event ON epcis_ids(event, role);
 "#;
 
 fn behaviour_str(b: ErrorBehaviour) -> &'static str {
@@ -231,6 +232,27 @@ impl EpcisStore for SqliteStore {
 
     async fn capture_job(&self, id: Uuid) -> StoreResult<Option<CaptureJob>> {
         self.read(move |c| job_at(c, id)).await
+    }
+
+    async fn epcis_children(&self, parent: &str) -> StoreResult<Vec<(String, Uuid)>> {
+        let parent = parent.to_string();
+        self.read(move |c| {
+            let rows: Vec<(String, String)> = c
+                .prepare_cached(
+                    "SELECT DISTINCT k.key, e.enterprise FROM epcis_ids p
+                     JOIN epcis_events e ON e.seq = p.event
+                     JOIN epcis_ids k ON k.event = p.event AND k.role IN ('child', 'class')
+                     WHERE p.key = ?1 AND p.role = 'parent' AND e.kind = 'AggregationEvent'
+                       AND e.action IN ('ADD', 'OBSERVE')
+                     ORDER BY k.key LIMIT 10000",
+                )?
+                .query_map([parent], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            rows.into_iter()
+                .map(|(k, e)| Ok((k, parse_uuid(&e)?)))
+                .collect()
+        })
+        .await
     }
 
     async fn epcis_events(&self, scope: Scope, f: EventFilter) -> StoreResult<Vec<StoredEvent>> {

@@ -887,6 +887,9 @@ pub trait EpcisStore: Send + Sync + 'static {
         now_ms: i64,
     ) -> Result<epcis::CaptureJob>;
     async fn capture_job(&self, id: Uuid) -> Result<Option<epcis::CaptureJob>>;
+    /// The identifiers (by key) that captured aggregations (`ADD` or `OBSERVE`) put in the container `parent`,
+    /// each with the enterprise that captured the aggregation.
+    async fn epcis_children(&self, parent: &str) -> Result<Vec<(String, Uuid)>>;
     /// Events in `scope` (by the enterprise that captured them) that pass `filter`, in repository order.
     async fn epcis_events(
         &self,

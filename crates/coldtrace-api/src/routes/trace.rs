@@ -73,6 +73,8 @@ pub enum TraceFormat {
     /// The key data elements as an Excel workbook.
     #[serde(rename = "kde_xlsx")]
     KdeXlsx,
+    /// An EPCIS 2.0 query document of the events along the trace (JSON-LD).
+    Epcis,
 }
 
 impl TraceQuery {
@@ -153,6 +155,10 @@ pub async fn trace(
     let out = state.trace(&p, &cmd).await?;
     match q.format {
         TraceFormat::Json => Ok(Json(out.page(page)).into_response()),
+        TraceFormat::Epcis => {
+            let doc = state.trace_epcis(&out.answer).await?;
+            Ok(([(header::CONTENT_TYPE, "application/ld+json")], Json(doc)).into_response())
+        }
         f => {
             let (rows, layout, name) = if matches!(f, TraceFormat::KdeCsv | TraceFormat::KdeXlsx) {
                 (

@@ -208,14 +208,23 @@ impl Platform {
     ) -> Result<TraceFrom, ServiceError> {
         Ok(match start {
             TraceStart::Code { code, holder } => {
-                let code =
-                    TraceCode::parse(code, None).map_err(|e| ServiceError::invalid("code", e))?;
-                let batch = self
-                    .store
-                    .batch_by_code(&code.key)
-                    .await?
-                    .ok_or(ServiceError::NotFound("batch for this code"))?;
-                self.batch_start(p, batch, *holder).await?
+                let parsed = TraceCode::parse(code, None);
+                let batch = match &parsed {
+                    Ok(c) => self.store.batch_by_code(&c.key).await?,
+                    Err(_) => None,
+                };
+                match batch {
+                    Some(batch) => self.batch_start(p, batch, *holder).await?,
+                    // An identifier EPCIS events use for what holds goods (an SSCC pallet, a case): the batches
+                    // its aggregations put in it.
+                    None => match self.aggregated(p, code).await? {
+                        Some(from) if holder.is_none() => from,
+                        _ => {
+                            parsed.map_err(|e| ServiceError::invalid("code", e))?;
+                            return Err(ServiceError::NotFound("batch for this code"));
+                        }
+                    },
+                }
             }
             TraceStart::Batch { batch, holder } => self.batch_start(p, *batch, *holder).await?,
             TraceStart::Establishment(e) => TraceFrom::Establishment(e.trim().to_string()),
@@ -244,6 +253,50 @@ impl Platform {
             TraceStart::Person(s) => TraceFrom::Person(person_key(s)),
             TraceStart::PersonAt(s, e) => TraceFrom::PersonAt(person_key(s), *e),
         })
+    }
+
+    /// The batches the captured aggregations put in the container `code` names (through nested containers, three
+    /// levels), those the caller may see and the packer held; none when the code names no container.
+    async fn aggregated(
+        &self,
+        p: &Principal,
+        code: &str,
+    ) -> Result<Option<TraceFrom>, ServiceError> {
+        let Ok(key) = coldtrace_epcis::identifier_key(code.trim()) else {
+            return Ok(None);
+        };
+        let scope = coldtrace_store::Scope::of(p);
+        let mut level = vec![key];
+        let mut batches = Vec::new();
+        for _ in 0..3 {
+            let mut next = Vec::new();
+            for k in &level {
+                for (child, packer) in self.store.epcis_children(k).await? {
+                    match self.store.batch_by_code(&child).await? {
+                        Some(b) => {
+                            // Only an enterprise that held the goods can say what it packed them in: an
+                            // aggregation by anyone else does not tie the goods to its container.
+                            let held = self
+                                .store
+                                .batch_visible(&coldtrace_store::Scope::Enterprise(packer), b)
+                                .await?;
+                            if held
+                                && !batches.contains(&b)
+                                && self.store.batch_visible(&scope, b).await?
+                            {
+                                batches.push(b);
+                            }
+                        }
+                        None => next.push(child),
+                    }
+                }
+            }
+            if next.is_empty() {
+                break;
+            }
+            level = next;
+        }
+        Ok((!batches.is_empty()).then_some(TraceFrom::Batches(batches)))
     }
 
     /// A trace from a batch (or the batch at one holder) the caller may see.
@@ -325,6 +378,15 @@ impl Platform {
     pub async fn trace_rows(&self, answer: &TraceAnswer) -> Result<Vec<Vec<String>>, ServiceError> {
         self.export_fits(answer)?;
         Ok(crate::export::rows(self.store.as_ref(), &self.tracer, answer).await?)
+    }
+
+    /// A trace as an EPCIS 2.0 query document of the events along it, within the same limit.
+    pub async fn trace_epcis(
+        &self,
+        answer: &TraceAnswer,
+    ) -> Result<serde_json::Value, ServiceError> {
+        self.export_fits(answer)?;
+        Ok(crate::export_epcis::document(self.store.as_ref(), &self.tracer, answer).await?)
     }
 
     /// The key-data-element rows of a trace (FSMA 204's sortable spreadsheet), within the same limit.
