@@ -205,6 +205,11 @@ pub fn app(state: AppState) -> Router {
         .route("/statistics", get(statistics::get))
         .route("/staff", post(staff::put).get(staff::list))
         .route("/staff/tests", post(staff::tests))
+        .route("/sensors/readings", post(sensors::put))
+        .route(
+            "/sensors/readings/import",
+            post(sensors::import).layer(DefaultBodyLimit::max(MAX_LEDGER_BYTES)),
+        )
         .route("/trace", get(trace::trace))
         .route("/incidents", post(incidents::open).get(incidents::list))
         .route("/incidents/{id}", get(incidents::get_one))

@@ -25,6 +25,7 @@ use crate::routes::*;
         customs::submit, customs::import, customs::list, customs::get_one,
         statistics::put, statistics::import, statistics::get,
         staff::put, staff::tests, staff::list,
+        sensors::put, sensors::import,
         trace::trace,
         incidents::open, incidents::list, incidents::get_one, incidents::deliveries, incidents::update_task, incidents::notice_sent,
         incidents::note, incidents::close,

@@ -61,13 +61,16 @@ pub enum Rule {
     /// 从业人员核酸检测逾期: a staff member who handles imported cold-chain goods whose latest negative test is
     /// older than [`Windows::staff_test_days`]. Found by the sweep.
     StaffTestOverdue,
+    /// 冷链温度超标: a lot held above its category's limit ([`Windows::max_c`]) for longer than
+    /// [`Windows::excursion_minutes`], by the readings of a cold store, a reefer or an EPCIS sensor report.
+    TemperatureExcursion,
 }
 
 /// How long goods may be in transit before a missing receipt is a finding.
 pub const TRANSIT_WINDOW_MS: i64 = 72 * 3_600_000;
 
 /// Every rule, in the order they are documented.
-pub const RULES: [Rule; 13] = [
+pub const RULES: [Rule; 14] = [
     Rule::StockConservation,
     Rule::TimeOrder,
     Rule::FutureTime,
@@ -81,6 +84,7 @@ pub const RULES: [Rule; 13] = [
     Rule::CustomsMismatch,
     Rule::CustomsUnrecorded,
     Rule::StaffTestOverdue,
+    Rule::TemperatureExcursion,
 ];
 
 /// The rules of the customs cross-check ([`crate::customs`]), which customs itself may read findings of.
@@ -110,6 +114,25 @@ pub struct Windows {
     /// Days between nucleic-acid tests of staff handling imported cold-chain goods (staff_test_overdue).
     #[serde(default = "default_staff_test_days")]
     pub staff_test_days: u32,
+    /// The highest temperature (°C) goods of each category may be held at (temperature_excursion): frozen
+    /// meat and aquatic products −15 °C by default, other goods too unless the province sets another.
+    #[serde(default = "default_max_c")]
+    pub meat_max_c: i32,
+    #[serde(default = "default_max_c")]
+    pub aquatic_max_c: i32,
+    #[serde(default = "default_max_c")]
+    pub other_max_c: i32,
+    /// Minutes above the limit before it is an excursion.
+    #[serde(default = "default_excursion_minutes")]
+    pub excursion_minutes: u32,
+}
+
+fn default_max_c() -> i32 {
+    -15
+}
+
+fn default_excursion_minutes() -> u32 {
+    30
 }
 
 fn default_staff_test_days() -> u32 {
@@ -132,11 +155,24 @@ impl Default for Windows {
             customs_days: default_customs_days(),
             customs_tolerance_percent: default_customs_tolerance(),
             staff_test_days: default_staff_test_days(),
+            meat_max_c: default_max_c(),
+            aquatic_max_c: default_max_c(),
+            other_max_c: default_max_c(),
+            excursion_minutes: default_excursion_minutes(),
         }
     }
 }
 
 impl Windows {
+    /// The temperature limit of a product category.
+    pub fn max_c(&self, category: crate::product::ProductCategory) -> i32 {
+        use crate::product::ProductCategory as C;
+        match category {
+            C::LivestockPoultryMeat => self.meat_max_c,
+            C::Aquatic => self.aquatic_max_c,
+            C::Other => self.other_max_c,
+        }
+    }
     pub fn transit_ms(&self) -> i64 {
         i64::from(self.transit_hours) * 3_600_000
     }
@@ -149,7 +185,25 @@ impl Windows {
 
     /// Sets a window by its name in `[checks]`; `Ok(false)` when the name is not a window's.
     pub fn set(&mut self, name: &str, value: &str) -> Result<bool, String> {
+        let limit = match name {
+            "meat_max_c" => Some(&mut self.meat_max_c),
+            "aquatic_max_c" => Some(&mut self.aquatic_max_c),
+            "other_max_c" => Some(&mut self.other_max_c),
+            _ => None,
+        };
+        if let Some(slot) = limit {
+            return match value.trim().parse::<i32>() {
+                Ok(v) if (-60..=25).contains(&v) => {
+                    *slot = v;
+                    Ok(true)
+                }
+                _ => Err(format!(
+                    "{name}: {value:?} is not a whole number of °C from -60 to 25"
+                )),
+            };
+        }
         let (slot, max) = match name {
+            "excursion_minutes" => (&mut self.excursion_minutes, 24 * 60),
             "transit_hours" => (&mut self.transit_hours, 24 * 365),
             "dormant_days" => (&mut self.dormant_days, 3650),
             "nucleic_acid_days" => (&mut self.nucleic_acid_days, 3650),
@@ -193,6 +247,7 @@ impl Rule {
             Rule::CustomsMismatch => "CT-CUS-DIFF",
             Rule::CustomsUnrecorded => "CT-CUS-VANISH",
             Rule::StaffTestOverdue => "CT-STAFF",
+            Rule::TemperatureExcursion => "CT-TEMP",
         }
     }
 
@@ -214,6 +269,7 @@ impl Rule {
             Rule::CustomsMismatch => "与报关数据不符 differs from the customs declaration",
             Rule::CustomsUnrecorded => "申报货物未入账 declared goods no importer recorded",
             Rule::StaffTestOverdue => "从业人员核酸检测逾期 a staff member's test overdue",
+            Rule::TemperatureExcursion => "冷链温度超标 a temperature excursion",
         }
     }
 
@@ -233,7 +289,8 @@ impl Rule {
             | Rule::CustomsUnknown
             | Rule::CustomsMismatch
             | Rule::CustomsUnrecorded
-            | Rule::StaffTestOverdue => Policy::Flag,
+            | Rule::StaffTestOverdue
+            | Rule::TemperatureExcursion => Policy::Flag,
             // A date in the future is a typing error the enterprise can fix at once.
             Rule::FutureTime => Policy::Reject,
         }
@@ -254,6 +311,7 @@ impl Rule {
             Rule::CustomsMismatch => "customs_mismatch",
             Rule::CustomsUnrecorded => "customs_unrecorded",
             Rule::StaffTestOverdue => "staff_test_overdue",
+            Rule::TemperatureExcursion => "temperature_excursion",
         }
     }
 
@@ -265,7 +323,7 @@ impl Rule {
                 format!(
                     "{s:?} is not a check (one of stock_conservation, time_order, future_time, four_nots, \
                      batch_quantity, in_transit, unregistered_counterparty, stale_nucleic_acid, dormant_stock, \
-                     customs_unknown, customs_mismatch, customs_unrecorded, staff_test_overdue)"
+                     customs_unknown, customs_mismatch, customs_unrecorded, staff_test_overdue, temperature_excursion)"
                 )
             })
     }

@@ -17,6 +17,7 @@
 //! - [`contacts`]: the province contacts registry kept at the national platform.
 //! - [`customs`]: customs declarations and the cross-check of importers' batches against them.
 //! - [`staff`]: staff registries, their nucleic-acid tests and the testing schedule.
+//! - [`sensor`]: temperature readings and the excursions they show.
 //! - [`incident`]: positive tests, disposal tasks, notices and their history.
 //! - [`docking`]: the docking protocol between provincial platforms and the national command platform.
 //! - [`error`]: field errors.
@@ -48,6 +49,7 @@ pub mod person;
 pub mod product;
 pub mod quantity;
 pub mod region;
+pub mod sensor;
 pub mod staff;
 pub mod submission;
 pub mod time;

@@ -28,6 +28,7 @@ pub mod aliased;
 pub mod census;
 pub mod columns;
 pub mod customs;
+pub mod sensor;
 pub mod table;
 
 pub use columns::Field;

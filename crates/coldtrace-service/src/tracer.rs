@@ -305,6 +305,8 @@ pub struct BatchOut {
     #[schema(value_type = String)]
     pub unit: Text,
     pub role: Relation,
+    /// The batch was held through a temperature excursion somewhere (a `temperature_excursion` finding).
+    pub temperature_excursion: bool,
 }
 
 /// One batch at one holder.
@@ -1035,6 +1037,7 @@ fn build(ix: &TraceIndex, dir: &Directory, r: &TraceResult) -> TraceAnswer {
             establishment_no: info.establishment_no.clone(),
             unit: info.unit.clone(),
             role: *role,
+            temperature_excursion: false,
         });
         let qty = ix.quantities(*lot);
         if *forward && hit.time > 0 {

@@ -36,6 +36,7 @@ mod findings;
 mod incidents;
 mod records;
 pub mod schema;
+mod sensor;
 mod staff;
 mod writer;
 
@@ -169,6 +170,7 @@ impl SqliteStore {
             writer.execute_batch(crate::contacts::SCHEMA)?;
             writer.execute_batch(crate::staff::SCHEMA)?;
             writer.execute_batch(crate::epcis::SCHEMA)?;
+            writer.execute_batch(crate::sensor::SCHEMA)?;
             // Version 14 added each lot's last movement (`last_at`).
             if version < 14 {
                 schema::backfill_lot_stock(&writer)?;

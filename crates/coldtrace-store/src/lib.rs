@@ -898,8 +898,41 @@ pub trait EpcisStore: Send + Sync + 'static {
     ) -> Result<Vec<epcis::StoredEvent>>;
 }
 
+/// What a feed of temperature readings stored and found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct SensorReceipt {
+    /// Readings new to the store (the same reading again is not stored twice).
+    pub stored: u64,
+    /// Excursions the readings show on lots (a lot and the start of a run), and the findings opened for them
+    /// (an excursion found before keeps its finding).
+    pub excursions: u64,
+    pub findings_opened: u64,
+}
+
+/// Temperature readings (温度记录) and the excursions they show.
+#[async_trait]
+pub trait SensorStore: Send + Sync + 'static {
+    /// Stores an enterprise's readings and, in the same transaction, opens a finding (`temperature_excursion`)
+    /// for each lot held through an excursion its readings show, under `windows`' limits; nothing is opened under
+    /// `Policy::Off`.
+    async fn put_readings(
+        &self,
+        enterprise: Uuid,
+        readings: Vec<coldtrace_domain::sensor::Reading>,
+        windows: coldtrace_domain::checks::Windows,
+        policy: coldtrace_domain::checks::Policy,
+        now_ms: i64,
+    ) -> Result<SensorReceipt>;
+    /// Which of these batches experienced an excursion (a finding not dismissed).
+    async fn excursion_batches(
+        &self,
+        batches: Vec<Uuid>,
+    ) -> Result<std::collections::BTreeSet<Uuid>>;
+}
+
 pub trait Store:
     RecordStore
+    + SensorStore
     + EpcisStore
     + FindingStore
     + CustomsStore
@@ -918,6 +951,7 @@ pub trait Store:
 
 impl<
     T: RecordStore
+        + SensorStore
         + EpcisStore
         + FindingStore
         + CustomsStore

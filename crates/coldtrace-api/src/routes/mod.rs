@@ -18,6 +18,7 @@ pub mod ledger;
 pub mod movements;
 pub mod products;
 pub mod public;
+pub mod sensors;
 pub mod staff;
 pub mod statistics;
 pub mod submissions;

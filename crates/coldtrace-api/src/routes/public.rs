@@ -373,6 +373,8 @@ async fn render_lookup(
         .await
         .map_err(coldtrace_service::ServiceError::from)?
         .is_empty();
+    // A temperature excursion the goods were held through is a fact of their handling the public may know.
+    let warm = state.store.excursion_batches(vec![id]).await?.contains(&id);
     let p = product.as_ref().map(|p| &p.record);
     let name = p.map(|p| p.name.as_str()).unwrap_or("");
     let origin = p
@@ -398,6 +400,12 @@ async fn render_lookup(
                     strong { "⚠ 风险提示 Warning" }
                     p { "本批次涉及阳性检测，正在处置中，已暂停销售。如您购买了本批次产品，请勿食用，妥善封存，并联系当地市场监管部门（12315）。" }
                     p { "This batch is implicated by a positive test and is being withdrawn from sale. If you bought it, do not eat it; keep it sealed and call your local market regulator (12315)." }
+                }
+            }
+            @if warm {
+                div.notice id="temperature" {
+                    strong { "冷链温度异常 Temperature excursion" }
+                    p { "本批次在贮存或运输中有温度超出冷链要求的记录，监管部门已记录核查。This batch was held above its cold-chain temperature limit during storage or transport; the regulator has recorded it." }
                 }
             }
             dl.facts {

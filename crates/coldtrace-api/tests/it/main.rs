@@ -13,6 +13,7 @@ mod ledger;
 mod openapi;
 mod records;
 mod schema;
+mod sensors;
 mod staff;
 mod statistics;
 mod support;

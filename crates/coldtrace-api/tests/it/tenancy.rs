@@ -474,6 +474,20 @@ impl World {
                 v.uscc
             )),
         ));
+        // Temperature readings that would put the victim's lot through an excursion.
+        let warm = |at: &str| json!({"device": "X", "at": at, "temperature_c": 10.0, "trace_code": VICTIM_CODE});
+        out.push((
+            "post",
+            "/api/v1/sensors/readings",
+            Body::Json(json!({"readings": [warm("2026-03-01T08:00:00+08:00"), warm("2026-03-01T12:00:00+08:00")]})),
+        ));
+        out.push((
+            "post",
+            "/api/v1/sensors/readings/import",
+            Body::Csv(format!(
+                "设备,时间,温度,追溯码\nX,2026-03-01T08:00:00+08:00,10,{VICTIM_CODE}\nX,2026-03-01T12:00:00+08:00,10,{VICTIM_CODE}\n"
+            )),
+        ));
         // EPCIS events about the victim's goods, captured by someone else: they land in the sender's own
         // repository and change nothing of the victim's.
         out.push((
@@ -620,6 +634,10 @@ async fn every_write_route_refuses_a_hostile_tenant_and_changes_nothing() {
             if who.starts_with("a customer") && holder_may(body) {
                 continue;
             }
+            // A customer's own sensors on the lot it was shipped are a fact about its goods, as its movements are.
+            if who.starts_with("a customer") && path.starts_with("/api/v1/sensors/") {
+                continue;
+            }
             let url = app.url(&w.concrete(path));
             let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let req = app.http.request(m, url).bearer_auth(key);
@@ -637,6 +655,12 @@ async fn every_write_route_refuses_a_hostile_tenant_and_changes_nothing() {
             // An upload of one's own attachment stores one's own file; it touches nothing of the victim's.
             if *path == "/api/v1/attachments" {
                 assert_eq!(s, StatusCode::CREATED, "{text}");
+                continue;
+            }
+            // Readings of an enterprise's own devices are stored as its own; they make no finding on a lot it
+            // does not hold (the snapshot of the victim's findings below stays the same).
+            if path.starts_with("/api/v1/sensors/") && s == StatusCode::OK {
+                assert!(!who.starts_with("the regulator"), "{text}");
                 continue;
             }
             // A capture by an enterprise goes to its own repository; other roles may not capture.

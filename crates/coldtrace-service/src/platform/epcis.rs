@@ -250,6 +250,24 @@ impl Capturer {
                 return Ok(());
             }
         }
+        // Temperatures the events' sensors reported, on the goods they name (or the place they were read at).
+        let readings: Vec<coldtrace_domain::sensor::Reading> = good
+            .iter()
+            .filter(|e| !failed.contains(&e.index))
+            .flat_map(temperatures)
+            .collect();
+        if !readings.is_empty() {
+            self.store
+                .put_readings(
+                    enterprise,
+                    readings,
+                    self.checks.windows,
+                    self.checks
+                        .of(coldtrace_domain::checks::Rule::TemperatureExcursion),
+                    now(),
+                )
+                .await?;
+        }
         let events: Vec<NewEvent> = good
             .iter()
             .filter(|e| !failed.contains(&e.index))
@@ -262,6 +280,47 @@ impl Capturer {
         tracing::info!(job = %id, captured = job.captured, duplicates = job.duplicates, errors = job.errors.len(), "EPCIS capture");
         Ok(())
     }
+}
+
+/// The temperature readings of an event's sensor reports, in °C, about each of the goods it names (or, with
+/// none, its business location or read point).
+fn temperatures(e: &coldtrace_epcis::Event) -> Vec<coldtrace_domain::sensor::Reading> {
+    use coldtrace_domain::sensor::{Reading, Subject};
+    let subjects: Vec<Subject> = if e.ids.is_empty() {
+        vec![Subject::Place(
+            e.biz_location
+                .as_deref()
+                .or(e.read_point.as_deref())
+                .and_then(|l| coldtrace_epcis::identifier_key(l).ok())
+                .unwrap_or_default(),
+        )]
+    } else {
+        e.ids.iter().map(|i| Subject::Code(i.key.clone())).collect()
+    };
+    let mut out = Vec::new();
+    for r in e.sensors.iter().filter(|r| r.measurement == "Temperature") {
+        let Some(v) = r.value.or(r.max) else { continue };
+        let c = match r.uom.as_deref() {
+            Some("FAH") => (v - 32.0) * 5.0 / 9.0,
+            Some("KEL") => v - 273.15,
+            _ => v,
+        };
+        for s in &subjects {
+            out.push(Reading {
+                subject: s.clone(),
+                device: r
+                    .device
+                    .clone()
+                    .unwrap_or_else(|| "epcis".into())
+                    .chars()
+                    .take(64)
+                    .collect(),
+                at_ms: r.at_ms,
+                celsius: c,
+            });
+        }
+    }
+    out
 }
 
 /// Whether every refusal could be put down to an event (otherwise proceeding would loop).

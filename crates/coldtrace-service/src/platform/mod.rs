@@ -16,6 +16,7 @@ pub mod epcis;
 mod epcis_trace;
 pub mod incident;
 pub mod publish;
+pub mod sensors;
 pub mod submit;
 pub mod trace;
 

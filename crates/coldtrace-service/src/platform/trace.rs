@@ -342,6 +342,14 @@ impl Platform {
             )
             .await?;
         metrics::histogram!("coldtrace_trace_answer_seconds").record(answer.took_us as f64 / 1e6);
+        let mut answer = answer;
+        let warm = self
+            .store
+            .excursion_batches(answer.batches.iter().map(|b| b.id).collect())
+            .await?;
+        for b in &mut answer.batches {
+            b.temperature_excursion = warm.contains(&b.id);
+        }
         let people = if cmd.people {
             Some(
                 crate::tracer::people(
