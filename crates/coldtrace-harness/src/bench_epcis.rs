@@ -372,11 +372,12 @@ pub async fn run(lots: usize, events: usize, queries: usize, seed: u64) -> anyho
         (
             "MATCH_epc, one serial among the padding",
             Box::new(move |r: &mut ChaCha8Rng| {
+                let serial = r.random_range(0..added.max(1));
                 vec![(
                     "MATCH_epc".into(),
                     format!(
-                        "urn:epc:id:sgtin:9520123.045679.S{}",
-                        r.random_range(0..added.max(1))
+                        "urn:epc:id:sgtin:9520123.0{}.S{serial}",
+                        10_000 + serial % PADDING_GTINS
                     ),
                 )]
             }),
@@ -402,11 +403,12 @@ pub async fn run(lots: usize, events: usize, queries: usize, seed: u64) -> anyho
             }),
         ),
         (
-            "MATCH_anyEPC GTIN pattern, first page of 30",
-            Box::new(|_: &mut ChaCha8Rng| {
+            "MATCH_anyEPC, a GTIN pattern (one of the padding's 1,000 GTINs), first page of 30",
+            Box::new(|r: &mut ChaCha8Rng| {
+                let item = 10_000 + r.random_range(0..PADDING_GTINS);
                 vec![(
                     "MATCH_anyEPC".into(),
-                    "urn:epc:idpat:sgtin:9520123.045679.*".into(),
+                    format!("urn:epc:idpat:sgtin:9520123.0{item}.*"),
                 )]
             }),
         ),
