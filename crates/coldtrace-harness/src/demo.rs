@@ -257,6 +257,10 @@ pub async fn run(default_listen: String, a: Args) -> anyhow::Result<()> {
         );
     }
 
+    // 4b. The importer's EPCIS: the lot packed on a pallet (SSCC), and its reefer's sensor report during storage,
+    // which shows a temperature excursion.
+    epcis_demo(&http, &base, &importer_key, demo_code).await?;
+
     // 5. Two more provinces, and a chain across all three.
     let tj = Endpoint {
         base: base.clone(),
@@ -288,6 +292,9 @@ pub async fn run(default_listen: String, a: Args) -> anyhow::Result<()> {
         "  console:   {base}/console (sign in with the regulator key above; the importer's key opens the enterprise portal)"
     );
     println!("  public:    {public_url}");
+    println!(
+        "  EPCIS:     curl -H 'Authorization: Bearer {importer_key}' '{base}/epcis/events?EQ_bizStep=packing'"
+    );
     println!("  admin:     {admin_key}");
     println!(
         "  national:  curl -H 'Authorization: Bearer {}' {}/api/v1/national/overview",
@@ -508,4 +515,73 @@ fn demo_census(
         });
     }
     out
+}
+
+/// The importer captures an EPCIS document over HTTP: the demo lot packed on a pallet, and a storage observation
+/// whose sensor report shows an excursion above −15 °C for 70 minutes; it waits for the capture job.
+async fn epcis_demo(
+    http: &reqwest::Client,
+    base: &str,
+    key: &str,
+    code: &str,
+) -> anyhow::Result<()> {
+    let class = coldtrace_domain::gs1::Gs1Code::parse(code)?
+        .digital_link(coldtrace_domain::gs1::GS1_RESOLVER)
+        .unwrap_or_default();
+    let reading =
+        |t: &str, c: f64| json!({"type": "Temperature", "value": c, "uom": "CEL", "time": t});
+    let doc = json!({
+        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+        "type": "EPCISDocument", "schemaVersion": "2.0", "creationDate": "2026-03-01T00:00:00Z",
+        "epcisBody": {"eventList": [
+            {"type": "AggregationEvent", "eventTime": "2026-03-01T09:00:00+08:00", "eventTimeZoneOffset": "+08:00",
+             "action": "ADD", "bizStep": "packing", "parentID": "urn:epc:id:sscc:6901234.0000000001",
+             "childQuantityList": [{"epcClass": class, "quantity": 100, "uom": "KGM"}]},
+            {"type": "ObjectEvent", "eventTime": "2026-03-02T12:00:00+08:00", "eventTimeZoneOffset": "+08:00",
+             "action": "OBSERVE", "bizStep": "storing", "quantityList": [{"epcClass": class}],
+             "sensorElementList": [{"sensorMetadata": {"deviceID": "urn:epc:id:giai:6901234.REEFER7"},
+               "sensorReport": [reading("2026-03-02T10:00:00+08:00", -18.5), reading("2026-03-02T10:20:00+08:00", -13.0),
+                                reading("2026-03-02T11:00:00+08:00", -9.5), reading("2026-03-02T11:30:00+08:00", -18.0)]}]}
+        ]}
+    });
+    let r = http
+        .post(format!("{base}/epcis/capture"))
+        .bearer_auth(key)
+        .header("content-type", "application/ld+json")
+        .body(doc.to_string())
+        .send()
+        .await?;
+    anyhow::ensure!(
+        r.status() == reqwest::StatusCode::ACCEPTED,
+        "EPCIS capture: {}",
+        r.text().await?
+    );
+    let location = r
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    for _ in 0..200 {
+        let job = crate::federation::get(http, format!("{base}{location}"), key).await?;
+        if job["running"] == false {
+            anyhow::ensure!(job["success"] == true, "EPCIS capture: {job}");
+            let f = crate::federation::get(
+                http,
+                format!("{base}/api/v1/findings?rule=temperature_excursion&limit=10"),
+                key,
+            )
+            .await?;
+            println!(
+                "  EPCIS capture: {} events ({} kept in the repository only); {} temperature finding(s) from the reefer's report; \
+                 tracing the pallet urn:epc:id:sscc:6901234.0000000001 traces the lot",
+                job["captured"],
+                job["notes"].as_array().map(Vec::len).unwrap_or(0),
+                f["items"].as_array().map(Vec::len).unwrap_or(0)
+            );
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    anyhow::bail!("the EPCIS capture job did not finish")
 }

@@ -30,11 +30,7 @@ type Lot = (String, Option<i64>, Option<i64>, i64);
 
 /// The lots (batch ids) a subject's readings speak for, at the enterprise that sent them, with the window their
 /// goods were there (first in, last movement; none for a lot named directly).
-fn lots_of(
-    c: &rusqlite::Connection,
-    enterprise: &str,
-    subject: &Subject,
-) -> Result<Vec<Lot>> {
+fn lots_of(c: &rusqlite::Connection, enterprise: &str, subject: &Subject) -> Result<Vec<Lot>> {
     let sql = match subject {
         Subject::Code(_) => {
             "SELECT tc.batch_id, NULL, NULL, 0 FROM trace_codes tc WHERE tc.key = ?2
