@@ -282,7 +282,7 @@ fn detect(v: &str) -> CodeScheme {
         } else {
             CodeScheme::Url
         }
-    } else if v.starts_with("(0")
+    } else if bracketed_ai(v)
         || v.starts_with(']')
         || v.starts_with('^')
         || v.starts_with('\x1d')
@@ -300,11 +300,26 @@ fn detect(v: &str) -> CodeScheme {
         && !(raw_gs1 && is_gs1())
     {
         CodeScheme::Uscc
-    } else if raw_gs1 {
+    } else if raw_gs1 || (v.bytes().take(2).all(|b| b.is_ascii_digit()) && is_gs1()) {
+        // Any other raw element string that reads as a GS1 code with a key (`10LOT␝01…`, a bare `01` and
+        // GTIN-14): the check digits make a chance reading unlikely.
         CodeScheme::Gs1
     } else {
         CodeScheme::Enterprise
     }
+}
+
+/// Whether a code starts like a bracketed element string: `(`, two to four digits that are an AI, `)`.
+fn bracketed_ai(v: &str) -> bool {
+    let Some(rest) = v.strip_prefix('(') else {
+        return false;
+    };
+    let Some((ai, _)) = rest.split_once(')') else {
+        return false;
+    };
+    (2..=4).contains(&ai.len())
+        && ai.bytes().all(|b| b.is_ascii_digit())
+        && crate::gs1::dictionary::Dictionary::get().spec(ai).is_some()
 }
 
 /// Reads a GS1 code in any form [`Gs1Code::parse`] reads, for a code that marks a trade item (GTIN).
@@ -329,6 +344,40 @@ impl Gs1Parts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_gs1_form_is_read_as_gs1_and_other_codes_are_not() {
+        for (v, key) in [
+            (
+                "(17)251231(01)09520123456788(10)L1",
+                "gs1:0109520123456788/10L1",
+            ),
+            ("10L1\x1d0109520123456788", "gs1:0109520123456788/10L1"),
+            ("0109520123456788", "gs1:0109520123456788"),
+            ("(414)9520123000011", "gs1:4149520123000011"),
+            (
+                "urn:epc:id:sgtin:0614141.107346.2017",
+                "gs1:0110614141073464/212017",
+            ),
+        ] {
+            let c = TraceCode::parse(v, None).unwrap_or_else(|e| panic!("{v}: {e}"));
+            assert_eq!((c.scheme, c.key.as_str()), (CodeScheme::Gs1, key), "{v}");
+        }
+        // A bracketed AI with a wrong check digit is a GS1 code with an error, not an enterprise's code.
+        assert!(TraceCode::parse("(01)09520123456789", None).is_err());
+        for v in [
+            "ABC-123",
+            "10ABC",
+            "(ab)12",
+            "urn:epc:id:gid:95100000.12345.400",
+        ] {
+            assert_eq!(
+                TraceCode::parse(v, None).unwrap().scheme,
+                CodeScheme::Enterprise,
+                "{v}"
+            );
+        }
+    }
 
     #[test]
     fn a_url_code_ending_in_an_issued_number_carries_it_as_an_alias() {

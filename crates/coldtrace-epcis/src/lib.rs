@@ -75,8 +75,14 @@ pub enum Role {
     Input,
     /// `outputEPCList`.
     Output,
-    /// `quantityList`, `childQuantityList`, `inputQuantityList`, `outputQuantityList` (by class).
+    /// `quantityList` (by class).
     Class,
+    /// `childQuantityList`.
+    ChildClass,
+    /// `inputQuantityList`.
+    InputClass,
+    /// `outputQuantityList`.
+    OutputClass,
 }
 
 impl Role {
@@ -88,6 +94,9 @@ impl Role {
             Self::Input => "input",
             Self::Output => "output",
             Self::Class => "class",
+            Self::ChildClass => "child_class",
+            Self::InputClass => "input_class",
+            Self::OutputClass => "output_class",
         }
     }
 }
@@ -355,7 +364,12 @@ fn read_event(i: usize, e: &Value, at: &str, errors: &mut Vec<CaptureError>) -> 
             match identifier_key(class) {
                 Ok(key) => {
                     ids.push(Identifier {
-                        role: Role::Class,
+                        role: match list {
+                            Role::Child => Role::ChildClass,
+                            Role::Input => Role::InputClass,
+                            Role::Output => Role::OutputClass,
+                            _ => Role::Class,
+                        },
                         uri: class.to_string(),
                         key: key.clone(),
                     });

@@ -36,8 +36,10 @@ pub struct EventQuery {
     pub match_output_epc: Vec<Pattern>,
     /// `MATCH_anyEPC`: every EPC list and parentID.
     pub match_any_epc: Vec<Pattern>,
-    /// `MATCH_epcClass` and `MATCH_anyEPCClass`: the classes of quantity lists.
+    /// `MATCH_epcClass`: the classes of `quantityList` and `childQuantityList`.
     pub match_epc_class: Vec<Pattern>,
+    /// `MATCH_anyEPCClass`: the classes of every quantity list.
+    pub match_any_epc_class: Vec<Pattern>,
     pub per_page: usize,
     /// The position after which the page starts (the `nextPageToken` of the page before).
     pub after: Option<i64>,
@@ -126,9 +128,8 @@ impl EventQuery {
                 "MATCH_inputEPC" => q.match_input_epc.extend(patterns(&values)?),
                 "MATCH_outputEPC" => q.match_output_epc.extend(patterns(&values)?),
                 "MATCH_anyEPC" => q.match_any_epc.extend(patterns(&values)?),
-                "MATCH_epcClass" | "MATCH_anyEPCClass" => {
-                    q.match_epc_class.extend(patterns(&values)?)
-                }
+                "MATCH_epcClass" => q.match_epc_class.extend(patterns(&values)?),
+                "MATCH_anyEPCClass" => q.match_any_epc_class.extend(patterns(&values)?),
                 "perPage" => {
                     q.per_page = v
                         .parse::<usize>()
@@ -143,9 +144,10 @@ impl EventQuery {
                     )
                 }
                 "orderBy" => {
-                    if v != "eventTime" && v != "recordTime" {
+                    if v != "recordTime" {
                         return Err(fail(
-                            "this repository orders by eventTime or recordTime".into(),
+                            "this repository pages in the order it recorded events: orderBy=recordTime"
+                                .into(),
                         ));
                     }
                 }

@@ -206,13 +206,28 @@ pub async fn document(
                 Scope::All,
                 EventFilter {
                     kinds: vec!["AggregationEvent".into()],
-                    ids: vec![(vec!["child".into(), "class".into()], keys)],
+                    ids: vec![(vec!["child".into(), "child_class".into()], keys)],
                     limit: 1000,
                     ..Default::default()
                 },
             )
             .await?;
+        let traced: Vec<Uuid> = goods.keys().copied().collect();
         for f in found {
+            // An aggregation counts only from an enterprise that held the goods it names.
+            let mut held = false;
+            for b in &traced {
+                if store
+                    .batch_visible(&Scope::Enterprise(f.enterprise), *b)
+                    .await?
+                {
+                    held = true;
+                    break;
+                }
+            }
+            if !held {
+                continue;
+            }
             let v: Value = serde_json::from_str(&f.body)?;
             let at = v["eventTime"]
                 .as_str()

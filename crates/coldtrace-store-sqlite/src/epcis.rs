@@ -241,7 +241,7 @@ impl EpcisStore for SqliteStore {
                 .prepare_cached(
                     "SELECT DISTINCT k.key, e.enterprise FROM epcis_ids p
                      JOIN epcis_events e ON e.seq = p.event
-                     JOIN epcis_ids k ON k.event = p.event AND k.role IN ('child', 'class')
+                     JOIN epcis_ids k ON k.event = p.event AND k.role IN ('child', 'child_class')
                      WHERE p.key = ?1 AND p.role = 'parent' AND e.kind = 'AggregationEvent'
                        AND e.action IN ('ADD', 'OBSERVE')
                      ORDER BY k.key LIMIT 10000",

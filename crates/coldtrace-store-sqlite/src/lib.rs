@@ -175,6 +175,10 @@ impl SqliteStore {
             if version < 14 {
                 schema::backfill_lot_stock(&writer)?;
             }
+            // Version 24 keys GS1 codes by GS1's dictionary.
+            if version > 0 && version < 24 {
+                schema::rekey_gs1_codes(&writer)?;
+            }
             // Version 16 indexed the batches each incident implicates.
             if version < 16 {
                 schema::backfill_incident_batches(&writer)?;

@@ -83,18 +83,20 @@ impl RecordStore for SqliteStore {
     async fn enterprise_by_gln(&self, gln: &str) -> StoreResult<Option<Stored<Enterprise>>> {
         let g = gln.trim().to_string();
         self.read(move |c| {
-            let hit: Option<(String, String)> = c
+            let hits: Vec<(String, String)> = c
                 .prepare_cached(
-                    "SELECT id, uscc FROM enterprises WHERE json_extract(body, '$.gln') = ?1 ORDER BY seq DESC LIMIT 1",
+                    "SELECT e.id, e.uscc FROM enterprises e WHERE json_extract(e.body, '$.gln') = ?1
+                       AND e.seq = (SELECT MAX(n.seq) FROM enterprises n WHERE n.uscc = e.uscc)
+                     ORDER BY e.seq DESC",
                 )?
-                .query_row([g], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()?;
-            let Some((id, uscc)) = hit else { return Ok(None) };
-            // Only the current version of the enterprise speaks for it (a correction may have changed its GLN).
-            let current: String = c
-                .prepare_cached("SELECT id FROM enterprises WHERE uscc = ?1 ORDER BY seq DESC LIMIT 1")?
-                .query_row([uscc], |r| r.get(0))?;
-            if current != id {
+                .query_map([g], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            // Only current versions speak; two businesses with the GLN now would be ambiguous, so no one
+            // (registration refuses a second).
+            let Some((id, uscc)) = hits.first().cloned() else {
+                return Ok(None);
+            };
+            if hits.iter().any(|(_, u)| *u != uscc) {
                 return Ok(None);
             }
             get_stored(c, "enterprises", &id)

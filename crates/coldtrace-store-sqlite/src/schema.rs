@@ -320,6 +320,32 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
 
 /// Columns added after a table was first created (`CREATE TABLE IF NOT EXISTS` leaves an older table as it
 /// was): added to an older store when it is opened.
+/// Version 24 reads GS1 codes with GS1's dictionary: a key now carries the CPV qualifier (22) where the code has
+/// one, and other keys (SSCC, GLN) are recognised. Stored codes get their new key where it differs and is free;
+/// a code the dictionary now refuses keeps the key it had, so it is still found.
+pub(crate) fn rekey_gs1_codes(c: &rusqlite::Connection) -> rusqlite::Result<usize> {
+    let rows: Vec<(String, String)> = c
+        .prepare("SELECT key, value FROM trace_codes WHERE scheme = 'gs1'")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut changed = 0;
+    for (old, value) in rows {
+        let Ok(code) =
+            coldtrace_domain::TraceCode::parse(&value, Some(coldtrace_domain::CodeScheme::Gs1))
+        else {
+            continue;
+        };
+        if code.key != old {
+            changed += c.execute(
+                "UPDATE trace_codes SET key = ?2 WHERE key = ?1
+                   AND NOT EXISTS (SELECT 1 FROM trace_codes WHERE key = ?2)",
+                rusqlite::params![old, code.key],
+            )?;
+        }
+    }
+    Ok(changed)
+}
+
 pub(crate) fn add_missing_columns(c: &rusqlite::Connection) -> rusqlite::Result<()> {
     for (table, column, decl) in ADDED_COLUMNS {
         let exists: bool = c

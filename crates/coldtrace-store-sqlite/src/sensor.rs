@@ -32,16 +32,17 @@ type Lot = (String, Option<i64>, Option<i64>, i64);
 /// goods were there (first in, last movement; none for a lot named directly).
 fn lots_of(c: &rusqlite::Connection, enterprise: &str, subject: &Subject) -> Result<Vec<Lot>> {
     let sql = match subject {
-        Subject::Code(_) => {
-            "SELECT tc.batch_id, NULL, NULL, 0 FROM trace_codes tc WHERE tc.key = ?2
-               AND EXISTS (SELECT 1 FROM batch_access a WHERE a.batch_id = tc.batch_id AND a.enterprise_id = ?1)"
-                .to_string()
-        }
-        Subject::Container(_) => "SELECT b.id, NULL, NULL, 0 FROM batches b
-               JOIN batch_access a ON a.batch_id = b.id AND a.enterprise_id = ?1
+        Subject::Code(_) => format!(
+            "SELECT ls.batch_id, COALESCE(ls.first_in, ls.first_out), ls.last_at, {BALANCE}
+             FROM trace_codes tc JOIN lot_stock ls ON ls.batch_id = tc.batch_id AND ls.holder = ?1
+             WHERE tc.key = ?2"
+        ),
+        Subject::Container(_) => format!(
+            "SELECT ls.batch_id, COALESCE(ls.first_in, ls.first_out), ls.last_at, {BALANCE} FROM batches b
+               JOIN lot_stock ls ON ls.batch_id = b.id AND ls.holder = ?1
                WHERE json_extract(b.body, '$.container_no') = ?2
                  AND NOT EXISTS (SELECT 1 FROM batches n WHERE n.corrects = b.id)"
-            .to_string(),
+        ),
         Subject::Place(p) if p.is_empty() => format!(
             "SELECT ls.batch_id, COALESCE(ls.first_in, ls.first_out), ls.last_at, {BALANCE} FROM lot_stock ls
              WHERE ls.holder = ?1 AND ?2 = ''"
@@ -106,14 +107,14 @@ impl SensorStore for SqliteStore {
                 .optional()?;
             let mut seen = BTreeSet::new();
             for ((subject, device), (lo, hi)) in touched {
-                // The series around the new readings (a day either side), so a run is read whole.
+                // The series around the new readings (a week back, a day on), so a run is read from its start.
                 let series: Vec<(i64, f64)> = tx
                     .prepare_cached(
                         "SELECT at, celsius FROM sensor_readings WHERE enterprise = ?1 AND subject = ?2
                            AND device = ?3 AND at BETWEEN ?4 AND ?5 ORDER BY at",
                     )?
                     .query_map(
-                        params![ent, subject.key(), device, lo - 86_400_000, hi + 86_400_000],
+                        params![ent, subject.key(), device, lo - 7 * 86_400_000, hi + 86_400_000],
                         |r| Ok((r.get(0)?, r.get(1)?)),
                     )?
                     .collect::<rusqlite::Result<_>>()?;
@@ -131,11 +132,10 @@ impl SensorStore for SqliteStore {
                         .map(|c| windows.max_c(c))
                         .unwrap_or(windows.other_max_c);
                     for x in excursions(&series, f64::from(limit), windows.excursion_minutes) {
-                        // A place's lot counts when its goods were there: in before the excursion ended, and
-                        // still there or moved after it began.
-                        if matches!(subject, Subject::Place(_))
-                            && (first_in.is_none_or(|f| f > x.to_ms)
-                                || (balance <= 0 && last_at.is_none_or(|l| l < x.from_ms)))
+                        // A lot counts when its goods were at the sender: in before the excursion ended, and
+                        // still there or moved after it began (a former holder's readings of another time do not).
+                        if first_in.is_none_or(|f| f > x.to_ms)
+                            || (balance <= 0 && last_at.is_none_or(|l| l < x.from_ms))
                         {
                             continue;
                         }

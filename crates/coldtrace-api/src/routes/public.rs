@@ -405,7 +405,7 @@ async fn render_lookup(
             @if warm {
                 div.notice id="temperature" {
                     strong { "冷链温度异常 Temperature excursion" }
-                    p { "本批次在贮存或运输中有温度超出冷链要求的记录，监管部门已记录核查。This batch was held above its cold-chain temperature limit during storage or transport; the regulator has recorded it." }
+                    p { "本批次在贮存或运输中有温度超出冷链要求的记录。A record shows this batch was held above its cold-chain temperature limit during storage or transport." }
                 }
             }
             dl.facts {

@@ -186,7 +186,7 @@ impl Gs1Code {
     pub fn element_string(&self) -> String {
         self.ais
             .iter()
-            .map(|a| format!("({}){}", a.ai, a.value))
+            .map(|a| format!("({}){}", a.ai, a.value.replace('(', r"\(")))
             .collect()
     }
 
@@ -248,6 +248,7 @@ impl Gs1Code {
         let path = rest.split_once('/').map(|x| x.1).unwrap_or("");
         let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         let mut found = None;
+        let mut first_error: Option<Gs1Error> = None;
         'start: for i in 0..segs.len() {
             let Some(spec) = dict.spec(segs[i]) else {
                 continue;
@@ -275,16 +276,27 @@ impl Gs1Code {
                 found = Some(i);
                 break 'start;
             }
-            let bad = quals
-                .iter()
-                .find(|q| !alts.iter().any(|alt| alt.iter().any(|a| a == *q)));
-            return match bad {
-                Some(q) => err(Some(q), format!("is not a key qualifier of ({})", spec.ai)),
-                None => err(
-                    Some(&spec.ai),
-                    "key qualifiers are out of order in the Digital Link path",
-                ),
-            };
+            // A segment of the host's own prefix may look like a key; a later one may be the real key.
+            if first_error.is_none() {
+                let bad = quals
+                    .iter()
+                    .find(|q| !alts.iter().any(|alt| alt.iter().any(|a| a == *q)));
+                first_error = Some(match bad {
+                    Some(q) => Gs1Error {
+                        ai: Some(q.to_string()),
+                        reason: format!("is not a key qualifier of ({})", spec.ai),
+                    },
+                    None => Gs1Error {
+                        ai: Some(spec.ai.clone()),
+                        reason: "key qualifiers are out of order in the Digital Link path".into(),
+                    },
+                });
+            }
+        }
+        if found.is_none()
+            && let Some(e) = first_error
+        {
+            return Err(e);
         }
         let i = found.ok_or_else(|| Gs1Error {
             ai: None,

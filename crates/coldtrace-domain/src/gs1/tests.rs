@@ -188,6 +188,15 @@ fn scanner_strings_digital_links_and_epc_urns_name_the_same_goods() {
         Gs1Code::parse("https://x.example/01/9520123456788/10/ABC?17=251231&3103=000195").unwrap();
     assert_eq!(dl.get("17"), Some("251231"));
     assert_eq!(dl.get("3103"), Some("000195"));
+    // A literal `(` in a value survives the bracketed form; a host prefix that looks like a key is skipped.
+    let paren = Gs1Code::from_ais(vec![
+        ("01".into(), "09520123456788".into()),
+        ("10".into(), "A(10)B".into()),
+    ])
+    .unwrap();
+    assert_eq!(Gs1Code::parse(&paren.element_string()).unwrap(), paren);
+    let prefixed = Gs1Code::parse("https://x.example/00/a/01/09520123456788/10/L1").unwrap();
+    assert_eq!(prefixed.key().as_deref(), Some("gs1:0109520123456788/10L1"));
     let raw = Gs1Code::parse("]C10109520123456788310300019517251231").unwrap();
     assert_eq!(raw.get("3103"), Some("000195"));
     let sscc = Gs1Code::parse("(00)106141411234567897").unwrap();

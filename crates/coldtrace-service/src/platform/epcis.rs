@@ -199,6 +199,21 @@ impl Capturer {
                 movements: pieces.iter().flat_map(|p| p.movements.clone()).collect(),
                 ..Default::default()
             };
+            if draft.len() > coldtrace_domain::submission::MAX_RECORDS {
+                errors.push(JobError {
+                    event: None,
+                    pointer: String::new(),
+                    reason: format!(
+                        "the events make {} records; a capture makes at most {} (send it in smaller documents)",
+                        draft.len(),
+                        coldtrace_domain::submission::MAX_RECORDS
+                    ),
+                });
+                self.store
+                    .finish_capture_job(id, vec![], errors, mapped.notes, now())
+                    .await?;
+                return Ok(());
+            }
             let refused = match draft.parse(Submitter::Enterprise(enterprise)) {
                 Err(v) => Some(v.0),
                 Ok(submission) => {
@@ -251,11 +266,14 @@ impl Capturer {
             }
         }
         // Temperatures the events' sensors reported, on the goods they name (or the place they were read at).
-        let readings: Vec<coldtrace_domain::sensor::Reading> = good
-            .iter()
-            .filter(|e| !failed.contains(&e.index))
-            .flat_map(temperatures)
-            .collect();
+        let mut readings: Vec<coldtrace_domain::sensor::Reading> = Vec::new();
+        for e in good.iter().filter(|e| !failed.contains(&e.index)) {
+            readings.extend(temperatures(
+                e,
+                &format!("{base}{}", e.index),
+                &mut mapped.notes,
+            ));
+        }
         if !readings.is_empty() {
             self.store
                 .put_readings(
@@ -284,15 +302,22 @@ impl Capturer {
 
 /// The temperature readings of an event's sensor reports, in °C, about each of the goods it names (or, with
 /// none, its business location or read point).
-fn temperatures(e: &coldtrace_epcis::Event) -> Vec<coldtrace_domain::sensor::Reading> {
+fn temperatures(
+    e: &coldtrace_epcis::Event,
+    at: &str,
+    notes: &mut Vec<JobError>,
+) -> Vec<coldtrace_domain::sensor::Reading> {
     use coldtrace_domain::sensor::{Reading, Subject};
+    // A place as the event's movements name it (the business location's URI), so readings and movements meet.
     let subjects: Vec<Subject> = if e.ids.is_empty() {
         vec![Subject::Place(
             e.biz_location
                 .as_deref()
                 .or(e.read_point.as_deref())
-                .and_then(|l| coldtrace_epcis::identifier_key(l).ok())
-                .unwrap_or_default(),
+                .unwrap_or_default()
+                .chars()
+                .take(200)
+                .collect(),
         )]
     } else {
         e.ids.iter().map(|i| Subject::Code(i.key.clone())).collect()
@@ -301,10 +326,26 @@ fn temperatures(e: &coldtrace_epcis::Event) -> Vec<coldtrace_domain::sensor::Rea
     for r in e.sensors.iter().filter(|r| r.measurement == "Temperature") {
         let Some(v) = r.value.or(r.max) else { continue };
         let c = match r.uom.as_deref() {
+            None | Some("CEL") => v,
             Some("FAH") => (v - 32.0) * 5.0 / 9.0,
             Some("KEL") => v - 273.15,
-            _ => v,
+            Some(other) => {
+                notes.push(JobError {
+                    event: Some(e.index),
+                    pointer: at.to_string(),
+                    reason: format!("a temperature in {other:?} (not CEL, FAH or KEL) is not read"),
+                });
+                continue;
+            }
         };
+        if !(-100.0..=100.0).contains(&c) {
+            notes.push(JobError {
+                event: Some(e.index),
+                pointer: at.to_string(),
+                reason: format!("{c:.1} °C is not a temperature a cold chain records; not read"),
+            });
+            continue;
+        }
         for s in &subjects {
             out.push(Reading {
                 subject: s.clone(),
@@ -420,7 +461,11 @@ impl Platform {
                 roles(&["epc", "child", "parent", "input", "output"]),
                 m(&q.match_any_epc),
             ),
-            (roles(&["class"]), m(&q.match_epc_class)),
+            (roles(&["class", "child_class"]), m(&q.match_epc_class)),
+            (
+                roles(&["class", "child_class", "input_class", "output_class"]),
+                m(&q.match_any_epc_class),
+            ),
         ] {
             if !v.is_empty() {
                 ids.push((r, v));

@@ -37,6 +37,12 @@ pub(crate) struct Mapped {
     pub notes: Vec<JobError>,
 }
 
+/// What names an event for the ids of its records: its `eventID` when it has one (so the same event resent with
+/// other content is a conflict, not a second record), else its hash.
+fn source_of(e: &Event) -> &str {
+    e.event_id.as_deref().unwrap_or(&e.hash)
+}
+
 fn id_of(enterprise: Uuid, what: &str) -> Uuid {
     Uuid::new_v5(&enterprise, what.as_bytes())
 }
@@ -68,7 +74,13 @@ fn goods(
 
 fn quantity(q: Option<f64>, at: &str) -> Result<Quantity, String> {
     let q = q.ok_or(format!("{at}: a quantity is needed for the trace"))?;
-    Quantity::parse(&format!("{q}")).map_err(|e| format!("{at}: {e}"))
+    // Thousandths, as the platform keeps quantities (sums of decimals are not exact in binary).
+    Quantity::parse(&format!("{q:.3}")).map_err(|e| format!("{at}: {e}"))
+}
+
+/// The unit of a goods line: the quantity list's `uom` (EPCs are counted in pieces).
+fn line_unit(uom: Option<&str>, is_epc: bool) -> Result<&'static str, String> {
+    if is_epc { Ok("piece") } else { unit(uom) }
 }
 
 pub(crate) struct Mapper<'a> {
@@ -76,8 +88,9 @@ pub(crate) struct Mapper<'a> {
     pub enterprise: Uuid,
     /// GTIN-14 → product id, of the enterprise's catalogue.
     pub products: HashMap<String, Uuid>,
-    /// Identifier key → batch id, of batches this capture makes.
+    /// Identifier key → batch id, of batches this capture makes, and their units.
     pub made: HashMap<String, Uuid>,
+    pub made_units: HashMap<Uuid, String>,
 }
 
 impl<'a> Mapper<'a> {
@@ -110,14 +123,33 @@ impl<'a> Mapper<'a> {
             enterprise,
             products,
             made: HashMap::new(),
+            made_units: HashMap::new(),
         })
     }
 
+    /// The batch a code names, when the sender may use it (its own, or goods it holds or was sent); a batch it
+    /// may not see reads as unknown, as it does everywhere else.
     async fn batch_of(&self, key: &str) -> Result<Option<Uuid>, coldtrace_store::StoreError> {
         if let Some(b) = self.made.get(key) {
             return Ok(Some(*b));
         }
-        self.store.batch_by_code(key).await
+        let Some(b) = self.store.batch_by_code(key).await? else {
+            return Ok(None);
+        };
+        let scope = coldtrace_store::Scope::Enterprise(self.enterprise);
+        Ok(self.store.batch_visible(&scope, b).await?.then_some(b))
+    }
+
+    /// The unit of a batch (made by this capture or stored).
+    async fn unit_of(&self, batch: Uuid) -> Result<Option<String>, coldtrace_store::StoreError> {
+        if let Some(u) = self.made_units.get(&batch) {
+            return Ok(Some(u.clone()));
+        }
+        Ok(self
+            .store
+            .batch(batch)
+            .await?
+            .map(|b| b.record.unit.as_str().to_string()))
     }
 
     async fn party(
@@ -166,6 +198,14 @@ impl<'a> Mapper<'a> {
             pointer: at.to_string(),
             reason,
         };
+        if e.error_declaration {
+            out.notes.push(note(
+                "declares an earlier event erroneous: kept in the repository; the trace's records are corrected \
+                 through the API (`corrects`), not by an event"
+                    .into(),
+            ));
+            return Ok(());
+        }
         let when = match EventTime::parse(e.body["eventTime"].as_str().unwrap_or("")) {
             Ok(t) => t,
             Err(r) => {
@@ -198,23 +238,33 @@ impl<'a> Mapper<'a> {
                     "{uri}: a batch needs its lot, (10) or ilmd lotNumber"
                 ))?;
             let id = id_of(this.enterprise, &format!("batch:{gtin}/{lot}"));
+            let serial = code.get("21").is_some();
+            let u = line_unit(uom, serial)?;
             this.made.insert(key.to_string(), id);
-            let value = if code.get("21").is_some() {
-                uri.to_string()
-            } else {
-                format!("(01){gtin}(10){lot}")
-            };
+            this.made_units.insert(id, u.to_string());
+            let class = format!("(01){gtin}(10){lot}");
+            if let Ok(c) = coldtrace_domain::TraceCode::parse(&class, None) {
+                this.made.insert(c.key, id);
+            }
+            // The lot's own code, and each serial as a code of it.
+            let mut trace_codes = vec![TraceCodeDraft {
+                value: Some(class),
+                scheme: None,
+            }];
+            if serial {
+                trace_codes.push(TraceCodeDraft {
+                    value: Some(uri.to_string()),
+                    scheme: None,
+                });
+            }
             Ok(Some(BatchDraft {
                 id: Some(id),
                 product_id: Some(*product),
                 batch_no: Some(lot),
                 quantity: Some(quantity(q, uri)?),
-                unit: Some(unit(uom)?.to_string()),
+                unit: Some(u.to_string()),
                 expiry_date: ilmd(e, "itemExpirationDate").map(str::to_string),
-                trace_codes: vec![TraceCodeDraft {
-                    value: Some(value),
-                    scheme: None,
-                }],
+                trace_codes,
                 ..Default::default()
             }))
         };
@@ -226,12 +276,26 @@ impl<'a> Mapper<'a> {
                         Ok(Some(b)) => {
                             let id = b.id.expect("set");
                             match by_batch.get(&id) {
-                                // More EPCs of one lot: one batch, counted, with each EPC as a code.
+                                // More of one lot (EPCs, or the class twice): one batch, the quantities
+                                // added, each serial a code of it.
                                 Some(&i) => {
                                     let prev: &mut BatchDraft = &mut piece.batches[i];
-                                    let n = prev.quantity.map(|q| q.milli()).unwrap_or(0) + 1000;
+                                    if prev.unit != b.unit {
+                                        out.errors.push(note(format!(
+                                            "{uri}: the lot is counted in {} and in {} in one event",
+                                            prev.unit.as_deref().unwrap_or(""),
+                                            b.unit.as_deref().unwrap_or("")
+                                        )));
+                                        continue;
+                                    }
+                                    let n = prev.quantity.map(|q| q.milli()).unwrap_or(0)
+                                        + b.quantity.map(|q| q.milli()).unwrap_or(0);
                                     prev.quantity = Some(Quantity::from_milli(n));
-                                    prev.trace_codes.extend(b.trace_codes);
+                                    for c in b.trace_codes {
+                                        if !prev.trace_codes.iter().any(|x| x.value == c.value) {
+                                            prev.trace_codes.push(c);
+                                        }
+                                    }
                                 }
                                 None => {
                                     by_batch.insert(id, piece.batches.len());
@@ -247,13 +311,38 @@ impl<'a> Mapper<'a> {
             Native::Ship | Native::Receive | Native::Sell | Native::Destroy => {
                 let (uscc, name) = self.party(e, kind == Native::Receive).await?;
                 let mut by_batch: Vec<(Uuid, f64, String)> = Vec::new();
-                for (key, uri, q, _) in goods(e, &[Role::Epc], &[Role::Epc]) {
-                    match self.batch_of(&key).await? {
-                        Some(b) => match by_batch.iter_mut().find(|x| x.0 == b) {
-                            Some(x) => x.1 += q.unwrap_or(0.0),
-                            None => by_batch.push((b, q.unwrap_or(0.0), uri)),
-                        },
-                        None => out.notes.push(note(format!("{uri}: no batch on the platform has this code; kept in the repository, not in the trace"))),
+                let epcs = e.ids.iter().filter(|i| i.role == Role::Epc).count();
+                for (n, (key, uri, q, uom)) in
+                    goods(e, &[Role::Epc], &[Role::Epc]).into_iter().enumerate()
+                {
+                    let Some(b) = self.batch_of(&key).await? else {
+                        out.notes.push(note(format!("{uri}: no batch on the platform has this code; kept in the repository, not in the trace")));
+                        continue;
+                    };
+                    // The line's unit must be the batch's: 500 GRM are not 500 kg.
+                    let Some(q) = q else {
+                        out.errors
+                            .push(note(format!("{uri}: a quantity is needed for the trace")));
+                        continue;
+                    };
+                    let is_epc = n < epcs;
+                    match (line_unit(uom.as_deref(), is_epc), self.unit_of(b).await?) {
+                        (Ok(u), Some(bu)) if u == bu => {}
+                        (Ok(u), Some(bu)) => {
+                            out.errors.push(note(format!(
+                                "{uri}: counted in {u}, but the batch is kept in {bu}"
+                            )));
+                            continue;
+                        }
+                        (Err(r), _) => {
+                            out.errors.push(note(format!("{uri}: {r}")));
+                            continue;
+                        }
+                        (Ok(_), None) => {}
+                    }
+                    match by_batch.iter_mut().find(|x| x.0 == b) {
+                        Some(x) => x.1 += q,
+                        None => by_batch.push((b, q, uri)),
                     }
                 }
                 for (n, (batch, q, uri)) in by_batch.into_iter().enumerate() {
@@ -265,7 +354,10 @@ impl<'a> Mapper<'a> {
                         }
                     };
                     piece.movements.push(MovementDraft {
-                        id: Some(id_of(self.enterprise, &format!("movement:{}:{n}", e.hash))),
+                        id: Some(id_of(
+                            self.enterprise,
+                            &format!("movement:{}:{n}", source_of(e)),
+                        )),
                         kind: Some(
                             match kind {
                                 Native::Ship => "ship",
@@ -324,7 +416,10 @@ impl<'a> Mapper<'a> {
                 }
                 if !inputs.is_empty() || !outputs.is_empty() {
                     piece.movements.push(MovementDraft {
-                        id: Some(id_of(self.enterprise, &format!("movement:{}:0", e.hash))),
+                        id: Some(id_of(
+                            self.enterprise,
+                            &format!("movement:{}:0", source_of(e)),
+                        )),
                         kind: Some("transform".into()),
                         at: Some(when),
                         inputs,

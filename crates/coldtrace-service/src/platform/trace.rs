@@ -266,12 +266,17 @@ impl Platform {
             return Ok(None);
         };
         let scope = coldtrace_store::Scope::of(p);
-        let mut level = vec![key];
+        // Containers to open, each with the enterprise whose aggregation put it where it is (none for the one
+        // asked about): an inner container is followed only through the same packer's aggregations.
+        let mut level: Vec<(String, Option<uuid::Uuid>)> = vec![(key, None)];
         let mut batches = Vec::new();
         for _ in 0..3 {
             let mut next = Vec::new();
-            for k in &level {
+            for (k, by) in &level {
                 for (child, packer) in self.store.epcis_children(k).await? {
+                    if by.is_some_and(|b| b != packer) {
+                        continue;
+                    }
                     match self.store.batch_by_code(&child).await? {
                         Some(b) => {
                             // Only an enterprise that held the goods can say what it packed them in: an
@@ -287,7 +292,7 @@ impl Platform {
                                 batches.push(b);
                             }
                         }
-                        None => next.push(child),
+                        None => next.push((child, Some(packer))),
                     }
                 }
             }

@@ -176,6 +176,25 @@ impl Tx<'_> {
                 return Ok(());
             }
         }
+        // A GLN names one business: another enterprise's current GLN is refused, so EPCIS parties cannot be
+        // redirected by registering someone else's GLN.
+        if let Some(gln) = &e.gln {
+            let holders: Vec<String> = self
+                .tx
+                .prepare_cached(
+                    "SELECT e.uscc FROM enterprises e WHERE json_extract(e.body, '$.gln') = ?1 AND e.uscc != ?2
+                       AND e.seq = (SELECT MAX(n.seq) FROM enterprises n WHERE n.uscc = e.uscc)",
+                )?
+                .query_map(params![gln, e.uscc.as_str()], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            if let Some(u) = holders.first() {
+                self.problems.conflict.push(
+                    format!("{at}.gln"),
+                    format!("GLN {gln} is registered to the enterprise with USCC {u}"),
+                );
+                return Ok(());
+            }
+        }
         self.tx
             .prepare_cached(
                 "INSERT INTO enterprises (id, uscc, province, region, kind, name, corrects, fp, body, recorded_at)
