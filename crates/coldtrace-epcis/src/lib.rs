@@ -241,12 +241,14 @@ pub fn read(doc: &Value) -> Result<Document, Vec<CaptureError>> {
         return Err(doc_errors);
     }
     let base = if query_document { LISTS[1] } else { LISTS[0] };
+    let mut prefixes = hash::Prefixes::new();
+    hash::prefixes(doc.get("@context"), &mut prefixes);
     let events = events
         .iter()
         .enumerate()
         .map(|(i, e)| {
             let mut errors = std::mem::take(&mut per_event[i]);
-            let ev = read_event(i, e, &format!("{base}{i}"), &mut errors);
+            let ev = read_event(i, e, &format!("{base}{i}"), &prefixes, &mut errors);
             match ev {
                 Some(ev) if errors.is_empty() => Ok(ev),
                 _ => {
@@ -278,7 +280,7 @@ fn read_single(e: &Value) -> Document {
             reason,
         })
         .collect();
-    let ev = read_event(0, e, "", &mut errors);
+    let ev = read_event(0, e, "", &hash::Prefixes::new(), &mut errors);
     Document {
         query_document: false,
         events: vec![match ev {
@@ -289,7 +291,13 @@ fn read_single(e: &Value) -> Document {
 }
 
 /// Reads one event; what is wrong goes to `errors`.
-fn read_event(i: usize, e: &Value, at: &str, errors: &mut Vec<CaptureError>) -> Option<Event> {
+fn read_event(
+    i: usize,
+    e: &Value,
+    at: &str,
+    prefixes: &hash::Prefixes,
+    errors: &mut Vec<CaptureError>,
+) -> Option<Event> {
     let mut bad = |field: &str, reason: String| {
         errors.push(CaptureError {
             event: Some(i),
@@ -517,7 +525,7 @@ fn read_event(i: usize, e: &Value, at: &str, errors: &mut Vec<CaptureError>) -> 
     if let Some(m) = body.as_object_mut() {
         m.remove("recordTime");
     }
-    let hash = hash::event_hash(e);
+    let hash = hash::event_hash_in(e, prefixes);
     Some(Event {
         index: i,
         kind,

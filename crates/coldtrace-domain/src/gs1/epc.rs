@@ -14,7 +14,7 @@ fn decode(s: &str) -> String {
         .into_owned()
 }
 
-const GS1_SCHEMES: [&str; 16] = [
+const GS1_SCHEMES: [&str; 21] = [
     "id:sgtin:",
     "class:lgtin:",
     "idpat:sgtin:",
@@ -28,6 +28,11 @@ const GS1_SCHEMES: [&str; 16] = [
     "id:gdti:",
     "id:sgcn:",
     "id:cpi:",
+    "idpat:gdti:",
+    "idpat:sgcn:",
+    "idpat:grai:",
+    "idpat:cpi:",
+    "idpat:itip:",
     "id:itip:",
     "id:upui:",
     "id:ginc:",
@@ -102,6 +107,29 @@ pub(super) fn to_ais(urn: &str) -> Result<Vec<(String, String)>, Gs1Error> {
                 v.push(("21".into(), decode(f[2])));
             }
             v
+        }
+        // Class-level patterns of the other keys: the key without its serial part.
+        ("idpat", "gdti") | ("idpat", "sgcn") | ("idpat", "grai")
+            if f.len() == 3 && f[2] == "*" =>
+        {
+            if !digits(f[0]) || f[0].len() + f[1].len() != 12 {
+                return err(None, "company prefix and type must make 12 digits");
+            }
+            let body = with_check(&format!("{}{}", f[0], f[1]));
+            match s.as_str() {
+                "gdti" => vec![("253".into(), body)],
+                "sgcn" => vec![("255".into(), body)],
+                _ => vec![("8003".into(), format!("0{body}"))],
+            }
+        }
+        ("idpat", "itip") if f.len() == 5 && f[4] == "*" => {
+            vec![(
+                "8006".into(),
+                format!("{}{}{}", gtin(f[0], f[1])?, f[2], f[3]),
+            )]
+        }
+        ("idpat", "cpi") if f.len() == 3 && f[2] == "*" => {
+            vec![("8010".into(), format!("{}{}", f[0], decode(f[1])))]
         }
         ("id", "sscc") => {
             need(2)?;
