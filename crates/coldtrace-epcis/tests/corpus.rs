@@ -25,6 +25,7 @@ fn files(dir: &Path, out: &mut Vec<PathBuf>) {
             && !p.ends_with("EPCIS-JSON-Schema.json")
             && !p.ends_with("query-schema.json")
             && !p.ends_with("epcis-context.jsonld")
+            && !p.ends_with("reference-event-hashes.json")
         {
             out.push(p);
         }
