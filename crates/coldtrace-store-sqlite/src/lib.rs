@@ -24,6 +24,7 @@ use uuid::Uuid;
 pub(crate) use coldtrace_store::*;
 
 mod audit;
+pub mod backup;
 mod census;
 mod contacts;
 mod credentials;

@@ -49,6 +49,10 @@ enum Command {
     Findings(cmd::findings::Args),
     /// Check the tamper-evident audit trail.
     Audit(cmd::audit::Args),
+    /// Write an online backup of the store (with the audit trail's key and checkpoints) to a file.
+    Backup(cmd::backup::BackupArgs),
+    /// Restore a backup into an empty data directory.
+    Restore(cmd::backup::RestoreArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -73,6 +77,8 @@ fn main() -> anyhow::Result<()> {
             Command::Key(a) => cmd::key::run(settings, a).await,
             Command::Account(a) => cmd::account::run(settings, a).await,
             Command::Audit(a) => cmd::audit::run(settings, a).await,
+            Command::Backup(a) => cmd::backup::backup(settings, a),
+            Command::Restore(a) => cmd::backup::restore(a),
             Command::Findings(a) => cmd::findings::run(settings, a).await,
             Command::DockClient(a) => cmd::dock_client::run(settings, a).await,
             Command::Trace(a) => cmd::trace::run(settings, a).await,

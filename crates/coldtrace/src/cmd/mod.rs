@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod backup;
 pub mod dock_client;
 pub mod findings;
 pub mod gen_data;

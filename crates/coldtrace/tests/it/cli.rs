@@ -687,3 +687,79 @@ fn an_imported_ledger_that_sells_more_than_it_received_shows_in_coldtrace_findin
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("not a check"));
 }
+
+#[tokio::test]
+async fn a_backup_restores_into_a_store_that_verifies_and_traces_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d");
+    let d = data.to_str().unwrap();
+    let o = run(&["demo", "--no-serve", "--movements", "2000", "--data", d]);
+    assert!(o.status.success());
+    // A served platform on the store writes audit entries and publishes a checkpoint when it stops.
+    let regulator = crate::support::key(&data, &["--role", "regulator", "--province", "12"]);
+    let s = crate::support::Server::start(&data);
+    let http = reqwest::Client::new();
+    for _ in 0..5 {
+        let r = http
+            .get(format!("{}/api/v1/batches", s.base))
+            .bearer_auth(&regulator)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    stop(s);
+    let file = dir.path().join("backup.sqlite");
+    let f = file.to_str().unwrap();
+    let o = run(&["backup", "--data", d, "--to", f]);
+    assert!(
+        o.status.success(),
+        "{}{}",
+        stdout(&o),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(stdout(&o).contains("audit.key"), "{}", stdout(&o));
+    // A backup never overwrites, a restore never lands on a store.
+    assert!(!run(&["backup", "--data", d, "--to", f]).status.success());
+    assert!(!run(&["restore", "--from", f, "--data", d]).status.success());
+    let restored = dir.path().join("r");
+    let r = restored.to_str().unwrap();
+    let o = run(&["restore", "--from", f, "--data", r]);
+    assert!(
+        o.status.success(),
+        "{}{}",
+        stdout(&o),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // The audit trail verifies against the same published checkpoints, entry for entry.
+    let verify = |dir: &str| {
+        let o = run(&["audit", "verify", "--data", dir]);
+        assert!(
+            o.status.success(),
+            "{}{}",
+            stdout(&o),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let out = stdout(&o);
+        out.split(" entries")
+            .next()
+            .unwrap()
+            .rsplit(' ')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let entries = verify(d);
+    assert_eq!(verify(r), entries);
+    assert!(entries.parse::<u64>().unwrap() > 0);
+    // The same traces.
+    let code = "(01)06901234567892(10)DEMO-BR-001";
+    let trace = |dir: &str| {
+        let o = run(&["trace", code, "--data", dir, "--json"]);
+        assert!(o.status.success());
+        let mut v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v.as_object_mut().unwrap().remove("took_us");
+        v
+    };
+    assert_eq!(trace(r), trace(d));
+}
