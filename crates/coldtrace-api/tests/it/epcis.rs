@@ -657,4 +657,41 @@ async fn an_event_the_ledger_rules_refuse_fails_the_capture_or_is_left_out_and_n
         (Some(false), Some(1)),
         "{job}"
     );
+    // A transformation consumes its input in the input batch's unit and makes the output lot.
+    let transform = |input_uom: &str| {
+        json!({"type": "TransformationEvent", "eventTime": "2026-03-03T08:00:00+08:00", "eventTimeZoneOffset": "+08:00",
+               "bizStep": "commissioning",
+               "inputQuantityList": [{"epcClass": CLASS, "quantity": 100, "uom": input_uom}],
+               "outputQuantityList": [{"epcClass": "https://id.gs1.org/01/09520123456788/10/L9", "quantity": 90, "uom": "KGM"}]})
+    };
+    let job = capture(&app, &i.key, &epcis_document(vec![transform("GRM")]), None).await;
+    assert_eq!(job["success"], false, "{job}");
+    assert!(
+        job["errors"][0]["reason"].as_str().unwrap().contains("GRM"),
+        "{job}"
+    );
+    // With the goods on hand (received from the exporter), the transformation is recorded.
+    let (s, v) = json(
+        app.post(
+            "/api/v1/movements",
+            &i.key,
+            &json!({"kind": "receive", "trace_code": CLASS, "quantity": 1000, "at": "2026-03-02T07:00:00+08:00",
+                    "counterparty_name": "Frigorifico Exemplo S.A."}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let job = capture(&app, &i.key, &epcis_document(vec![transform("KGM")]), None).await;
+    assert_eq!(job["success"], true, "{job}");
+    let path = format!(
+        "/api/v1/codes/{}",
+        percent_encoding::utf8_percent_encode(
+            "(01)09520123456788(10)L9",
+            percent_encoding::NON_ALPHANUMERIC
+        )
+    );
+    let (s, v) = json(app.get(&path, &i.key).await).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["batch"]["batch_no"], "L9", "{v}");
 }

@@ -394,13 +394,39 @@ impl<'a> Mapper<'a> {
             }
             Native::Transform => {
                 let mut inputs = Vec::new();
-                for (key, uri, q, _) in goods(e, &[Role::Input], &[Role::Input]) {
-                    match self.batch_of(&key).await? {
-                        Some(b) => match quantity(q, &uri) {
-                            Ok(q) => inputs.push(LineDraft { batch_id: Some(b), quantity: Some(q), ..Default::default() }),
-                            Err(r) => out.errors.push(note(r)),
-                        },
-                        None => out.notes.push(note(format!("{uri}: no batch on the platform has this code; kept in the repository, not in the trace"))),
+                let input_epcs = e.ids.iter().filter(|i| i.role == Role::Input).count();
+                for (n, (key, uri, q, uom)) in goods(e, &[Role::Input], &[Role::Input])
+                    .into_iter()
+                    .enumerate()
+                {
+                    let Some(b) = self.batch_of(&key).await? else {
+                        out.notes.push(note(format!("{uri}: no batch on the platform has this code; kept in the repository, not in the trace")));
+                        continue;
+                    };
+                    // An input is consumed in its batch's unit, as a shipment is.
+                    match (
+                        line_unit(uom.as_deref(), n < input_epcs),
+                        self.unit_of(b).await?,
+                    ) {
+                        (Ok(u), Some(bu)) if u != bu => {
+                            out.errors.push(note(format!(
+                                "{uri}: counted in {u}, but the batch is kept in {bu}"
+                            )));
+                            continue;
+                        }
+                        (Err(r), _) => {
+                            out.errors.push(note(format!("{uri}: {r}")));
+                            continue;
+                        }
+                        _ => {}
+                    }
+                    match quantity(q, &uri) {
+                        Ok(q) => inputs.push(LineDraft {
+                            batch_id: Some(b),
+                            quantity: Some(q),
+                            ..Default::default()
+                        }),
+                        Err(r) => out.errors.push(note(r)),
                     }
                 }
                 let mut outputs = Vec::new();
