@@ -143,17 +143,8 @@ pub const KDE: Layout = Layout {
     widths: &[22, 11, 26, 36, 40, 30, 10, 8, 40, 40, 30, 20, 40, 38],
 };
 
-/// CSV in UTF-8 with a BOM, so that Excel opens the Chinese headers correctly; every cell neutralised.
-pub fn csv(rows: &[Vec<String>]) -> Vec<u8> {
-    csv_as(TRACE, rows)
-}
-
-/// An XLSX workbook with a header row, filters on every column and frozen panes.
-pub fn xlsx(rows: &[Vec<String>]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
-    xlsx_as(TRACE, rows)
-}
-
-/// CSV of `rows` in `layout`.
+/// CSV of `rows` in `layout`, in UTF-8 with a BOM so that Excel opens the Chinese headers correctly; every cell
+/// neutralised.
 pub fn csv_as(layout: Layout, rows: &[Vec<String>]) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
     let _ = w.write_record(layout.headers);
@@ -417,7 +408,7 @@ mod tests {
         assert_eq!(neutralise("\tcmd"), "'\tcmd");
         assert_eq!(neutralise("-12.5"), "-12.5");
         assert_eq!(neutralise("冷冻牛腩"), "冷冻牛腩");
-        let out = String::from_utf8(csv(&[vec!["=1+1".into(), "5".into()]])).unwrap();
+        let out = String::from_utf8(csv_as(TRACE, &[vec!["=1+1".into(), "5".into()]])).unwrap();
         assert!(out.contains("'=1+1,5"), "{out}");
     }
 }

@@ -58,6 +58,7 @@ pub async fn document(
     let moves = store.movements_by_seq(tracer.movement_seqs(a)).await?;
     let mut parties: HashMap<Uuid, (Option<String>, String, String)> = HashMap::new();
     let mut goods: HashMap<Uuid, Option<Goods>> = HashMap::new();
+    let mut counterparty_gln: HashMap<String, Option<String>> = HashMap::new();
     let mut events: Vec<(i64, Value)> = Vec::with_capacity(moves.len());
     for m in moves {
         let r = &m.record;
@@ -76,15 +77,23 @@ pub async fn document(
         );
         let there = match &r.counterparty {
             Some(c) => {
-                let registered = match &c.uscc {
-                    Some(u) => store
-                        .enterprise_by_uscc(u.as_str())
-                        .await?
-                        .map(|s| s.record),
+                // Each counterparty's GLN is looked up once per document, not once per movement.
+                let gln = match &c.uscc {
+                    Some(u) => match counterparty_gln.entry(u.as_str().to_string()) {
+                        Entry::Occupied(o) => o.get().clone(),
+                        Entry::Vacant(v) => v
+                            .insert(
+                                store
+                                    .enterprise_by_uscc(u.as_str())
+                                    .await?
+                                    .and_then(|s| s.record.gln),
+                            )
+                            .clone(),
+                    },
                     None => None,
                 };
                 Some(party_uri(
-                    registered.as_ref().and_then(|e| e.gln.as_deref()),
+                    gln.as_deref(),
                     c.uscc.as_ref().map(|u| u.as_str()),
                     &c.name,
                 ))

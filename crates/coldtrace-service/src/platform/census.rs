@@ -2,7 +2,7 @@
 //! business), all or nothing, with problems by row and column.
 
 use coldtrace_domain::Principal;
-use coldtrace_ledger::{Format, Limits, RowError};
+use coldtrace_ledger::{Format, RowError};
 
 use super::Platform;
 use crate::error::ServiceError;
@@ -27,22 +27,14 @@ impl Platform {
         format: Format,
     ) -> Result<CensusImportReport, ServiceError> {
         crate::error::require_role(p, &[coldtrace_domain::Role::Regulator], "import a census")?;
-        if bytes.is_empty() {
-            return Err(ServiceError::invalid("body", "the file is empty"));
-        }
-        let limits = Limits {
-            max_rows: crate::statistics::MAX_CENSUS,
-            ..Limits::default()
-        };
-        let file = match self.read_ledger(bytes, format, limits).await? {
+        let file = match self
+            .read_upload(bytes, format, crate::statistics::MAX_CENSUS)
+            .await?
+        {
             Ok(f) => f,
             Err(e) => {
                 return Ok(CensusImportReport {
-                    errors: vec![RowError {
-                        row: 0,
-                        column: None,
-                        reason: e.to_string(),
-                    }],
+                    errors: vec![e],
                     ..Default::default()
                 });
             }

@@ -5,7 +5,7 @@
 
 use coldtrace_domain::customs::DeclarationDraft;
 use coldtrace_domain::{Principal, Role};
-use coldtrace_ledger::{Format, Limits, RowError};
+use coldtrace_ledger::{Format, RowError};
 use coldtrace_store::{CustomsReceipt, DeclarationFilter, Store, StoredDeclaration};
 
 use super::Platform;
@@ -105,22 +105,11 @@ impl Platform {
         format: Format,
     ) -> Result<CustomsImportReport, ServiceError> {
         customs_province(p)?;
-        if bytes.is_empty() {
-            return Err(ServiceError::invalid("body", "the file is empty"));
-        }
-        let limits = Limits {
-            max_rows: 100_000,
-            ..Limits::default()
-        };
-        let file = match self.read_ledger(bytes, format, limits).await? {
+        let file = match self.read_upload(bytes, format, 100_000).await? {
             Ok(f) => f,
             Err(e) => {
                 return Ok(CustomsImportReport {
-                    errors: vec![RowError {
-                        row: 0,
-                        column: None,
-                        reason: e.to_string(),
-                    }],
+                    errors: vec![e],
                     ..Default::default()
                 });
             }

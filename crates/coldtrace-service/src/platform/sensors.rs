@@ -6,7 +6,7 @@
 use coldtrace_domain::checks::Rule;
 use coldtrace_domain::sensor::{MAX_READINGS, ReadingDraft};
 use coldtrace_domain::{Principal, Role};
-use coldtrace_ledger::{Format, Limits, RowError};
+use coldtrace_ledger::{Format, RowError};
 use coldtrace_store::SensorReceipt;
 
 use super::Platform;
@@ -85,22 +85,11 @@ impl Platform {
         format: Format,
     ) -> Result<SensorImportReport, ServiceError> {
         require_role(p, &[Role::Enterprise], "send temperature readings")?;
-        if bytes.is_empty() {
-            return Err(ServiceError::invalid("body", "the file is empty"));
-        }
-        let limits = Limits {
-            max_rows: MAX_READINGS,
-            ..Limits::default()
-        };
-        let file = match self.read_ledger(bytes, format, limits).await? {
+        let file = match self.read_upload(bytes, format, MAX_READINGS).await? {
             Ok(f) => f,
             Err(e) => {
                 return Ok(SensorImportReport {
-                    errors: vec![RowError {
-                        row: 0,
-                        column: None,
-                        reason: e.to_string(),
-                    }],
+                    errors: vec![e],
                     ..Default::default()
                 });
             }

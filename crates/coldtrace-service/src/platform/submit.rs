@@ -124,6 +124,31 @@ impl Platform {
     /// Reads a ledger file within its limits on a blocking thread, at most [`super::LEDGER_READERS`] at once
     /// and for at most [`LEDGER_READ_SECONDS`]. A file over a limit is refused naming the limit; a file that is
     /// not a table is answered as the outer `Ok(Err(_))`, to be reported like a row error.
+    /// Opens an uploaded file other than a ledger (a customs feed, a census, a temperature log) with at most
+    /// `max_rows` rows: the file read, or the one whole-file error its report gives (row 0).
+    pub(super) async fn read_upload(
+        &self,
+        bytes: &[u8],
+        format: Format,
+        max_rows: usize,
+    ) -> Result<Result<ReadFile, coldtrace_ledger::RowError>, ServiceError> {
+        if bytes.is_empty() {
+            return Err(ServiceError::invalid("body", "the file is empty"));
+        }
+        let limits = Limits {
+            max_rows,
+            ..Limits::default()
+        };
+        Ok(self
+            .read_ledger(bytes, format, limits)
+            .await?
+            .map_err(|e| coldtrace_ledger::RowError {
+                row: 0,
+                column: None,
+                reason: e.to_string(),
+            }))
+    }
+
     pub(super) async fn read_ledger(
         &self,
         bytes: &[u8],
