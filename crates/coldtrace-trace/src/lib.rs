@@ -19,6 +19,10 @@
 //! - `lib.rs`: the index ([`TraceIndex`]), flows, and quantities per lot.
 //! - [`search`]: forward and backward searches and paths.
 //! - [`synthetic`]: deterministic synthetic flows for benchmarks at scale.
+//! - `layout.rs`: [`TraceIndex::compact`], the arrays renumbered so that each lot's movements and edges are
+//!   contiguous (after a rebuild or a load).
+//! - `snapshot.rs`: [`TraceIndex::write_snapshot`] and [`TraceIndex::read_snapshot`], the index as checked
+//!   bytes, for a restart in seconds.
 //!
 //! **Invariants.** No I/O, no locks, no async: the caller owns the index (behind a lock) and feeds it committed
 //! flows in any order. Storage is struct-of-arrays with `u32` indices and intrusive linked lists, so that the
@@ -28,12 +32,15 @@ use std::collections::HashMap;
 
 use uuid::Uuid;
 
+mod layout;
 pub mod search;
+mod snapshot;
 pub mod synthetic;
 
 pub use search::{
     CLOCK_SKEW_SECS, Direction, Hit, Paths, Query, Start, Step, TimeMode, TraceResult,
 };
+pub use snapshot::SnapshotError;
 
 /// Index of a lot, batch, holder, movement or edge.
 pub type Ix = u32;
@@ -209,6 +216,8 @@ pub struct TraceIndex {
     /// For the rare batch held in many places (a carton line sold to thousands of named customers), a map from
     /// holder to lot, so that finding a lot stays O(1). Typical batches have 2-50 lots and use the list.
     wide: HashMap<Ix, HashMap<Ix, Ix>>,
+    /// Movements laid out contiguously by the last [`TraceIndex::compact`].
+    compacted: u64,
 }
 
 /// A batch with more lots than this gets a holder-to-lot map.
@@ -225,6 +234,10 @@ impl TraceIndex {
     }
     pub fn lots(&self) -> usize {
         self.lot_batch.len()
+    }
+    /// Movements recorded at lots (a transformation records one per input and output line).
+    pub fn movements(&self) -> usize {
+        self.mv_lot.len()
     }
     pub fn edges(&self) -> usize {
         self.edges.len()

@@ -158,6 +158,24 @@ impl Paths<'_> {
     }
 }
 
+/// Whether the path that reached `from` passes through `lot`. A lot whose time improves keeps the path it was
+/// reached by when the improving step came back through itself (the clock-skew allowance backward, or any order in
+/// conservative mode, lets times improve around a cycle): re-pointing it would make two lots each other's way to
+/// the start, and neither path would lead there. Only improvements walk, and paths are a few steps long.
+fn leads_through(best: &IxMap<Hit>, from: Ix, lot: Ix) -> bool {
+    let mut cur = from;
+    for _ in 0..=best.len() {
+        if cur == lot {
+            return true;
+        }
+        match best.get(&cur).and_then(|h| h.via) {
+            Some((prev, _)) => cur = prev,
+            None => return false,
+        }
+    }
+    true
+}
+
 impl TraceIndex {
     /// Runs a trace.
     pub fn trace(&self, q: &Query) -> TraceResult {
@@ -221,18 +239,35 @@ impl TraceIndex {
                 if mode == TimeMode::Strict && t < s {
                     continue;
                 }
-                let better = best.get(&next).is_none_or(|h| t < h.time);
-                if better {
-                    best.insert(
-                        next,
-                        Hit {
-                            lot: next,
-                            time: t,
-                            via: Some((lot, mv)),
-                            depth: cur.depth + 1,
-                        },
-                    );
-                    heap.push(Reverse((t, next)));
+                match best.get_mut(&next) {
+                    None => {
+                        best.insert(
+                            next,
+                            Hit {
+                                lot: next,
+                                time: t,
+                                via: Some((lot, mv)),
+                                depth: cur.depth + 1,
+                            },
+                        );
+                        heap.push(Reverse((t, next)));
+                    }
+                    Some(h) if t < h.time => {
+                        h.time = t;
+                        if !leads_through(&best, lot, next) {
+                            best.insert(
+                                next,
+                                Hit {
+                                    lot: next,
+                                    time: t,
+                                    via: Some((lot, mv)),
+                                    depth: cur.depth + 1,
+                                },
+                            );
+                        }
+                        heap.push(Reverse((t, next)));
+                    }
+                    Some(_) => {}
                 }
             }
         }
@@ -281,18 +316,35 @@ impl TraceIndex {
                 if t > limit {
                     continue;
                 }
-                let better = best.get(&prev).is_none_or(|h| t > h.time);
-                if better {
-                    best.insert(
-                        prev,
-                        Hit {
-                            lot: prev,
-                            time: t,
-                            via: Some((lot, mv)),
-                            depth: cur.depth + 1,
-                        },
-                    );
-                    heap.push((t, prev));
+                match best.get_mut(&prev) {
+                    None => {
+                        best.insert(
+                            prev,
+                            Hit {
+                                lot: prev,
+                                time: t,
+                                via: Some((lot, mv)),
+                                depth: cur.depth + 1,
+                            },
+                        );
+                        heap.push((t, prev));
+                    }
+                    Some(h) if t > h.time => {
+                        h.time = t;
+                        if !leads_through(&best, lot, prev) {
+                            best.insert(
+                                prev,
+                                Hit {
+                                    lot: prev,
+                                    time: t,
+                                    via: Some((lot, mv)),
+                                    depth: cur.depth + 1,
+                                },
+                            );
+                        }
+                        heap.push((t, prev));
+                    }
+                    Some(_) => {}
                 }
             }
         }

@@ -459,10 +459,13 @@ proptest! {
         prop_assert_eq!(as_lots(&ix, &r.forward), fwd);
         prop_assert_eq!(as_lots(&ix, &r.backward), bwd);
         // Every path starts at a start lot and follows recorded flows.
-        for h in &r.forward {
-            let p = r.path(true, h.lot);
-            prop_assert!(!p.is_empty());
-            prop_assert!(r.starts.contains(&p[0].lot));
+        for (forward, hits) in [(true, &r.forward), (false, &r.backward)] {
+            for h in hits {
+                let p = r.path(forward, h.lot);
+                prop_assert!(!p.is_empty());
+                prop_assert!(r.starts.contains(&p[0].lot), "{:?} does not lead to a start", p);
+                prop_assert_eq!(p.len() as u32, h.depth + 1);
+            }
         }
     }
 }
@@ -660,3 +663,5 @@ fn a_batch_at_more_than_32_holders_and_a_seal_are_traced_whole() {
     let q = ix.quantities(shop);
     assert_eq!(q.on_hand(), 1000, "sealed goods are still on hand: {q:?}");
 }
+
+mod layout;

@@ -1,0 +1,171 @@
+//! Compaction: the index laid out contiguously, so that a search walks memory in order.
+//!
+//! Flows arrive in store order, so a lot's movements and edges are scattered over the arrays and chained by
+//! intrusive lists: at 10^7 movements every step of a search is a cache miss. [`TraceIndex::compact`]
+//! renumbers lots so that the lots of a batch are neighbours, movements so that a lot's movements are
+//! neighbours, and edges so that a lot's outgoing and incoming edges are neighbours. The lists keep their
+//! order, so every answer is the same before and after; only the numbers (and where things sit in memory)
+//! change.
+
+use std::collections::HashMap;
+
+use crate::{Edge, Ix, NONE, TraceIndex, WIDE};
+
+/// `map[old]`, keeping [`NONE`].
+#[inline]
+fn re(map: &[Ix], old: Ix) -> Ix {
+    if old == NONE { NONE } else { map[old as usize] }
+}
+
+impl TraceIndex {
+    /// Lays the index out contiguously (lots by batch, movements by lot, edges by lot). Takes about as long as
+    /// copying the index; call it after a rebuild or a load, before serving. Lot and movement numbers change,
+    /// so nothing that holds an [`Ix`] from before may be used after.
+    pub fn compact(&mut self) {
+        let lots = self.lot_batch.len();
+        let mvs = self.mv_lot.len();
+
+        // Lots, batch by batch, each batch's chain in its order.
+        let mut lot_new = vec![NONE; lots];
+        let mut lot_old = Vec::with_capacity(lots);
+        for b in 0..self.batches.len() {
+            let mut cur = self.batch_first_lot[b];
+            while cur != NONE {
+                lot_new[cur as usize] = lot_old.len() as Ix;
+                lot_old.push(cur);
+                cur = self.lot_next_in_batch[cur as usize];
+            }
+        }
+        debug_assert_eq!(lot_old.len(), lots, "every lot is on its batch's chain");
+
+        // Movements, lot by lot (new lot order), each lot's list in its order.
+        let mut mv_new = vec![NONE; mvs];
+        let mut mv_old = Vec::with_capacity(mvs);
+        let mut first_mv = vec![NONE; lots];
+        for (nl, &ol) in lot_old.iter().enumerate() {
+            let mut cur = self.lot_first_mv[ol as usize];
+            if cur != NONE {
+                first_mv[nl] = mv_old.len() as Ix;
+            }
+            while cur != NONE {
+                mv_new[cur as usize] = mv_old.len() as Ix;
+                mv_old.push(cur);
+                cur = self.mv_next[cur as usize];
+            }
+        }
+        debug_assert_eq!(mv_old.len(), mvs, "every movement is on its lot's list");
+
+        // Edges, lot by lot: the outgoing list, then the incoming one.
+        let mut edges = Vec::with_capacity(self.edges.len());
+        let mut out_head = vec![NONE; lots];
+        let mut in_head = vec![NONE; lots];
+        for (nl, &ol) in lot_old.iter().enumerate() {
+            for (head, start) in [
+                (&mut out_head, self.lot_out[ol as usize]),
+                (&mut in_head, self.lot_in[ol as usize]),
+            ] {
+                let mut cur = start;
+                while cur != NONE {
+                    let e = self.edges[cur as usize];
+                    let here = edges.len() as Ix;
+                    if head[nl] == NONE {
+                        head[nl] = here;
+                    }
+                    cur = e.next;
+                    edges.push(Edge {
+                        other: lot_new[e.other as usize],
+                        mv: mv_new[e.mv as usize],
+                        next: if cur == NONE { NONE } else { here + 1 },
+                    });
+                }
+            }
+        }
+
+        let permute =
+            |v: &[Ix], order: &[Ix]| -> Vec<Ix> { order.iter().map(|&o| v[o as usize]).collect() };
+        let lot_batch = permute(&self.lot_batch, &lot_old);
+        let lot_holder = permute(&self.lot_holder, &lot_old);
+        let lot_next_in_batch: Vec<Ix> = lot_old
+            .iter()
+            .map(|&o| re(&lot_new, self.lot_next_in_batch[o as usize]))
+            .collect();
+        let lot_next_in_holder: Vec<Ix> = lot_old
+            .iter()
+            .map(|&o| re(&lot_new, self.lot_next_in_holder[o as usize]))
+            .collect();
+        for f in self
+            .batch_first_lot
+            .iter_mut()
+            .chain(self.holder_first_lot.iter_mut())
+        {
+            *f = re(&lot_new, *f);
+        }
+
+        let mv_lot: Vec<Ix> = mv_old
+            .iter()
+            .map(|&o| lot_new[self.mv_lot[o as usize] as usize])
+            .collect();
+        let mv_kind = mv_old.iter().map(|&o| self.mv_kind[o as usize]).collect();
+        let mv_t = permute(&self.mv_t, &mv_old);
+        let mv_qty = mv_old.iter().map(|&o| self.mv_qty[o as usize]).collect();
+        let mv_seq = permute(&self.mv_seq, &mv_old);
+        let mv_next: Vec<Ix> = (0..mvs)
+            .map(|n| {
+                let next = n + 1;
+                if next < mvs && mv_lot[next] == mv_lot[n] {
+                    next as Ix
+                } else {
+                    NONE
+                }
+            })
+            .collect();
+
+        self.void = self.void.iter().map(|&m| mv_new[m as usize]).collect();
+        self.wide = self
+            .wide
+            .iter()
+            .map(|(&b, m)| {
+                (
+                    b,
+                    m.iter().map(|(&h, &l)| (h, lot_new[l as usize])).collect(),
+                )
+            })
+            .collect::<HashMap<Ix, HashMap<Ix, Ix>>>();
+        self.lot_batch = lot_batch;
+        self.lot_holder = lot_holder;
+        self.lot_next_in_batch = lot_next_in_batch;
+        self.lot_next_in_holder = lot_next_in_holder;
+        self.lot_first_mv = first_mv;
+        self.lot_out = out_head;
+        self.lot_in = in_head;
+        self.mv_lot = mv_lot;
+        self.mv_kind = mv_kind;
+        self.mv_t = mv_t;
+        self.mv_qty = mv_qty;
+        self.mv_seq = mv_seq;
+        self.mv_next = mv_next;
+        self.edges = edges;
+        self.compacted = mvs as u64;
+    }
+
+    /// Movements laid out contiguously by the last [`TraceIndex::compact`]; those applied since are chained
+    /// at the end.
+    pub fn compacted(&self) -> u64 {
+        self.compacted
+    }
+
+    /// The holder-to-lot maps of batches with many lots, derived from the batch chains (after a load).
+    pub(crate) fn rebuild_wide(&mut self) {
+        self.wide.clear();
+        for b in 0..self.batches.len() {
+            let n = self.lots_of_batch(b as Ix).count();
+            if n > WIDE {
+                let m: HashMap<Ix, Ix> = self
+                    .lots_of_batch(b as Ix)
+                    .map(|l| (self.lot_holder[l as usize], l))
+                    .collect();
+                self.wide.insert(b as Ix, m);
+            }
+        }
+    }
+}
