@@ -8,10 +8,38 @@ use rusqlite::{OptionalExtension, params};
 use uuid::Uuid;
 
 use super::*;
-use crate::{BatchSummary, FlowRow, HandlerRow, Result, StoreError, Stored};
+use crate::{BatchSummary, FeedAnchor, FlowRow, HandlerRow, Result, StoreError, Stored};
 
 #[async_trait]
 impl IndexFeed for SqliteStore {
+    async fn feed_anchor(&self, seq: u64) -> StoreResult<FeedAnchor> {
+        self.read(move |c| {
+            let id: String = c.query_row(
+                "SELECT value FROM store_meta WHERE key = 'store_id'",
+                [],
+                |r| r.get(0),
+            )?;
+            let store_id = id.parse().map_err(|_| {
+                StoreError::Backend(format!("store_meta.store_id {id:?} is not a UUID").into())
+            })?;
+            let at: Option<String> = c
+                .query_row(
+                    "SELECT id FROM movements WHERE seq = ?1",
+                    [seq as i64],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let last: Option<i64> =
+                c.query_row("SELECT MAX(seq) FROM movements", [], |r| r.get(0))?;
+            Ok(FeedAnchor {
+                store_id,
+                movement_at: at.and_then(|a| a.parse().ok()),
+                last_seq: last.unwrap_or(0).max(0) as u64,
+            })
+        })
+        .await
+    }
+
     async fn flows(&self, after: u64, limit: u32) -> StoreResult<Vec<FlowRow>> {
         self.read(move |c| {
             let mut rows = load_flows(

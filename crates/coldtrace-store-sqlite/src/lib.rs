@@ -184,6 +184,10 @@ impl SqliteStore {
             if version < 16 {
                 schema::backfill_incident_batches(&writer)?;
             }
+            writer.execute(
+                "INSERT OR IGNORE INTO store_meta (key, value) VALUES ('store_id', ?1)",
+                [uuid::Uuid::new_v4().to_string()],
+            )?;
             writer.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         }
         let readers = (0..4)

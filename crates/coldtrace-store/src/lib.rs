@@ -135,6 +135,18 @@ pub struct FlowRow {
     pub retracts: Option<coldtrace_trace::Flow>,
 }
 
+/// What ties a trace index snapshot to its store: which store, and which movement stands at the snapshot's
+/// sequence number (a store restored from an older copy, or another store, answers differently).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedAnchor {
+    /// Made once when the store is created; a backup carries it.
+    pub store_id: Uuid,
+    /// The id of the movement stored at the asked sequence number, if any.
+    pub movement_at: Option<Uuid>,
+    /// The highest movement sequence number stored.
+    pub last_seq: u64,
+}
+
 /// What a trace answer needs of a batch and its product.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct BatchSummary {
@@ -543,6 +555,9 @@ pub trait IndexFeed: Send + Sync + 'static {
 
     /// The movements a person handled.
     async fn movements_of_person(&self, person_key: &str) -> Result<Vec<u64>>;
+
+    /// The store's identity and the movement at `seq`, to check a trace index snapshot against.
+    async fn feed_anchor(&self, seq: u64) -> Result<FeedAnchor>;
 }
 
 /// Incidents (涉疫事件) as registered and their append-only history.

@@ -158,10 +158,10 @@ impl TraceIndex {
     pub(crate) fn rebuild_wide(&mut self) {
         self.wide.clear();
         for b in 0..self.batches.len() {
-            let n = self.lots_of_batch(b as Ix).count();
+            let n = self.batch_chain(b as Ix).count();
             if n > WIDE {
                 let m: HashMap<Ix, Ix> = self
-                    .lots_of_batch(b as Ix)
+                    .batch_chain(b as Ix)
                     .map(|l| (self.lot_holder[l as usize], l))
                     .collect();
                 self.wide.insert(b as Ix, m);

@@ -321,8 +321,28 @@ impl TraceIndex {
         self.lot_holder[lot as usize]
     }
 
-    /// The lots of a batch.
+    /// The lots of a batch, as the records stand: a lot that only a corrected record made (a buyer named by
+    /// mistake, then corrected) is not listed.
     pub fn lots_of_batch(&self, b: Ix) -> impl Iterator<Item = Ix> + '_ {
+        self.batch_chain(b).filter(move |l| self.is_live(*l))
+    }
+
+    /// The lots at a holder, as the records stand (see [`TraceIndex::lots_of_batch`]).
+    pub fn lots_of_holder(&self, h: Ix) -> impl Iterator<Item = Ix> + '_ {
+        let mut cur = self.holder_first_lot[h as usize];
+        std::iter::from_fn(move || {
+            if cur == NONE {
+                return None;
+            }
+            let l = cur;
+            cur = self.lot_next_in_holder[l as usize];
+            Some(l)
+        })
+        .filter(move |l| self.is_live(*l))
+    }
+
+    /// Every lot ever made for a batch, including those only withdrawn records touched.
+    pub(crate) fn batch_chain(&self, b: Ix) -> impl Iterator<Item = Ix> + '_ {
         let mut cur = self.batch_first_lot[b as usize];
         std::iter::from_fn(move || {
             if cur == NONE {
@@ -334,17 +354,14 @@ impl TraceIndex {
         })
     }
 
-    /// The lots at a holder.
-    pub fn lots_of_holder(&self, h: Ix) -> impl Iterator<Item = Ix> + '_ {
-        let mut cur = self.holder_first_lot[h as usize];
-        std::iter::from_fn(move || {
-            if cur == NONE {
-                return None;
-            }
-            let l = cur;
-            cur = self.lot_next_in_holder[l as usize];
-            Some(l)
-        })
+    /// A lot some standing record touches: one of its movements, or a flow in or out. Every lot is, until a
+    /// correction withdraws what made it.
+    #[inline]
+    fn is_live(&self, lot: Ix) -> bool {
+        self.void.is_empty()
+            || self.lot_movements(lot).next().is_some()
+            || self.out_edges(lot).next().is_some()
+            || self.in_edges(lot).next().is_some()
     }
 
     /// The lot of `batch` at `holder`, if the holder ever had it.
@@ -354,7 +371,7 @@ impl TraceIndex {
         if let Some(m) = self.wide.get(&b) {
             return m.get(&h).copied();
         }
-        self.lots_of_batch(b)
+        self.batch_chain(b)
             .find(|l| self.lot_holder[*l as usize] == h)
     }
 
@@ -510,7 +527,7 @@ impl TraceIndex {
             m.insert(h, l);
         } else if count + 1 > WIDE {
             let m: HashMap<Ix, Ix> = self
-                .lots_of_batch(b)
+                .batch_chain(b)
                 .map(|x| (self.lot_holder[x as usize], x))
                 .collect();
             self.wide.insert(b, m);

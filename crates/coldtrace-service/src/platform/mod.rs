@@ -82,6 +82,10 @@ pub struct PlatformConfig {
     pub checkpoints: Option<crate::audit::CheckpointConfig>,
     /// The province's policy for the ledger checks (defaults per rule where it chose none).
     pub checks: coldtrace_domain::checks::CheckPolicy,
+    /// Where the trace index snapshot is kept (`DATA/trace-index.snapshot` under `coldtrace serve`): loaded at
+    /// start when it belongs to the store, written after a rebuild, every [`SNAPSHOT_EVERY`] when movements
+    /// arrived, and at shutdown. None: the index is rebuilt from the store at every start.
+    pub index_snapshot: Option<std::path::PathBuf>,
 }
 
 impl PlatformConfig {
@@ -93,6 +97,7 @@ impl PlatformConfig {
             adapters: vec![],
             checkpoints: None,
             checks: Default::default(),
+            index_snapshot: None,
         }
     }
 }
@@ -110,6 +115,12 @@ pub async fn sweep(
         .sweep(jiff::Timestamp::now().as_millisecond(), checks.clone())
         .await
 }
+
+/// How often a platform writes its trace index snapshot, when movements arrived since the last one.
+pub const SNAPSHOT_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// The snapshot file's name in a data directory.
+pub const SNAPSHOT_FILE: &str = "trace-index.snapshot";
 
 /// Why a platform could not start.
 #[derive(Debug, thiserror::Error)]
@@ -143,6 +154,10 @@ pub struct Platform {
     ledger_slots: Arc<tokio::sync::Semaphore>,
     /// The province's policy for the ledger checks, applied on every write path.
     pub checks: coldtrace_domain::checks::CheckPolicy,
+    /// Where the trace index snapshot is kept, if anywhere.
+    index_snapshot: Option<std::path::PathBuf>,
+    /// The snapshot the trace index was loaded from at start (`None`: built from the store).
+    pub index_loaded: Option<crate::tracer::SnapshotFigures>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -159,16 +174,40 @@ impl Platform {
     /// (national tier), the docking client's delivery and notice pulling (a province with a national link).
     /// Background tasks stop when the platform is dropped.
     pub async fn start(store: Arc<dyn Store>, config: PlatformConfig) -> Result<Self, StartError> {
-        let tracer = Arc::new(Tracer::new());
         let t = std::time::Instant::now();
-        let loaded = tracer.catch_up(store.as_ref()).await?;
-        let (_, lots, bytes) = tracer.figures();
+        let (tracer, from_snapshot) = match &config.index_snapshot {
+            Some(path) if path.exists() => {
+                match Tracer::load_snapshot(store.as_ref(), path).await {
+                    Ok((tracer, f)) => {
+                        tracing::info!(
+                            movements = f.movements,
+                            bytes = f.bytes,
+                            seconds = f.seconds,
+                            "trace index snapshot loaded"
+                        );
+                        (tracer, Some(f))
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "trace index snapshot set aside: rebuilding from the store");
+                        (Tracer::new(), None)
+                    }
+                }
+            }
+            _ => (Tracer::new(), None),
+        };
+        let tracer = Arc::new(tracer);
+        let caught_up = tracer.catch_up(store.as_ref()).await?;
+        let compaction = tracer.compact_if_scattered();
+        let (movements, lots, bytes) = tracer.figures();
         tracing::info!(
-            movements = loaded,
+            movements,
+            read_from_store = caught_up,
+            from_snapshot = from_snapshot.is_some(),
             lots,
             index_bytes = bytes,
+            compaction_seconds = compaction,
             seconds = t.elapsed().as_secs_f64(),
-            "trace index built"
+            "trace index ready"
         );
         let national = match config.tier {
             Tier::National => {
@@ -226,6 +265,29 @@ impl Platform {
                 }
             }));
         }
+        // The trace index snapshot: written now when the index had to be read from the store, then every
+        // SNAPSHOT_EVERY when movements arrived.
+        if let Some(path) = config.index_snapshot.clone() {
+            let tracer = tracer.clone();
+            let store = store.clone();
+            let write_now = caught_up > 0;
+            tasks.push(tokio::spawn(async move {
+                let mut saved = if write_now { u64::MAX } else { tracer.figures().0 };
+                let mut tick = tokio::time::interval(SNAPSHOT_EVERY);
+                loop {
+                    if saved != tracer.figures().0 {
+                        match tracer.save_snapshot(store.as_ref(), &path).await {
+                            Ok(f) => {
+                                saved = f.movements;
+                                tracing::info!(movements = f.movements, bytes = f.bytes, seconds = f.seconds, "trace index snapshot written");
+                            }
+                            Err(e) => tracing::error!(error = %e, "writing the trace index snapshot failed"),
+                        }
+                    }
+                    tick.tick().await;
+                }
+            }));
+        }
         let docking = match (&config.tier, config.national) {
             (Tier::Province(_), Some(link)) => {
                 let url = link.url.clone();
@@ -241,6 +303,8 @@ impl Platform {
         let (audit, _writer) = crate::audit::AuditLog::start(store.clone(), config.checkpoints)?;
         let platform = Self {
             store,
+            index_snapshot: config.index_snapshot,
+            index_loaded: from_snapshot,
             tier: config.tier,
             tracer,
             national,
@@ -256,6 +320,21 @@ impl Platform {
             Err(e) => tracing::error!(error = %e, "EPCIS capture jobs could not be resumed"),
         }
         Ok(platform)
+    }
+
+    /// Writes the trace index snapshot now (at shutdown, so that the next start loads it). Nothing when the
+    /// platform keeps none.
+    pub async fn save_index_snapshot(
+        &self,
+    ) -> Result<Option<crate::tracer::SnapshotFigures>, crate::tracer::SnapshotError> {
+        let Some(path) = &self.index_snapshot else {
+            return Ok(None);
+        };
+        self.catch_up_index().await;
+        self.tracer
+            .save_snapshot(self.store.as_ref(), path)
+            .await
+            .map(Some)
     }
 
     /// Brings the trace index up to date (another process, such as `coldtrace import`, may have written to the

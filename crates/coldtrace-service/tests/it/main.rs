@@ -330,3 +330,5 @@ async fn publication_and_incidents_follow_the_regulators_province() {
     assert_eq!(v.open_tasks, 1);
     assert_eq!(v.outstanding, 10.0);
 }
+
+mod snapshot;

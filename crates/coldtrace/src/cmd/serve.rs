@@ -80,6 +80,7 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
     let mut config = PlatformConfig::new(tier.clone());
     config.checkpoints = Some(coldtrace_service::audit::CheckpointConfig::in_dir(&data));
     config.checks = checks;
+    config.index_snapshot = Some(data.join(coldtrace_service::platform::SNAPSHOT_FILE));
     if let Tier::Province(p) = &tier {
         let p = p.as_str().to_string();
         let issuer = match scheme.as_deref() {
@@ -174,6 +175,16 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
     .await?;
     // Everything answered is in the audit trail, and its tail is published, before the process ends.
     platform.audit.checkpoint().await;
+    // The next start loads the trace index instead of rebuilding it.
+    match platform.save_index_snapshot().await {
+        Ok(Some(f)) => tracing::info!(
+            movements = f.movements,
+            seconds = f.seconds,
+            "trace index snapshot written"
+        ),
+        Ok(None) => {}
+        Err(e) => tracing::error!(error = %e, "writing the trace index snapshot failed"),
+    }
     Ok(())
 }
 

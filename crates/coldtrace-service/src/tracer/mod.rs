@@ -15,6 +15,9 @@ use coldtrace_trace::{
 };
 use uuid::Uuid;
 
+mod snapshot;
+pub use snapshot::{SnapshotError, SnapshotFigures};
+
 /// What the directory knows of a trading party.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PartyInfo {
@@ -134,7 +137,7 @@ pub struct Tracer {
     index: RwLock<TraceIndex>,
     dir: RwLock<Directory>,
     /// Serialises catch-ups so that each stored row is applied once.
-    cursor: tokio::sync::Mutex<Cursor>,
+    cursor: std::sync::Arc<tokio::sync::Mutex<Cursor>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -468,7 +471,7 @@ impl Tracer {
         }
     }
 
-    /// Builds the index from everything stored.
+    /// Builds the index from everything stored, laid out contiguously (the time includes the compaction).
     pub async fn rebuild(store: &dyn Store) -> Result<(Tracer, RebuildStats), TraceError> {
         let t = Tracer::new();
         let start = Instant::now();
@@ -476,6 +479,7 @@ impl Tracer {
         let seconds = start.elapsed().as_secs_f64();
         let (movements, lots, bytes) = {
             let mut ix = t.index.write().unwrap_or_else(|p| p.into_inner());
+            ix.compact();
             ix.shrink_to_fit();
             (ix.flows(), ix.lots(), ix.heap_bytes())
         };
@@ -611,6 +615,14 @@ impl Tracer {
     }
 
     /// Imported batches (those with a customs declaration), in a stable order: samples for benchmarks.
+    /// Every batch the directory knows, sorted.
+    pub fn batch_ids(&self) -> Vec<Uuid> {
+        let dir = self.dir.read().unwrap_or_else(|p| p.into_inner());
+        let mut v: Vec<Uuid> = dir.batches.keys().copied().collect();
+        v.sort();
+        v
+    }
+
     pub fn imported_batches(&self) -> Vec<Uuid> {
         let dir = self.dir.read().unwrap_or_else(|p| p.into_inner());
         let mut v: Vec<Uuid> = dir
@@ -928,6 +940,12 @@ impl Tracer {
                 });
             }
         }
+        // In time order, whatever order the index keeps its lists in.
+        a.flows.sort_by(|x, y| {
+            (x.at.as_deref(), x.from, x.to, x.batch, x.via)
+                .cmp(&(y.at.as_deref(), y.from, y.to, y.batch, y.via))
+                .then(x.quantity.total_cmp(&y.quantity))
+        });
         a.direction = direction.into();
         a.mode = mode.into();
         a.took_us = t0.elapsed().as_micros() as u64;
