@@ -709,6 +709,8 @@ async fn a_backup_restores_into_a_store_that_verifies_and_traces_the_same() {
         assert_eq!(r.status(), 200);
     }
     stop(s);
+    // The server left its trace index snapshot for the next start; a backup does not carry it.
+    assert!(data.join("trace-index.snapshot").exists());
     let file = dir.path().join("backup.sqlite");
     let f = file.to_str().unwrap();
     let o = run(&["backup", "--data", d, "--to", f]);
@@ -731,6 +733,7 @@ async fn a_backup_restores_into_a_store_that_verifies_and_traces_the_same() {
         stdout(&o),
         String::from_utf8_lossy(&o.stderr)
     );
+    assert!(!restored.join("trace-index.snapshot").exists());
     // The audit trail verifies against the same published checkpoints, entry for entry.
     let verify = |dir: &str| {
         let o = run(&["audit", "verify", "--data", dir]);
