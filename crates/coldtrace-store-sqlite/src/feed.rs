@@ -29,12 +29,17 @@ impl IndexFeed for SqliteStore {
                     |r| r.get(0),
                 )
                 .optional()?;
-            let last: Option<i64> =
-                c.query_row("SELECT MAX(seq) FROM movements", [], |r| r.get(0))?;
+            let max = |table: &str| -> Result<i64> {
+                let v: Option<i64> =
+                    c.query_row(&format!("SELECT MAX(seq) FROM {table}"), [], |r| r.get(0))?;
+                Ok(v.unwrap_or(0).max(0))
+            };
             Ok(FeedAnchor {
                 store_id,
                 movement_at: at.and_then(|a| a.parse().ok()),
-                last_seq: last.unwrap_or(0).max(0) as u64,
+                last_seq: max("movements")? as u64,
+                last_batch_seq: max("batches")?,
+                last_enterprise_seq: max("enterprises")?,
             })
         })
         .await

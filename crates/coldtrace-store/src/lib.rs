@@ -145,6 +145,10 @@ pub struct FeedAnchor {
     pub movement_at: Option<Uuid>,
     /// The highest movement sequence number stored.
     pub last_seq: u64,
+    /// The highest batch and enterprise sequence numbers stored (a snapshot that read further belongs to a
+    /// store that held more).
+    pub last_batch_seq: i64,
+    pub last_enterprise_seq: i64,
 }
 
 /// What a trace answer needs of a batch and its product.

@@ -159,23 +159,23 @@ pub struct LotQuantities {
 impl LotQuantities {
     /// Inflow minus outflow, negative when the records say more left than came (a ledger check's finding).
     pub fn balance(&self) -> i64 {
-        let inflow = if self.received + self.produced > 0 {
-            self.received + self.produced
-        } else {
-            self.reported_inbound
-        };
-        inflow - self.shipped - self.sold - self.consumed - self.destroyed - self.returned
+        let own = self.received.saturating_add(self.produced);
+        let inflow = if own > 0 { own } else { self.reported_inbound };
+        [
+            self.shipped,
+            self.sold,
+            self.consumed,
+            self.destroyed,
+            self.returned,
+        ]
+        .iter()
+        .fold(inflow, |b, out| b.saturating_sub(*out))
     }
 
     /// What the holder still has: inflow minus outflow, never negative. Inflow is the holder's own receipts
     /// and production, or, when it recorded none, what senders reported.
     pub fn on_hand(&self) -> i64 {
-        let inflow = if self.received + self.produced > 0 {
-            self.received + self.produced
-        } else {
-            self.reported_inbound
-        };
-        (inflow - self.shipped - self.sold - self.consumed - self.destroyed - self.returned).max(0)
+        self.balance().max(0)
     }
 }
 
@@ -364,8 +364,14 @@ impl TraceIndex {
             || self.in_edges(lot).next().is_some()
     }
 
-    /// The lot of `batch` at `holder`, if the holder ever had it.
+    /// The lot of `batch` at `holder`, if the holder has it as the records stand (not a lot only a withdrawn
+    /// record made).
     pub fn lot(&self, batch: &Uuid, holder: &Uuid) -> Option<Ix> {
+        self.any_lot(batch, holder).filter(|l| self.is_live(*l))
+    }
+
+    /// The lot of `batch` at `holder`, if any record ever made it.
+    fn any_lot(&self, batch: &Uuid, holder: &Uuid) -> Option<Ix> {
         let b = self.batch(batch)?;
         let h = self.holder(holder)?;
         if let Some(m) = self.wide.get(&b) {
@@ -412,7 +418,7 @@ impl TraceIndex {
             return;
         };
         for (b, h) in f.lots() {
-            let Some(lot) = self.lot(&b, &h) else {
+            let Some(lot) = self.any_lot(&b, &h) else {
                 continue;
             };
             let mut cur = self.lot_first_mv[lot as usize];
@@ -444,17 +450,19 @@ impl TraceIndex {
     /// Quantities of a lot, from its own movements and what senders reported shipping to it.
     pub fn quantities(&self, lot: Ix) -> LotQuantities {
         let mut q = LotQuantities::default();
+        // Saturating: quantities come from ledgers (and snapshots), and a sum must not overflow.
         for (_, kind, _, qty, _) in self.lot_movements(lot) {
-            match kind {
-                Kind::Receive => q.received += qty,
-                Kind::Produce => q.produced += qty,
-                Kind::Ship => q.shipped += qty,
-                Kind::Sell => q.sold += qty,
-                Kind::Consume => q.consumed += qty,
-                Kind::Destroy => q.destroyed += qty,
-                Kind::Seal => q.sealed += qty,
-                Kind::Return => q.returned += qty,
-            }
+            let field = match kind {
+                Kind::Receive => &mut q.received,
+                Kind::Produce => &mut q.produced,
+                Kind::Ship => &mut q.shipped,
+                Kind::Sell => &mut q.sold,
+                Kind::Consume => &mut q.consumed,
+                Kind::Destroy => &mut q.destroyed,
+                Kind::Seal => &mut q.sealed,
+                Kind::Return => &mut q.returned,
+            };
+            *field = field.saturating_add(qty);
         }
         let mut e = self.lot_in[lot as usize];
         while e != NONE {
@@ -464,7 +472,7 @@ impl TraceIndex {
                 && !self.is_void(edge.mv)
                 && matches!(self.mv_kind[m], Kind::Ship | Kind::Sell | Kind::Return)
             {
-                q.reported_inbound += self.mv_qty[m];
+                q.reported_inbound = q.reported_inbound.saturating_add(self.mv_qty[m]);
             }
             e = edge.next;
         }

@@ -197,7 +197,12 @@ impl Platform {
         };
         let tracer = Arc::new(tracer);
         let caught_up = tracer.catch_up(store.as_ref()).await?;
-        let compaction = tracer.compact_if_scattered();
+        let compaction = {
+            let t = tracer.clone();
+            tokio::task::spawn_blocking(move || t.compact_if_scattered())
+                .await
+                .unwrap_or(None)
+        };
         let (movements, lots, bytes) = tracer.figures();
         tracing::info!(
             movements,
@@ -265,12 +270,13 @@ impl Platform {
                 }
             }));
         }
-        // The trace index snapshot: written now when the index had to be read from the store, then every
+        // The trace index snapshot: written now when the index had to be read from the store or was compacted, then every
         // SNAPSHOT_EVERY when movements arrived.
         if let Some(path) = config.index_snapshot.clone() {
             let tracer = tracer.clone();
             let store = store.clone();
-            let write_now = caught_up > 0;
+            // Also after a compaction, so that the next start does not compact again.
+            let write_now = caught_up > 0 || compaction.is_some();
             tasks.push(tokio::spawn(async move {
                 let mut saved = if write_now { u64::MAX } else { tracer.figures().0 };
                 let mut tick = tokio::time::interval(SNAPSHOT_EVERY);

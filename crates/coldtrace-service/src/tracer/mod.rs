@@ -138,6 +138,8 @@ pub struct Tracer {
     dir: RwLock<Directory>,
     /// Serialises catch-ups so that each stored row is applied once.
     cursor: std::sync::Arc<tokio::sync::Mutex<Cursor>>,
+    /// One snapshot save at a time.
+    save_gate: std::sync::Mutex<()>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -468,6 +470,7 @@ impl Tracer {
             index: RwLock::new(TraceIndex::new()),
             dir: RwLock::new(Directory::default()),
             cursor: Default::default(),
+            save_gate: Default::default(),
         }
     }
 
@@ -614,7 +617,6 @@ impl Tracer {
         v
     }
 
-    /// Imported batches (those with a customs declaration), in a stable order: samples for benchmarks.
     /// Every batch the directory knows, sorted.
     pub fn batch_ids(&self) -> Vec<Uuid> {
         let dir = self.dir.read().unwrap_or_else(|p| p.into_inner());
@@ -623,6 +625,7 @@ impl Tracer {
         v
     }
 
+    /// Imported batches (those with a customs declaration), in a stable order: samples for benchmarks.
     pub fn imported_batches(&self) -> Vec<Uuid> {
         let dir = self.dir.read().unwrap_or_else(|p| p.into_inner());
         let mut v: Vec<Uuid> = dir

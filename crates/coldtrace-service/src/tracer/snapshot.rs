@@ -24,6 +24,12 @@ use super::{BatchInfo, Cursor, Directory, PartyInfo, Text, Tracer};
 
 const MAGIC: &[u8; 8] = b"CTSNAP\x00\x01";
 
+/// What the snapshot's contents were derived by: a snapshot written by another release is set aside, so that a
+/// change in how flows or directories are derived takes effect on upgrade (as a rebuild would).
+const SOFTWARE: &str = env!("CARGO_PKG_VERSION");
+/// Raised when the meaning of the saved contents changes without a release number changing.
+const FORMAT: u32 = 1;
+
 /// Why a snapshot was not written or not used.
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
@@ -66,6 +72,8 @@ pub struct SnapshotFigures {
 
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct Header {
+    format: u32,
+    software: String,
     store_id: Uuid,
     flow_seq: u64,
     flow_id: Option<Uuid>,
@@ -360,8 +368,8 @@ fn read_rest(
 }
 
 impl Tracer {
-    /// Writes the tracer to `path` (atomically: a temporary file, synced, renamed). Catch-ups wait while it is
-    /// written (traces do not); about a second per 10^7 movements.
+    /// Writes the tracer to `path` (atomically: a temporary file, synced, renamed). Catch-ups (and so writes and
+    /// traces, which catch up first) wait while the tracer is serialised, about a second per 10^7 movements.
     pub async fn save_snapshot(
         self: &Arc<Self>,
         store: &dyn Store,
@@ -380,10 +388,15 @@ impl Tracer {
         let me = self.clone();
         let path = path.to_path_buf();
         tokio::task::spawn_blocking(move || {
-            let _catch_ups_wait = guard;
+            // One save at a time (they share the temporary file); catch-ups wait only while the tracer is
+            // serialised, not while the file is synced.
+            let _one_save = me.save_gate.lock().unwrap_or_else(|p| p.into_inner());
+            let catch_ups_wait = guard;
             let ix = me.index.read().unwrap_or_else(|p| p.into_inner());
             let dir = me.dir.read().unwrap_or_else(|p| p.into_inner());
             let header = Header {
+                format: FORMAT,
+                software: SOFTWARE.to_string(),
                 store_id: anchor.store_id,
                 flow_seq: cur.flow,
                 flow_id: anchor.movement_at,
@@ -418,6 +431,7 @@ impl Tracer {
             })();
             drop(dir);
             drop(ix);
+            drop(catch_ups_wait);
             body.map_err(io(&tmp))?;
             let bytes = w.bytes + 4;
             let file = w.inner.into_inner().map_err(|e| io(&tmp)(e.into_error()))?;
@@ -455,11 +469,28 @@ impl Tracer {
         let (header, reader) = tokio::task::spawn_blocking(move || open(&p))
             .await
             .map_err(|e| SnapshotError::Task(e.to_string()))??;
+        if header.format != FORMAT || header.software != SOFTWARE {
+            return Err(SnapshotError::Stale(format!(
+                "it was written by coldtrace {} (format {}), this is {SOFTWARE} (format {FORMAT})",
+                header.software, header.format
+            )));
+        }
         let anchor = store.feed_anchor(header.flow_seq).await?;
         if anchor.store_id != header.store_id {
             return Err(SnapshotError::Stale(format!(
                 "it was made from store {}, this is store {}",
                 header.store_id, anchor.store_id
+            )));
+        }
+        if anchor.last_batch_seq < header.batch_seq
+            || anchor.last_enterprise_seq < header.enterprise_seq
+        {
+            return Err(SnapshotError::Stale(format!(
+                "it read batches to {} and enterprises to {}; the store holds {} and {}",
+                header.batch_seq,
+                header.enterprise_seq,
+                anchor.last_batch_seq,
+                anchor.last_enterprise_seq
             )));
         }
         if anchor.last_seq < header.flow_seq || anchor.movement_at != header.flow_id {
@@ -479,6 +510,7 @@ impl Tracer {
             )));
         }
         let tracer = Tracer {
+            save_gate: Default::default(),
             index: RwLock::new(index),
             dir: RwLock::new(dir),
             cursor: Arc::new(tokio::sync::Mutex::new(Cursor {
