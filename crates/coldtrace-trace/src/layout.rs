@@ -3,19 +3,14 @@
 //! Flows arrive in store order, so a lot's movements and edges are scattered over the arrays and chained by
 //! intrusive lists: at 10^7 movements every step of a search is a cache miss. [`TraceIndex::compact`]
 //! renumbers lots so that the lots of a batch are neighbours, movements so that a lot's movements are
-//! neighbours, and edges so that a lot's outgoing and incoming edges are neighbours. The lists keep their
-//! order, so every answer is the same before and after; only the numbers (and where things sit in memory)
-//! change.
+//! neighbours, and edges so that a lot's outgoing and incoming edges are neighbours. What corrections withdrew
+//! (movements, their edges, and lots only they made) is dropped, so the set of withdrawn movements is empty
+//! afterwards and no search pays for it. The lists keep their order, so every answer is the same before and
+//! after; only the numbers (and where things sit in memory) change.
 
 use std::collections::HashMap;
 
 use crate::{Edge, Ix, NONE, TraceIndex, WIDE};
-
-/// `map[old]`, keeping [`NONE`].
-#[inline]
-fn re(map: &[Ix], old: Ix) -> Ix {
-    if old == NONE { NONE } else { map[old as usize] }
-}
 
 impl TraceIndex {
     /// Lays the index out contiguously (lots by batch, movements by lot, edges by lot). Takes about as long as
@@ -25,59 +20,97 @@ impl TraceIndex {
         let lots = self.lot_batch.len();
         let mvs = self.mv_lot.len();
 
-        // Lots, batch by batch, each batch's chain in its order.
+        // Lots, batch by batch, each batch's chain in its order; a lot that only withdrawn records made is
+        // dropped.
         let mut lot_new = vec![NONE; lots];
         let mut lot_old = Vec::with_capacity(lots);
-        for b in 0..self.batches.len() {
+        let mut batch_first = vec![NONE; self.batches.len()];
+        for (b, first) in batch_first.iter_mut().enumerate() {
             let mut cur = self.batch_first_lot[b];
             while cur != NONE {
-                lot_new[cur as usize] = lot_old.len() as Ix;
-                lot_old.push(cur);
+                if self.is_live(cur) {
+                    if *first == NONE {
+                        *first = lot_old.len() as Ix;
+                    }
+                    lot_new[cur as usize] = lot_old.len() as Ix;
+                    lot_old.push(cur);
+                }
                 cur = self.lot_next_in_batch[cur as usize];
             }
         }
-        debug_assert_eq!(lot_old.len(), lots, "every lot is on its batch's chain");
+        let kept_lots = lot_old.len();
 
-        // Movements, lot by lot (new lot order), each lot's list in its order.
+        // Movements, lot by lot (new lot order), each lot's list in its order, without withdrawn ones.
         let mut mv_new = vec![NONE; mvs];
-        let mut mv_old = Vec::with_capacity(mvs);
-        let mut first_mv = vec![NONE; lots];
+        let mut mv_old = Vec::with_capacity(mvs - self.void.len().min(mvs));
+        let mut first_mv = vec![NONE; kept_lots];
         for (nl, &ol) in lot_old.iter().enumerate() {
             let mut cur = self.lot_first_mv[ol as usize];
-            if cur != NONE {
-                first_mv[nl] = mv_old.len() as Ix;
-            }
             while cur != NONE {
-                mv_new[cur as usize] = mv_old.len() as Ix;
-                mv_old.push(cur);
+                if !self.is_void(cur) {
+                    if first_mv[nl] == NONE {
+                        first_mv[nl] = mv_old.len() as Ix;
+                    }
+                    mv_new[cur as usize] = mv_old.len() as Ix;
+                    mv_old.push(cur);
+                }
                 cur = self.mv_next[cur as usize];
             }
         }
-        debug_assert_eq!(mv_old.len(), mvs, "every movement is on its lot's list");
+        let kept_mvs = mv_old.len();
 
-        // Edges, lot by lot: the outgoing list, then the incoming one.
+        // Edges, lot by lot: the outgoing list, then the incoming one, without withdrawn ones (both ends of a
+        // standing edge are standing lots).
         let mut edges = Vec::with_capacity(self.edges.len());
-        let mut out_head = vec![NONE; lots];
-        let mut in_head = vec![NONE; lots];
+        let mut out_head = vec![NONE; kept_lots];
+        let mut in_head = vec![NONE; kept_lots];
         for (nl, &ol) in lot_old.iter().enumerate() {
             for (head, start) in [
                 (&mut out_head, self.lot_out[ol as usize]),
                 (&mut in_head, self.lot_in[ol as usize]),
             ] {
                 let mut cur = start;
+                let mut last: Option<usize> = None;
                 while cur != NONE {
                     let e = self.edges[cur as usize];
-                    let here = edges.len() as Ix;
-                    if head[nl] == NONE {
-                        head[nl] = here;
-                    }
                     cur = e.next;
+                    if self.is_void(e.mv) {
+                        continue;
+                    }
+                    let here = edges.len();
+                    match last {
+                        None => head[nl] = here as Ix,
+                        Some(l) => {
+                            let prev: &mut Edge = &mut edges[l];
+                            prev.next = here as Ix;
+                        }
+                    }
+                    last = Some(here);
                     edges.push(Edge {
                         other: lot_new[e.other as usize],
                         mv: mv_new[e.mv as usize],
-                        next: if cur == NONE { NONE } else { here + 1 },
+                        next: NONE,
                     });
                 }
+            }
+        }
+
+        // Each holder's chain in its order, without dropped lots.
+        let mut lot_next_in_holder = vec![NONE; kept_lots];
+        let mut holder_first = vec![NONE; self.holders.len()];
+        for (h, first) in holder_first.iter_mut().enumerate() {
+            let mut cur = self.holder_first_lot[h];
+            let mut last: Option<Ix> = None;
+            while cur != NONE {
+                let n = lot_new[cur as usize];
+                if n != NONE {
+                    match last {
+                        None => *first = n,
+                        Some(l) => lot_next_in_holder[l as usize] = n,
+                    }
+                    last = Some(n);
+                }
+                cur = self.lot_next_in_holder[cur as usize];
             }
         }
 
@@ -85,21 +118,16 @@ impl TraceIndex {
             |v: &[Ix], order: &[Ix]| -> Vec<Ix> { order.iter().map(|&o| v[o as usize]).collect() };
         let lot_batch = permute(&self.lot_batch, &lot_old);
         let lot_holder = permute(&self.lot_holder, &lot_old);
-        let lot_next_in_batch: Vec<Ix> = lot_old
-            .iter()
-            .map(|&o| re(&lot_new, self.lot_next_in_batch[o as usize]))
+        let lot_next_in_batch: Vec<Ix> = (0..kept_lots)
+            .map(|n| {
+                let next = n + 1;
+                if next < kept_lots && lot_batch[next] == lot_batch[n] {
+                    next as Ix
+                } else {
+                    NONE
+                }
+            })
             .collect();
-        let lot_next_in_holder: Vec<Ix> = lot_old
-            .iter()
-            .map(|&o| re(&lot_new, self.lot_next_in_holder[o as usize]))
-            .collect();
-        for f in self
-            .batch_first_lot
-            .iter_mut()
-            .chain(self.holder_first_lot.iter_mut())
-        {
-            *f = re(&lot_new, *f);
-        }
 
         let mv_lot: Vec<Ix> = mv_old
             .iter()
@@ -109,10 +137,10 @@ impl TraceIndex {
         let mv_t = permute(&self.mv_t, &mv_old);
         let mv_qty = mv_old.iter().map(|&o| self.mv_qty[o as usize]).collect();
         let mv_seq = permute(&self.mv_seq, &mv_old);
-        let mv_next: Vec<Ix> = (0..mvs)
+        let mv_next: Vec<Ix> = (0..kept_mvs)
             .map(|n| {
                 let next = n + 1;
-                if next < mvs && mv_lot[next] == mv_lot[n] {
+                if next < kept_mvs && mv_lot[next] == mv_lot[n] {
                     next as Ix
                 } else {
                     NONE
@@ -120,17 +148,9 @@ impl TraceIndex {
             })
             .collect();
 
-        self.void = self.void.iter().map(|&m| mv_new[m as usize]).collect();
-        self.wide = self
-            .wide
-            .iter()
-            .map(|(&b, m)| {
-                (
-                    b,
-                    m.iter().map(|(&h, &l)| (h, lot_new[l as usize])).collect(),
-                )
-            })
-            .collect::<HashMap<Ix, HashMap<Ix, Ix>>>();
+        self.void.clear();
+        self.batch_first_lot = batch_first;
+        self.holder_first_lot = holder_first;
         self.lot_batch = lot_batch;
         self.lot_holder = lot_holder;
         self.lot_next_in_batch = lot_next_in_batch;
@@ -145,7 +165,8 @@ impl TraceIndex {
         self.mv_seq = mv_seq;
         self.mv_next = mv_next;
         self.edges = edges;
-        self.compacted = mvs as u64;
+        self.compacted = kept_mvs as u64;
+        self.rebuild_wide();
     }
 
     /// Movements laid out contiguously by the last [`TraceIndex::compact`]; those applied since are chained
