@@ -177,6 +177,16 @@ fn leads_through(best: &IxMap<Hit>, from: Ix, lot: Ix) -> bool {
 }
 
 impl TraceIndex {
+    /// What orders lots of the same time in a search: the batch and the holder, never the lot's number, so
+    /// that an answer (which path, which lot first) is the same after a compaction, a restart or a rebuild.
+    #[inline]
+    fn lot_key(&self, lot: Ix) -> (Uuid, Uuid) {
+        (
+            self.batches[self.lot_batch[lot as usize] as usize],
+            self.holders[self.lot_holder[lot as usize] as usize],
+        )
+    }
+
     /// Runs a trace.
     pub fn trace(&self, q: &Query) -> TraceResult {
         let seeds: Vec<(Ix, Secs, Secs)> = match &q.start {
@@ -224,10 +234,10 @@ impl TraceIndex {
                         depth: 0,
                     },
                 );
-                heap.push(Reverse((since, lot)));
+                heap.push(Reverse((since, self.lot_key(lot), lot)));
             }
         }
-        while let Some(Reverse((s, lot))) = heap.pop() {
+        while let Some(Reverse((s, _, lot))) = heap.pop() {
             let Some(cur) = best.get(&lot).copied() else {
                 continue;
             };
@@ -250,7 +260,7 @@ impl TraceIndex {
                                 depth: cur.depth + 1,
                             },
                         );
-                        heap.push(Reverse((t, next)));
+                        heap.push(Reverse((t, self.lot_key(next), next)));
                     }
                     Some(h) if t < h.time => {
                         h.time = t;
@@ -265,14 +275,14 @@ impl TraceIndex {
                                 },
                             );
                         }
-                        heap.push(Reverse((t, next)));
+                        heap.push(Reverse((t, self.lot_key(next), next)));
                     }
                     Some(_) => {}
                 }
             }
         }
         let mut v: Vec<Hit> = best.into_values().collect();
-        v.sort_by_key(|h| (h.time, h.lot));
+        v.sort_by_cached_key(|h| (h.time, self.lot_key(h.lot)));
         v
     }
 
@@ -291,10 +301,10 @@ impl TraceIndex {
                         depth: 0,
                     },
                 );
-                heap.push((until, lot));
+                heap.push((until, self.lot_key(lot), lot));
             }
         }
-        while let Some((u, lot)) = heap.pop() {
+        while let Some((u, _, lot)) = heap.pop() {
             let Some(cur) = best.get(&lot).copied() else {
                 continue;
             };
@@ -327,7 +337,7 @@ impl TraceIndex {
                                 depth: cur.depth + 1,
                             },
                         );
-                        heap.push((t, prev));
+                        heap.push((t, self.lot_key(prev), prev));
                     }
                     Some(h) if t > h.time => {
                         h.time = t;
@@ -342,14 +352,14 @@ impl TraceIndex {
                                 },
                             );
                         }
-                        heap.push((t, prev));
+                        heap.push((t, self.lot_key(prev), prev));
                     }
                     Some(_) => {}
                 }
             }
         }
         let mut v: Vec<Hit> = best.into_values().collect();
-        v.sort_by_key(|h| (Reverse(h.time), h.lot));
+        v.sort_by_cached_key(|h| (Reverse(h.time), self.lot_key(h.lot)));
         v
     }
 }

@@ -1164,7 +1164,8 @@ fn source_of(ix: &TraceIndex, dir: &Directory, lot: Ix, imported: bool) -> Optio
     let first_in = ix
         .in_edges(lot)
         .filter(|(from, _)| ix.lot_holder(*from) != ix.lot_holder(lot))
-        .map(|(from, mv)| (ix.movement_time(mv), from))
+        // Ties by the store's sequence, not by index numbers, so the seller named is the same after a restart.
+        .map(|(from, mv)| (ix.movement_time(mv), ix.movement_seq(mv), from))
         .min();
     let produced = ix
         .lot_movements(lot)
@@ -1172,7 +1173,7 @@ fn source_of(ix: &TraceIndex, dir: &Directory, lot: Ix, imported: bool) -> Optio
         .map(|m| m.2)
         .min();
     match (first_in, produced) {
-        (Some((t, from)), p) if p.is_none_or(|p| t <= p) => {
+        (Some((t, _, from)), p) if p.is_none_or(|p| t <= p) => {
             let key = ix.holder_id(ix.lot_holder(from));
             let info = party(key);
             let registered = info.is_some_and(|i| i.province.is_some());

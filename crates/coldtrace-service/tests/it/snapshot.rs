@@ -48,8 +48,7 @@ fn national() -> Principal {
     }
 }
 
-/// Every batch's trace, both directions, as the national viewer sees it, without timings and paths (two lots
-/// reached at the same time may be reached by another route of the same time).
+/// Every batch's trace, both directions, as the national viewer sees it, paths included, without timings.
 async fn every_trace(t: &Tracer, store: &dyn Store) -> Vec<Value> {
     let mut out = vec![];
     for b in t.batch_ids() {
@@ -67,9 +66,6 @@ async fn every_trace(t: &Tracer, store: &dyn Store) -> Vec<Value> {
             .unwrap();
         let mut v = serde_json::to_value(&a).unwrap();
         v.as_object_mut().unwrap().remove("took_us");
-        for h in v["holders"].as_array_mut().unwrap() {
-            h.as_object_mut().unwrap().remove("path");
-        }
         out.push(v);
     }
     out

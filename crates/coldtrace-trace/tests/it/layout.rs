@@ -1,5 +1,5 @@
-//! Compaction and snapshots change where things sit, never what the index answers: the same lots, times and
-//! quantities (a path may take another route of the same time where two lots tie) as the index built flow by flow, including after more flows arrive; and a damaged
+//! Compaction and snapshots change where things sit, never what the index answers: the same lots, times, paths
+//! and quantities as the index built flow by flow, including after more flows arrive; and a damaged
 //! snapshot is refused or, if its bytes still make a well-formed index, traced without a panic or a loop.
 
 use std::collections::BTreeMap;
@@ -11,9 +11,9 @@ use uuid::Uuid;
 use super::{Op, op, wide_flows, wide_op};
 
 /// Everything a trace answers, keyed by identities rather than index numbers: per start batch and mode, the
-/// forward and backward hits `(batch, holder) -> time`; per lot, its quantities.
+/// forward and backward hits `(batch, holder) -> (time, path)`; per lot, its quantities.
 type Answers = (
-    BTreeMap<(Uuid, bool, bool), BTreeMap<(Uuid, Uuid), u32>>,
+    BTreeMap<(Uuid, bool, bool), BTreeMap<(Uuid, Uuid), (u32, Vec<(Uuid, Uuid)>)>>,
     BTreeMap<(Uuid, Uuid), coldtrace_trace::LotQuantities>,
 );
 
@@ -48,7 +48,17 @@ fn answers(ix: &TraceIndex) -> Answers {
                                 ix.batch_id(ix.lot_batch(h.lot)),
                                 ix.holder_id(ix.lot_holder(h.lot)),
                             ),
-                            h.time,
+                            (
+                                h.time,
+                                p.iter()
+                                    .map(|st| {
+                                        (
+                                            ix.batch_id(ix.lot_batch(st.lot)),
+                                            ix.holder_id(ix.lot_holder(st.lot)),
+                                        )
+                                    })
+                                    .collect(),
+                            ),
                         )
                     })
                     .collect();
