@@ -233,6 +233,7 @@ pub async fn run(
     // The engine: search and full answer, in memory.
     let mut rows: Vec<Row> = Vec::new();
     let mut single = Vec::new();
+    let mut single_lots = 0usize;
     for b in &batches {
         let t = Instant::now();
         let a = tracer.answer(
@@ -242,8 +243,14 @@ pub async fn run(
             &who,
         );
         single.push(t.elapsed().as_secs_f64() * 1e6);
+        single_lots += a.lots.len();
         std::hint::black_box(a);
     }
+    println!(
+        "single-batch answers list {:.1} lots on average ({} answers)",
+        single_lots as f64 / single.len().max(1) as f64,
+        single.len()
+    );
     let mut est = Vec::new();
     let mut est_sizes = Vec::new();
     for (_, bs) in &establishments {

@@ -101,7 +101,8 @@ impl Hasher for IxHasher {
     }
 }
 
-type IxMap<V> = HashMap<Ix, V, BuildHasherDefault<IxHasher>>;
+/// A map keyed by lot (or movement) index, with [`IxHasher`].
+pub type IxMap<V> = HashMap<Ix, V, BuildHasherDefault<IxHasher>>;
 
 impl TraceResult {
     /// The path from a start to `lot` in the given direction (start first). For many paths of one result, use

@@ -7,7 +7,7 @@
 //! holder-to-lot maps of wide batches and the id maps are derived, not stored. The caller adds what ties a
 //! snapshot to its store (which store, up to which sequence) and a checksum; this module is pure.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io::{Read, Write};
 
 use uuid::Uuid;
@@ -339,7 +339,7 @@ impl TraceIndex {
             mv_next,
             edges,
             flows,
-            void: void.into_iter().collect::<HashSet<Ix>>(),
+            void: void.into_iter().collect(),
             wide: HashMap::new(),
             compacted,
         };

@@ -436,15 +436,43 @@ pub struct FlowOut {
     pub via: &'static str,
 }
 
+/// A time as answers show it: RFC 3339 at UTC+8 (`2026-03-01T08:00:00+08:00`). Written by hand, not through a
+/// general formatter: an answer formats several times per lot, and this is most of what building it costs.
 fn fmt_time(s: Secs) -> Option<String> {
     if s == 0 || s == Secs::MAX {
         return None;
     }
-    jiff::Timestamp::from_millisecond(millis(s)).ok().map(|t| {
-        t.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
-            .strftime("%Y-%m-%dT%H:%M:%S+08:00")
-            .to_string()
-    })
+    let t = millis(s) / 1000 + 8 * 3600;
+    let (days, sod) = (t.div_euclid(86_400), t.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    fn two(out: &mut String, n: i64) {
+        out.push((b'0' + (n / 10) as u8) as char);
+        out.push((b'0' + (n % 10) as u8) as char);
+    }
+    let mut out = String::with_capacity(25);
+    for (n, sep) in [
+        (y / 100, ""),
+        (y % 100, "-"),
+        (m, "-"),
+        (d, "T"),
+        (sod / 3600, ":"),
+        (sod / 60 % 60, ":"),
+        (sod % 60, "+"),
+    ] {
+        two(&mut out, n);
+        out.push_str(sep);
+    }
+    out.push_str("08:00");
+    Some(out)
 }
 
 fn kind_name(k: Kind) -> &'static str {
@@ -994,7 +1022,8 @@ fn build(ix: &TraceIndex, dir: &Directory, r: &TraceResult) -> TraceAnswer {
     // Every lot with its role; a start lot is "start" whichever search reached it.
     let mut lots: Vec<(Ix, Relation, &Hit, bool)> =
         Vec::with_capacity(r.forward.len() + r.backward.len());
-    let bwd_time: HashMap<Ix, Secs> = r.backward.iter().map(|h| (h.lot, h.time)).collect();
+    let bwd_time: coldtrace_trace::IxMap<Secs> =
+        r.backward.iter().map(|h| (h.lot, h.time)).collect();
     for h in &r.forward {
         lots.push((
             h.lot,
@@ -1011,7 +1040,8 @@ fn build(ix: &TraceIndex, dir: &Directory, r: &TraceResult) -> TraceAnswer {
         ));
     }
     // A lot reached both ways (goods returned, a start at one holder among several) is one lot with both times.
-    let fwd_time: HashMap<Ix, Secs> = r.forward.iter().map(|h| (h.lot, h.time)).collect();
+    let fwd_time: coldtrace_trace::IxMap<Secs> =
+        r.forward.iter().map(|h| (h.lot, h.time)).collect();
     for h in &r.backward {
         if fwd_time.contains_key(&h.lot) {
             continue;
@@ -1402,5 +1432,44 @@ impl std::fmt::Display for TimeRule {
             TimeRule::Strict => "strict",
             TimeRule::Conservative => "conservative",
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The hand-written formatter against jiff's, over the whole range of index times.
+    #[test]
+    fn times_are_formatted_as_jiff_formats_them() {
+        let jiff = |s: Secs| {
+            jiff::Timestamp::from_millisecond(millis(s))
+                .unwrap()
+                .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
+                .strftime("%Y-%m-%dT%H:%M:%S+08:00")
+                .to_string()
+        };
+        let mut s: Secs = 1;
+        let mut n = 0;
+        while s < Secs::MAX - 1 {
+            assert_eq!(fmt_time(s).as_deref(), Some(jiff(s).as_str()), "{s}");
+            s = s.saturating_add(7_777 + (s % 86_400));
+            n += 1;
+        }
+        for s in [
+            1,
+            59,
+            60,
+            86_399,
+            86_400,
+            5_097_599,
+            5_097_600,
+            Secs::MAX - 1,
+        ] {
+            assert_eq!(fmt_time(s).as_deref(), Some(jiff(s).as_str()), "{s}");
+        }
+        assert!(n > 50_000);
+        assert_eq!(fmt_time(0), None);
+        assert_eq!(fmt_time(Secs::MAX), None);
     }
 }
