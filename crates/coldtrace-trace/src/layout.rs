@@ -74,7 +74,12 @@ impl TraceIndex {
                 while cur != NONE {
                     let e = self.edges[cur as usize];
                     cur = e.next;
-                    if self.is_void(e.mv) {
+                    // A standing edge's lots and movement are standing; the checks keep a damaged (but
+                    // well-formed) snapshot from leaving an edge to nothing.
+                    if self.is_void(e.mv)
+                        || lot_new[e.other as usize] == NONE
+                        || mv_new[e.mv as usize] == NONE
+                    {
                         continue;
                     }
                     let here = edges.len();

@@ -236,6 +236,10 @@ impl TraceIndex {
     pub fn lots(&self) -> usize {
         self.lot_batch.len()
     }
+    /// Movements withdrawn by corrections that the index still carries (until the next compaction).
+    pub fn withdrawn(&self) -> usize {
+        self.void.len()
+    }
     /// Movements recorded at lots (a transformation records one per input and output line).
     pub fn movements(&self) -> usize {
         self.mv_lot.len()

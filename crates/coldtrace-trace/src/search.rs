@@ -177,14 +177,48 @@ fn leads_through(best: &IxMap<Hit>, from: Ix, lot: Ix) -> bool {
     true
 }
 
+/// Sets every hit's depth to the length of the path its `via` pointers give. A depth is taken from the parent
+/// when a lot is reached, and a parent reached again by a better route later is re-pointed, so depths are settled
+/// once the search is over. The pointers form a forest ([`leads_through`]), so this is one pass.
+fn settle_depths(best: &mut IxMap<Hit>) {
+    let mut done: IxMap<u32> = IxMap::with_capacity_and_hasher(best.len(), Default::default());
+    let lots: Vec<Ix> = best.keys().copied().collect();
+    let mut climbed = Vec::new();
+    for lot in lots {
+        let mut cur = lot;
+        let mut d = loop {
+            if let Some(d) = done.get(&cur) {
+                break *d;
+            }
+            match best.get(&cur).and_then(|h| h.via) {
+                Some((prev, _)) if best.contains_key(&prev) && climbed.len() <= best.len() => {
+                    climbed.push(cur);
+                    cur = prev;
+                }
+                _ => {
+                    done.insert(cur, 0);
+                    break 0;
+                }
+            }
+        };
+        while let Some(l) = climbed.pop() {
+            d += 1;
+            done.insert(l, d);
+        }
+    }
+    for (lot, h) in best.iter_mut() {
+        h.depth = done.get(lot).copied().unwrap_or(0);
+    }
+}
+
 impl TraceIndex {
     /// What orders lots of the same time in a search: the batch and the holder, never the lot's number, so
     /// that an answer (which path, which lot first) is the same after a compaction, a restart or a rebuild.
     #[inline]
-    fn lot_key(&self, lot: Ix) -> (Uuid, Uuid) {
+    fn lot_key(&self, lot: Ix) -> (u128, u128) {
         (
-            self.batches[self.lot_batch[lot as usize] as usize],
-            self.holders[self.lot_holder[lot as usize] as usize],
+            self.batches[self.lot_batch[lot as usize] as usize].as_u128(),
+            self.holders[self.lot_holder[lot as usize] as usize].as_u128(),
         )
     }
 
@@ -282,6 +316,7 @@ impl TraceIndex {
                 }
             }
         }
+        settle_depths(&mut best);
         let mut v: Vec<Hit> = best.into_values().collect();
         v.sort_by_cached_key(|h| (h.time, self.lot_key(h.lot)));
         v
@@ -359,6 +394,7 @@ impl TraceIndex {
                 }
             }
         }
+        settle_depths(&mut best);
         let mut v: Vec<Hit> = best.into_values().collect();
         v.sort_by_cached_key(|h| (Reverse(h.time), self.lot_key(h.lot)));
         v

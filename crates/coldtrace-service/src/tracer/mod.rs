@@ -1072,32 +1072,39 @@ fn build(ix: &TraceIndex, dir: &Directory, r: &TraceResult) -> TraceAnswer {
         establishment_no: None,
         imported: false,
     };
-    let mut holders: BTreeMap<Ix, HolderOut> = BTreeMap::new();
-    let mut batches: BTreeMap<Ix, BatchOut> = BTreeMap::new();
+    // Holders and batches in the order the search reached them (forward by time, then backward), which does not
+    // depend on how the index numbers them.
+    let mut holders: Vec<HolderOut> = Vec::new();
+    let mut holder_at: coldtrace_trace::IxMap<usize> = Default::default();
+    let mut batches: Vec<BatchOut> = Vec::new();
+    let mut batch_at: coldtrace_trace::IxMap<usize> = Default::default();
     let mut earliest = Secs::MAX;
     for (lot, role, hit, forward) in &lots {
         let b = ix.lot_batch(*lot);
         let h = ix.lot_holder(*lot);
         let bid = ix.batch_id(b);
         let info = dir.batches.get(&bid).unwrap_or(&unknown_batch);
-        batches.entry(b).or_insert_with(|| BatchOut {
-            id: bid,
-            batch_no: info.batch_no.clone(),
-            product: info.product.clone(),
-            origin_country: info.origin_country.clone(),
-            establishment_no: info.establishment_no.clone(),
-            unit: info.unit.clone(),
-            role: *role,
-            temperature_excursion: false,
+        batch_at.entry(b).or_insert_with(|| {
+            batches.push(BatchOut {
+                id: bid,
+                batch_no: info.batch_no.clone(),
+                product: info.product.clone(),
+                origin_country: info.origin_country.clone(),
+                establishment_no: info.establishment_no.clone(),
+                unit: info.unit.clone(),
+                role: *role,
+                temperature_excursion: false,
+            });
+            batches.len() - 1
         });
         let qty = ix.quantities(*lot);
         if *forward && hit.time > 0 {
             earliest = earliest.min(hit.time);
         }
-        let holder = holders.entry(h).or_insert_with(|| {
+        let at = *holder_at.entry(h).or_insert_with(|| {
             let key = ix.holder_id(h);
             let p = dir.parties.get(&key).unwrap_or(&unknown_party);
-            HolderOut {
+            holders.push(HolderOut {
                 key,
                 enterprise: p.enterprise,
                 name: p.name.clone(),
@@ -1119,8 +1126,10 @@ fn build(ix: &TraceIndex, dir: &Directory, r: &TraceResult) -> TraceAnswer {
                     &empty,
                 ),
                 on_hand: 0.0,
-            }
+            });
+            holders.len() - 1
         });
+        let holder = &mut holders[at];
         if *forward && hit.time > 0 {
             let t = fmt_time(hit.time);
             if holder.earliest.is_none() || t < holder.earliest {
@@ -1158,15 +1167,15 @@ fn build(ix: &TraceIndex, dir: &Directory, r: &TraceResult) -> TraceAnswer {
         });
     }
     let provinces: BTreeSet<String> = holders
-        .values()
+        .iter()
         .filter_map(|h| h.province.as_deref().map(str::to_string))
         .collect();
     TraceAnswer {
         took_us: 0,
         direction: TraceDirection::default(),
         mode: TimeRule::default(),
-        batches: batches.into_values().collect(),
-        holders: holders.into_values().collect(),
+        batches,
+        holders,
         provinces: provinces.into_iter().collect(),
         earliest: fmt_time(if earliest == Secs::MAX { 0 } else { earliest }),
         flows: Vec::new(),
@@ -1467,6 +1476,14 @@ mod tests {
             Secs::MAX - 1,
         ] {
             assert_eq!(fmt_time(s).as_deref(), Some(jiff(s).as_str()), "{s}");
+        }
+        // Every local midnight (UTC+8), and the seconds either side.
+        let mut m: Secs = 57_600;
+        while m < Secs::MAX - 2 {
+            for s in [m - 1, m, m + 1] {
+                assert_eq!(fmt_time(s).as_deref(), Some(jiff(s).as_str()), "{s}");
+            }
+            m = m.saturating_add(86_400);
         }
         assert!(n > 50_000);
         assert_eq!(fmt_time(0), None);

@@ -530,12 +530,13 @@ impl Tracer {
         ))
     }
 
-    /// Lays the index out contiguously when more than an eighth of it was appended since the last compaction
-    /// (traces wait meanwhile: call it before serving). Answers the seconds spent, `None` when it was not needed.
+    /// Lays the index out contiguously when more than an eighth of it was appended since the last compaction, or
+    /// when corrections withdrew movements it still carries (traces wait meanwhile: call it before serving). Answers the seconds spent, `None` when it was not needed.
     pub fn compact_if_scattered(&self) -> Option<f64> {
         let mut ix = self.index.write().unwrap_or_else(|p| p.into_inner());
         let scattered = ix.movements() as u64 - ix.compacted();
-        if scattered == 0 || scattered * 8 < ix.movements() as u64 {
+        let scattered_enough = scattered > 0 && scattered * 8 >= ix.movements() as u64;
+        if !scattered_enough && ix.withdrawn() == 0 {
             return None;
         }
         let t = Instant::now();
