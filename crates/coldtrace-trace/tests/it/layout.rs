@@ -12,8 +12,9 @@ use super::{Op, op, wide_flows, wide_op};
 
 /// Everything a trace answers, keyed by identities rather than index numbers: per start batch and mode, the
 /// forward and backward hits `(batch, holder) -> (time, path)`; per lot, its quantities.
+type Hits = BTreeMap<(Uuid, Uuid), (u32, Vec<(Uuid, Uuid)>)>;
 type Answers = (
-    BTreeMap<(Uuid, bool, bool), BTreeMap<(Uuid, Uuid), (u32, Vec<(Uuid, Uuid)>)>>,
+    BTreeMap<(Uuid, bool, bool), Hits>,
     BTreeMap<(Uuid, Uuid), coldtrace_trace::LotQuantities>,
 );
 
@@ -33,7 +34,7 @@ fn answers(ix: &TraceIndex) -> Answers {
                 mode,
             });
             for (forward, hits) in [(true, &r.forward), (false, &r.backward)] {
-                let m: BTreeMap<(Uuid, Uuid), (u32, Vec<(Uuid, Uuid)>)> = hits
+                let m: Hits = hits
                     .iter()
                     .map(|h| {
                         // Every path leads back to a start through recorded flows.
