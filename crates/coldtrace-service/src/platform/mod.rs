@@ -83,8 +83,8 @@ pub struct PlatformConfig {
     /// The province's policy for the ledger checks (defaults per rule where it chose none).
     pub checks: coldtrace_domain::checks::CheckPolicy,
     /// Where the trace index snapshot is kept (`DATA/trace-index.snapshot` under `coldtrace serve`): loaded at
-    /// start when it belongs to the store, written after a rebuild, every [`SNAPSHOT_EVERY`] when movements
-    /// arrived, and at shutdown. None: the index is rebuilt from the store at every start.
+    /// start when it belongs to the store, written after a rebuild, and every [`SNAPSHOT_EVERY`] and at shutdown
+    /// when movements arrived since the last one. None: the index is rebuilt from the store at every start.
     pub index_snapshot: Option<std::path::PathBuf>,
 }
 
@@ -122,6 +122,15 @@ pub const SNAPSHOT_EVERY: std::time::Duration = std::time::Duration::from_secs(3
 /// The snapshot file's name in a data directory.
 pub const SNAPSHOT_FILE: &str = "trace-index.snapshot";
 
+/// Records that a snapshot holding `movements` was written. Saves can finish out of order (the periodic one and
+/// the one at shutdown), and the index only grows, so the larger count stands.
+fn mark_saved(saved: &std::sync::atomic::AtomicU64, movements: u64) {
+    use std::sync::atomic::Ordering;
+    let _ = saved.fetch_update(Ordering::AcqRel, Ordering::Acquire, |cur| {
+        (cur == u64::MAX || movements > cur).then_some(movements)
+    });
+}
+
 /// Why a platform could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -156,6 +165,8 @@ pub struct Platform {
     pub checks: coldtrace_domain::checks::CheckPolicy,
     /// Where the trace index snapshot is kept, if anywhere.
     index_snapshot: Option<std::path::PathBuf>,
+    /// Movements in the index when the snapshot was last written (`u64::MAX`: it must be written).
+    snapshot_flows: Arc<std::sync::atomic::AtomicU64>,
     /// The snapshot the trace index was loaded from at start (`None`: built from the store).
     pub index_loaded: Option<crate::tracer::SnapshotFigures>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -272,19 +283,24 @@ impl Platform {
         }
         // The trace index snapshot: written now when the index had to be read from the store or was compacted, then every
         // SNAPSHOT_EVERY when movements arrived.
+        let snapshot_flows = Arc::new(std::sync::atomic::AtomicU64::new(
+            if caught_up > 0 || compaction.is_some() {
+                u64::MAX
+            } else {
+                tracer.figures().0
+            },
+        ));
         if let Some(path) = config.index_snapshot.clone() {
             let tracer = tracer.clone();
             let store = store.clone();
-            // Also after a compaction, so that the next start does not compact again.
-            let write_now = caught_up > 0 || compaction.is_some();
+            let saved = snapshot_flows.clone();
             tasks.push(tokio::spawn(async move {
-                let mut saved = if write_now { u64::MAX } else { tracer.figures().0 };
                 let mut tick = tokio::time::interval(SNAPSHOT_EVERY);
                 loop {
-                    if saved != tracer.figures().0 {
+                    if saved.load(std::sync::atomic::Ordering::Acquire) != tracer.figures().0 {
                         match tracer.save_snapshot(store.as_ref(), &path).await {
                             Ok(f) => {
-                                saved = f.movements;
+                                mark_saved(&saved, f.movements);
                                 tracing::info!(movements = f.movements, bytes = f.bytes, seconds = f.seconds, "trace index snapshot written");
                             }
                             Err(e) => tracing::error!(error = %e, "writing the trace index snapshot failed"),
@@ -310,6 +326,7 @@ impl Platform {
         let platform = Self {
             store,
             index_snapshot: config.index_snapshot,
+            snapshot_flows,
             index_loaded: from_snapshot,
             tier: config.tier,
             tracer,
@@ -328,19 +345,24 @@ impl Platform {
         Ok(platform)
     }
 
-    /// Writes the trace index snapshot now (at shutdown, so that the next start loads it). Nothing when the
-    /// platform keeps none.
+    /// Writes the trace index snapshot now (at shutdown, so that the next start loads it), unless it already
+    /// holds every movement the index does (a snapshot and the catch-up after it give the same index, so one
+    /// that only lacks other rows is still good). Nothing when the platform keeps none. When this returns, a
+    /// whole snapshot of the current index is on disk.
     pub async fn save_index_snapshot(
         &self,
     ) -> Result<Option<crate::tracer::SnapshotFigures>, crate::tracer::SnapshotError> {
+        use std::sync::atomic::Ordering;
         let Some(path) = &self.index_snapshot else {
             return Ok(None);
         };
         self.catch_up_index().await;
-        self.tracer
-            .save_snapshot(self.store.as_ref(), path)
-            .await
-            .map(Some)
+        if self.snapshot_flows.load(Ordering::Acquire) == self.tracer.figures().0 {
+            return Ok(None);
+        }
+        let f = self.tracer.save_snapshot(self.store.as_ref(), path).await?;
+        mark_saved(&self.snapshot_flows, f.movements);
+        Ok(Some(f))
     }
 
     /// Brings the trace index up to date (another process, such as `coldtrace import`, may have written to the
