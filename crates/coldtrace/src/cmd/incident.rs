@@ -3,8 +3,8 @@
 use anyhow::Context;
 use coldtrace_domain::incident::IncidentKind;
 use coldtrace_domain::{EventTime, Principal, ProvinceCode, Role, TraceCode};
+use coldtrace_service::TraceFrom;
 use coldtrace_service::incidents::{self, IncidentView, OpenIncident};
-use coldtrace_service::{TraceFrom, Tracer};
 use coldtrace_store::prelude::*;
 use uuid::Uuid;
 
@@ -72,7 +72,7 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
                 .batch_by_code(&c.key)
                 .await?
                 .with_context(|| format!("no batch carries the code {code}"))?;
-            let (tracer, _) = Tracer::rebuild(store.as_ref()).await?;
+            let tracer = super::tracer_for(store.as_ref(), &data).await?;
             let positive_at = match positive_at {
                 Some(t) => {
                     EventTime::parse(&t).map_err(|e| anyhow::anyhow!("--positive-at: {e}"))?

@@ -6,7 +6,7 @@ use std::io::Write;
 use anyhow::Context;
 use coldtrace_domain::{Principal, TraceCode};
 use coldtrace_service::platform::trace::{TimeRule, TraceDirection};
-use coldtrace_service::{TraceFrom, TraceRequest, Tracer, export};
+use coldtrace_service::{TraceFrom, TraceRequest, export};
 
 use crate::settings::Settings;
 
@@ -45,11 +45,7 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
         .batch_by_code(&code.key)
         .await?
         .with_context(|| format!("no batch carries the code {}", a.code))?;
-    let (tracer, stats) = Tracer::rebuild(store.as_ref()).await?;
-    eprintln!(
-        "trace index: {} movements, {} lots, built in {:.2} s ({:.0} movements/s)",
-        stats.movements, stats.lots, stats.seconds, stats.movements_per_second
-    );
+    let tracer = super::tracer_for(store.as_ref(), &data).await?;
     let req = TraceRequest {
         from: TraceFrom::Batch(batch),
         direction: a.direction.into(),
