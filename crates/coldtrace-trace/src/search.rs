@@ -177,6 +177,40 @@ fn leads_through(best: &IxMap<Hit>, from: Ix, lot: Ix) -> bool {
     true
 }
 
+/// Records that the search reached `to` at `t` through `via` (a lot and a movement), when `t` is `better` than
+/// what it had; answers whether it was (and so whether `to` is searched from again). A lot whose time improves
+/// through a path that passes through itself keeps the path it was reached by ([`leads_through`]). Depths are
+/// settled after the search ([`settle_depths`]).
+fn reach(
+    best: &mut IxMap<Hit>,
+    to: Ix,
+    t: Secs,
+    via: (Ix, Ix),
+    better: impl Fn(Secs, Secs) -> bool,
+) -> bool {
+    match best.get(&to) {
+        Some(h) if !better(t, h.time) => false,
+        Some(_) if leads_through(best, via.0, to) => {
+            if let Some(h) = best.get_mut(&to) {
+                h.time = t;
+            }
+            true
+        }
+        _ => {
+            best.insert(
+                to,
+                Hit {
+                    lot: to,
+                    time: t,
+                    via: Some(via),
+                    depth: 0,
+                },
+            );
+            true
+        }
+    }
+}
+
 /// Sets every hit's depth to the length of the path its `via` pointers give. A depth is taken from the parent
 /// when a lot is reached, and a parent reached again by a better route later is re-pointed, so depths are settled
 /// once the search is over. The pointers form a forest ([`leads_through`]), so this is one pass.
@@ -284,35 +318,8 @@ impl TraceIndex {
                 if mode == TimeMode::Strict && t < s {
                     continue;
                 }
-                match best.get_mut(&next) {
-                    None => {
-                        best.insert(
-                            next,
-                            Hit {
-                                lot: next,
-                                time: t,
-                                via: Some((lot, mv)),
-                                depth: cur.depth + 1,
-                            },
-                        );
-                        heap.push(Reverse((t, self.lot_key(next), next)));
-                    }
-                    Some(h) if t < h.time => {
-                        h.time = t;
-                        if !leads_through(&best, lot, next) {
-                            best.insert(
-                                next,
-                                Hit {
-                                    lot: next,
-                                    time: t,
-                                    via: Some((lot, mv)),
-                                    depth: cur.depth + 1,
-                                },
-                            );
-                        }
-                        heap.push(Reverse((t, self.lot_key(next), next)));
-                    }
-                    Some(_) => {}
+                if reach(&mut best, next, t, (lot, mv), |new, old| new < old) {
+                    heap.push(Reverse((t, self.lot_key(next), next)));
                 }
             }
         }
@@ -362,35 +369,8 @@ impl TraceIndex {
                 if t > limit {
                     continue;
                 }
-                match best.get_mut(&prev) {
-                    None => {
-                        best.insert(
-                            prev,
-                            Hit {
-                                lot: prev,
-                                time: t,
-                                via: Some((lot, mv)),
-                                depth: cur.depth + 1,
-                            },
-                        );
-                        heap.push((t, self.lot_key(prev), prev));
-                    }
-                    Some(h) if t > h.time => {
-                        h.time = t;
-                        if !leads_through(&best, lot, prev) {
-                            best.insert(
-                                prev,
-                                Hit {
-                                    lot: prev,
-                                    time: t,
-                                    via: Some((lot, mv)),
-                                    depth: cur.depth + 1,
-                                },
-                            );
-                        }
-                        heap.push((t, self.lot_key(prev), prev));
-                    }
-                    Some(_) => {}
+                if reach(&mut best, prev, t, (lot, mv), |new, old| new > old) {
+                    heap.push((t, self.lot_key(prev), prev));
                 }
             }
         }

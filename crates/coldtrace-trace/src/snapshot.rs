@@ -38,45 +38,35 @@ impl<W: Write> Out<'_, W> {
     fn u64(&mut self, v: u64) -> std::io::Result<()> {
         self.0.write_all(&v.to_le_bytes())
     }
-    fn u32s(&mut self, v: &[u32]) -> std::io::Result<()> {
+    /// `v`'s length, then its elements of `N` bytes each (as `f` gives them), written a chunk at a time.
+    fn elems<T, const N: usize>(
+        &mut self,
+        v: &[T],
+        f: impl Fn(&T) -> [u8; N],
+    ) -> std::io::Result<()> {
         self.u64(v.len() as u64)?;
-        let mut buf = Vec::with_capacity(CHUNK * 4);
+        let mut buf = Vec::with_capacity(CHUNK * N);
         for c in v.chunks(CHUNK) {
             buf.clear();
             for x in c {
-                buf.extend_from_slice(&x.to_le_bytes());
+                buf.extend_from_slice(&f(x));
             }
             self.0.write_all(&buf)?;
         }
         Ok(())
     }
+    fn u32s(&mut self, v: &[u32]) -> std::io::Result<()> {
+        self.elems(v, |x| x.to_le_bytes())
+    }
     fn i64s(&mut self, v: &[i64]) -> std::io::Result<()> {
-        self.u64(v.len() as u64)?;
-        let mut buf = Vec::with_capacity(CHUNK * 8);
-        for c in v.chunks(CHUNK) {
-            buf.clear();
-            for x in c {
-                buf.extend_from_slice(&x.to_le_bytes());
-            }
-            self.0.write_all(&buf)?;
-        }
-        Ok(())
+        self.elems(v, |x| x.to_le_bytes())
     }
     fn bytes(&mut self, v: &[u8]) -> std::io::Result<()> {
         self.u64(v.len() as u64)?;
         self.0.write_all(v)
     }
     fn uuids(&mut self, v: &[Uuid]) -> std::io::Result<()> {
-        self.u64(v.len() as u64)?;
-        let mut buf = Vec::with_capacity(CHUNK * 16);
-        for c in v.chunks(CHUNK) {
-            buf.clear();
-            for x in c {
-                buf.extend_from_slice(x.as_bytes());
-            }
-            self.0.write_all(&buf)?;
-        }
-        Ok(())
+        self.elems(v, |x| *x.as_bytes())
     }
 }
 

@@ -152,6 +152,24 @@ impl<'a> Mapper<'a> {
             .map(|b| b.record.unit.as_str().to_string()))
     }
 
+    /// Why a line cannot be counted against its batch: its unit cannot be read, or differs from the batch's (a
+    /// line moves goods in the unit its batch is kept in). `None` when it can.
+    async fn unit_problem(
+        &self,
+        uri: &str,
+        uom: Option<&str>,
+        is_epc: bool,
+        batch: Uuid,
+    ) -> Result<Option<String>, coldtrace_store::StoreError> {
+        Ok(match (line_unit(uom, is_epc), self.unit_of(batch).await?) {
+            (Ok(u), Some(bu)) if u != bu => Some(format!(
+                "{uri}: counted in {u}, but the batch is kept in {bu}"
+            )),
+            (Err(r), _) => Some(format!("{uri}: {r}")),
+            _ => None,
+        })
+    }
+
     async fn party(
         &self,
         e: &Event,
@@ -325,20 +343,9 @@ impl<'a> Mapper<'a> {
                             .push(note(format!("{uri}: a quantity is needed for the trace")));
                         continue;
                     };
-                    let is_epc = n < epcs;
-                    match (line_unit(uom.as_deref(), is_epc), self.unit_of(b).await?) {
-                        (Ok(u), Some(bu)) if u == bu => {}
-                        (Ok(u), Some(bu)) => {
-                            out.errors.push(note(format!(
-                                "{uri}: counted in {u}, but the batch is kept in {bu}"
-                            )));
-                            continue;
-                        }
-                        (Err(r), _) => {
-                            out.errors.push(note(format!("{uri}: {r}")));
-                            continue;
-                        }
-                        (Ok(_), None) => {}
+                    if let Some(r) = self.unit_problem(&uri, uom.as_deref(), n < epcs, b).await? {
+                        out.errors.push(note(r));
+                        continue;
                     }
                     match by_batch.iter_mut().find(|x| x.0 == b) {
                         Some(x) => x.1 += q,
@@ -404,21 +411,12 @@ impl<'a> Mapper<'a> {
                         continue;
                     };
                     // An input is consumed in its batch's unit, as a shipment is.
-                    match (
-                        line_unit(uom.as_deref(), n < input_epcs),
-                        self.unit_of(b).await?,
-                    ) {
-                        (Ok(u), Some(bu)) if u != bu => {
-                            out.errors.push(note(format!(
-                                "{uri}: counted in {u}, but the batch is kept in {bu}"
-                            )));
-                            continue;
-                        }
-                        (Err(r), _) => {
-                            out.errors.push(note(format!("{uri}: {r}")));
-                            continue;
-                        }
-                        _ => {}
+                    if let Some(r) = self
+                        .unit_problem(&uri, uom.as_deref(), n < input_epcs, b)
+                        .await?
+                    {
+                        out.errors.push(note(r));
+                        continue;
                     }
                     match quantity(q, &uri) {
                         Ok(q) => inputs.push(LineDraft {

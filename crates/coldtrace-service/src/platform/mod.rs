@@ -186,28 +186,20 @@ impl Platform {
     /// Background tasks stop when the platform is dropped.
     pub async fn start(store: Arc<dyn Store>, config: PlatformConfig) -> Result<Self, StartError> {
         let t = std::time::Instant::now();
-        let (tracer, from_snapshot) = match &config.index_snapshot {
-            Some(path) if path.exists() => {
-                match Tracer::load_snapshot(store.as_ref(), path).await {
-                    Ok((tracer, f)) => {
-                        tracing::info!(
-                            movements = f.movements,
-                            bytes = f.bytes,
-                            seconds = f.seconds,
-                            "trace index snapshot loaded"
-                        );
-                        (tracer, Some(f))
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "trace index snapshot set aside: rebuilding from the store");
-                        (Tracer::new(), None)
-                    }
-                }
-            }
-            _ => (Tracer::new(), None),
-        };
-        let tracer = Arc::new(tracer);
-        let caught_up = tracer.catch_up(store.as_ref()).await?;
+        let opened = Tracer::open(store.as_ref(), config.index_snapshot.as_deref()).await?;
+        if let Some(f) = &opened.loaded {
+            tracing::info!(
+                movements = f.movements,
+                bytes = f.bytes,
+                seconds = f.seconds,
+                "trace index snapshot loaded"
+            );
+        }
+        if let Some(e) = &opened.set_aside {
+            tracing::warn!(error = %e, "trace index snapshot set aside: rebuilding from the store");
+        }
+        let (from_snapshot, caught_up) = (opened.loaded, opened.caught_up);
+        let tracer = Arc::new(opened.tracer);
         let compaction = {
             let t = tracer.clone();
             tokio::task::spawn_blocking(move || t.compact_if_scattered())

@@ -16,7 +16,7 @@ use coldtrace_trace::{
 use uuid::Uuid;
 
 mod snapshot;
-pub use snapshot::{SnapshotError, SnapshotFigures};
+pub use snapshot::{Opened, SnapshotError, SnapshotFigures};
 
 /// What the directory knows of a trading party.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

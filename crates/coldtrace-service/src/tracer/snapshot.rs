@@ -59,6 +59,17 @@ impl From<coldtrace_trace::SnapshotError> for SnapshotError {
     }
 }
 
+/// A tracer as [`Tracer::open`] gives it, with how it came to be.
+pub struct Opened {
+    pub tracer: Tracer,
+    /// The snapshot it was loaded from.
+    pub loaded: Option<SnapshotFigures>,
+    /// Why a snapshot that was there was not used.
+    pub set_aside: Option<SnapshotError>,
+    /// Movements read from the store after the snapshot (all of them without one).
+    pub caught_up: u64,
+}
+
 /// What a save or a load did.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct SnapshotFigures {
@@ -528,6 +539,29 @@ impl Tracer {
                 seconds: start.elapsed().as_secs_f64(),
             },
         ))
+    }
+
+    /// The tracer a process starts with: loaded from the snapshot at `snapshot` when there is one that belongs
+    /// to the store (else empty), then caught up with the store. `coldtrace serve` and the one-off commands
+    /// start the same way.
+    pub async fn open(
+        store: &dyn Store,
+        snapshot: Option<&Path>,
+    ) -> Result<Opened, super::TraceError> {
+        let (tracer, loaded, set_aside) = match snapshot {
+            Some(path) if path.exists() => match Tracer::load_snapshot(store, path).await {
+                Ok((tracer, f)) => (tracer, Some(f), None),
+                Err(e) => (Tracer::new(), None, Some(e)),
+            },
+            _ => (Tracer::new(), None, None),
+        };
+        let caught_up = tracer.catch_up(store).await?;
+        Ok(Opened {
+            tracer,
+            loaded,
+            set_aside,
+            caught_up,
+        })
     }
 
     /// Lays the index out contiguously when more than an eighth of it was appended since the last compaction, or

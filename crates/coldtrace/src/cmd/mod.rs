@@ -19,35 +19,31 @@ use anyhow::Context;
 use coldtrace_store_sqlite::SqliteStore;
 
 /// Opens the embedded store of a data directory.
-/// The trace index for a one-off command: loaded from the data directory's snapshot (the one `coldtrace serve`
-/// keeps) and caught up when it belongs to the store, else built from the store. Prints which, and how long.
+/// The trace index for a one-off command, as `coldtrace serve` starts it ([`coldtrace_service::Tracer::open`]):
+/// from the data directory's snapshot and the store after it, or from the store alone. Prints which, and how long.
 pub async fn tracer_for(
     store: &SqliteStore,
     data: &std::path::Path,
 ) -> anyhow::Result<coldtrace_service::Tracer> {
-    use coldtrace_service::Tracer;
+    let t = std::time::Instant::now();
     let path = data.join(coldtrace_service::platform::SNAPSHOT_FILE);
-    if path.exists() {
-        let t = std::time::Instant::now();
-        match Tracer::load_snapshot(store, &path).await {
-            Ok((tracer, f)) => {
-                let caught_up = tracer.catch_up(store).await?;
-                eprintln!(
-                    "trace index: {} movements from the snapshot and {caught_up} from the store, ready in {:.2} s",
-                    f.movements,
-                    t.elapsed().as_secs_f64()
-                );
-                return Ok(tracer);
-            }
-            Err(e) => eprintln!("{e}: building the trace index from the store"),
-        }
+    let o = coldtrace_service::Tracer::open(store, Some(&path)).await?;
+    if let Some(e) = &o.set_aside {
+        eprintln!("{e}: building the trace index from the store");
     }
-    let (tracer, stats) = Tracer::rebuild(store).await?;
-    eprintln!(
-        "trace index: {} movements, {} lots, built in {:.2} s ({:.0} movements/s)",
-        stats.movements, stats.lots, stats.seconds, stats.movements_per_second
-    );
-    Ok(tracer)
+    let seconds = t.elapsed().as_secs_f64();
+    match &o.loaded {
+        Some(f) => eprintln!(
+            "trace index: {} movements from the snapshot and {} from the store, ready in {seconds:.2} s",
+            f.movements, o.caught_up
+        ),
+        None => eprintln!(
+            "trace index: {} movements, built in {seconds:.2} s ({:.0} movements/s)",
+            o.caught_up,
+            o.caught_up as f64 / seconds.max(1e-9)
+        ),
+    }
+    Ok(o.tracer)
 }
 
 pub fn open_store(data: &std::path::Path) -> anyhow::Result<Arc<SqliteStore>> {
