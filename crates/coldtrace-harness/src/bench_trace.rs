@@ -61,25 +61,38 @@ fn prepare_sql(
     let t = Instant::now();
     conn.execute_batch(
         "PRAGMA aux.journal_mode = OFF; PRAGMA aux.synchronous = OFF; PRAGMA cache_size = -262144;
+         -- The movements with their ids as text, as the recursive CTE's tables key them.
+         CREATE TABLE aux.mv AS SELECT m.seq, m.kind, (SELECT id FROM ids WHERE n = m.holder) AS holder,
+             (SELECT id FROM ids WHERE n = m.holder_key) AS holder_key, (SELECT id FROM ids WHERE n = m.batch) AS batch_id,
+             (SELECT id FROM ids WHERE n = cp.party) AS counterparty_key, cp.name AS counterparty_name,
+             m.quantity_milli, m.at_ms
+           FROM movements m LEFT JOIN counterparties cp ON cp.n = m.counterparty;
+         CREATE INDEX aux.mv_seq ON mv (seq);
+         CREATE INDEX aux.mv_batch ON mv (batch_id, holder_key);
+         CREATE INDEX aux.mv_holder ON mv (holder_key, at_ms);
+         CREATE TABLE aux.ml AS SELECT movement_seq, role, (SELECT id FROM ids WHERE n = batch) AS batch_id, quantity_milli
+           FROM movement_lines;
+         CREATE INDEX aux.ml_seq ON ml (movement_seq);
+         CREATE INDEX aux.ml_batch ON ml (batch_id);
          CREATE TABLE aux.trace_edges (fb TEXT NOT NULL, fh TEXT NOT NULL, tb TEXT NOT NULL, th TEXT NOT NULL, t INTEGER NOT NULL);
          INSERT INTO aux.trace_edges
-           SELECT batch_id, holder_key, batch_id, counterparty_key, at_ms FROM movements
+           SELECT batch_id, holder_key, batch_id, counterparty_key, at_ms FROM aux.mv
             WHERE kind IN ('ship', 'sell', 'return') AND counterparty_key IS NOT NULL AND batch_id IS NOT NULL
            UNION ALL
-           SELECT batch_id, counterparty_key, batch_id, holder_key, at_ms FROM movements
+           SELECT batch_id, counterparty_key, batch_id, holder_key, at_ms FROM aux.mv
             WHERE kind = 'receive' AND counterparty_key IS NOT NULL AND batch_id IS NOT NULL
            UNION ALL
-           SELECT i.batch_id, m.holder_key, o.batch_id, m.holder_key, m.at_ms FROM movements m
-             JOIN movement_lines i ON i.movement_seq = m.seq AND i.role = 'in'
-             JOIN movement_lines o ON o.movement_seq = m.seq AND o.role = 'out';
+           SELECT i.batch_id, m.holder_key, o.batch_id, m.holder_key, m.at_ms FROM aux.mv m
+             JOIN aux.ml i ON i.movement_seq = m.seq AND i.role = 'in'
+             JOIN aux.ml o ON o.movement_seq = m.seq AND o.role = 'out';
          CREATE INDEX aux.trace_edges_from ON trace_edges (fb, fh, t);
          CREATE INDEX aux.trace_edges_to ON trace_edges (tb, th, t);
          CREATE TABLE aux.party (h TEXT PRIMARY KEY, name TEXT, region TEXT, phone TEXT) WITHOUT ROWID;
          INSERT OR IGNORE INTO aux.party
            SELECT m.holder_key, e.name, e.region, json_extract(e.body, '$.contact.phone')
-             FROM (SELECT holder_key, MIN(holder) AS holder FROM movements GROUP BY holder_key) m
+             FROM (SELECT holder_key, MIN(holder) AS holder FROM aux.mv GROUP BY holder_key) m
              JOIN enterprises e ON e.id = m.holder;
-         INSERT OR IGNORE INTO aux.party SELECT counterparty_key, MIN(counterparty_name), NULL, NULL FROM movements
+         INSERT OR IGNORE INTO aux.party SELECT counterparty_key, MIN(counterparty_name), NULL, NULL FROM aux.mv
            WHERE counterparty_key IS NOT NULL GROUP BY counterparty_key;
          CREATE TEMP TABLE seeds (b TEXT NOT NULL, h TEXT NOT NULL, PRIMARY KEY (b, h)) WITHOUT ROWID;",
     )?;
@@ -89,9 +102,9 @@ fn prepare_sql(
 const ANSWER_SQL: &str = "SELECT lots.b, lots.h, lots.at, p.name, p.region, p.phone,
     (SELECT COALESCE(SUM(CASE WHEN m.kind = 'receive' THEN m.quantity_milli
                               WHEN m.kind IN ('ship', 'sell', 'destroy', 'return') THEN -m.quantity_milli ELSE 0 END), 0)
-       FROM movements m WHERE m.batch_id = lots.b AND m.holder_key = lots.h)
+       FROM aux.mv m WHERE m.batch_id = lots.b AND m.holder_key = lots.h)
     + (SELECT COALESCE(SUM(CASE WHEN l.role = 'out' THEN l.quantity_milli ELSE -l.quantity_milli END), 0)
-       FROM movement_lines l JOIN movements m3 ON m3.seq = l.movement_seq WHERE l.batch_id = lots.b AND m3.holder_key = lots.h)
+       FROM aux.ml l JOIN aux.mv m3 ON m3.seq = l.movement_seq WHERE l.batch_id = lots.b AND m3.holder_key = lots.h)
   FROM lots LEFT JOIN aux.party p ON p.h = lots.h";
 
 /// Runs one trace in SQL from the seeds in `temp.seeds`; returns the number of (lot, direction) rows answered.
@@ -132,7 +145,7 @@ fn sql_trace(conn: &Connection, forward: bool, backward: bool) -> anyhow::Result
 fn seed_batches(conn: &Connection, batches: &[uuid::Uuid]) -> anyhow::Result<()> {
     conn.execute("DELETE FROM temp.seeds", [])?;
     let mut st = conn.prepare_cached(
-        "INSERT OR IGNORE INTO temp.seeds SELECT batch_id, holder_key FROM movements WHERE batch_id = ?1
+        "INSERT OR IGNORE INTO temp.seeds SELECT batch_id, holder_key FROM aux.mv WHERE batch_id = ?1
          UNION SELECT fb, fh FROM aux.trace_edges WHERE fb = ?1 UNION SELECT tb, th FROM aux.trace_edges WHERE tb = ?1",
     )?;
     for b in batches {
@@ -145,7 +158,7 @@ fn seed_batches(conn: &Connection, batches: &[uuid::Uuid]) -> anyhow::Result<()>
 fn seed_place(conn: &Connection, holder_key: &uuid::Uuid, to_ms: i64) -> anyhow::Result<()> {
     conn.execute("DELETE FROM temp.seeds", [])?;
     conn.prepare_cached(
-        "INSERT OR IGNORE INTO temp.seeds SELECT DISTINCT batch_id, holder_key FROM movements
+        "INSERT OR IGNORE INTO temp.seeds SELECT DISTINCT batch_id, holder_key FROM aux.mv
           WHERE holder_key = ?1 AND at_ms <= ?2 AND batch_id IS NOT NULL",
     )?
     .execute(params![holder_key.to_string(), to_ms])?;
@@ -488,7 +501,7 @@ pub mod pg {
             &client,
             "moves",
             conn,
-            "SELECT seq, batch_id, holder_key, kind, quantity_milli, at_ms FROM movements",
+            "SELECT seq, batch_id, holder_key, kind, quantity_milli, at_ms FROM aux.mv",
             6,
         )
         .await?;
@@ -496,7 +509,7 @@ pub mod pg {
             &client,
             "lines",
             conn,
-            "SELECT movement_seq, role, batch_id, quantity_milli FROM movement_lines",
+            "SELECT movement_seq, role, batch_id, quantity_milli FROM aux.ml",
             4,
         )
         .await?;

@@ -107,7 +107,8 @@ impl CensusStore for SqliteStore {
                     UNION ALL SELECT chain.root, n.id FROM enterprises n JOIN chain ON n.corrects = chain.id)
                  SELECT chain.root, e.uscc, e.name, e.kind, e.region,
                     json_extract(e.body, '$.self_commitment'), json_extract(e.body, '$.self_commitment_on'),
-                    (SELECT m.recorded_at FROM movements m WHERE m.holder = chain.root ORDER BY m.seq DESC LIMIT 1),
+                    (SELECT m.recorded_at FROM movements m WHERE m.holder = (SELECT n FROM ids WHERE id = chain.root)
+                        ORDER BY m.seq DESC LIMIT 1),
                     (SELECT COUNT(*) FROM lot_stock ls WHERE ls.holder = chain.root),
                     (SELECT COUNT(*) FROM lot_stock ls WHERE ls.holder = chain.root AND {BALANCE} > 0),
                     (SELECT COUNT(*) FROM findings f WHERE f.enterprise = chain.root AND f.status = 'open'),
@@ -157,13 +158,14 @@ impl CensusStore for SqliteStore {
         self.read(move |c| {
             let mut s = c.prepare_cached(
                 &format!(
-                    "SELECT m.counterparty_uscc, MAX(m.counterparty_name), COUNT(*), MAX(m.at_ms)
+                    "SELECT cp.uscc, MAX(cp.name), COUNT(*), MAX(m.at_ms)
                      FROM movements m INDEXED BY movements_unregistered
-                     WHERE m.holder_province = ?1 AND m.counterparty_id IS NULL AND m.counterparty_uscc IS NOT NULL
-                       AND substr(m.counterparty_uscc, 3, 2) = ?1 AND {CURRENT}
+                     JOIN counterparties cp ON cp.n = m.counterparty
+                     WHERE m.holder_province = ?1 AND m.counterparty_id IS NULL AND m.counterparty IS NOT NULL
+                       AND cp.uscc != '' AND substr(cp.uscc, 3, 2) = ?1 AND {CURRENT}
                        -- Registered since the movement was written: no longer unknown.
-                       AND NOT EXISTS (SELECT 1 FROM enterprises e WHERE e.uscc = m.counterparty_uscc)
-                     GROUP BY m.counterparty_uscc ORDER BY COUNT(*) DESC, m.counterparty_uscc LIMIT ?2"
+                       AND NOT EXISTS (SELECT 1 FROM enterprises e WHERE e.uscc = cp.uscc)
+                     GROUP BY cp.uscc ORDER BY COUNT(*) DESC, cp.uscc LIMIT ?2"
                 ),
             )?;
             let rows = s

@@ -22,7 +22,7 @@ impl IndexFeed for SqliteStore {
             let store_id = id.parse().map_err(|_| {
                 StoreError::Backend(format!("store_meta.store_id {id:?} is not a UUID").into())
             })?;
-            let at: Option<String> = c
+            let at: Option<Vec<u8>> = c
                 .query_row(
                     "SELECT id FROM movements WHERE seq = ?1",
                     [seq as i64],
@@ -36,7 +36,7 @@ impl IndexFeed for SqliteStore {
             };
             Ok(FeedAnchor {
                 store_id,
-                movement_at: at.and_then(|a| a.parse().ok()),
+                movement_at: at.and_then(|a| Uuid::from_slice(&a).ok()),
                 last_seq: max("movements")? as u64,
                 last_batch_seq: max("batches")?,
                 last_enterprise_seq: max("enterprises")?,
@@ -54,8 +54,8 @@ impl IndexFeed for SqliteStore {
             )?;
             // A correction withdraws the flow it corrects: the index is given that flow to retract.
             for row in rows.iter_mut() {
-                if let Some(id) = row.1.take() {
-                    let old = load_flows(c, "m.id = ?1", params![id])?;
+                if let Some(seq) = row.1.take() {
+                    let old = load_flows(c, "m.seq = ?1", params![seq])?;
                     row.0.retracts = old.into_iter().next().map(|(r, _)| r.flow);
                 }
             }
@@ -98,18 +98,9 @@ impl IndexFeed for SqliteStore {
 
     async fn movements_by_seq(&self, seqs: Vec<u64>) -> StoreResult<Vec<Stored<Movement>>> {
         self.read(move |c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT seq, body, recorded_at, (SELECT x.id FROM movements x WHERE x.corrects = t.id ORDER BY x.seq DESC LIMIT 1)
-                 FROM movements t WHERE t.seq = ?1",
-            )?;
             let mut out = Vec::with_capacity(seqs.len());
             for s in seqs {
-                let row: Option<Row> = stmt
-                    .query_row([s as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-                    .optional()?;
-                if let Some(row) = row {
-                    out.push(to_stored(row)?);
-                }
+                out.extend(crate::movements::read(c, "m.seq = ?1", &[&(s as i64)])?);
             }
             Ok(out)
         })
@@ -119,7 +110,8 @@ impl IndexFeed for SqliteStore {
     async fn handlers_of(&self, seqs: Vec<u64>) -> StoreResult<Vec<HandlerRow>> {
         self.read(move |c| {
             let mut stmt = c.prepare_cached(
-                "SELECT movement_seq, person_key, name, id_no, phone FROM movement_handlers WHERE movement_seq = ?1",
+                "SELECT h.movement_seq, p.person_key, p.name, NULLIF(p.id_no, ''), NULLIF(p.phone, '')
+                 FROM movement_handlers h JOIN people p ON p.n = h.person WHERE h.movement_seq = ?1 ORDER BY h.pos",
             )?;
             let mut out = Vec::new();
             for s in seqs {
@@ -145,7 +137,10 @@ impl IndexFeed for SqliteStore {
         let k = person_key.to_string();
         self.read(move |c| {
             let mut stmt =
-                c.prepare_cached("SELECT movement_seq FROM movement_handlers WHERE person_key = ?1 ORDER BY movement_seq")?;
+                c.prepare_cached(
+                    "SELECT DISTINCT h.movement_seq FROM people p JOIN movement_handlers h ON h.person = p.n
+                     WHERE p.person_key = ?1 ORDER BY h.movement_seq",
+                )?;
             let rows = stmt.query_map([k], |r| r.get::<_, i64>(0))?;
             rows.map(|r| Ok(r? as u64)).collect()
         })
@@ -185,20 +180,21 @@ fn batch_summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, BatchSumma
     ))
 }
 
-/// Movements as flows, with their transformation lines, whether a later record corrects each, and the id of the
+/// Movements as flows, with their transformation lines, whether a later record corrects each, and the seq of the
 /// record each corrects.
 fn load_flows(
     c: &rusqlite::Connection,
     filter: &str,
     args: impl rusqlite::Params,
-) -> Result<Vec<(FlowRow, Option<String>)>> {
+) -> Result<Vec<(FlowRow, Option<i64>)>> {
     let sql = format!(
-        "SELECT m.seq, m.kind, m.holder_key, m.batch_id, m.counterparty_key, m.quantity_milli, m.at_ms,
-                m.counterparty_name, m.counterparty_uscc, m.corrects,
-                EXISTS (SELECT 1 FROM movements c WHERE c.corrects = m.id)
-         FROM movements m WHERE {filter}"
+        "SELECT m.seq, m.kind, (SELECT id FROM ids WHERE n = m.holder_key), (SELECT id FROM ids WHERE n = m.batch),
+                (SELECT id FROM ids WHERE n = cp.party), m.quantity_milli, m.at_ms,
+                cp.name, NULLIF(cp.uscc, ''), m.corrects,
+                EXISTS (SELECT 1 FROM movements c WHERE c.corrects = m.seq)
+         FROM movements m LEFT JOIN counterparties cp ON cp.n = m.counterparty WHERE {filter}"
     );
-    let mut rows: Vec<(FlowRow, Option<String>)> = Vec::new();
+    let mut rows: Vec<(FlowRow, Option<i64>)> = Vec::new();
     let mut stmt = c.prepare_cached(&sql)?;
     let mut q = stmt.query(args)?;
     let mut transforms: HashMap<u64, usize> = HashMap::new();
@@ -244,8 +240,8 @@ fn load_flows(
         rows.iter().map(|r| r.0.flow.seq).max(),
     ) {
         let mut stmt = c.prepare_cached(
-            "SELECT movement_seq, role, batch_id, quantity_milli FROM movement_lines
-             WHERE movement_seq >= ?1 AND movement_seq <= ?2",
+            "SELECT movement_seq, role, (SELECT id FROM ids WHERE n = batch), quantity_milli FROM movement_lines
+             WHERE movement_seq >= ?1 AND movement_seq <= ?2 ORDER BY rowid",
         )?;
         let mut q = stmt.query(params![first as i64, last as i64])?;
         while let Some(r) = q.next()? {

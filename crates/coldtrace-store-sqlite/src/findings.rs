@@ -399,24 +399,26 @@ fn sweep_transit(
     window_ms: i64,
 ) -> rusqlite::Result<crate::SweepReport> {
     let (current, resolved) = (CURRENT, resolve_by_records(1));
+    let id = crate::movements::id_text("m.id");
     let opened = tx.execute(
         &format!(
             "INSERT INTO findings (id, rule, subject, status, enterprise, province, batch, movement, message,
                 opened_at)
-             SELECT {NEW_UUID}, 'in_transit', 'transit:' || m.id, 'open', m.holder, m.holder_province,
-                m.batch_id, m.id,
+             SELECT {NEW_UUID}, 'in_transit', 'transit:' || {id}, 'open', (SELECT id FROM ids WHERE n = m.holder),
+                m.holder_province, ls.batch_id, {id},
                 'shipped ' || printf('%g', m.quantity_milli / 1000.0) || ' to ' ||
-                    COALESCE(m.counterparty_name, m.counterparty_uscc, '') ||
+                    COALESCE((SELECT cp.name FROM counterparties cp WHERE cp.n = m.counterparty), '') ||
                     ': no receipt recorded within ' || (?2 / 3600000) || ' h',
                 ?1
              -- CROSS JOIN keeps the lots as the outer loop (the planner would otherwise walk every movement).
              FROM lot_stock ls
              CROSS JOIN movements m INDEXED BY movements_batch
-                ON m.batch_id = ls.batch_id AND m.counterparty_id = ls.holder
+                ON m.batch = (SELECT n FROM ids WHERE id = ls.batch_id)
+                AND m.counterparty_id = (SELECT n FROM ids WHERE id = ls.holder)
              WHERE ls.received = 0 AND ls.reported_inbound > 0
                 AND m.kind IN ('ship', 'sell') AND m.counterparty_id != m.holder AND m.at_ms < ?1 - ?2
                 AND {current}
-                AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.subject = 'transit:' || m.id)"
+                AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.subject = 'transit:' || {id})"
         ),
         rusqlite::params![now_ms, window_ms],
     )? as u64;
@@ -426,8 +428,9 @@ fn sweep_transit(
             "{resolved}
              WHERE rule = 'in_transit' AND status = 'open' AND EXISTS (
                 SELECT 1 FROM movements m
-                LEFT JOIN lot_stock ls ON ls.batch_id = m.batch_id AND ls.holder = m.counterparty_id
-                WHERE m.id = findings.movement AND (COALESCE(ls.received, 0) > 0 OR NOT {current}))"
+                LEFT JOIN lot_stock ls ON ls.batch_id = (SELECT id FROM ids WHERE n = m.batch)
+                    AND ls.holder = (SELECT id FROM ids WHERE n = m.counterparty_id)
+                WHERE m.id = unhex(replace(findings.movement, '-', '')) AND (COALESCE(ls.received, 0) > 0 OR NOT {current}))"
         ),
         [now_ms],
     )? as u64;
@@ -443,7 +446,8 @@ fn sweep_dormant(
 ) -> rusqlite::Result<crate::SweepReport> {
     let balance = crate::schema::LOT_BALANCE;
     let sealed = "EXISTS (SELECT 1 FROM movements s INDEXED BY movements_seal
-        WHERE s.batch_id = ls.batch_id AND s.holder = ls.holder AND s.kind = 'seal')";
+        WHERE s.batch = (SELECT n FROM ids WHERE id = ls.batch_id)
+          AND s.holder = (SELECT n FROM ids WHERE id = ls.holder) AND s.kind = 'seal')";
     let resolved = resolve_by_records(1);
     let opened = tx.execute(
         &format!(

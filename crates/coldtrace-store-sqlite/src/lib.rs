@@ -35,6 +35,7 @@ mod epcis;
 mod feed;
 mod findings;
 mod incidents;
+mod movements;
 mod records;
 pub mod schema;
 mod sensor;
@@ -163,6 +164,14 @@ impl SqliteStore {
         let version: i64 = writer.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if version < SCHEMA_VERSION {
             crate::docking::migrate_inbox(&writer)?;
+            // The rest of the upgrade is one transaction: a store is upgraded entirely or not at all.
+            writer.execute_batch("BEGIN IMMEDIATE")?;
+            // Version 26 is the lean movement layout: the old tables are set aside, the new ones created, and
+            // every movement copied over with its seq.
+            let convert = version > 0 && movements::is_old_layout(&writer)?;
+            if convert {
+                movements::set_aside_old_layout(&writer)?;
+            }
             schema::add_missing_columns(&writer)?;
             writer.execute_batch(SCHEMA)?;
             writer.execute_batch(crate::docking::SCHEMA)?;
@@ -172,6 +181,13 @@ impl SqliteStore {
             writer.execute_batch(crate::staff::SCHEMA)?;
             writer.execute_batch(crate::epcis::SCHEMA)?;
             writer.execute_batch(crate::sensor::SCHEMA)?;
+            if convert {
+                let n = movements::convert_old_layout(&writer)?;
+                tracing::info!(
+                    movements = n,
+                    "converted the movement table to the lean layout (schema 26)"
+                );
+            }
             // Version 14 added each lot's last movement (`last_at`).
             if version < 14 {
                 schema::backfill_lot_stock(&writer)?;
@@ -189,6 +205,7 @@ impl SqliteStore {
                 [uuid::Uuid::new_v4().to_string()],
             )?;
             writer.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+            writer.execute_batch("COMMIT")?;
         }
         let readers = (0..4)
             .map(|_| {

@@ -112,7 +112,10 @@ impl RecordStore for SqliteStore {
 
     async fn are_counterparties(&self, a: Uuid, b: Uuid) -> StoreResult<bool> {
         self.read(move |c| {
-            let q = "SELECT 1 FROM movements WHERE (holder = ?1 AND counterparty_id = ?2) OR (holder = ?2 AND counterparty_id = ?1) LIMIT 1";
+            let q = "SELECT 1 FROM movements
+                     WHERE (holder = (SELECT n FROM ids WHERE id = ?1) AND counterparty_id = (SELECT n FROM ids WHERE id = ?2))
+                        OR (holder = (SELECT n FROM ids WHERE id = ?2) AND counterparty_id = (SELECT n FROM ids WHERE id = ?1))
+                     LIMIT 1";
             Ok(c.prepare_cached(q)?.query_row([a.to_string(), b.to_string()], |_| Ok(())).optional()?.is_some())
         })
         .await
@@ -247,8 +250,14 @@ impl RecordStore for SqliteStore {
     }
 
     async fn movement(&self, id: Uuid) -> StoreResult<Option<Stored<Movement>>> {
-        self.read(move |c| get_stored(c, "movements", &id.to_string()))
-            .await
+        self.read(move |c| {
+            Ok(
+                crate::movements::read(c, "m.id = ?1", &[&id.as_bytes().as_slice()])?
+                    .into_iter()
+                    .next(),
+            )
+        })
+        .await
     }
 
     async fn movements(
@@ -257,16 +266,26 @@ impl RecordStore for SqliteStore {
         filter: &MovementFilter,
         page: Page,
     ) -> StoreResult<Vec<Stored<Movement>>> {
-        let (w, arg) = scope_sql(scope, "t.holder = ?3", "t.holder_province = ?3", "?3");
+        let (w, arg) = scope_sql(
+            scope,
+            "m.holder = (SELECT n FROM ids WHERE id = ?3)",
+            "m.holder_province = ?3",
+            "?3",
+        );
         let w = format!(
-            "({w}) AND (?4 IS NULL OR t.batch_id = ?4 OR t.seq IN (SELECT movement_seq FROM movement_lines WHERE batch_id = ?4))
-             AND (?5 IS NULL OR t.holder = ?5)"
+            "m.seq > ?1 AND ({w})
+             AND (?4 IS NULL OR m.batch = (SELECT n FROM ids WHERE id = ?4)
+                  OR m.seq IN (SELECT movement_seq FROM movement_lines WHERE batch = (SELECT n FROM ids WHERE id = ?4)))
+             AND (?5 IS NULL OR m.holder = (SELECT n FROM ids WHERE id = ?5))
+             ORDER BY m.seq LIMIT ?2"
         );
         let batch = filter.batch.map(|b| b.to_string());
         let holder = filter.holder.map(|h| h.to_string());
         let arg = arg.unwrap_or_default();
-        self.read(move |c| list_stored(c, "movements", &w, &[&arg, &batch, &holder], page))
-            .await
+        self.read(move |c| {
+            crate::movements::read(c, &w, &[&page.after, &page.limit, &arg, &batch, &holder])
+        })
+        .await
     }
 
     async fn stats(&self, scope: &Scope) -> StoreResult<Stats> {
@@ -311,7 +330,10 @@ impl RecordStore for SqliteStore {
                         products: count("SELECT COUNT(*) FROM products WHERE owner = ?1", e)?,
                         batches: count("SELECT COUNT(*) FROM batch_access WHERE enterprise_id = ?1", e)?,
                         documents: count("SELECT COUNT(*) FROM documents WHERE owner = ?1", e)?,
-                        movements: count("SELECT COUNT(*) FROM movements WHERE holder = ?1", e)?,
+                        movements: count(
+                            "SELECT COUNT(*) FROM movements WHERE holder = (SELECT n FROM ids WHERE id = ?1)",
+                            e,
+                        )?,
                         trace_codes: 0,
                     }
                 }
@@ -325,7 +347,8 @@ impl RecordStore for SqliteStore {
         self.read(move |c| {
             let sql = format!(
                 "SELECT e.kind, COUNT(*),
-                        SUM(EXISTS (SELECT 1 FROM movements m WHERE m.holder = e.id AND m.recorded_at >= ?2))
+                        SUM(EXISTS (SELECT 1 FROM movements m WHERE m.holder = (SELECT n FROM ids WHERE id = e.id)
+                            AND m.recorded_at >= ?2))
                  FROM enterprises e WHERE e.corrects IS NULL AND {cond} GROUP BY e.kind ORDER BY e.kind"
             );
             let mut stmt = c.prepare(&sql)?;

@@ -1,6 +1,6 @@
 //! The tables of the embedded store and the schema version.
 
-pub const SCHEMA_VERSION: i64 = 25;
+pub const SCHEMA_VERSION: i64 = 26;
 
 pub const SCHEMA: &str = r#"
 -- The store's identity (key 'store_id'), made once: what ties a trace index snapshot to the store it was built
@@ -92,54 +92,91 @@ CREATE INDEX IF NOT EXISTS documents_attachment ON documents(attachment) WHERE a
 -- A document no later record corrects (the current papers of a batch, for the checks).
 CREATE INDEX IF NOT EXISTS documents_corrects ON documents(corrects) WHERE corrects IS NOT NULL;
 
+-- The lean layout (schema 26). A movement refers to enterprises, batches and party keys by number: each such id
+-- is stored once in `ids`, the counterparties as written once in `counterparties`, the people who handled goods
+-- once in `people`; the movement itself has no JSON body, its columns are the record.
+CREATE TABLE IF NOT EXISTS ids (
+    n INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE
+);
+-- A counterparty as movements name it: its USCC ('' when none given) and name, and its party key (ids.n).
+CREATE TABLE IF NOT EXISTS counterparties (
+    n INTEGER PRIMARY KEY,
+    uscc TEXT NOT NULL,
+    name TEXT NOT NULL,
+    party INTEGER NOT NULL,
+    UNIQUE (uscc, name)
+);
+CREATE INDEX IF NOT EXISTS counterparties_uscc ON counterparties(uscc) WHERE uscc != '';
+
 CREATE TABLE IF NOT EXISTS movements (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT NOT NULL UNIQUE,
+    -- The movement's UUID, 16 bytes.
+    id BLOB NOT NULL UNIQUE,
     kind TEXT NOT NULL,
-    holder TEXT NOT NULL,
+    -- The holder enterprise (ids.n), its province when written, and its party key (ids.n).
+    holder INTEGER NOT NULL,
     holder_province TEXT NOT NULL,
-    batch_id TEXT,
+    holder_key INTEGER NOT NULL,
+    -- The batch (ids.n), none for a transformation.
+    batch INTEGER,
     quantity_milli INTEGER NOT NULL,
+    -- When it happened: the millisecond, the rest in nanoseconds (none when zero), and the offset it was
+    -- written in (seconds east of UTC).
     at_ms INTEGER NOT NULL,
-    counterparty_uscc TEXT,
-    counterparty_id TEXT,
-    -- Party keys (coldtrace_domain::party): the trace's holder identities, registered or not.
-    holder_key TEXT NOT NULL,
-    counterparty_key TEXT,
-    counterparty_name TEXT,
-    corrects TEXT,
-    fp TEXT NOT NULL,
-    body TEXT NOT NULL,
+    at_ns INTEGER,
+    at_offset INTEGER NOT NULL,
+    -- The counterparty as named (counterparties.n), and the registered enterprise its USCC named (ids.n).
+    counterparty INTEGER,
+    counterparty_id INTEGER,
+    location TEXT,
+    note TEXT,
+    -- The movement this one corrects (its seq).
+    corrects INTEGER,
+    -- The first 8 bytes of the record's SHA-256 without its id: a resubmission with the same id must match.
+    fp INTEGER NOT NULL,
     recorded_at INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS movements_batch ON movements(batch_id, at_ms);
+CREATE INDEX IF NOT EXISTS movements_batch ON movements(batch, at_ms);
 CREATE INDEX IF NOT EXISTS movements_holder ON movements(holder, seq);
 CREATE INDEX IF NOT EXISTS movements_province ON movements(holder_province, seq);
-CREATE INDEX IF NOT EXISTS movements_counterparty ON movements(counterparty_id, holder);
+CREATE INDEX IF NOT EXISTS movements_counterparty ON movements(counterparty_id, holder)
+    WHERE counterparty_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS movements_corrects ON movements(corrects) WHERE corrects IS NOT NULL;
 -- Seals (封存), few: whether a lot is sealed, for the dormant-stock sweep.
-CREATE INDEX IF NOT EXISTS movements_seal ON movements(batch_id, holder) WHERE kind = 'seal';
+CREATE INDEX IF NOT EXISTS movements_seal ON movements(batch, holder) WHERE kind = 'seal';
+-- Movements naming a counterparty that was not registered when they were written.
+CREATE INDEX IF NOT EXISTS movements_unregistered ON movements(holder_province, counterparty)
+    WHERE counterparty_id IS NULL AND counterparty IS NOT NULL;
 
--- Inputs (role 'in') and outputs (role 'out') of transformations.
+-- Inputs (role 'in') and outputs (role 'out') of transformations; the batch is ids.n.
 CREATE TABLE IF NOT EXISTS movement_lines (
     movement_seq INTEGER NOT NULL,
     role TEXT NOT NULL,
-    batch_id TEXT NOT NULL,
+    batch INTEGER NOT NULL,
     quantity_milli INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS movement_lines_movement ON movement_lines(movement_seq);
-CREATE INDEX IF NOT EXISTS movement_lines_batch ON movement_lines(batch_id);
+CREATE INDEX IF NOT EXISTS movement_lines_batch ON movement_lines(batch);
 
--- People who handled each movement (人物同查).
-CREATE TABLE IF NOT EXISTS movement_handlers (
-    movement_seq INTEGER NOT NULL,
+-- People who handled goods (人物同查), each as written once ('' for a part not given), with their person key.
+CREATE TABLE IF NOT EXISTS people (
+    n INTEGER PRIMARY KEY,
     person_key TEXT NOT NULL,
     name TEXT NOT NULL,
-    id_no TEXT,
-    phone TEXT
+    id_no TEXT NOT NULL,
+    phone TEXT NOT NULL,
+    role TEXT NOT NULL,
+    UNIQUE (person_key, name, id_no, phone, role)
 );
-CREATE INDEX IF NOT EXISTS movement_handlers_person ON movement_handlers(person_key);
-CREATE INDEX IF NOT EXISTS movement_handlers_movement ON movement_handlers(movement_seq);
+-- Who handled each movement, in the order written.
+CREATE TABLE IF NOT EXISTS movement_handlers (
+    movement_seq INTEGER NOT NULL,
+    pos INTEGER NOT NULL,
+    person INTEGER NOT NULL,
+    PRIMARY KEY (movement_seq, pos)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS movement_handlers_person ON movement_handlers(person, movement_seq);
 
 -- Incidents as registered (never changed) and their append-only history.
 CREATE TABLE IF NOT EXISTS incidents (
@@ -285,9 +322,6 @@ CREATE INDEX IF NOT EXISTS batches_declaration ON batches(json_extract(body, '$.
 CREATE INDEX IF NOT EXISTS batches_certificate
     ON batches(upper(trim(json_extract(body, '$.inspection_cert_no'))))
     WHERE json_extract(body, '$.declaration_no') IS NOT NULL;
--- Movements naming by USCC a counterparty that was not registered when they were written.
-CREATE INDEX IF NOT EXISTS movements_unregistered ON movements(holder_province, counterparty_uscc)
-    WHERE counterparty_id IS NULL AND counterparty_uscc IS NOT NULL;
 
 -- Data quality by day (UTC+8), city and enterprise kind, as the sweeps recorded it.
 CREATE TABLE IF NOT EXISTS quality_daily (
@@ -385,7 +419,7 @@ pub(crate) const LOT_BALANCE: &str = "(CASE WHEN ls.received + ls.produced > 0 T
     ELSE ls.reported_inbound END) - ls.shipped - ls.sold - ls.consumed - ls.destroyed - ls.returned";
 
 /// A movement `m` that no later record corrects (SQL, for queries over `movements m`).
-pub(crate) const CURRENT: &str = "NOT EXISTS (SELECT 1 FROM movements c WHERE c.corrects = m.id)";
+pub(crate) const CURRENT: &str = "NOT EXISTS (SELECT 1 FROM movements c WHERE c.corrects = m.seq)";
 
 /// Fills `lot_stock` from the stored movements, for a store written before the table existed. Corrected
 /// movements do not count.
@@ -402,7 +436,7 @@ pub(crate) fn backfill_lot_stock(c: &rusqlite::Connection) -> rusqlite::Result<(
         "DELETE FROM lot_stock;
          INSERT INTO lot_stock (batch_id, holder, received, shipped, sold, destroyed, returned, first_in, first_out,
             last_at)
-         SELECT batch_id, holder,
+         SELECT (SELECT id FROM ids WHERE n = batch), (SELECT id FROM ids WHERE n = holder),
             COALESCE(SUM(CASE WHEN kind = 'receive' THEN quantity_milli END), 0),
             COALESCE(SUM(CASE WHEN kind = 'ship' THEN quantity_milli END), 0),
             COALESCE(SUM(CASE WHEN kind = 'sell' THEN quantity_milli END), 0),
@@ -411,21 +445,22 @@ pub(crate) fn backfill_lot_stock(c: &rusqlite::Connection) -> rusqlite::Result<(
             MIN(CASE WHEN kind = 'receive' THEN at_ms END),
             MIN(CASE WHEN kind IN ('ship', 'sell', 'return', 'destroy') THEN at_ms END),
             MAX(at_ms)
-         FROM movements m WHERE batch_id IS NOT NULL AND {CURRENT} GROUP BY batch_id, holder {ADD};
+         FROM movements m WHERE batch IS NOT NULL AND {CURRENT} GROUP BY batch, holder {ADD};
          INSERT INTO lot_stock (batch_id, holder, produced, consumed, first_in, first_out, last_at)
-         SELECT l.batch_id, m.holder,
+         SELECT (SELECT id FROM ids WHERE n = l.batch), (SELECT id FROM ids WHERE n = m.holder),
             COALESCE(SUM(CASE WHEN l.role = 'out' THEN l.quantity_milli END), 0),
             COALESCE(SUM(CASE WHEN l.role = 'in' THEN l.quantity_milli END), 0),
             MIN(CASE WHEN l.role = 'out' THEN m.at_ms END),
             MIN(CASE WHEN l.role = 'in' THEN m.at_ms END),
             MAX(m.at_ms)
          FROM movement_lines l JOIN movements m ON m.seq = l.movement_seq WHERE {CURRENT}
-         GROUP BY l.batch_id, m.holder {ADD};
+         GROUP BY l.batch, m.holder {ADD};
          INSERT INTO lot_stock (batch_id, holder, reported_inbound, last_at)
-         SELECT batch_id, counterparty_id, SUM(quantity_milli), MAX(at_ms) FROM movements m
-         WHERE batch_id IS NOT NULL AND counterparty_id IS NOT NULL AND counterparty_id != holder
+         SELECT (SELECT id FROM ids WHERE n = batch), (SELECT id FROM ids WHERE n = counterparty_id),
+            SUM(quantity_milli), MAX(at_ms) FROM movements m
+         WHERE batch IS NOT NULL AND counterparty_id IS NOT NULL AND counterparty_id != holder
             AND kind IN ('ship', 'sell', 'return') AND {CURRENT}
-         GROUP BY batch_id, counterparty_id {ADD};"
+         GROUP BY batch, counterparty_id {ADD};"
     ))
 }
 

@@ -49,8 +49,9 @@ fn lots_of(c: &rusqlite::Connection, enterprise: &str, subject: &Subject) -> Res
         ),
         Subject::Place(_) => format!(
             "SELECT ls.batch_id, COALESCE(ls.first_in, ls.first_out), ls.last_at, {BALANCE} FROM lot_stock ls
-             WHERE ls.holder = ?1 AND EXISTS (SELECT 1 FROM movements m WHERE m.holder = ?1
-               AND m.batch_id = ls.batch_id AND json_extract(m.body, '$.location') = ?2)"
+             WHERE ls.holder = ?1 AND EXISTS (SELECT 1 FROM movements m
+               WHERE m.batch = (SELECT n FROM ids WHERE id = ls.batch_id)
+               AND m.holder = (SELECT n FROM ids WHERE id = ?1) AND m.location = ?2)"
         ),
     };
     let arg = match subject {

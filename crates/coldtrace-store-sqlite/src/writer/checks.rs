@@ -197,8 +197,11 @@ impl Tx<'_> {
                 .prepare_cached(&format!(
                     "{}
                      WHERE rule = 'in_transit' AND status = 'open' AND batch = ?1 AND movement IN (
-                        SELECT id FROM movements WHERE batch_id = ?1 AND holder = ?2 AND counterparty_id = ?3)",
-                    resolve_by_records(4)
+                        SELECT {} FROM movements WHERE batch = (SELECT n FROM ids WHERE id = ?1)
+                          AND holder = (SELECT n FROM ids WHERE id = ?2)
+                          AND counterparty_id = (SELECT n FROM ids WHERE id = ?3))",
+                    resolve_by_records(4),
+                    crate::movements::id_text("id")
                 ))?
                 .execute(params![
                     b.to_string(),
@@ -209,7 +212,8 @@ impl Tx<'_> {
             let shipped: Option<i64> = self
                 .tx
                 .prepare_cached(&format!(
-                    "SELECT MIN(at_ms) FROM movements m WHERE batch_id = ?1 AND holder = ?2 AND counterparty_id = ?3
+                    "SELECT MIN(at_ms) FROM movements m WHERE batch = (SELECT n FROM ids WHERE id = ?1)
+                     AND holder = (SELECT n FROM ids WHERE id = ?2) AND counterparty_id = (SELECT n FROM ids WHERE id = ?3)
                      AND kind IN ('ship', 'sell', 'return') AND {CURRENT}"
                 ))?
                 .query_row(
@@ -440,9 +444,10 @@ impl Tx<'_> {
                     .prepare_cached(
                         "SELECT f.subject, MAX(m.at_ms, COALESCE((SELECT MAX(x.at_ms) FROM movements x
                             INDEXED BY movements_batch
-                            WHERE x.batch_id = f.batch AND x.holder = f.enterprise
+                            WHERE x.batch = (SELECT n FROM ids WHERE id = f.batch)
+                            AND x.holder = (SELECT n FROM ids WHERE id = f.enterprise)
                             AND x.kind IN ('ship', 'sell')), 0))
-                         FROM findings f JOIN movements m ON m.id = f.movement
+                         FROM findings f JOIN movements m ON m.id = unhex(replace(f.movement, '-', ''))
                          WHERE f.rule = 'stale_nucleic_acid' AND f.status = 'open' AND f.batch = ?1",
                     )?
                     .query_map([b.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?

@@ -2,7 +2,7 @@
 //! trace index.
 
 use coldtrace_domain::{BatchRef, Movement, MovementKind, ownership, party};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::OptionalExtension;
 use uuid::Uuid;
 
 use super::Tx;
@@ -30,8 +30,14 @@ impl Tx<'_> {
         if !ok {
             return Ok(());
         }
-        let (fp, body) = encode(&m)?;
-        let found = self.by_id("movements", m.id, &fp)?;
+        let (fp, _) = encode(&m)?;
+        let fp = crate::movements::fp_int(&fp);
+        let found: Option<i64> = self
+            .tx
+            .prepare_cached("SELECT fp FROM movements WHERE id = ?1")?
+            .query_row([m.id.as_bytes().as_slice()], |r| r.get(0))
+            .optional()?;
+        let found = found.map(|f| (m.id, f == fp));
         if self.settle(
             found,
             format!("{at}.id"),
@@ -92,41 +98,21 @@ impl Tx<'_> {
             Some(u) => party::by_uscc(u),
             None => party::by_name(&c.name),
         });
-        let cp_name = m.counterparty.as_ref().map(|c| c.name.clone());
-        self.tx
-            .prepare_cached(
-                "INSERT INTO movements (id, kind, holder, holder_province, batch_id, quantity_milli, at_ms,
-                    counterparty_uscc, counterparty_id, corrects, fp, body, recorded_at,
-                    holder_key, counterparty_key, counterparty_name)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-            )?
-            .execute(params![
-                m.id.to_string(),
-                m.kind.as_str(),
-                m.holder.to_string(),
-                province,
-                batch_id.map(|b| b.to_string()),
-                m.quantity.milli(),
-                m.at.millis(),
-                cp_uscc,
-                cp_id.map(|c| c.to_string()),
-                m.corrects.map(|c| c.to_string()),
+        let seq = crate::movements::insert(
+            self.tx,
+            &m,
+            &crate::movements::Refs {
+                seq: None,
+                holder: m.holder,
+                holder_province: province,
+                holder_key,
+                batch: batch_id,
+                counterparty_id: cp_id,
+                counterparty_key: cp_key,
                 fp,
-                body,
-                self.now,
-                holder_key.to_string(),
-                cp_key.map(|k| k.to_string()),
-                cp_name,
-            ])?;
-        let seq = self.tx.last_insert_rowid();
-        for h in &m.handlers {
-            let key = party::person_key(h.id_no.as_deref(), h.phone.as_deref(), &h.name, m.holder);
-            self.tx
-                .prepare_cached(
-                    "INSERT INTO movement_handlers (movement_seq, person_key, name, id_no, phone) VALUES (?1, ?2, ?3, ?4, ?5)",
-                )?
-                .execute(params![seq, key, h.name, h.id_no, h.phone])?;
-        }
+                recorded_at: self.now,
+            },
+        )?;
         let line = |l: &coldtrace_domain::Line| match l.batch {
             BatchRef::Id(b) => Some((b, l.quantity.milli())),
             _ => None,
@@ -143,16 +129,9 @@ impl Tx<'_> {
             outputs: m.outputs.iter().filter_map(line).collect(),
         });
         let mut touched: Vec<Uuid> = batch_id.into_iter().collect();
-        for (role, lines) in [("in", &m.inputs), ("out", &m.outputs)] {
-            for l in lines {
-                if let BatchRef::Id(b) = l.batch {
-                    self.tx
-                        .prepare_cached(
-                            "INSERT INTO movement_lines (movement_seq, role, batch_id, quantity_milli) VALUES (?1, ?2, ?3, ?4)",
-                        )?
-                        .execute(params![seq, role, b.to_string(), l.quantity.milli()])?;
-                    touched.push(b);
-                }
+        for l in m.inputs.iter().chain(&m.outputs) {
+            if let BatchRef::Id(b) = l.batch {
+                touched.push(b);
             }
         }
         for b in &touched {

@@ -17,7 +17,10 @@ impl Tx<'_> {
             "products" => "SELECT owner, owner_province FROM products WHERE id = ?1",
             "batches" => "SELECT owner, NULL FROM batches WHERE id = ?1",
             "documents" => "SELECT owner, NULL FROM documents WHERE id = ?1",
-            "movements" => "SELECT holder, holder_province FROM movements WHERE id = ?1",
+            "movements" => {
+                "SELECT (SELECT id FROM ids WHERE n = holder), holder_province FROM movements
+                 WHERE id = unhex(replace(?1, '-', ''))"
+            }
             _ => return Err(StoreError::Task(format!("no ownership for {table}")).into()),
         };
         let row: Option<(String, Option<String>)> = self
@@ -78,8 +81,10 @@ impl Tx<'_> {
         Ok(self
             .tx
             .prepare_cached(
-                "SELECT 1 FROM movements WHERE batch_id = ?1 AND counterparty_uscc = ?2
-                   AND kind IN ('ship', 'sell', 'return') AND (?3 IS NULL OR holder = ?3) LIMIT 1",
+                "SELECT 1 FROM movements WHERE batch = (SELECT n FROM ids WHERE id = ?1)
+                   AND counterparty IN (SELECT n FROM counterparties WHERE uscc = ?2)
+                   AND kind IN ('ship', 'sell', 'return')
+                   AND (?3 IS NULL OR holder = (SELECT n FROM ids WHERE id = ?3)) LIMIT 1",
             )?
             .query_row(params![batch.to_string(), uscc, from], |_| Ok(()))
             .optional()?

@@ -98,9 +98,11 @@ impl Tx<'_> {
         let row: Option<(i64, Option<String>, String, Option<String>)> = self
             .tx
             .prepare_cached(
-                "SELECT seq, batch_id, holder, counterparty_id FROM movements WHERE id = ?1",
+                "SELECT seq, (SELECT id FROM ids WHERE n = batch), (SELECT id FROM ids WHERE n = holder),
+                    (SELECT id FROM ids WHERE n = counterparty_id)
+                 FROM movements WHERE id = ?1",
             )?
-            .query_row([id.to_string()], |r| {
+            .query_row([id.as_bytes().as_slice()], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
             })
             .optional()?;
@@ -118,7 +120,9 @@ impl Tx<'_> {
         }
         let lines: Vec<String> = self
             .tx
-            .prepare_cached("SELECT batch_id FROM movement_lines WHERE movement_seq = ?1")?
+            .prepare_cached(
+                "SELECT (SELECT id FROM ids WHERE n = batch) FROM movement_lines WHERE movement_seq = ?1",
+            )?
             .query_map([seq], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         if let Some(h) = holder {
@@ -135,13 +139,13 @@ impl Tx<'_> {
             .tx
             .prepare_cached(&format!(
                 "SELECT MAX(t) FROM (
-                    SELECT MAX(at_ms) AS t FROM movements m WHERE batch_id = ?1 AND holder = ?2 AND {CURRENT}
+                    SELECT MAX(at_ms) AS t FROM movements m WHERE batch = (SELECT n FROM ids WHERE id = ?1) AND holder = (SELECT n FROM ids WHERE id = ?2) AND {CURRENT}
                     UNION ALL
-                    SELECT MAX(at_ms) FROM movements m WHERE batch_id = ?1 AND counterparty_id = ?2
+                    SELECT MAX(at_ms) FROM movements m WHERE batch = (SELECT n FROM ids WHERE id = ?1) AND counterparty_id = (SELECT n FROM ids WHERE id = ?2)
                         AND kind IN ('ship', 'sell', 'return') AND {CURRENT}
                     UNION ALL
                     SELECT MAX(m.at_ms) FROM movement_lines l JOIN movements m ON m.seq = l.movement_seq
-                        WHERE l.batch_id = ?1 AND m.holder = ?2 AND {CURRENT})"
+                        WHERE l.batch = (SELECT n FROM ids WHERE id = ?1) AND m.holder = (SELECT n FROM ids WHERE id = ?2) AND {CURRENT})"
             ))?
             .query_row(params![b, h], |r| r.get(0))?;
         self.tx
@@ -229,7 +233,7 @@ impl Tx<'_> {
                     COALESCE(SUM(CASE WHEN kind = 'return' THEN quantity_milli END), 0),
                     MIN(CASE WHEN kind = 'receive' THEN at_ms END),
                     MIN(CASE WHEN kind IN ('ship', 'sell', 'return', 'destroy') THEN at_ms END)
-                 FROM movements m WHERE batch_id = ?1 AND holder = ?2 AND {CURRENT}"
+                 FROM movements m WHERE batch = (SELECT n FROM ids WHERE id = ?1) AND holder = (SELECT n FROM ids WHERE id = ?2) AND {CURRENT}"
             ))?
             .query_row(params![b, h], |r| {
                 Ok((
@@ -252,7 +256,7 @@ impl Tx<'_> {
                     MIN(CASE WHEN l.role = 'out' THEN m.at_ms END),
                     MIN(CASE WHEN l.role = 'in' THEN m.at_ms END)
                  FROM movement_lines l JOIN movements m ON m.seq = l.movement_seq
-                 WHERE l.batch_id = ?1 AND m.holder = ?2 AND {CURRENT}"
+                 WHERE l.batch = (SELECT n FROM ids WHERE id = ?1) AND m.holder = (SELECT n FROM ids WHERE id = ?2) AND {CURRENT}"
             ))?
             .query_row(params![b, h], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
@@ -261,7 +265,8 @@ impl Tx<'_> {
             .tx
             .prepare_cached(&format!(
                 "SELECT COALESCE(SUM(quantity_milli), 0) FROM movements m
-                 WHERE batch_id = ?1 AND counterparty_id = ?2 AND kind IN ('ship', 'sell', 'return') AND {CURRENT}"
+                 WHERE batch = (SELECT n FROM ids WHERE id = ?1) AND counterparty_id = (SELECT n FROM ids WHERE id = ?2) AND kind IN ('ship', 'sell', 'return')
+                   AND {CURRENT}"
             ))?
             .query_row(params![b, h], |r| r.get(0))?;
         let min = |a: Option<i64>, b: Option<i64>| match (a, b) {

@@ -378,3 +378,167 @@ async fn the_kept_lot_stock_matches_the_records_after_corrections_and_after_an_u
     let _reopened = SqliteStore::open(&path).unwrap();
     assert_eq!(kept(&path), (400_000, 200_000, 50_000));
 }
+
+/// The movement tables as releases before schema 26 wrote them (text ids, a JSON body per movement).
+const OLD_MOVEMENT_TABLES: &str = "
+    CREATE TABLE movements (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,
+        holder TEXT NOT NULL, holder_province TEXT NOT NULL, batch_id TEXT, quantity_milli INTEGER NOT NULL,
+        at_ms INTEGER NOT NULL, counterparty_uscc TEXT, counterparty_id TEXT, holder_key TEXT NOT NULL,
+        counterparty_key TEXT, counterparty_name TEXT, corrects TEXT, fp TEXT NOT NULL, body TEXT NOT NULL,
+        recorded_at INTEGER NOT NULL);
+    CREATE INDEX movements_batch ON movements(batch_id, at_ms);
+    CREATE INDEX movements_corrects ON movements(corrects) WHERE corrects IS NOT NULL;
+    CREATE TABLE movement_lines (movement_seq INTEGER NOT NULL, role TEXT NOT NULL, batch_id TEXT NOT NULL,
+        quantity_milli INTEGER NOT NULL);
+    CREATE INDEX movement_lines_batch ON movement_lines(batch_id);
+    CREATE TABLE movement_handlers (movement_seq INTEGER NOT NULL, person_key TEXT NOT NULL, name TEXT NOT NULL,
+        id_no TEXT, phone TEXT);
+    CREATE INDEX movement_handlers_person ON movement_handlers(person_key);";
+
+#[tokio::test]
+async fn a_store_with_the_old_movement_layout_is_converted_and_reads_the_same() {
+    use coldtrace_store::{IndexFeed, MovementFilter};
+    let c = ctx().await;
+    let mut v = product_and_batch("B1", "11020201101001");
+    v["products"][0]["id"] = json!(P);
+    v["batches"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"product_id": P, "batch_no": "B2", "quantity": 10, "unit": "kg"}));
+    v["movements"] = json!([
+        {"kind": "receive", "batch_no": "B1", "quantity": 400, "at": "2026-03-01T08:00:00.123456789+08:00",
+         "counterparty_name": "Teys", "location": "3号库A区", "note": "到港",
+         "handlers": [{"name": "李四", "phone": "138-0000-1111", "role": "搬运"}, {"name": "张三", "id_no": "11010519491231002X"}]},
+        {"kind": "ship", "batch_no": "B1", "quantity": 223.5, "at": "2026-03-02T08:00:00Z",
+         "counterparty_uscc": "91440300708461136T", "counterparty_name": "上海某批发"},
+        {"kind": "transform", "quantity": 0, "at": "2026-03-02T09:00:00-05:00",
+         "inputs": [{"batch_no": "B1", "quantity": 100}], "outputs": [{"batch_no": "B2", "quantity": 90}]},
+        {"kind": "sell", "batch_no": "B1", "quantity": 50, "at": "2026-03-03T08:00:00+08:00"}
+    ]);
+    let out = c.submit(v.clone(), None).await.unwrap();
+    let ship = out.receipt.movements[1];
+    c.submit(
+        json!({"movements": [{"kind": "ship", "batch_no": "B1", "quantity": 200, "at": "2026-03-02T08:00:00Z",
+                              "counterparty_uscc": "91440300708461136T", "counterparty_name": "上海某批发",
+                              "corrects": ship}]}),
+        None,
+    )
+    .await
+    .unwrap();
+    let all = |s: &SqliteStore| {
+        let s = s.clone();
+        async move {
+            let m = s
+                .movements(&Scope::All, &MovementFilter::default(), Page::default())
+                .await
+                .unwrap();
+            let f = s.flows(0, 100).await.unwrap();
+            let h = s
+                .handlers_of(m.iter().map(|m| m.seq as u64).collect())
+                .await
+                .unwrap();
+            (m, f, h)
+        }
+    };
+    let before = all(&c.store).await;
+    assert_eq!(before.0.len(), 5);
+    assert_eq!(before.0[0].record.at.at.subsec_nanosecond(), 123_456_789);
+    assert_eq!(before.0[2].record.at.offset_seconds, -5 * 3600);
+    assert_eq!(before.0[0].record.handlers.len(), 2);
+    assert_eq!(before.0[2].record.inputs.len(), 1);
+    assert_eq!(before.0[1].corrected_by, Some(before.0[4].record.id));
+    assert_eq!(before.2.len(), 2);
+
+    // The same store as an older release wrote it: the old tables, filled from the lean ones.
+    let path = c._dir.path().join("s.sqlite");
+    drop(c.store);
+    {
+        let db = rusqlite::Connection::open(&path).unwrap();
+        db.execute_batch(&format!(
+            "ALTER TABLE movements RENAME TO lean; ALTER TABLE movement_lines RENAME TO lean_lines;
+             ALTER TABLE movement_handlers RENAME TO lean_handlers;
+             DROP INDEX movements_batch; DROP INDEX movements_corrects; DROP INDEX movement_lines_batch;
+             DROP INDEX movement_handlers_person;
+             {OLD_MOVEMENT_TABLES}
+             INSERT INTO movements SELECT m.seq,
+                 lower(substr(hex(m.id), 1, 8) || '-' || substr(hex(m.id), 9, 4) || '-' || substr(hex(m.id), 13, 4)
+                   || '-' || substr(hex(m.id), 17, 4) || '-' || substr(hex(m.id), 21)),
+                 m.kind, (SELECT id FROM ids WHERE n = m.holder), m.holder_province,
+                 (SELECT id FROM ids WHERE n = m.batch), m.quantity_milli, m.at_ms, NULLIF(cp.uscc, ''),
+                 (SELECT id FROM ids WHERE n = m.counterparty_id), (SELECT id FROM ids WHERE n = m.holder_key),
+                 (SELECT id FROM ids WHERE n = cp.party), cp.name, NULL, printf('%016x', m.fp) || 'ffff', '',
+                 m.recorded_at
+               FROM lean m LEFT JOIN counterparties cp ON cp.n = m.counterparty;
+             INSERT INTO movement_lines SELECT movement_seq, role, (SELECT id FROM ids WHERE n = batch), quantity_milli
+               FROM lean_lines ORDER BY rowid;
+             INSERT INTO movement_handlers SELECT h.movement_seq, p.person_key, p.name, NULLIF(p.id_no, ''),
+                 NULLIF(p.phone, '') FROM lean_handlers h JOIN people p ON p.n = h.person ORDER BY h.movement_seq, h.pos;
+             DROP TABLE lean; DROP TABLE lean_lines; DROP TABLE lean_handlers; DROP TABLE ids;
+             DROP TABLE counterparties; DROP TABLE people;
+             PRAGMA user_version = 25;"
+        ))
+        .unwrap();
+        for s in &before.0 {
+            db.execute(
+                "UPDATE movements SET body = ?1, corrects = ?2 WHERE seq = ?3",
+                rusqlite::params![
+                    serde_json::to_string(&s.record).unwrap(),
+                    s.record.corrects.map(|c| c.to_string()),
+                    s.seq
+                ],
+            )
+            .unwrap();
+        }
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let after = all(&store).await;
+    assert_eq!(
+        after.0, before.0,
+        "the movements read back as they were written"
+    );
+    assert_eq!(after.1, before.1, "the trace index is fed the same flows");
+    assert_eq!(after.2, before.2, "the same handlers");
+    {
+        let db = rusqlite::Connection::open(&path).unwrap();
+        let old: i64 = db
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name LIKE 'old_%'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(old, 0, "the old tables are gone");
+    }
+    // A resubmission of the converted records is recognised; a new movement continues the seqs.
+    let c = Ctx {
+        store,
+        _dir: c._dir,
+        owner: c.owner,
+    };
+    let mut again = v.clone();
+    for (i, m) in again["movements"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .enumerate()
+    {
+        m["id"] = json!(before.0[i].record.id);
+    }
+    let out = c.submit(again, None).await.unwrap();
+    assert!(out.flows.is_empty(), "nothing new: {:?}", out.receipt);
+    assert_eq!(
+        out.receipt.movements,
+        before.0[..4]
+            .iter()
+            .map(|s| s.record.id)
+            .collect::<Vec<_>>()
+    );
+    let out = c
+        .submit(
+            json!({"movements": [{"kind": "sell", "batch_no": "B1", "quantity": 1, "at": "2026-03-04T08:00:00+08:00"}]}),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.flows[0].seq, before.0[4].seq as u64 + 1);
+}
