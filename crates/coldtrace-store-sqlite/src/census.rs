@@ -109,8 +109,8 @@ impl CensusStore for SqliteStore {
                     json_extract(e.body, '$.self_commitment'), json_extract(e.body, '$.self_commitment_on'),
                     (SELECT m.recorded_at FROM movements m WHERE m.holder = (SELECT n FROM ids WHERE id = chain.root)
                         ORDER BY m.seq DESC LIMIT 1),
-                    (SELECT COUNT(*) FROM lot_stock ls WHERE ls.holder = chain.root),
-                    (SELECT COUNT(*) FROM lot_stock ls WHERE ls.holder = chain.root AND {BALANCE} > 0),
+                    (SELECT COUNT(*) FROM lot_stock ls WHERE ls.holder = (SELECT n FROM ids WHERE id = chain.root)),
+                    (SELECT COUNT(*) FROM lot_stock ls WHERE ls.holder = (SELECT n FROM ids WHERE id = chain.root) AND {BALANCE} > 0),
                     (SELECT COUNT(*) FROM findings f WHERE f.enterprise = chain.root AND f.status = 'open'),
                     (SELECT COUNT(DISTINCT f.batch) FROM findings f
                         WHERE f.enterprise = chain.root AND f.status = 'open' AND f.batch IS NOT NULL)

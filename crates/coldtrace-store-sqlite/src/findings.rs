@@ -375,7 +375,7 @@ impl FindingStore for SqliteStore {
 /// Lots by city and enterprise kind, and those with an open finding: the lots counted per holder first (one
 /// pass over `lot_stock`), the flagged ones from the open findings (one per batch and enterprise), then grouped by
 /// the holder's city and kind. Append a filter on `e` and `GROUP BY city, e.kind`.
-const QUALITY: &str = "WITH per AS (SELECT holder, COUNT(*) AS n FROM lot_stock GROUP BY holder),
+const QUALITY: &str = "WITH per AS (SELECT (SELECT id FROM ids WHERE n = holder) AS holder, COUNT(*) AS n FROM lot_stock GROUP BY holder),
         flag AS (SELECT enterprise, COUNT(DISTINCT batch) AS k FROM findings
                  WHERE status = 'open' AND batch IS NOT NULL GROUP BY enterprise)
     SELECT substr(e.region, 1, 4) || '00' AS city, e.kind, SUM(per.n), COALESCE(SUM(flag.k), 0)
@@ -405,7 +405,7 @@ fn sweep_transit(
             "INSERT INTO findings (id, rule, subject, status, enterprise, province, batch, movement, message,
                 opened_at)
              SELECT {NEW_UUID}, 'in_transit', 'transit:' || {id}, 'open', (SELECT id FROM ids WHERE n = m.holder),
-                m.holder_province, ls.batch_id, {id},
+                m.holder_province, (SELECT id FROM ids WHERE n = ls.batch), {id},
                 'shipped ' || printf('%g', m.quantity_milli / 1000.0) || ' to ' ||
                     COALESCE((SELECT cp.name FROM counterparties cp WHERE cp.n = m.counterparty), '') ||
                     ': no receipt recorded within ' || (?2 / 3600000) || ' h',
@@ -413,8 +413,7 @@ fn sweep_transit(
              -- CROSS JOIN keeps the lots as the outer loop (the planner would otherwise walk every movement).
              FROM lot_stock ls
              CROSS JOIN movements m INDEXED BY movements_batch
-                ON m.batch = (SELECT n FROM ids WHERE id = ls.batch_id)
-                AND m.counterparty_id = (SELECT n FROM ids WHERE id = ls.holder)
+                ON m.batch = ls.batch AND m.counterparty_id = ls.holder
              WHERE ls.received = 0 AND ls.reported_inbound > 0
                 AND m.kind IN ('ship', 'sell') AND m.counterparty_id != m.holder AND m.at_ms < ?1 - ?2
                 AND {current}
@@ -428,8 +427,7 @@ fn sweep_transit(
             "{resolved}
              WHERE rule = 'in_transit' AND status = 'open' AND EXISTS (
                 SELECT 1 FROM movements m
-                LEFT JOIN lot_stock ls ON ls.batch_id = (SELECT id FROM ids WHERE n = m.batch)
-                    AND ls.holder = (SELECT id FROM ids WHERE n = m.counterparty_id)
+                LEFT JOIN lot_stock ls ON ls.batch = m.batch AND ls.holder = m.counterparty_id
                 WHERE m.id = unhex(replace(findings.movement, '-', '')) AND (COALESCE(ls.received, 0) > 0 OR NOT {current}))"
         ),
         [now_ms],
@@ -446,23 +444,26 @@ fn sweep_dormant(
 ) -> rusqlite::Result<crate::SweepReport> {
     let balance = crate::schema::LOT_BALANCE;
     let sealed = "EXISTS (SELECT 1 FROM movements s INDEXED BY movements_seal
-        WHERE s.batch = (SELECT n FROM ids WHERE id = ls.batch_id)
-          AND s.holder = (SELECT n FROM ids WHERE id = ls.holder) AND s.kind = 'seal')";
+        WHERE s.batch = ls.batch AND s.holder = ls.holder AND s.kind = 'seal')";
     let resolved = resolve_by_records(1);
+    let (batch, holder) = (
+        "(SELECT id FROM ids WHERE n = ls.batch)",
+        "(SELECT id FROM ids WHERE n = ls.holder)",
+    );
+    let subject = format!("'dormant:' || {batch} || ':' || {holder} || ':' || ls.last_at");
     let opened = tx.execute(
         &format!(
             "INSERT INTO findings (id, rule, subject, status, enterprise, province, batch, movement, message,
                 opened_at)
-             SELECT {NEW_UUID}, 'dormant_stock', 'dormant:' || ls.batch_id || ':' || ls.holder || ':' || ls.last_at,
-                'open', ls.holder, (SELECT e.province FROM enterprises e WHERE e.id = ls.holder), ls.batch_id, NULL,
+             SELECT {NEW_UUID}, 'dormant_stock', {subject},
+                'open', {holder}, (SELECT e.province FROM enterprises e WHERE e.id = {holder}), {batch}, NULL,
                 'holds ' || printf('%g', ({balance}) / 1000.0) || ' of the lot, unmoved since ' ||
                     strftime('%Y-%m-%d', ls.last_at / 1000, 'unixepoch', '+8 hours') || ' (' ||
                     ((?1 - ls.last_at) / 86400000) || ' days; at most ' || (?2 / 86400000) || ')',
                 ?1
              FROM lot_stock ls
              WHERE ls.last_at < ?1 - ?2 AND ({balance}) > 0 AND NOT {sealed}
-                AND NOT EXISTS (SELECT 1 FROM findings f
-                    WHERE f.subject = 'dormant:' || ls.batch_id || ':' || ls.holder || ':' || ls.last_at)"
+                AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.subject = {subject})"
         ),
         rusqlite::params![now_ms, dormant_ms],
     )? as u64;
@@ -470,7 +471,7 @@ fn sweep_dormant(
         &format!(
             "{resolved}
              WHERE rule = 'dormant_stock' AND status = 'open' AND EXISTS (
-                SELECT 1 FROM lot_stock ls WHERE ls.batch_id = findings.batch AND ls.holder = findings.enterprise
+                SELECT 1 FROM lot_stock ls WHERE ls.batch = (SELECT n FROM ids WHERE id = findings.batch) AND ls.holder = (SELECT n FROM ids WHERE id = findings.enterprise)
                 AND (ls.last_at >= ?1 - ?2 OR ({balance}) <= 0 OR {sealed}))"
         ),
         rusqlite::params![now_ms, dormant_ms],

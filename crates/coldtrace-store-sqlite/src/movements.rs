@@ -24,8 +24,20 @@ pub(crate) fn id_of(col: &str) -> String {
     format!("(SELECT id FROM ids WHERE n = {col})")
 }
 
+/// The numbers of ids already looked up in one transaction (dropped with it: a rolled-back number is not kept).
+pub(crate) type Ns = std::collections::HashMap<Uuid, i64>;
+
 /// The number of an id, stored the first time it is referred to.
-pub(crate) fn n_for(c: &Connection, id: Uuid) -> rusqlite::Result<i64> {
+pub(crate) fn n_for(c: &Connection, ns: &mut Ns, id: Uuid) -> rusqlite::Result<i64> {
+    if let Some(n) = ns.get(&id) {
+        return Ok(*n);
+    }
+    let n = lookup_or_add(c, id)?;
+    ns.insert(id, n);
+    Ok(n)
+}
+
+fn lookup_or_add(c: &Connection, id: Uuid) -> rusqlite::Result<i64> {
     let s = id.to_string();
     if let Some(n) = c
         .prepare_cached("SELECT n FROM ids WHERE id = ?1")?
@@ -42,6 +54,7 @@ pub(crate) fn n_for(c: &Connection, id: Uuid) -> rusqlite::Result<i64> {
 /// A counterparty as named (USCC or none, name), stored once with its party key.
 pub(crate) fn counterparty_n(
     c: &Connection,
+    ns: &mut Ns,
     uscc: Option<&str>,
     name: &str,
     party: Uuid,
@@ -54,7 +67,7 @@ pub(crate) fn counterparty_n(
     {
         return Ok(n);
     }
-    let party = n_for(c, party)?;
+    let party = n_for(c, ns, party)?;
     c.prepare_cached("INSERT INTO counterparties (uscc, name, party) VALUES (?1, ?2, ?3)")?
         .execute(params![uscc, name, party])?;
     Ok(c.last_insert_rowid())
@@ -106,14 +119,15 @@ pub(crate) struct Refs {
 }
 
 /// Writes a movement, its lines and its handlers; returns its seq.
-pub(crate) fn insert(c: &Connection, m: &Movement, r: &Refs) -> rusqlite::Result<i64> {
-    let holder = n_for(c, r.holder)?;
-    let holder_key = n_for(c, r.holder_key)?;
-    let batch = r.batch.map(|b| n_for(c, b)).transpose()?;
-    let cp_id = r.counterparty_id.map(|e| n_for(c, e)).transpose()?;
+pub(crate) fn insert(c: &Connection, ns: &mut Ns, m: &Movement, r: &Refs) -> rusqlite::Result<i64> {
+    let holder = n_for(c, ns, r.holder)?;
+    let holder_key = n_for(c, ns, r.holder_key)?;
+    let batch = r.batch.map(|b| n_for(c, ns, b)).transpose()?;
+    let cp_id = r.counterparty_id.map(|e| n_for(c, ns, e)).transpose()?;
     let cp = match (&m.counterparty, r.counterparty_key) {
         (Some(cp), Some(key)) => Some(counterparty_n(
             c,
+            ns,
             cp.uscc.as_ref().map(|u| u.as_str()),
             &cp.name,
             key,
@@ -172,7 +186,7 @@ pub(crate) fn insert(c: &Connection, m: &Movement, r: &Refs) -> rusqlite::Result
     for (role, lines) in [("in", &m.inputs), ("out", &m.outputs)] {
         for l in lines {
             if let BatchRef::Id(b) = l.batch {
-                let b = n_for(c, b)?;
+                let b = n_for(c, ns, b)?;
                 c.prepare_cached(
                     "INSERT INTO movement_lines (movement_seq, role, batch, quantity_milli) VALUES (?1, ?2, ?3, ?4)",
                 )?
@@ -323,27 +337,40 @@ pub(crate) fn is_old_layout(c: &Connection) -> rusqlite::Result<bool> {
 }
 
 /// Sets the old movement tables aside (renamed, their indexes dropped) so that the schema can create the lean
-/// ones; [`convert_old_layout`] then copies them over.
+/// ones; [`convert_old_layout`] then copies them over. The old lot stock is dropped: it is counted again from the
+/// movements.
 pub(crate) fn set_aside_old_layout(c: &Connection) -> rusqlite::Result<()> {
+    let old_lots = c
+        .prepare("SELECT 1 FROM pragma_table_info('lot_stock') WHERE name = 'batch_id'")?
+        .exists([])?;
     let indexes: Vec<String> = c
         .prepare(
             "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL
-               AND tbl_name IN ('movements', 'movement_lines', 'movement_handlers')",
+               AND tbl_name IN ('movements', 'movement_lines', 'movement_handlers', 'batch_access')",
         )?
         .query_map([], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     for i in indexes {
         c.execute_batch(&format!("DROP INDEX \"{i}\""))?;
     }
+    if old_lots {
+        c.execute_batch("DROP TABLE lot_stock")?;
+    }
     c.execute_batch(
         "ALTER TABLE movements RENAME TO old_movements;
          ALTER TABLE movement_lines RENAME TO old_movement_lines;
          ALTER TABLE movement_handlers RENAME TO old_movement_handlers;",
-    )
+    )?;
+    if c.prepare("SELECT 1 FROM pragma_table_info('batch_access') WHERE name = 'batch_id'")?
+        .exists([])?
+    {
+        c.execute_batch("ALTER TABLE batch_access RENAME TO old_batch_access")?;
+    }
+    Ok(())
 }
 
-/// Copies the movements set aside by [`set_aside_old_layout`] into the lean tables, keeping every seq, then drops
-/// the old tables. Returns how many movements were converted.
+/// Copies the movements and access rows set aside by [`set_aside_old_layout`] into the lean tables, keeping every
+/// seq, counts the lots' stock again, then drops the old tables. Returns how many movements were converted.
 pub(crate) fn convert_old_layout(c: &Connection) -> Result<u64> {
     let mut rows = c.prepare(
         "SELECT seq, body, holder_province, holder_key, counterparty_key, counterparty_id, fp, recorded_at
@@ -351,6 +378,7 @@ pub(crate) fn convert_old_layout(c: &Connection) -> Result<u64> {
     )?;
     let mut q = rows.query([])?;
     let mut n = 0u64;
+    let mut ns = Ns::new();
     while let Some(r) = q.next()? {
         let seq: i64 = r.get(0)?;
         let body: String = r.get(1)?;
@@ -374,12 +402,25 @@ pub(crate) fn convert_old_layout(c: &Connection) -> Result<u64> {
             fp: fp_int(&r.get::<_, String>(6)?),
             recorded_at: r.get(7)?,
         };
-        insert(c, &m, &refs)?;
+        insert(c, &mut ns, &m, &refs)?;
         n += 1;
     }
     drop(q);
     drop(rows);
     // Seqs never reused: the new table's counter starts where the old one was.
+    let old_access = c
+        .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'old_batch_access'")?
+        .exists([])?;
+    if old_access {
+        c.execute_batch(
+        "INSERT OR IGNORE INTO ids (id) SELECT batch_id FROM old_batch_access UNION SELECT enterprise_id FROM old_batch_access;
+         INSERT OR IGNORE INTO batch_access (batch, enterprise, province)
+           SELECT (SELECT n FROM ids WHERE id = batch_id), (SELECT n FROM ids WHERE id = enterprise_id), province
+           FROM old_batch_access;
+         DROP TABLE old_batch_access;",
+        )?;
+    }
+    crate::schema::backfill_lot_stock(c)?;
     c.execute_batch(
         "UPDATE sqlite_sequence SET seq = MAX(seq, COALESCE((SELECT s.seq FROM sqlite_sequence s
             WHERE s.name = 'old_movements'), 0)) WHERE name = 'movements';

@@ -129,8 +129,10 @@ impl RecordStore for SqliteStore {
     async fn products(&self, scope: &Scope, page: Page) -> StoreResult<Vec<Stored<Product>>> {
         let (w, arg) = scope_sql(
             scope,
-            "t.owner = ?3 OR t.id IN (SELECT b.product FROM batch_access a JOIN batches b ON b.id = a.batch_id WHERE a.enterprise_id = ?3)",
-            "t.owner_province = ?3 OR t.id IN (SELECT b.product FROM batch_access a JOIN batches b ON b.id = a.batch_id WHERE a.province = ?3)",
+            "t.owner = ?3 OR t.id IN (SELECT b.product FROM batch_access a JOIN batches b ON b.id = (SELECT id FROM ids WHERE n = a.batch)
+              WHERE a.enterprise = (SELECT n FROM ids WHERE id = ?3))",
+            "t.owner_province = ?3 OR t.id IN (SELECT b.product FROM batch_access a JOIN batches b ON b.id = (SELECT id FROM ids WHERE n = a.batch)
+              WHERE a.province = ?3)",
             "?3",
         );
         self.read(move |c| list_stored(c, "products", &w, &[&arg], page))
@@ -162,8 +164,8 @@ impl RecordStore for SqliteStore {
     ) -> StoreResult<Vec<Stored<Batch>>> {
         let (mut w, arg) = scope_sql(
             scope,
-            "EXISTS (SELECT 1 FROM batch_access a WHERE a.batch_id = t.id AND a.enterprise_id = ?3)",
-            "EXISTS (SELECT 1 FROM batch_access a WHERE a.batch_id = t.id AND a.province = ?3)",
+            "EXISTS (SELECT 1 FROM batch_access a WHERE a.batch = (SELECT n FROM ids WHERE id = t.id) AND a.enterprise = (SELECT n FROM ids WHERE id = ?3))",
+            "EXISTS (SELECT 1 FROM batch_access a WHERE a.batch = (SELECT n FROM ids WHERE id = t.id) AND a.province = ?3)",
             "?3",
         );
         w = format!("({w}) AND (?4 IS NULL OR t.batch_no = ?4) AND (?5 IS NULL OR t.product = ?5)");
@@ -175,7 +177,12 @@ impl RecordStore for SqliteStore {
     }
 
     async fn batch_visible(&self, scope: &Scope, batch: Uuid) -> StoreResult<bool> {
-        let (w, arg) = scope_sql(scope, "enterprise_id = ?2", "province = ?2", "?2");
+        let (w, arg) = scope_sql(
+            scope,
+            "enterprise = (SELECT n FROM ids WHERE id = ?2)",
+            "province = ?2",
+            "?2",
+        );
         let b = batch.to_string();
         self.read(move |c| {
             let exists = c
@@ -185,7 +192,7 @@ impl RecordStore for SqliteStore {
             if exists.is_none() {
                 return Ok(false);
             }
-            let sql = format!("SELECT 1 FROM batch_access WHERE batch_id = ?1 AND ({w}) LIMIT 1");
+            let sql = format!("SELECT 1 FROM batch_access WHERE batch = (SELECT n FROM ids WHERE id = ?1) AND ({w}) LIMIT 1");
             let arg = arg.unwrap_or_default();
             Ok(c.prepare_cached(&sql)?
                 .query_row(params![b, arg], |_| Ok(()))
@@ -198,8 +205,10 @@ impl RecordStore for SqliteStore {
     async fn product_visible(&self, scope: &Scope, product: Uuid) -> StoreResult<bool> {
         let (w, arg) = scope_sql(
             scope,
-            "p.owner = ?2 OR EXISTS (SELECT 1 FROM batches b JOIN batch_access a ON a.batch_id = b.id WHERE b.product = p.id AND a.enterprise_id = ?2)",
-            "p.owner_province = ?2 OR EXISTS (SELECT 1 FROM batches b JOIN batch_access a ON a.batch_id = b.id WHERE b.product = p.id AND a.province = ?2)",
+            "p.owner = ?2 OR EXISTS (SELECT 1 FROM batches b JOIN batch_access a ON a.batch = (SELECT n FROM ids WHERE id = b.id)
+              WHERE b.product = p.id AND a.enterprise = (SELECT n FROM ids WHERE id = ?2))",
+            "p.owner_province = ?2 OR EXISTS (SELECT 1 FROM batches b JOIN batch_access a ON a.batch = (SELECT n FROM ids WHERE id = b.id)
+              WHERE b.product = p.id AND a.province = ?2)",
             "?2",
         );
         let id = product.to_string();
@@ -215,11 +224,17 @@ impl RecordStore for SqliteStore {
     }
 
     async fn attachment_visible(&self, scope: &Scope, sha256: &str) -> StoreResult<bool> {
-        let (w, arg) = scope_sql(scope, "a.enterprise_id = ?2", "a.province = ?2", "?2");
+        let (w, arg) = scope_sql(
+            scope,
+            "a.enterprise = (SELECT n FROM ids WHERE id = ?2)",
+            "a.province = ?2",
+            "?2",
+        );
         let h = sha256.to_ascii_lowercase();
         self.read(move |c| {
             let sql = format!(
-                "SELECT 1 FROM documents d JOIN batch_access a ON a.batch_id = d.batch_id WHERE d.attachment = ?1 AND ({w}) LIMIT 1"
+                "SELECT 1 FROM documents d JOIN batch_access a ON a.batch = (SELECT n FROM ids WHERE id = d.batch_id)
+                 WHERE d.attachment = ?1 AND ({w}) LIMIT 1"
             );
             let arg = arg.unwrap_or_default();
             Ok(c.prepare_cached(&sql)?.query_row(params![h, arg], |_| Ok(())).optional()?.is_some())
@@ -313,9 +328,10 @@ impl RecordStore for SqliteStore {
                     Stats {
                         enterprises: count("SELECT COUNT(*) FROM enterprises WHERE province = ?1", p)?,
                         products: count("SELECT COUNT(*) FROM products WHERE owner_province = ?1", p)?,
-                        batches: count("SELECT COUNT(DISTINCT batch_id) FROM batch_access WHERE province = ?1", p)?,
+                        batches: count("SELECT COUNT(DISTINCT batch) FROM batch_access WHERE province = ?1", p)?,
                         documents: count(
-                            "SELECT COUNT(*) FROM documents d WHERE EXISTS (SELECT 1 FROM batch_access a WHERE a.batch_id = d.batch_id AND a.province = ?1)",
+                            "SELECT COUNT(*) FROM documents d WHERE EXISTS (SELECT 1 FROM batch_access a
+                              WHERE a.batch = (SELECT n FROM ids WHERE id = d.batch_id) AND a.province = ?1)",
                             p,
                         )?,
                         movements: count("SELECT COUNT(*) FROM movements WHERE holder_province = ?1", p)?,
@@ -328,7 +344,7 @@ impl RecordStore for SqliteStore {
                     Stats {
                         enterprises: 1,
                         products: count("SELECT COUNT(*) FROM products WHERE owner = ?1", e)?,
-                        batches: count("SELECT COUNT(*) FROM batch_access WHERE enterprise_id = ?1", e)?,
+                        batches: count("SELECT COUNT(*) FROM batch_access WHERE enterprise = (SELECT n FROM ids WHERE id = ?1)", e)?,
                         documents: count("SELECT COUNT(*) FROM documents WHERE owner = ?1", e)?,
                         movements: count(
                             "SELECT COUNT(*) FROM movements WHERE holder = (SELECT n FROM ids WHERE id = ?1)",

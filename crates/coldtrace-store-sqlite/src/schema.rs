@@ -10,6 +10,13 @@ CREATE TABLE IF NOT EXISTS store_meta (
     value TEXT NOT NULL
 );
 
+-- Every enterprise, batch and party key that a movement, a lot or an access row refers to, stored once and
+-- referred to by its number (schema 26).
+CREATE TABLE IF NOT EXISTS ids (
+    n INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE
+);
+
 CREATE TABLE IF NOT EXISTS enterprises (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE,
@@ -58,14 +65,15 @@ CREATE INDEX IF NOT EXISTS batches_product ON batches(product);
 CREATE INDEX IF NOT EXISTS batches_corrects ON batches(corrects) WHERE corrects IS NOT NULL;
 
 -- Which enterprises (and provinces) hold or held a batch: the tenant index for reads.
+-- Batch and enterprise by number (ids.n, schema 26).
 CREATE TABLE IF NOT EXISTS batch_access (
-    batch_id TEXT NOT NULL,
-    enterprise_id TEXT NOT NULL,
+    batch INTEGER NOT NULL,
+    enterprise INTEGER NOT NULL,
     province TEXT NOT NULL,
-    PRIMARY KEY (batch_id, enterprise_id)
+    PRIMARY KEY (batch, enterprise)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS batch_access_enterprise ON batch_access(enterprise_id, batch_id);
-CREATE INDEX IF NOT EXISTS batch_access_province ON batch_access(province, batch_id);
+CREATE INDEX IF NOT EXISTS batch_access_enterprise ON batch_access(enterprise, batch);
+CREATE INDEX IF NOT EXISTS batch_access_province ON batch_access(province, batch);
 
 CREATE TABLE IF NOT EXISTS trace_codes (
     key TEXT PRIMARY KEY,
@@ -92,13 +100,9 @@ CREATE INDEX IF NOT EXISTS documents_attachment ON documents(attachment) WHERE a
 -- A document no later record corrects (the current papers of a batch, for the checks).
 CREATE INDEX IF NOT EXISTS documents_corrects ON documents(corrects) WHERE corrects IS NOT NULL;
 
--- The lean layout (schema 26). A movement refers to enterprises, batches and party keys by number: each such id
--- is stored once in `ids`, the counterparties as written once in `counterparties`, the people who handled goods
--- once in `people`; the movement itself has no JSON body, its columns are the record.
-CREATE TABLE IF NOT EXISTS ids (
-    n INTEGER PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE
-);
+-- The lean layout (schema 26). A movement refers to enterprises, batches and party keys by number (`ids`), to
+-- the counterparties as written once in `counterparties` and to the people who handled goods once in `people`;
+-- the movement itself has no JSON body, its columns are the record.
 -- A counterparty as movements name it: its USCC ('' when none given) and name, and its party key (ids.n).
 CREATE TABLE IF NOT EXISTS counterparties (
     n INTEGER PRIMARY KEY,
@@ -242,9 +246,10 @@ CREATE INDEX IF NOT EXISTS credentials_account ON credentials (account) WHERE ac
 
 -- Each lot's stock (a batch at one holder), kept up to date by the writer so that the ledger checks cost the
 -- same however many movements a lot has; rebuilt from the movements for a lot a correction touches.
+-- The batch and the holder by number (ids.n, schema 26).
 CREATE TABLE IF NOT EXISTS lot_stock (
-    batch_id TEXT NOT NULL,
-    holder TEXT NOT NULL,
+    batch INTEGER NOT NULL,
+    holder INTEGER NOT NULL,
     received INTEGER NOT NULL DEFAULT 0,
     produced INTEGER NOT NULL DEFAULT 0,
     reported_inbound INTEGER NOT NULL DEFAULT 0,
@@ -257,7 +262,7 @@ CREATE TABLE IF NOT EXISTS lot_stock (
     first_out INTEGER,
     -- The lot's last movement (its own, or a sender's shipment to it), for dormant stock.
     last_at INTEGER,
-    PRIMARY KEY (batch_id, holder)
+    PRIMARY KEY (batch, holder)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS lot_stock_holder ON lot_stock(holder);
 
@@ -424,7 +429,7 @@ pub(crate) const CURRENT: &str = "NOT EXISTS (SELECT 1 FROM movements c WHERE c.
 /// Fills `lot_stock` from the stored movements, for a store written before the table existed. Corrected
 /// movements do not count.
 pub(crate) fn backfill_lot_stock(c: &rusqlite::Connection) -> rusqlite::Result<()> {
-    const ADD: &str = "ON CONFLICT (batch_id, holder) DO UPDATE SET
+    const ADD: &str = "ON CONFLICT (batch, holder) DO UPDATE SET
         received = received + excluded.received, produced = produced + excluded.produced,
         reported_inbound = reported_inbound + excluded.reported_inbound, shipped = shipped + excluded.shipped,
         sold = sold + excluded.sold, consumed = consumed + excluded.consumed,
@@ -434,9 +439,9 @@ pub(crate) fn backfill_lot_stock(c: &rusqlite::Connection) -> rusqlite::Result<(
         last_at = COALESCE(MAX(last_at, excluded.last_at), last_at, excluded.last_at)";
     c.execute_batch(&format!(
         "DELETE FROM lot_stock;
-         INSERT INTO lot_stock (batch_id, holder, received, shipped, sold, destroyed, returned, first_in, first_out,
+         INSERT INTO lot_stock (batch, holder, received, shipped, sold, destroyed, returned, first_in, first_out,
             last_at)
-         SELECT (SELECT id FROM ids WHERE n = batch), (SELECT id FROM ids WHERE n = holder),
+         SELECT batch, holder,
             COALESCE(SUM(CASE WHEN kind = 'receive' THEN quantity_milli END), 0),
             COALESCE(SUM(CASE WHEN kind = 'ship' THEN quantity_milli END), 0),
             COALESCE(SUM(CASE WHEN kind = 'sell' THEN quantity_milli END), 0),
@@ -446,8 +451,8 @@ pub(crate) fn backfill_lot_stock(c: &rusqlite::Connection) -> rusqlite::Result<(
             MIN(CASE WHEN kind IN ('ship', 'sell', 'return', 'destroy') THEN at_ms END),
             MAX(at_ms)
          FROM movements m WHERE batch IS NOT NULL AND {CURRENT} GROUP BY batch, holder {ADD};
-         INSERT INTO lot_stock (batch_id, holder, produced, consumed, first_in, first_out, last_at)
-         SELECT (SELECT id FROM ids WHERE n = l.batch), (SELECT id FROM ids WHERE n = m.holder),
+         INSERT INTO lot_stock (batch, holder, produced, consumed, first_in, first_out, last_at)
+         SELECT l.batch, m.holder,
             COALESCE(SUM(CASE WHEN l.role = 'out' THEN l.quantity_milli END), 0),
             COALESCE(SUM(CASE WHEN l.role = 'in' THEN l.quantity_milli END), 0),
             MIN(CASE WHEN l.role = 'out' THEN m.at_ms END),
@@ -455,9 +460,8 @@ pub(crate) fn backfill_lot_stock(c: &rusqlite::Connection) -> rusqlite::Result<(
             MAX(m.at_ms)
          FROM movement_lines l JOIN movements m ON m.seq = l.movement_seq WHERE {CURRENT}
          GROUP BY l.batch, m.holder {ADD};
-         INSERT INTO lot_stock (batch_id, holder, reported_inbound, last_at)
-         SELECT (SELECT id FROM ids WHERE n = batch), (SELECT id FROM ids WHERE n = counterparty_id),
-            SUM(quantity_milli), MAX(at_ms) FROM movements m
+         INSERT INTO lot_stock (batch, holder, reported_inbound, last_at)
+         SELECT batch, counterparty_id, SUM(quantity_milli), MAX(at_ms) FROM movements m
          WHERE batch IS NOT NULL AND counterparty_id IS NOT NULL AND counterparty_id != holder
             AND kind IN ('ship', 'sell', 'return') AND {CURRENT}
          GROUP BY batch, counterparty_id {ADD};"

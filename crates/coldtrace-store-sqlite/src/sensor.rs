@@ -33,25 +33,24 @@ type Lot = (String, Option<i64>, Option<i64>, i64);
 fn lots_of(c: &rusqlite::Connection, enterprise: &str, subject: &Subject) -> Result<Vec<Lot>> {
     let sql = match subject {
         Subject::Code(_) => format!(
-            "SELECT ls.batch_id, COALESCE(ls.first_in, ls.first_out), ls.last_at, {BALANCE}
-             FROM trace_codes tc JOIN lot_stock ls ON ls.batch_id = tc.batch_id AND ls.holder = ?1
+            "SELECT (SELECT id FROM ids WHERE n = ls.batch), COALESCE(ls.first_in, ls.first_out), ls.last_at, {BALANCE}
+             FROM trace_codes tc JOIN lot_stock ls ON ls.batch = (SELECT n FROM ids WHERE id = tc.batch_id) AND ls.holder = (SELECT n FROM ids WHERE id = ?1)
              WHERE tc.key = ?2"
         ),
         Subject::Container(_) => format!(
-            "SELECT ls.batch_id, COALESCE(ls.first_in, ls.first_out), ls.last_at, {BALANCE} FROM batches b
-               JOIN lot_stock ls ON ls.batch_id = b.id AND ls.holder = ?1
+            "SELECT (SELECT id FROM ids WHERE n = ls.batch), COALESCE(ls.first_in, ls.first_out), ls.last_at, {BALANCE} FROM batches b
+               JOIN lot_stock ls ON ls.batch = (SELECT n FROM ids WHERE id = b.id) AND ls.holder = (SELECT n FROM ids WHERE id = ?1)
                WHERE json_extract(b.body, '$.container_no') = ?2
                  AND NOT EXISTS (SELECT 1 FROM batches n WHERE n.corrects = b.id)"
         ),
         Subject::Place(p) if p.is_empty() => format!(
-            "SELECT ls.batch_id, COALESCE(ls.first_in, ls.first_out), ls.last_at, {BALANCE} FROM lot_stock ls
-             WHERE ls.holder = ?1 AND ?2 = ''"
+            "SELECT (SELECT id FROM ids WHERE n = ls.batch), COALESCE(ls.first_in, ls.first_out), ls.last_at, {BALANCE} FROM lot_stock ls
+             WHERE ls.holder = (SELECT n FROM ids WHERE id = ?1) AND ?2 = ''"
         ),
         Subject::Place(_) => format!(
-            "SELECT ls.batch_id, COALESCE(ls.first_in, ls.first_out), ls.last_at, {BALANCE} FROM lot_stock ls
-             WHERE ls.holder = ?1 AND EXISTS (SELECT 1 FROM movements m
-               WHERE m.batch = (SELECT n FROM ids WHERE id = ls.batch_id)
-               AND m.holder = (SELECT n FROM ids WHERE id = ?1) AND m.location = ?2)"
+            "SELECT (SELECT id FROM ids WHERE n = ls.batch), COALESCE(ls.first_in, ls.first_out), ls.last_at, {BALANCE} FROM lot_stock ls
+             WHERE ls.holder = (SELECT n FROM ids WHERE id = ?1) AND EXISTS (SELECT 1 FROM movements m
+               WHERE m.batch = ls.batch AND m.holder = ls.holder AND m.location = ?2)"
         ),
     };
     let arg = match subject {

@@ -481,7 +481,7 @@ impl Tx<'_> {
                     "{}
                      WHERE rule = 'dormant_stock' AND status = 'open' AND batch = ?1 AND enterprise = ?2
                         AND CAST(substr(subject, length('dormant:') + 36 + 1 + 36 + 2) AS INTEGER) <
-                            COALESCE((SELECT last_at FROM lot_stock WHERE batch_id = ?1 AND holder = ?2), 0)",
+                            COALESCE((SELECT last_at FROM lot_stock WHERE batch = (SELECT n FROM ids WHERE id = ?1) AND holder = (SELECT n FROM ids WHERE id = ?2)), 0)",
                     resolve_by_records(3)
                 ))?
                 .execute(params![batch.to_string(), holder.to_string(), self.now])?;

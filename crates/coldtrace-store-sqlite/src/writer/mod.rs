@@ -44,6 +44,8 @@ struct Tx<'a> {
     granted: std::collections::HashSet<(Uuid, Uuid)>,
     /// Counterparty USCC to registered enterprise id.
     counterparties: HashMap<String, Option<Uuid>>,
+    /// The numbers (`ids.n`) of the ids this submission referred to.
+    ns: crate::movements::Ns,
     /// Records stored for the first time, to report to the national platform.
     fresh: coldtrace_store::report::Fresh,
     /// The province's policy for the ledger checks.
@@ -497,6 +499,7 @@ pub(super) fn submit_blocking(
         resolved: HashMap::new(),
         granted: Default::default(),
         counterparties: HashMap::new(),
+        ns: Default::default(),
         fresh: Default::default(),
         checks: req.checks.clone(),
         lots_touched: Default::default(),

@@ -100,6 +100,7 @@ impl Tx<'_> {
         });
         let seq = crate::movements::insert(
             self.tx,
+            &mut self.ns,
             &m,
             &crate::movements::Refs {
                 seq: None,

@@ -125,7 +125,8 @@ impl Tx<'_> {
             || self
                 .tx
                 .prepare_cached(
-                    "SELECT 1 FROM batch_access WHERE batch_id = ?1 AND enterprise_id = ?2",
+                    "SELECT 1 FROM batch_access WHERE batch = (SELECT n FROM ids WHERE id = ?1)
+                       AND enterprise = (SELECT n FROM ids WHERE id = ?2)",
                 )?
                 .query_row([batch.to_string(), e.to_string()], |_| Ok(()))
                 .optional()?
@@ -202,9 +203,13 @@ impl Tx<'_> {
         let Some(p) = self.province_of(enterprise)? else {
             return Ok(());
         };
+        let batch = crate::movements::n_for(self.tx, &mut self.ns, batch)?;
+        let enterprise = crate::movements::n_for(self.tx, &mut self.ns, enterprise)?;
         self.tx
-            .prepare_cached("INSERT OR IGNORE INTO batch_access (batch_id, enterprise_id, province) VALUES (?1, ?2, ?3)")?
-            .execute(params![batch.to_string(), enterprise.to_string(), p])?;
+            .prepare_cached(
+                "INSERT OR IGNORE INTO batch_access (batch, enterprise, province) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![batch, enterprise, p])?;
         Ok(())
     }
 }

@@ -71,9 +71,9 @@ impl Tx<'_> {
     ) -> Result<()> {
         self.tx
             .prepare_cached(&format!(
-                "INSERT INTO lot_stock (batch_id, holder, {col}, first_in, first_out, last_at)
+                "INSERT INTO lot_stock (batch, holder, {col}, first_in, first_out, last_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (batch_id, holder) DO UPDATE SET {col} = {col} + excluded.{col},
+                 ON CONFLICT (batch, holder) DO UPDATE SET {col} = {col} + excluded.{col},
                     last_at = MAX(COALESCE(last_at, excluded.last_at), excluded.last_at),
                     first_in = CASE WHEN first_in IS NULL THEN excluded.first_in
                                     WHEN excluded.first_in IS NULL THEN first_in
@@ -83,8 +83,8 @@ impl Tx<'_> {
                                      ELSE MIN(first_out, excluded.first_out) END"
             ))?
             .execute(params![
-                batch.to_string(),
-                holder.to_string(),
+                crate::movements::n_for(self.tx, &mut self.ns, batch)?,
+                crate::movements::n_for(self.tx, &mut self.ns, holder)?,
                 q,
                 first_in,
                 first_out,
@@ -150,13 +150,13 @@ impl Tx<'_> {
             .query_row(params![b, h], |r| r.get(0))?;
         self.tx
             .prepare_cached(
-                "INSERT OR REPLACE INTO lot_stock (batch_id, holder, received, produced, reported_inbound, shipped,
+                "INSERT OR REPLACE INTO lot_stock (batch, holder, received, produced, reported_inbound, shipped,
                     sold, consumed, destroyed, returned, first_in, first_out, last_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             )?
             .execute(params![
-                batch.to_string(),
-                holder.to_string(),
+                crate::movements::n_for(self.tx, &mut self.ns, batch)?,
+                crate::movements::n_for(self.tx, &mut self.ns, holder)?,
                 s.received,
                 s.produced,
                 s.reported_inbound,
@@ -183,7 +183,7 @@ impl Tx<'_> {
             .prepare_cached(
                 "SELECT received, produced, reported_inbound, shipped, sold, consumed, destroyed, returned, first_in,
                     first_out
-                 FROM lot_stock WHERE batch_id = ?1 AND holder = ?2",
+                 FROM lot_stock WHERE batch = (SELECT n FROM ids WHERE id = ?1) AND holder = (SELECT n FROM ids WHERE id = ?2)",
             )?
             .query_row(params![batch.to_string(), holder.to_string()], |r| {
                 Ok((

@@ -393,7 +393,16 @@ const OLD_MOVEMENT_TABLES: &str = "
     CREATE INDEX movement_lines_batch ON movement_lines(batch_id);
     CREATE TABLE movement_handlers (movement_seq INTEGER NOT NULL, person_key TEXT NOT NULL, name TEXT NOT NULL,
         id_no TEXT, phone TEXT);
-    CREATE INDEX movement_handlers_person ON movement_handlers(person_key);";
+    CREATE INDEX movement_handlers_person ON movement_handlers(person_key);
+    CREATE TABLE batch_access (batch_id TEXT NOT NULL, enterprise_id TEXT NOT NULL, province TEXT NOT NULL,
+        PRIMARY KEY (batch_id, enterprise_id)) WITHOUT ROWID;
+    CREATE INDEX batch_access_enterprise ON batch_access(enterprise_id, batch_id);
+    CREATE TABLE lot_stock (batch_id TEXT NOT NULL, holder TEXT NOT NULL, received INTEGER NOT NULL DEFAULT 0,
+        produced INTEGER NOT NULL DEFAULT 0, reported_inbound INTEGER NOT NULL DEFAULT 0,
+        shipped INTEGER NOT NULL DEFAULT 0, sold INTEGER NOT NULL DEFAULT 0, consumed INTEGER NOT NULL DEFAULT 0,
+        destroyed INTEGER NOT NULL DEFAULT 0, returned INTEGER NOT NULL DEFAULT 0, first_in INTEGER,
+        first_out INTEGER, last_at INTEGER, PRIMARY KEY (batch_id, holder)) WITHOUT ROWID;
+    CREATE INDEX lot_stock_holder ON lot_stock(holder);";
 
 #[tokio::test]
 async fn a_store_with_the_old_movement_layout_is_converted_and_reads_the_same() {
@@ -440,6 +449,29 @@ async fn a_store_with_the_old_movement_layout_is_converted_and_reads_the_same() 
             (m, f, h)
         }
     };
+    let path = c._dir.path().join("s.sqlite");
+    let lots_and_access = |p: &std::path::Path| -> Vec<String> {
+        let db = rusqlite::Connection::open(p).unwrap();
+        let mut out: Vec<String> = db
+            .prepare(
+                "SELECT (SELECT id FROM ids WHERE n = batch) || (SELECT id FROM ids WHERE n = holder) || ':' ||
+                     received || ':' || produced || ':' || reported_inbound || ':' || shipped || ':' || sold || ':' ||
+                     consumed || ':' || COALESCE(first_in, '') || ':' || COALESCE(first_out, '') || ':' ||
+                     COALESCE(last_at, '')
+                 FROM lot_stock
+                 UNION ALL SELECT (SELECT id FROM ids WHERE n = batch) || (SELECT id FROM ids WHERE n = enterprise)
+                     || province FROM batch_access",
+            )
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        out.sort();
+        out
+    };
+    let kept = lots_and_access(&path);
+    assert_eq!(kept.len(), 4, "two lots, two access rows: {kept:?}");
     let before = all(&c.store).await;
     assert_eq!(before.0.len(), 5);
     assert_eq!(before.0[0].record.at.at.subsec_nanosecond(), 123_456_789);
@@ -450,15 +482,15 @@ async fn a_store_with_the_old_movement_layout_is_converted_and_reads_the_same() 
     assert_eq!(before.2.len(), 2);
 
     // The same store as an older release wrote it: the old tables, filled from the lean ones.
-    let path = c._dir.path().join("s.sqlite");
     drop(c.store);
     {
         let db = rusqlite::Connection::open(&path).unwrap();
         db.execute_batch(&format!(
             "ALTER TABLE movements RENAME TO lean; ALTER TABLE movement_lines RENAME TO lean_lines;
              ALTER TABLE movement_handlers RENAME TO lean_handlers;
+             ALTER TABLE batch_access RENAME TO lean_access; ALTER TABLE lot_stock RENAME TO lean_lots;
              DROP INDEX movements_batch; DROP INDEX movements_corrects; DROP INDEX movement_lines_batch;
-             DROP INDEX movement_handlers_person;
+             DROP INDEX movement_handlers_person; DROP INDEX batch_access_enterprise; DROP INDEX lot_stock_holder;
              {OLD_MOVEMENT_TABLES}
              INSERT INTO movements SELECT m.seq,
                  lower(substr(hex(m.id), 1, 8) || '-' || substr(hex(m.id), 9, 4) || '-' || substr(hex(m.id), 13, 4)
@@ -473,6 +505,12 @@ async fn a_store_with_the_old_movement_layout_is_converted_and_reads_the_same() 
                FROM lean_lines ORDER BY rowid;
              INSERT INTO movement_handlers SELECT h.movement_seq, p.person_key, p.name, NULLIF(p.id_no, ''),
                  NULLIF(p.phone, '') FROM lean_handlers h JOIN people p ON p.n = h.person ORDER BY h.movement_seq, h.pos;
+             INSERT INTO batch_access SELECT (SELECT id FROM ids WHERE n = batch),
+                 (SELECT id FROM ids WHERE n = enterprise), province FROM lean_access;
+             -- Stock the old release had wrong: opening counts it again from the movements.
+             INSERT INTO lot_stock (batch_id, holder, received, last_at) SELECT (SELECT id FROM ids WHERE n = batch),
+                 (SELECT id FROM ids WHERE n = holder), 1, 0 FROM lean_lots;
+             DROP TABLE lean_access; DROP TABLE lean_lots;
              DROP TABLE lean; DROP TABLE lean_lines; DROP TABLE lean_handlers; DROP TABLE ids;
              DROP TABLE counterparties; DROP TABLE people;
              PRAGMA user_version = 25;"
@@ -498,6 +536,11 @@ async fn a_store_with_the_old_movement_layout_is_converted_and_reads_the_same() 
     );
     assert_eq!(after.1, before.1, "the trace index is fed the same flows");
     assert_eq!(after.2, before.2, "the same handlers");
+    assert_eq!(
+        lots_and_access(&path),
+        kept,
+        "the same access, and the lots counted again"
+    );
     {
         let db = rusqlite::Connection::open(&path).unwrap();
         let old: i64 = db
