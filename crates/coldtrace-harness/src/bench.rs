@@ -38,8 +38,8 @@ pub enum What {
         /// Single-movement requests for the baseline.
         #[arg(long, default_value_t = 2_000)]
         single: usize,
-        /// Rows in the ledger file.
-        #[arg(long, default_value_t = 100_000)]
+        /// Rows in the ledger file (a ledger is one submission: at most 20,000 records).
+        #[arg(long, default_value_t = 20_000)]
         rows: usize,
         /// Turn every ledger check off (the baseline for what the checks cost).
         #[arg(long)]

@@ -145,6 +145,31 @@ fn encode<T: Serialize>(r: &T) -> Result<(String, String)> {
     Ok((hex::encode(Sha256::digest(v.to_string().as_bytes())), body))
 }
 
+/// A record's fingerprint alone, as [`encode`] computes it, for a record kept without a JSON body (a movement):
+/// the first 8 bytes of the SHA-256, streamed from the serializer.
+fn fingerprint<T: Serialize>(r: &T) -> Result<i64> {
+    struct Hashing(Sha256);
+    impl std::io::Write for Hashing {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.update(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut v = serde_json::to_value(r)?;
+    if let Some(o) = v.as_object_mut() {
+        o.remove("id");
+    }
+    let mut h = Hashing(Sha256::new());
+    serde_json::to_writer(&mut h, &v)?;
+    let d = h.0.finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&d[..8]);
+    Ok(i64::from_be_bytes(first))
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the store file at `path`.
     pub fn open(path: impl AsRef<Path>) -> StoreResult<Self> {

@@ -6,7 +6,7 @@ use rusqlite::OptionalExtension;
 use uuid::Uuid;
 
 use super::Tx;
-use crate::{Result, encode};
+use crate::Result;
 
 impl Tx<'_> {
     pub(super) fn movement(&mut self, i: usize, m: &Movement) -> Result<()> {
@@ -30,8 +30,7 @@ impl Tx<'_> {
         if !ok {
             return Ok(());
         }
-        let (fp, _) = encode(&m)?;
-        let fp = crate::movements::fp_int(&fp);
+        let fp = crate::fingerprint(&m)?;
         let found: Option<i64> = self
             .tx
             .prepare_cached("SELECT fp FROM movements WHERE id = ?1")?
