@@ -5,6 +5,7 @@
 //! - `bench census`: census matching at 10^4 enterprises.
 //! - `bench customs`: the customs cross-check of a feed of declarations against a generated store.
 //! - `bench epcis`: EPCIS capture beside native submissions of the same chain, and event queries at 10^6 events.
+//! - `bench disk`: a store's bytes by part, per movement.
 
 use coldtrace_store::prelude::*;
 use std::sync::Arc;
@@ -126,6 +127,12 @@ pub enum What {
         #[arg(long, default_value_t = 7)]
         seed: u64,
     },
+    /// Where a store's bytes go, per movement (SQLite's `dbstat`), against the target of 400 bytes.
+    Disk {
+        /// Data directory (e.g. made by `coldtrace gen --data DIR --movements 10000000`).
+        #[arg(long)]
+        data: std::path::PathBuf,
+    },
     /// The trace engine alone on synthetic flows in memory, at scales a store takes hours to fill.
     Scale {
         #[arg(long, default_value_t = 10_000_000)]
@@ -171,6 +178,7 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
             seed,
             pg,
         } => crate::bench_trace::run(&data, queries, sql_queries, seed, pg.as_deref()).await,
+        What::Disk { data } => crate::bench_disk::run(&data),
         What::Scale {
             movements,
             queries,

@@ -13,6 +13,7 @@
 pub mod bench;
 pub mod bench_census;
 pub mod bench_customs;
+pub mod bench_disk;
 pub mod bench_docking;
 pub mod bench_epcis;
 pub mod bench_guards;
