@@ -159,10 +159,11 @@ impl CensusStore for SqliteStore {
             let mut s = c.prepare_cached(
                 &format!(
                     "SELECT cp.uscc, MAX(cp.name), COUNT(*), MAX(m.at_ms)
-                     FROM movements m INDEXED BY movements_unregistered
-                     JOIN counterparties cp ON cp.n = m.counterparty
-                     WHERE m.holder_province = ?1 AND m.counterparty_id IS NULL AND m.counterparty IS NOT NULL
-                       AND cp.uscc != '' AND substr(cp.uscc, 3, 2) = ?1 AND {CURRENT}
+                     -- The counterparties named by a USCC of this province first, then their movements here.
+                     FROM counterparties cp INDEXED BY counterparties_uscc
+                     CROSS JOIN movements m INDEXED BY movements_unregistered
+                        ON m.holder_province = ?1 AND m.counterparty = cp.n AND m.counterparty_id IS NULL
+                     WHERE cp.uscc != '' AND substr(cp.uscc, 3, 2) = ?1 AND {CURRENT}
                        -- Registered since the movement was written: no longer unknown.
                        AND NOT EXISTS (SELECT 1 FROM enterprises e WHERE e.uscc = cp.uscc)
                      GROUP BY cp.uscc ORDER BY COUNT(*) DESC, cp.uscc LIMIT ?2"

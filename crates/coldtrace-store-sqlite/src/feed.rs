@@ -241,7 +241,7 @@ fn load_flows(
     ) {
         let mut stmt = c.prepare_cached(
             "SELECT movement_seq, role, (SELECT id FROM ids WHERE n = batch), quantity_milli FROM movement_lines
-             WHERE movement_seq >= ?1 AND movement_seq <= ?2 ORDER BY rowid",
+             WHERE movement_seq >= ?1 AND movement_seq <= ?2 ORDER BY movement_seq, rowid",
         )?;
         let mut q = stmt.query(params![first as i64, last as i64])?;
         while let Some(r) = q.next()? {

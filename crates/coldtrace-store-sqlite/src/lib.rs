@@ -193,13 +193,13 @@ impl SqliteStore {
         // journal files the same mode).
         set_mode(path, 0o600)?;
         let version: i64 = writer.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        if version < SCHEMA_VERSION {
+        if version < SCHEMA_VERSION || movements::is_old_layout(&writer)? {
             crate::docking::migrate_inbox(&writer)?;
             // The rest of the upgrade is one transaction: a store is upgraded entirely or not at all.
             writer.execute_batch("BEGIN IMMEDIATE")?;
             // Version 26 is the lean movement layout: the old tables are set aside, the new ones created, and
             // every movement copied over with its seq.
-            let convert = version > 0 && movements::is_old_layout(&writer)?;
+            let convert = movements::is_old_layout(&writer)?;
             if convert {
                 movements::set_aside_old_layout(&writer)?;
             }

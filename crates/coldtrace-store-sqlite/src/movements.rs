@@ -113,6 +113,7 @@ pub(crate) struct Refs {
     pub batch: Option<Uuid>,
     /// The registered enterprise the counterparty's USCC named.
     pub counterparty_id: Option<Uuid>,
+    /// The counterparty's party key (by USCC, else by name, when not given).
     pub counterparty_key: Option<Uuid>,
     pub fp: i64,
     pub recorded_at: i64,
@@ -124,15 +125,21 @@ pub(crate) fn insert(c: &Connection, ns: &mut Ns, m: &Movement, r: &Refs) -> rus
     let holder_key = n_for(c, ns, r.holder_key)?;
     let batch = r.batch.map(|b| n_for(c, ns, b)).transpose()?;
     let cp_id = r.counterparty_id.map(|e| n_for(c, ns, e)).transpose()?;
-    let cp = match (&m.counterparty, r.counterparty_key) {
-        (Some(cp), Some(key)) => Some(counterparty_n(
-            c,
-            ns,
-            cp.uscc.as_ref().map(|u| u.as_str()),
-            &cp.name,
-            key,
-        )?),
-        _ => None,
+    let cp = match &m.counterparty {
+        Some(cp) => {
+            let key = r.counterparty_key.unwrap_or_else(|| match &cp.uscc {
+                Some(u) => coldtrace_domain::party::by_uscc(u),
+                None => coldtrace_domain::party::by_name(&cp.name),
+            });
+            Some(counterparty_n(
+                c,
+                ns,
+                cp.uscc.as_ref().map(|u| u.as_str()),
+                &cp.name,
+                key,
+            )?)
+        }
+        None => None,
     };
     let corrects: Option<i64> = match m.corrects {
         Some(id) => c
@@ -330,41 +337,61 @@ fn fill_parts(c: &Connection, seq: i64, m: &mut Movement) -> Result<()> {
     Ok(())
 }
 
-/// Whether the store's movement table is the layout before schema 26 (text ids and a JSON body).
+fn has_column(c: &Connection, table: &str, column: &str) -> rusqlite::Result<bool> {
+    c.prepare(&format!(
+        "SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1"
+    ))?
+    .exists([column])
+}
+
+fn has_table(c: &Connection, table: &str) -> rusqlite::Result<bool> {
+    c.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1")?
+        .exists([table])
+}
+
+/// Whether any table of the store is still in the layout before schema 26: movements with text ids and a JSON
+/// body, lot stock or batch access keyed by text ids.
 pub(crate) fn is_old_layout(c: &Connection) -> rusqlite::Result<bool> {
-    c.prepare("SELECT 1 FROM pragma_table_info('movements') WHERE name = 'body'")?
-        .exists([])
+    Ok(has_column(c, "movements", "body")?
+        || has_column(c, "lot_stock", "batch_id")?
+        || has_column(c, "batch_access", "batch_id")?)
 }
 
 /// Sets the old movement tables aside (renamed, their indexes dropped) so that the schema can create the lean
 /// ones; [`convert_old_layout`] then copies them over. The old lot stock is dropped: it is counted again from the
 /// movements.
 pub(crate) fn set_aside_old_layout(c: &Connection) -> rusqlite::Result<()> {
-    let old_lots = c
-        .prepare("SELECT 1 FROM pragma_table_info('lot_stock') WHERE name = 'batch_id'")?
-        .exists([])?;
-    let indexes: Vec<String> = c
-        .prepare(
-            "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL
-               AND tbl_name IN ('movements', 'movement_lines', 'movement_handlers', 'batch_access')",
-        )?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    for i in indexes {
-        c.execute_batch(&format!("DROP INDEX \"{i}\""))?;
+    let old_movements = has_column(c, "movements", "body")?;
+    let old_lots = has_column(c, "lot_stock", "batch_id")?;
+    let old_access = has_column(c, "batch_access", "batch_id")?;
+    let mut tables = vec![];
+    if old_movements {
+        tables.extend(["movements", "movement_lines", "movement_handlers"]);
+    }
+    if old_access {
+        tables.push("batch_access");
+    }
+    if old_lots {
+        tables.push("lot_stock");
+    }
+    for t in &tables {
+        let indexes: Vec<String> = c
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name = ?1",
+            )?
+            .query_map([t], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for i in indexes {
+            c.execute_batch(&format!("DROP INDEX \"{i}\""))?;
+        }
     }
     if old_lots {
         c.execute_batch("DROP TABLE lot_stock")?;
     }
-    c.execute_batch(
-        "ALTER TABLE movements RENAME TO old_movements;
-         ALTER TABLE movement_lines RENAME TO old_movement_lines;
-         ALTER TABLE movement_handlers RENAME TO old_movement_handlers;",
-    )?;
-    if c.prepare("SELECT 1 FROM pragma_table_info('batch_access') WHERE name = 'batch_id'")?
-        .exists([])?
-    {
-        c.execute_batch("ALTER TABLE batch_access RENAME TO old_batch_access")?;
+    for t in tables.iter().filter(|t| **t != "lot_stock") {
+        if has_table(c, t)? {
+            c.execute_batch(&format!("ALTER TABLE {t} RENAME TO old_{t}"))?;
+        }
     }
     Ok(())
 }
@@ -372,6 +399,32 @@ pub(crate) fn set_aside_old_layout(c: &Connection) -> rusqlite::Result<()> {
 /// Copies the movements and access rows set aside by [`set_aside_old_layout`] into the lean tables, keeping every
 /// seq, counts the lots' stock again, then drops the old tables. Returns how many movements were converted.
 pub(crate) fn convert_old_layout(c: &Connection) -> Result<u64> {
+    let mut n = 0u64;
+    if has_table(c, "old_movements")? {
+        n = convert_movements(c)?;
+        // Seqs never reused: the new table's counter starts where the old one was.
+        c.execute_batch(
+            "UPDATE sqlite_sequence SET seq = MAX(seq, COALESCE((SELECT s.seq FROM sqlite_sequence s
+                WHERE s.name = 'old_movements'), 0)) WHERE name = 'movements';
+             DROP TABLE old_movements; DROP TABLE IF EXISTS old_movement_lines;
+             DROP TABLE IF EXISTS old_movement_handlers;",
+        )?;
+    }
+    if has_table(c, "old_batch_access")? {
+        c.execute_batch(
+            "INSERT OR IGNORE INTO ids (id)
+               SELECT batch_id FROM old_batch_access UNION SELECT enterprise_id FROM old_batch_access;
+             INSERT OR IGNORE INTO batch_access (batch, enterprise, province)
+               SELECT (SELECT n FROM ids WHERE id = batch_id), (SELECT n FROM ids WHERE id = enterprise_id), province
+               FROM old_batch_access;
+             DROP TABLE old_batch_access;",
+        )?;
+    }
+    crate::schema::backfill_lot_stock(c)?;
+    Ok(n)
+}
+
+fn convert_movements(c: &Connection) -> Result<u64> {
     let mut rows = c.prepare(
         "SELECT seq, body, holder_province, holder_key, counterparty_key, counterparty_id, fp, recorded_at
          FROM old_movements ORDER BY seq",
@@ -381,18 +434,30 @@ pub(crate) fn convert_old_layout(c: &Connection) -> Result<u64> {
     let mut ns = Ns::new();
     while let Some(r) = q.next()? {
         let seq: i64 = r.get(0)?;
+        let bad = |what: String| StoreError::Task(format!("converting movement seq {seq}: {what}"));
         let body: String = r.get(1)?;
-        let m: Movement = serde_json::from_str(&body)?;
+        let m: Movement = serde_json::from_str(&body).map_err(|e| bad(e.to_string()))?;
         let uuid = |i: usize| -> Result<Option<Uuid>> {
             r.get::<_, Option<String>>(i)?
                 .map(|s| parse_uuid(&s))
                 .transpose()
         };
+        // A correction keeps its link: the record it corrects was stored before it.
+        if let Some(old) = m.corrects
+            && !c
+                .prepare_cached("SELECT 1 FROM movements WHERE id = ?1")?
+                .exists([old.as_bytes().as_slice()])?
+        {
+            return Err(bad(format!(
+                "the movement {old} it corrects is not stored before it"
+            ))
+            .into());
+        }
         let refs = Refs {
             seq: Some(seq),
             holder: m.holder,
             holder_province: r.get(2)?,
-            holder_key: uuid(3)?.unwrap_or(m.holder),
+            holder_key: uuid(3)?.ok_or_else(|| bad("no holder key".into()))?,
             batch: match &m.batch {
                 Some(BatchRef::Id(b)) => Some(*b),
                 _ => None,
@@ -405,27 +470,6 @@ pub(crate) fn convert_old_layout(c: &Connection) -> Result<u64> {
         insert(c, &mut ns, &m, &refs)?;
         n += 1;
     }
-    drop(q);
-    drop(rows);
-    // Seqs never reused: the new table's counter starts where the old one was.
-    let old_access = c
-        .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'old_batch_access'")?
-        .exists([])?;
-    if old_access {
-        c.execute_batch(
-        "INSERT OR IGNORE INTO ids (id) SELECT batch_id FROM old_batch_access UNION SELECT enterprise_id FROM old_batch_access;
-         INSERT OR IGNORE INTO batch_access (batch, enterprise, province)
-           SELECT (SELECT n FROM ids WHERE id = batch_id), (SELECT n FROM ids WHERE id = enterprise_id), province
-           FROM old_batch_access;
-         DROP TABLE old_batch_access;",
-        )?;
-    }
-    crate::schema::backfill_lot_stock(c)?;
-    c.execute_batch(
-        "UPDATE sqlite_sequence SET seq = MAX(seq, COALESCE((SELECT s.seq FROM sqlite_sequence s
-            WHERE s.name = 'old_movements'), 0)) WHERE name = 'movements';
-         DROP TABLE old_movements; DROP TABLE old_movement_lines; DROP TABLE old_movement_handlers;",
-    )?;
     Ok(n)
 }
 
