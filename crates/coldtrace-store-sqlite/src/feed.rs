@@ -148,9 +148,29 @@ impl IndexFeed for SqliteStore {
     }
 }
 
-fn uuid_col(v: rusqlite::types::ValueRef<'_>) -> Result<Uuid> {
-    let s = v.as_str().map_err(|e| StoreError::Task(e.to_string()))?;
-    parse_uuid(s)
+/// The ids of numbers (`ids.n`), each looked up once.
+struct Ids<'c> {
+    stmt: rusqlite::CachedStatement<'c>,
+    known: HashMap<i64, Uuid>,
+}
+
+impl<'c> Ids<'c> {
+    fn new(c: &'c rusqlite::Connection) -> Result<Self> {
+        Ok(Self {
+            stmt: c.prepare_cached("SELECT id FROM ids WHERE n = ?1")?,
+            known: HashMap::new(),
+        })
+    }
+
+    fn get(&mut self, n: i64) -> Result<Uuid> {
+        if let Some(id) = self.known.get(&n) {
+            return Ok(*id);
+        }
+        let s: String = self.stmt.query_row([n], |r| r.get(0))?;
+        let id = parse_uuid(&s)?;
+        self.known.insert(n, id);
+        Ok(id)
+    }
 }
 
 const BATCH_SUMMARY_SQL: &str = "SELECT b.seq, b.id, b.owner, b.batch_no, json_extract(b.body, '$.unit'),
@@ -188,8 +208,7 @@ fn load_flows(
     args: impl rusqlite::Params,
 ) -> Result<Vec<(FlowRow, Option<i64>)>> {
     let sql = format!(
-        "SELECT m.seq, m.kind, (SELECT id FROM ids WHERE n = m.holder_key), (SELECT id FROM ids WHERE n = m.batch),
-                (SELECT id FROM ids WHERE n = cp.party), m.quantity_milli, m.at_ms,
+        "SELECT m.seq, m.kind, m.holder_key, m.batch, cp.party, m.quantity_milli, m.at_ms,
                 cp.name, NULLIF(cp.uscc, ''), m.corrects,
                 EXISTS (SELECT 1 FROM movements c WHERE c.corrects = m.seq)
          FROM movements m LEFT JOIN counterparties cp ON cp.n = m.counterparty WHERE {filter}"
@@ -198,18 +217,20 @@ fn load_flows(
     let mut stmt = c.prepare_cached(&sql)?;
     let mut q = stmt.query(args)?;
     let mut transforms: HashMap<u64, usize> = HashMap::new();
+    // A page names the same holders and batches many times: each number is looked up once.
+    let mut ids = Ids::new(c)?;
     while let Some(r) = q.next()? {
         let seq = r.get::<_, i64>(0)? as u64;
         let kind = MovementKind::parse(&r.get::<_, String>(1)?).map_err(StoreError::Task)?;
-        let holder = uuid_col(r.get_ref(2)?)?;
-        let batch = match r.get_ref(3)? {
-            rusqlite::types::ValueRef::Null => None,
-            v => Some(uuid_col(v)?),
-        };
-        let counterparty = match r.get_ref(4)? {
-            rusqlite::types::ValueRef::Null => None,
-            v => Some(uuid_col(v)?),
-        };
+        let holder = ids.get(r.get(2)?)?;
+        let batch = r
+            .get::<_, Option<i64>>(3)?
+            .map(|n| ids.get(n))
+            .transpose()?;
+        let counterparty = r
+            .get::<_, Option<i64>>(4)?
+            .map(|n| ids.get(n))
+            .transpose()?;
         if kind == MovementKind::Transform {
             transforms.insert(seq, rows.len());
         }
@@ -240,7 +261,7 @@ fn load_flows(
         rows.iter().map(|r| r.0.flow.seq).max(),
     ) {
         let mut stmt = c.prepare_cached(
-            "SELECT movement_seq, role, (SELECT id FROM ids WHERE n = batch), quantity_milli FROM movement_lines
+            "SELECT movement_seq, role, batch, quantity_milli FROM movement_lines
              WHERE movement_seq >= ?1 AND movement_seq <= ?2 ORDER BY movement_seq, rowid",
         )?;
         let mut q = stmt.query(params![first as i64, last as i64])?;
@@ -249,7 +270,7 @@ fn load_flows(
             let Some(&i) = transforms.get(&seq) else {
                 continue;
             };
-            let line = (uuid_col(r.get_ref(2)?)?, r.get::<_, i64>(3)?);
+            let line = (ids.get(r.get(2)?)?, r.get::<_, i64>(3)?);
             if r.get::<_, String>(1)? == "in" {
                 rows[i].0.flow.inputs.push(line);
             } else {
