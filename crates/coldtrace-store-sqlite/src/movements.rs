@@ -5,7 +5,7 @@
 use coldtrace_domain::{
     BatchRef, Counterparty, EventTime, Handler, Line, Movement, MovementKind, Quantity, Uscc,
 };
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use uuid::Uuid;
 
 use crate::{Result, StoreError, Stored, parse_uuid};
@@ -24,16 +24,28 @@ pub(crate) fn id_of(col: &str) -> String {
     format!("(SELECT id FROM ids WHERE n = {col})")
 }
 
-/// The numbers of ids already looked up in one transaction (dropped with it: a rolled-back number is not kept).
-pub(crate) type Ns = std::collections::HashMap<Uuid, i64>;
+/// The numbers of ids, counterparties and people already looked up in one transaction (dropped with it: a
+/// rolled-back number is not kept).
+#[derive(Default)]
+pub(crate) struct Ns {
+    ids: std::collections::HashMap<Uuid, i64>,
+    counterparties: std::collections::HashMap<(String, String), i64>,
+    people: std::collections::HashMap<[String; 5], i64>,
+}
+
+impl Ns {
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+}
 
 /// The number of an id, stored the first time it is referred to.
 pub(crate) fn n_for(c: &Connection, ns: &mut Ns, id: Uuid) -> rusqlite::Result<i64> {
-    if let Some(n) = ns.get(&id) {
+    if let Some(n) = ns.ids.get(&id) {
         return Ok(*n);
     }
     let n = lookup_or_add(c, id)?;
-    ns.insert(id, n);
+    ns.ids.insert(id, n);
     Ok(n)
 }
 
@@ -60,37 +72,63 @@ pub(crate) fn counterparty_n(
     party: Uuid,
 ) -> rusqlite::Result<i64> {
     let uscc = uscc.unwrap_or("");
-    if let Some(n) = c
+    let key = (uscc.to_string(), name.to_string());
+    if let Some(n) = ns.counterparties.get(&key) {
+        return Ok(*n);
+    }
+    let found: Option<i64> = c
         .prepare_cached("SELECT n FROM counterparties WHERE uscc = ?1 AND name = ?2")?
         .query_row([uscc, name], |r| r.get(0))
-        .optional()?
-    {
-        return Ok(n);
-    }
-    let party = n_for(c, ns, party)?;
-    c.prepare_cached("INSERT INTO counterparties (uscc, name, party) VALUES (?1, ?2, ?3)")?
-        .execute(params![uscc, name, party])?;
-    Ok(c.last_insert_rowid())
+        .optional()?;
+    let n = match found {
+        Some(n) => n,
+        None => {
+            let party = n_for(c, ns, party)?;
+            c.prepare_cached("INSERT INTO counterparties (uscc, name, party) VALUES (?1, ?2, ?3)")?
+                .execute(params![uscc, name, party])?;
+            c.last_insert_rowid()
+        }
+    };
+    ns.counterparties.insert(key, n);
+    Ok(n)
 }
 
 /// A handler as written, stored once with their person key.
-pub(crate) fn person_n(c: &Connection, key: &str, h: &Handler) -> rusqlite::Result<i64> {
+pub(crate) fn person_n(
+    c: &Connection,
+    ns: &mut Ns,
+    key: &str,
+    h: &Handler,
+) -> rusqlite::Result<i64> {
     let part = |v: &Option<String>| v.clone().unwrap_or_default();
-    let (id_no, phone, role) = (part(&h.id_no), part(&h.phone), part(&h.role));
-    if let Some(n) = c
+    let whole = [
+        key.to_string(),
+        h.name.clone(),
+        part(&h.id_no),
+        part(&h.phone),
+        part(&h.role),
+    ];
+    if let Some(n) = ns.people.get(&whole) {
+        return Ok(*n);
+    }
+    let found: Option<i64> = c
         .prepare_cached(
             "SELECT n FROM people WHERE person_key = ?1 AND name = ?2 AND id_no = ?3 AND phone = ?4 AND role = ?5",
         )?
-        .query_row(params![key, h.name, id_no, phone, role], |r| r.get(0))
-        .optional()?
-    {
-        return Ok(n);
-    }
-    c.prepare_cached(
-        "INSERT INTO people (person_key, name, id_no, phone, role) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute(params![key, h.name, id_no, phone, role])?;
-    Ok(c.last_insert_rowid())
+        .query_row(params_from_iter(&whole), |r| r.get(0))
+        .optional()?;
+    let n = match found {
+        Some(n) => n,
+        None => {
+            c.prepare_cached(
+                "INSERT INTO people (person_key, name, id_no, phone, role) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params_from_iter(&whole))?;
+            c.last_insert_rowid()
+        }
+    };
+    ns.people.insert(whole, n);
+    Ok(n)
 }
 
 /// The stored form of a record's fingerprint (hex SHA-256): its first 8 bytes as an integer.
@@ -184,7 +222,7 @@ pub(crate) fn insert(c: &Connection, ns: &mut Ns, m: &Movement, r: &Refs) -> rus
             &h.name,
             m.holder,
         );
-        let person = person_n(c, &key, h)?;
+        let person = person_n(c, ns, &key, h)?;
         c.prepare_cached(
             "INSERT INTO movement_handlers (movement_seq, pos, person) VALUES (?1, ?2, ?3)",
         )?
