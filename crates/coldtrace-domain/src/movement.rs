@@ -92,6 +92,16 @@ pub struct Counterparty {
     pub name: String,
 }
 
+impl Counterparty {
+    /// The counterparty's node in the trace ([`crate::party`]): by USCC when it has one, else by name.
+    pub fn party_key(&self) -> uuid::Uuid {
+        match &self.uscc {
+            Some(u) => crate::party::by_uscc(u),
+            None => crate::party::by_name(&self.name),
+        }
+    }
+}
+
 /// One input or output of a transformation.
 #[derive(
     Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,

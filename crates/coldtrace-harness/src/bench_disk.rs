@@ -34,32 +34,30 @@ pub fn run(data: &std::path::Path) -> anyhow::Result<()> {
     let movements: i64 = c.query_row("SELECT COUNT(*) FROM movements", [], |r| r.get(0))?;
     let version: i64 = c.pragma_query_value(None, "user_version", |r| r.get(0))?;
     let file = std::fs::metadata(&path)?.len();
-    // Each index counts with its table.
-    let rows: Vec<(String, i64)> = c
+    // One pass over the pages: each index counts with its table.
+    let rows: Vec<(String, bool, i64)> = c
         .prepare(
-            "SELECT COALESCE(m.tbl_name, d.name), SUM(d.pgsize) FROM dbstat d
-             LEFT JOIN sqlite_master m ON m.name = d.name GROUP BY 1",
+            "SELECT COALESCE(m.tbl_name, d.name), COALESCE(m.type = 'index', 0), SUM(d.pgsize) FROM dbstat d
+             LEFT JOIN sqlite_master m ON m.name = d.name GROUP BY 1, 2",
         )?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<rusqlite::Result<_>>()?;
     let mut groups: std::collections::BTreeMap<&str, (i64, i64)> = Default::default();
     let mut tables: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
-    let index_bytes: std::collections::HashMap<String, i64> = c
-        .prepare(
-            "SELECT m.tbl_name, SUM(d.pgsize) FROM dbstat d JOIN sqlite_master m ON m.name = d.name
-             WHERE m.type = 'index' GROUP BY 1",
-        )?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
+    let mut table_bytes: std::collections::BTreeMap<&str, i64> = Default::default();
     let per = |b: i64| b as f64 / movements.max(1) as f64;
-    for (t, bytes) in &rows {
-        let g = group(t);
-        let e = groups.entry(g).or_default();
+    for (t, index, bytes) in &rows {
+        let e = groups.entry(group(t)).or_default();
         e.0 += bytes;
-        e.1 += index_bytes.get(t).copied().unwrap_or(0);
-        // Tables under a tenth of a byte per movement are counted but not named.
-        if per(*bytes) >= 0.1 {
-            tables.entry(g).or_default().push(t.clone());
+        if *index {
+            e.1 += bytes;
+        }
+        *table_bytes.entry(t).or_default() += bytes;
+    }
+    // Tables under a tenth of a byte per movement are counted but not named.
+    for (t, bytes) in table_bytes {
+        if per(bytes) >= 0.1 {
+            tables.entry(group(t)).or_default().push(t.to_string());
         }
     }
     println!(

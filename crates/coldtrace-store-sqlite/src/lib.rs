@@ -145,15 +145,20 @@ const STATEMENT_CACHE: usize = 512;
 fn encode<T: Serialize>(r: &T) -> Result<(String, String)> {
     let mut v = serde_json::to_value(r)?;
     let body = v.to_string();
-    if let Some(o) = v.as_object_mut() {
-        o.remove("id");
-    }
-    Ok((hex::encode(Sha256::digest(v.to_string().as_bytes())), body))
+    Ok((hex::encode(digest_without_id(&mut v)?), body))
 }
 
 /// A record's fingerprint alone, as [`encode`] computes it, for a record kept without a JSON body (a movement):
-/// the first 8 bytes of the SHA-256, streamed from the serializer.
+/// the first 8 bytes of the SHA-256.
 fn fingerprint<T: Serialize>(r: &T) -> Result<i64> {
+    let d = digest_without_id(&mut serde_json::to_value(r)?)?;
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&d[..8]);
+    Ok(i64::from_be_bytes(first))
+}
+
+/// SHA-256 of a record's JSON without its id, streamed from the serializer.
+fn digest_without_id(v: &mut serde_json::Value) -> Result<[u8; 32]> {
     struct Hashing(Sha256);
     impl std::io::Write for Hashing {
         fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
@@ -164,16 +169,12 @@ fn fingerprint<T: Serialize>(r: &T) -> Result<i64> {
             Ok(())
         }
     }
-    let mut v = serde_json::to_value(r)?;
     if let Some(o) = v.as_object_mut() {
         o.remove("id");
     }
     let mut h = Hashing(Sha256::new());
-    serde_json::to_writer(&mut h, &v)?;
-    let d = h.0.finalize();
-    let mut first = [0u8; 8];
-    first.copy_from_slice(&d[..8]);
-    Ok(i64::from_be_bytes(first))
+    serde_json::to_writer(&mut h, v)?;
+    Ok(h.0.finalize().into())
 }
 
 impl SqliteStore {
@@ -193,14 +194,14 @@ impl SqliteStore {
         // journal files the same mode).
         set_mode(path, 0o600)?;
         let version: i64 = writer.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        if version < SCHEMA_VERSION || movements::is_old_layout(&writer)? {
+        let old_layout = movements::is_old_layout(&writer)?;
+        if version < SCHEMA_VERSION || old_layout {
             crate::docking::migrate_inbox(&writer)?;
             // The rest of the upgrade is one transaction: a store is upgraded entirely or not at all.
             writer.execute_batch("BEGIN IMMEDIATE")?;
             // Version 26 is the lean movement layout: the old tables are set aside, the new ones created, and
             // every movement copied over with its seq.
-            let convert = movements::is_old_layout(&writer)?;
-            if convert {
+            if old_layout {
                 movements::set_aside_old_layout(&writer)?;
             }
             schema::add_missing_columns(&writer)?;
@@ -212,7 +213,7 @@ impl SqliteStore {
             writer.execute_batch(crate::staff::SCHEMA)?;
             writer.execute_batch(crate::epcis::SCHEMA)?;
             writer.execute_batch(crate::sensor::SCHEMA)?;
-            if convert {
+            if old_layout {
                 let n = movements::convert_old_layout(&writer)?;
                 tracing::info!(
                     movements = n,

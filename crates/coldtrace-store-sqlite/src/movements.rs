@@ -5,7 +5,7 @@
 use coldtrace_domain::{
     BatchRef, Counterparty, EventTime, Handler, Line, Movement, MovementKind, Quantity, Uscc,
 };
-use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
 use crate::{Result, StoreError, Stored, parse_uuid};
@@ -33,73 +33,64 @@ pub(crate) struct Ns {
     people: std::collections::HashMap<[String; 5], i64>,
 }
 
-impl Ns {
-    pub(crate) fn new() -> Self {
-        Self::default()
-    }
-}
-
 /// The number of an id, stored the first time it is referred to.
 pub(crate) fn n_for(c: &Connection, ns: &mut Ns, id: Uuid) -> rusqlite::Result<i64> {
     if let Some(n) = ns.ids.get(&id) {
         return Ok(*n);
     }
-    let n = lookup_or_add(c, id)?;
+    let s = id.to_string();
+    let n = find_or_add(
+        c,
+        ("SELECT n FROM ids WHERE id = ?1", &[&s]),
+        ("INSERT INTO ids (id) VALUES (?1)", &[&s]),
+    )?;
     ns.ids.insert(id, n);
     Ok(n)
 }
 
-fn lookup_or_add(c: &Connection, id: Uuid) -> rusqlite::Result<i64> {
-    let s = id.to_string();
+/// The number of a dictionary row (`ids`, `counterparties`, `people`): the one the query finds, else the one the
+/// insert adds.
+fn find_or_add(
+    c: &Connection,
+    (find, key): (&str, &[&dyn rusqlite::ToSql]),
+    (add, row): (&str, &[&dyn rusqlite::ToSql]),
+) -> rusqlite::Result<i64> {
     if let Some(n) = c
-        .prepare_cached("SELECT n FROM ids WHERE id = ?1")?
-        .query_row([&s], |r| r.get(0))
+        .prepare_cached(find)?
+        .query_row(key, |r| r.get(0))
         .optional()?
     {
         return Ok(n);
     }
-    c.prepare_cached("INSERT INTO ids (id) VALUES (?1)")?
-        .execute([&s])?;
+    c.prepare_cached(add)?.execute(row)?;
     Ok(c.last_insert_rowid())
 }
 
 /// A counterparty as named (USCC or none, name), stored once with its party key.
-pub(crate) fn counterparty_n(
-    c: &Connection,
-    ns: &mut Ns,
-    uscc: Option<&str>,
-    name: &str,
-    party: Uuid,
-) -> rusqlite::Result<i64> {
-    let uscc = uscc.unwrap_or("");
-    let key = (uscc.to_string(), name.to_string());
+fn counterparty_n(c: &Connection, ns: &mut Ns, cp: &Counterparty) -> rusqlite::Result<i64> {
+    let uscc = cp.uscc.as_ref().map(|u| u.as_str()).unwrap_or("");
+    let key = (uscc.to_string(), cp.name.clone());
     if let Some(n) = ns.counterparties.get(&key) {
         return Ok(*n);
     }
-    let found: Option<i64> = c
-        .prepare_cached("SELECT n FROM counterparties WHERE uscc = ?1 AND name = ?2")?
-        .query_row([uscc, name], |r| r.get(0))
-        .optional()?;
-    let n = match found {
-        Some(n) => n,
-        None => {
-            let party = n_for(c, ns, party)?;
-            c.prepare_cached("INSERT INTO counterparties (uscc, name, party) VALUES (?1, ?2, ?3)")?
-                .execute(params![uscc, name, party])?;
-            c.last_insert_rowid()
-        }
-    };
+    let party = n_for(c, ns, cp.party_key())?;
+    let n = find_or_add(
+        c,
+        (
+            "SELECT n FROM counterparties WHERE uscc = ?1 AND name = ?2",
+            &[&uscc, &cp.name],
+        ),
+        (
+            "INSERT INTO counterparties (uscc, name, party) VALUES (?1, ?2, ?3)",
+            &[&uscc, &cp.name, &party],
+        ),
+    )?;
     ns.counterparties.insert(key, n);
     Ok(n)
 }
 
 /// A handler as written, stored once with their person key.
-pub(crate) fn person_n(
-    c: &Connection,
-    ns: &mut Ns,
-    key: &str,
-    h: &Handler,
-) -> rusqlite::Result<i64> {
+fn person_n(c: &Connection, ns: &mut Ns, key: &str, h: &Handler) -> rusqlite::Result<i64> {
     let part = |v: &Option<String>| v.clone().unwrap_or_default();
     let whole = [
         key.to_string(),
@@ -111,22 +102,18 @@ pub(crate) fn person_n(
     if let Some(n) = ns.people.get(&whole) {
         return Ok(*n);
     }
-    let found: Option<i64> = c
-        .prepare_cached(
+    let row: Vec<&dyn rusqlite::ToSql> = whole.iter().map(|v| v as &dyn rusqlite::ToSql).collect();
+    let n = find_or_add(
+        c,
+        (
             "SELECT n FROM people WHERE person_key = ?1 AND name = ?2 AND id_no = ?3 AND phone = ?4 AND role = ?5",
-        )?
-        .query_row(params_from_iter(&whole), |r| r.get(0))
-        .optional()?;
-    let n = match found {
-        Some(n) => n,
-        None => {
-            c.prepare_cached(
-                "INSERT INTO people (person_key, name, id_no, phone, role) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?
-            .execute(params_from_iter(&whole))?;
-            c.last_insert_rowid()
-        }
-    };
+            &row,
+        ),
+        (
+            "INSERT INTO people (person_key, name, id_no, phone, role) VALUES (?1, ?2, ?3, ?4, ?5)",
+            &row,
+        ),
+    )?;
     ns.people.insert(whole, n);
     Ok(n)
 }
@@ -151,8 +138,6 @@ pub(crate) struct Refs {
     pub batch: Option<Uuid>,
     /// The registered enterprise the counterparty's USCC named.
     pub counterparty_id: Option<Uuid>,
-    /// The counterparty's party key (by USCC, else by name, when not given).
-    pub counterparty_key: Option<Uuid>,
     pub fp: i64,
     pub recorded_at: i64,
 }
@@ -163,22 +148,11 @@ pub(crate) fn insert(c: &Connection, ns: &mut Ns, m: &Movement, r: &Refs) -> rus
     let holder_key = n_for(c, ns, r.holder_key)?;
     let batch = r.batch.map(|b| n_for(c, ns, b)).transpose()?;
     let cp_id = r.counterparty_id.map(|e| n_for(c, ns, e)).transpose()?;
-    let cp = match &m.counterparty {
-        Some(cp) => {
-            let key = r.counterparty_key.unwrap_or_else(|| match &cp.uscc {
-                Some(u) => coldtrace_domain::party::by_uscc(u),
-                None => coldtrace_domain::party::by_name(&cp.name),
-            });
-            Some(counterparty_n(
-                c,
-                ns,
-                cp.uscc.as_ref().map(|u| u.as_str()),
-                &cp.name,
-                key,
-            )?)
-        }
-        None => None,
-    };
+    let cp = m
+        .counterparty
+        .as_ref()
+        .map(|cp| counterparty_n(c, ns, cp))
+        .transpose()?;
     let corrects: Option<i64> = match m.corrects {
         Some(id) => c
             .prepare_cached("SELECT seq FROM movements WHERE id = ?1")?
@@ -464,12 +438,12 @@ pub(crate) fn convert_old_layout(c: &Connection) -> Result<u64> {
 
 fn convert_movements(c: &Connection) -> Result<u64> {
     let mut rows = c.prepare(
-        "SELECT seq, body, holder_province, holder_key, counterparty_key, counterparty_id, fp, recorded_at
+        "SELECT seq, body, holder_province, holder_key, counterparty_id, fp, recorded_at
          FROM old_movements ORDER BY seq",
     )?;
     let mut q = rows.query([])?;
     let mut n = 0u64;
-    let mut ns = Ns::new();
+    let mut ns = Ns::default();
     while let Some(r) = q.next()? {
         let seq: i64 = r.get(0)?;
         let bad = |what: String| StoreError::Task(format!("converting movement seq {seq}: {what}"));
@@ -500,10 +474,9 @@ fn convert_movements(c: &Connection) -> Result<u64> {
                 Some(BatchRef::Id(b)) => Some(*b),
                 _ => None,
             },
-            counterparty_id: uuid(5)?,
-            counterparty_key: uuid(4)?,
-            fp: fp_int(&r.get::<_, String>(6)?),
-            recorded_at: r.get(7)?,
+            counterparty_id: uuid(4)?,
+            fp: fp_int(&r.get::<_, String>(5)?),
+            recorded_at: r.get(6)?,
         };
         insert(c, &mut ns, &m, &refs)?;
         n += 1;

@@ -97,20 +97,26 @@ impl Tx<'_> {
     }
 
     /// The stored record with this id, if any.
-    fn by_id(&self, table: &str, id: Uuid, fp: &str) -> Result<Found> {
+    fn by_id<F: rusqlite::types::FromSql + PartialEq>(
+        &self,
+        table: &str,
+        id: Uuid,
+        fp: &F,
+    ) -> Result<Found> {
         let sql = format!("SELECT fp FROM {table} WHERE id = ?1");
         self.by_key(&sql, &[&id.to_string()], id, fp)
     }
 
-    /// The first stored record a natural-key query (selecting `fp`, and `id` when `id` is nil) finds.
-    fn by_key(
+    /// The first stored record a natural-key query (selecting `fp`, and `id` when `id` is nil) finds; `fp` is
+    /// the fingerprint as the table keeps it (hex text, or a movement's 8 bytes).
+    fn by_key<F: rusqlite::types::FromSql + PartialEq>(
         &self,
         sql: &str,
         args: &[&dyn rusqlite::ToSql],
         id: Uuid,
-        fp: &str,
+        fp: &F,
     ) -> Result<Found> {
-        let found: Option<(String, Option<String>)> = self
+        let found: Option<(F, Option<String>)> = self
             .tx
             .prepare_cached(sql)?
             .query_row(args, |r| Ok((r.get(0)?, r.get(1).ok())))
@@ -119,7 +125,7 @@ impl Tx<'_> {
             None => None,
             Some((f, stored)) => {
                 let stored = stored.and_then(|s| Uuid::parse_str(&s).ok()).unwrap_or(id);
-                Some((stored, f == fp))
+                Some((stored, f == *fp))
             }
         })
     }

@@ -1,7 +1,7 @@
 //! One movement of a submission: its batch and counterparty resolved, the access it grants, its flow for the
 //! trace index.
 
-use coldtrace_domain::{BatchRef, Movement, MovementKind, ownership, party};
+use coldtrace_domain::{BatchRef, Movement, MovementKind, ownership};
 use rusqlite::OptionalExtension;
 use uuid::Uuid;
 
@@ -31,12 +31,12 @@ impl Tx<'_> {
             return Ok(());
         }
         let fp = crate::fingerprint(&m)?;
-        let found: Option<i64> = self
-            .tx
-            .prepare_cached("SELECT fp FROM movements WHERE id = ?1")?
-            .query_row([m.id.as_bytes().as_slice()], |r| r.get(0))
-            .optional()?;
-        let found = found.map(|f| (m.id, f == fp));
+        let found = self.by_key(
+            "SELECT fp FROM movements WHERE id = ?1",
+            &[&m.id.as_bytes().as_slice()],
+            m.id,
+            &fp,
+        )?;
         if self.settle(
             found,
             format!("{at}.id"),
@@ -93,10 +93,7 @@ impl Tx<'_> {
             }
         }
         let holder_key = self.party_key(m.holder)?;
-        let cp_key = m.counterparty.as_ref().map(|c| match &c.uscc {
-            Some(u) => party::by_uscc(u),
-            None => party::by_name(&c.name),
-        });
+        let cp_key = m.counterparty.as_ref().map(|c| c.party_key());
         let seq = crate::movements::insert(
             self.tx,
             &mut self.ns,
@@ -108,7 +105,6 @@ impl Tx<'_> {
                 holder_key,
                 batch: batch_id,
                 counterparty_id: cp_id,
-                counterparty_key: cp_key,
                 fp,
                 recorded_at: self.now,
             },
