@@ -43,11 +43,24 @@ pub fn notice_id(incident: Uuid, province: &str, batches: &[String]) -> Uuid {
     )
 }
 
+mod snapshot;
+pub use snapshot::SnapshotError;
+
 type Ix = usize;
 
 /// What a link rests on.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Basis {
@@ -61,7 +74,9 @@ pub enum Basis {
     Evidence,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum LinkStatus {
     Proposed,
@@ -71,7 +86,16 @@ pub enum LinkStatus {
 
 /// A province's batch as the national platform names it.
 #[derive(
-    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, utoipa::ToSchema,
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
 )]
 pub struct NodeRef {
     pub province: String,
@@ -79,7 +103,7 @@ pub struct NodeRef {
 }
 
 /// Two provinces' records of the same goods, upstream (`from`) to downstream (`to`).
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Link {
     pub id: String,
     pub from: NodeRef,
@@ -106,7 +130,7 @@ impl Link {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Node {
     province: String,
     batch: String,
@@ -119,7 +143,7 @@ struct Node {
     flows: Vec<usize>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct FlowRec {
     province: String,
     inward: bool,
@@ -143,7 +167,7 @@ pub struct Delivery {
 }
 
 /// An incident reported by a province.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct IncidentRec {
     pub province: String,
     pub report: IncidentReport,
@@ -211,7 +235,7 @@ pub struct Registry {
     /// Batches already notified, per incident and province.
     notified: HashMap<(Uuid, String), BTreeSet<String>>,
     /// Messages applied, per kind.
-    counts: BTreeMap<&'static str, u64>,
+    counts: BTreeMap<String, u64>,
     /// Each outflow's best-matching inflow and its score: a shipment already received (better or as well)
     /// elsewhere is not linked to a later receipt as well.
     claims: HashMap<usize, (usize, f64)>,
@@ -375,7 +399,12 @@ impl Registry {
 
     /// Applies one accepted message from `province`.
     pub fn apply(&mut self, province: &str, at_ms: i64, m: &Message) {
-        *self.counts.entry(m.kind()).or_default() += 1;
+        match self.counts.get_mut(m.kind()) {
+            Some(c) => *c += 1,
+            None => {
+                self.counts.insert(m.kind().to_string(), 1);
+            }
+        }
         match m {
             Message::Enterprise(e) => {
                 self.enterprises.insert(e.uscc.clone(), e.clone());

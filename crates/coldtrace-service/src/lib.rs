@@ -28,6 +28,7 @@ pub mod findings;
 pub mod incidents;
 pub mod national;
 pub mod platform;
+mod snapshot_file;
 pub mod staff;
 pub mod statistics;
 pub mod tracer;

@@ -344,7 +344,9 @@ async fn provinces_dock_in_order_once_and_a_foreign_system_through_its_adapter()
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.json::<Value>().await.unwrap()["field"], "province");
     // The decision is kept: a registry rebuilt from the store follows it.
-    let again = National::load(nat.store.as_ref(), vec![]).await.unwrap();
+    let again = National::load(nat.store.as_ref(), vec![], None)
+        .await
+        .unwrap();
     assert_eq!(
         again.read(|r| r.trace("12", &["tj-1".into()]).provinces),
         vec!["12".to_string()]
@@ -660,4 +662,176 @@ async fn each_province_keeps_its_own_contacts_at_the_national_platform() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+}
+
+/// The national registry restarts from its snapshot and the inbox rows after it, and stands where a replay of
+/// the whole inbox stands; a snapshot of another store, or a damaged one, is set aside and the inbox replayed.
+#[tokio::test]
+async fn the_national_registry_restarts_from_its_snapshot_and_the_rows_after_it() {
+    let nat = Nat::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir
+        .path()
+        .join(coldtrace_service::national::REGISTRY_SNAPSHOT_FILE);
+    let (seller, buyer) = (uscc("120116", 81), uscc("440106", 82));
+    let batch = |id: &str| {
+        json!({"type": "batch", "batch": id, "codes": [], "product": "冻牛腩", "gtin": null, "batch_no": id,
+            "owner_uscc": seller, "origin_country": "BR", "inspection_cert_no": null, "declaration_no": null,
+            "port_of_entry": null, "import_date": null, "quantity_milli": 1_000_000, "unit": "kg"})
+    };
+    let flow = |kind: &str, id: &str, batch: &str, other: &str, at: i64| {
+        json!({"type": kind, "movement": id, "batch": batch, "product": "冻牛腩", "seller_uscc": seller,
+            "seller_name": "天津进口商", "buyer_uscc": buyer, "buyer_name": "广州批发商", "other_province": other,
+            "quantity_milli": 200_000, "unit": "kg", "at_ms": at})
+    };
+    let upload =
+        |p: &str, msgs: Vec<Value>| json!({"version": "1", "province": p, "messages": msgs});
+    let t = 1_700_000_000_000_i64;
+    let (s, v) = nat
+        .send(
+            "12",
+            "/docking/v1/messages",
+            upload(
+                "12",
+                vec![
+                    env(1, batch("tj-1")),
+                    env(2, flow("outflow", "m1", "tj-1", "44", t)),
+                ],
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = nat
+        .send(
+            "44",
+            "/docking/v1/messages",
+            upload(
+                "44",
+                vec![env(1, flow("inflow", "r1", "gd-1", "12", t + 3_600_000))],
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let incident = Uuid::now_v7();
+    let (s, _) = nat
+        .send(
+            "12",
+            "/docking/v1/messages",
+            upload(
+                "12",
+                vec![env(3, json!({"type": "incident", "incident": incident, "kind": "batch_sample",
+                    "subject": "tj-1", "positive_at": "2023-11-20T09:00:00+08:00", "batches": ["tj-1"]}))],
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let notices = nat.notices("44", 5_000).await;
+    assert_eq!(notices.len(), 1);
+
+    // The first start replays the inbox and writes the snapshot; a second save finds nothing changed.
+    let store = nat.store.clone() as Arc<dyn Store>;
+    let first = Arc::new(
+        National::load(store.as_ref(), vec![], Some(path.clone()))
+            .await
+            .unwrap(),
+    );
+    assert!(first.opened.loaded.is_none());
+    assert_eq!(first.opened.replayed, 4);
+    let saved = first.save_snapshot(store.as_ref()).await.unwrap().unwrap();
+    assert_eq!(saved.inbox_seq, 4);
+    assert!(first.save_snapshot(store.as_ref()).await.unwrap().is_none());
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
+    // More arrives: Guangdong acknowledges, Tianjin ships a second batch that Guangdong receives.
+    let ack = json!({"type": "notice_ack", "notice": notices[0]["id"], "by": "duty officer", "note": "sealed",
+        "holders": []});
+    for (p, msgs) in [
+        ("44", vec![env(2, ack)]),
+        (
+            "12",
+            vec![
+                env(4, batch("tj-2")),
+                env(5, flow("outflow", "m2", "tj-2", "44", t + 86_400_000)),
+            ],
+        ),
+        (
+            "44",
+            vec![env(3, flow("inflow", "r2", "gd-2", "12", t + 90_000_000))],
+        ),
+    ] {
+        let (s, v) = nat.send(p, "/docking/v1/messages", upload(p, msgs)).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+
+    let replayed = National::load(store.as_ref(), vec![], None).await.unwrap();
+    let again = National::load(store.as_ref(), vec![], Some(path.clone()))
+        .await
+        .unwrap();
+    assert_eq!(again.opened.loaded.map(|f| f.inbox_seq), Some(4));
+    assert_eq!(again.opened.replayed, 4, "only the rows after the snapshot");
+    assert_eq!(
+        again.read(|r| r.snapshot_bytes()),
+        replayed.read(|r| r.snapshot_bytes()),
+        "the same registry as a replay of the whole inbox"
+    );
+    let d = again.read(|r| r.deliveries(Some(incident)));
+    assert!(
+        d[0].acked_at_ms.is_some(),
+        "the acknowledgement after the snapshot"
+    );
+    assert_eq!(
+        again.read(|r| r.links(false).len()),
+        2,
+        "the second shipment is linked too"
+    );
+
+    // A damaged snapshot, and one of another store, are set aside; the inbox is replayed.
+    let mut bytes = std::fs::read(&path).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x40;
+    std::fs::write(&path, &bytes).unwrap();
+    let damaged = National::load(store.as_ref(), vec![], Some(path.clone()))
+        .await
+        .unwrap();
+    assert!(damaged.opened.loaded.is_none());
+    assert!(
+        damaged
+            .opened
+            .set_aside
+            .as_deref()
+            .unwrap()
+            .contains("damaged"),
+        "{:?}",
+        damaged.opened.set_aside
+    );
+    assert_eq!(damaged.opened.replayed, 8);
+    assert_eq!(
+        damaged.read(|r| r.snapshot_bytes()),
+        replayed.read(|r| r.snapshot_bytes())
+    );
+    let damaged = Arc::new(damaged);
+    damaged
+        .save_snapshot(store.as_ref())
+        .await
+        .unwrap()
+        .unwrap();
+    let other = Nat::spawn().await;
+    let elsewhere = National::load(other.store.as_ref(), vec![], Some(path.clone()))
+        .await
+        .unwrap();
+    assert!(
+        elsewhere
+            .opened
+            .set_aside
+            .as_deref()
+            .unwrap()
+            .contains("does not belong to this store"),
+        "{:?}",
+        elsewhere.opened.set_aside
+    );
+    assert!(elsewhere.read(|r| r.links(false)).is_empty());
 }

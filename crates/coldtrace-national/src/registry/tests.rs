@@ -499,3 +499,132 @@ fn a_processors_earlier_output_is_not_linked_to_its_later_shipment() {
         t.batches
     );
 }
+
+/// The chain with an incident reported, its notices tracked, one acknowledged and a link decided: every part of
+/// the registry holds something.
+fn worked_chain() -> Registry {
+    use coldtrace_domain::docking::NoticeAck;
+    let mut r = chain();
+    let inc = positive_in_c();
+    r.apply("33", T0, &Message::Incident(inc.report.clone()));
+    let (_, notices) = r.notices_for(&inc);
+    notices.iter().for_each(|n| r.track(n));
+    r.apply(
+        "12",
+        T0 + DAY,
+        &Message::NoticeAck(NoticeAck {
+            notice: notices[0].id,
+            by: "duty officer".into(),
+            note: Some("sealed".into()),
+            holders: vec![],
+        }),
+    );
+    let ev = r
+        .links(false)
+        .into_iter()
+        .find(|l| l.basis == Basis::Evidence)
+        .unwrap();
+    assert!(r.decide(&ev.id, true, "commander", Some("same lot")));
+    r
+}
+
+#[test]
+fn a_snapshot_reads_back_as_the_same_registry_and_goes_on_the_same_way() {
+    let mut r = worked_chain();
+    let bytes = r.snapshot_bytes();
+    assert_eq!(
+        bytes,
+        r.snapshot_bytes(),
+        "the same registry, the same bytes"
+    );
+    let mut back = Registry::read_snapshot(&mut bytes.as_slice()).unwrap();
+    assert_eq!(back.snapshot_bytes(), bytes);
+    assert_eq!(back.counts(), r.counts());
+    let inc = positive_in_c();
+    assert_eq!(
+        serde_json::to_value(back.notices_for(&inc).0).unwrap(),
+        serde_json::to_value(r.notices_for(&inc).0).unwrap()
+    );
+    // The lookups were rebuilt: later messages link and trace as they would have without the restart.
+    for reg in [&mut r, &mut back] {
+        reg.apply("32", T0, &batch("b-p3", "牛肉馅", None, 500_000));
+        reg.apply(
+            "32",
+            T0,
+            &Message::Derivation(Derivation {
+                holder_uscc: PROCESSOR_B.into(),
+                inputs: vec!["b-in".into()],
+                outputs: vec!["b-p3".into()],
+                at_ms: T0 + 5 * DAY,
+            }),
+        );
+        inn(reg, "c-late", 5_000_000, T0 + 3 * DAY, "牛腩块");
+        out(reg, "b-late", 5_000_000, T0 + 3 * DAY, "牛腩块");
+        reg.apply(
+            "12",
+            T0,
+            &batch("a-again", "冻牛腩", Some("120100020201101001"), 1_000),
+        );
+    }
+    assert_eq!(back.snapshot_bytes(), r.snapshot_bytes());
+    let (_, more) = back.notices_for(&inc);
+    assert_eq!(
+        more.iter().map(|n| n.id).collect::<Vec<_>>(),
+        r.notices_for(&inc)
+            .1
+            .iter()
+            .map(|n| n.id)
+            .collect::<Vec<_>>()
+    );
+    assert!(!more.is_empty(), "the late batch is notified");
+}
+
+#[test]
+fn a_damaged_snapshot_is_refused_and_never_panics() {
+    let bytes = worked_chain().snapshot_bytes();
+    for cut in [0, 1, bytes.len() / 3, bytes.len() / 2, bytes.len() - 1] {
+        assert!(
+            Registry::read_snapshot(&mut &bytes[..cut]).is_err(),
+            "cut at {cut}"
+        );
+    }
+    // Well-formed CBOR whose indexes point nowhere: a node's input, a flow's node, a link's ends.
+    let value: ciborium::Value = ciborium::from_reader(bytes.as_slice()).unwrap();
+    let edit = |path: &[&str], to: ciborium::Value| {
+        let mut v = value.clone();
+        let mut at = &mut v;
+        for key in path {
+            at = match at {
+                ciborium::Value::Map(m) => {
+                    &mut m
+                        .iter_mut()
+                        .find(|(k, _)| k.as_text() == Some(key))
+                        .unwrap()
+                        .1
+                }
+                ciborium::Value::Array(a) => &mut a[key.parse::<usize>().unwrap()],
+                _ => panic!("{key}"),
+            };
+        }
+        *at = to;
+        let mut out = Vec::new();
+        ciborium::into_writer(&v, &mut out).unwrap();
+        out
+    };
+    let far = ciborium::Value::Integer(9_999.into());
+    for (path, to) in [
+        (
+            &["nodes", "0", "inputs"][..],
+            ciborium::Value::Array(vec![far.clone()]),
+        ),
+        (&["flows", "0", "node"][..], far.clone()),
+        (&["link_ends", "0", "1"][..], far.clone()),
+        (&["links"][..], ciborium::Value::Array(vec![])),
+    ] {
+        let damaged = edit(path, to);
+        let e = Registry::read_snapshot(&mut damaged.as_slice())
+            .err()
+            .unwrap_or_else(|| panic!("{path:?} was accepted"));
+        assert!(e.to_string().contains("registry snapshot"), "{e}");
+    }
+}

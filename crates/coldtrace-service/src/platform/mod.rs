@@ -86,6 +86,10 @@ pub struct PlatformConfig {
     /// start when it belongs to the store, written after a rebuild, and every [`SNAPSHOT_EVERY`] and at shutdown
     /// when movements arrived since the last one. None: the index is rebuilt from the store at every start.
     pub index_snapshot: Option<std::path::PathBuf>,
+    /// At the national platform: where the registry's snapshot is kept (`DATA/national-registry.snapshot`
+    /// under `coldtrace serve`), read at start and written like the trace index's. None: the registry is
+    /// replayed from the whole inbox at every start.
+    pub registry_snapshot: Option<std::path::PathBuf>,
 }
 
 impl PlatformConfig {
@@ -98,6 +102,7 @@ impl PlatformConfig {
             checkpoints: None,
             checks: Default::default(),
             index_snapshot: None,
+            registry_snapshot: None,
         }
     }
 }
@@ -220,8 +225,15 @@ impl Platform {
         let national = match config.tier {
             Tier::National => {
                 let t = std::time::Instant::now();
-                let n = National::load(store.as_ref(), config.adapters).await?;
-                tracing::info!(counts = ?n.read(|r| r.counts()), seconds = t.elapsed().as_secs_f64(), "national registry loaded");
+                let n = National::load(store.as_ref(), config.adapters, config.registry_snapshot)
+                    .await?;
+                tracing::info!(
+                    counts = ?n.read(|r| r.counts()),
+                    from_snapshot = n.opened.loaded.is_some(),
+                    replayed = n.opened.replayed,
+                    seconds = t.elapsed().as_secs_f64(),
+                    "national registry loaded"
+                );
                 Some(Arc::new(n))
             }
             Tier::Province(_) => None,
@@ -302,6 +314,29 @@ impl Platform {
                 }
             }));
         }
+        // The national registry's snapshot: written now when the registry had to be read from the inbox, then
+        // every SNAPSHOT_EVERY when it changed.
+        if let Some(n) = national.clone() {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut tick = tokio::time::interval(SNAPSHOT_EVERY);
+                loop {
+                    tick.tick().await;
+                    match n.save_snapshot(store.as_ref()).await {
+                        Ok(Some(f)) => tracing::info!(
+                            inbox_seq = f.inbox_seq,
+                            bytes = f.bytes,
+                            seconds = f.seconds,
+                            "national registry snapshot written"
+                        ),
+                        Ok(None) => {}
+                        Err(e) => {
+                            tracing::error!(error = %e, "writing the national registry snapshot failed")
+                        }
+                    }
+                }
+            }));
+        }
         let docking = match (&config.tier, config.national) {
             (Tier::Province(_), Some(link)) => {
                 let url = link.url.clone();
@@ -355,6 +390,18 @@ impl Platform {
         let f = self.tracer.save_snapshot(self.store.as_ref(), path).await?;
         mark_saved(&self.snapshot_flows, f.movements);
         Ok(Some(f))
+    }
+
+    /// Writes the national registry's snapshot now (at shutdown) when it changed since the last one; nothing at a
+    /// province or when the platform keeps none.
+    pub async fn save_registry_snapshot(
+        &self,
+    ) -> Result<Option<crate::national::RegistryFigures>, crate::national::RegistrySnapshotError>
+    {
+        match &self.national {
+            Some(n) => n.save_snapshot(self.store.as_ref()).await,
+            None => Ok(None),
+        }
     }
 
     /// Brings the trace index up to date (another process, such as `coldtrace import`, may have written to the

@@ -21,6 +21,7 @@ use coldtrace_trace::TraceIndex;
 use uuid::Uuid;
 
 use super::{BatchInfo, Cursor, Directory, PartyInfo, Text, Tracer};
+use crate::snapshot_file::{Crc, create_private, replace};
 
 const MAGIC: &[u8; 8] = b"CTSNAP\x00\x01";
 
@@ -92,44 +93,6 @@ struct Header {
     enterprise_seq: i64,
     movements: u64,
     written_at_ms: i64,
-}
-
-/// A writer that keeps the CRC-32 of what passed through it.
-struct Crc<T> {
-    inner: T,
-    crc: crc32fast::Hasher,
-    bytes: u64,
-}
-
-impl<T> Crc<T> {
-    fn new(inner: T) -> Self {
-        Self {
-            inner,
-            crc: crc32fast::Hasher::new(),
-            bytes: 0,
-        }
-    }
-}
-
-impl<W: Write> Write for Crc<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.crc.update(&buf[..n]);
-        self.bytes += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
-}
-
-impl<R: Read> Read for Crc<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.crc.update(&buf[..n]);
-        self.bytes += n as u64;
-        Ok(n)
-    }
 }
 
 // ---- the directories as bytes ----------------------------------------------------------------------------------
@@ -417,17 +380,7 @@ impl Tracer {
                 written_at_ms: jiff::Timestamp::now().as_millisecond(),
             };
             let tmp = path.with_extension("tmp");
-            let file = {
-                use std::os::unix::fs::OpenOptionsExt;
-                std::fs::OpenOptions::new()
-                    .write(true)
-                    .create(true)
-                    .truncate(true)
-                    // The directories hold contact names and phone numbers.
-                    .mode(0o600)
-                    .open(&tmp)
-                    .map_err(io(&tmp))?
-            };
+            let file = create_private(&tmp).map_err(io(&tmp))?;
             let mut w = Crc::new(BufWriter::with_capacity(1 << 20, file));
             let h = serde_json::to_vec(&header).expect("a header serialises");
             let body = (|| -> std::io::Result<()> {
@@ -446,17 +399,7 @@ impl Tracer {
             body.map_err(io(&tmp))?;
             let bytes = w.bytes + 4;
             let file = w.inner.into_inner().map_err(|e| io(&tmp)(e.into_error()))?;
-            file.sync_all().map_err(io(&tmp))?;
-            std::fs::rename(&tmp, &path).map_err(io(&path))?;
-            if let Some(parent) = path.parent()
-                && let Ok(d) = std::fs::File::open(if parent.as_os_str().is_empty() {
-                    Path::new(".")
-                } else {
-                    parent
-                })
-            {
-                let _ = d.sync_all();
-            }
+            replace(file, &tmp, &path).map_err(io(&path))?;
             Ok(SnapshotFigures {
                 movements: header.movements,
                 flow_seq: header.flow_seq,

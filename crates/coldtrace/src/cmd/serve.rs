@@ -81,6 +81,7 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
     config.checkpoints = Some(coldtrace_service::audit::CheckpointConfig::in_dir(&data));
     config.checks = checks;
     config.index_snapshot = Some(data.join(coldtrace_service::platform::SNAPSHOT_FILE));
+    config.registry_snapshot = Some(data.join(coldtrace_service::national::REGISTRY_SNAPSHOT_FILE));
     if let Tier::Province(p) = &tier {
         let p = p.as_str().to_string();
         let issuer = match scheme.as_deref() {
@@ -184,6 +185,16 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
         ),
         Ok(None) => {}
         Err(e) => tracing::error!(error = %e, "writing the trace index snapshot failed"),
+    }
+    // And the national registry instead of replaying the inbox.
+    match platform.save_registry_snapshot().await {
+        Ok(Some(f)) => tracing::info!(
+            inbox_seq = f.inbox_seq,
+            seconds = f.seconds,
+            "national registry snapshot written"
+        ),
+        Ok(None) => {}
+        Err(e) => tracing::error!(error = %e, "writing the national registry snapshot failed"),
     }
     Ok(())
 }

@@ -1,8 +1,14 @@
 //! The national command platform's service: accepts provinces' uploads into the store, keeps the in-memory
 //! [`Registry`] in the store's acceptance order, issues notices for every incident, and hands each province its
-//! notices (long poll).
+//! notices (long poll). The registry is kept in a snapshot file between runs (`snapshot`).
 
+mod snapshot;
+
+pub use snapshot::{Cursor, REGISTRY_SNAPSHOT_FILE, RegistryFigures, RegistrySnapshotError};
+
+use std::path::PathBuf;
 use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use std::collections::HashMap;
@@ -26,15 +32,42 @@ pub enum NationalError {
     Store(#[from] StoreError),
 }
 
+/// The registry and where it stands in the store.
+#[derive(Default)]
+struct State {
+    registry: Registry,
+    cursor: Cursor,
+    /// Changes applied since start (messages, notices, decisions), to tell whether a snapshot is behind.
+    changes: u64,
+}
+
+/// How the registry came to be at start.
+#[derive(Debug, Clone, Default)]
+pub struct RegistryOpened {
+    /// The snapshot it was read from.
+    pub loaded: Option<RegistryFigures>,
+    /// Why a snapshot that was there was not used.
+    pub set_aside: Option<String>,
+    /// Inbox rows applied from the store after the snapshot (all of them without one).
+    pub replayed: u64,
+}
+
 /// The national platform's state beside its store.
 pub struct National {
-    registry: RwLock<Registry>,
-    /// Uploads are accepted one at a time so that the registry applies messages in the store's order.
+    state: RwLock<State>,
+    /// Uploads (and requests for detail) are taken one at a time so that the registry applies messages and
+    /// notices in the store's order, and a snapshot sees none half applied.
     gate: tokio::sync::Mutex<()>,
     /// Wakes provinces waiting for notices.
     notify: tokio::sync::Notify,
     /// Field maps of provinces that run another system, by province code.
     adapters: HashMap<String, FieldMap>,
+    /// Where the registry's snapshot is kept, if anywhere.
+    snapshot: Option<PathBuf>,
+    /// `changes` when the snapshot was last written (`u64::MAX`: it must be written).
+    saved: AtomicU64,
+    /// How the registry came to be at start.
+    pub opened: RegistryOpened,
 }
 
 /// Incidents received within this window are traced again when late data arrives.
@@ -43,41 +76,73 @@ pub const RETRACE_WINDOW_MS: i64 = 30 * 86_400_000;
 const FOREIGN_NS: Uuid = Uuid::from_u128(0x6c64_7472_6163_655f_666f_7265_6967_6e00);
 
 impl National {
-    /// Rebuilds the registry from the inbox and the link decisions, then issues any notice a recent incident
-    /// still lacks (the platform may have stopped between accepting an incident and storing its notices); older
-    /// incidents are not traced again at start-up.
-    pub async fn load(store: &dyn Store, adapters: Vec<FieldMap>) -> Result<Self, NationalError> {
-        let mut reg = Registry::new();
-        // Notices first, so that the receipts and acknowledgements in the inbox find them.
-        let mut after = 0;
-        loop {
-            let ns = store.notices_out(None, after, 10_000).await?;
-            let Some(last) = ns.last() else { break };
-            after = last.seq;
-            for n in &ns {
-                reg.track(n);
+    /// Rebuilds the registry: from the snapshot at `snapshot` when there is one that belongs to the store, then
+    /// the notices and inbox rows after it (the whole inbox without one), then the link decisions. Then issues
+    /// any notice a recent incident still lacks (the platform may have stopped between accepting an incident and
+    /// storing its notices); older incidents are not traced again at start-up.
+    pub async fn load(
+        store: &dyn Store,
+        adapters: Vec<FieldMap>,
+        snapshot: Option<PathBuf>,
+    ) -> Result<Self, NationalError> {
+        let mut opened = RegistryOpened::default();
+        let mut state = State::default();
+        if let Some(path) = snapshot.as_deref().filter(|p| p.exists()) {
+            match snapshot::load(store, path).await {
+                Ok((registry, cursor, figures)) => {
+                    state.registry = registry;
+                    state.cursor = cursor;
+                    opened.loaded = Some(figures);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "national registry snapshot set aside: replaying the inbox");
+                    opened.set_aside = Some(e.to_string());
+                }
             }
         }
-        let mut after = 0;
+        // Notices first, so that the receipts and acknowledgements in the inbox find them.
         loop {
-            let rows = store.inbox(after, 10_000).await?;
+            let ns = store
+                .notices_out(None, state.cursor.notice_seq, 10_000)
+                .await?;
+            let Some(last) = ns.last() else { break };
+            state.cursor.notice_seq = last.seq;
+            state.cursor.notice_id = Some(last.id);
+            for n in &ns {
+                state.registry.track(n);
+            }
+        }
+        loop {
+            let rows = store.inbox(state.cursor.inbox_seq, 10_000).await?;
             let Some(last) = rows.last() else { break };
-            after = last.gseq;
+            state.cursor.inbox_seq = last.gseq;
+            state.cursor.inbox_id = Some(last.envelope.id);
+            opened.replayed += rows.len() as u64;
             for r in &rows {
-                reg.apply(&r.province, r.received_at_ms, &r.envelope.body);
+                state
+                    .registry
+                    .apply(&r.province, r.received_at_ms, &r.envelope.body);
             }
         }
         for d in store.link_decisions().await? {
-            reg.decide(&d.link, d.decision == "confirmed", &d.by, d.note.as_deref());
+            state
+                .registry
+                .decide(&d.link, d.decision == "confirmed", &d.by, d.note.as_deref());
         }
+        // A snapshot is written when the registry had to be read from the inbox.
+        let behind =
+            opened.replayed > 0 || (opened.loaded.is_none() && state.cursor.notice_seq > 0);
         let me = Self {
-            registry: RwLock::new(reg),
+            state: RwLock::new(state),
             gate: tokio::sync::Mutex::new(()),
             notify: tokio::sync::Notify::new(),
             adapters: adapters
                 .into_iter()
                 .map(|m| (m.province.clone(), m))
                 .collect(),
+            snapshot,
+            saved: AtomicU64::new(if behind { u64::MAX } else { 0 }),
+            opened,
         };
         for i in me.recent_incidents(&[]) {
             me.issue_notices(store, i).await?;
@@ -85,13 +150,66 @@ impl National {
         Ok(me)
     }
 
-    /// Reads the registry.
-    pub fn read<R>(&self, f: impl FnOnce(&Registry) -> R) -> R {
-        f(&self.registry.read().unwrap_or_else(|p| p.into_inner()))
+    /// Writes the registry's snapshot when it changed since the last one (the gate is held while the registry
+    /// is encoded, so no upload is half applied in it). Nothing when the platform keeps none. When this returns
+    /// `Ok`, a whole snapshot of the registry as it stood is on disk.
+    pub async fn save_snapshot(
+        self: &std::sync::Arc<Self>,
+        store: &dyn Store,
+    ) -> Result<Option<RegistryFigures>, RegistrySnapshotError> {
+        let Some(path) = self.snapshot.clone() else {
+            return Ok(None);
+        };
+        let start = std::time::Instant::now();
+        let store_id = store.feed_anchor(0).await?.store_id;
+        let gate = self.gate.lock().await;
+        let me = self.clone();
+        let (changes, cursor, bytes) = tokio::task::spawn_blocking(move || {
+            let s = me.state.read().unwrap_or_else(|p| p.into_inner());
+            if me.saved.load(Ordering::Acquire) == s.changes {
+                return (s.changes, s.cursor, None);
+            }
+            (
+                s.changes,
+                s.cursor,
+                Some(snapshot::encode(&s.registry, store_id, s.cursor)),
+            )
+        })
+        .await
+        .map_err(|e| RegistrySnapshotError::Task(e.to_string()))?;
+        drop(gate);
+        let Some(bytes) = bytes else { return Ok(None) };
+        let len = bytes.len() as u64;
+        tokio::task::spawn_blocking(move || snapshot::write(&path, &bytes))
+            .await
+            .map_err(|e| RegistrySnapshotError::Task(e.to_string()))??;
+        // Saves may finish out of order; changes only grow, so the larger count stands.
+        let _ = self
+            .saved
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |cur| {
+                (cur == u64::MAX || changes > cur).then_some(changes)
+            });
+        Ok(Some(RegistryFigures {
+            inbox_seq: cursor.inbox_seq,
+            bytes: len,
+            seconds: start.elapsed().as_secs_f64(),
+        }))
     }
 
-    fn write<R>(&self, f: impl FnOnce(&mut Registry) -> R) -> R {
-        f(&mut self.registry.write().unwrap_or_else(|p| p.into_inner()))
+    /// Reads the registry.
+    pub fn read<R>(&self, f: impl FnOnce(&Registry) -> R) -> R {
+        f(&self
+            .state
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .registry)
+    }
+
+    /// Changes the registry (and where it stands), counting the change.
+    fn write<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        let mut s = self.state.write().unwrap_or_else(|p| p.into_inner());
+        s.changes += 1;
+        f(&mut s)
     }
 
     /// Accepts an upload from `province` (already authenticated as that province's client).
@@ -204,9 +322,14 @@ impl National {
             .await?;
         let mut incidents = Vec::new();
         let mut graph_changed = false;
-        self.write(|r| {
+        self.write(|s| {
+            if let Some(last) = out.fresh.last() {
+                s.cursor.inbox_seq = last.gseq;
+                s.cursor.inbox_id = Some(last.envelope.id);
+            }
             for row in &out.fresh {
-                r.apply(&row.province, row.received_at_ms, &row.envelope.body);
+                s.registry
+                    .apply(&row.province, row.received_at_ms, &row.envelope.body);
                 use coldtrace_domain::docking::Message as M;
                 match &row.envelope.body {
                     M::Incident(i) => incidents.push(i.incident),
@@ -254,7 +377,7 @@ impl National {
         }
         let stored = store.put_notices(notices).await?;
         if !stored.is_empty() {
-            self.write(|r| stored.iter().for_each(|n| r.track(n)));
+            self.write(|s| track(s, &stored));
             tracing::info!(%incident, notices = stored.len(), "notices issued");
             self.notify.notify_waiters();
         }
@@ -309,6 +432,7 @@ impl National {
                 .collect::<Vec<_>>()
         });
         let id = Uuid::now_v7();
+        let _g = self.gate.lock().await;
         let n = Notice {
             id,
             purpose: coldtrace_domain::docking::Purpose::DetailRequest,
@@ -326,7 +450,7 @@ impl National {
             .into_iter()
             .next()
             .ok_or_else(|| NationalError::NotFound("request".into()))?;
-        self.write(|r| r.track(&n));
+        self.write(|s| track(s, std::slice::from_ref(&n)));
         self.notify.notify_waiters();
         Ok(n)
     }
@@ -352,7 +476,18 @@ impl National {
                 at_ms: jiff::Timestamp::now().as_millisecond(),
             })
             .await?;
-        self.write(|r| r.decide(link, confirmed, by, note.as_deref()));
+        self.write(|s| s.registry.decide(link, confirmed, by, note.as_deref()));
         Ok(())
+    }
+}
+
+/// Follows stored notices, moving the cursor to the last of them.
+fn track(s: &mut State, stored: &[Notice]) {
+    for n in stored {
+        s.registry.track(n);
+        if n.seq > s.cursor.notice_seq {
+            s.cursor.notice_seq = n.seq;
+            s.cursor.notice_id = Some(n.id);
+        }
     }
 }
