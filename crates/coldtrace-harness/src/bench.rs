@@ -133,6 +133,14 @@ pub enum What {
         #[arg(long)]
         data: std::path::PathBuf,
     },
+    /// The national registry after a restart: replaying the whole inbox against reading its snapshot.
+    Registry {
+        /// Docking messages in the national inbox.
+        #[arg(long, default_value_t = 300_000)]
+        messages: u64,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
     /// The trace engine alone on synthetic flows in memory, at scales a store takes hours to fill.
     Scale {
         #[arg(long, default_value_t = 10_000_000)]
@@ -179,6 +187,7 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
             pg,
         } => crate::bench_trace::run(&data, queries, sql_queries, seed, pg.as_deref()).await,
         What::Disk { data } => crate::bench_disk::run(&data),
+        What::Registry { messages, seed } => crate::bench_registry::run(messages, seed).await,
         What::Scale {
             movements,
             queries,

@@ -17,6 +17,7 @@ pub mod bench_disk;
 pub mod bench_docking;
 pub mod bench_epcis;
 pub mod bench_guards;
+pub mod bench_registry;
 pub mod bench_scale;
 pub mod bench_trace;
 pub mod demo;

@@ -1,16 +1,14 @@
 //! The registry as bytes (登记簿快照), so that the national platform restarts from a snapshot and the inbox
 //! rows after it instead of replaying every message it ever accepted.
 //!
-//! The bytes are CBOR of what the registry was folded into (batch nodes, border flows, links, incidents,
+//! The bytes are postcard (a compact serde encoding) of what the registry was folded into (batch nodes, border flows, links, incidents,
 //! deliveries, what was notified, the counts, the flows' claims); the lookups (a node by province and batch,
 //! flows by parties, a link by its ends and by its id) are rebuilt on reading. Maps are written in key order,
 //! so the same registry always gives the same bytes: two registries are the same exactly when their bytes are.
 //! Reading checks every index it follows, so a damaged snapshot is refused, never a panic later.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::io::{Read, Write};
-
 use coldtrace_domain::docking::EnterpriseShort;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use uuid::Uuid;
 
 use super::{Basis, Delivery, FlowRec, IncidentRec, Ix, Link, Node, Registry};
@@ -61,8 +59,8 @@ fn sorted<K: Ord, V>(m: &HashMap<K, V>) -> Vec<(&K, &V)> {
 }
 
 impl Registry {
-    /// Writes the registry to `w` (deterministically: the same registry, the same bytes).
-    pub fn write_snapshot(&self, w: &mut impl Write) -> std::io::Result<()> {
+    /// The registry as bytes (deterministically: the same registry, the same bytes).
+    pub fn snapshot_bytes(&self) -> Vec<u8> {
         let mut enterprises: Vec<&EnterpriseShort> = self.enterprises.values().collect();
         enterprises.sort_unstable_by(|a, b| a.uscc.cmp(&b.uscc));
         let out = Out {
@@ -78,23 +76,19 @@ impl Registry {
             counts: &self.counts,
             claims: sorted(&self.claims),
         };
-        ciborium::into_writer(&out, w).map_err(|e| match e {
-            ciborium::ser::Error::Io(e) => e,
-            ciborium::ser::Error::Value(m) => std::io::Error::other(m),
-        })
+        postcard::to_stdvec(&out).expect("the registry's types all serialise")
     }
 
-    /// The registry's snapshot as bytes.
-    pub fn snapshot_bytes(&self) -> Vec<u8> {
-        let mut v = Vec::new();
-        self.write_snapshot(&mut v)
-            .expect("writing to memory does not fail");
-        v
-    }
-
-    /// Reads a registry written by [`Registry::write_snapshot`], rebuilding its lookups.
-    pub fn read_snapshot(r: &mut impl Read) -> Result<Registry, SnapshotError> {
-        let i: In = ciborium::from_reader(r).map_err(|e| SnapshotError::Format(e.to_string()))?;
+    /// Reads a registry from [`Registry::snapshot_bytes`], rebuilding its lookups.
+    pub fn from_snapshot(bytes: &[u8]) -> Result<Registry, SnapshotError> {
+        let (i, rest): (In, &[u8]) =
+            postcard::take_from_bytes(bytes).map_err(|e| SnapshotError::Format(e.to_string()))?;
+        if !rest.is_empty() {
+            return Err(SnapshotError::Format(format!(
+                "{} bytes after the registry",
+                rest.len()
+            )));
+        }
         check(&i)?;
         let mut reg = Registry {
             enterprises: i

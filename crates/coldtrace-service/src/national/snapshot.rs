@@ -6,8 +6,8 @@
 //! must match what the store holds, or it is set aside and the registry replayed. Link decisions are few and are
 //! applied again after every load (a decision only sets a link's status, so applying it twice is applying it once).
 //!
-//! File: magic `CTNREG\0\1`, a JSON header (length-prefixed), the registry
-//! ([`Registry::write_snapshot`]), a CRC-32 of everything before it. Written to a temporary file, synced, then
+//! File: magic `CTNREG\0\1`, a JSON header and the registry ([`Registry::snapshot_bytes`]), each
+//! length-prefixed, then a CRC-32 of everything before it. Written to a temporary file, synced, then
 //! renamed over the old one.
 
 use std::collections::BTreeMap;
@@ -106,7 +106,10 @@ pub(super) fn encode(registry: &Registry, store_id: Uuid, cursor: Cursor) -> Vec
     w.write_all(&(header.len() as u64).to_le_bytes())
         .expect("memory");
     w.write_all(&header).expect("memory");
-    registry.write_snapshot(&mut w).expect("memory");
+    let body = registry.snapshot_bytes();
+    w.write_all(&(body.len() as u64).to_le_bytes())
+        .expect("memory");
+    w.write_all(&body).expect("memory");
     let crc = w.crc.clone().finalize();
     let mut bytes = w.inner;
     bytes.extend_from_slice(&crc.to_le_bytes());
@@ -150,8 +153,17 @@ fn read_file(path: &Path) -> Result<(Header, Registry, u64), RegistrySnapshotErr
             header.software, header.format
         )));
     }
-    let registry = Registry::read_snapshot(&mut r)
-        .map_err(|e| RegistrySnapshotError::Format(e.to_string()))?;
+    let mut n = [0u8; 8];
+    r.read_exact(&mut n).map_err(short)?;
+    let n = u64::from_le_bytes(n);
+    let len = std::fs::metadata(path).map_err(io(path))?.len();
+    if n > len {
+        return Err(RegistrySnapshotError::Format(format!(
+            "a registry of {n} bytes in a file of {len}"
+        )));
+    }
+    let mut body = vec![0u8; n as usize];
+    r.read_exact(&mut body).map_err(short)?;
     let want = r.crc.clone().finalize();
     let mut tail = [0u8; 4];
     r.inner.read_exact(&mut tail).map_err(short)?;
@@ -166,6 +178,9 @@ fn read_file(path: &Path) -> Result<(Header, Registry, u64), RegistrySnapshotErr
             "bytes after the checksum".into(),
         ));
     }
+    // Decoded only once the checksum holds.
+    let registry =
+        Registry::from_snapshot(&body).map_err(|e| RegistrySnapshotError::Format(e.to_string()))?;
     Ok((header, registry, r.bytes + 4))
 }
 
