@@ -68,7 +68,9 @@ pub async fn run(messages: u64, seed: u64) -> anyhow::Result<()> {
         let product = PRODUCTS[rng.random_range(0..PRODUCTS.len())];
         let at = t0 + k as i64 * 60_000;
         let qty = rng.random_range(1..2_000) * 1_000;
-        let cert = k.is_multiple_of(5).then(|| format!("{}01000{:011}", PROVINCES[a], k));
+        let cert = k
+            .is_multiple_of(5)
+            .then(|| format!("{}01000{:011}", PROVINCES[a], k));
         let facts = |batch: String, owner: &str| BatchFacts {
             batch: batch.clone(),
             codes: vec![],

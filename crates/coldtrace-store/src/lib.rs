@@ -24,6 +24,8 @@
 
 pub mod audit;
 pub mod census;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 pub mod customs;
 pub mod epcis;
 pub mod findings;

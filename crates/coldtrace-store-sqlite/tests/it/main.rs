@@ -1,5 +1,7 @@
 //! Integration tests of the SQLite store on real files.
 
+mod conformance;
+
 use coldtrace_domain::{SubmissionDraft, Submitter};
 use coldtrace_store::prelude::*;
 use coldtrace_store::{BatchFilter, Page, Scope, StoreError, SubmitRequest};

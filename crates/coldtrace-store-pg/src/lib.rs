@@ -1,0 +1,149 @@
+//! # coldtrace-store-pg
+//!
+//! The PostgreSQL store (PostgreSQL 存储): the same role traits as the embedded SQLite store, on a PostgreSQL
+//! database, for a province or the nation that outgrows one SQLite file and for several platform nodes sharing
+//! one database. Connections come from a `deadpool-postgres` pool over `tokio-postgres`; the schema is applied
+//! by numbered migrations (`schema`), each once, under an advisory lock, so that nodes starting together do not
+//! race.
+//!
+//! **Being built role by role.** Implemented: [`AuditStore`](coldtrace_store::AuditStore) (the hash-chained
+//! audit trail, appended under a lock so that every node extends one chain), [`CredentialStore`](coldtrace_store::CredentialStore)
+//! (API keys, console accounts, docking clients) and [`PublicationStore`](coldtrace_store::PublicationStore).
+//! Each passes the same conformance suite as the SQLite store (`coldtrace_store::conformance`). The other roles
+//! (submissions and the trace index feed first) are not implemented yet, so a `PgStore` is not yet a
+//! [`Store`](coldtrace_store::Store) and `coldtrace serve` cannot run on it.
+//!
+//! **Invariant:** every write is one transaction; a returned `Ok` is committed (PostgreSQL's
+//! `synchronous_commit` is left on).
+
+mod audit;
+mod credentials;
+mod publications;
+mod schema;
+
+use coldtrace_store::StoreError;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use uuid::Uuid;
+
+/// Connections a store keeps open at most.
+pub const POOL_SIZE: usize = 16;
+
+/// What went wrong inside this store; callers see [`StoreError::Backend`].
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("PostgreSQL: {0}")]
+    Pg(#[from] tokio_postgres::Error),
+    #[error("PostgreSQL connection pool: {0}")]
+    Pool(#[from] deadpool_postgres::PoolError),
+    #[error("{0}")]
+    Config(String),
+    /// A stored value this release cannot read (a role or province code it does not know).
+    #[error("stored value unreadable: {0}")]
+    Unreadable(String),
+}
+
+impl From<Error> for StoreError {
+    fn from(e: Error) -> Self {
+        StoreError::Backend(Box::new(e))
+    }
+}
+
+pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The PostgreSQL store.
+#[derive(Clone)]
+pub struct PgStore {
+    pool: Pool,
+    store_id: Uuid,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("store_id", &self.store_id)
+            .finish()
+    }
+}
+
+/// Whether `name` may name a schema as written (lowercase letters, digits and `_`, not starting with a digit).
+fn plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+}
+
+impl PgStore {
+    /// Connects to the database at `url` (`postgresql://user@host:port/db`), in its default schema, and brings
+    /// the schema up to this release.
+    pub async fn connect(url: &str) -> Result<Self> {
+        Self::open(url, None).await
+    }
+
+    /// The same in schema `schema` of that database (made when missing): one database can hold several
+    /// platforms' stores, and each test its own.
+    pub async fn connect_in_schema(url: &str, schema: &str) -> Result<Self> {
+        if !plain_name(schema) {
+            return Err(Error::Config(format!(
+                "schema {schema:?}: use lowercase letters, digits and _ only, not starting with a digit"
+            )));
+        }
+        Self::open(url, Some(schema)).await
+    }
+
+    async fn open(url: &str, schema: Option<&str>) -> Result<Self> {
+        let mut config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| Error::Config(format!("{url}: {e}")))?;
+        if let Some(s) = schema {
+            let (client, conn) = config.connect(tokio_postgres::NoTls).await?;
+            let task = tokio::spawn(conn);
+            client
+                .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {s}"))
+                .await?;
+            drop(client);
+            let _ = task.await;
+            config.options(format!("-c search_path={s}"));
+        }
+        let manager = Manager::from_config(
+            config,
+            tokio_postgres::NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .build()
+            .map_err(|e| Error::Config(e.to_string()))?;
+        let mut client = pool.get().await?;
+        let store_id = schema::migrate(&mut client).await?;
+        Ok(Self { pool, store_id })
+    }
+
+    /// Made once when the store's schema is created.
+    pub fn store_id(&self) -> Uuid {
+        self.store_id
+    }
+
+    /// The schema version this store stands at.
+    pub async fn schema_version(&self) -> Result<i32> {
+        let c = self.pool.get().await?;
+        Ok(c.query_one(
+            "SELECT COALESCE(MAX(version), 0) FROM coldtrace_migrations",
+            &[],
+        )
+        .await?
+        .get(0))
+    }
+
+    pub(crate) async fn client(&self) -> Result<deadpool_postgres::Object> {
+        Ok(self.pool.get().await?)
+    }
+}
+
+pub(crate) fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}

@@ -1,0 +1,99 @@
+//! The PostgreSQL store against a real PostgreSQL (`COLDTRACE_TEST_PG`, default the machine's
+//! `postgresql://postgres@127.0.0.1:5432/test`): each test in a schema of its own, dropped afterwards; the
+//! backend-neutral conformance suite (the same checks the SQLite store runs), migrations, and the refusal of a
+//! database a newer release migrated.
+
+use std::sync::Arc;
+
+use coldtrace_store::conformance;
+use coldtrace_store_pg::PgStore;
+
+fn url() -> String {
+    std::env::var("COLDTRACE_TEST_PG")
+        .unwrap_or_else(|_| "postgresql://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A store in a fresh schema; the schema is dropped when the guard goes.
+struct Fresh {
+    store: PgStore,
+    schema: String,
+}
+
+impl Fresh {
+    async fn new() -> Fresh {
+        let schema = format!("coldtrace_test_{}", uuid::Uuid::now_v7().simple());
+        let store = PgStore::connect_in_schema(&url(), &schema)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {} (set COLDTRACE_TEST_PG): {e}", url()));
+        Fresh { store, schema }
+    }
+
+    async fn drop_schema(self) {
+        let (client, conn) = tokio_postgres::connect(&url(), tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        client
+            .batch_execute(&format!("DROP SCHEMA {} CASCADE", self.schema))
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_trail_conforms() {
+    let f = Fresh::new().await;
+    conformance::audit_trail(Arc::new(f.store.clone())).await;
+    f.drop_schema().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_conform() {
+    let f = Fresh::new().await;
+    conformance::credentials(Arc::new(f.store.clone())).await;
+    f.drop_schema().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publications_conform() {
+    let f = Fresh::new().await;
+    conformance::publications(Arc::new(f.store.clone())).await;
+    f.drop_schema().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrations_run_once_keep_the_store_id_and_refuse_a_newer_database() {
+    let f = Fresh::new().await;
+    let id = f.store.store_id();
+    assert_eq!(f.store.schema_version().await.unwrap(), 1);
+    // Two more nodes start on the same schema at once: nothing is created twice, the id stands.
+    let u = url();
+    let (a, b) = tokio::join!(
+        PgStore::connect_in_schema(&u, &f.schema),
+        PgStore::connect_in_schema(&u, &f.schema)
+    );
+    assert_eq!(a.unwrap().store_id(), id);
+    assert_eq!(b.unwrap().store_id(), id);
+    // A schema name that could say more than a name is refused before anything runs.
+    let e = PgStore::connect_in_schema(&url(), "x; DROP TABLE audit")
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("lowercase letters"), "{e}");
+    // A database a newer release migrated is refused, not written with older rules.
+    let (client, conn) = tokio_postgres::connect(&url(), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    client
+        .batch_execute(&format!(
+            "INSERT INTO {}.coldtrace_migrations (version, applied_at_ms) VALUES (999, 0)",
+            f.schema
+        ))
+        .await
+        .unwrap();
+    let e = PgStore::connect_in_schema(&url(), &f.schema)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("newer coldtrace"), "{e}");
+    f.drop_schema().await;
+}

@@ -1,0 +1,270 @@
+//! The conformance suite (一致性测试): what every backend's role traits must answer, written once against the
+//! traits so that the SQLite and the PostgreSQL store run the same checks (`cargo test -p coldtrace-store-sqlite`
+//! and `-p coldtrace-store-pg`). Each check starts from an empty store and panics, naming what differed, when the
+//! backend answers otherwise.
+
+use std::sync::Arc;
+
+use coldtrace_domain::{ProvinceCode, Role};
+use uuid::Uuid;
+
+use crate::audit::{AuditEvent, VerifyState, verify};
+use crate::{Account, AuditStore, Credential, CredentialStore, PublicationStore};
+
+fn event(i: u32, province: &str) -> AuditEvent {
+    AuditEvent {
+        at_ms: 1_765_000_000_000 + i as i64,
+        actor: format!("regulator:{province}"),
+        role: Some("regulator".into()),
+        province: Some(province.into()),
+        action: "GET /api/v1/trace".into(),
+        object: format!("/api/v1/trace?code={i}"),
+        outcome: 200,
+        purpose: i.is_multiple_of(2).then(|| "positive test 涉疫排查".into()),
+    }
+}
+
+/// The audit trail: appends extend one chain that verifies, pages and filters by province, keep every field,
+/// and concurrent appends (several requests, or several nodes) still make one unbroken chain.
+pub async fn audit_trail(store: Arc<dyn AuditStore>) {
+    assert!(store.audit_entries(None, 0, 10).await.unwrap().is_empty());
+    assert_eq!(
+        store.append_audit(vec![]).await.unwrap(),
+        None,
+        "nothing appended"
+    );
+    let first: Vec<AuditEvent> = (1..=3)
+        .map(|i| event(i, if i == 2 { "32" } else { "12" }))
+        .collect();
+    let last = store.append_audit(first.clone()).await.unwrap().unwrap();
+    assert_eq!(last.seq, 3);
+    assert_eq!(last.event, first[2]);
+    let more: Vec<AuditEvent> = (4..=5).map(|i| event(i, "12")).collect();
+    let last = store.append_audit(more).await.unwrap().unwrap();
+    assert_eq!(last.seq, 5);
+    let all = store.audit_entries(None, 0, 100).await.unwrap();
+    assert_eq!(
+        all.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        vec![1, 2, 3, 4, 5]
+    );
+    assert_eq!(all[0].event, first[0], "every field kept as written");
+    let mut state = VerifyState::default();
+    verify(&mut state, &all).expect("the chain verifies");
+    assert_eq!(
+        all[3].prev, all[2].hash,
+        "a second append continues the chain"
+    );
+    // Pages and the province's own trail.
+    let page = store.audit_entries(None, 2, 2).await.unwrap();
+    assert_eq!(page.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![3, 4]);
+    let tj = store
+        .audit_entries(Some("12".into()), 0, 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        tj.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        vec![1, 3, 4, 5]
+    );
+    assert!(
+        store
+            .audit_entries(Some("44".into()), 0, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Eight appenders at once: one chain, no gap, no fork.
+    let tasks: Vec<_> = (0..8u32)
+        .map(|t| {
+            let s = store.clone();
+            tokio::spawn(async move {
+                s.append_audit((0..10).map(|i| event(100 + t * 10 + i, "12")).collect())
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let all = store.audit_entries(None, 0, 1_000).await.unwrap();
+    assert_eq!(all.len(), 85);
+    let mut state = VerifyState::default();
+    verify(&mut state, &all).expect("concurrent appends make one chain");
+}
+
+fn key(label: &str, role: Role, province: Option<&str>, account: Option<&str>) -> Credential {
+    Credential {
+        id: Uuid::now_v7(),
+        key_hash: format!("{:064x}", Uuid::now_v7().as_u128()),
+        role,
+        enterprise: (role == Role::Enterprise).then(Uuid::now_v7),
+        province: province.map(|p| ProvinceCode::parse(p).unwrap()),
+        label: label.into(),
+        revoked: false,
+        expires_at_ms: (role == Role::Regulator).then_some(1_900_000_000_000),
+        account: account.map(str::to_string),
+    }
+}
+
+/// API keys, console accounts and docking clients: stored and read back whole, listed in order, revoked and
+/// disabled (a disabled account's sessions end with it), duplicates refused or ignored as the trait says.
+pub async fn credentials(store: Arc<dyn CredentialStore>) {
+    let ent = key("冷库 A 的接口", Role::Enterprise, Some("12"), None);
+    let reg = key(
+        "天津市监局值班",
+        Role::Regulator,
+        Some("12"),
+        Some("zhang.san"),
+    );
+    store.create_credential(ent.clone()).await.unwrap();
+    store.create_credential(reg.clone()).await.unwrap();
+    assert_eq!(
+        store.credential_by_hash(&ent.key_hash).await.unwrap(),
+        Some(ent.clone())
+    );
+    assert_eq!(
+        store.credential_by_hash(&reg.key_hash).await.unwrap(),
+        Some(reg.clone())
+    );
+    assert_eq!(
+        store.credential_by_hash("no such hash").await.unwrap(),
+        None
+    );
+    let mut twin = key("twin", Role::Admin, None, None);
+    twin.key_hash = ent.key_hash.clone();
+    assert!(
+        store.create_credential(twin).await.is_err(),
+        "a key hash is unique"
+    );
+    let info = store.credential(reg.id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            info.role,
+            info.province.as_ref().map(|p| p.as_str()),
+            info.label.as_str(),
+            info.expires_at_ms,
+            info.account.as_deref()
+        ),
+        (
+            Role::Regulator,
+            Some("12"),
+            "天津市监局值班",
+            Some(1_900_000_000_000),
+            Some("zhang.san")
+        )
+    );
+    assert!(info.created_at_ms > 0);
+    assert_eq!(store.credential(Uuid::now_v7()).await.unwrap(), None);
+    let listed: Vec<Uuid> = store
+        .credentials()
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(listed.len(), 2);
+    assert!(listed.contains(&ent.id) && listed.contains(&reg.id));
+    assert!(store.revoke_credential(ent.id).await.unwrap());
+    assert!(
+        store
+            .credential_by_hash(&ent.key_hash)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked
+    );
+    assert!(!store.revoke_credential(Uuid::now_v7()).await.unwrap());
+
+    let person = Account {
+        id: Uuid::now_v7(),
+        login: "zhang.san".into(),
+        name: "张三".into(),
+        role: Role::Regulator,
+        enterprise: None,
+        province: Some(ProvinceCode::parse("12").unwrap()),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        disabled: false,
+        created_at_ms: 1_765_000_000_000,
+    };
+    assert!(store.create_account(person.clone()).await.unwrap());
+    let mut same_login = person.clone();
+    same_login.id = Uuid::now_v7();
+    assert!(
+        !store.create_account(same_login).await.unwrap(),
+        "a login is taken once"
+    );
+    let other = Account {
+        id: Uuid::now_v7(),
+        login: "li.si".into(),
+        name: "李四".into(),
+        role: Role::Enterprise,
+        enterprise: Some(Uuid::now_v7()),
+        province: None,
+        created_at_ms: 1_765_000_000_001,
+        ..person.clone()
+    };
+    assert!(store.create_account(other.clone()).await.unwrap());
+    assert_eq!(
+        store.account_by_login("zhang.san").await.unwrap(),
+        Some(person.clone())
+    );
+    assert_eq!(store.account(other.id).await.unwrap(), Some(other.clone()));
+    assert_eq!(store.account_by_login("nobody").await.unwrap(), None);
+    assert_eq!(
+        store
+            .accounts()
+            .await
+            .unwrap()
+            .iter()
+            .map(|a| a.login.as_str())
+            .collect::<Vec<_>>(),
+        vec!["zhang.san", "li.si"],
+        "in the order they were made"
+    );
+    assert!(store.disable_account(person.id).await.unwrap());
+    assert!(store.account(person.id).await.unwrap().unwrap().disabled);
+    assert!(
+        store
+            .credential_by_hash(&reg.key_hash)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked,
+        "the person's session ends with the account"
+    );
+    assert!(!store.disable_account(Uuid::now_v7()).await.unwrap());
+
+    assert_eq!(
+        store.docking_client("province-12".into()).await.unwrap(),
+        None
+    );
+    store
+        .put_docking_client("province-12".into(), "12".into(), "h1".into())
+        .await
+        .unwrap();
+    store
+        .put_docking_client("province-12".into(), "12".into(), "h2".into())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.docking_client("province-12".into()).await.unwrap(),
+        Some(("12".into(), "h2".into())),
+        "a new secret replaces the old"
+    );
+}
+
+/// Publication approvals: once each, withdrawn once, and read as they stand.
+pub async fn publications(store: Arc<dyn PublicationStore>) {
+    let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+    assert!(!store.is_published(a).await.unwrap());
+    assert!(store.publish(a, "regulator:12".into()).await.unwrap());
+    assert!(
+        !store.publish(a, "regulator:12".into()).await.unwrap(),
+        "published once"
+    );
+    assert!(store.is_published(a).await.unwrap());
+    assert!(!store.is_published(b).await.unwrap());
+    assert!(store.withdraw(a).await.unwrap());
+    assert!(!store.withdraw(a).await.unwrap());
+    assert!(!store.is_published(a).await.unwrap());
+}
