@@ -8,7 +8,8 @@
 //!
 //! **Being built role by role.** Implemented: [`AuditStore`](coldtrace_store::AuditStore) (the hash-chained
 //! audit trail, appended under a lock so that every node extends one chain), [`CredentialStore`](coldtrace_store::CredentialStore)
-//! (API keys, console accounts, docking clients) and [`PublicationStore`](coldtrace_store::PublicationStore).
+//! (API keys, console accounts, docking clients), [`PublicationStore`](coldtrace_store::PublicationStore) and
+//! [`InboxStore`](coldtrace_store::InboxStore) (the national inbox, link decisions, notices to deliver).
 //! Each passes the same conformance suite as the SQLite store (`coldtrace_store::conformance`). The other roles
 //! (submissions and the trace index feed first) are not implemented yet, so a `PgStore` is not yet a
 //! [`Store`](coldtrace_store::Store) and `coldtrace serve` cannot run on it.
@@ -18,12 +19,16 @@
 
 mod audit;
 mod credentials;
+mod inbox;
 mod publications;
 mod schema;
 
 use coldtrace_store::StoreError;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use uuid::Uuid;
+
+/// The newest schema this release migrates to.
+pub const LATEST_SCHEMA: i32 = schema::LATEST;
 
 /// Connections a store keeps open at most.
 pub const POOL_SIZE: usize = 16;

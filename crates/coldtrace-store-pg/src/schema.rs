@@ -7,9 +7,10 @@ use uuid::Uuid;
 use crate::{Error, Result, now_ms};
 
 /// The migrations, in order. A released migration is never edited; a change is a new one.
-const MIGRATIONS: &[(i32, &str)] = &[(
-    1,
-    r#"
+const MIGRATIONS: &[(i32, &str)] = &[
+    (
+        1,
+        r#"
 CREATE TABLE store_meta (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     store_id UUID NOT NULL
@@ -71,7 +72,45 @@ CREATE TABLE published (
     at_ms BIGINT NOT NULL
 );
 "#,
-)];
+    ),
+    (
+        2,
+        r#"
+-- The national inbox: every message accepted from every province, once. `gseq` is the acceptance order across
+-- provinces; uploads are accepted under one lock, so gseq order is commit order and a node following the inbox
+-- by gseq never passes a row that is not yet visible.
+CREATE TABLE inbox (
+    gseq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    province TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    id UUID NOT NULL,
+    kind TEXT NOT NULL,
+    body JSONB NOT NULL,
+    received_at BIGINT NOT NULL,
+    UNIQUE (province, seq),
+    UNIQUE (province, id)
+);
+CREATE TABLE link_decisions (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    link TEXT NOT NULL,
+    decision TEXT NOT NULL CHECK (decision IN ('confirmed', 'rejected')),
+    by_subject TEXT NOT NULL,
+    note TEXT,
+    at_ms BIGINT NOT NULL
+);
+-- Notices to deliver, in one order across provinces (stored under the same kind of lock as the inbox).
+CREATE TABLE notices_out (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id UUID NOT NULL UNIQUE,
+    province TEXT NOT NULL,
+    incident UUID NOT NULL,
+    body JSONB NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX notices_out_province ON notices_out (province, seq);
+"#,
+    ),
+];
 
 /// The newest schema this release knows.
 pub const LATEST: i32 = MIGRATIONS[MIGRATIONS.len() - 1].0;

@@ -268,3 +268,197 @@ pub async fn publications(store: Arc<dyn PublicationStore>) {
     assert!(!store.withdraw(a).await.unwrap());
     assert!(!store.is_published(a).await.unwrap());
 }
+
+fn envelope(seq: u64, uscc: &str) -> coldtrace_domain::docking::Envelope {
+    coldtrace_domain::docking::Envelope {
+        id: Uuid::now_v7(),
+        seq,
+        recorded_at_ms: 1_765_000_000_000,
+        body: coldtrace_domain::docking::Message::Enterprise(
+            coldtrace_domain::docking::EnterpriseShort {
+                uscc: uscc.into(),
+                name: format!("冷链企业 {uscc}"),
+                kind: "wholesaler".into(),
+                region: "120116".into(),
+            },
+        ),
+    }
+}
+
+fn notice(to: &str, incident: Uuid) -> coldtrace_domain::docking::Notice {
+    coldtrace_domain::docking::Notice {
+        id: Uuid::now_v7(),
+        purpose: Default::default(),
+        seq: 0,
+        incident,
+        from_province: "12".into(),
+        to_province: to.into(),
+        subject: "冻牛腩 核酸阳性".into(),
+        positive_at: "2025-11-20".into(),
+        created_at_ms: 0,
+        lines: vec![],
+    }
+}
+
+/// The national inbox: each province's messages once, in its sequence (a gap refused, a partial upload kept up
+/// to the gap), ids unique per province, foreign records numbered on arrival, one acceptance order across
+/// provinces even under concurrent uploads; link decisions in order; notices stored once each with their
+/// delivery sequence, listed per province.
+pub async fn inbox(store: Arc<dyn crate::InboxStore>) {
+    use crate::StoreError;
+    let first = vec![envelope(1, "A1"), envelope(2, "A2")];
+    let out = store
+        .accept_upload("12".into(), first.clone(), false)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            out.receipt.accepted,
+            out.receipt.duplicates,
+            out.receipt.next_seq
+        ),
+        (2, 0, 3)
+    );
+    assert_eq!(out.fresh.len(), 2);
+    assert!(out.fresh[0].gseq < out.fresh[1].gseq);
+    assert_eq!(out.fresh[1].envelope, first[1]);
+    let again = store
+        .accept_upload("12".into(), first.clone(), false)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            again.receipt.accepted,
+            again.receipt.duplicates,
+            again.receipt.next_seq
+        ),
+        (0, 2, 3),
+        "a resent upload is recognised"
+    );
+    assert!(again.fresh.is_empty());
+    match store
+        .accept_upload("12".into(), vec![envelope(5, "A5")], false)
+        .await
+    {
+        Err(StoreError::SequenceGap { expected, got }) => assert_eq!((expected, got), (3, 5)),
+        other => panic!("a gap is refused, got {other:?}"),
+    }
+    let partial = store
+        .accept_upload(
+            "12".into(),
+            vec![envelope(3, "A3"), envelope(5, "A5")],
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (partial.receipt.accepted, partial.receipt.next_seq),
+        (1, 4),
+        "kept up to the gap"
+    );
+    // Another province may use the same message id; a foreign system's records are numbered here.
+    let mut same_id = envelope(1, "B1");
+    same_id.id = first[0].id;
+    let foreign = store
+        .accept_upload("44".into(), vec![same_id, envelope(0, "B2")], true)
+        .await
+        .unwrap();
+    assert_eq!(foreign.receipt.accepted, 2);
+    assert_eq!(
+        foreign
+            .fresh
+            .iter()
+            .map(|r| r.envelope.seq)
+            .collect::<Vec<_>>(),
+        vec![1, 2]
+    );
+    let rows = store.inbox(0, 100).await.unwrap();
+    assert_eq!(
+        rows.iter()
+            .map(|r| (r.province.as_str(), r.envelope.seq))
+            .collect::<Vec<_>>(),
+        vec![("12", 1), ("12", 2), ("12", 3), ("44", 1), ("44", 2)]
+    );
+    assert!(rows.windows(2).all(|w| w[0].gseq < w[1].gseq));
+    assert_eq!(rows[0].envelope, first[0], "read back as sent");
+    let page = store.inbox(rows[1].gseq, 2).await.unwrap();
+    assert_eq!(
+        page.iter().map(|r| r.gseq).collect::<Vec<_>>(),
+        vec![rows[2].gseq, rows[3].gseq]
+    );
+
+    // Four provinces upload at once, in order each: every message lands once, each province in its order.
+    let tasks: Vec<_> = ["31", "32", "33", "35"]
+        .into_iter()
+        .map(|p| {
+            let s = store.clone();
+            tokio::spawn(async move {
+                for chunk in 0..5u64 {
+                    let msgs = (1..=10)
+                        .map(|i| envelope(chunk * 10 + i, &format!("{p}-{chunk}-{i}")))
+                        .collect();
+                    let r = s.accept_upload(p.into(), msgs, false).await.unwrap();
+                    assert_eq!(r.receipt.accepted, 10);
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let rows = store.inbox(0, 1_000).await.unwrap();
+    assert_eq!(rows.len(), 5 + 4 * 50);
+    for p in ["31", "32", "33", "35"] {
+        let seqs: Vec<u64> = rows
+            .iter()
+            .filter(|r| r.province == p)
+            .map(|r| r.envelope.seq)
+            .collect();
+        assert_eq!(seqs, (1..=50).collect::<Vec<_>>(), "province {p}");
+    }
+
+    for (link, decision) in [("L1", "confirmed"), ("L2", "rejected"), ("L1", "rejected")] {
+        store
+            .decide_link(crate::LinkDecision {
+                link: link.into(),
+                decision: decision.into(),
+                by: "commander".into(),
+                note: Some("核对证明".into()),
+                at_ms: 1_765_000_000_000,
+            })
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store
+            .link_decisions()
+            .await
+            .unwrap()
+            .iter()
+            .map(|d| (d.link.as_str(), d.decision.as_str()))
+            .collect::<Vec<_>>(),
+        vec![("L1", "confirmed"), ("L2", "rejected"), ("L1", "rejected")]
+    );
+
+    let incident = Uuid::now_v7();
+    let ns = vec![notice("44", incident), notice("32", incident)];
+    let stored = store.put_notices(ns.clone()).await.unwrap();
+    assert_eq!(stored.len(), 2);
+    assert!(stored[0].seq > 0 && stored[0].seq < stored[1].seq);
+    assert!(stored[0].created_at_ms > 0);
+    let more = vec![ns[1].clone(), notice("44", incident)];
+    let stored_again = store.put_notices(more).await.unwrap();
+    assert_eq!(stored_again.len(), 1, "a notice is stored once");
+    assert!(stored_again[0].seq > stored[1].seq);
+    let all = store.notices_out(None, 0, 100).await.unwrap();
+    assert_eq!(all.len(), 3);
+    assert_eq!(all[0], stored[0], "read back with its sequence");
+    let to_44 = store.notices_out(Some("44".into()), 0, 100).await.unwrap();
+    assert_eq!(to_44.len(), 2);
+    assert!(to_44.iter().all(|n| n.to_province == "44"));
+    let after = store
+        .notices_out(Some("44".into()), to_44[0].seq, 100)
+        .await
+        .unwrap();
+    assert_eq!(after, vec![to_44[1].clone()]);
+}

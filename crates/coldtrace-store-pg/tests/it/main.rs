@@ -65,7 +65,10 @@ async fn publications_conform() {
 async fn migrations_run_once_keep_the_store_id_and_refuse_a_newer_database() {
     let f = Fresh::new().await;
     let id = f.store.store_id();
-    assert_eq!(f.store.schema_version().await.unwrap(), 1);
+    assert_eq!(
+        f.store.schema_version().await.unwrap(),
+        coldtrace_store_pg::LATEST_SCHEMA
+    );
     // Two more nodes start on the same schema at once: nothing is created twice, the id stands.
     let u = url();
     let (a, b) = tokio::join!(
@@ -95,5 +98,12 @@ async fn migrations_run_once_keep_the_store_id_and_refuse_a_newer_database() {
         .await
         .unwrap_err();
     assert!(e.to_string().contains("newer coldtrace"), "{e}");
+    f.drop_schema().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_national_inbox_conforms() {
+    let f = Fresh::new().await;
+    conformance::inbox(Arc::new(f.store.clone())).await;
     f.drop_schema().await;
 }

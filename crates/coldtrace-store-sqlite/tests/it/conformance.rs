@@ -29,3 +29,9 @@ async fn publications_conform() {
     let (store, _dir) = fresh();
     conformance::publications(store).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_national_inbox_conforms() {
+    let (store, _dir) = fresh();
+    conformance::inbox(store).await;
+}

@@ -1,0 +1,225 @@
+//! The national platform's inbox (国家平台收件箱): every province's docking messages accepted once each, in each
+//! province's sequence, with the commanders' link decisions and the notices to deliver.
+//!
+//! Uploads and notices are written under transaction-scoped advisory locks, so that the identity columns that
+//! order them (`gseq`, the notices' `seq`) are assigned in commit order: a node that follows the inbox or the
+//! notices by sequence number never passes a row another transaction has yet to commit.
+
+use async_trait::async_trait;
+use coldtrace_domain::docking::{Envelope, Notice, UploadReceipt};
+use coldtrace_store::{AcceptOutcome, InboxRow, InboxStore, LinkDecision, StoreError};
+
+use crate::{Error, PgStore, now_ms};
+
+type StoreResult<T> = coldtrace_store::Result<T>;
+
+const INBOX_LOCK: &str =
+    "SELECT pg_advisory_xact_lock(hashtext('coldtrace:inbox:' || current_schema())::bigint)";
+const NOTICES_LOCK: &str =
+    "SELECT pg_advisory_xact_lock(hashtext('coldtrace:notices:' || current_schema())::bigint)";
+
+fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("docking messages serialise")
+}
+
+#[async_trait]
+impl InboxStore for PgStore {
+    async fn accept_upload(
+        &self,
+        province: String,
+        messages: Vec<Envelope>,
+        assign_seq: bool,
+    ) -> StoreResult<AcceptOutcome> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(Error::from)?;
+        tx.execute(INBOX_LOCK, &[]).await.map_err(Error::from)?;
+        let mut last = tx
+            .query_one(
+                "SELECT COALESCE(MAX(seq), 0) FROM inbox WHERE province = $1",
+                &[&province],
+            )
+            .await
+            .map_err(Error::from)?
+            .get::<_, i64>(0) as u64;
+        let known = tx
+            .prepare("SELECT 1 FROM inbox WHERE province = $1 AND id = $2")
+            .await
+            .map_err(Error::from)?;
+        let insert = tx
+            .prepare(
+                "INSERT INTO inbox (province, seq, id, kind, body, received_at)
+                 VALUES ($1, $2, $3, $4, CAST($5::TEXT AS JSONB), $6) RETURNING gseq",
+            )
+            .await
+            .map_err(Error::from)?;
+        let now = now_ms();
+        let mut fresh = Vec::new();
+        let mut duplicates = 0u32;
+        for m in messages {
+            // Records from an adapted foreign system carry no sequence: they take the next one here.
+            let m = if assign_seq {
+                Envelope { seq: last + 1, ..m }
+            } else {
+                m
+            };
+            let seen = tx
+                .query_opt(&known, &[&province, &m.id])
+                .await
+                .map_err(Error::from)?
+                .is_some();
+            if seen || m.seq <= last {
+                duplicates += 1;
+                continue;
+            }
+            if m.seq != last + 1 {
+                if fresh.is_empty() {
+                    return Err(StoreError::SequenceGap {
+                        expected: last + 1,
+                        got: m.seq,
+                    });
+                }
+                // Keep what is in order; the province resends from `next_seq`.
+                break;
+            }
+            let gseq: i64 = tx
+                .query_one(
+                    &insert,
+                    &[
+                        &province,
+                        &(m.seq as i64),
+                        &m.id,
+                        &m.body.kind(),
+                        &json(&m),
+                        &now,
+                    ],
+                )
+                .await
+                .map_err(Error::from)?
+                .get(0);
+            last = m.seq;
+            fresh.push(InboxRow {
+                gseq: gseq as u64,
+                province: province.clone(),
+                received_at_ms: now,
+                envelope: m,
+            });
+        }
+        tx.commit().await.map_err(Error::from)?;
+        Ok(AcceptOutcome {
+            receipt: UploadReceipt {
+                accepted: fresh.len() as u32,
+                duplicates,
+                next_seq: last + 1,
+            },
+            fresh,
+        })
+    }
+
+    async fn inbox(&self, after: u64, limit: u32) -> StoreResult<Vec<InboxRow>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT gseq, province, body::TEXT, received_at FROM inbox WHERE gseq > $1 ORDER BY gseq LIMIT $2",
+                &[&(after as i64), &(limit as i64)],
+            )
+            .await
+            .map_err(Error::from)?;
+        rows.iter()
+            .map(|r| {
+                Ok(InboxRow {
+                    gseq: r.get::<_, i64>(0) as u64,
+                    province: r.get(1),
+                    envelope: serde_json::from_str(r.get::<_, &str>(2))?,
+                    received_at_ms: r.get(3),
+                })
+            })
+            .collect()
+    }
+
+    async fn decide_link(&self, d: LinkDecision) -> StoreResult<()> {
+        let c = self.client().await?;
+        c.execute(
+            "INSERT INTO link_decisions (link, decision, by_subject, note, at_ms) VALUES ($1, $2, $3, $4, $5)",
+            &[&d.link, &d.decision, &d.by, &d.note, &d.at_ms],
+        )
+        .await
+        .map_err(Error::from)?;
+        Ok(())
+    }
+
+    async fn link_decisions(&self) -> StoreResult<Vec<LinkDecision>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT link, decision, by_subject, note, at_ms FROM link_decisions ORDER BY seq",
+                &[],
+            )
+            .await
+            .map_err(Error::from)?;
+        Ok(rows
+            .iter()
+            .map(|r| LinkDecision {
+                link: r.get(0),
+                decision: r.get(1),
+                by: r.get(2),
+                note: r.get(3),
+                at_ms: r.get(4),
+            })
+            .collect())
+    }
+
+    async fn put_notices(&self, notices: Vec<Notice>) -> StoreResult<Vec<Notice>> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(Error::from)?;
+        tx.execute(NOTICES_LOCK, &[]).await.map_err(Error::from)?;
+        let now = now_ms();
+        let mut out = Vec::new();
+        for n in notices {
+            let seq: Option<i64> = tx
+                .query_opt(
+                    "INSERT INTO notices_out (id, province, incident, body, created_at)
+                     VALUES ($1, $2, $3, '{}', $4) ON CONFLICT (id) DO NOTHING RETURNING seq",
+                    &[&n.id, &n.to_province, &n.incident, &now],
+                )
+                .await
+                .map_err(Error::from)?
+                .map(|r| r.get(0));
+            // Stored before: the notice keeps its first sequence number.
+            let Some(seq) = seq else { continue };
+            let n = Notice {
+                seq: seq as u64,
+                created_at_ms: now,
+                ..n
+            };
+            tx.execute(
+                "UPDATE notices_out SET body = CAST($2::TEXT AS JSONB) WHERE seq = $1",
+                &[&seq, &json(&n)],
+            )
+            .await
+            .map_err(Error::from)?;
+            out.push(n);
+        }
+        tx.commit().await.map_err(Error::from)?;
+        Ok(out)
+    }
+
+    async fn notices_out(
+        &self,
+        province: Option<String>,
+        after: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<Notice>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT body::TEXT FROM notices_out WHERE ($1::TEXT IS NULL OR province = $1) AND seq > $2
+                 ORDER BY seq LIMIT $3",
+                &[&province, &(after as i64), &(limit as i64)],
+            )
+            .await
+            .map_err(Error::from)?;
+        rows.iter()
+            .map(|r| Ok(serde_json::from_str(r.get::<_, &str>(0))?))
+            .collect()
+    }
+}
