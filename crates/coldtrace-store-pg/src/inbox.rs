@@ -24,6 +24,10 @@ fn json<T: serde::Serialize>(v: &T) -> String {
 
 #[async_trait]
 impl InboxStore for PgStore {
+    async fn store_id(&self) -> StoreResult<uuid::Uuid> {
+        Ok(self.store_id)
+    }
+
     async fn accept_upload(
         &self,
         province: String,

@@ -70,6 +70,10 @@ impl OutboxStore for SqliteStore {
 
 #[async_trait]
 impl InboxStore for SqliteStore {
+    async fn store_id(&self) -> StoreResult<Uuid> {
+        Ok(self.feed_anchor(0).await?.store_id)
+    }
+
     async fn accept_upload(
         &self,
         province: String,

@@ -306,6 +306,8 @@ fn notice(to: &str, incident: Uuid) -> coldtrace_domain::docking::Notice {
 /// delivery sequence, listed per province.
 pub async fn inbox(store: Arc<dyn crate::InboxStore>) {
     use crate::StoreError;
+    let id = store.store_id().await.unwrap();
+    assert_eq!(store.store_id().await.unwrap(), id, "made once");
     let first = vec![envelope(1, "A1"), envelope(2, "A2")];
     let out = store
         .accept_upload("12".into(), first.clone(), false)

@@ -644,6 +644,9 @@ pub trait OutboxStore: Send + Sync + 'static {
 /// The national platform's inbox of provinces' messages, commanders' link decisions and the notices it issues.
 #[async_trait]
 pub trait InboxStore: Send + Sync + 'static {
+    /// The store's identity, made once when it was created (a national registry snapshot belongs to it).
+    async fn store_id(&self) -> Result<Uuid>;
+
     /// Accepts a province's messages: each message id takes effect once, in the province's sequence order.
     /// With `assign_seq` (records from an adapted foreign system) each new message takes the next sequence.
     async fn accept_upload(

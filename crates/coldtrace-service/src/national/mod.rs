@@ -1,6 +1,13 @@
 //! The national command platform's service: accepts provinces' uploads into the store, keeps the in-memory
 //! [`Registry`] in the store's acceptance order, issues notices for every incident, and hands each province its
 //! notices (long poll). The registry is kept in a snapshot file between runs (`snapshot`).
+//!
+//! **Several nodes.** The registry only ever moves forward by catching up with the store: the notices, inbox rows
+//! and link decisions after its cursor, in the store's order. An upload is stored, then caught up (so a node
+//! reads its own writes, and applies the rows other nodes accepted in between in their place); a decision and a
+//! notice likewise. A node that accepts nothing follows the store ([`National::follow`], every
+//! [`FOLLOW_EVERY`]), so any node behind a load balancer answers the same traces and wakes its long polls for
+//! notices another node issued.
 
 mod snapshot;
 
@@ -17,7 +24,7 @@ use coldtrace_domain::docking::{Envelope, Notice, Upload, UploadReceipt, VERSION
 use coldtrace_national::Registry;
 use coldtrace_national::adapter::FieldMap;
 use coldtrace_national::registry::IncidentRec;
-use coldtrace_store::{LinkDecision, Store, StoreError};
+use coldtrace_store::{InboxRow, InboxStore, LinkDecision, StoreError};
 use uuid::Uuid;
 
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +77,21 @@ pub struct National {
     pub opened: RegistryOpened,
 }
 
+/// How often a national node catches up with what other nodes stored.
+pub const FOLLOW_EVERY: Duration = Duration::from_secs(1);
+
+/// What one catch-up applied.
+#[derive(Debug, Clone, Default)]
+pub struct Applied {
+    pub notices: u64,
+    pub rows: u64,
+    pub decisions: u64,
+    /// Incidents among the rows.
+    pub incidents: Vec<Uuid>,
+    /// Whether the rows changed the batch graph (batches, lineage, border flows).
+    pub graph_changed: bool,
+}
+
 /// Incidents received within this window are traced again when late data arrives.
 pub const RETRACE_WINDOW_MS: i64 = 30 * 86_400_000;
 
@@ -81,7 +103,7 @@ impl National {
     /// any notice a recent incident still lacks (the platform may have stopped between accepting an incident and
     /// storing its notices); older incidents are not traced again at start-up.
     pub async fn load(
-        store: &dyn Store,
+        store: &dyn InboxStore,
         adapters: Vec<FieldMap>,
         snapshot: Option<PathBuf>,
     ) -> Result<Self, NationalError> {
@@ -100,39 +122,7 @@ impl National {
                 }
             }
         }
-        // Notices first, so that the receipts and acknowledgements in the inbox find them.
-        loop {
-            let ns = store
-                .notices_out(None, state.cursor.notice_seq, 10_000)
-                .await?;
-            let Some(last) = ns.last() else { break };
-            state.cursor.notice_seq = last.seq;
-            state.cursor.notice_id = Some(last.id);
-            for n in &ns {
-                state.registry.track(n);
-            }
-        }
-        loop {
-            let rows = store.inbox(state.cursor.inbox_seq, 10_000).await?;
-            let Some(last) = rows.last() else { break };
-            state.cursor.inbox_seq = last.gseq;
-            state.cursor.inbox_id = Some(last.envelope.id);
-            opened.replayed += rows.len() as u64;
-            for r in &rows {
-                state
-                    .registry
-                    .apply(&r.province, r.received_at_ms, &r.envelope.body);
-            }
-        }
-        for d in store.link_decisions().await? {
-            state
-                .registry
-                .decide(&d.link, d.decision == "confirmed", &d.by, d.note.as_deref());
-        }
-        // A snapshot is written when the registry had to be read from the inbox.
-        let behind =
-            opened.replayed > 0 || (opened.loaded.is_none() && state.cursor.notice_seq > 0);
-        let me = Self {
+        let mut me = Self {
             state: RwLock::new(state),
             gate: tokio::sync::Mutex::new(()),
             notify: tokio::sync::Notify::new(),
@@ -141,13 +131,76 @@ impl National {
                 .map(|m| (m.province.clone(), m))
                 .collect(),
             snapshot,
-            saved: AtomicU64::new(if behind { u64::MAX } else { 0 }),
+            saved: AtomicU64::new(0),
             opened,
         };
+        let applied = me.catch_up_locked(store).await?;
+        me.opened.replayed = applied.rows;
+        // A snapshot is written when the registry had to be read from the store.
+        let behind = applied.rows + applied.notices + applied.decisions > 0;
+        let changes = me
+            .state
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .changes;
+        me.saved = AtomicU64::new(if behind { u64::MAX } else { changes });
         for i in me.recent_incidents(&[]) {
             me.issue_notices(store, i).await?;
         }
         Ok(me)
+    }
+
+    /// Applies what the store holds after the registry's cursor: notices first (so that receipts and
+    /// acknowledgements in the inbox find them), then inbox rows, then link decisions, each in the store's order.
+    /// The caller holds the gate (or owns the registry alone, at load).
+    async fn catch_up_locked(&self, store: &dyn InboxStore) -> Result<Applied, NationalError> {
+        let mut applied = Applied::default();
+        loop {
+            let after = self.cursor().notice_seq;
+            let ns = store.notices_out(None, after, 10_000).await?;
+            if ns.is_empty() {
+                break;
+            }
+            applied.notices += ns.len() as u64;
+            self.write(|s| track(s, &ns));
+        }
+        loop {
+            let after = self.cursor().inbox_seq;
+            let rows = store.inbox(after, 10_000).await?;
+            if rows.is_empty() {
+                break;
+            }
+            self.write(|s| apply_rows(s, &rows, &mut applied));
+        }
+        let decisions = store.link_decisions().await?;
+        let done = self.cursor().decisions as usize;
+        if decisions.len() > done {
+            applied.decisions = (decisions.len() - done) as u64;
+            self.write(|s| {
+                for d in &decisions[done..] {
+                    s.registry
+                        .decide(&d.link, d.decision == "confirmed", &d.by, d.note.as_deref());
+                }
+                s.cursor.decisions = decisions.len() as u64;
+            });
+        }
+        Ok(applied)
+    }
+
+    /// Catches up with what other nodes stored, and wakes the long polls when notices arrived. A node that
+    /// shares its store with none finds nothing.
+    pub async fn follow(&self, store: &dyn InboxStore) -> Result<Applied, NationalError> {
+        let _g = self.gate.lock().await;
+        let applied = self.catch_up_locked(store).await?;
+        if applied.notices > 0 {
+            self.notify.notify_waiters();
+        }
+        Ok(applied)
+    }
+
+    /// Where the registry stands in the store.
+    pub fn cursor(&self) -> Cursor {
+        self.state.read().unwrap_or_else(|p| p.into_inner()).cursor
     }
 
     /// Writes the registry's snapshot when it changed since the last one (the gate is held while the registry
@@ -155,13 +208,13 @@ impl National {
     /// `Ok`, a whole snapshot of the registry as it stood is on disk.
     pub async fn save_snapshot(
         self: &std::sync::Arc<Self>,
-        store: &dyn Store,
+        store: &dyn InboxStore,
     ) -> Result<Option<RegistryFigures>, RegistrySnapshotError> {
         let Some(path) = self.snapshot.clone() else {
             return Ok(None);
         };
         let start = std::time::Instant::now();
-        let store_id = store.feed_anchor(0).await?.store_id;
+        let store_id = store.store_id().await?;
         let gate = self.gate.lock().await;
         let me = self.clone();
         let (changes, cursor, bytes) = tokio::task::spawn_blocking(move || {
@@ -215,7 +268,7 @@ impl National {
     /// Accepts an upload from `province` (already authenticated as that province's client).
     pub async fn accept(
         &self,
-        store: &dyn Store,
+        store: &dyn InboxStore,
         province: &str,
         upload: Upload,
     ) -> Result<UploadReceipt, NationalError> {
@@ -273,7 +326,7 @@ impl National {
     /// first (all or nothing), then each takes effect once, identified by its content.
     pub async fn accept_foreign(
         &self,
-        store: &dyn Store,
+        store: &dyn InboxStore,
         province: &str,
         records: &[serde_json::Value],
     ) -> Result<UploadReceipt, NationalError> {
@@ -311,7 +364,7 @@ impl National {
 
     async fn apply_accepted(
         &self,
-        store: &dyn Store,
+        store: &dyn InboxStore,
         province: &str,
         messages: Vec<Envelope>,
         assign_seq: bool,
@@ -320,26 +373,9 @@ impl National {
         let out = store
             .accept_upload(province.to_string(), messages, assign_seq)
             .await?;
-        let mut incidents = Vec::new();
-        let mut graph_changed = false;
-        self.write(|s| {
-            if let Some(last) = out.fresh.last() {
-                s.cursor.inbox_seq = last.gseq;
-                s.cursor.inbox_id = Some(last.envelope.id);
-            }
-            for row in &out.fresh {
-                s.registry
-                    .apply(&row.province, row.received_at_ms, &row.envelope.body);
-                use coldtrace_domain::docking::Message as M;
-                match &row.envelope.body {
-                    M::Incident(i) => incidents.push(i.incident),
-                    M::Batch(_) | M::Derivation(_) | M::Outflow(_) | M::Inflow(_) => {
-                        graph_changed = true
-                    }
-                    _ => {}
-                }
-            }
-        });
+        // The rows just stored, and any another node stored before them, in the store's order.
+        let applied = self.catch_up_locked(store).await?;
+        let (mut incidents, graph_changed) = (applied.incidents, applied.graph_changed);
         if graph_changed {
             // Data that arrives after an incident (a province that was offline) may implicate more goods:
             // recent incidents are traced again and any newly implicated batch goes out in a further notice.
@@ -365,7 +401,11 @@ impl National {
     }
 
     /// Stores and starts following the notices an incident calls for (each once, by its stable id).
-    async fn issue_notices(&self, store: &dyn Store, incident: Uuid) -> Result<(), NationalError> {
+    async fn issue_notices(
+        &self,
+        store: &dyn InboxStore,
+        incident: Uuid,
+    ) -> Result<(), NationalError> {
         let notices = self.read(|r| {
             r.incident(incident)
                 .cloned()
@@ -377,7 +417,7 @@ impl National {
         }
         let stored = store.put_notices(notices).await?;
         if !stored.is_empty() {
-            self.write(|s| track(s, &stored));
+            self.catch_up_locked(store).await?;
             tracing::info!(%incident, notices = stored.len(), "notices issued");
             self.notify.notify_waiters();
         }
@@ -387,7 +427,7 @@ impl National {
     /// A province's notices after `after`, waiting up to `wait` for one to appear.
     pub async fn notices(
         &self,
-        store: &dyn Store,
+        store: &dyn InboxStore,
         province: &str,
         after: u64,
         wait: Duration,
@@ -414,7 +454,7 @@ impl National {
     /// like a notice; the province answers with the holders that have the goods on hand.
     pub async fn request_detail(
         &self,
-        store: &dyn Store,
+        store: &dyn InboxStore,
         province: &str,
         batches: Vec<String>,
         reason: String,
@@ -450,7 +490,7 @@ impl National {
             .into_iter()
             .next()
             .ok_or_else(|| NationalError::NotFound("request".into()))?;
-        self.write(|s| track(s, std::slice::from_ref(&n)));
+        self.catch_up_locked(store).await?;
         self.notify.notify_waiters();
         Ok(n)
     }
@@ -458,12 +498,13 @@ impl National {
     /// A commander confirms or rejects a link; the decision is stored before the trace follows it.
     pub async fn decide(
         &self,
-        store: &dyn Store,
+        store: &dyn InboxStore,
         link: &str,
         confirmed: bool,
         by: &str,
         note: Option<String>,
     ) -> Result<(), NationalError> {
+        let _g = self.gate.lock().await;
         if self.read(|r| r.link_by_id(link).is_none()) {
             return Err(NationalError::NotFound(format!("link {link}")));
         }
@@ -476,7 +517,8 @@ impl National {
                 at_ms: jiff::Timestamp::now().as_millisecond(),
             })
             .await?;
-        self.write(|s| s.registry.decide(link, confirmed, by, note.as_deref()));
+        // Applied in the store's order with any decision another node stored meanwhile.
+        self.catch_up_locked(store).await?;
         Ok(())
     }
 }
@@ -490,4 +532,25 @@ fn track(s: &mut State, stored: &[Notice]) {
             s.cursor.notice_id = Some(n.id);
         }
     }
+}
+
+/// Applies inbox rows, moving the cursor to the last of them.
+fn apply_rows(s: &mut State, rows: &[InboxRow], applied: &mut Applied) {
+    use coldtrace_domain::docking::Message as M;
+    for row in rows {
+        s.registry
+            .apply(&row.province, row.received_at_ms, &row.envelope.body);
+        match &row.envelope.body {
+            M::Incident(i) => applied.incidents.push(i.incident),
+            M::Batch(_) | M::Derivation(_) | M::Outflow(_) | M::Inflow(_) => {
+                applied.graph_changed = true
+            }
+            _ => {}
+        }
+    }
+    if let Some(last) = rows.last() {
+        s.cursor.inbox_seq = last.gseq;
+        s.cursor.inbox_id = Some(last.envelope.id);
+    }
+    applied.rows += rows.len() as u64;
 }

@@ -3,8 +3,8 @@
 //! whole inbox.
 //!
 //! A snapshot belongs to its store: the store's id, and the ids of the inbox row and the notice it stands at,
-//! must match what the store holds, or it is set aside and the registry replayed. Link decisions are few and are
-//! applied again after every load (a decision only sets a link's status, so applying it twice is applying it once).
+//! must match what the store holds, or it is set aside and the registry replayed. Link decisions after the
+//! number it applied are applied after it.
 //!
 //! File: magic `CTNREG\0\1`, a JSON header and the registry ([`Registry::snapshot_bytes`]), each
 //! length-prefixed, then a CRC-32 of everything before it. Written to a temporary file, synced, then
@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use coldtrace_national::Registry;
-use coldtrace_store::{Store, StoreError};
+use coldtrace_store::{InboxStore, StoreError};
 use uuid::Uuid;
 
 use crate::snapshot_file::{Crc, create_private, replace};
@@ -50,13 +50,17 @@ pub enum RegistrySnapshotError {
     Task(String),
 }
 
-/// Where a registry stands in its store: the last inbox row applied and the last notice tracked (0: none).
+/// Where a registry stands in its store: the last inbox row applied and the last notice tracked (0: none), and
+/// how many link decisions it applied.
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Cursor {
     pub inbox_seq: u64,
     pub inbox_id: Option<Uuid>,
     pub notice_seq: u64,
     pub notice_id: Option<Uuid>,
+    /// Link decisions applied (the first so many in the store's order).
+    #[serde(default)]
+    pub decisions: u64,
 }
 
 /// What a save or a load did.
@@ -186,7 +190,7 @@ fn read_file(path: &Path) -> Result<(Header, Registry, u64), RegistrySnapshotErr
 
 /// Reads the snapshot at `path` and checks that it belongs to `store`.
 pub(super) async fn load(
-    store: &dyn Store,
+    store: &dyn InboxStore,
     path: &Path,
 ) -> Result<(Registry, Cursor, RegistryFigures), RegistrySnapshotError> {
     let start = Instant::now();
@@ -194,7 +198,7 @@ pub(super) async fn load(
     let (header, registry, bytes) = tokio::task::spawn_blocking(move || read_file(&p))
         .await
         .map_err(|e| RegistrySnapshotError::Task(e.to_string()))??;
-    let store_id = store.feed_anchor(0).await?.store_id;
+    let store_id = store.store_id().await?;
     if header.store_id != store_id {
         return Err(RegistrySnapshotError::Stale(format!(
             "it was made from store {}, this is store {store_id}",

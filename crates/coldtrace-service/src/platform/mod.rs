@@ -314,6 +314,29 @@ impl Platform {
                 }
             }));
         }
+        // Other national nodes on the same store: what they stored is caught up every FOLLOW_EVERY.
+        if let Some(n) = national.clone() {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut tick = tokio::time::interval(crate::national::FOLLOW_EVERY);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tick.tick().await;
+                    match n.follow(store.as_ref()).await {
+                        Ok(a) if a.rows + a.notices + a.decisions > 0 => tracing::debug!(
+                            rows = a.rows,
+                            notices = a.notices,
+                            decisions = a.decisions,
+                            "national registry followed the store"
+                        ),
+                        Ok(_) => {}
+                        Err(e) => {
+                            tracing::error!(error = %e, "following the national store failed")
+                        }
+                    }
+                }
+            }));
+        }
         // The national registry's snapshot: written now when the registry had to be read from the inbox, then
         // every SNAPSHOT_EVERY when it changed.
         if let Some(n) = national.clone() {

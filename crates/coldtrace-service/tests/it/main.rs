@@ -1,6 +1,8 @@
 //! The platform's use cases on a real SQLite store, without HTTP: the tenant and province rules of submissions,
 //! where a trace may start, publication and incident registration.
 
+mod national_nodes;
+
 use std::sync::Arc;
 
 use coldtrace_domain::incident::IncidentKind;

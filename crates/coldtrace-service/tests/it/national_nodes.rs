@@ -1,0 +1,194 @@
+//! Two national nodes on one PostgreSQL store (`COLDTRACE_TEST_PG`, default the machine's
+//! `postgresql://postgres@127.0.0.1:5432/test`, in a schema of its own), as two processes behind a load balancer
+//! would run: each accepts uploads and decisions, each reads its own writes and follows the other's, both answer
+//! the same, a long poll on one wakes for a notice the other issued, and a third node starts from a snapshot of
+//! the first.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use coldtrace_domain::docking::{Envelope, Message, Upload, VERSION};
+use coldtrace_service::national::National;
+use coldtrace_store_pg::PgStore;
+use serde_json::json;
+use uuid::Uuid;
+
+fn url() -> String {
+    std::env::var("COLDTRACE_TEST_PG")
+        .unwrap_or_else(|_| "postgresql://postgres@127.0.0.1:5432/test".into())
+}
+
+fn upload(province: &str, first_seq: u64, bodies: Vec<serde_json::Value>) -> Upload {
+    Upload {
+        version: VERSION.into(),
+        province: province.into(),
+        messages: bodies
+            .into_iter()
+            .enumerate()
+            .map(|(i, b)| Envelope {
+                id: Uuid::now_v7(),
+                seq: first_seq + i as u64,
+                recorded_at_ms: 1_765_000_000_000,
+                body: serde_json::from_value::<Message>(b).unwrap(),
+            })
+            .collect(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_national_nodes_on_one_postgresql_answer_the_same() {
+    let schema = format!("coldtrace_nodes_{}", Uuid::now_v7().simple());
+    let u = url();
+    let connect = || PgStore::connect_in_schema(&u, &schema);
+    // Two nodes: two pools, as two processes.
+    let (sa, sb) = (
+        connect()
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {} (set COLDTRACE_TEST_PG): {e}", url())),
+        connect().await.unwrap(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let snap = dir.path().join("national-registry.snapshot");
+    let a = Arc::new(
+        National::load(&sa, vec![], Some(snap.clone()))
+            .await
+            .unwrap(),
+    );
+    let b = Arc::new(National::load(&sb, vec![], None).await.unwrap());
+
+    let seller = coldtrace_gen::uscc_for_seed("120116", 71)
+        .as_str()
+        .to_string();
+    let buyer = coldtrace_gen::uscc_for_seed("440106", 72)
+        .as_str()
+        .to_string();
+    let t = 1_765_000_000_000_i64;
+    let flow = |kind: &str, id: &str, batch: &str, other: &str, at: i64| {
+        json!({"type": kind, "movement": id, "batch": batch, "product": "冻牛腩", "seller_uscc": seller,
+            "seller_name": "天津进口商", "buyer_uscc": buyer, "buyer_name": "广州批发商", "other_province": other,
+            "quantity_milli": 200_000, "unit": "kg", "at_ms": at})
+    };
+    let batch = json!({"type": "batch", "batch": "tj-1", "codes": [], "product": "冻牛腩", "gtin": null,
+        "batch_no": "BR1", "owner_uscc": seller, "origin_country": "BR", "inspection_cert_no": null,
+        "declaration_no": null, "port_of_entry": null, "import_date": null, "quantity_milli": 1_000_000,
+        "unit": "kg"});
+
+    // Tianjin's platform reaches node A, Guangdong's node B.
+    a.accept(
+        &sa,
+        "12",
+        upload("12", 1, vec![batch, flow("outflow", "m1", "tj-1", "44", t)]),
+    )
+    .await
+    .unwrap();
+    let r = b
+        .accept(
+            &sb,
+            "44",
+            upload(
+                "44",
+                1,
+                vec![flow("inflow", "r1", "gd-1", "12", t + 3_600_000)],
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.accepted, 1);
+    // B read A's rows before its own: the shipment and the receipt are linked there already.
+    let links = b.read(|r| r.links(false));
+    assert_eq!(links.len(), 1, "node B links across what node A accepted");
+    assert!(
+        a.read(|r| r.links(false)).is_empty(),
+        "node A has not followed yet"
+    );
+    let followed = a.follow(&sa).await.unwrap();
+    assert_eq!(followed.rows, 1);
+    assert_eq!(a.read(|r| r.links(false).len()), 1);
+
+    // A positive test reaches node A; Guangdong's long poll waits on node B and wakes when B follows.
+    let waiting = {
+        let (b, sb) = (b.clone(), sb.clone());
+        tokio::spawn(async move {
+            let t = Instant::now();
+            let n = b
+                .notices(&sb, "44", 0, Duration::from_secs(20))
+                .await
+                .unwrap();
+            (n, t.elapsed())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let incident = Uuid::now_v7();
+    a.accept(
+        &sa,
+        "12",
+        upload(
+            "12",
+            3,
+            vec![json!({"type": "incident", "incident": incident, "kind": "batch_sample",
+                "subject": "tj-1", "positive_at": "2025-11-20T09:00:00+08:00", "batches": ["tj-1"]})],
+        ),
+    )
+    .await
+    .unwrap();
+    let applied = b.follow(&sb).await.unwrap();
+    assert_eq!((applied.rows, applied.notices), (1, 1));
+    let (notices, waited) = waiting.await.unwrap();
+    assert_eq!(notices.len(), 1);
+    assert_eq!(notices[0].lines[0].batch, "gd-1");
+    assert!(
+        waited < Duration::from_secs(10),
+        "woken by the follow, not the deadline: {waited:?}"
+    );
+    assert_eq!(
+        b.read(|r| r.deliveries(Some(incident)).len()),
+        1,
+        "node B follows the delivery of a notice node A issued"
+    );
+
+    // A commander on node B confirms the link; node A follows the decision.
+    b.decide(
+        &sb,
+        &links[0].id,
+        true,
+        "commander",
+        Some("同一批货".into()),
+    )
+    .await
+    .unwrap();
+    a.follow(&sa).await.unwrap();
+    assert_eq!(
+        a.read(|r| r.link_by_id(&links[0].id).map(|l| l.status)),
+        Some(coldtrace_national::LinkStatus::Confirmed)
+    );
+    assert_eq!(
+        a.read(|r| r.snapshot_bytes()),
+        b.read(|r| r.snapshot_bytes()),
+        "both nodes hold the same registry"
+    );
+
+    // A third node from node A's snapshot, and a fourth from the store alone, stand where both do.
+    a.save_snapshot(&sa).await.unwrap().unwrap();
+    let c = National::load(&connect().await.unwrap(), vec![], Some(snap))
+        .await
+        .unwrap();
+    assert!(c.opened.loaded.is_some(), "{:?}", c.opened.set_aside);
+    assert_eq!(c.opened.replayed, 0);
+    let d = National::load(&sb, vec![], None).await.unwrap();
+    assert_eq!(d.opened.replayed, 4);
+    for other in [&c, &d] {
+        assert_eq!(
+            other.read(|r| r.snapshot_bytes()),
+            a.read(|r| r.snapshot_bytes())
+        );
+    }
+
+    let (client, conn) = tokio_postgres::connect(&url(), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    client
+        .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+        .await
+        .unwrap();
+}
