@@ -1,20 +1,23 @@
 //! The national platform's inbox (国家平台收件箱): every province's docking messages accepted once each, in each
 //! province's sequence, with the commanders' link decisions and the notices to deliver.
 //!
-//! Uploads and notices are written under transaction-scoped advisory locks, so that the identity columns that
-//! order them (`gseq`, the notices' `seq`) are assigned in commit order: a node that follows the inbox or the
+//! Uploads, notices and decisions are written under transaction-scoped advisory locks, so that the identity
+//! columns that order them (`gseq`, the notices' and decisions' `seq`) are assigned in commit order: a node that follows the inbox or the
 //! notices by sequence number never passes a row another transaction has yet to commit.
 
 use async_trait::async_trait;
 use coldtrace_domain::docking::{Envelope, Notice, UploadReceipt};
 use coldtrace_store::{AcceptOutcome, InboxRow, InboxStore, LinkDecision, StoreError};
 
+use crate::listen::NOTIFY;
 use crate::{Error, PgStore, now_ms};
 
 type StoreResult<T> = coldtrace_store::Result<T>;
 
 const INBOX_LOCK: &str =
     "SELECT pg_advisory_xact_lock(hashtext('coldtrace:inbox:' || current_schema())::bigint)";
+const DECISIONS_LOCK: &str =
+    "SELECT pg_advisory_xact_lock(hashtext('coldtrace:decisions:' || current_schema())::bigint)";
 const NOTICES_LOCK: &str =
     "SELECT pg_advisory_xact_lock(hashtext('coldtrace:notices:' || current_schema())::bigint)";
 
@@ -24,6 +27,11 @@ fn json<T: serde::Serialize>(v: &T) -> String {
 
 #[async_trait]
 impl InboxStore for PgStore {
+    async fn inbox_changed(&self, within: std::time::Duration) -> StoreResult<()> {
+        self.changed(within).await;
+        Ok(())
+    }
+
     async fn store_id(&self) -> StoreResult<uuid::Uuid> {
         Ok(self.store_id)
     }
@@ -108,6 +116,9 @@ impl InboxStore for PgStore {
                 envelope: m,
             });
         }
+        if !fresh.is_empty() {
+            tx.execute(NOTIFY, &[]).await.map_err(Error::from)?;
+        }
         tx.commit().await.map_err(Error::from)?;
         Ok(AcceptOutcome {
             receipt: UploadReceipt {
@@ -141,13 +152,18 @@ impl InboxStore for PgStore {
     }
 
     async fn decide_link(&self, d: LinkDecision) -> StoreResult<()> {
-        let c = self.client().await?;
-        c.execute(
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(Error::from)?;
+        // In commit order too: a node applies the decisions after the number it applied.
+        tx.execute(DECISIONS_LOCK, &[]).await.map_err(Error::from)?;
+        tx.execute(
             "INSERT INTO link_decisions (link, decision, by_subject, note, at_ms) VALUES ($1, $2, $3, $4, $5)",
             &[&d.link, &d.decision, &d.by, &d.note, &d.at_ms],
         )
         .await
         .map_err(Error::from)?;
+        tx.execute(NOTIFY, &[]).await.map_err(Error::from)?;
+        tx.commit().await.map_err(Error::from)?;
         Ok(())
     }
 
@@ -202,6 +218,9 @@ impl InboxStore for PgStore {
             .await
             .map_err(Error::from)?;
             out.push(n);
+        }
+        if !out.is_empty() {
+            tx.execute(NOTIFY, &[]).await.map_err(Error::from)?;
         }
         tx.commit().await.map_err(Error::from)?;
         Ok(out)

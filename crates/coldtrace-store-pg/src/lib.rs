@@ -20,11 +20,14 @@
 mod audit;
 mod credentials;
 mod inbox;
+mod listen;
 mod publications;
 mod schema;
 
 use coldtrace_store::StoreError;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use std::sync::Arc;
+
 use uuid::Uuid;
 
 /// The newest schema this release migrates to.
@@ -60,6 +63,11 @@ pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
 pub struct PgStore {
     pool: Pool,
     store_id: Uuid,
+    /// How to open the connection that listens for other nodes' writes, and the schema whose writes count.
+    config: tokio_postgres::Config,
+    schema: String,
+    /// Woken by the listener once it runs (started by the first wait).
+    changes: Arc<std::sync::OnceLock<Arc<tokio::sync::Notify>>>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -112,6 +120,7 @@ impl PgStore {
             let _ = task.await;
             config.options(format!("-c search_path={s}"));
         }
+        let listen_config = config.clone();
         let manager = Manager::from_config(
             config,
             tokio_postgres::NoTls,
@@ -125,7 +134,17 @@ impl PgStore {
             .map_err(|e| Error::Config(e.to_string()))?;
         let mut client = pool.get().await?;
         let store_id = schema::migrate(&mut client).await?;
-        Ok(Self { pool, store_id })
+        let schema: String = client
+            .query_one("SELECT current_schema()", &[])
+            .await?
+            .get(0);
+        Ok(Self {
+            pool,
+            store_id,
+            config: listen_config,
+            schema,
+            changes: Default::default(),
+        })
     }
 
     /// Made once when the store's schema is created.
@@ -142,6 +161,16 @@ impl PgStore {
         )
         .await?
         .get(0))
+    }
+
+    /// Waits for another node's write to this store's schema (a notification), or `within`.
+    pub(crate) async fn changed(&self, within: std::time::Duration) {
+        let wake = self.changes.get_or_init(|| {
+            let wake = Arc::new(tokio::sync::Notify::new());
+            listen::spawn(self.config.clone(), self.schema.clone(), wake.clone());
+            wake
+        });
+        let _ = tokio::time::timeout(within, wake.notified()).await;
     }
 
     pub(crate) async fn client(&self) -> Result<deadpool_postgres::Object> {

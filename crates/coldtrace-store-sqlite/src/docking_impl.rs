@@ -70,6 +70,12 @@ impl OutboxStore for SqliteStore {
 
 #[async_trait]
 impl InboxStore for SqliteStore {
+    /// One process writes a SQLite store: nothing else changes it, so this only waits.
+    async fn inbox_changed(&self, within: std::time::Duration) -> StoreResult<()> {
+        tokio::time::sleep(within).await;
+        Ok(())
+    }
+
     async fn store_id(&self) -> StoreResult<Uuid> {
         Ok(self.feed_anchor(0).await?.store_id)
     }

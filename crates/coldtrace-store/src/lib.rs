@@ -669,6 +669,10 @@ pub trait InboxStore: Send + Sync + 'static {
         notices: Vec<coldtrace_domain::docking::Notice>,
     ) -> Result<Vec<coldtrace_domain::docking::Notice>>;
 
+    /// Waits until another writer may have stored inbox rows, notices or decisions (with PostgreSQL, its
+    /// notification at their commit), or until `within` passed; a node that shares its store follows it this way.
+    async fn inbox_changed(&self, within: std::time::Duration) -> Result<()>;
+
     /// Notices after a delivery sequence, for one province or all.
     async fn notices_out(
         &self,

@@ -5,9 +5,9 @@
 //! **Several nodes.** The registry only ever moves forward by catching up with the store: the notices, inbox rows
 //! and link decisions after its cursor, in the store's order. An upload is stored, then caught up (so a node
 //! reads its own writes, and applies the rows other nodes accepted in between in their place); a decision and a
-//! notice likewise. A node that accepts nothing follows the store ([`National::follow`], every
-//! [`FOLLOW_EVERY`]), so any node behind a load balancer answers the same traces and wakes its long polls for
-//! notices another node issued.
+//! notice likewise. A node that accepts nothing follows the store ([`National::follow`], when the store says
+//! another node wrote (PostgreSQL's LISTEN/NOTIFY) and at least every [`FOLLOW_EVERY`]), so any node behind a
+//! load balancer answers the same traces and wakes its long polls for notices another node issued.
 
 mod snapshot;
 
@@ -77,7 +77,7 @@ pub struct National {
     pub opened: RegistryOpened,
 }
 
-/// How often a national node catches up with what other nodes stored.
+/// How often a national node catches up with what other nodes stored, at the least.
 pub const FOLLOW_EVERY: Duration = Duration::from_secs(1);
 
 /// What one catch-up applied.

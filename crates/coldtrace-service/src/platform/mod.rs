@@ -314,14 +314,16 @@ impl Platform {
                 }
             }));
         }
-        // Other national nodes on the same store: what they stored is caught up every FOLLOW_EVERY.
+        // Other national nodes on the same store: what they stored is caught up when the store says it changed
+        // (PostgreSQL's notification at their commit), and at least every FOLLOW_EVERY.
         if let Some(n) = national.clone() {
             let store = store.clone();
             tasks.push(tokio::spawn(async move {
-                let mut tick = tokio::time::interval(crate::national::FOLLOW_EVERY);
-                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 loop {
-                    tick.tick().await;
+                    if let Err(e) = store.inbox_changed(crate::national::FOLLOW_EVERY).await {
+                        tracing::warn!(error = %e, "waiting for other national nodes failed");
+                        tokio::time::sleep(crate::national::FOLLOW_EVERY).await;
+                    }
                     match n.follow(store.as_ref()).await {
                         Ok(a) if a.rows + a.notices + a.decisions > 0 => tracing::debug!(
                             rows = a.rows,

@@ -107,3 +107,56 @@ async fn the_national_inbox_conforms() {
     conformance::inbox(Arc::new(f.store.clone())).await;
     f.drop_schema().await;
 }
+
+/// A node waiting for changes wakes at another node's commit (PostgreSQL's notification), not at its timeout;
+/// writes in another schema do not wake it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_on_one_node_wakes_the_other() {
+    use coldtrace_store::InboxStore;
+    use std::time::{Duration, Instant};
+    let f = Fresh::new().await;
+    let other = Fresh::new().await;
+    let node_b = PgStore::connect_in_schema(&url(), &f.schema).await.unwrap();
+    // The first wait starts the listener; let it settle.
+    node_b
+        .inbox_changed(Duration::from_millis(300))
+        .await
+        .unwrap();
+    let envelope = |seq: u64| coldtrace_domain::docking::Envelope {
+        id: uuid::Uuid::now_v7(),
+        seq,
+        recorded_at_ms: 0,
+        body: coldtrace_domain::docking::Message::NoticeReceived {
+            notice: uuid::Uuid::now_v7(),
+        },
+    };
+    // A write elsewhere: the wait runs to its timeout.
+    let t = Instant::now();
+    let (_, r) = tokio::join!(node_b.inbox_changed(Duration::from_millis(1_500)), async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        other
+            .store
+            .accept_upload("12".into(), vec![envelope(1)], false)
+            .await
+            .unwrap()
+    });
+    assert_eq!(r.receipt.accepted, 1);
+    assert!(
+        t.elapsed() >= Duration::from_millis(1_400),
+        "{:?}",
+        t.elapsed()
+    );
+    // A write by node A on the same store: woken at its commit.
+    let t = Instant::now();
+    let (_, r) = tokio::join!(node_b.inbox_changed(Duration::from_secs(20)), async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        f.store
+            .accept_upload("12".into(), vec![envelope(1)], false)
+            .await
+            .unwrap()
+    });
+    assert_eq!(r.receipt.accepted, 1);
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    f.drop_schema().await;
+    other.drop_schema().await;
+}
