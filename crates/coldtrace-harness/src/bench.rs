@@ -140,6 +140,9 @@ pub enum What {
         messages: u64,
         #[arg(long, default_value_t = 7)]
         seed: u64,
+        /// Run on PostgreSQL (a fresh schema of this database, dropped afterwards) instead of SQLite.
+        #[arg(long)]
+        pg: Option<String>,
     },
     /// The trace engine alone on synthetic flows in memory, at scales a store takes hours to fill.
     Scale {
@@ -187,7 +190,9 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
             pg,
         } => crate::bench_trace::run(&data, queries, sql_queries, seed, pg.as_deref()).await,
         What::Disk { data } => crate::bench_disk::run(&data),
-        What::Registry { messages, seed } => crate::bench_registry::run(messages, seed).await,
+        What::Registry { messages, seed, pg } => {
+            crate::bench_registry::run(messages, seed, pg).await
+        }
         What::Scale {
             movements,
             queries,

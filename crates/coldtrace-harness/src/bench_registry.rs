@@ -16,7 +16,7 @@ use coldtrace_domain::docking::{
     BatchFacts, BorderFlow, EnterpriseShort, Envelope, IncidentReport, MAX_MESSAGES, Message,
 };
 use coldtrace_service::national::{National, REGISTRY_SNAPSHOT_FILE};
-use coldtrace_store::Store;
+use coldtrace_store::InboxStore;
 use coldtrace_store_sqlite::SqliteStore;
 use rand::{Rng, SeedableRng};
 use uuid::Uuid;
@@ -29,9 +29,40 @@ const PRODUCTS: [&str; 6] = ["冻牛腩", "冻猪肉", "冻虾仁", "冻鸡翅",
 /// Enterprises per province.
 const FIRMS: u32 = 200;
 
-pub async fn run(messages: u64, seed: u64) -> anyhow::Result<()> {
+/// Runs the bench on a SQLite store in a temporary folder, or with `pg` in a fresh schema of that PostgreSQL
+/// database (dropped afterwards).
+pub async fn run(messages: u64, seed: u64, pg: Option<String>) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path().join("coldtrace.sqlite"))?);
+    let schema = format!("coldtrace_bench_{}", Uuid::now_v7().simple());
+    let store: Arc<dyn InboxStore> = match &pg {
+        None => Arc::new(SqliteStore::open(dir.path().join("coldtrace.sqlite"))?),
+        Some(url) => Arc::new(
+            coldtrace_store_pg::PgStore::connect_in_schema(url, &schema)
+                .await
+                .with_context(|| format!("PostgreSQL at {url}"))?,
+        ),
+    };
+    println!(
+        "store: {}",
+        if pg.is_some() { "PostgreSQL" } else { "SQLite" }
+    );
+    let out = fill_and_load(store.as_ref(), dir.path(), messages, seed).await;
+    if let Some(url) = &pg {
+        let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+        tokio::spawn(conn);
+        client
+            .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+            .await?;
+    }
+    out
+}
+
+async fn fill_and_load(
+    store: &dyn InboxStore,
+    dir: &std::path::Path,
+    messages: u64,
+    seed: u64,
+) -> anyhow::Result<()> {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let uscc = |p: usize, f: u32| {
         coldtrace_gen::uscc_for_seed(&format!("{}0100", PROVINCES[p]), f)
@@ -120,12 +151,12 @@ pub async fn run(messages: u64, seed: u64) -> anyhow::Result<()> {
         k += 1;
         for p in 0..PROVINCES.len() {
             if queues[p].len() >= MAX_MESSAGES || (written >= messages && !queues[p].is_empty()) {
-                stored += flush(store.as_ref(), p, &mut queues[p], &mut seqs[p]).await?;
+                stored += flush(store, p, &mut queues[p], &mut seqs[p]).await?;
             }
         }
     }
     for p in 0..PROVINCES.len() {
-        stored += flush(store.as_ref(), p, &mut queues[p], &mut seqs[p]).await?;
+        stored += flush(store, p, &mut queues[p], &mut seqs[p]).await?;
     }
     println!(
         "inbox: {stored} messages from {} provinces ({k} shipments) accepted in {:.1} s",
@@ -133,20 +164,20 @@ pub async fn run(messages: u64, seed: u64) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
 
-    let path = dir.path().join(REGISTRY_SNAPSHOT_FILE);
+    let path = dir.join(REGISTRY_SNAPSHOT_FILE);
     let t = Instant::now();
-    let replayed = Arc::new(National::load(store.as_ref(), vec![], Some(path.clone())).await?);
+    let replayed = Arc::new(National::load(store, vec![], Some(path.clone())).await?);
     let replay_s = t.elapsed().as_secs_f64();
     let counts = replayed.read(|r| r.counts());
     let saved = replayed
-        .save_snapshot(store.as_ref())
+        .save_snapshot(store)
         .await?
         .context("a replayed registry is written")?;
     // One registry in memory at a time, as at a restart.
     let bytes = replayed.read(|r| r.snapshot_bytes());
     drop(replayed);
     let t = Instant::now();
-    let loaded = National::load(store.as_ref(), vec![], Some(path)).await?;
+    let loaded = National::load(store, vec![], Some(path)).await?;
     let load_s = t.elapsed().as_secs_f64();
     anyhow::ensure!(
         loaded.opened.loaded.is_some(),
@@ -190,7 +221,7 @@ pub async fn run(messages: u64, seed: u64) -> anyhow::Result<()> {
 }
 
 async fn flush(
-    store: &dyn Store,
+    store: &dyn InboxStore,
     p: usize,
     q: &mut Vec<Message>,
     seq: &mut u64,

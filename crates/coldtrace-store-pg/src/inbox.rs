@@ -53,38 +53,33 @@ impl InboxStore for PgStore {
             .await
             .map_err(Error::from)?
             .get::<_, i64>(0) as u64;
-        let known = tx
-            .prepare("SELECT 1 FROM inbox WHERE province = $1 AND id = $2")
-            .await
-            .map_err(Error::from)?;
-        let insert = tx
-            .prepare(
-                "INSERT INTO inbox (province, seq, id, kind, body, received_at)
-                 VALUES ($1, $2, $3, $4, CAST($5::TEXT AS JSONB), $6) RETURNING gseq",
+        // One query for the ids already stored, one statement for the rows to add.
+        let ids: Vec<uuid::Uuid> = messages.iter().map(|m| m.id).collect();
+        let mut seen: std::collections::HashSet<uuid::Uuid> = tx
+            .query(
+                "SELECT id FROM inbox WHERE province = $1 AND id = ANY($2)",
+                &[&province, &ids],
             )
             .await
-            .map_err(Error::from)?;
-        let now = now_ms();
-        let mut fresh = Vec::new();
+            .map_err(Error::from)?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let mut take = Vec::new();
         let mut duplicates = 0u32;
         for m in messages {
-            // Records from an adapted foreign system carry no sequence: they take the next one here.
+            // Records from an adapted foreign system carry no sequence: each new one takes the next here.
             let m = if assign_seq {
                 Envelope { seq: last + 1, ..m }
             } else {
                 m
             };
-            let seen = tx
-                .query_opt(&known, &[&province, &m.id])
-                .await
-                .map_err(Error::from)?
-                .is_some();
-            if seen || m.seq <= last {
+            if seen.contains(&m.id) || m.seq <= last {
                 duplicates += 1;
                 continue;
             }
             if m.seq != last + 1 {
-                if fresh.is_empty() {
+                if take.is_empty() {
                     return Err(StoreError::SequenceGap {
                         expected: last + 1,
                         got: m.seq,
@@ -93,28 +88,38 @@ impl InboxStore for PgStore {
                 // Keep what is in order; the province resends from `next_seq`.
                 break;
             }
-            let gseq: i64 = tx
-                .query_one(
-                    &insert,
-                    &[
-                        &province,
-                        &(m.seq as i64),
-                        &m.id,
-                        &m.body.kind(),
-                        &json(&m),
-                        &now,
-                    ],
+            seen.insert(m.id);
+            last = m.seq;
+            take.push(m);
+        }
+        let now = now_ms();
+        let mut fresh = Vec::with_capacity(take.len());
+        if !take.is_empty() {
+            let seqs: Vec<i64> = take.iter().map(|m| m.seq as i64).collect();
+            let ids: Vec<uuid::Uuid> = take.iter().map(|m| m.id).collect();
+            let kinds: Vec<&str> = take.iter().map(|m| m.body.kind()).collect();
+            let bodies: Vec<String> = take.iter().map(json).collect();
+            let rows = tx
+                .query(
+                    "INSERT INTO inbox (province, seq, id, kind, body, received_at)
+                     SELECT $1, u.s, u.i, u.k, CAST(u.b AS JSONB), $6
+                     FROM unnest($2::BIGINT[], $3::UUID[], $4::TEXT[], $5::TEXT[]) WITH ORDINALITY AS u(s, i, k, b, o)
+                     ORDER BY u.o
+                     RETURNING seq, gseq",
+                    &[&province, &seqs, &ids, &kinds, &bodies, &now],
                 )
                 .await
-                .map_err(Error::from)?
-                .get(0);
-            last = m.seq;
-            fresh.push(InboxRow {
-                gseq: gseq as u64,
-                province: province.clone(),
-                received_at_ms: now,
-                envelope: m,
-            });
+                .map_err(Error::from)?;
+            let gseq: std::collections::HashMap<i64, i64> =
+                rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+            for m in take {
+                fresh.push(InboxRow {
+                    gseq: gseq[&(m.seq as i64)] as u64,
+                    province: province.clone(),
+                    received_at_ms: now,
+                    envelope: m,
+                });
+            }
         }
         if !fresh.is_empty() {
             tx.execute(NOTIFY, &[]).await.map_err(Error::from)?;

@@ -374,12 +374,39 @@ pub async fn inbox(store: Arc<dyn crate::InboxStore>) {
             .collect::<Vec<_>>(),
         vec![1, 2]
     );
+    // Sent again with a new record among them: the known ones are recognised, the new one numbered next.
+    let mut resent = foreign
+        .fresh
+        .iter()
+        .map(|r| r.envelope.clone())
+        .collect::<Vec<_>>();
+    resent.insert(1, envelope(0, "B3"));
+    let more = store
+        .accept_upload("44".into(), resent, true)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            more.receipt.accepted,
+            more.receipt.duplicates,
+            more.receipt.next_seq
+        ),
+        (1, 2, 4)
+    );
+    assert_eq!(more.fresh[0].envelope.seq, 3);
     let rows = store.inbox(0, 100).await.unwrap();
     assert_eq!(
         rows.iter()
             .map(|r| (r.province.as_str(), r.envelope.seq))
             .collect::<Vec<_>>(),
-        vec![("12", 1), ("12", 2), ("12", 3), ("44", 1), ("44", 2)]
+        vec![
+            ("12", 1),
+            ("12", 2),
+            ("12", 3),
+            ("44", 1),
+            ("44", 2),
+            ("44", 3)
+        ]
     );
     assert!(rows.windows(2).all(|w| w[0].gseq < w[1].gseq));
     assert_eq!(rows[0].envelope, first[0], "read back as sent");
@@ -409,7 +436,7 @@ pub async fn inbox(store: Arc<dyn crate::InboxStore>) {
         t.await.unwrap();
     }
     let rows = store.inbox(0, 1_000).await.unwrap();
-    assert_eq!(rows.len(), 5 + 4 * 50);
+    assert_eq!(rows.len(), 6 + 4 * 50);
     for p in ["31", "32", "33", "35"] {
         let seqs: Vec<u64> = rows
             .iter()
