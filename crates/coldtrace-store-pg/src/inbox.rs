@@ -102,7 +102,7 @@ impl InboxStore for PgStore {
             let rows = tx
                 .query(
                     "INSERT INTO inbox (province, seq, id, kind, body, received_at)
-                     SELECT $1, u.s, u.i, u.k, CAST(u.b AS JSONB), $6
+                     SELECT $1, u.s, u.i, u.k, u.b, $6
                      FROM unnest($2::BIGINT[], $3::UUID[], $4::TEXT[], $5::TEXT[]) WITH ORDINALITY AS u(s, i, k, b, o)
                      ORDER BY u.o
                      RETURNING seq, gseq",
@@ -139,7 +139,7 @@ impl InboxStore for PgStore {
         let c = self.client().await?;
         let rows = c
             .query(
-                "SELECT gseq, province, body::TEXT, received_at FROM inbox WHERE gseq > $1 ORDER BY gseq LIMIT $2",
+                "SELECT gseq, province, body, received_at FROM inbox WHERE gseq > $1 ORDER BY gseq LIMIT $2",
                 &[&(after as i64), &(limit as i64)],
             )
             .await
@@ -203,7 +203,7 @@ impl InboxStore for PgStore {
             let seq: Option<i64> = tx
                 .query_opt(
                     "INSERT INTO notices_out (id, province, incident, body, created_at)
-                     VALUES ($1, $2, $3, '{}', $4) ON CONFLICT (id) DO NOTHING RETURNING seq",
+                     VALUES ($1, $2, $3, '', $4) ON CONFLICT (id) DO NOTHING RETURNING seq",
                     &[&n.id, &n.to_province, &n.incident, &now],
                 )
                 .await
@@ -217,7 +217,7 @@ impl InboxStore for PgStore {
                 ..n
             };
             tx.execute(
-                "UPDATE notices_out SET body = CAST($2::TEXT AS JSONB) WHERE seq = $1",
+                "UPDATE notices_out SET body = $2 WHERE seq = $1",
                 &[&seq, &json(&n)],
             )
             .await
@@ -240,7 +240,7 @@ impl InboxStore for PgStore {
         let c = self.client().await?;
         let rows = c
             .query(
-                "SELECT body::TEXT FROM notices_out WHERE ($1::TEXT IS NULL OR province = $1) AND seq > $2
+                "SELECT body FROM notices_out WHERE ($1::TEXT IS NULL OR province = $1) AND seq > $2
                  ORDER BY seq LIMIT $3",
                 &[&province, &(after as i64), &(limit as i64)],
             )

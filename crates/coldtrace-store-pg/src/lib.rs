@@ -111,14 +111,26 @@ impl PgStore {
             .parse()
             .map_err(|e| Error::Config(format!("{url}: {e}")))?;
         if let Some(s) = schema {
-            let (client, conn) = config.connect(tokio_postgres::NoTls).await?;
+            let (mut client, conn) = config.connect(tokio_postgres::NoTls).await?;
             let task = tokio::spawn(conn);
-            client
-                .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {s}"))
+            // Nodes creating the same new schema at once wait for each other instead of colliding.
+            let tx = client.transaction().await?;
+            tx.execute(
+                "SELECT pg_advisory_xact_lock(hashtext('coldtrace:create-schema')::bigint)",
+                &[],
+            )
+            .await?;
+            tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS \"{s}\""))
                 .await?;
+            tx.commit().await?;
             drop(client);
             let _ = task.await;
-            config.options(format!("-c search_path={s}"));
+            // Added to any options the URL gave.
+            let options = match config.get_options() {
+                Some(o) if !o.trim().is_empty() => format!("{o} -c search_path=\"{s}\""),
+                _ => format!("-c search_path=\"{s}\""),
+            };
+            config.options(options);
         }
         let listen_config = config.clone();
         let manager = Manager::from_config(

@@ -78,14 +78,15 @@ CREATE TABLE published (
         r#"
 -- The national inbox: every message accepted from every province, once. `gseq` is the acceptance order across
 -- provinces; uploads are accepted under one lock, so gseq order is commit order and a node following the inbox
--- by gseq never passes a row that is not yet visible.
+-- by gseq never passes a row that is not yet visible. Bodies are kept as the JSON text they were accepted as
+-- (not JSONB, which refuses the \u0000 escape a province's text may carry).
 CREATE TABLE inbox (
     gseq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     province TEXT NOT NULL,
     seq BIGINT NOT NULL,
     id UUID NOT NULL,
     kind TEXT NOT NULL,
-    body JSONB NOT NULL,
+    body TEXT NOT NULL,
     received_at BIGINT NOT NULL,
     UNIQUE (province, seq),
     UNIQUE (province, id)
@@ -104,7 +105,7 @@ CREATE TABLE notices_out (
     id UUID NOT NULL UNIQUE,
     province TEXT NOT NULL,
     incident UUID NOT NULL,
-    body JSONB NOT NULL,
+    body TEXT NOT NULL,
     created_at BIGINT NOT NULL
 );
 CREATE INDEX notices_out_province ON notices_out (province, seq);

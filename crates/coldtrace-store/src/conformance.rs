@@ -416,7 +416,38 @@ pub async fn inbox(store: Arc<dyn crate::InboxStore>) {
         vec![rows[2].gseq, rows[3].gseq]
     );
 
-    // Four provinces upload at once, in order each: every message lands once, each province in its order.
+    // Text as a province may send it, a NUL and control characters included, is kept as sent.
+    let mut odd = envelope(1, "C1");
+    if let coldtrace_domain::docking::Message::Enterprise(e) = &mut odd.body {
+        e.name = "冷库\u{0}\u{1b}[31m\t名称".into();
+    }
+    let kept = store
+        .accept_upload("13".into(), vec![odd.clone()], false)
+        .await
+        .unwrap();
+    assert_eq!(kept.receipt.accepted, 1);
+    let back = store.inbox(kept.fresh[0].gseq - 1, 1).await.unwrap();
+    assert_eq!(back[0].envelope, odd, "read back as sent");
+
+    // Four provinces upload at once, in order each, while a follower reads the inbox by sequence number: every
+    // message lands once, each province in its order, and the follower passes none (acceptance order is commit
+    // order).
+    let follower = {
+        let s = store.clone();
+        let start = back[0].gseq;
+        tokio::spawn(async move {
+            let (mut cursor, mut seen) = (start, Vec::new());
+            while seen.len() < 200 {
+                let rows = s.inbox(cursor, 1_000).await.unwrap();
+                if let Some(last) = rows.last() {
+                    cursor = last.gseq;
+                }
+                seen.extend(rows.into_iter().map(|r| (r.province, r.envelope.seq)));
+                tokio::task::yield_now().await;
+            }
+            seen
+        })
+    };
     let tasks: Vec<_> = ["31", "32", "33", "35"]
         .into_iter()
         .map(|p| {
@@ -435,8 +466,19 @@ pub async fn inbox(store: Arc<dyn crate::InboxStore>) {
     for t in tasks {
         t.await.unwrap();
     }
+    let mut seen = tokio::time::timeout(std::time::Duration::from_secs(20), follower)
+        .await
+        .expect("the follower passed a row: acceptance order is not commit order")
+        .unwrap();
+    seen.sort();
+    let mut want: Vec<(String, u64)> = ["31", "32", "33", "35"]
+        .into_iter()
+        .flat_map(|p| (1..=50).map(move |i| (p.to_string(), i)))
+        .collect();
+    want.sort();
+    assert_eq!(seen, want, "the follower passed no row");
     let rows = store.inbox(0, 1_000).await.unwrap();
-    assert_eq!(rows.len(), 6 + 4 * 50);
+    assert_eq!(rows.len(), 7 + 4 * 50);
     for p in ["31", "32", "33", "35"] {
         let seqs: Vec<u64> = rows
             .iter()

@@ -73,6 +73,8 @@ pub struct National {
     snapshot: Option<PathBuf>,
     /// `changes` when the snapshot was last written (`u64::MAX`: it must be written).
     saved: AtomicU64,
+    /// One save at a time (the periodic one and the one at shutdown share the temporary file).
+    save_gate: tokio::sync::Mutex<()>,
     /// How the registry came to be at start.
     pub opened: RegistryOpened,
 }
@@ -132,6 +134,7 @@ impl National {
                 .collect(),
             snapshot,
             saved: AtomicU64::new(0),
+            save_gate: tokio::sync::Mutex::new(()),
             opened,
         };
         let applied = me.catch_up_locked(store).await?;
@@ -150,29 +153,32 @@ impl National {
         Ok(me)
     }
 
-    /// Applies what the store holds after the registry's cursor: notices first (so that receipts and
-    /// acknowledgements in the inbox find them), then inbox rows, then link decisions, each in the store's order.
-    /// The caller holds the gate (or owns the registry alone, at load).
+    /// Applies what the store holds after the registry's cursor, in the store's order: notices (so that the
+    /// receipts and acknowledgements among the rows find them), inbox rows, then link decisions. What is read
+    /// is ordered so that another node's commits in between cannot be half seen: the decisions are read before the
+    /// rows (a decision names a link made of rows stored before it), and each page of rows before the notices (a
+    /// row acknowledging a notice was stored after it). The caller holds the gate (or owns the registry alone, at
+    /// load).
     async fn catch_up_locked(&self, store: &dyn InboxStore) -> Result<Applied, NationalError> {
         let mut applied = Applied::default();
+        let decisions = store.link_decisions().await?;
         loop {
-            let after = self.cursor().notice_seq;
-            let ns = store.notices_out(None, after, 10_000).await?;
-            if ns.is_empty() {
-                break;
+            let rows = store.inbox(self.cursor().inbox_seq, 10_000).await?;
+            loop {
+                let ns = store
+                    .notices_out(None, self.cursor().notice_seq, 10_000)
+                    .await?;
+                if ns.is_empty() {
+                    break;
+                }
+                applied.notices += ns.len() as u64;
+                self.write(|s| track(s, &ns));
             }
-            applied.notices += ns.len() as u64;
-            self.write(|s| track(s, &ns));
-        }
-        loop {
-            let after = self.cursor().inbox_seq;
-            let rows = store.inbox(after, 10_000).await?;
             if rows.is_empty() {
                 break;
             }
             self.write(|s| apply_rows(s, &rows, &mut applied));
         }
-        let decisions = store.link_decisions().await?;
         let done = self.cursor().decisions as usize;
         if decisions.len() > done {
             applied.decisions = (decisions.len() - done) as u64;
@@ -213,6 +219,7 @@ impl National {
         let Some(path) = self.snapshot.clone() else {
             return Ok(None);
         };
+        let _one_save = self.save_gate.lock().await;
         let start = std::time::Instant::now();
         let store_id = store.store_id().await?;
         let gate = self.gate.lock().await;
@@ -505,6 +512,8 @@ impl National {
         note: Option<String>,
     ) -> Result<(), NationalError> {
         let _g = self.gate.lock().await;
+        // A link another node made in the last moments is known here too.
+        self.catch_up_locked(store).await?;
         if self.read(|r| r.link_by_id(link).is_none()) {
             return Err(NationalError::NotFound(format!("link {link}")));
         }

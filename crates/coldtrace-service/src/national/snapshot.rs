@@ -216,6 +216,13 @@ pub(super) async fn load(
             )));
         }
     }
+    let decisions = store.link_decisions().await?.len() as u64;
+    if decisions < c.decisions {
+        return Err(RegistrySnapshotError::Stale(format!(
+            "it applied {} link decisions; the store holds {decisions}",
+            c.decisions
+        )));
+    }
     if c.notice_seq > 0 {
         let n = store
             .notices_out(None, c.notice_seq - 1, 1)
