@@ -9,7 +9,8 @@
 //! **Being built role by role.** Implemented: [`AuditStore`](coldtrace_store::AuditStore) (the hash-chained
 //! audit trail, appended under a lock so that every node extends one chain), [`CredentialStore`](coldtrace_store::CredentialStore)
 //! (API keys, console accounts, docking clients), [`PublicationStore`](coldtrace_store::PublicationStore) and
-//! [`InboxStore`](coldtrace_store::InboxStore) (the national inbox, link decisions, notices to deliver).
+//! [`InboxStore`](coldtrace_store::InboxStore) (the national inbox, link decisions, notices to deliver) and
+//! [`ContactsStore`](coldtrace_store::ContactsStore) (the province contacts registry).
 //! Each passes the same conformance suite as the SQLite store (`coldtrace_store::conformance`). The other roles
 //! (submissions and the trace index feed first) are not implemented yet, so a `PgStore` is not yet a
 //! [`Store`](coldtrace_store::Store) and `coldtrace serve` cannot run on it.
@@ -18,6 +19,7 @@
 //! `synchronous_commit` is left on).
 
 mod audit;
+mod contacts;
 mod credentials;
 mod inbox;
 mod listen;

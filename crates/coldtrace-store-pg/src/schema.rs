@@ -111,6 +111,20 @@ CREATE TABLE notices_out (
 CREATE INDEX notices_out_province ON notices_out (province, seq);
 "#,
     ),
+    (
+        3,
+        r#"
+-- The province contacts registry (省级联络名录): every version of every province's entry.
+CREATE TABLE province_contacts (
+    province TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    body TEXT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    updated_by TEXT NOT NULL,
+    PRIMARY KEY (province, version)
+);
+"#,
+    ),
 ];
 
 /// The newest schema this release knows.

@@ -533,3 +533,68 @@ pub async fn inbox(store: Arc<dyn crate::InboxStore>) {
         .unwrap();
     assert_eq!(after, vec![to_44[1].clone()]);
 }
+
+fn entry(office: &str, phone: &str) -> coldtrace_domain::contacts::ProvinceContacts {
+    coldtrace_domain::contacts::ProvinceContactsDraft {
+        office: Some(office.into()),
+        hours: Some("24小时".into()),
+        contacts: vec![coldtrace_domain::contacts::DutyContactDraft {
+            name: Some("张伟".into()),
+            role: Some("值班长".into()),
+            phone: Some(phone.into()),
+            email: None,
+        }],
+    }
+    .parse()
+    .expect("a valid entry")
+}
+
+/// The province contacts registry: a change is a new version, the same entry again changes nothing, the latest
+/// of every province is listed by province, every version kept.
+pub async fn contacts(store: Arc<dyn crate::ContactsStore>) {
+    assert!(store.contacts().await.unwrap().is_empty());
+    let tj = entry("天津市市场监督管理委员会食品流通处", "022-23456789");
+    let v1 = store
+        .put_contacts("12".into(), tj.clone(), "docking:12".into(), 1_000)
+        .await
+        .unwrap();
+    assert_eq!((v1.version, v1.updated_at_ms), (1, 1_000));
+    let same = store
+        .put_contacts("12".into(), tj.clone(), "docking:12".into(), 2_000)
+        .await
+        .unwrap();
+    assert_eq!(same, v1, "the same entry again changes nothing");
+    let changed = entry("天津市市场监督管理委员会食品流通处", "022-87654321");
+    let v2 = store
+        .put_contacts("12".into(), changed.clone(), "docking:12".into(), 3_000)
+        .await
+        .unwrap();
+    assert_eq!((v2.version, &v2.contacts), (2, &changed));
+    store
+        .put_contacts(
+            "11".into(),
+            entry("北京市市场监督管理局", "010-12345678"),
+            "docking:11".into(),
+            4_000,
+        )
+        .await
+        .unwrap();
+    let latest = store.contacts().await.unwrap();
+    assert_eq!(
+        latest
+            .iter()
+            .map(|v| (v.province.as_str(), v.version))
+            .collect::<Vec<_>>(),
+        vec![("11", 1), ("12", 2)]
+    );
+    assert_eq!(latest[1], v2);
+    let history = store.contacts_history("12".into()).await.unwrap();
+    assert_eq!(history, vec![v1, v2]);
+    assert!(
+        store
+            .contacts_history("44".into())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -160,3 +160,10 @@ async fn a_write_on_one_node_wakes_the_other() {
     f.drop_schema().await;
     other.drop_schema().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_contacts_registry_conforms() {
+    let f = Fresh::new().await;
+    conformance::contacts(Arc::new(f.store.clone())).await;
+    f.drop_schema().await;
+}

@@ -35,3 +35,9 @@ async fn the_national_inbox_conforms() {
     let (store, _dir) = fresh();
     conformance::inbox(store).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_contacts_registry_conforms() {
+    let (store, _dir) = fresh();
+    conformance::contacts(store).await;
+}
