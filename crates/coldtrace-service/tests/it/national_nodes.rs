@@ -192,3 +192,131 @@ async fn two_national_nodes_on_one_postgresql_answer_the_same() {
         .await
         .unwrap();
 }
+
+/// A PostgreSQL store backed up with `pg_dump` and restored with `pg_restore` into another database holds the
+/// same store: its id, an audit trail that verifies entry for entry, and an inbox from which the national registry
+/// rebuilds byte for byte the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pg_dump_restore_gives_the_same_store_audit_trail_and_registry() {
+    use coldtrace_store::audit::{AuditEvent, VerifyState, verify};
+    use coldtrace_store::{AuditStore, InboxStore};
+    let base = url();
+    let schema = format!("coldtrace_dump_{}", Uuid::now_v7().simple());
+    let store = PgStore::connect_in_schema(&base, &schema)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {base} (set COLDTRACE_TEST_PG): {e}"));
+    let events: Vec<AuditEvent> = (0..25)
+        .map(|i| AuditEvent {
+            at_ms: 1_765_000_000_000 + i,
+            actor: "regulator:12".into(),
+            role: Some("regulator".into()),
+            province: Some("12".into()),
+            action: "GET /api/v1/trace".into(),
+            object: format!("/api/v1/trace?code={i}"),
+            outcome: 200,
+            purpose: Some("涉疫排查".into()),
+        })
+        .collect();
+    store.append_audit(events).await.unwrap();
+    let seller = coldtrace_gen::uscc_for_seed("120116", 71)
+        .as_str()
+        .to_string();
+    let buyer = coldtrace_gen::uscc_for_seed("440106", 72)
+        .as_str()
+        .to_string();
+    let flow = |kind: &str, id: &str, batch: &str, other: &str, at: i64| {
+        json!({"type": kind, "movement": id, "batch": batch, "product": "冻牛腩", "seller_uscc": seller,
+            "seller_name": "天津进口商", "buyer_uscc": buyer, "buyer_name": "广州批发商", "other_province": other,
+            "quantity_milli": 200_000, "unit": "kg", "at_ms": at})
+    };
+    let national = National::load(&store, vec![], None).await.unwrap();
+    national
+        .accept(
+            &store,
+            "12",
+            upload(
+                "12",
+                1,
+                vec![
+                    flow("outflow", "m1", "tj-1", "44", 1_765_000_000_000),
+                    json!({"type": "incident", "incident": Uuid::now_v7(), "kind": "batch_sample",
+                        "subject": "tj-1", "positive_at": "2025-11-20T09:00:00+08:00", "batches": ["tj-1"]}),
+                ],
+            ),
+        )
+        .await
+        .unwrap();
+    national
+        .accept(
+            &store,
+            "44",
+            upload(
+                "44",
+                1,
+                vec![flow("inflow", "r1", "gd-1", "12", 1_765_003_600_000)],
+            ),
+        )
+        .await
+        .unwrap();
+    let before = national.read(|r| r.snapshot_bytes());
+    assert_eq!(national.read(|r| r.links(false).len()), 1);
+
+    // The documented backup and restore (docs/operations.md).
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("coldtrace.dump");
+    let ok = std::process::Command::new("pg_dump")
+        .args(["--format=custom", "--schema", &schema, "--file"])
+        .arg(&dump)
+        .arg(format!("--dbname={base}"))
+        .status()
+        .expect("pg_dump (Debian's postgresql-client; scripts/test installs it)");
+    assert!(ok.success());
+    let db = format!("coldtrace_restore_{}", Uuid::now_v7().simple());
+    let (client, conn) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    client
+        .batch_execute(&format!("CREATE DATABASE {db}"))
+        .await
+        .unwrap();
+    let (path, query) = match base.split_once('?') {
+        Some((p, q)) => (p, format!("?{q}")),
+        None => (base.as_str(), String::new()),
+    };
+    let restored_url = format!("{}/{db}{query}", &path[..path.rfind('/').unwrap()]);
+    let ok = std::process::Command::new("pg_restore")
+        .arg(format!("--dbname={restored_url}"))
+        .arg(&dump)
+        .status()
+        .expect("pg_restore");
+    assert!(ok.success());
+
+    let restored = PgStore::connect_in_schema(&restored_url, &schema)
+        .await
+        .unwrap();
+    assert_eq!(restored.store_id(), store.store_id());
+    let trail = restored.audit_entries(None, 0, 1_000).await.unwrap();
+    assert_eq!(trail.len(), 25);
+    verify(&mut VerifyState::default(), &trail).expect("the restored audit trail verifies");
+    assert_eq!(trail, store.audit_entries(None, 0, 1_000).await.unwrap());
+    assert_eq!(
+        restored.inbox(0, 100).await.unwrap().len(),
+        store.inbox(0, 100).await.unwrap().len()
+    );
+    let again = National::load(&restored, vec![], None).await.unwrap();
+    assert_eq!(
+        again.read(|r| r.snapshot_bytes()),
+        before,
+        "the registry rebuilt from the restored store is the same"
+    );
+    drop(restored);
+    drop(again);
+
+    for sql in [
+        format!("DROP DATABASE {db} WITH (FORCE)"),
+        format!("DROP SCHEMA {schema} CASCADE"),
+    ] {
+        client.batch_execute(&sql).await.unwrap();
+    }
+}
