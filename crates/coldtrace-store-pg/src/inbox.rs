@@ -193,10 +193,25 @@ impl InboxStore for PgStore {
             .collect())
     }
 
-    async fn put_notices(&self, notices: Vec<Notice>) -> StoreResult<Vec<Notice>> {
+    async fn put_notices(
+        &self,
+        notices: Vec<Notice>,
+        seen_through: Option<u64>,
+    ) -> StoreResult<Option<Vec<Notice>>> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(Error::from)?;
         tx.execute(NOTICES_LOCK, &[]).await.map_err(Error::from)?;
+        if let Some(seen) = seen_through {
+            let last: i64 = tx
+                .query_one("SELECT COALESCE(MAX(seq), 0) FROM notices_out", &[])
+                .await
+                .map_err(Error::from)?
+                .get(0);
+            // Another node issued notices this one has not followed: it computes them again.
+            if last as u64 > seen {
+                return Ok(None);
+            }
+        }
         let now = now_ms();
         let mut out = Vec::new();
         for n in notices {
@@ -228,7 +243,7 @@ impl InboxStore for PgStore {
             tx.execute(NOTIFY, &[]).await.map_err(Error::from)?;
         }
         tx.commit().await.map_err(Error::from)?;
-        Ok(out)
+        Ok(Some(out))
     }
 
     async fn notices_out(

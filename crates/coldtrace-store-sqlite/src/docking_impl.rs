@@ -113,12 +113,22 @@ impl InboxStore for SqliteStore {
     async fn put_notices(
         &self,
         notices: Vec<coldtrace_domain::docking::Notice>,
-    ) -> StoreResult<Vec<coldtrace_domain::docking::Notice>> {
+        seen_through: Option<u64>,
+    ) -> StoreResult<Option<Vec<coldtrace_domain::docking::Notice>>> {
         self.write(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if let Some(seen) = seen_through {
+                let last: i64 =
+                    tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM notices_out", [], |r| {
+                        r.get(0)
+                    })?;
+                if last as u64 > seen {
+                    return Ok(None);
+                }
+            }
             let out = crate::docking::put_notices(&tx, &notices, now_ms())?;
             tx.commit()?;
-            Ok(out)
+            Ok(Some(out))
         })
         .await
     }

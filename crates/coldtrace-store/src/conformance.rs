@@ -513,12 +513,28 @@ pub async fn inbox(store: Arc<dyn crate::InboxStore>) {
 
     let incident = Uuid::now_v7();
     let ns = vec![notice("44", incident), notice("32", incident)];
-    let stored = store.put_notices(ns.clone()).await.unwrap();
+    let stored = store
+        .put_notices(ns.clone(), Some(0))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.len(), 2);
     assert!(stored[0].seq > 0 && stored[0].seq < stored[1].seq);
     assert!(stored[0].created_at_ms > 0);
     let more = vec![ns[1].clone(), notice("44", incident)];
-    let stored_again = store.put_notices(more).await.unwrap();
+    // Computed by a registry that had not followed the two just stored: refused, nothing stored.
+    assert_eq!(
+        store
+            .put_notices(more.clone(), Some(stored[0].seq))
+            .await
+            .unwrap(),
+        None
+    );
+    let stored_again = store
+        .put_notices(more, Some(stored[1].seq))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored_again.len(), 1, "a notice is stored once");
     assert!(stored_again[0].seq > stored[1].seq);
     let all = store.notices_out(None, 0, 100).await.unwrap();

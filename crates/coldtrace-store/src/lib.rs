@@ -663,11 +663,15 @@ pub trait InboxStore: Send + Sync + 'static {
 
     async fn link_decisions(&self) -> Result<Vec<LinkDecision>>;
 
-    /// Stores the notices not stored before (by id); answers the new ones with their delivery sequence.
+    /// Stores the notices not stored before (by id); answers the new ones with their delivery sequence. With
+    /// `seen_through` (the last notice the caller's registry followed), nothing is stored when the store holds a
+    /// notice after it, and the answer is `None`: the caller catches up and computes them again, so that two
+    /// national nodes never issue overlapping notices for one incident.
     async fn put_notices(
         &self,
         notices: Vec<coldtrace_domain::docking::Notice>,
-    ) -> Result<Vec<coldtrace_domain::docking::Notice>>;
+        seen_through: Option<u64>,
+    ) -> Result<Option<Vec<coldtrace_domain::docking::Notice>>>;
 
     /// Waits until another writer may have stored inbox rows, notices or decisions (with PostgreSQL, its
     /// notification at their commit), or until `within` passed; a node that shares its store follows it this way.

@@ -79,6 +79,9 @@ pub struct National {
     pub opened: RegistryOpened,
 }
 
+/// How many times notices are computed again when other nodes keep issuing notices meanwhile.
+const ISSUE_ATTEMPTS: usize = 8;
+
 /// How often a national node catches up with what other nodes stored, at the least.
 pub const FOLLOW_EVERY: Duration = Duration::from_secs(1);
 
@@ -413,22 +416,36 @@ impl National {
         store: &dyn InboxStore,
         incident: Uuid,
     ) -> Result<(), NationalError> {
-        let notices = self.read(|r| {
-            r.incident(incident)
-                .cloned()
-                .map(|inc: IncidentRec| r.notices_for(&inc).1)
-                .unwrap_or_default()
-        });
-        if notices.is_empty() {
+        // Computed from a registry that has followed every notice stored: when another node stored one
+        // meanwhile, the store refuses, and they are computed again after catching up.
+        for _ in 0..ISSUE_ATTEMPTS {
+            let (notices, seen) = {
+                let s = self.state.read().unwrap_or_else(|p| p.into_inner());
+                let r = &s.registry;
+                let notices = r
+                    .incident(incident)
+                    .cloned()
+                    .map(|inc: IncidentRec| r.notices_for(&inc).1)
+                    .unwrap_or_default();
+                (notices, s.cursor.notice_seq)
+            };
+            if notices.is_empty() {
+                return Ok(());
+            }
+            let Some(stored) = store.put_notices(notices, Some(seen)).await? else {
+                self.catch_up_locked(store).await?;
+                continue;
+            };
+            if !stored.is_empty() {
+                self.catch_up_locked(store).await?;
+                tracing::info!(%incident, notices = stored.len(), "notices issued");
+                self.notify.notify_waiters();
+            }
             return Ok(());
         }
-        let stored = store.put_notices(notices).await?;
-        if !stored.is_empty() {
-            self.catch_up_locked(store).await?;
-            tracing::info!(%incident, notices = stored.len(), "notices issued");
-            self.notify.notify_waiters();
-        }
-        Ok(())
+        Err(NationalError::Store(StoreError::Task(format!(
+            "notices for incident {incident}: other nodes kept issuing notices meanwhile; retried {ISSUE_ATTEMPTS} times"
+        ))))
     }
 
     /// A province's notices after `after`, waiting up to `wait` for one to appear.
@@ -492,7 +509,8 @@ impl National {
             created_at_ms: 0,
             lines,
         };
-        let stored = store.put_notices(vec![n]).await?;
+        // A request is the commander's own, whatever other nodes issued: stored unconditionally.
+        let stored = store.put_notices(vec![n], None).await?.unwrap_or_default();
         let n = stored
             .into_iter()
             .next()
