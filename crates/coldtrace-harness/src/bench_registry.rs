@@ -26,7 +26,7 @@ const PROVINCES: [&str; 31] = [
     "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65",
 ];
 const PRODUCTS: [&str; 6] = ["冻牛腩", "冻猪肉", "冻虾仁", "冻鸡翅", "冻三文鱼", "冻带鱼"];
-/// Enterprises per province.
+/// Enterprises per province, at most; a smaller inbox has about one enterprise message in ten.
 const FIRMS: u32 = 200;
 
 /// Runs the bench on a SQLite store in a temporary folder, or with `pg` in a fresh schema of that PostgreSQL
@@ -63,6 +63,7 @@ async fn fill_and_load(
     messages: u64,
     seed: u64,
 ) -> anyhow::Result<()> {
+    let firms = (messages / (10 * PROVINCES.len() as u64)).clamp(1, FIRMS as u64) as u32;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let uscc = |p: usize, f: u32| {
         coldtrace_gen::uscc_for_seed(&format!("{}0100", PROVINCES[p]), f)
@@ -71,7 +72,7 @@ async fn fill_and_load(
     };
     let mut queues: Vec<Vec<Message>> = vec![Vec::new(); PROVINCES.len()];
     for (p, q) in queues.iter_mut().enumerate() {
-        for f in 0..FIRMS {
+        for f in 0..firms {
             q.push(Message::Enterprise(EnterpriseShort {
                 uscc: uscc(p, f),
                 name: format!("{} 冷链企业 {f}", PROVINCES[p]),
@@ -81,7 +82,7 @@ async fn fill_and_load(
         }
     }
     let t0 = 1_760_000_000_000_i64;
-    let mut written = PROVINCES.len() as u64 * FIRMS as u64;
+    let mut written = PROVINCES.len() as u64 * firms as u64;
     let mut k = 0u64;
     let started = Instant::now();
     let mut seqs = vec![0u64; PROVINCES.len()];
@@ -93,8 +94,8 @@ async fn fill_and_load(
         );
         let b = if a == b { (b + 1) % PROVINCES.len() } else { b };
         let (seller, buyer) = (
-            uscc(a, rng.random_range(0..FIRMS)),
-            uscc(b, rng.random_range(0..FIRMS)),
+            uscc(a, rng.random_range(0..firms)),
+            uscc(b, rng.random_range(0..firms)),
         );
         let product = PRODUCTS[rng.random_range(0..PRODUCTS.len())];
         let at = t0 + k as i64 * 60_000;
