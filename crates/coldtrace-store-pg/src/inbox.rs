@@ -7,7 +7,7 @@
 
 use async_trait::async_trait;
 use coldtrace_domain::docking::{Envelope, Notice, UploadReceipt};
-use coldtrace_store::{AcceptOutcome, InboxRow, InboxStore, LinkDecision, StoreError};
+use coldtrace_store::{AcceptOutcome, InboxRow, InboxStore, LinkDecision};
 
 use crate::listen::NOTIFY;
 use crate::{Error, PgStore, now_ms};
@@ -45,7 +45,7 @@ impl InboxStore for PgStore {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(Error::from)?;
         tx.execute(INBOX_LOCK, &[]).await.map_err(Error::from)?;
-        let mut last = tx
+        let last = tx
             .query_one(
                 "SELECT COALESCE(MAX(seq), 0) FROM inbox WHERE province = $1",
                 &[&province],
@@ -55,7 +55,7 @@ impl InboxStore for PgStore {
             .get::<_, i64>(0) as u64;
         // One query for the ids already stored, one statement for the rows to add.
         let ids: Vec<uuid::Uuid> = messages.iter().map(|m| m.id).collect();
-        let mut seen: std::collections::HashSet<uuid::Uuid> = tx
+        let known: std::collections::HashSet<uuid::Uuid> = tx
             .query(
                 "SELECT id FROM inbox WHERE province = $1 AND id = ANY($2)",
                 &[&province, &ids],
@@ -65,33 +65,8 @@ impl InboxStore for PgStore {
             .iter()
             .map(|r| r.get(0))
             .collect();
-        let mut take = Vec::new();
-        let mut duplicates = 0u32;
-        for m in messages {
-            // Records from an adapted foreign system carry no sequence: each new one takes the next here.
-            let m = if assign_seq {
-                Envelope { seq: last + 1, ..m }
-            } else {
-                m
-            };
-            if seen.contains(&m.id) || m.seq <= last {
-                duplicates += 1;
-                continue;
-            }
-            if m.seq != last + 1 {
-                if take.is_empty() {
-                    return Err(StoreError::SequenceGap {
-                        expected: last + 1,
-                        got: m.seq,
-                    });
-                }
-                // Keep what is in order; the province resends from `next_seq`.
-                break;
-            }
-            seen.insert(m.id);
-            last = m.seq;
-            take.push(m);
-        }
+        let plan = coldtrace_store::inbox::plan_upload(last, messages, assign_seq, &known)?;
+        let take = plan.take;
         let now = now_ms();
         let mut fresh = Vec::with_capacity(take.len());
         if !take.is_empty() {
@@ -128,8 +103,8 @@ impl InboxStore for PgStore {
         Ok(AcceptOutcome {
             receipt: UploadReceipt {
                 accepted: fresh.len() as u32,
-                duplicates,
-                next_seq: last + 1,
+                duplicates: plan.duplicates,
+                next_seq: plan.next_seq,
             },
             fresh,
         })

@@ -380,41 +380,23 @@ pub(crate) fn accept_upload(
     assign_seq: bool,
     now: i64,
 ) -> Result<AcceptOutcome> {
-    let mut last: u64 = tx
+    let last: u64 = tx
         .prepare_cached("SELECT max(seq) FROM inbox WHERE province = ?1")?
         .query_row([province], |r| r.get::<_, Option<i64>>(0))?
         .unwrap_or(0) as u64;
-    let mut fresh = Vec::new();
-    let mut duplicates = 0u32;
+    let mut known = std::collections::HashSet::new();
     for m in messages {
-        // Records from an adapted foreign system carry no sequence: they take the next one here.
-        let m = &if assign_seq {
-            Envelope {
-                seq: last + 1,
-                ..m.clone()
-            }
-        } else {
-            m.clone()
-        };
-        let known: Option<i64> = tx
+        let stored: Option<i64> = tx
             .prepare_cached("SELECT gseq FROM inbox WHERE province = ?1 AND id = ?2")?
             .query_row([province, &m.id.to_string()], |r| r.get(0))
             .optional()?;
-        if known.is_some() || m.seq <= last {
-            duplicates += 1;
-            continue;
+        if stored.is_some() {
+            known.insert(m.id);
         }
-        if m.seq != last + 1 {
-            if fresh.is_empty() {
-                return Err(StoreError::SequenceGap {
-                    expected: last + 1,
-                    got: m.seq,
-                }
-                .into());
-            }
-            // Keep what is in order; the province resends from `next_seq`.
-            break;
-        }
+    }
+    let plan = coldtrace_store::inbox::plan_upload(last, messages.to_vec(), assign_seq, &known)?;
+    let mut fresh = Vec::with_capacity(plan.take.len());
+    for m in plan.take {
         tx.prepare_cached(
             "INSERT INTO inbox (province, seq, id, kind, body, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?
@@ -423,22 +405,21 @@ pub(crate) fn accept_upload(
             m.seq as i64,
             m.id.to_string(),
             m.body.kind(),
-            serde_json::to_string(m)?,
+            serde_json::to_string(&m)?,
             now
         ])?;
-        last = m.seq;
         fresh.push(InboxRow {
             gseq: tx.last_insert_rowid() as u64,
             province: province.to_string(),
             received_at_ms: now,
-            envelope: m.clone(),
+            envelope: m,
         });
     }
     Ok(AcceptOutcome {
         receipt: UploadReceipt {
             accepted: fresh.len() as u32,
-            duplicates,
-            next_seq: last + 1,
+            duplicates: plan.duplicates,
+            next_seq: plan.next_seq,
         },
         fresh,
     })

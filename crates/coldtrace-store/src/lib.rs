@@ -29,6 +29,7 @@ pub mod conformance;
 pub mod customs;
 pub mod epcis;
 pub mod findings;
+pub mod inbox;
 pub mod report;
 
 pub use census::{CoverageDay, EnterpriseActivity, UnregisteredParty};

@@ -35,6 +35,24 @@ fn upload(province: &str, first_seq: u64, bodies: Vec<serde_json::Value>) -> Upl
     }
 }
 
+/// Tianjin's importer and Guangdong's wholesaler.
+fn parties() -> (String, String) {
+    let u = |region, seed| {
+        coldtrace_gen::uscc_for_seed(region, seed)
+            .as_str()
+            .to_string()
+    };
+    (u("120116", 71), u("440106", 72))
+}
+
+/// A border flow of frozen brisket between the two, as the seller (`outflow`) or the buyer (`inflow`) reports it.
+fn border_flow(kind: &str, id: &str, batch: &str, other: &str, at: i64) -> serde_json::Value {
+    let (seller, buyer) = parties();
+    json!({"type": kind, "movement": id, "batch": batch, "product": "冻牛腩", "seller_uscc": seller,
+        "seller_name": "天津进口商", "buyer_uscc": buyer, "buyer_name": "广州批发商", "other_province": other,
+        "quantity_milli": 200_000, "unit": "kg", "at_ms": at})
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_national_nodes_on_one_postgresql_answer_the_same() {
     let schema = format!("coldtrace_nodes_{}", Uuid::now_v7().simple());
@@ -56,18 +74,8 @@ async fn two_national_nodes_on_one_postgresql_answer_the_same() {
     );
     let b = Arc::new(National::load(&sb, vec![], None).await.unwrap());
 
-    let seller = coldtrace_gen::uscc_for_seed("120116", 71)
-        .as_str()
-        .to_string();
-    let buyer = coldtrace_gen::uscc_for_seed("440106", 72)
-        .as_str()
-        .to_string();
+    let (seller, _) = parties();
     let t = 1_765_000_000_000_i64;
-    let flow = |kind: &str, id: &str, batch: &str, other: &str, at: i64| {
-        json!({"type": kind, "movement": id, "batch": batch, "product": "冻牛腩", "seller_uscc": seller,
-            "seller_name": "天津进口商", "buyer_uscc": buyer, "buyer_name": "广州批发商", "other_province": other,
-            "quantity_milli": 200_000, "unit": "kg", "at_ms": at})
-    };
     let batch = json!({"type": "batch", "batch": "tj-1", "codes": [], "product": "冻牛腩", "gtin": null,
         "batch_no": "BR1", "owner_uscc": seller, "origin_country": "BR", "inspection_cert_no": null,
         "declaration_no": null, "port_of_entry": null, "import_date": null, "quantity_milli": 1_000_000,
@@ -77,7 +85,11 @@ async fn two_national_nodes_on_one_postgresql_answer_the_same() {
     a.accept(
         &sa,
         "12",
-        upload("12", 1, vec![batch, flow("outflow", "m1", "tj-1", "44", t)]),
+        upload(
+            "12",
+            1,
+            vec![batch, border_flow("outflow", "m1", "tj-1", "44", t)],
+        ),
     )
     .await
     .unwrap();
@@ -88,7 +100,7 @@ async fn two_national_nodes_on_one_postgresql_answer_the_same() {
             upload(
                 "44",
                 1,
-                vec![flow("inflow", "r1", "gd-1", "12", t + 3_600_000)],
+                vec![border_flow("inflow", "r1", "gd-1", "12", t + 3_600_000)],
             ),
         )
         .await
@@ -218,17 +230,6 @@ async fn a_pg_dump_restore_gives_the_same_store_audit_trail_and_registry() {
         })
         .collect();
     store.append_audit(events).await.unwrap();
-    let seller = coldtrace_gen::uscc_for_seed("120116", 71)
-        .as_str()
-        .to_string();
-    let buyer = coldtrace_gen::uscc_for_seed("440106", 72)
-        .as_str()
-        .to_string();
-    let flow = |kind: &str, id: &str, batch: &str, other: &str, at: i64| {
-        json!({"type": kind, "movement": id, "batch": batch, "product": "冻牛腩", "seller_uscc": seller,
-            "seller_name": "天津进口商", "buyer_uscc": buyer, "buyer_name": "广州批发商", "other_province": other,
-            "quantity_milli": 200_000, "unit": "kg", "at_ms": at})
-    };
     let national = National::load(&store, vec![], None).await.unwrap();
     national
         .accept(
@@ -238,7 +239,7 @@ async fn a_pg_dump_restore_gives_the_same_store_audit_trail_and_registry() {
                 "12",
                 1,
                 vec![
-                    flow("outflow", "m1", "tj-1", "44", 1_765_000_000_000),
+                    border_flow("outflow", "m1", "tj-1", "44", 1_765_000_000_000),
                     json!({"type": "incident", "incident": Uuid::now_v7(), "kind": "batch_sample",
                         "subject": "tj-1", "positive_at": "2025-11-20T09:00:00+08:00", "batches": ["tj-1"]}),
                 ],
@@ -253,7 +254,7 @@ async fn a_pg_dump_restore_gives_the_same_store_audit_trail_and_registry() {
             upload(
                 "44",
                 1,
-                vec![flow("inflow", "r1", "gd-1", "12", 1_765_003_600_000)],
+                vec![border_flow("inflow", "r1", "gd-1", "12", 1_765_003_600_000)],
             ),
         )
         .await
