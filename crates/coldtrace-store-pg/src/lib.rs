@@ -8,12 +8,20 @@
 //!
 //! **Being built role by role.** Implemented: [`AuditStore`](coldtrace_store::AuditStore) (the hash-chained
 //! audit trail, appended under a lock so that every node extends one chain), [`CredentialStore`](coldtrace_store::CredentialStore)
-//! (API keys, console accounts, docking clients), [`PublicationStore`](coldtrace_store::PublicationStore) and
-//! [`InboxStore`](coldtrace_store::InboxStore) (the national inbox, link decisions, notices to deliver) and
-//! [`ContactsStore`](coldtrace_store::ContactsStore) (the province contacts registry).
-//! Each passes the same conformance suite as the SQLite store (`coldtrace_store::conformance`). The other roles
-//! (submissions and the trace index feed first) are not implemented yet, so a `PgStore` is not yet a
-//! [`Store`](coldtrace_store::Store) and `coldtrace serve` cannot run on it.
+//! (API keys, console accounts, docking clients), [`PublicationStore`](coldtrace_store::PublicationStore),
+//! [`InboxStore`](coldtrace_store::InboxStore) (the national inbox, link decisions, notices to deliver),
+//! [`ContactsStore`](coldtrace_store::ContactsStore), [`RecordStore`](coldtrace_store::RecordStore) (submissions
+//! through the shared writer, `coldtrace_store::writer`, answered from this store's tables by `ledger.rs`),
+//! [`IndexFeed`](coldtrace_store::IndexFeed), [`IncidentStore`](coldtrace_store::IncidentStore),
+//! [`OutboxStore`](coldtrace_store::OutboxStore), [`FindingStore`](coldtrace_store::FindingStore) and
+//! [`StaffStore`](coldtrace_store::StaffStore). Each role the conformance suite covers
+//! (`coldtrace_store::conformance`) passes it as the SQLite store does. Customs, census, EPCIS and sensor
+//! readings are not implemented yet, so a `PgStore` is not yet a [`Store`](coldtrace_store::Store) and
+//! `coldtrace serve` cannot run on it.
+//!
+//! Records, findings and the outbox are written under one transaction-scoped advisory lock (the submission
+//! lock), so that movement and outbox sequence numbers are given in commit order: a node following either by
+//! sequence number never passes a row that is yet to commit.
 //!
 //! **Invariant:** every write is one transaction; a returned `Ok` is committed (PostgreSQL's
 //! `synchronous_commit` is left on).
@@ -21,10 +29,18 @@
 mod audit;
 mod contacts;
 mod credentials;
+mod customs;
+mod feed;
+mod findings;
 mod inbox;
+mod incidents;
+mod ledger;
 mod listen;
+mod outbox;
 mod publications;
+mod records;
 mod schema;
+mod staff;
 
 use coldtrace_store::StoreError;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
@@ -70,6 +86,9 @@ pub struct PgStore {
     schema: String,
     /// Woken by the listener once it runs (started by the first wait).
     changes: Arc<std::sync::OnceLock<Arc<tokio::sync::Notify>>>,
+    /// Set on a provincial platform that docks to the national platform: submissions then also write their
+    /// docking messages (and issue the platform's codes) in the same transaction.
+    docking: Arc<std::sync::OnceLock<coldtrace_store::DockingConfig>>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -158,7 +177,14 @@ impl PgStore {
             config: listen_config,
             schema,
             changes: Default::default(),
+            docking: Default::default(),
         })
+    }
+
+    /// Makes submissions write their docking messages to the national platform (once; later calls change
+    /// nothing).
+    pub fn enable_docking(&self, cfg: coldtrace_store::DockingConfig) {
+        let _ = self.docking.set(cfg);
     }
 
     /// Made once when the store's schema is created.

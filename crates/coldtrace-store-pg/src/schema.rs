@@ -125,6 +125,356 @@ CREATE TABLE province_contacts (
 );
 "#,
     ),
+    (
+        4,
+        r#"
+-- The records (schema 4): the lean layout of the embedded store, in PostgreSQL's types. Enterprises, batches and
+-- party keys that movements, lots and access rows refer to are numbered once in `ids`; the few fields of a record
+-- that reads and checks select on are columns beside its JSON body (kept as text, like the inbox's).
+CREATE TABLE ids (
+    n BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id UUID NOT NULL UNIQUE
+);
+
+CREATE TABLE enterprises (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id UUID NOT NULL UNIQUE,
+    uscc TEXT NOT NULL,
+    province TEXT NOT NULL,
+    region TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    gln TEXT,
+    corrects UUID,
+    fp TEXT NOT NULL,
+    body TEXT NOT NULL,
+    recorded_at BIGINT NOT NULL
+);
+CREATE INDEX enterprises_uscc ON enterprises (uscc, seq);
+CREATE INDEX enterprises_province ON enterprises (province, seq);
+CREATE INDEX enterprises_corrects ON enterprises (corrects) WHERE corrects IS NOT NULL;
+CREATE INDEX enterprises_gln ON enterprises (gln) WHERE gln IS NOT NULL;
+
+CREATE TABLE products (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id UUID NOT NULL UNIQUE,
+    owner UUID NOT NULL,
+    owner_province TEXT NOT NULL,
+    origin_country TEXT,
+    corrects UUID,
+    fp TEXT NOT NULL,
+    body TEXT NOT NULL,
+    recorded_at BIGINT NOT NULL
+);
+CREATE INDEX products_owner ON products (owner, seq);
+CREATE INDEX products_corrects ON products (corrects) WHERE corrects IS NOT NULL;
+
+CREATE TABLE batches (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id UUID NOT NULL UNIQUE,
+    owner UUID NOT NULL,
+    product UUID NOT NULL,
+    batch_no TEXT NOT NULL,
+    -- An imported batch's customs declaration and inspection-and-quarantine certificate (as written).
+    declaration_no TEXT,
+    inspection_cert_no TEXT,
+    corrects UUID,
+    fp TEXT NOT NULL,
+    body TEXT NOT NULL,
+    recorded_at BIGINT NOT NULL
+);
+CREATE INDEX batches_owner_no ON batches (owner, batch_no, seq);
+CREATE INDEX batches_product ON batches (product);
+CREATE INDEX batches_corrects ON batches (corrects) WHERE corrects IS NOT NULL;
+CREATE INDEX batches_declaration ON batches (declaration_no) WHERE declaration_no IS NOT NULL;
+CREATE INDEX batches_certificate ON batches (upper(trim(inspection_cert_no)))
+    WHERE declaration_no IS NOT NULL;
+
+-- Which enterprises (and provinces) hold or held a batch: the tenant index for reads (ids.n).
+CREATE TABLE batch_access (
+    batch BIGINT NOT NULL,
+    enterprise BIGINT NOT NULL,
+    province TEXT NOT NULL,
+    PRIMARY KEY (batch, enterprise)
+);
+CREATE INDEX batch_access_enterprise ON batch_access (enterprise, batch);
+CREATE INDEX batch_access_province ON batch_access (province, batch);
+
+CREATE TABLE trace_codes (
+    key TEXT PRIMARY KEY,
+    batch_id UUID NOT NULL,
+    scheme TEXT NOT NULL,
+    value TEXT NOT NULL
+);
+CREATE INDEX trace_codes_batch ON trace_codes (batch_id);
+
+CREATE TABLE documents (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id UUID NOT NULL UNIQUE,
+    batch_id UUID NOT NULL,
+    owner UUID NOT NULL,
+    kind TEXT NOT NULL,
+    attachment TEXT,
+    -- The day a certificate or report was issued (YYYY-MM-DD), for the nucleic-acid check.
+    issued_on TEXT,
+    corrects UUID,
+    fp TEXT NOT NULL,
+    body TEXT NOT NULL,
+    recorded_at BIGINT NOT NULL
+);
+CREATE INDEX documents_batch ON documents (batch_id);
+CREATE INDEX documents_attachment ON documents (attachment) WHERE attachment IS NOT NULL;
+CREATE INDEX documents_corrects ON documents (corrects) WHERE corrects IS NOT NULL;
+
+-- A counterparty as movements name it: its USCC ('' when none given) and name, and its party key (ids.n).
+CREATE TABLE counterparties (
+    n BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    uscc TEXT NOT NULL,
+    name TEXT NOT NULL,
+    party BIGINT NOT NULL,
+    UNIQUE (uscc, name)
+);
+CREATE INDEX counterparties_uscc ON counterparties (uscc) WHERE uscc != '';
+
+-- Movements: the columns are the record. `seq` is given under the submission lock, so seq order is commit order
+-- and a node following the movement log by seq never passes a row that is not yet visible.
+CREATE TABLE movements (
+    seq BIGINT PRIMARY KEY,
+    id UUID NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    holder BIGINT NOT NULL,
+    holder_province TEXT NOT NULL,
+    holder_key BIGINT NOT NULL,
+    batch BIGINT,
+    quantity_milli BIGINT NOT NULL,
+    at_ms BIGINT NOT NULL,
+    at_ns BIGINT,
+    at_offset INTEGER NOT NULL,
+    counterparty BIGINT,
+    counterparty_id BIGINT,
+    location TEXT,
+    note TEXT,
+    corrects BIGINT,
+    fp BIGINT NOT NULL,
+    recorded_at BIGINT NOT NULL
+);
+CREATE INDEX movements_batch ON movements (batch, at_ms);
+CREATE INDEX movements_holder ON movements (holder, seq);
+CREATE INDEX movements_province ON movements (holder_province, seq);
+CREATE INDEX movements_counterparty ON movements (counterparty_id, holder) WHERE counterparty_id IS NOT NULL;
+CREATE INDEX movements_corrects ON movements (corrects) WHERE corrects IS NOT NULL;
+CREATE INDEX movements_seal ON movements (batch, holder) WHERE kind = 'seal';
+CREATE INDEX movements_unregistered ON movements (holder_province, counterparty)
+    WHERE counterparty_id IS NULL AND counterparty IS NOT NULL;
+
+-- Inputs ('in') and outputs ('out') of transformations, in the order written.
+CREATE TABLE movement_lines (
+    line BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    movement_seq BIGINT NOT NULL,
+    role TEXT NOT NULL,
+    batch BIGINT NOT NULL,
+    quantity_milli BIGINT NOT NULL
+);
+CREATE INDEX movement_lines_movement ON movement_lines (movement_seq);
+CREATE INDEX movement_lines_batch ON movement_lines (batch);
+
+-- People who handled goods (人物同查), each as written once, and who handled each movement.
+CREATE TABLE people (
+    n BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    person_key TEXT NOT NULL,
+    name TEXT NOT NULL,
+    id_no TEXT NOT NULL,
+    phone TEXT NOT NULL,
+    role TEXT NOT NULL,
+    UNIQUE (person_key, name, id_no, phone, role)
+);
+CREATE TABLE movement_handlers (
+    movement_seq BIGINT NOT NULL,
+    pos INTEGER NOT NULL,
+    person BIGINT NOT NULL,
+    PRIMARY KEY (movement_seq, pos)
+);
+CREATE INDEX movement_handlers_person ON movement_handlers (person, movement_seq);
+
+CREATE TABLE attachments (
+    sha256 TEXT PRIMARY KEY,
+    media_type TEXT NOT NULL,
+    bytes BYTEA NOT NULL,
+    recorded_at BIGINT NOT NULL
+);
+CREATE TABLE attachment_owners (
+    sha256 TEXT NOT NULL,
+    enterprise_id UUID NOT NULL,
+    PRIMARY KEY (sha256, enterprise_id)
+);
+
+-- The answer to each submission sent with an idempotency key.
+CREATE TABLE submissions (
+    subject TEXT NOT NULL,
+    idem_key TEXT NOT NULL,
+    request_hash TEXT NOT NULL,
+    response TEXT NOT NULL,
+    recorded_at BIGINT NOT NULL,
+    PRIMARY KEY (subject, idem_key)
+);
+
+-- Each lot's stock (a batch at one holder), kept by the writer (ids.n).
+CREATE TABLE lot_stock (
+    batch BIGINT NOT NULL,
+    holder BIGINT NOT NULL,
+    received BIGINT NOT NULL DEFAULT 0,
+    produced BIGINT NOT NULL DEFAULT 0,
+    reported_inbound BIGINT NOT NULL DEFAULT 0,
+    shipped BIGINT NOT NULL DEFAULT 0,
+    sold BIGINT NOT NULL DEFAULT 0,
+    consumed BIGINT NOT NULL DEFAULT 0,
+    destroyed BIGINT NOT NULL DEFAULT 0,
+    returned BIGINT NOT NULL DEFAULT 0,
+    first_in BIGINT,
+    first_out BIGINT,
+    last_at BIGINT,
+    PRIMARY KEY (batch, holder)
+);
+CREATE INDEX lot_stock_holder ON lot_stock (holder);
+
+-- Findings of the ledger checks (核查问题); one open finding per subject.
+CREATE TABLE findings (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id UUID NOT NULL UNIQUE,
+    rule TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    status TEXT NOT NULL,
+    enterprise TEXT NOT NULL,
+    province TEXT,
+    batch UUID,
+    movement UUID,
+    message TEXT NOT NULL,
+    opened_at BIGINT NOT NULL,
+    closed_at BIGINT,
+    closed_by TEXT,
+    reason TEXT,
+    answer_note TEXT,
+    answer_record TEXT,
+    answered_by TEXT,
+    answered_at BIGINT,
+    declaration TEXT
+);
+CREATE UNIQUE INDEX findings_open ON findings (subject) WHERE status = 'open';
+CREATE INDEX findings_open_batch ON findings (batch, rule) WHERE status = 'open';
+CREATE INDEX findings_subject ON findings (subject);
+CREATE INDEX findings_province ON findings (province, seq);
+CREATE INDEX findings_enterprise ON findings (enterprise, seq);
+CREATE INDEX findings_declaration ON findings (declaration) WHERE declaration IS NOT NULL;
+
+-- Customs data (海关数据): declarations as customs sent them and the certificates each lists.
+CREATE TABLE customs_declarations (
+    declaration_no TEXT PRIMARY KEY,
+    province TEXT NOT NULL,
+    office TEXT NOT NULL,
+    consignee_uscc TEXT NOT NULL,
+    declared_on TEXT NOT NULL,
+    fp TEXT NOT NULL,
+    body TEXT NOT NULL,
+    submitted_by TEXT NOT NULL,
+    received_at BIGINT NOT NULL
+);
+CREATE INDEX customs_office_day ON customs_declarations (office, declared_on);
+CREATE INDEX customs_consignee ON customs_declarations (consignee_uscc);
+CREATE INDEX customs_province ON customs_declarations (province, declaration_no);
+CREATE TABLE customs_certificates (
+    certificate_no TEXT NOT NULL,
+    declaration_no TEXT NOT NULL,
+    PRIMARY KEY (certificate_no, declaration_no)
+);
+CREATE INDEX customs_certificates_declaration ON customs_certificates (declaration_no);
+
+-- Docking, province side: messages to the national platform, written in the submission's transaction.
+CREATE TABLE outbox (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id UUID NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    body TEXT NOT NULL,
+    at_ms BIGINT NOT NULL
+);
+CREATE TABLE docking_state (
+    key TEXT PRIMARY KEY,
+    value BIGINT NOT NULL
+);
+"#,
+    ),
+    (
+        5,
+        r#"
+-- Incidents as registered (never changed), their append-only history and the batches each implicates (schema 5).
+CREATE TABLE incidents (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id UUID NOT NULL UNIQUE,
+    province TEXT NOT NULL,
+    body TEXT NOT NULL,
+    recorded_at BIGINT NOT NULL,
+    -- What makes two registrations the same positive test (none for an incident opened from a notice).
+    dedupe TEXT
+);
+CREATE INDEX incidents_dedupe ON incidents (dedupe) WHERE dedupe IS NOT NULL;
+CREATE TABLE incident_events (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    incident_id UUID NOT NULL,
+    by_subject TEXT NOT NULL,
+    body TEXT NOT NULL,
+    -- The event's type, for the incidents still open.
+    kind TEXT NOT NULL,
+    recorded_at BIGINT NOT NULL
+);
+CREATE INDEX incident_events_incident ON incident_events (incident_id, seq);
+CREATE TABLE incident_batches (
+    batch_id UUID NOT NULL,
+    incident_id UUID NOT NULL,
+    PRIMARY KEY (batch_id, incident_id)
+);
+
+-- Notices received from the national platform, with what was done about each.
+CREATE TABLE notices_in (
+    id UUID PRIMARY KEY,
+    seq BIGINT NOT NULL,
+    body TEXT NOT NULL,
+    incident UUID,
+    received_at BIGINT NOT NULL,
+    acked_at BIGINT,
+    acked_by TEXT,
+    ack_note TEXT
+);
+
+-- Staff of each enterprise (从业人员), by identity number, and their nucleic-acid tests.
+CREATE TABLE staff (
+    enterprise UUID NOT NULL,
+    id_no TEXT NOT NULL,
+    body TEXT NOT NULL,
+    role TEXT NOT NULL,
+    registered_at BIGINT NOT NULL,
+    PRIMARY KEY (enterprise, id_no)
+);
+CREATE TABLE staff_tests (
+    enterprise UUID NOT NULL,
+    id_no TEXT NOT NULL,
+    sampled_on TEXT NOT NULL,
+    result TEXT NOT NULL,
+    body TEXT NOT NULL,
+    recorded_at BIGINT NOT NULL,
+    PRIMARY KEY (enterprise, id_no, sampled_on, result)
+);
+CREATE INDEX staff_tests_person ON staff_tests (id_no, sampled_on);
+
+-- Data quality by day (UTC+8), city and enterprise kind, as the sweeps recorded it.
+CREATE TABLE quality_daily (
+    day TEXT NOT NULL,
+    city TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    lots BIGINT NOT NULL,
+    flagged BIGINT NOT NULL,
+    PRIMARY KEY (day, city, kind)
+);
+"#,
+    ),
 ];
 
 /// The newest schema this release knows.

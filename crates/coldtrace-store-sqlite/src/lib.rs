@@ -16,9 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OptionalExtension};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 pub(crate) use coldtrace_store::*;
@@ -35,16 +33,16 @@ mod epcis;
 mod feed;
 mod findings;
 mod incidents;
+mod ledger;
 mod movements;
 mod records;
 pub mod schema;
 mod sensor;
 mod staff;
-mod writer;
 
+pub(crate) use coldtrace_store::writer::{encode, flow_kind};
+use ledger::submit_blocking;
 use schema::{SCHEMA, SCHEMA_VERSION};
-pub(crate) use writer::flow_kind;
-use writer::*;
 
 /// An error inside this store: SQLite's own, or one of the store's. Converted to [`StoreError`] where a role
 /// trait answers, so that SQLite's error type never leaves this crate.
@@ -139,43 +137,6 @@ fn open_conn(path: &Path) -> Result<Connection> {
 
 /// Prepared statements kept per connection.
 const STATEMENT_CACHE: usize = 512;
-
-/// The record's stored JSON and its fingerprint: SHA-256 of the JSON without the id, so that two submissions of
-/// the same content match. One serialization serves both.
-fn encode<T: Serialize>(r: &T) -> Result<(String, String)> {
-    let mut v = serde_json::to_value(r)?;
-    let body = v.to_string();
-    Ok((hex::encode(digest_without_id(&mut v)?), body))
-}
-
-/// A record's fingerprint alone, as [`encode`] computes it, for a record kept without a JSON body (a movement):
-/// the first 8 bytes of the SHA-256.
-fn fingerprint<T: Serialize>(r: &T) -> Result<i64> {
-    let d = digest_without_id(&mut serde_json::to_value(r)?)?;
-    let mut first = [0u8; 8];
-    first.copy_from_slice(&d[..8]);
-    Ok(i64::from_be_bytes(first))
-}
-
-/// SHA-256 of a record's JSON without its id, streamed from the serializer.
-fn digest_without_id(v: &mut serde_json::Value) -> Result<[u8; 32]> {
-    struct Hashing(Sha256);
-    impl std::io::Write for Hashing {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.update(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    if let Some(o) = v.as_object_mut() {
-        o.remove("id");
-    }
-    let mut h = Hashing(Sha256::new());
-    serde_json::to_writer(&mut h, v)?;
-    Ok(h.0.finalize().into())
-}
 
 impl SqliteStore {
     /// Opens (creating if needed) the store file at `path`.

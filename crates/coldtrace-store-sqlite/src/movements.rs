@@ -493,20 +493,20 @@ mod tests {
         let v = json!({"id": "a", "b": [1, 2], "c": {"z": 1, "y": "冷\"库"}});
         let (hex_fp, _) = crate::encode(&v).unwrap();
         assert_eq!(
-            crate::fingerprint(&v).unwrap(),
+            coldtrace_store::writer::fingerprint(&v).unwrap(),
             super::fp_int(&hex_fp),
             "a converted store keeps the fingerprints a new write computes"
         );
         let same = json!({"id": "b", "b": [1, 2], "c": {"y": "冷\"库", "z": 1}});
         assert_eq!(
-            crate::fingerprint(&same).unwrap(),
-            crate::fingerprint(&v).unwrap(),
+            coldtrace_store::writer::fingerprint(&same).unwrap(),
+            coldtrace_store::writer::fingerprint(&v).unwrap(),
             "neither the id nor the key order counts"
         );
         let other = json!({"id": "a", "b": [2, 1], "c": {"z": 1, "y": "冷\"库"}});
         assert_ne!(
-            crate::fingerprint(&other).unwrap(),
-            crate::fingerprint(&v).unwrap()
+            coldtrace_store::writer::fingerprint(&other).unwrap(),
+            coldtrace_store::writer::fingerprint(&v).unwrap()
         );
     }
 }

@@ -614,3 +614,463 @@ pub async fn contacts(store: Arc<dyn crate::ContactsStore>) {
             .is_empty()
     );
 }
+
+fn submission(
+    writer: &coldtrace_domain::Writer,
+    v: serde_json::Value,
+) -> coldtrace_domain::Submission {
+    let draft: coldtrace_domain::SubmissionDraft =
+        serde_json::from_value(v).expect("a well-formed draft");
+    let who = match writer {
+        coldtrace_domain::Writer::Enterprise(e) => coldtrace_domain::Submitter::Enterprise(*e),
+        _ => coldtrace_domain::Submitter::Regulator,
+    };
+    draft.parse(who).expect("a valid draft")
+}
+
+async fn submit(
+    store: &dyn crate::RecordStore,
+    writer: coldtrace_domain::Writer,
+    v: serde_json::Value,
+    key: Option<&str>,
+    checks: &coldtrace_domain::checks::CheckPolicy,
+) -> crate::Result<crate::SubmitOutcome> {
+    let hash = format!(
+        "{:x}",
+        <sha2::Sha256 as sha2::Digest>::digest(v.to_string().as_bytes())
+    );
+    store
+        .submit(crate::SubmitRequest {
+            subject: "conformance".into(),
+            submission: submission(&writer, v),
+            writer,
+            idempotency_key: key.map(str::to_string),
+            request_hash: hash,
+            checks: checks.clone(),
+        })
+        .await
+}
+
+/// The first refused field of a refusal (422) or a collision (409), and which it was.
+fn refused(e: crate::StoreError) -> (&'static str, String) {
+    match e {
+        crate::StoreError::Invalid(v) => ("invalid", v.0[0].field.clone()),
+        crate::StoreError::Conflict(v) => ("conflict", v.0[0].field.clone()),
+        other => panic!("expected a refusal naming a field, got {other:?}"),
+    }
+}
+
+/// A valid USCC of a region (legal person, enterprise) with the organisation code given.
+fn uscc(region: &str, org: &str) -> String {
+    let first17 = format!("91{region}{org}");
+    let check = coldtrace_domain::id::uscc_check_char(&first17).expect("a USCC body");
+    format!("{first17}{check}")
+}
+
+fn registration(uscc: &str, name: &str, region: &str, kind: &str) -> serde_json::Value {
+    serde_json::json!({"enterprises": [{"uscc": uscc, "name": name, "kind": kind, "region": region,
+        "contact_name": "王伟", "contact_phone": "13812341234"}]})
+}
+
+/// Submissions through the shared writer and the reads of records: what is stored reads back as written, in
+/// scope; the same content again changes nothing and other content under the same id or batch number is a
+/// collision; an idempotency key answers the first receipt again and refuses another body; a refused submission
+/// stores nothing of itself; one tenant cannot record against another's batch; the ledger checks refuse a lot
+/// that ships more than it holds when the province rejects, and flag it otherwise; a correction marks the
+/// record it corrects; movements get increasing sequence numbers and the index feed gives them back as the
+/// flows the writer answered, a correction with the flow it withdraws, with batch summaries and handlers.
+pub async fn records(store: Arc<dyn crate::RecordStore>, feed: Arc<dyn crate::IndexFeed>) {
+    use crate::{BatchFilter, MovementFilter, Page, Scope};
+    use coldtrace_domain::Writer;
+    let s = store.as_ref();
+    let flag = coldtrace_domain::checks::CheckPolicy::default();
+    let importer_uscc = "91120116MA05T1Q16A";
+    let reg = submit(
+        s,
+        Writer::Operator,
+        registration(importer_uscc, "天津滨海冷链", "120116", "importer"),
+        None,
+        &flag,
+    )
+    .await
+    .unwrap();
+    let importer = reg.receipt.enterprises[0];
+    let again = submit(
+        s,
+        Writer::Operator,
+        registration(importer_uscc, "天津滨海冷链", "120116", "importer"),
+        None,
+        &flag,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        again.receipt.enterprises,
+        vec![importer],
+        "the same USCC and content answers the stored enterprise"
+    );
+    assert_eq!(again.receipt.unchanged, 1);
+    let other = submit(
+        s,
+        Writer::Operator,
+        registration(importer_uscc, "另一个名字", "120116", "importer"),
+        None,
+        &flag,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(refused(other), ("conflict", "enterprises[0].uscc".into()));
+    let store_uscc = uscc("120101", "MA05T1Q17");
+    let cold = submit(
+        s,
+        Writer::Operator,
+        registration(&store_uscc, "天津冷库", "120101", "third_party_cold_store"),
+        None,
+        &flag,
+    )
+    .await
+    .unwrap()
+    .receipt
+    .enterprises[0];
+
+    // The importer's product, batch (with a code) and receipt, under an idempotency key.
+    let pid = Uuid::now_v7();
+    let first = serde_json::json!({
+        "products": [{"id": pid, "name": "冷冻牛肉", "category": "meat", "origin_country": "AU"}],
+        "batches": [{"product_id": pid, "batch_no": "B1", "quantity": 10, "unit": "kg",
+                     "trace_codes": [{"value": "11020201101001"}]}],
+        "movements": [{"kind": "receive", "batch_no": "B1", "quantity": 10,
+                       "at": "2026-03-01T08:00:00+08:00", "counterparty_name": "Teys"}]
+    });
+    let out = submit(
+        s,
+        Writer::Enterprise(importer),
+        first.clone(),
+        Some("k1"),
+        &flag,
+    )
+    .await
+    .unwrap();
+    assert!(!out.replayed);
+    let batch = out.receipt.batches[0];
+    assert_eq!(
+        out.flows.len(),
+        1,
+        "the receipt is a flow for the trace index"
+    );
+    let replay = submit(
+        s,
+        Writer::Enterprise(importer),
+        first.clone(),
+        Some("k1"),
+        &flag,
+    )
+    .await
+    .unwrap();
+    assert!(
+        replay.replayed,
+        "the same key and body answer the first receipt"
+    );
+    assert_eq!(replay.receipt, out.receipt);
+    assert!(replay.flows.is_empty());
+    let mut changed = first.clone();
+    changed["batches"][0]["quantity"] = serde_json::json!(11);
+    assert!(matches!(
+        submit(s, Writer::Enterprise(importer), changed, Some("k1"), &flag)
+            .await
+            .unwrap_err(),
+        crate::StoreError::KeyReused(_)
+    ));
+    // Reads: the records as written, the code, the tenant scopes.
+    let b = store
+        .batch(batch)
+        .await
+        .unwrap()
+        .expect("the batch reads back");
+    assert_eq!(b.record.batch_no, "B1");
+    assert_eq!(b.record.owner, importer);
+    assert_eq!(
+        store.product(pid).await.unwrap().unwrap().record.name,
+        "冷冻牛肉"
+    );
+    let e = store
+        .enterprise_by_uscc(importer_uscc)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(e.record.id, importer);
+    let code = coldtrace_domain::TraceCode::parse("11020201101001", None).unwrap();
+    assert_eq!(store.batch_by_code(&code.key).await.unwrap(), Some(batch));
+    assert!(
+        store
+            .batch_visible(&Scope::Enterprise(importer), batch)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .batch_visible(&Scope::Enterprise(cold), batch)
+            .await
+            .unwrap(),
+        "not the cold store's yet"
+    );
+    assert!(
+        store
+            .batch_visible(
+                &Scope::Province(coldtrace_domain::ProvinceCode::parse("12").unwrap()),
+                batch
+            )
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .batch_visible(
+                &Scope::Province(coldtrace_domain::ProvinceCode::parse("32").unwrap()),
+                batch
+            )
+            .await
+            .unwrap()
+    );
+    assert!(!store.batch_visible(&Scope::Nothing, batch).await.unwrap());
+    let listed = store
+        .batches(
+            &Scope::Enterprise(importer),
+            &BatchFilter {
+                batch_no: Some("B1".into()),
+                product: None,
+            },
+            Page::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.iter().map(|b| b.record.id).collect::<Vec<_>>(),
+        vec![batch]
+    );
+    assert!(
+        store
+            .batches(
+                &Scope::Enterprise(cold),
+                &BatchFilter::default(),
+                Page::default()
+            )
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // A refused submission stores nothing of itself: the good shipment beside a movement of an unknown batch.
+    let unknown = Uuid::now_v7();
+    let bad = serde_json::json!({"movements": [
+        {"kind": "ship", "batch_id": batch, "quantity": 2, "at": "2026-03-02T08:00:00+08:00",
+         "counterparty_uscc": store_uscc, "counterparty_name": "天津冷库"},
+        {"kind": "ship", "batch_id": unknown, "quantity": 1, "at": "2026-03-02T09:00:00+08:00",
+         "counterparty_name": "某人"}]});
+    assert_eq!(
+        refused(
+            submit(s, Writer::Enterprise(importer), bad, None, &flag)
+                .await
+                .unwrap_err()
+        ),
+        ("invalid", "movements[1].batch_id".into())
+    );
+    let moves = store
+        .movements(
+            &Scope::All,
+            &MovementFilter {
+                batch: Some(batch),
+                holder: None,
+            },
+            Page::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(moves.len(), 1, "nothing of the refused submission was kept");
+    // Another tenant may not record against the importer's batch.
+    let theft = serde_json::json!({"movements": [{"kind": "ship", "batch_id": batch, "quantity": 1,
+        "at": "2026-03-02T08:00:00+08:00", "counterparty_name": "某人"}]});
+    assert_eq!(
+        refused(
+            submit(s, Writer::Enterprise(cold), theft, None, &flag)
+                .await
+                .unwrap_err()
+        ),
+        ("invalid", "movements[0].batch_id".into())
+    );
+
+    // Stock conservation: under reject, shipping 12 of 10 is refused naming the quantity; 4 of 10 is stored.
+    let reject = coldtrace_domain::checks::CheckPolicy::default().with(
+        coldtrace_domain::checks::Rule::StockConservation,
+        coldtrace_domain::checks::Policy::Reject,
+    );
+    let over = |q: u32, at: &str| {
+        serde_json::json!({"movements": [{"kind": "ship", "batch_id": batch, "quantity": q,
+        "at": at, "counterparty_uscc": store_uscc, "counterparty_name": "天津冷库"}]})
+    };
+    assert_eq!(
+        refused(
+            submit(
+                s,
+                Writer::Enterprise(importer),
+                over(12, "2026-03-02T08:00:00+08:00"),
+                None,
+                &reject
+            )
+            .await
+            .unwrap_err()
+        ),
+        ("invalid", "movements[0].quantity".into())
+    );
+    let shipped = submit(
+        s,
+        Writer::Enterprise(importer),
+        over(4, "2026-03-02T08:00:00+08:00"),
+        None,
+        &reject,
+    )
+    .await
+    .unwrap();
+    assert_eq!(shipped.flows.len(), 1);
+    assert!(
+        shipped.flows[0].seq > out.flows[0].seq,
+        "sequence numbers increase"
+    );
+    // The receiver now sees the batch and may record its receipt.
+    assert!(
+        store
+            .batch_visible(&Scope::Enterprise(cold), batch)
+            .await
+            .unwrap(),
+        "a shipment lets the receiver see the batch"
+    );
+    let receipt = serde_json::json!({"movements": [{"kind": "receive", "batch_id": batch, "quantity": 4,
+        "at": "2026-03-02T12:00:00+08:00", "counterparty_uscc": importer_uscc, "counterparty_name": "天津滨海冷链"}]});
+    submit(s, Writer::Enterprise(cold), receipt, None, &reject)
+        .await
+        .unwrap();
+    assert!(store.are_counterparties(importer, cold).await.unwrap());
+
+    // A correction of the shipment (4 → 3) marks the record it corrects.
+    let ship_id = shipped.receipt.movements[0];
+    let fix = serde_json::json!({"movements": [{"kind": "ship", "batch_id": batch, "quantity": 3, "corrects": ship_id,
+        "at": "2026-03-02T08:00:00+08:00", "counterparty_uscc": store_uscc, "counterparty_name": "天津冷库"}]});
+    let fixed = submit(s, Writer::Enterprise(importer), fix, None, &reject)
+        .await
+        .unwrap();
+    let old = store.movement(ship_id).await.unwrap().unwrap();
+    assert_eq!(old.corrected_by, Some(fixed.receipt.movements[0]));
+    let new = store
+        .movement(fixed.receipt.movements[0])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(new.record.corrects, Some(ship_id));
+    assert_eq!(
+        new.record.quantity,
+        coldtrace_domain::Quantity::from_milli(3000)
+    );
+    // Only the correction's author may correct: the cold store cannot correct the importer's shipment.
+    let foreign = serde_json::json!({"movements": [{"kind": "ship", "batch_id": batch, "quantity": 1, "corrects": ship_id,
+        "at": "2026-03-02T08:00:00+08:00", "counterparty_name": "某人"}]});
+    assert_eq!(
+        refused(
+            submit(s, Writer::Enterprise(cold), foreign, None, &flag)
+                .await
+                .unwrap_err()
+        ),
+        ("invalid", "movements[0].corrects".into())
+    );
+
+    // The index feed: every stored movement as the writer's flow, in order; the correction withdraws the flow
+    // it corrects; the movements and people by sequence number.
+    let flows = feed.flows(0, 100).await.unwrap();
+    assert_eq!(flows.len(), 4);
+    assert!(flows.windows(2).all(|w| w[0].flow.seq < w[1].flow.seq));
+    assert_eq!(
+        flows[0].flow, out.flows[0],
+        "the feed gives the flow the writer answered"
+    );
+    assert_eq!(flows[1].flow, shipped.flows[0]);
+    assert!(flows[1].corrected, "the corrected shipment is marked");
+    assert_eq!(flows[3].flow, fixed.flows[0]);
+    assert_eq!(
+        flows[3].retracts.as_ref(),
+        Some(&shipped.flows[0]),
+        "a correction withdraws the flow it corrects"
+    );
+    assert_eq!(
+        flows[1].counterparty_uscc.as_deref(),
+        Some(store_uscc.as_str())
+    );
+    assert_eq!(
+        feed.flows(flows[1].flow.seq, 1).await.unwrap()[0].flow.seq,
+        flows[2].flow.seq,
+        "pages after a seq"
+    );
+    let anchor = feed.feed_anchor(flows[3].flow.seq).await.unwrap();
+    assert_eq!(anchor.last_seq, flows[3].flow.seq);
+    assert_eq!(anchor.movement_at, Some(fixed.receipt.movements[0]));
+    let summaries = feed.batch_summaries(0, 10).await.unwrap();
+    assert_eq!(summaries.len(), 1);
+    assert_eq!(
+        (summaries[0].1.id, summaries[0].1.batch_no.as_str()),
+        (batch, "B1")
+    );
+    assert_eq!(summaries[0].1.product, "冷冻牛肉");
+    assert_eq!(
+        feed.batch_summaries_of(vec![batch, Uuid::now_v7()])
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let by_seq = feed
+        .movements_by_seq(vec![flows[2].flow.seq, flows[0].flow.seq])
+        .await
+        .unwrap();
+    assert_eq!(
+        by_seq.iter().map(|m| m.seq as u64).collect::<Vec<_>>(),
+        vec![flows[2].flow.seq, flows[0].flow.seq]
+    );
+    // The people who handled a movement (人物同查).
+    let handled = serde_json::json!({"movements": [{"kind": "ship", "batch_id": batch, "quantity": 1,
+        "at": "2026-03-03T08:00:00+08:00", "counterparty_name": "小店",
+        "handlers": [{"name": "张三", "phone": "13900001111"}, {"name": "李四"}]}]});
+    let h = submit(s, Writer::Enterprise(cold), handled, None, &flag)
+        .await
+        .unwrap();
+    let seq = h.flows[0].seq;
+    let rows = feed.handlers_of(vec![seq]).await.unwrap();
+    assert_eq!(
+        rows.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
+        vec!["张三", "李四"]
+    );
+    assert_eq!(rows[0].phone.as_deref(), Some("13900001111"));
+    assert_eq!(rows[1].phone, None);
+    assert_eq!(
+        feed.movements_of_person(&rows[0].person_key).await.unwrap(),
+        vec![seq]
+    );
+    let moved = store
+        .movement(h.receipt.movements[0])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        moved.record.handlers.len(),
+        2,
+        "the movement reads back with its handlers"
+    );
+
+    let stats = store.stats(&Scope::All).await.unwrap();
+    assert_eq!(
+        (
+            stats.enterprises,
+            stats.products,
+            stats.batches,
+            stats.movements
+        ),
+        (2, 1, 1, 5)
+    );
+}

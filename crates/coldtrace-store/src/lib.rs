@@ -31,6 +31,7 @@ pub mod epcis;
 pub mod findings;
 pub mod inbox;
 pub mod report;
+pub mod writer;
 
 pub use census::{CoverageDay, EnterpriseActivity, UnregisteredParty};
 pub use customs::{CustomsReceipt, DeclarationFilter, StoredDeclaration};

@@ -167,3 +167,11 @@ async fn the_contacts_registry_conforms() {
     conformance::contacts(Arc::new(f.store.clone())).await;
     f.drop_schema().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submissions_and_the_index_feed_conform() {
+    let f = Fresh::new().await;
+    let store = Arc::new(f.store.clone());
+    conformance::records(store.clone(), store).await;
+    f.drop_schema().await;
+}

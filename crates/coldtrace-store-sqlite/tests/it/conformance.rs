@@ -41,3 +41,9 @@ async fn the_contacts_registry_conforms() {
     let (store, _dir) = fresh();
     conformance::contacts(store).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submissions_and_the_index_feed_conform() {
+    let (store, _dir) = fresh();
+    conformance::records(store.clone(), store).await;
+}

@@ -1,21 +1,29 @@
-//! The submission transaction: every record of a submission in one `BEGIN IMMEDIATE … COMMIT`.
+//! The submission writer (提交写入): every record of a submission checked, settled and stored in one transaction,
+//! the same for every backend. The backend opens the transaction, hands the writer its [`Ledger`] and commits
+//! when the writer answers `Ok`; on an error it rolls back, so nothing of a refused submission is kept.
+//!
+//! The order of the work: enterprises, products, batches, documents, movements (each settled against what is
+//! stored: the same content again is harmless, other content under the same id or natural key is a conflict),
+//! then the checks of every lot the submission touched and the customs cross-check, then the docking report.
 
 use std::collections::HashMap;
 
 use coldtrace_domain::ownership;
 use coldtrace_domain::party;
 use coldtrace_domain::{Batch, BatchRef, Document, Enterprise, Product, ValidationErrors};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::*;
-
 mod checks;
+mod ledger;
 mod movement;
 mod rules;
 mod stock;
+pub use ledger::{CustomsRefusal, KeptStock, Ledger, MovementRefs, RecordKind, StockColumn};
+pub use movement::flow_kind;
+
 use crate::{Receipt, Result, StoreError, SubmitOutcome, SubmitRequest};
-pub(crate) use movement::flow_kind;
 
 /// The errors of one submission, split into refusals (422) and collisions (409).
 #[derive(Default)]
@@ -26,7 +34,7 @@ struct Problems {
 
 /// The state of one submission inside its transaction.
 struct Tx<'a> {
-    tx: &'a rusqlite::Transaction<'a>,
+    l: &'a mut dyn Ledger,
     /// Who writes, for the ownership rules.
     writer: coldtrace_domain::Writer,
     now: i64,
@@ -40,14 +48,12 @@ struct Tx<'a> {
     flows: Vec<coldtrace_trace::Flow>,
     /// Batch references already resolved in this submission (bulk ledgers name the same batch many times).
     resolved: HashMap<(Uuid, BatchRef), Uuid>,
-    /// `batch_access` rows already written in this submission.
+    /// Access rows already written in this submission.
     granted: std::collections::HashSet<(Uuid, Uuid)>,
     /// Counterparty USCC to registered enterprise id.
     counterparties: HashMap<String, Option<Uuid>>,
-    /// The numbers (`ids.n`) of the ids this submission referred to.
-    ns: crate::movements::Ns,
     /// Records stored for the first time, to report to the national platform.
-    fresh: coldtrace_store::report::Fresh,
+    fresh: crate::report::Fresh,
     /// The province's policy for the ledger checks.
     checks: coldtrace_domain::checks::CheckPolicy,
     /// Lots (batch, holder) the submission's movements touched: the movement (index, id) that last took goods
@@ -69,11 +75,7 @@ impl Tx<'_> {
         if let Some(p) = self.provinces.get(&e) {
             return Ok(p.clone());
         }
-        let p: Option<String> = self
-            .tx
-            .prepare_cached("SELECT province FROM enterprises WHERE id = ?1")?
-            .query_row([e.to_string()], |r| r.get(0))
-            .optional()?;
+        let p = self.l.enterprise_province(e)?;
         self.provinces.insert(e, p.clone());
         Ok(p)
     }
@@ -83,11 +85,7 @@ impl Tx<'_> {
         if let Some(k) = self.party_keys.get(&e) {
             return Ok(*k);
         }
-        let uscc: Option<String> = self
-            .tx
-            .prepare_cached("SELECT uscc FROM enterprises WHERE id = ?1 ORDER BY seq DESC LIMIT 1")?
-            .query_row([e.to_string()], |r| r.get(0))
-            .optional()?;
+        let uscc = self.l.enterprise_uscc(e)?;
         let k = match uscc.and_then(|u| coldtrace_domain::Uscc::parse_overridden(&u).ok()) {
             Some(u) => party::by_uscc(&u),
             None => e,
@@ -96,38 +94,9 @@ impl Tx<'_> {
         Ok(k)
     }
 
-    /// The stored record with this id, if any.
-    fn by_id<F: rusqlite::types::FromSql + PartialEq>(
-        &self,
-        table: &str,
-        id: Uuid,
-        fp: &F,
-    ) -> Result<Found> {
-        let sql = format!("SELECT fp FROM {table} WHERE id = ?1");
-        self.by_key(&sql, &[&id.to_string()], id, fp)
-    }
-
-    /// The first stored record a natural-key query (selecting `fp`, and `id` when `id` is nil) finds; `fp` is
-    /// the fingerprint as the table keeps it (hex text, or a movement's 8 bytes).
-    fn by_key<F: rusqlite::types::FromSql + PartialEq>(
-        &self,
-        sql: &str,
-        args: &[&dyn rusqlite::ToSql],
-        id: Uuid,
-        fp: &F,
-    ) -> Result<Found> {
-        let found: Option<(F, Option<String>)> = self
-            .tx
-            .prepare_cached(sql)?
-            .query_row(args, |r| Ok((r.get(0)?, r.get(1).ok())))
-            .optional()?;
-        Ok(match found {
-            None => None,
-            Some((f, stored)) => {
-                let stored = stored.and_then(|s| Uuid::parse_str(&s).ok()).unwrap_or(id);
-                Some((stored, f == *fp))
-            }
-        })
+    /// The stored record of this kind with this id, if any.
+    fn by_id(&mut self, kind: RecordKind, id: Uuid, fp: &str) -> Result<Found> {
+        Ok(self.l.stored_fp(kind, id)?.map(|f| (id, f == fp)))
     }
 
     /// Settles a record that is already stored: the same content answers the stored id and stores nothing, other
@@ -156,7 +125,7 @@ impl Tx<'_> {
     fn enterprise(&mut self, i: usize, e: &Enterprise) -> Result<()> {
         let at = format!("enterprises[{i}]");
         let (fp, body) = encode(e)?;
-        let found = self.by_id("enterprises", e.id, &fp)?;
+        let found = self.by_id(RecordKind::Enterprise, e.id, &fp)?;
         if self.settle(
             found,
             format!("{at}.id"),
@@ -165,14 +134,12 @@ impl Tx<'_> {
         ) {
             return Ok(());
         }
-        self.check_corrects("enterprises", &at, e.corrects)?;
+        self.check_corrects(RecordKind::Enterprise, &at, e.corrects)?;
         if e.corrects.is_none() {
-            let found = self.by_key(
-                "SELECT fp, id FROM enterprises WHERE uscc = ?1 ORDER BY seq LIMIT 1",
-                &[&e.uscc.as_str()],
-                Uuid::nil(),
-                &fp,
-            )?;
+            let found = self
+                .l
+                .first_with_uscc(e.uscc.as_str())?
+                .map(|(id, f)| (id, f == fp));
             let conflict = |id| {
                 format!(
                     "already registered as enterprise {id}; send a correction (corrects) to change it"
@@ -186,40 +153,16 @@ impl Tx<'_> {
         }
         // A GLN names one business: another enterprise's current GLN is refused, so EPCIS parties cannot be
         // redirected by registering someone else's GLN.
-        if let Some(gln) = &e.gln {
-            let holders: Vec<String> = self
-                .tx
-                .prepare_cached(
-                    "SELECT e.uscc FROM enterprises e WHERE json_extract(e.body, '$.gln') = ?1 AND e.uscc != ?2
-                       AND e.seq = (SELECT MAX(n.seq) FROM enterprises n WHERE n.uscc = e.uscc)",
-                )?
-                .query_map(params![gln, e.uscc.as_str()], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
-            if let Some(u) = holders.first() {
-                self.problems.conflict.push(
-                    format!("{at}.gln"),
-                    format!("GLN {gln} is registered to the enterprise with USCC {u}"),
-                );
-                return Ok(());
-            }
+        if let Some(gln) = &e.gln
+            && let Some(u) = self.l.gln_holder(gln, e.uscc.as_str())?
+        {
+            self.problems.conflict.push(
+                format!("{at}.gln"),
+                format!("GLN {gln} is registered to the enterprise with USCC {u}"),
+            );
+            return Ok(());
         }
-        self.tx
-            .prepare_cached(
-                "INSERT INTO enterprises (id, uscc, province, region, kind, name, corrects, fp, body, recorded_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )?
-            .execute(params![
-                e.id.to_string(),
-                e.uscc.as_str(),
-                e.region.province().as_str(),
-                e.region.as_str(),
-                e.kind.as_str(),
-                e.name,
-                e.corrects.map(|c| c.to_string()),
-                fp,
-                body,
-                self.now
-            ])?;
+        self.l.insert_enterprise(e, &fp, &body, self.now)?;
         self.provinces
             .insert(e.id, Some(e.region.province().as_str().to_string()));
         self.registered(e.uscc.as_str())?;
@@ -231,7 +174,7 @@ impl Tx<'_> {
     fn product(&mut self, i: usize, p: &Product) -> Result<()> {
         let at = format!("products[{i}]");
         let (fp, body) = encode(p)?;
-        let found = self.by_id("products", p.id, &fp)?;
+        let found = self.by_id(RecordKind::Product, p.id, &fp)?;
         if self.settle(
             found,
             format!("{at}.id"),
@@ -240,22 +183,9 @@ impl Tx<'_> {
         ) {
             return Ok(());
         }
-        self.check_corrects("products", &at, p.corrects)?;
+        self.check_corrects(RecordKind::Product, &at, p.corrects)?;
         let province = self.province_of(p.owner)?.unwrap_or_default();
-        self.tx
-            .prepare_cached(
-                "INSERT INTO products (id, owner, owner_province, corrects, fp, body, recorded_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?
-            .execute(params![
-                p.id.to_string(),
-                p.owner.to_string(),
-                province,
-                p.corrects.map(|c| c.to_string()),
-                fp,
-                body,
-                self.now
-            ])?;
+        self.l.insert_product(p, &province, &fp, &body, self.now)?;
         self.receipt.products.push(p.id);
         Ok(())
     }
@@ -263,7 +193,7 @@ impl Tx<'_> {
     fn batch(&mut self, i: usize, b: &Batch) -> Result<()> {
         let at = format!("batches[{i}]");
         let (fp, body) = encode(b)?;
-        let found = self.by_id("batches", b.id, &fp)?;
+        let found = self.by_id(RecordKind::Batch, b.id, &fp)?;
         if self.settle(
             found,
             format!("{at}.id"),
@@ -272,16 +202,12 @@ impl Tx<'_> {
         ) {
             return Ok(());
         }
-        self.check_corrects("batches", &at, b.corrects)?;
-        let product_owner: Option<String> = self
-            .tx
-            .prepare_cached("SELECT owner FROM products WHERE id = ?1")?
-            .query_row([b.product.to_string()], |r| r.get(0))
-            .optional()?;
+        self.check_corrects(RecordKind::Batch, &at, b.corrects)?;
+        let product_owner = self.l.product_owner(b.product)?;
         let own_product = match (&self.writer, product_owner) {
             (_, None) => false,
             (coldtrace_domain::Writer::Operator, Some(_)) => true,
-            (_, Some(o)) => parse_uuid(&o)? == b.owner,
+            (_, Some(o)) => o == b.owner,
         };
         if !own_product {
             self.problems.invalid.push(
@@ -290,12 +216,10 @@ impl Tx<'_> {
             );
         }
         if b.corrects.is_none() {
-            let found = self.by_key(
-                "SELECT fp, id FROM batches WHERE owner = ?1 AND batch_no = ?2 ORDER BY seq LIMIT 1",
-                &[&b.owner.to_string(), &b.batch_no],
-                Uuid::nil(),
-                &fp,
-            )?;
+            let found = self
+                .l
+                .first_numbered(b.owner, &b.batch_no)?
+                .map(|(id, f)| (id, f == fp));
             let conflict = |id| {
                 format!(
                     "you already have batch {:?} ({id}) with other content; send a correction (corrects)",
@@ -309,17 +233,9 @@ impl Tx<'_> {
             }
         }
         for (j, c) in b.trace_codes.iter().enumerate() {
-            let current: Option<(String, String)> = self
-                .tx
-                .prepare_cached(
-                    "SELECT t.batch_id, b.owner FROM trace_codes t JOIN batches b ON b.id = t.batch_id WHERE t.key = ?1",
-                )?
-                .query_row([&c.key], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()?;
-            let taken = match current {
+            let taken = match self.l.code_holder(&c.key)? {
                 None => false,
                 Some((other, other_owner)) => {
-                    let (other, other_owner) = (parse_uuid(&other)?, parse_uuid(&other_owner)?);
                     !ownership::may_take_code(&self.writer, other, other_owner, b.corrects)
                 }
             };
@@ -329,32 +245,13 @@ impl Tx<'_> {
                     "already identifies another batch; a code stays with its batch",
                 );
             } else {
-                self.tx
-                    .prepare_cached(
-                        "INSERT OR REPLACE INTO trace_codes (key, batch_id, scheme, value) VALUES (?1, ?2, ?3, ?4)",
-                    )?
-                    .execute(params![c.key, b.id.to_string(), c.scheme.as_str(), c.value])?;
+                self.l.put_trace_code(c, b.id)?;
             }
         }
-        self.tx
-            .prepare_cached(
-                "INSERT INTO batches (id, owner, product, batch_no, corrects, fp, body, recorded_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?
-            .execute(params![
-                b.id.to_string(),
-                b.owner.to_string(),
-                b.product.to_string(),
-                b.batch_no,
-                b.corrects.map(|c| c.to_string()),
-                fp,
-                body,
-                self.now
-            ])?;
-        let serial = self.tx.last_insert_rowid();
+        let serial = self.l.insert_batch(b, &fp, &body, self.now)?;
         self.grant(b.id, b.owner)?;
         self.receipt.batches.push(b.id);
-        self.fresh.batches.push((serial as u64, b.clone()));
+        self.fresh.batches.push((serial, b.clone()));
         Ok(())
     }
 
@@ -365,15 +262,7 @@ impl Tx<'_> {
         // A corrected product (its HS code, origin or establishment) bears on every batch of it.
         for p in products {
             if let Some(old) = p.corrects {
-                // Batches name the product's first version.
-                let old = crate::customs::root(self.tx, "products", old.to_string());
-                let mut st = self.tx.prepare_cached(
-                    "SELECT DISTINCT json_extract(body, '$.declaration_no') FROM batches
-                     WHERE product = ?1 AND json_extract(body, '$.declaration_no') IS NOT NULL",
-                )?;
-                for d in st.query_map([old], |r| r.get::<_, String>(0))? {
-                    scope.insert(d?);
-                }
+                scope.extend(self.l.declarations_of_product(old)?);
             }
         }
         let mut index = HashMap::new();
@@ -383,23 +272,17 @@ impl Tx<'_> {
                 scope.insert(d.as_str().to_string());
             }
             if let Some(old) = b.corrects {
-                let d: Option<Option<String>> = self
-                    .tx
-                    .prepare_cached(
-                        "SELECT json_extract(body, '$.declaration_no') FROM batches WHERE id = ?1",
-                    )?
-                    .query_row([old.to_string()], |r| r.get(0))
-                    .optional()?;
-                scope.extend(d.flatten());
+                scope.extend(self.l.batch_declaration(old)?);
             }
         }
         if scope.is_empty() {
             return Ok(());
         }
         let refusable = index.keys().copied().collect();
-        let o =
-            crate::customs::cross_check(self.tx, self.now, &self.checks, Some(&scope), &refusable)?;
-        for (batch, field, message) in o.refusals {
+        let refusals = self
+            .l
+            .cross_check(self.now, &self.checks, &scope, &refusable)?;
+        for (batch, field, message) in refusals {
             self.problems
                 .invalid
                 .push(format!("batches[{}].{field}", index[&batch]), message);
@@ -415,7 +298,7 @@ impl Tx<'_> {
         let mut d = d.clone();
         d.batch = BatchRef::Id(batch);
         let (fp, body) = encode(&d)?;
-        let found = self.by_id("documents", d.id, &fp)?;
+        let found = self.by_id(RecordKind::Document, d.id, &fp)?;
         if self.settle(
             found,
             format!("{at}.id"),
@@ -424,46 +307,17 @@ impl Tx<'_> {
         ) {
             return Ok(());
         }
-        self.check_corrects("documents", &at, d.corrects)?;
+        self.check_corrects(RecordKind::Document, &at, d.corrects)?;
         if let Some(h) = &d.attachment_sha256 {
-            let found = self
-                .tx
-                .prepare_cached(
-                    "SELECT 1 FROM attachments a WHERE a.sha256 = ?1 AND (?2 OR EXISTS
-                       (SELECT 1 FROM attachment_owners o WHERE o.sha256 = a.sha256 AND o.enterprise_id = ?3))",
-                )?
-                .query_row(
-                    params![
-                        h,
-                        self.writer == coldtrace_domain::Writer::Operator,
-                        d.owner.to_string()
-                    ],
-                    |_| Ok(()),
-                )
-                .optional()?;
-            if found.is_none() {
+            let operator = self.writer == coldtrace_domain::Writer::Operator;
+            if !self.l.attachment_usable(h, d.owner, operator)? {
                 self.problems.invalid.push(
                     format!("{at}.attachment_sha256"),
                     "no attachment with this hash; upload it first",
                 );
             }
         }
-        self.tx
-            .prepare_cached(
-                "INSERT INTO documents (id, batch_id, owner, kind, attachment, corrects, fp, body, recorded_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )?
-            .execute(params![
-                d.id.to_string(),
-                batch.to_string(),
-                d.owner.to_string(),
-                d.kind.as_str(),
-                d.attachment_sha256,
-                d.corrects.map(|c| c.to_string()),
-                fp,
-                body,
-                self.now
-            ])?;
+        self.l.insert_document(&d, batch, &fp, &body, self.now)?;
         self.grant(batch, d.owner)?;
         self.papers_added(batch);
         self.receipt.documents.push(d.id);
@@ -471,32 +325,25 @@ impl Tx<'_> {
     }
 }
 
-pub(super) fn submit_blocking(
-    conn: &mut Connection,
-    req: SubmitRequest,
-    docking: Option<&crate::DockingConfig>,
-) -> Result<SubmitOutcome> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    if let Some(key) = &req.idempotency_key {
-        let prior: Option<(String, String)> = tx
-            .prepare_cached("SELECT request_hash, response FROM submissions WHERE subject = ?1 AND idem_key = ?2")?
-            .query_row(params![req.subject, key], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
-        if let Some((hash, response)) = prior {
-            if hash != req.request_hash {
-                return Err(StoreError::KeyReused(key.clone()).into());
-            }
-            return Ok(SubmitOutcome {
-                receipt: serde_json::from_str(&response)?,
-                replayed: true,
-                flows: vec![],
-            });
+/// Checks and stores a submission through the backend's open transaction. On `Ok` the backend commits (a
+/// replayed idempotency key stored nothing); on `Err` it rolls back: a refused submission leaves nothing behind.
+pub fn submit(l: &mut dyn Ledger, req: &SubmitRequest, now: i64) -> Result<SubmitOutcome> {
+    if let Some(key) = &req.idempotency_key
+        && let Some((hash, response)) = l.prior_submission(&req.subject, key)?
+    {
+        if hash != req.request_hash {
+            return Err(StoreError::KeyReused(key.clone()));
         }
+        return Ok(SubmitOutcome {
+            receipt: serde_json::from_str(&response)?,
+            replayed: true,
+            flows: vec![],
+        });
     }
     let mut t = Tx {
-        tx: &tx,
+        l,
         writer: req.writer.clone(),
-        now: now_ms(),
+        now,
         problems: Problems::default(),
         receipt: Receipt::default(),
         provinces: HashMap::new(),
@@ -505,7 +352,6 @@ pub(super) fn submit_blocking(
         resolved: HashMap::new(),
         granted: Default::default(),
         counterparties: HashMap::new(),
-        ns: Default::default(),
         fresh: Default::default(),
         checks: req.checks.clone(),
         lots_touched: Default::default(),
@@ -534,33 +380,68 @@ pub(super) fn submit_blocking(
         t.check_customs(&s.batches, &s.products)?;
     }
     let Tx {
+        l,
         problems,
         receipt,
         flows,
         fresh,
-        now,
         ..
     } = t;
     if !problems.invalid.is_empty() {
-        // Dropping the transaction rolls it back: nothing of a refused submission is kept.
-        return Err(StoreError::Invalid(problems.invalid).into());
+        return Err(StoreError::Invalid(problems.invalid));
     }
     if !problems.conflict.is_empty() {
-        return Err(StoreError::Conflict(problems.conflict).into());
+        return Err(StoreError::Conflict(problems.conflict));
     }
-    if let Some(cfg) = docking {
-        crate::docking::emit(&tx, cfg, &fresh, now)?;
-    }
+    l.report(&fresh, now)?;
     if let Some(key) = &req.idempotency_key {
-        tx.prepare_cached(
-            "INSERT INTO submissions (subject, idem_key, request_hash, response, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?
-        .execute(params![req.subject, key, req.request_hash, serde_json::to_string(&receipt)?, now_ms()])?;
+        l.record_submission(
+            &req.subject,
+            key,
+            &req.request_hash,
+            &serde_json::to_string(&receipt)?,
+            now,
+        )?;
     }
-    tx.commit()?;
     Ok(SubmitOutcome {
         receipt,
         replayed: false,
         flows,
     })
+}
+
+/// A record's fingerprint (hex SHA-256 of its JSON without its id) and its JSON body.
+pub fn encode<T: Serialize>(r: &T) -> Result<(String, String)> {
+    let mut v = serde_json::to_value(r)?;
+    let body = v.to_string();
+    Ok((hex::encode(digest_without_id(&mut v)?), body))
+}
+
+/// A record's fingerprint alone, as [`encode`] computes it, for a record kept without a JSON body (a movement):
+/// the first 8 bytes of the SHA-256.
+pub fn fingerprint<T: Serialize>(r: &T) -> Result<i64> {
+    let d = digest_without_id(&mut serde_json::to_value(r)?)?;
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&d[..8]);
+    Ok(i64::from_be_bytes(first))
+}
+
+/// SHA-256 of a record's JSON without its id, streamed from the serializer.
+fn digest_without_id(v: &mut serde_json::Value) -> Result<[u8; 32]> {
+    struct Hashing(Sha256);
+    impl std::io::Write for Hashing {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.update(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    if let Some(o) = v.as_object_mut() {
+        o.remove("id");
+    }
+    let mut h = Hashing(Sha256::new());
+    serde_json::to_writer(&mut h, v)?;
+    Ok(h.0.finalize().into())
 }

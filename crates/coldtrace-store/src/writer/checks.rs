@@ -6,13 +6,10 @@
 
 use coldtrace_domain::checks::{self, Policy, Rule, Violation};
 use coldtrace_domain::{Movement, MovementKind};
-use rusqlite::{OptionalExtension, params};
 use uuid::Uuid;
 
 use super::Tx;
 use crate::Result;
-
-use crate::schema::{CURRENT, resolve_by_records};
 
 /// An imported batch's papers as the checks see them.
 #[derive(Debug, Clone)]
@@ -54,56 +51,21 @@ impl Tx<'_> {
             }
             Policy::Flag => {
                 let province = self.province_of(enterprise)?;
-                let updated = self
-                    .tx
-                    .prepare_cached(
-                        // A new record that breaks the rule again makes an earlier answer moot.
-                        "UPDATE findings SET message = ?2, movement = COALESCE(?3, movement),
-                            answer_note = CASE WHEN ?3 IS NOT NULL AND ?3 IS NOT movement THEN NULL ELSE answer_note END,
-                            answer_record = CASE WHEN ?3 IS NOT NULL AND ?3 IS NOT movement THEN NULL ELSE answer_record END,
-                            answered_by = CASE WHEN ?3 IS NOT NULL AND ?3 IS NOT movement THEN NULL ELSE answered_by END,
-                            answered_at = CASE WHEN ?3 IS NOT NULL AND ?3 IS NOT movement THEN NULL ELSE answered_at END
-                         WHERE subject = ?1 AND status = 'open'",
-                    )?
-                    .execute(params![
-                        v.subject,
-                        v.message,
-                        movement.map(|m| m.to_string())
-                    ])?;
-                if updated == 0 {
-                    self.tx
-                        .prepare_cached(
-                            "INSERT INTO findings (id, rule, subject, status, enterprise, province, batch, movement,
-                                message, opened_at)
-                             VALUES (?1, ?2, ?3, 'open', ?4, ?5, ?6, ?7, ?8, ?9)",
-                        )?
-                        .execute(params![
-                            Uuid::now_v7().to_string(),
-                            v.rule.as_str(),
-                            v.subject,
-                            enterprise.to_string(),
-                            province,
-                            batch.map(|b| b.to_string()),
-                            movement.map(|m| m.to_string()),
-                            v.message,
-                            self.now
-                        ])?;
-                }
-                Ok(())
+                self.l.flag(
+                    &v,
+                    enterprise,
+                    province.as_deref(),
+                    batch,
+                    movement,
+                    self.now,
+                )
             }
         }
     }
 
     /// Closes the open finding about `subject`: later records put it right.
     fn resolve_finding(&mut self, subject: &str) -> Result<()> {
-        self.tx
-            .prepare_cached(&format!(
-                "{}
-                 WHERE subject = ?1 AND status = 'open'",
-                resolve_by_records(2)
-            ))?
-            .execute(params![subject, self.now])?;
-        Ok(())
+        self.l.resolve(subject, self.now)
     }
 
     /// The checks of one movement just stored; the lots it touched are checked at the end of the submission.
@@ -193,35 +155,8 @@ impl Tx<'_> {
         if m.kind == MovementKind::Receive
             && let (Some(b), Some(sender)) = (batch, sender)
         {
-            self.tx
-                .prepare_cached(&format!(
-                    "{}
-                     WHERE rule = 'in_transit' AND status = 'open' AND batch = ?1 AND movement IN (
-                        SELECT {} FROM movements WHERE batch = (SELECT n FROM ids WHERE id = ?1)
-                          AND holder = (SELECT n FROM ids WHERE id = ?2)
-                          AND counterparty_id = (SELECT n FROM ids WHERE id = ?3))",
-                    resolve_by_records(4),
-                    crate::movements::id_text("id")
-                ))?
-                .execute(params![
-                    b.to_string(),
-                    sender.to_string(),
-                    m.holder.to_string(),
-                    self.now
-                ])?;
-            let shipped: Option<i64> = self
-                .tx
-                .prepare_cached(&format!(
-                    "SELECT MIN(at_ms) FROM movements m WHERE batch = (SELECT n FROM ids WHERE id = ?1)
-                     AND holder = (SELECT n FROM ids WHERE id = ?2) AND counterparty_id = (SELECT n FROM ids WHERE id = ?3)
-                     AND kind IN ('ship', 'sell', 'return') AND {CURRENT}"
-                ))?
-                .query_row(
-                    params![b.to_string(), sender.to_string(), m.holder.to_string()],
-                    |r| r.get(0),
-                )
-                .optional()?
-                .flatten();
+            self.l.resolve_in_transit(b, sender, m.holder, self.now)?;
+            let shipped = self.l.first_shipment(b, sender, m.holder)?;
             if let Some(message) =
                 shipped.and_then(|s| checks::receipt_before_shipment(m.at.millis(), s))
             {
@@ -308,7 +243,7 @@ impl Tx<'_> {
             let key = (*b, m.holder);
             if !self.lots_touched.contains_key(&key) {
                 // The lot's balance before this submission, to tell a write that makes it worse.
-                let before = self.lot_stock(*b, m.holder)?.0.balance();
+                let before = self.l.lot_stock(*b, m.holder)?.0.balance();
                 self.lots_touched.insert(key, (i, m.id, before));
             } else if outflow && let Some(t) = self.lots_touched.get_mut(&key) {
                 // The movement named is the last one that took goods out of the lot.
@@ -321,9 +256,9 @@ impl Tx<'_> {
             if let (Some(b), Some(cp)) = (batch, sender) {
                 affected.push((b, cp));
             }
-            affected.extend(self.lots_of_movement(c)?);
+            affected.extend(self.l.lots_of_movement(c)?);
             for (b, h) in affected {
-                self.rebuild_lot(b, h)?;
+                self.l.recount_lot(b, h)?;
             }
         } else {
             self.add_to_lots(m, batch, sender)?;
@@ -336,14 +271,7 @@ impl Tx<'_> {
         if let Some(q) = self.batch_quantities.get(&batch) {
             return Ok(*q);
         }
-        let body: Option<String> = self
-            .tx
-            .prepare_cached("SELECT body FROM batches WHERE id = ?1")?
-            .query_row([batch.to_string()], |r| r.get(0))
-            .optional()?;
-        let q = body
-            .and_then(|b| serde_json::from_str::<coldtrace_domain::Batch>(&b).ok())
-            .map(|b| b.quantity.milli());
+        let q = self.l.batch_record(batch)?.map(|b| b.quantity.milli());
         self.batch_quantities.insert(batch, q);
         Ok(q)
     }
@@ -360,16 +288,7 @@ impl Tx<'_> {
     }
 
     fn papers_stored(&mut self, batch: Uuid) -> Result<Option<Papers>> {
-        let b = batch.to_string();
-        let row: Option<(Option<String>, Option<String>)> = self
-            .tx
-            .prepare_cached(
-                "SELECT json_extract(b.body, '$.declaration_no'), json_extract(p.body, '$.origin_country')
-                 FROM batches b LEFT JOIN products p ON p.id = b.product WHERE b.id = ?1",
-            )?
-            .query_row([&b], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
-        let imported = match row {
+        let imported = match self.l.import_marks(batch)? {
             Some((declaration, origin)) => {
                 declaration.is_some() || origin.is_some_and(|o| !o.eq_ignore_ascii_case("CN"))
             }
@@ -379,27 +298,14 @@ impl Tx<'_> {
             return Ok(None);
         }
         let kinds: Vec<coldtrace_domain::DocumentKind> = self
-            .tx
-            .prepare_cached("SELECT DISTINCT kind FROM documents WHERE batch_id = ?1")?
-            .query_map([&b], |r| r.get::<_, String>(0))?
-            .filter_map(|k| {
-                k.ok()
-                    .and_then(|k| coldtrace_domain::DocumentKind::parse(&k).ok())
-            })
+            .l
+            .document_kinds(batch)?
+            .iter()
+            .filter_map(|k| coldtrace_domain::DocumentKind::parse(k).ok())
             .collect();
-        let has_code = self
-            .tx
-            .prepare_cached("SELECT 1 FROM trace_codes WHERE batch_id = ?1 LIMIT 1")?
-            .exists([&b])?;
+        let has_code = self.l.has_trace_code(batch)?;
         // The latest current report: a corrected one no longer counts.
-        let latest: Option<String> = self
-            .tx
-            .prepare_cached(
-                "SELECT MAX(json_extract(d.body, '$.issued_on')) FROM documents d
-                 WHERE d.batch_id = ?1 AND d.kind = 'nucleic_acid'
-                    AND NOT EXISTS (SELECT 1 FROM documents c WHERE c.corrects = d.id)",
-            )?
-            .query_row([&b], |r| r.get(0))?;
+        let latest = self.l.latest_nucleic_acid(batch)?;
         let nucleic_acid_on = latest.and_then(|d| {
             d.parse::<jiff::civil::Date>()
                 .ok()?
@@ -415,14 +321,7 @@ impl Tx<'_> {
 
     /// An enterprise was registered: the findings that it was not are answered.
     pub(super) fn registered(&mut self, uscc: &str) -> Result<()> {
-        self.tx
-            .prepare_cached(&format!(
-                "{}
-                 WHERE status = 'open' AND rule = 'unregistered_counterparty' AND subject LIKE ?1",
-                resolve_by_records(2)
-            ))?
-            .execute(params![format!("party:{uscc}:%"), self.now])?;
-        Ok(())
+        self.l.resolve_unregistered(uscc, self.now)
     }
 
     /// A document was stored for a batch: its open 四不得 findings are looked at again at the end.
@@ -439,19 +338,7 @@ impl Tx<'_> {
             if let Some(on) = papers.as_ref().and_then(|p| p.nucleic_acid_on) {
                 let max_age = self.checks.windows.nucleic_acid_ms();
                 // Against the holder's latest move of the batch, whatever order the moves were recorded in.
-                let open: Vec<(String, i64)> = self
-                    .tx
-                    .prepare_cached(
-                        "SELECT f.subject, MAX(m.at_ms, COALESCE((SELECT MAX(x.at_ms) FROM movements x
-                            INDEXED BY movements_batch
-                            WHERE x.batch = (SELECT n FROM ids WHERE id = f.batch)
-                            AND x.holder = (SELECT n FROM ids WHERE id = f.enterprise)
-                            AND x.kind IN ('ship', 'sell')), 0))
-                         FROM findings f JOIN movements m ON m.id = unhex(replace(f.movement, '-', ''))
-                         WHERE f.rule = 'stale_nucleic_acid' AND f.status = 'open' AND f.batch = ?1",
-                    )?
-                    .query_map([b.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?
-                    .collect::<rusqlite::Result<_>>()?;
+                let open = self.l.stale_nucleic_acid_findings(b)?;
                 for (subject, at) in open {
                     if checks::stale_nucleic_acid(on, at, max_age).is_none() {
                         self.resolve_finding(&subject)?;
@@ -459,13 +346,7 @@ impl Tx<'_> {
                 }
             }
             if papers.is_some_and(|p| p.missing.is_empty()) {
-                let subjects: Vec<String> = self
-                    .tx
-                    .prepare_cached(
-                        "SELECT subject FROM findings WHERE rule = 'four_nots' AND status = 'open' AND batch = ?1",
-                    )?
-                    .query_map([b.to_string()], |r| r.get(0))?
-                    .collect::<rusqlite::Result<_>>()?;
+                let subjects = self.l.open_subjects(Rule::FourNots.as_str(), b)?;
                 for s in subjects {
                     self.resolve_finding(&s)?;
                 }
@@ -476,16 +357,8 @@ impl Tx<'_> {
             // A lot that moved since its dormant finding was opened is no longer dormant (a backdated record or a
             // correction that leaves the last movement where it was changes nothing; the sweep sees seals). The
             // finding's subject ends with the last movement it was opened for.
-            self.tx
-                .prepare_cached(&format!(
-                    "{}
-                     WHERE rule = 'dormant_stock' AND status = 'open' AND batch = ?1 AND enterprise = ?2
-                        AND CAST(substr(subject, length('dormant:') + 36 + 1 + 36 + 2) AS INTEGER) <
-                            COALESCE((SELECT last_at FROM lot_stock WHERE batch = (SELECT n FROM ids WHERE id = ?1) AND holder = (SELECT n FROM ids WHERE id = ?2)), 0)",
-                    resolve_by_records(3)
-                ))?
-                .execute(params![batch.to_string(), holder.to_string(), self.now])?;
-            let (stock, first_in, first_out) = self.lot_stock(batch, holder)?;
+            self.l.resolve_dormant(batch, holder, self.now)?;
+            let (stock, first_in, first_out) = self.l.lot_stock(batch, holder)?;
             let subject = format!("stock:{batch}:{holder}");
             match checks::stock(&stock) {
                 Some(message) => {

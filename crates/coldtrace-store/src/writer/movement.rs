@@ -2,10 +2,9 @@
 //! trace index.
 
 use coldtrace_domain::{BatchRef, Movement, MovementKind, ownership};
-use rusqlite::OptionalExtension;
 use uuid::Uuid;
 
-use super::Tx;
+use super::{MovementRefs, RecordKind, Tx};
 use crate::Result;
 
 impl Tx<'_> {
@@ -30,13 +29,8 @@ impl Tx<'_> {
         if !ok {
             return Ok(());
         }
-        let fp = crate::fingerprint(&m)?;
-        let found = self.by_key(
-            "SELECT fp FROM movements WHERE id = ?1",
-            &[&m.id.as_bytes().as_slice()],
-            m.id,
-            &fp,
-        )?;
+        let fp = super::fingerprint(&m)?;
+        let found = self.l.movement_fp(m.id)?.map(|f| (m.id, f == fp));
         if self.settle(
             found,
             format!("{at}.id"),
@@ -45,7 +39,7 @@ impl Tx<'_> {
         ) {
             return Ok(());
         }
-        self.check_corrects("movements", &at, m.corrects)?;
+        self.check_corrects(RecordKind::Movement, &at, m.corrects)?;
         let province = self.province_of(m.holder)?.unwrap_or_default();
         let cp_uscc = m
             .counterparty
@@ -56,14 +50,7 @@ impl Tx<'_> {
             Some(u) => match self.counterparties.get(u) {
                 Some(id) => *id,
                 None => {
-                    let id = self
-                        .tx
-                        .prepare_cached(
-                            "SELECT id FROM enterprises WHERE uscc = ?1 ORDER BY seq DESC LIMIT 1",
-                        )?
-                        .query_row([u], |r| r.get::<_, String>(0))
-                        .optional()?
-                        .and_then(|s| Uuid::parse_str(&s).ok());
+                    let id = self.l.latest_with_uscc(u)?;
                     self.counterparties.insert(u.clone(), id);
                     id
                 }
@@ -94,12 +81,9 @@ impl Tx<'_> {
         }
         let holder_key = self.party_key(m.holder)?;
         let cp_key = m.counterparty.as_ref().map(|c| c.party_key());
-        let seq = crate::movements::insert(
-            self.tx,
-            &mut self.ns,
+        let seq = self.l.insert_movement(
             &m,
-            &crate::movements::Refs {
-                seq: None,
+            &MovementRefs {
                 holder: m.holder,
                 holder_province: province,
                 holder_key,
@@ -114,7 +98,7 @@ impl Tx<'_> {
             _ => None,
         };
         self.flows.push(coldtrace_trace::Flow {
-            seq: seq as u64,
+            seq,
             kind: flow_kind(m.kind),
             holder: holder_key,
             batch: batch_id,
@@ -149,7 +133,8 @@ impl Tx<'_> {
     }
 }
 
-pub(crate) fn flow_kind(k: MovementKind) -> coldtrace_trace::FlowKind {
+/// The trace index's kind of flow for a movement kind.
+pub fn flow_kind(k: MovementKind) -> coldtrace_trace::FlowKind {
     use coldtrace_trace::FlowKind as F;
     match k {
         MovementKind::Receive => F::Receive,

@@ -1,0 +1,357 @@
+//! The customs cross-check (海关数据比对) on PostgreSQL: the declarations and imported batches in scope are
+//! loaded, the domain's pure [`coldtrace_domain::customs::cross_check`] says which findings should be open, and
+//! the findings table is brought in line, as the SQLite store does.
+
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use coldtrace_domain::checks::{CUSTOMS_RULES, CheckPolicy, Policy};
+use coldtrace_domain::customs::{self, CertificateOwner, Declaration, ImportedBatch, Limits};
+use coldtrace_domain::{Batch, Product};
+use coldtrace_store::SweepReport;
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+use crate::ledger::{PgLedger, RESOLVE_BY_RECORDS};
+use crate::{Error, Result};
+
+/// The first version of a record in `table` (following `corrects` back; at most 100 steps).
+pub(crate) fn root(l: &PgLedger<'_>, table: &str, mut id: Uuid) -> Result<Uuid> {
+    let sql = match table {
+        "products" => "SELECT corrects FROM products WHERE id = $1",
+        "enterprises" => "SELECT corrects FROM enterprises WHERE id = $1",
+        _ => return Err(Error::Config(format!("no corrections in {table}"))),
+    };
+    for _ in 0..100 {
+        match l.value::<Uuid>(sql, &[&id])? {
+            Some(up) => id = up,
+            None => break,
+        }
+    }
+    Ok(id)
+}
+
+const BATCHES: &str = "SELECT b.id, b.owner, b.body, p.body, e.uscc, e.province, b.recorded_at
+    FROM batches b JOIN products p ON p.id = b.product LEFT JOIN enterprises e ON e.id = b.owner
+    WHERE b.declaration_no IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM batches c WHERE c.corrects = b.id)";
+
+/// Products and enterprises as last corrected, by their first version's id.
+struct Latest {
+    products: HashMap<Uuid, String>,
+    usccs: HashMap<Uuid, String>,
+}
+
+impl Latest {
+    fn load(l: &PgLedger<'_>) -> Result<Self> {
+        let chain = |sql: &str| -> Result<HashMap<Uuid, String>> {
+            let mut root_of: HashMap<Uuid, Uuid> = HashMap::new();
+            let mut latest = HashMap::new();
+            // (id, corrects, value) of every correction, in the order stored.
+            for r in l.rows(sql, &[])? {
+                let (id, corrects, value): (Uuid, Uuid, String) = (r.get(0), r.get(1), r.get(2));
+                let root = root_of.get(&corrects).copied().unwrap_or(corrects);
+                root_of.insert(id, root);
+                latest.insert(root, value);
+            }
+            Ok(latest)
+        };
+        Ok(Self {
+            products: chain(
+                "SELECT id, corrects, body FROM products WHERE corrects IS NOT NULL ORDER BY seq",
+            )?,
+            usccs: chain(
+                "SELECT id, corrects, uscc FROM enterprises WHERE corrects IS NOT NULL ORDER BY seq",
+            )?,
+        })
+    }
+}
+
+fn unreadable(e: serde_json::Error) -> Error {
+    Error::Unreadable(format!("stored record: {e}"))
+}
+
+fn imported(r: &Row, latest: &Latest) -> Result<ImportedBatch> {
+    let (id, owner, body, product, uscc, province, recorded): (
+        Uuid,
+        Uuid,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        i64,
+    ) = (
+        r.get(0),
+        r.get(1),
+        r.get(2),
+        r.get(3),
+        r.get(4),
+        r.get(5),
+        r.get(6),
+    );
+    let b: Batch = serde_json::from_str(&body).map_err(unreadable)?;
+    let product = latest.products.get(&b.product).unwrap_or(&product);
+    let p: Product = serde_json::from_str(product).map_err(unreadable)?;
+    let uscc = latest.usccs.get(&owner).cloned().or(uscc);
+    Ok(ImportedBatch {
+        id,
+        owner,
+        owner_uscc: uscc,
+        owner_province: province,
+        batch_no: b.batch_no,
+        declaration_no: b
+            .declaration_no
+            .map(|d| d.as_str().to_string())
+            .unwrap_or_default(),
+        inspection_cert_no: b.inspection_cert_no,
+        product: p.name,
+        hs_code: p.hs_code,
+        origin_country: p.origin_country.as_str().to_string(),
+        establishment_no: p.establishment_no,
+        quantity: b.quantity,
+        unit: b.unit,
+        net_weight_kg: b.net_weight_kg,
+        container_no: b.container_no.map(|c| c.as_str().to_string()),
+        seal_no: b.seal_no,
+        day: b
+            .import_date
+            .unwrap_or_else(|| coldtrace_domain::time::day_at(recorded)),
+    })
+}
+
+/// What the cross-check reads of the feed beyond the declarations in scope, with what it read kept.
+struct Feed<'l, 'a> {
+    l: &'l PgLedger<'a>,
+    certificates: RefCell<HashMap<String, Vec<CertificateOwner>>>,
+    covered: RefCell<HashMap<String, Option<jiff::civil::Date>>>,
+    enterprises: RefCell<HashMap<String, Option<(Uuid, String)>>>,
+}
+
+impl customs::Feed for Feed<'_, '_> {
+    fn certificate(&self, no: &str) -> Vec<CertificateOwner> {
+        if let Some(v) = self.certificates.borrow().get(no) {
+            return v.clone();
+        }
+        let v: Vec<CertificateOwner> = self
+            .l
+            .rows(
+                "SELECT d.declaration_no, d.consignee_uscc FROM customs_certificates c
+                 JOIN customs_declarations d ON d.declaration_no = c.declaration_no WHERE c.certificate_no = $1",
+                &[&no],
+            )
+            .map(|rows| {
+                rows.iter()
+                    .map(|r| CertificateOwner {
+                        declaration_no: r.get(0),
+                        consignee_uscc: r.get(1),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.certificates
+            .borrow_mut()
+            .insert(no.to_string(), v.clone());
+        v
+    }
+
+    fn covered_until(&self, office: &str) -> Option<jiff::civil::Date> {
+        if let Some(v) = self.covered.borrow().get(office) {
+            return *v;
+        }
+        let v: Option<String> = self
+            .l
+            .value(
+                "SELECT MAX(declared_on) FROM customs_declarations WHERE office = $1",
+                &[&office],
+            )
+            .unwrap_or(None);
+        let v = v.and_then(|d| d.parse().ok());
+        self.covered.borrow_mut().insert(office.to_string(), v);
+        v
+    }
+
+    fn enterprise(&self, uscc: &str) -> Option<(Uuid, String)> {
+        if let Some(v) = self.enterprises.borrow().get(uscc) {
+            return v.clone();
+        }
+        // The current version with this USCC, then its first version's id: keys, movements and findings name an
+        // enterprise by that id, whatever its corrections (a corrected USCC included).
+        let v = self
+            .l
+            .row(
+                "SELECT e.id, e.province FROM enterprises e WHERE e.uscc = $1
+                   AND NOT EXISTS (SELECT 1 FROM enterprises n WHERE n.corrects = e.id)
+                 ORDER BY e.seq DESC LIMIT 1",
+                &[&uscc],
+            )
+            .unwrap_or(None)
+            .and_then(|r| {
+                let (id, province): (Uuid, String) = (r.get(0), r.get(1));
+                Some((root(self.l, "enterprises", id).ok()?, province))
+            });
+        self.enterprises
+            .borrow_mut()
+            .insert(uscc.to_string(), v.clone());
+        v
+    }
+}
+
+/// What a cross-check did, and the refusals for batches of a submission under *reject*.
+#[derive(Default)]
+pub(crate) struct Outcome {
+    pub report: SweepReport,
+    /// `(batch, field, message)` for each finding about a batch in `refusable` whose rule is under reject.
+    pub refusals: Vec<(Uuid, String, String)>,
+}
+
+/// Cross-checks the declarations numbered in `scope` (every declaration and imported batch when `None`) and
+/// brings the customs findings in line: opens each that should be open (a dismissed one is not opened again),
+/// updates the message of one still open, and resolves each open one of the scope that no longer holds. A finding
+/// about a batch in `refusable` under a rule the province rejects is answered as a refusal instead.
+pub(crate) fn cross_check(
+    l: &PgLedger<'_>,
+    now_ms: i64,
+    checks: &CheckPolicy,
+    scope: Option<&BTreeSet<String>>,
+    refusable: &HashSet<Uuid>,
+) -> Result<Outcome> {
+    let mut out = Outcome::default();
+    if CUSTOMS_RULES.iter().all(|r| checks.of(*r) == Policy::Off) {
+        return Ok(out);
+    }
+    let mut declarations: Vec<Declaration> = Vec::new();
+    let mut batches: Vec<ImportedBatch> = Vec::new();
+    let latest = Latest::load(l)?;
+    match scope {
+        None => {
+            for r in l.rows("SELECT body FROM customs_declarations", &[])? {
+                declarations.push(serde_json::from_str(r.get(0)).map_err(unreadable)?);
+            }
+            for r in l.rows(&format!("{BATCHES} ORDER BY b.seq"), &[])? {
+                batches.push(imported(&r, &latest)?);
+            }
+        }
+        Some(numbers) => {
+            for no in numbers {
+                let body: Option<String> = l.value(
+                    "SELECT body FROM customs_declarations WHERE declaration_no = $1",
+                    &[no],
+                )?;
+                if let Some(body) = body {
+                    declarations.push(serde_json::from_str(&body).map_err(unreadable)?);
+                }
+                for r in l.rows(
+                    &format!("{BATCHES} AND b.declaration_no = $1 ORDER BY b.seq"),
+                    &[no],
+                )? {
+                    batches.push(imported(&r, &latest)?);
+                }
+            }
+        }
+    }
+    let feed = Feed {
+        l,
+        certificates: Default::default(),
+        covered: Default::default(),
+        enterprises: Default::default(),
+    };
+    let limits = Limits {
+        tolerance_percent: checks.windows.customs_tolerance_percent,
+        unrecorded_days: checks.windows.customs_days,
+    };
+    let found = customs::cross_check(
+        &declarations,
+        &batches,
+        &feed,
+        limits,
+        coldtrace_domain::time::day_at(now_ms),
+    );
+    let mut expected: HashSet<String> = HashSet::with_capacity(found.len());
+    for f in found {
+        let policy = checks.of(f.rule);
+        if policy == Policy::Off {
+            continue;
+        }
+        if policy == Policy::Reject
+            && let Some(b) = f.batches.iter().copied().find(|b| refusable.contains(b))
+        {
+            out.refusals.push((
+                b,
+                f.field.to_string(),
+                format!("{} {}: {}", f.rule.code(), f.rule.title(), f.message),
+            ));
+            continue;
+        }
+        expected.insert(f.subject.clone());
+        // Declared goods of an unregistered consignee are nobody's ledger yet.
+        let enterprise = f.enterprise.map(|e| e.to_string()).unwrap_or_default();
+        // An open finding about the same thing takes what holds now.
+        let updated = l.exec(
+            "UPDATE findings SET message = $2, rule = $3, enterprise = $4, province = $5, batch = $6
+             WHERE subject = $1 AND status = 'open'
+               AND (message, rule, enterprise, province, batch) IS DISTINCT FROM ($2, $3, $4, $5, $6)",
+            &[
+                &f.subject,
+                &f.message,
+                &f.rule.as_str(),
+                &enterprise,
+                &f.province,
+                &f.batch,
+            ],
+        )?;
+        let open = updated > 0
+            || l.row(
+                "SELECT 1 FROM findings WHERE subject = $1 AND status IN ('open', 'dismissed')",
+                &[&f.subject],
+            )?
+            .is_some();
+        if !open {
+            l.exec(
+                "INSERT INTO findings (id, rule, subject, status, enterprise, province, batch, movement, message,
+                    opened_at, declaration)
+                 VALUES ($1, $2, $3, 'open', $4, $5, $6, NULL, $7, $8, $9)",
+                &[
+                    &Uuid::now_v7(),
+                    &f.rule.as_str(),
+                    &f.subject,
+                    &enterprise,
+                    &f.province,
+                    &f.batch,
+                    &f.message,
+                    &now_ms,
+                    &f.declaration,
+                ],
+            )?;
+            out.report.opened += 1;
+        }
+    }
+    // Open findings of the scope that no longer hold are put right.
+    let rules: Vec<&str> = CUSTOMS_RULES
+        .iter()
+        .filter(|r| checks.of(**r) != Policy::Off)
+        .map(|r| r.as_str())
+        .collect();
+    let open = match scope {
+        None => l.rows(
+            "SELECT id, subject, rule FROM findings WHERE status = 'open' AND declaration IS NOT NULL",
+            &[],
+        )?,
+        Some(numbers) => {
+            let numbers: Vec<&String> = numbers.iter().collect();
+            l.rows(
+                "SELECT id, subject, rule FROM findings WHERE declaration = ANY($1) AND status = 'open'",
+                &[&numbers],
+            )?
+        }
+    };
+    for r in open {
+        let (id, subject, rule): (Uuid, String, String) = (r.get(0), r.get(1), r.get(2));
+        if rules.contains(&rule.as_str()) && !expected.contains(&subject) {
+            out.report.resolved += l.exec(
+                &format!("{RESOLVE_BY_RECORDS} WHERE id = $2 AND status = 'open'"),
+                &[&now_ms, &id],
+            )?;
+        }
+    }
+    Ok(out)
+}

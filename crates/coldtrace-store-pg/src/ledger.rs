@@ -1,0 +1,1050 @@
+//! The submission transaction on PostgreSQL: the writer of `coldtrace_store::writer` answered from this store's
+//! tables. A submission runs on a blocking thread, with the transaction's statements sent through the async client
+//! (`Handle::block_on`); it first takes the submission lock, so movement sequence numbers are given in commit
+//! order and a node following the movement log never passes a row that is yet to commit.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use coldtrace_domain::checks::{CheckPolicy, LotStock, Violation};
+use coldtrace_domain::docking::{Message, NativeCode};
+use coldtrace_domain::{
+    Batch, BatchRef, Counterparty, Document, Enterprise, Handler, Movement, Product, TraceCode,
+};
+use coldtrace_store::report::{Fresh, ReportSource};
+use coldtrace_store::writer::{
+    self, CustomsRefusal, KeptStock, Ledger, MovementRefs, RecordKind, StockColumn,
+};
+use coldtrace_store::{DockingConfig, SubmitOutcome, SubmitRequest};
+use tokio::runtime::Handle;
+use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
+use uuid::Uuid;
+
+use crate::{Error, Result, now_ms};
+
+type StoreResult<T> = coldtrace_store::Result<T>;
+
+/// Taken first by every transaction that writes records or the outbox.
+pub(crate) const SUBMIT_LOCK: &str =
+    "SELECT pg_advisory_xact_lock(hashtext('coldtrace:submit:' || current_schema())::bigint)";
+
+/// A movement that no later record corrects (SQL, over `movements m`).
+pub(crate) const CURRENT: &str = "NOT EXISTS (SELECT 1 FROM movements c WHERE c.corrects = m.seq)";
+
+/// The start of every `UPDATE` by which the platform resolves findings that later records settled, with the
+/// time as parameter `$1` (append the `WHERE`).
+pub(crate) const RESOLVE_BY_RECORDS: &str =
+    "UPDATE findings SET status = 'resolved', closed_at = $1,
+    closed_by = 'platform', reason = 'put right by later records'";
+
+/// Runs one submission through the writer in its own transaction, committed when the writer accepts it.
+pub(crate) fn submit_blocking(
+    mut client: deadpool_postgres::Object,
+    req: SubmitRequest,
+    docking: Option<DockingConfig>,
+) -> StoreResult<SubmitOutcome> {
+    let rt = Handle::current();
+    let tx = rt.block_on(client.transaction()).map_err(Error::from)?;
+    rt.block_on(tx.execute(SUBMIT_LOCK, &[]))
+        .map_err(Error::from)?;
+    let out = {
+        let mut l = PgLedger::open(&tx, rt.clone(), docking.as_ref())?;
+        // On an error the transaction is dropped, which rolls it back: nothing of a refused submission is kept.
+        writer::submit(&mut l, &req, now_ms())?
+    };
+    if !out.replayed {
+        rt.block_on(tx.commit()).map_err(Error::from)?;
+    }
+    Ok(out)
+}
+
+/// The ledger of one open PostgreSQL transaction.
+pub(crate) struct PgLedger<'a> {
+    tx: &'a deadpool_postgres::Transaction<'a>,
+    rt: Handle,
+    /// The sequence number of the next movement (the submission lock is held).
+    next_seq: i64,
+    /// Numbers (`ids.n`) of ids, counterparties and people looked up in this transaction (dropped with it).
+    ids: HashMap<Uuid, i64>,
+    counterparties: HashMap<(String, String), i64>,
+    people: HashMap<[String; 5], i64>,
+    docking: Option<&'a DockingConfig>,
+}
+
+type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
+
+impl<'a> PgLedger<'a> {
+    /// The ledger of an open transaction that holds the submission lock.
+    pub(crate) fn open(
+        tx: &'a deadpool_postgres::Transaction<'a>,
+        rt: Handle,
+        docking: Option<&'a DockingConfig>,
+    ) -> Result<Self> {
+        let next_seq: i64 = rt
+            .block_on(tx.query_one("SELECT COALESCE(MAX(seq), 0) + 1 FROM movements", &[]))?
+            .get(0);
+        Ok(PgLedger {
+            tx,
+            rt,
+            next_seq,
+            ids: HashMap::new(),
+            counterparties: HashMap::new(),
+            people: HashMap::new(),
+            docking,
+        })
+    }
+}
+
+impl PgLedger<'_> {
+    pub(crate) fn rows(&self, sql: &str, p: Params<'_>) -> Result<Vec<Row>> {
+        self.rt.block_on(async {
+            let st = self.tx.prepare_cached(sql).await?;
+            Ok(self.tx.query(&st, p).await?)
+        })
+    }
+
+    pub(crate) fn row(&self, sql: &str, p: Params<'_>) -> Result<Option<Row>> {
+        self.rt.block_on(async {
+            let st = self.tx.prepare_cached(sql).await?;
+            Ok(self.tx.query_opt(&st, p).await?)
+        })
+    }
+
+    pub(crate) fn exec(&self, sql: &str, p: Params<'_>) -> Result<u64> {
+        self.rt.block_on(async {
+            let st = self.tx.prepare_cached(sql).await?;
+            Ok(self.tx.execute(&st, p).await?)
+        })
+    }
+
+    /// The first column of the first row, when there is a row and the value is not null.
+    pub(crate) fn value<T: for<'r> tokio_postgres::types::FromSql<'r>>(
+        &self,
+        sql: &str,
+        p: Params<'_>,
+    ) -> Result<Option<T>> {
+        Ok(match self.row(sql, p)? {
+            Some(r) => r.get::<_, Option<T>>(0),
+            None => None,
+        })
+    }
+
+    fn exists(&self, sql: &str, p: Params<'_>) -> Result<bool> {
+        Ok(self.row(sql, p)?.is_some())
+    }
+
+    /// The number of an id, stored the first time it is referred to.
+    fn n(&mut self, id: Uuid) -> Result<i64> {
+        if let Some(n) = self.ids.get(&id) {
+            return Ok(*n);
+        }
+        let n: i64 = match self.value("SELECT n FROM ids WHERE id = $1", &[&id])? {
+            Some(n) => n,
+            None => self
+                .row("INSERT INTO ids (id) VALUES ($1) RETURNING n", &[&id])?
+                .ok_or_else(|| Error::Unreadable("ids: no number returned".into()))?
+                .get(0),
+        };
+        self.ids.insert(id, n);
+        Ok(n)
+    }
+
+    /// A counterparty as named (USCC or none, name), stored once with its party key.
+    fn counterparty_n(&mut self, cp: &Counterparty) -> Result<i64> {
+        let uscc = cp.uscc.as_ref().map(|u| u.as_str()).unwrap_or("");
+        let key = (uscc.to_string(), cp.name.clone());
+        if let Some(n) = self.counterparties.get(&key) {
+            return Ok(*n);
+        }
+        let party = self.n(cp.party_key())?;
+        let n: i64 = match self.value(
+            "SELECT n FROM counterparties WHERE uscc = $1 AND name = $2",
+            &[&uscc, &cp.name],
+        )? {
+            Some(n) => n,
+            None => self
+                .row(
+                    "INSERT INTO counterparties (uscc, name, party) VALUES ($1, $2, $3) RETURNING n",
+                    &[&uscc, &cp.name, &party],
+                )?
+                .ok_or_else(|| Error::Unreadable("counterparties: no number returned".into()))?
+                .get(0),
+        };
+        self.counterparties.insert(key, n);
+        Ok(n)
+    }
+
+    /// A handler as written, stored once with their person key.
+    fn person_n(&mut self, key: &str, h: &Handler) -> Result<i64> {
+        let part = |v: &Option<String>| v.clone().unwrap_or_default();
+        let whole = [
+            key.to_string(),
+            h.name.clone(),
+            part(&h.id_no),
+            part(&h.phone),
+            part(&h.role),
+        ];
+        if let Some(n) = self.people.get(&whole) {
+            return Ok(*n);
+        }
+        let [k, name, id_no, phone, role] = &whole;
+        let n: i64 = match self.value(
+            "SELECT n FROM people WHERE person_key = $1 AND name = $2 AND id_no = $3 AND phone = $4
+               AND role = $5",
+            &[k, name, id_no, phone, role],
+        )? {
+            Some(n) => n,
+            None => self
+                .row(
+                    "INSERT INTO people (person_key, name, id_no, phone, role) VALUES ($1, $2, $3, $4, $5)
+                     RETURNING n",
+                    &[k, name, id_no, phone, role],
+                )?
+                .ok_or_else(|| Error::Unreadable("people: no number returned".into()))?
+                .get(0),
+        };
+        self.people.insert(whole, n);
+        Ok(n)
+    }
+
+    /// A record's id and fingerprint found by a natural-key query selecting `id, fp`.
+    fn id_fp(&self, sql: &str, p: Params<'_>) -> Result<Option<(Uuid, String)>> {
+        Ok(self.row(sql, p)?.map(|r| (r.get(0), r.get(1))))
+    }
+
+    /// A lot's stock counted from its current records, with its first arrival and first departure.
+    fn stock_from_records(&self, batch: i64, holder: i64) -> Result<KeptStock> {
+        let mut s = LotStock::default();
+        let r = self
+            .row(
+                &format!(
+                    "SELECT
+                        COALESCE(SUM(CASE WHEN kind = 'receive' THEN quantity_milli END), 0)::BIGINT,
+                        COALESCE(SUM(CASE WHEN kind = 'ship' THEN quantity_milli END), 0)::BIGINT,
+                        COALESCE(SUM(CASE WHEN kind = 'sell' THEN quantity_milli END), 0)::BIGINT,
+                        COALESCE(SUM(CASE WHEN kind = 'destroy' THEN quantity_milli END), 0)::BIGINT,
+                        COALESCE(SUM(CASE WHEN kind = 'return' THEN quantity_milli END), 0)::BIGINT,
+                        MIN(CASE WHEN kind = 'receive' THEN at_ms END),
+                        MIN(CASE WHEN kind IN ('ship', 'sell', 'return', 'destroy') THEN at_ms END)
+                     FROM movements m WHERE batch = $1 AND holder = $2 AND {CURRENT}"
+                ),
+                &[&batch, &holder],
+            )?
+            .ok_or_else(|| Error::Unreadable("lot stock: no row".into()))?;
+        (s.received, s.shipped, s.sold, s.destroyed, s.returned) =
+            (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
+        let (first_receipt, first_sent): (Option<i64>, Option<i64>) = (r.get(5), r.get(6));
+        let r = self
+            .row(
+                &format!(
+                    "SELECT
+                        COALESCE(SUM(CASE WHEN l.role = 'out' THEN l.quantity_milli END), 0)::BIGINT,
+                        COALESCE(SUM(CASE WHEN l.role = 'in' THEN l.quantity_milli END), 0)::BIGINT,
+                        MIN(CASE WHEN l.role = 'out' THEN m.at_ms END),
+                        MIN(CASE WHEN l.role = 'in' THEN m.at_ms END)
+                     FROM movement_lines l JOIN movements m ON m.seq = l.movement_seq
+                     WHERE l.batch = $1 AND m.holder = $2 AND {CURRENT}"
+                ),
+                &[&batch, &holder],
+            )?
+            .ok_or_else(|| Error::Unreadable("lot stock: no row".into()))?;
+        (s.produced, s.consumed) = (r.get(0), r.get(1));
+        let (first_made, first_used): (Option<i64>, Option<i64>) = (r.get(2), r.get(3));
+        s.reported_inbound = self
+            .value(
+                &format!(
+                    "SELECT COALESCE(SUM(quantity_milli), 0)::BIGINT FROM movements m
+                     WHERE batch = $1 AND counterparty_id = $2 AND kind IN ('ship', 'sell', 'return')
+                       AND {CURRENT}"
+                ),
+                &[&batch, &holder],
+            )?
+            .unwrap_or(0);
+        let min = |a: Option<i64>, b: Option<i64>| match (a, b) {
+            (Some(x), Some(y)) => Some(x.min(y)),
+            (x, y) => x.or(y),
+        };
+        Ok((
+            s,
+            min(first_receipt, first_made),
+            min(first_sent, first_used),
+        ))
+    }
+
+    fn push(&self, now: i64, body: Message) -> Result<()> {
+        self.rt.block_on(crate::outbox::push(&**self.tx, now, body))
+    }
+}
+
+/// The id as it is stored for the lean layout's number `n`.
+const ID_OF: &str = "(SELECT id FROM ids WHERE n = ";
+
+impl Ledger for PgLedger<'_> {
+    fn prior_submission(
+        &mut self,
+        subject: &str,
+        key: &str,
+    ) -> StoreResult<Option<(String, String)>> {
+        Ok(self
+            .row(
+                "SELECT request_hash, response FROM submissions WHERE subject = $1 AND idem_key = $2",
+                &[&subject, &key],
+            )?
+            .map(|r| (r.get(0), r.get(1))))
+    }
+
+    fn record_submission(
+        &mut self,
+        subject: &str,
+        key: &str,
+        request_hash: &str,
+        response: &str,
+        now: i64,
+    ) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO submissions (subject, idem_key, request_hash, response, recorded_at)
+             VALUES ($1, $2, $3, $4, $5)",
+            &[&subject, &key, &request_hash, &response, &now],
+        )?;
+        Ok(())
+    }
+
+    fn stored_fp(&mut self, kind: RecordKind, id: Uuid) -> StoreResult<Option<String>> {
+        let sql = match kind {
+            RecordKind::Enterprise => "SELECT fp FROM enterprises WHERE id = $1",
+            RecordKind::Product => "SELECT fp FROM products WHERE id = $1",
+            RecordKind::Batch => "SELECT fp FROM batches WHERE id = $1",
+            RecordKind::Document => "SELECT fp FROM documents WHERE id = $1",
+            RecordKind::Movement => {
+                return Err(coldtrace_store::StoreError::Task(
+                    "a movement's fingerprint is movement_fp".into(),
+                ));
+            }
+        };
+        Ok(self.value(sql, &[&id])?)
+    }
+
+    fn movement_fp(&mut self, id: Uuid) -> StoreResult<Option<i64>> {
+        Ok(self.value("SELECT fp FROM movements WHERE id = $1", &[&id])?)
+    }
+
+    fn stake(&mut self, kind: RecordKind, id: Uuid) -> StoreResult<Option<(Uuid, Option<String>)>> {
+        let sql = match kind {
+            RecordKind::Enterprise => "SELECT id, province FROM enterprises WHERE id = $1",
+            RecordKind::Product => "SELECT owner, owner_province FROM products WHERE id = $1",
+            RecordKind::Batch => "SELECT owner, NULL::TEXT FROM batches WHERE id = $1",
+            RecordKind::Document => "SELECT owner, NULL::TEXT FROM documents WHERE id = $1",
+            RecordKind::Movement => {
+                "SELECT (SELECT id FROM ids WHERE n = holder), holder_province FROM movements
+                 WHERE id = $1"
+            }
+        };
+        Ok(self.row(sql, &[&id])?.map(|r| (r.get(0), r.get(1))))
+    }
+
+    fn enterprise_province(&mut self, id: Uuid) -> StoreResult<Option<String>> {
+        Ok(self.value("SELECT province FROM enterprises WHERE id = $1", &[&id])?)
+    }
+
+    fn enterprise_uscc(&mut self, id: Uuid) -> StoreResult<Option<String>> {
+        Ok(self.value("SELECT uscc FROM enterprises WHERE id = $1", &[&id])?)
+    }
+
+    fn first_with_uscc(&mut self, uscc: &str) -> StoreResult<Option<(Uuid, String)>> {
+        Ok(self.id_fp(
+            "SELECT id, fp FROM enterprises WHERE uscc = $1 ORDER BY seq LIMIT 1",
+            &[&uscc],
+        )?)
+    }
+
+    fn latest_with_uscc(&mut self, uscc: &str) -> StoreResult<Option<Uuid>> {
+        Ok(self.value(
+            "SELECT id FROM enterprises WHERE uscc = $1 ORDER BY seq DESC LIMIT 1",
+            &[&uscc],
+        )?)
+    }
+
+    fn gln_holder(&mut self, gln: &str, uscc: &str) -> StoreResult<Option<String>> {
+        Ok(self.value(
+            "SELECT e.uscc FROM enterprises e WHERE e.gln = $1 AND e.uscc != $2
+               AND e.seq = (SELECT MAX(n.seq) FROM enterprises n WHERE n.uscc = e.uscc) LIMIT 1",
+            &[&gln, &uscc],
+        )?)
+    }
+
+    fn insert_enterprise(
+        &mut self,
+        e: &Enterprise,
+        fp: &str,
+        body: &str,
+        now: i64,
+    ) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO enterprises (id, uscc, province, region, kind, name, gln, corrects, fp, body,
+                recorded_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            &[
+                &e.id,
+                &e.uscc.as_str(),
+                &e.region.province().as_str(),
+                &e.region.as_str(),
+                &e.kind.as_str(),
+                &e.name,
+                &e.gln,
+                &e.corrects,
+                &fp,
+                &body,
+                &now,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn product_owner(&mut self, id: Uuid) -> StoreResult<Option<Uuid>> {
+        Ok(self.value("SELECT owner FROM products WHERE id = $1", &[&id])?)
+    }
+
+    fn insert_product(
+        &mut self,
+        p: &Product,
+        owner_province: &str,
+        fp: &str,
+        body: &str,
+        now: i64,
+    ) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO products (id, owner, owner_province, origin_country, corrects, fp, body, recorded_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &[
+                &p.id,
+                &p.owner,
+                &owner_province,
+                &p.origin_country.as_str(),
+                &p.corrects,
+                &fp,
+                &body,
+                &now,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn batch_owner(&mut self, id: Uuid) -> StoreResult<Option<Uuid>> {
+        Ok(self.value("SELECT owner FROM batches WHERE id = $1", &[&id])?)
+    }
+
+    fn batch_record(&mut self, id: Uuid) -> StoreResult<Option<Batch>> {
+        let body: Option<String> = self.value("SELECT body FROM batches WHERE id = $1", &[&id])?;
+        Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
+    }
+
+    fn first_numbered(
+        &mut self,
+        owner: Uuid,
+        batch_no: &str,
+    ) -> StoreResult<Option<(Uuid, String)>> {
+        Ok(self.id_fp(
+            "SELECT id, fp FROM batches WHERE owner = $1 AND batch_no = $2 ORDER BY seq LIMIT 1",
+            &[&owner, &batch_no],
+        )?)
+    }
+
+    fn latest_numbered(&mut self, owner: Uuid, batch_no: &str) -> StoreResult<Option<Uuid>> {
+        Ok(self.value(
+            "SELECT id FROM batches WHERE owner = $1 AND batch_no = $2 ORDER BY seq DESC LIMIT 1",
+            &[&owner, &batch_no],
+        )?)
+    }
+
+    fn code_holder(&mut self, key: &str) -> StoreResult<Option<(Uuid, Uuid)>> {
+        Ok(self
+            .row(
+                "SELECT t.batch_id, b.owner FROM trace_codes t JOIN batches b ON b.id = t.batch_id
+                 WHERE t.key = $1",
+                &[&key],
+            )?
+            .map(|r| (r.get(0), r.get(1))))
+    }
+
+    fn put_trace_code(&mut self, code: &TraceCode, batch: Uuid) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO trace_codes (key, batch_id, scheme, value) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (key) DO UPDATE SET batch_id = EXCLUDED.batch_id, scheme = EXCLUDED.scheme,
+                value = EXCLUDED.value",
+            &[&code.key, &batch, &code.scheme.as_str(), &code.value],
+        )?;
+        Ok(())
+    }
+
+    fn insert_batch(&mut self, b: &Batch, fp: &str, body: &str, now: i64) -> StoreResult<u64> {
+        let seq: i64 = self
+            .row(
+                "INSERT INTO batches (id, owner, product, batch_no, declaration_no, inspection_cert_no, corrects,
+                    fp, body, recorded_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING seq",
+                &[
+                    &b.id,
+                    &b.owner,
+                    &b.product,
+                    &b.batch_no,
+                    &b.declaration_no.as_ref().map(|d| d.as_str()),
+                    &b.inspection_cert_no,
+                    &b.corrects,
+                    &fp,
+                    &body,
+                    &now,
+                ],
+            )?
+            .ok_or_else(|| Error::Unreadable("batches: no seq returned".into()))?
+            .get(0);
+        Ok(seq as u64)
+    }
+
+    fn has_access(&mut self, batch: Uuid, enterprise: Uuid) -> StoreResult<bool> {
+        Ok(self.exists(
+            "SELECT 1 FROM batch_access WHERE batch = (SELECT n FROM ids WHERE id = $1)
+               AND enterprise = (SELECT n FROM ids WHERE id = $2)",
+            &[&batch, &enterprise],
+        )?)
+    }
+
+    fn grant(&mut self, batch: Uuid, enterprise: Uuid, province: &str) -> StoreResult<()> {
+        let (b, e) = (self.n(batch)?, self.n(enterprise)?);
+        self.exec(
+            "INSERT INTO batch_access (batch, enterprise, province) VALUES ($1, $2, $3)
+             ON CONFLICT DO NOTHING",
+            &[&b, &e, &province],
+        )?;
+        Ok(())
+    }
+
+    fn shipped_to(&mut self, batch: Uuid, uscc: &str, from: Option<Uuid>) -> StoreResult<bool> {
+        Ok(self.exists(
+            "SELECT 1 FROM movements WHERE batch = (SELECT n FROM ids WHERE id = $1)
+               AND counterparty IN (SELECT n FROM counterparties WHERE uscc = $2)
+               AND kind IN ('ship', 'sell', 'return')
+               AND ($3::UUID IS NULL OR holder = (SELECT n FROM ids WHERE id = $3)) LIMIT 1",
+            &[&batch, &uscc, &from],
+        )?)
+    }
+
+    fn attachment_usable(
+        &mut self,
+        sha256: &str,
+        owner: Uuid,
+        any_owner: bool,
+    ) -> StoreResult<bool> {
+        Ok(self.exists(
+            "SELECT 1 FROM attachments a WHERE a.sha256 = $1 AND ($2 OR EXISTS
+               (SELECT 1 FROM attachment_owners o WHERE o.sha256 = a.sha256 AND o.enterprise_id = $3))",
+            &[&sha256, &any_owner, &owner],
+        )?)
+    }
+
+    fn insert_document(
+        &mut self,
+        d: &Document,
+        batch: Uuid,
+        fp: &str,
+        body: &str,
+        now: i64,
+    ) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO documents (id, batch_id, owner, kind, attachment, issued_on, corrects, fp, body,
+                recorded_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            &[
+                &d.id,
+                &batch,
+                &d.owner,
+                &d.kind.as_str(),
+                &d.attachment_sha256,
+                &d.issued_on.to_string(),
+                &d.corrects,
+                &fp,
+                &body,
+                &now,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn insert_movement(&mut self, m: &Movement, r: &MovementRefs) -> StoreResult<u64> {
+        let holder = self.n(r.holder)?;
+        let holder_key = self.n(r.holder_key)?;
+        let batch = r.batch.map(|b| self.n(b)).transpose()?;
+        let cp_id = r.counterparty_id.map(|e| self.n(e)).transpose()?;
+        let cp = m
+            .counterparty
+            .as_ref()
+            .map(|cp| self.counterparty_n(cp))
+            .transpose()?;
+        let corrects: Option<i64> = match m.corrects {
+            Some(id) => self.value("SELECT seq FROM movements WHERE id = $1", &[&id])?,
+            None => None,
+        };
+        let nanos = m.at.at.as_nanosecond();
+        let ms = m.at.millis();
+        let rest = (nanos - i128::from(ms) * 1_000_000) as i64;
+        let seq = self.next_seq;
+        self.exec(
+            "INSERT INTO movements (seq, id, kind, holder, holder_province, holder_key, batch, quantity_milli,
+                at_ms, at_ns, at_offset, counterparty, counterparty_id, location, note, corrects, fp, recorded_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+            &[
+                &seq,
+                &m.id,
+                &m.kind.as_str(),
+                &holder,
+                &r.holder_province,
+                &holder_key,
+                &batch,
+                &m.quantity.milli(),
+                &ms,
+                &(rest != 0).then_some(rest),
+                &m.at.offset_seconds,
+                &cp,
+                &cp_id,
+                &m.location,
+                &m.note,
+                &corrects,
+                &r.fp,
+                &r.recorded_at,
+            ],
+        )?;
+        self.next_seq += 1;
+        for (pos, h) in m.handlers.iter().enumerate() {
+            let key = coldtrace_domain::party::person_key(
+                h.id_no.as_deref(),
+                h.phone.as_deref(),
+                &h.name,
+                m.holder,
+            );
+            let person = self.person_n(&key, h)?;
+            self.exec(
+                "INSERT INTO movement_handlers (movement_seq, pos, person) VALUES ($1, $2, $3)",
+                &[&seq, &(pos as i32), &person],
+            )?;
+        }
+        for (role, lines) in [("in", &m.inputs), ("out", &m.outputs)] {
+            for l in lines {
+                if let BatchRef::Id(b) = l.batch {
+                    let b = self.n(b)?;
+                    self.exec(
+                        "INSERT INTO movement_lines (movement_seq, role, batch, quantity_milli)
+                         VALUES ($1, $2, $3, $4)",
+                        &[&seq, &role, &b, &l.quantity.milli()],
+                    )?;
+                }
+            }
+        }
+        Ok(seq as u64)
+    }
+
+    fn declarations_of_product(&mut self, product: Uuid) -> StoreResult<Vec<String>> {
+        // Batches name the product's first version.
+        let root = crate::customs::root(self, "products", product)?;
+        Ok(self
+            .rows(
+                "SELECT DISTINCT declaration_no FROM batches WHERE product = $1 AND declaration_no IS NOT NULL",
+                &[&root],
+            )?
+            .iter()
+            .map(|r| r.get(0))
+            .collect())
+    }
+
+    fn batch_declaration(&mut self, batch: Uuid) -> StoreResult<Option<String>> {
+        Ok(self.value(
+            "SELECT declaration_no FROM batches WHERE id = $1",
+            &[&batch],
+        )?)
+    }
+
+    fn cross_check(
+        &mut self,
+        now: i64,
+        checks: &CheckPolicy,
+        scope: &BTreeSet<String>,
+        refusable: &HashSet<Uuid>,
+    ) -> StoreResult<Vec<CustomsRefusal>> {
+        let o = crate::customs::cross_check(self, now, checks, Some(scope), refusable)?;
+        Ok(o.refusals)
+    }
+
+    fn import_marks(
+        &mut self,
+        batch: Uuid,
+    ) -> StoreResult<Option<(Option<String>, Option<String>)>> {
+        Ok(self
+            .row(
+                "SELECT b.declaration_no, p.origin_country
+                 FROM batches b LEFT JOIN products p ON p.id = b.product WHERE b.id = $1",
+                &[&batch],
+            )?
+            .map(|r| (r.get(0), r.get(1))))
+    }
+
+    fn document_kinds(&mut self, batch: Uuid) -> StoreResult<Vec<String>> {
+        Ok(self
+            .rows(
+                "SELECT DISTINCT kind FROM documents WHERE batch_id = $1",
+                &[&batch],
+            )?
+            .iter()
+            .map(|r| r.get(0))
+            .collect())
+    }
+
+    fn has_trace_code(&mut self, batch: Uuid) -> StoreResult<bool> {
+        Ok(self.exists(
+            "SELECT 1 FROM trace_codes WHERE batch_id = $1 LIMIT 1",
+            &[&batch],
+        )?)
+    }
+
+    fn latest_nucleic_acid(&mut self, batch: Uuid) -> StoreResult<Option<String>> {
+        Ok(self.value(
+            "SELECT MAX(d.issued_on) FROM documents d
+             WHERE d.batch_id = $1 AND d.kind = 'nucleic_acid'
+                AND NOT EXISTS (SELECT 1 FROM documents c WHERE c.corrects = d.id)",
+            &[&batch],
+        )?)
+    }
+
+    fn flag(
+        &mut self,
+        v: &Violation,
+        enterprise: Uuid,
+        province: Option<&str>,
+        batch: Option<Uuid>,
+        movement: Option<Uuid>,
+        now: i64,
+    ) -> StoreResult<()> {
+        let updated = self.exec(
+            // A new record that breaks the rule again makes an earlier answer moot.
+            "UPDATE findings SET message = $2, movement = COALESCE($3, movement),
+                answer_note = CASE WHEN $3 IS NOT NULL AND $3 IS DISTINCT FROM movement THEN NULL ELSE answer_note END,
+                answer_record = CASE WHEN $3 IS NOT NULL AND $3 IS DISTINCT FROM movement THEN NULL ELSE answer_record END,
+                answered_by = CASE WHEN $3 IS NOT NULL AND $3 IS DISTINCT FROM movement THEN NULL ELSE answered_by END,
+                answered_at = CASE WHEN $3 IS NOT NULL AND $3 IS DISTINCT FROM movement THEN NULL ELSE answered_at END
+             WHERE subject = $1 AND status = 'open'",
+            &[&v.subject, &v.message, &movement],
+        )?;
+        if updated == 0 {
+            self.exec(
+                "INSERT INTO findings (id, rule, subject, status, enterprise, province, batch, movement,
+                    message, opened_at)
+                 VALUES ($1, $2, $3, 'open', $4, $5, $6, $7, $8, $9)",
+                &[
+                    &Uuid::now_v7(),
+                    &v.rule.as_str(),
+                    &v.subject,
+                    &enterprise.to_string(),
+                    &province,
+                    &batch,
+                    &movement,
+                    &v.message,
+                    &now,
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn resolve(&mut self, subject: &str, now: i64) -> StoreResult<()> {
+        self.exec(
+            &format!("{RESOLVE_BY_RECORDS} WHERE subject = $2 AND status = 'open'"),
+            &[&now, &subject],
+        )?;
+        Ok(())
+    }
+
+    fn resolve_in_transit(
+        &mut self,
+        batch: Uuid,
+        sender: Uuid,
+        receiver: Uuid,
+        now: i64,
+    ) -> StoreResult<()> {
+        self.exec(
+            &format!(
+                "{RESOLVE_BY_RECORDS}
+                 WHERE rule = 'in_transit' AND status = 'open' AND batch = $2 AND movement IN (
+                    SELECT id FROM movements WHERE batch = (SELECT n FROM ids WHERE id = $2)
+                      AND holder = (SELECT n FROM ids WHERE id = $3)
+                      AND counterparty_id = (SELECT n FROM ids WHERE id = $4))"
+            ),
+            &[&now, &batch, &sender, &receiver],
+        )?;
+        Ok(())
+    }
+
+    fn resolve_unregistered(&mut self, uscc: &str, now: i64) -> StoreResult<()> {
+        self.exec(
+            &format!(
+                "{RESOLVE_BY_RECORDS}
+                 WHERE status = 'open' AND rule = 'unregistered_counterparty' AND subject LIKE $2"
+            ),
+            &[&now, &format!("party:{uscc}:%")],
+        )?;
+        Ok(())
+    }
+
+    fn resolve_dormant(&mut self, batch: Uuid, holder: Uuid, now: i64) -> StoreResult<()> {
+        // A lot that moved since its dormant finding was opened is no longer dormant. The finding's subject ends
+        // with the last movement it was opened for.
+        self.exec(
+            &format!(
+                "{RESOLVE_BY_RECORDS}
+                 WHERE rule = 'dormant_stock' AND status = 'open' AND batch = $2 AND enterprise = $3
+                    AND CAST(substr(subject, length('dormant:') + 36 + 1 + 36 + 2) AS BIGINT) <
+                        COALESCE((SELECT last_at FROM lot_stock WHERE batch = (SELECT n FROM ids WHERE id = $2)
+                                    AND holder = (SELECT n FROM ids WHERE id = $4)), 0)"
+            ),
+            &[&now, &batch, &holder.to_string(), &holder],
+        )?;
+        Ok(())
+    }
+
+    fn open_subjects(&mut self, rule: &str, batch: Uuid) -> StoreResult<Vec<String>> {
+        Ok(self
+            .rows(
+                "SELECT subject FROM findings WHERE rule = $1 AND status = 'open' AND batch = $2",
+                &[&rule, &batch],
+            )?
+            .iter()
+            .map(|r| r.get(0))
+            .collect())
+    }
+
+    fn stale_nucleic_acid_findings(&mut self, batch: Uuid) -> StoreResult<Vec<(String, i64)>> {
+        Ok(self
+            .rows(
+                "SELECT f.subject, GREATEST(m.at_ms, COALESCE((SELECT MAX(x.at_ms) FROM movements x
+                    WHERE x.batch = (SELECT n FROM ids WHERE id = f.batch)
+                    AND x.holder = (SELECT n FROM ids WHERE id = f.enterprise::UUID)
+                    AND x.kind IN ('ship', 'sell')), 0))
+                 FROM findings f JOIN movements m ON m.id = f.movement
+                 WHERE f.rule = 'stale_nucleic_acid' AND f.status = 'open' AND f.batch = $1",
+                &[&batch],
+            )?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect())
+    }
+
+    fn first_shipment(
+        &mut self,
+        batch: Uuid,
+        sender: Uuid,
+        receiver: Uuid,
+    ) -> StoreResult<Option<i64>> {
+        Ok(self.value(
+            &format!(
+                "SELECT MIN(at_ms) FROM movements m WHERE batch = (SELECT n FROM ids WHERE id = $1)
+                 AND holder = (SELECT n FROM ids WHERE id = $2)
+                 AND counterparty_id = (SELECT n FROM ids WHERE id = $3)
+                 AND kind IN ('ship', 'sell', 'return') AND {CURRENT}"
+            ),
+            &[&batch, &sender, &receiver],
+        )?)
+    }
+
+    fn stock_add(
+        &mut self,
+        batch: Uuid,
+        holder: Uuid,
+        col: StockColumn,
+        quantity: i64,
+        at: i64,
+        first_in: Option<i64>,
+        first_out: Option<i64>,
+    ) -> StoreResult<()> {
+        let col = col.as_str();
+        let (b, h) = (self.n(batch)?, self.n(holder)?);
+        self.exec(
+            &format!(
+                "INSERT INTO lot_stock AS s (batch, holder, {col}, first_in, first_out, last_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (batch, holder) DO UPDATE SET {col} = s.{col} + EXCLUDED.{col},
+                    last_at = GREATEST(s.last_at, EXCLUDED.last_at),
+                    first_in = LEAST(s.first_in, EXCLUDED.first_in),
+                    first_out = LEAST(s.first_out, EXCLUDED.first_out)"
+            ),
+            &[&b, &h, &quantity, &first_in, &first_out, &at],
+        )?;
+        Ok(())
+    }
+
+    fn lot_stock(&mut self, batch: Uuid, holder: Uuid) -> StoreResult<KeptStock> {
+        let row = self.row(
+            "SELECT received, produced, reported_inbound, shipped, sold, consumed, destroyed, returned,
+                first_in, first_out
+             FROM lot_stock WHERE batch = (SELECT n FROM ids WHERE id = $1)
+                AND holder = (SELECT n FROM ids WHERE id = $2)",
+            &[&batch, &holder],
+        )?;
+        Ok(row
+            .map(|r| {
+                (
+                    LotStock {
+                        received: r.get(0),
+                        produced: r.get(1),
+                        reported_inbound: r.get(2),
+                        shipped: r.get(3),
+                        sold: r.get(4),
+                        consumed: r.get(5),
+                        destroyed: r.get(6),
+                        returned: r.get(7),
+                    },
+                    r.get(8),
+                    r.get(9),
+                )
+            })
+            .unwrap_or_default())
+    }
+
+    fn recount_lot(&mut self, batch: Uuid, holder: Uuid) -> StoreResult<()> {
+        let (b, h) = (self.n(batch)?, self.n(holder)?);
+        let (s, first_in, first_out) = self.stock_from_records(b, h)?;
+        let last_at: Option<i64> = self.value(
+            &format!(
+                "SELECT MAX(t) FROM (
+                    SELECT MAX(at_ms) AS t FROM movements m WHERE batch = $1 AND holder = $2 AND {CURRENT}
+                    UNION ALL
+                    SELECT MAX(at_ms) FROM movements m WHERE batch = $1 AND counterparty_id = $2
+                        AND kind IN ('ship', 'sell', 'return') AND {CURRENT}
+                    UNION ALL
+                    SELECT MAX(m.at_ms) FROM movement_lines l JOIN movements m ON m.seq = l.movement_seq
+                        WHERE l.batch = $1 AND m.holder = $2 AND {CURRENT}) AS lot"
+            ),
+            &[&b, &h],
+        )?;
+        self.exec(
+            "INSERT INTO lot_stock (batch, holder, received, produced, reported_inbound, shipped, sold, consumed,
+                destroyed, returned, first_in, first_out, last_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+             ON CONFLICT (batch, holder) DO UPDATE SET received = EXCLUDED.received,
+                produced = EXCLUDED.produced, reported_inbound = EXCLUDED.reported_inbound,
+                shipped = EXCLUDED.shipped, sold = EXCLUDED.sold, consumed = EXCLUDED.consumed,
+                destroyed = EXCLUDED.destroyed, returned = EXCLUDED.returned, first_in = EXCLUDED.first_in,
+                first_out = EXCLUDED.first_out, last_at = EXCLUDED.last_at",
+            &[
+                &b,
+                &h,
+                &s.received,
+                &s.produced,
+                &s.reported_inbound,
+                &s.shipped,
+                &s.sold,
+                &s.consumed,
+                &s.destroyed,
+                &s.returned,
+                &first_in,
+                &first_out,
+                &last_at,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn lots_of_movement(&mut self, id: Uuid) -> StoreResult<Vec<(Uuid, Uuid)>> {
+        let row = self.row(
+            &format!(
+                "SELECT seq, {ID_OF}batch), {ID_OF}holder), {ID_OF}counterparty_id) FROM movements WHERE id = $1"
+            ),
+            &[&id],
+        )?;
+        let Some(row) = row else {
+            return Ok(vec![]);
+        };
+        let (seq, batch, holder, cp): (i64, Option<Uuid>, Option<Uuid>, Option<Uuid>) =
+            (row.get(0), row.get(1), row.get(2), row.get(3));
+        let mut out = Vec::new();
+        if let (Some(b), Some(h)) = (batch, holder) {
+            out.push((b, h));
+            if let Some(c) = cp {
+                out.push((b, c));
+            }
+        }
+        let lines: Vec<Uuid> = self
+            .rows(
+                &format!("SELECT {ID_OF}batch) FROM movement_lines WHERE movement_seq = $1"),
+                &[&seq],
+            )?
+            .iter()
+            .filter_map(|r| r.get::<_, Option<Uuid>>(0))
+            .collect();
+        if let Some(h) = holder {
+            out.extend(lines.into_iter().map(|b| (b, h)));
+        }
+        Ok(out)
+    }
+
+    fn report(&mut self, fresh: &Fresh, now: i64) -> StoreResult<()> {
+        let Some(cfg) = self.docking else {
+            return Ok(());
+        };
+        for m in coldtrace_store::report::report(cfg, fresh, &mut Source(self))? {
+            self.push(now, m)?;
+        }
+        Ok(())
+    }
+}
+
+/// The records a docking report reads, as the open transaction sees them.
+struct Source<'l, 'a>(&'l mut PgLedger<'a>);
+
+impl Source<'_, '_> {
+    fn latest<T: serde::de::DeserializeOwned>(&self, sql: &str, id: Uuid) -> Result<Option<T>> {
+        let body: Option<String> = self.0.value(sql, &[&id])?;
+        body.map(|b| serde_json::from_str(&b))
+            .transpose()
+            .map_err(|e| Error::Unreadable(format!("stored record: {e}")))
+    }
+}
+
+impl ReportSource for Source<'_, '_> {
+    type Error = Error;
+    fn enterprise(&mut self, id: Uuid) -> Result<Option<Enterprise>> {
+        self.latest(
+            "SELECT body FROM enterprises WHERE id = $1 ORDER BY seq DESC LIMIT 1",
+            id,
+        )
+    }
+    fn product(&mut self, id: Uuid) -> Result<Option<Product>> {
+        self.latest(
+            "SELECT body FROM products WHERE id = $1 ORDER BY seq DESC LIMIT 1",
+            id,
+        )
+    }
+    fn batch(&mut self, id: Uuid) -> Result<Option<Batch>> {
+        self.latest("SELECT body FROM batches WHERE id = $1", id)
+    }
+    fn codes(&mut self, batch: Uuid) -> Result<Vec<NativeCode>> {
+        Ok(self
+            .0
+            .rows(
+                "SELECT scheme, value FROM trace_codes WHERE batch_id = $1 ORDER BY key",
+                &[&batch],
+            )?
+            .iter()
+            .map(|r| NativeCode {
+                scheme: r.get(0),
+                value: r.get(1),
+            })
+            .collect())
+    }
+    fn add_code(&mut self, batch: Uuid, code: &TraceCode) -> Result<()> {
+        // The number printed under a URL code's QR finds the batch too.
+        for c in std::iter::once(code.clone()).chain(code.aliases()) {
+            self.0.exec(
+                "INSERT INTO trace_codes (key, batch_id, scheme, value) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (key) DO NOTHING",
+                &[&c.key, &batch, &c.scheme.as_str(), &c.value],
+            )?;
+        }
+        Ok(())
+    }
+}
