@@ -1,19 +1,26 @@
 //! The customs cross-check (海关数据比对) on PostgreSQL: the declarations and imported batches in scope are
 //! loaded, the domain's pure [`coldtrace_domain::customs::cross_check`] says which findings should be open, and
-//! the findings table is brought in line, as the SQLite store does.
+//! the findings table is brought in line, as the SQLite store does; and the customs feeds (海关数据) it runs on.
 
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
+use async_trait::async_trait;
 use coldtrace_domain::checks::{CUSTOMS_RULES, CheckPolicy, Policy};
 use coldtrace_domain::customs::{self, CertificateOwner, Declaration, ImportedBatch, Limits};
-use coldtrace_domain::{Batch, Product};
-use coldtrace_store::SweepReport;
+use coldtrace_domain::{Batch, Product, ProvinceCode, ValidationErrors};
+use coldtrace_store::writer::encode;
+use coldtrace_store::{
+    CustomsReceipt, CustomsStore, DeclarationFilter, StoreError, StoredDeclaration, SweepReport,
+};
+use tokio::runtime::Handle;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
-use crate::ledger::{PgLedger, RESOLVE_BY_RECORDS};
-use crate::{Error, Result};
+use crate::ledger::{PgLedger, RESOLVE_BY_RECORDS, SUBMIT_LOCK};
+use crate::{Error, PgStore, Result};
+
+type StoreResult<T> = coldtrace_store::Result<T>;
 
 /// The first version of a record in `table` (following `corrects` back; at most 100 steps).
 pub(crate) fn root(l: &PgLedger<'_>, table: &str, mut id: Uuid) -> Result<Uuid> {
@@ -354,4 +361,220 @@ pub(crate) fn cross_check(
         }
     }
     Ok(out)
+}
+
+/// Adds to a feed's scope the declarations of other batches its news bears on: batches of the same customs
+/// offices naming declarations the feed still lacks (the feed now covers a later day), and batches citing one of
+/// its certificates.
+fn widen(
+    l: &PgLedger<'_>,
+    declarations: &[Declaration],
+    changed: &BTreeSet<String>,
+    scope: &mut BTreeSet<String>,
+) -> Result<()> {
+    let offices: BTreeSet<&str> = changed.iter().filter_map(|n| n.get(..4)).collect();
+    for office in offices {
+        for r in l.rows(
+            "SELECT DISTINCT b.declaration_no FROM batches b
+             WHERE starts_with(b.declaration_no, $1)
+               AND NOT EXISTS (SELECT 1 FROM customs_declarations d WHERE d.declaration_no = b.declaration_no)",
+            &[&office],
+        )? {
+            scope.insert(r.get(0));
+        }
+    }
+    let certs: Vec<&String> = declarations
+        .iter()
+        .filter(|d| changed.contains(d.declaration_no.as_str()))
+        .flat_map(|d| d.certificate_nos.iter())
+        .collect();
+    if !certs.is_empty() {
+        for r in l.rows(
+            "SELECT DISTINCT declaration_no FROM batches
+             WHERE declaration_no IS NOT NULL AND upper(trim(inspection_cert_no)) = ANY($1)",
+            &[&certs],
+        )? {
+            scope.insert(r.get(0));
+        }
+    }
+    Ok(())
+}
+
+fn stored(r: &Row) -> Result<StoredDeclaration> {
+    Ok(StoredDeclaration {
+        record: serde_json::from_str(r.get(0)).map_err(unreadable)?,
+        province: r.get(1),
+        submitted_by: r.get(2),
+        received_at_ms: r.get(3),
+    })
+}
+
+/// Stores one customs feed and cross-checks what it bears on, in one transaction under the submission lock.
+fn put_blocking(
+    mut client: deadpool_postgres::Object,
+    province: ProvinceCode,
+    by: String,
+    declarations: Vec<Declaration>,
+    checks: CheckPolicy,
+    now_ms: i64,
+) -> StoreResult<CustomsReceipt> {
+    let rt = Handle::current();
+    let tx = rt.block_on(client.transaction()).map_err(Error::from)?;
+    rt.block_on(tx.execute(SUBMIT_LOCK, &[]))
+        .map_err(Error::from)?;
+    let l = PgLedger::open(&tx, rt.clone(), None)?;
+    let mut receipt = CustomsReceipt::default();
+    let mut scope = BTreeSet::new();
+    let mut foreign = ValidationErrors::default();
+    for (i, d) in declarations.iter().enumerate() {
+        let no = d.declaration_no.as_str().to_string();
+        let (fp, body) = encode(d)?;
+        let prior: Option<(String, String)> = l
+            .row(
+                "SELECT fp, province FROM customs_declarations WHERE declaration_no = $1",
+                &[&no],
+            )?
+            .map(|r| (r.get(0), r.get(1)));
+        // A declaration belongs to the feed that sent it first: another province's customs cannot replace it
+        // (nor learn whose it is).
+        if prior.as_ref().is_some_and(|(_, p)| p != province.as_str()) {
+            foreign.push(
+                format!("declarations[{i}].declaration_no"),
+                "was sent by another customs feed; it can amend it, this one cannot",
+            );
+            continue;
+        }
+        match prior.map(|(fp, _)| fp) {
+            Some(p) if p == fp => {
+                receipt.unchanged += 1;
+                continue;
+            }
+            Some(_) => receipt.replaced += 1,
+            None => receipt.stored += 1,
+        }
+        l.exec(
+            "INSERT INTO customs_declarations (declaration_no, province, office, consignee_uscc, declared_on, fp,
+                body, submitted_by, received_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             ON CONFLICT (declaration_no) DO UPDATE SET province = EXCLUDED.province, office = EXCLUDED.office,
+                consignee_uscc = EXCLUDED.consignee_uscc, declared_on = EXCLUDED.declared_on, fp = EXCLUDED.fp,
+                body = EXCLUDED.body, submitted_by = EXCLUDED.submitted_by, received_at = EXCLUDED.received_at",
+            &[
+                &no,
+                &province.as_str(),
+                &d.declaration_no.customs_office(),
+                &d.consignee_uscc.as_str(),
+                &d.declared_on.to_string(),
+                &fp,
+                &body,
+                &by,
+                &now_ms,
+            ],
+        )?;
+        l.exec(
+            "DELETE FROM customs_certificates WHERE declaration_no = $1",
+            &[&no],
+        )?;
+        for cert in &d.certificate_nos {
+            l.exec(
+                "INSERT INTO customs_certificates (certificate_no, declaration_no) VALUES ($1, $2)
+                 ON CONFLICT DO NOTHING",
+                &[cert, &no],
+            )?;
+        }
+        scope.insert(no);
+    }
+    if !foreign.is_empty() {
+        // Dropping the transaction stores nothing of the feed.
+        return Err(StoreError::Conflict(foreign));
+    }
+    if !scope.is_empty() {
+        let changed = scope.clone();
+        widen(&l, &declarations, &changed, &mut scope)?;
+        let o = cross_check(&l, now_ms, &checks, Some(&scope), &HashSet::new())?;
+        receipt.opened = o.report.opened;
+        receipt.resolved = o.report.resolved;
+    }
+    drop(l);
+    rt.block_on(tx.commit()).map_err(Error::from)?;
+    Ok(receipt)
+}
+
+#[async_trait]
+impl CustomsStore for PgStore {
+    async fn put_declarations(
+        &self,
+        province: ProvinceCode,
+        by: String,
+        declarations: Vec<Declaration>,
+        checks: CheckPolicy,
+        now_ms: i64,
+    ) -> StoreResult<CustomsReceipt> {
+        let client = self.client().await?;
+        tokio::task::spawn_blocking(move || {
+            put_blocking(client, province, by, declarations, checks, now_ms)
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
+    async fn declarations(
+        &self,
+        filter: DeclarationFilter,
+        after: Option<String>,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredDeclaration>> {
+        let c = self.client().await?;
+        Ok(c.query(
+            "SELECT body, province, submitted_by, received_at FROM customs_declarations
+             WHERE ($1::TEXT IS NULL OR province = $1) AND ($2::TEXT IS NULL OR consignee_uscc = $2)
+               AND declaration_no > $3
+             ORDER BY declaration_no LIMIT $4",
+            &[
+                &filter.province,
+                &filter.consignee,
+                &after.unwrap_or_default(),
+                &i64::from(limit),
+            ],
+        )
+        .await
+        .map_err(Error::from)?
+        .iter()
+        .map(stored)
+        .collect::<Result<_>>()?)
+    }
+
+    async fn declaration(&self, declaration_no: String) -> StoreResult<Option<StoredDeclaration>> {
+        let c = self.client().await?;
+        Ok(c.query_opt(
+            "SELECT body, province, submitted_by, received_at FROM customs_declarations
+             WHERE declaration_no = $1",
+            &[&declaration_no],
+        )
+        .await
+        .map_err(Error::from)?
+        .map(|r| stored(&r))
+        .transpose()?)
+    }
+
+    async fn cross_check_customs(
+        &self,
+        now_ms: i64,
+        checks: CheckPolicy,
+    ) -> StoreResult<SweepReport> {
+        let mut client = self.client().await?;
+        tokio::task::spawn_blocking(move || -> StoreResult<SweepReport> {
+            let rt = Handle::current();
+            let tx = rt.block_on(client.transaction()).map_err(Error::from)?;
+            rt.block_on(tx.execute(SUBMIT_LOCK, &[]))
+                .map_err(Error::from)?;
+            let l = PgLedger::open(&tx, rt.clone(), None)?;
+            let o = cross_check(&l, now_ms, &checks, None, &HashSet::new())?;
+            drop(l);
+            rt.block_on(tx.commit()).map_err(Error::from)?;
+            Ok(o.report)
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+    }
 }

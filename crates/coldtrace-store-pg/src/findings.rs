@@ -25,7 +25,7 @@ const COLUMNS: &str =
 
 /// A lot's goods on hand (SQL over `lot_stock ls`): what it received or made (or, with no receipt of its own,
 /// what senders shipped to it) less what left it.
-const LOT_BALANCE: &str = "(CASE WHEN ls.received + ls.produced > 0 THEN ls.received + ls.produced
+pub(crate) const LOT_BALANCE: &str = "(CASE WHEN ls.received + ls.produced > 0 THEN ls.received + ls.produced
     ELSE ls.reported_inbound END) - ls.shipped - ls.sold - ls.consumed - ls.destroyed - ls.returned";
 
 /// Lots by city and enterprise kind, and those with an open finding. Append a filter on `e` and

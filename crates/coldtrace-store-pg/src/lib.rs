@@ -27,9 +27,11 @@
 //! `synchronous_commit` is left on).
 
 mod audit;
+mod census;
 mod contacts;
 mod credentials;
 mod customs;
+mod epcis;
 mod feed;
 mod findings;
 mod inbox;
@@ -40,6 +42,7 @@ mod outbox;
 mod publications;
 mod records;
 mod schema;
+mod sensor;
 mod staff;
 
 use coldtrace_store::StoreError;

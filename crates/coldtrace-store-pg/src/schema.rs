@@ -475,6 +475,90 @@ CREATE TABLE quality_daily (
 );
 "#,
     ),
+    (
+        6,
+        r#"
+-- The census of cold-chain enterprises (冷链主体底数) per province, as last imported, and coverage by day
+-- (UTC+8), city and kind, as the sweeps recorded it (schema 6).
+CREATE TABLE census (
+    province TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    uscc TEXT,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    region TEXT NOT NULL,
+    body TEXT NOT NULL,
+    imported_at BIGINT NOT NULL,
+    imported_by TEXT NOT NULL,
+    PRIMARY KEY (province, seq)
+);
+CREATE TABLE coverage_daily (
+    province TEXT NOT NULL,
+    day TEXT NOT NULL,
+    city TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    census BIGINT NOT NULL,
+    registered BIGINT NOT NULL,
+    PRIMARY KEY (province, day, city, kind)
+);
+
+-- Temperature readings of each enterprise's cold stores, reefers and sensors, by subject and device.
+CREATE TABLE sensor_readings (
+    enterprise UUID NOT NULL,
+    subject TEXT NOT NULL,
+    device TEXT NOT NULL,
+    at BIGINT NOT NULL,
+    celsius DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (enterprise, subject, device, at)
+);
+
+-- Capture jobs (EPCIS 捕获任务); the document is kept until the job finishes, so a restart runs it again.
+CREATE TABLE epcis_jobs (
+    id UUID PRIMARY KEY,
+    enterprise UUID NOT NULL,
+    behaviour TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    finished_at BIGINT,
+    success BOOLEAN NOT NULL DEFAULT FALSE,
+    captured BIGINT NOT NULL DEFAULT 0,
+    duplicates BIGINT NOT NULL DEFAULT 0,
+    errors TEXT NOT NULL DEFAULT '[]',
+    notes TEXT NOT NULL DEFAULT '[]',
+    document TEXT
+);
+CREATE INDEX epcis_jobs_unfinished ON epcis_jobs (created_at) WHERE finished_at IS NULL;
+-- Events as sent, with what the queries filter on. One enterprise's event is stored once (by hash, by eventID).
+CREATE TABLE epcis_events (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    enterprise UUID NOT NULL,
+    province TEXT NOT NULL,
+    job UUID NOT NULL,
+    hash TEXT NOT NULL,
+    event_id TEXT,
+    kind TEXT NOT NULL,
+    event_time BIGINT NOT NULL,
+    record_time BIGINT NOT NULL,
+    action TEXT,
+    biz_step TEXT,
+    disposition TEXT,
+    read_point TEXT,
+    biz_location TEXT,
+    body TEXT NOT NULL
+);
+CREATE UNIQUE INDEX epcis_events_hash ON epcis_events (enterprise, hash);
+CREATE UNIQUE INDEX epcis_events_id ON epcis_events (enterprise, event_id) WHERE event_id IS NOT NULL;
+CREATE INDEX epcis_events_province ON epcis_events (province, seq);
+CREATE INDEX epcis_events_time ON epcis_events (event_time);
+-- Every identifier an event names, by its canonical key (GS1 codes in any form share one key).
+CREATE TABLE epcis_ids (
+    key TEXT NOT NULL,
+    role TEXT NOT NULL,
+    event BIGINT NOT NULL,
+    PRIMARY KEY (key, role, event)
+);
+CREATE INDEX epcis_ids_event ON epcis_ids (event, role);
+"#,
+    ),
 ];
 
 /// The newest schema this release knows.
