@@ -144,8 +144,13 @@ impl PgStore {
                 &[],
             )
             .await?;
-            tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS \"{s}\""))
-                .await?;
+            let exists = tx
+                .query_opt("SELECT 1 FROM pg_namespace WHERE nspname = $1", &[&s])
+                .await?
+                .is_some();
+            if !exists {
+                tx.batch_execute(&format!("CREATE SCHEMA \"{s}\"")).await?;
+            }
             tx.commit().await?;
             drop(client);
             let _ = task.await;

@@ -573,13 +573,19 @@ pub(crate) async fn migrate(client: &mut deadpool_postgres::Object) -> Result<Uu
         &[],
     )
     .await?;
-    tx.batch_execute(
-        "CREATE TABLE IF NOT EXISTS coldtrace_migrations (
-            version INTEGER PRIMARY KEY,
-            applied_at_ms BIGINT NOT NULL
-        )",
-    )
-    .await?;
+    let fresh = tx
+        .query_one("SELECT to_regclass('coldtrace_migrations') IS NULL", &[])
+        .await?
+        .get::<_, bool>(0);
+    if fresh {
+        tx.batch_execute(
+            "CREATE TABLE coldtrace_migrations (
+                version INTEGER PRIMARY KEY,
+                applied_at_ms BIGINT NOT NULL
+            )",
+        )
+        .await?;
+    }
     let have: i32 = tx
         .query_one(
             "SELECT COALESCE(MAX(version), 0) FROM coldtrace_migrations",

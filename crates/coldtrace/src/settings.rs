@@ -22,6 +22,11 @@ pub struct Server {
     pub listen: String,
     /// Data directory holding the store file and attachments.
     pub data: PathBuf,
+    /// The store: a PostgreSQL URL (`postgresql://user@host:5432/db`) for a province or the nation that outgrows one
+    /// SQLite file, or several nodes sharing one database; the embedded store in `data` when not given.
+    pub store: Option<String>,
+    /// The schema of that database the store lives in (made when missing; default the user's search path).
+    pub store_schema: Option<String>,
     /// `province` or `national`.
     pub role: String,
     /// Province code for a provincial platform.

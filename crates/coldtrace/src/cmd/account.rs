@@ -4,7 +4,6 @@
 use std::io::BufRead;
 
 use coldtrace_domain::{ProvinceCode, Role};
-use coldtrace_store::prelude::*;
 use uuid::Uuid;
 
 use crate::settings::Settings;
@@ -60,7 +59,13 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
             enterprise,
             data,
         } => {
-            let store = super::open_store(&data.unwrap_or(settings.server.data))?;
+            let store = super::open_any(
+                &settings,
+                &data.unwrap_or(settings.server.data.clone()),
+                None,
+                None,
+            )
+            .await?;
             let role = Role::parse(&role).map_err(|e| anyhow::anyhow!("--role: {e}"))?;
             let province = province
                 .as_deref()
@@ -98,7 +103,13 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
             Ok(())
         }
         Sub::List { data } => {
-            let store = super::open_store(&data.unwrap_or(settings.server.data))?;
+            let store = super::open_any(
+                &settings,
+                &data.unwrap_or(settings.server.data.clone()),
+                None,
+                None,
+            )
+            .await?;
             for acc in coldtrace_service::accounts::list(store.as_ref(), None).await? {
                 let tenant = acc
                     .province
@@ -118,7 +129,13 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
             Ok(())
         }
         Sub::Disable { id, data } => {
-            let store = super::open_store(&data.unwrap_or(settings.server.data))?;
+            let store = super::open_any(
+                &settings,
+                &data.unwrap_or(settings.server.data.clone()),
+                None,
+                None,
+            )
+            .await?;
             coldtrace_service::accounts::disable(store.as_ref(), None, id).await?;
             println!("disabled {id}; its sessions have ended");
             Ok(())

@@ -1,9 +1,6 @@
 //! `coldtrace audit verify`: recomputes the audit trail's hash chain and checks every published checkpoint.
 
-use std::sync::Arc;
-
 use coldtrace_service::audit::{CheckpointConfig, verify};
-use coldtrace_store::Store;
 
 use crate::settings::Settings;
 
@@ -26,14 +23,10 @@ pub enum Sub {
 pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
     match a.command {
         Sub::Verify { data } => {
-            let data = data.unwrap_or(settings.server.data);
-            let store = super::open_store(&data)?;
+            let data = data.unwrap_or(settings.server.data.clone());
+            let store = super::open_any(&settings, &data, None, None).await?;
             let t = std::time::Instant::now();
-            let report = verify(
-                (store.clone() as Arc<dyn Store>).as_ref(),
-                Some(&CheckpointConfig::in_dir(&data)),
-            )
-            .await?;
+            let report = verify(store.as_ref(), Some(&CheckpointConfig::in_dir(&data))).await?;
             match report.broken {
                 None => {
                     println!(

@@ -20,8 +20,8 @@ pub struct Args {
 }
 
 pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
-    let data = a.data.unwrap_or(settings.server.data);
-    let store = super::open_store(&data)?;
+    let data = a.data.unwrap_or(settings.server.data.clone());
+    let store = super::open_any(&settings, &data, None, None).await?;
     let secret = match &a.secret_file {
         Some(f) => Some(std::fs::read_to_string(f)?.trim().to_string()),
         None => None,

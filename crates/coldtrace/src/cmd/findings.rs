@@ -3,7 +3,6 @@
 
 use coldtrace_domain::EnterpriseKind;
 use coldtrace_domain::checks::Rule;
-use coldtrace_store::prelude::*;
 use coldtrace_store::{Closing, Finding, FindingFilter, FindingStatus, Scope};
 use uuid::Uuid;
 
@@ -95,7 +94,13 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
             limit,
             data,
         } => {
-            let store = super::open_store(&data.unwrap_or(settings.server.data))?;
+            let store = super::open_any(
+                &settings,
+                &data.unwrap_or(settings.server.data.clone()),
+                None,
+                None,
+            )
+            .await?;
             let filter = FindingFilter {
                 rule: rule
                     .as_deref()
@@ -126,7 +131,13 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
         }
         Sub::Sweep { data } => {
             let checks = settings.check_policy(&[])?;
-            let store = super::open_store(&data.unwrap_or(settings.server.data))?;
+            let store = super::open_any(
+                &settings,
+                &data.unwrap_or(settings.server.data.clone()),
+                None,
+                None,
+            )
+            .await?;
             let movements = store.stats(&Scope::All).await?.movements;
             let t = std::time::Instant::now();
             let r = coldtrace_service::platform::sweep(store.as_ref(), &checks).await?;
@@ -139,7 +150,13 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
             Ok(())
         }
         Sub::Show { id, data } => {
-            let store = super::open_store(&data.unwrap_or(settings.server.data))?;
+            let store = super::open_any(
+                &settings,
+                &data.unwrap_or(settings.server.data.clone()),
+                None,
+                None,
+            )
+            .await?;
             let f = store
                 .finding(id)
                 .await?
@@ -153,7 +170,13 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
             } else {
                 Closing::Dismiss
             };
-            let store = super::open_store(&data.unwrap_or(settings.server.data))?;
+            let store = super::open_any(
+                &settings,
+                &data.unwrap_or(settings.server.data.clone()),
+                None,
+                None,
+            )
+            .await?;
             let reason = reason.trim();
             anyhow::ensure!(
                 !reason.is_empty() && reason.chars().count() <= 500,

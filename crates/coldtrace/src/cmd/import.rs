@@ -24,8 +24,8 @@ pub struct Args {
 }
 
 pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
-    let data = a.data.unwrap_or(settings.server.data);
-    let store = super::open_store(&data)?;
+    let data = a.data.unwrap_or(settings.server.data.clone());
+    let store = super::open_any(&settings, &data, None, None).await?;
     let bytes = std::fs::read(&a.file).with_context(|| format!("reading {}", a.file.display()))?;
     let format = match a.format.as_deref() {
         Some("csv") => Format::Csv,

@@ -5,7 +5,6 @@ use coldtrace_domain::incident::IncidentKind;
 use coldtrace_domain::{EventTime, Principal, ProvinceCode, Role, TraceCode};
 use coldtrace_service::TraceFrom;
 use coldtrace_service::incidents::{self, IncidentView, OpenIncident};
-use coldtrace_store::prelude::*;
 use uuid::Uuid;
 
 use crate::settings::Settings;
@@ -49,8 +48,8 @@ pub enum What {
 }
 
 pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
-    let data = a.data.unwrap_or(settings.server.data);
-    let store = super::open_store(&data)?;
+    let data = a.data.unwrap_or(settings.server.data.clone());
+    let store = super::open_any(&settings, &data, None, None).await?;
     let province =
         ProvinceCode::parse(&a.province).map_err(|e| anyhow::anyhow!("--province: {e}"))?;
     let who = Principal {

@@ -66,7 +66,13 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
     };
     match a.command {
         Some(Sub::List { data }) => {
-            let store = super::open_store(&data.unwrap_or(settings.server.data))?;
+            let store = super::open_any(
+                &settings,
+                &data.unwrap_or(settings.server.data.clone()),
+                None,
+                None,
+            )
+            .await?;
             let list = coldtrace_service::credentials::list(store.as_ref(), &operator).await?;
             for c in list {
                 let state = if c.revoked {
@@ -96,13 +102,25 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Sub::Revoke { id, data }) => {
-            let store = super::open_store(&data.unwrap_or(settings.server.data))?;
+            let store = super::open_any(
+                &settings,
+                &data.unwrap_or(settings.server.data.clone()),
+                None,
+                None,
+            )
+            .await?;
             coldtrace_service::credentials::revoke(store.as_ref(), &operator, id).await?;
             println!("revoked {id}");
             Ok(())
         }
         Some(Sub::Rotate { id, data }) => {
-            let store = super::open_store(&data.unwrap_or(settings.server.data))?;
+            let store = super::open_any(
+                &settings,
+                &data.unwrap_or(settings.server.data.clone()),
+                None,
+                None,
+            )
+            .await?;
             let k =
                 coldtrace_service::credentials::rotate(store.as_ref(), &operator, id, now).await?;
             eprintln!("credential {} replaces {id} (revoked)", k.credential_id);
@@ -114,8 +132,8 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
 }
 
 async fn issue(settings: Settings, a: Issue, now: i64) -> anyhow::Result<()> {
-    let data = a.data.unwrap_or(settings.server.data);
-    let store = super::open_store(&data)?;
+    let data = a.data.unwrap_or(settings.server.data.clone());
+    let store = super::open_any(&settings, &data, None, None).await?;
     let role = a
         .role
         .as_deref()

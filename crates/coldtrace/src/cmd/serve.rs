@@ -1,4 +1,4 @@
-//! `coldtrace serve`: the HTTP API of a provincial (or national) platform on an embedded store.
+//! `coldtrace serve`: the HTTP API of a provincial (or national) platform on the embedded store or PostgreSQL.
 
 use anyhow::Context;
 use coldtrace_api::AppState;
@@ -13,9 +13,17 @@ use crate::settings::Settings;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Data directory (overrides `server.data`).
+    /// Data directory (overrides `server.data`): the embedded store, and this node's audit key, checkpoints and
+    /// snapshots.
     #[arg(long)]
     pub data: Option<std::path::PathBuf>,
+    /// The records in PostgreSQL instead of the embedded store: `postgresql://user@host:5432/db` (overrides
+    /// `server.store`).
+    #[arg(long)]
+    pub store: Option<String>,
+    /// The schema of that database the store lives in (overrides `server.store_schema`).
+    #[arg(long)]
+    pub store_schema: Option<String>,
     /// Address to listen on (overrides `server.listen`).
     #[arg(long)]
     pub listen: Option<String>,
@@ -64,13 +72,19 @@ pub struct Args {
 
 pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
     let checks = settings.check_policy(&a.checks)?;
-    let data = a.data.unwrap_or(settings.server.data);
-    let listen = a.listen.unwrap_or(settings.server.listen);
+    let data = a.data.unwrap_or(settings.server.data.clone());
+    let listen = a.listen.unwrap_or(settings.server.listen.clone());
     let tier = tier(
-        &a.role.unwrap_or(settings.server.role),
-        a.province.or(settings.server.province).as_deref(),
+        &a.role.unwrap_or(settings.server.role.clone()),
+        a.province.or(settings.server.province.clone()).as_deref(),
     )?;
-    let store = super::open_store(&data)?;
+    let store = super::open_any(
+        &settings,
+        &data,
+        a.store.as_deref(),
+        a.store_schema.as_deref(),
+    )
+    .await?;
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .with_context(|| format!("binding {listen}"))?;
@@ -143,15 +157,18 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
         config.adapters =
             load_adapters(a.adapters.or(settings.server.adapters.clone()).as_deref())?;
     }
-    let platform = Platform::start(store, config).await.map_err(|e| match e {
-        coldtrace_service::platform::StartError::Docking(_) => {
-            anyhow::anyhow!("--national-ca: not a PEM certificate")
-        }
-        e => anyhow::anyhow!("{e}"),
-    })?;
+    let where_ = store.describe(&data);
+    let platform = Platform::start(store.shared(), config)
+        .await
+        .map_err(|e| match e {
+            coldtrace_service::platform::StartError::Docking(_) => {
+                anyhow::anyhow!("--national-ca: not a PEM certificate")
+            }
+            e => anyhow::anyhow!("{e}"),
+        })?;
     // The line tests and scripts wait for: from here on requests are answered.
     println!("coldtrace listening on http://{addr}");
-    tracing::info!(%addr, data = %data.display(), tier = ?platform.tier, "serving");
+    tracing::info!(%addr, data = %data.display(), store = %where_, tier = ?platform.tier, "serving");
     let platform = Arc::new(platform);
     let public_url = a.public_url.clone().or(settings.server.public_url.clone());
     if let Some(u) = &public_url {

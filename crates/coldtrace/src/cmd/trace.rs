@@ -1,6 +1,5 @@
 //! `coldtrace trace`: trace a batch from the command line, on a data directory.
 
-use coldtrace_store::prelude::*;
 use std::io::Write;
 
 use anyhow::Context;
@@ -38,8 +37,8 @@ pub struct Args {
 }
 
 pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
-    let data = a.data.unwrap_or(settings.server.data);
-    let store = super::open_store(&data)?;
+    let data = a.data.unwrap_or(settings.server.data.clone());
+    let store = super::open_any(&settings, &data, None, None).await?;
     let code = TraceCode::parse(&a.code, None).map_err(|e| anyhow::anyhow!("code: {e}"))?;
     let batch = store
         .batch_by_code(&code.key)
