@@ -115,8 +115,8 @@ async fn sweep_transit(c: &impl GenericClient, now: i64, window_ms: i64) -> Resu
                     (SELECT id FROM ids WHERE n = ls.batch), m.id,
                     'shipped ' || (m.quantity_milli / 1000.0)::FLOAT8 || ' to ' ||
                         COALESCE((SELECT cp.name FROM counterparties cp WHERE cp.n = m.counterparty), '') ||
-                        ': no receipt recorded within ' || ($2 / 3600000) || ' h',
-                    $1
+                        ': no receipt recorded within ' || ($2::BIGINT / 3600000) || ' h',
+                    $1::BIGINT
                  FROM lot_stock ls
                  JOIN movements m ON m.batch = ls.batch AND m.counterparty_id = ls.holder
                  WHERE ls.received = 0 AND ls.reported_inbound > 0
@@ -161,9 +161,9 @@ async fn sweep_dormant(c: &impl GenericClient, now: i64, dormant_ms: i64) -> Res
                  SELECT gen_random_uuid(), 'dormant_stock', {subject}, 'open', {holder}::TEXT,
                     (SELECT e.province FROM enterprises e WHERE e.id = {holder}), {batch}, NULL,
                     'holds ' || (({LOT_BALANCE}) / 1000.0)::FLOAT8 || ' of the lot, unmoved since ' ||
-                        to_char(to_timestamp(ls.last_at / 1000.0) AT TIME ZONE '+08', 'YYYY-MM-DD') || ' (' ||
-                        (($1 - ls.last_at) / 86400000) || ' days; at most ' || ($2 / 86400000) || ')',
-                    $1
+                        to_char(to_timestamp(ls.last_at / 1000.0) AT TIME ZONE 'UTC' + INTERVAL '8 hours', 'YYYY-MM-DD') || ' (' ||
+                        (($1::BIGINT - ls.last_at) / 86400000) || ' days; at most ' || ($2::BIGINT / 86400000) || ')',
+                    $1::BIGINT
                  FROM lot_stock ls
                  WHERE ls.last_at < $1 - $2 AND ({LOT_BALANCE}) > 0 AND NOT {sealed}
                     AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.subject = {subject})"
@@ -178,7 +178,7 @@ async fn sweep_dormant(c: &impl GenericClient, now: i64, dormant_ms: i64) -> Res
                  WHERE rule = 'dormant_stock' AND status = 'open' AND EXISTS (
                     SELECT 1 FROM lot_stock ls WHERE ls.batch = (SELECT n FROM ids WHERE id = findings.batch)
                     AND ls.holder = (SELECT n FROM ids WHERE id = findings.enterprise::UUID)
-                    AND (ls.last_at >= $1 - $2 OR ({LOT_BALANCE}) <= 0 OR {sealed}))"
+                    AND (ls.last_at >= $1::BIGINT - $2::BIGINT OR ({LOT_BALANCE}) <= 0 OR {sealed}))"
             ),
             &[&now, &dormant_ms],
         )
@@ -370,7 +370,7 @@ impl FindingStore for PgStore {
             rt.block_on(tx.execute(
                 &format!(
                     "INSERT INTO quality_daily (day, city, kind, lots, flagged)
-                     SELECT to_char(to_timestamp($1 / 1000.0) AT TIME ZONE '+08', 'YYYY-MM-DD'), q.*
+                     SELECT to_char(to_timestamp($1::BIGINT / 1000.0) AT TIME ZONE 'UTC' + INTERVAL '8 hours', 'YYYY-MM-DD'), q.*
                      FROM ({QUALITY} GROUP BY city, e.kind) q
                      ON CONFLICT (day, city, kind) DO UPDATE SET lots = EXCLUDED.lots,
                         flagged = EXCLUDED.flagged"

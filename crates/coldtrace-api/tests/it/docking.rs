@@ -51,7 +51,13 @@ impl Nat {
                 .await
                 .unwrap();
         }
-        let commander = TestApp::key(&store, Role::National, None, None).await;
+        let commander = TestApp::key(
+            &(store.clone() as Arc<dyn Store>),
+            Role::National,
+            None,
+            None,
+        )
+        .await;
         let platform = Platform::start(
             store.clone() as Arc<dyn Store>,
             PlatformConfig {
@@ -359,7 +365,7 @@ async fn provinces_dock_in_order_once_and_a_foreign_system_through_its_adapter()
 async fn a_url_code_issued_by_the_platform_opens_its_public_page_once_published() {
     let app = TestApp::spawn().await;
     let host = app.base.trim_start_matches("http://").to_string();
-    app.store.enable_docking(coldtrace_store::DockingConfig {
+    app.enable_docking(coldtrace_store::DockingConfig {
         province: "12".into(),
         issuer: Some(coldtrace_domain::code::Issuer {
             scheme: coldtrace_domain::CodeScheme::Url,
@@ -545,7 +551,13 @@ async fn each_province_keeps_its_own_contacts_at_the_national_platform() {
         province: "12".into(),
         issuer: None,
     });
-    let regulator = TestApp::key(&store, Role::Regulator, Some("12"), None).await;
+    let regulator = TestApp::key(
+        &(store.clone() as Arc<dyn Store>),
+        Role::Regulator,
+        Some("12"),
+        None,
+    )
+    .await;
     let platform = Platform::start(
         store.clone() as Arc<dyn Store>,
         PlatformConfig {
@@ -647,7 +659,13 @@ async fn each_province_keeps_its_own_contacts_at_the_national_platform() {
         StatusCode::UNAUTHORIZED,
         "a province's key means nothing at the national platform"
     );
-    let customs = TestApp::key(&store, Role::Customs, Some("12"), None).await;
+    let customs = TestApp::key(
+        &(store.clone() as Arc<dyn Store>),
+        Role::Customs,
+        Some("12"),
+        None,
+    )
+    .await;
     assert_eq!(
         put(&customs, &entry).await.unwrap().status(),
         StatusCode::FORBIDDEN

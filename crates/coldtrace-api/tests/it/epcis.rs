@@ -7,7 +7,6 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::support::{TestApp, capture, epcis_document, json};
-use coldtrace_store::EpcisStore;
 
 fn corpus(path: &str) -> Value {
     let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

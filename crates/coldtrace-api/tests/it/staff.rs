@@ -5,7 +5,6 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::support::{TestApp, day, json};
-use coldtrace_store::prelude::*;
 
 const A: &str = "11010519491231002X";
 const B: &str = "120116198503151231";

@@ -1,5 +1,7 @@
-//! The shared test context: a platform on port 0 with a fresh SQLite file, and helpers to register
-//! enterprises and issue keys.
+//! The shared test context: a platform on port 0 with a fresh store, and helpers to register enterprises and
+//! issue keys. The store is a SQLite file, or with `COLDTRACE_TEST_STORE=postgresql` a schema of its own in the
+//! PostgreSQL at `COLDTRACE_TEST_PG` (default the machine's, `postgresql://postgres@127.0.0.1:5432/test`), dropped
+//! when the test ends: `scripts/test` runs this suite on both.
 
 use coldtrace_store::prelude::*;
 use std::sync::Arc;
@@ -8,6 +10,7 @@ use coldtrace_api::AppState;
 use coldtrace_domain::{ProvinceCode, Role};
 use coldtrace_service::credentials::create_key;
 use coldtrace_service::{Platform, PlatformConfig, Tier};
+use coldtrace_store_pg::PgStore;
 use coldtrace_store_sqlite::SqliteStore;
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
@@ -16,11 +19,110 @@ use uuid::Uuid;
 pub struct TestApp {
     pub base: String,
     pub http: reqwest::Client,
-    pub store: Arc<SqliteStore>,
+    pub store: Arc<dyn Store>,
+    backend: Backend,
     /// Regulator of Tianjin (12).
     pub regulator: String,
     pub admin: String,
     _dir: tempfile::TempDir,
+}
+
+/// The store under test, as opened.
+enum Backend {
+    Sqlite(Arc<SqliteStore>),
+    Pg {
+        store: Arc<PgStore>,
+        /// Dropped with the test.
+        _schema: PgSchema,
+    },
+}
+
+/// A test's PostgreSQL schema, dropped when the test ends.
+struct PgSchema(String);
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        // The drop waits for the test's platform to let go of its connections, which happens only once the test's
+        // runtime moves on: a thread of its own drops the schema, and nothing waits for it. A schema a run leaves
+        // behind (the process ended first) is dropped when the next run starts.
+        let schema = self.0.clone();
+        std::thread::spawn(move || drop_schemas(&format!("'{schema}'")));
+    }
+}
+
+/// Drops the schemas the SQL list names (a subquery or quoted names).
+fn drop_schemas(which: &str) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let Ok((client, conn)) = tokio_postgres::connect(&pg_url(), tokio_postgres::NoTls).await
+        else {
+            return;
+        };
+        tokio::spawn(conn);
+        let Ok(rows) = client
+            .query(
+                &format!("SELECT nspname::TEXT FROM pg_namespace WHERE nspname IN ({which})"),
+                &[],
+            )
+            .await
+        else {
+            return;
+        };
+        for r in rows {
+            let name: String = r.get(0);
+            let _ = client
+                .batch_execute(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
+                .await;
+        }
+    });
+}
+
+fn pg_url() -> String {
+    std::env::var("COLDTRACE_TEST_PG")
+        .unwrap_or_else(|_| "postgresql://postgres@127.0.0.1:5432/test".into())
+}
+
+/// Whether this run tests the PostgreSQL store (`COLDTRACE_TEST_STORE=postgresql`).
+pub fn on_postgres() -> bool {
+    std::env::var("COLDTRACE_TEST_STORE").is_ok_and(|v| v == "postgresql")
+}
+
+/// A fresh store of the backend under test.
+async fn open_backend(dir: &std::path::Path) -> (Arc<dyn Store>, Backend) {
+    if on_postgres() {
+        // Once per run: what an earlier run left behind.
+        static CLEAN: std::sync::Once = std::sync::Once::new();
+        CLEAN.call_once(|| {
+            std::thread::spawn(|| {
+                drop_schemas(
+                    "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'coldtrace\\_api\\_%'",
+                )
+            })
+            .join()
+            .unwrap()
+        });
+        let schema = format!("coldtrace_api_{}", Uuid::now_v7().simple());
+        let store = Arc::new(
+            PgStore::connect_in_schema(&pg_url(), &schema)
+                .await
+                .unwrap_or_else(|e| {
+                    panic!("PostgreSQL at {} (set COLDTRACE_TEST_PG): {e}", pg_url())
+                }),
+        );
+        (
+            store.clone(),
+            Backend::Pg {
+                store,
+                _schema: PgSchema(schema),
+            },
+        )
+    } else {
+        let store = Arc::new(SqliteStore::open(dir.join("coldtrace.sqlite")).unwrap());
+        (store.clone(), Backend::Sqlite(store))
+    }
 }
 
 /// An enterprise registered for a test, with its key.
@@ -69,19 +171,18 @@ impl TestApp {
         checks: coldtrace_domain::checks::CheckPolicy,
     ) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(SqliteStore::open(dir.path().join("coldtrace.sqlite")).unwrap());
+        let (store, backend) = open_backend(dir.path()).await;
         let regulator = Self::key(&store, Role::Regulator, Some("12"), None).await;
         let admin = Self::key(&store, Role::Admin, None, None).await;
         let mut config = PlatformConfig::new(Tier::Province(ProvinceCode::parse("12").unwrap()));
         config.checks = checks;
-        let platform = Platform::start(store.clone() as Arc<dyn Store>, config)
-            .await
-            .unwrap();
+        let platform = Platform::start(store.clone(), config).await.unwrap();
         let base = serve(AppState::with_limits(Arc::new(platform), limits)).await;
         TestApp {
             base,
             http: reqwest::Client::new(),
             store,
+            backend,
             regulator,
             admin,
             _dir: dir,
@@ -97,9 +198,7 @@ impl TestApp {
     pub async fn restart_with_checks(&mut self, checks: coldtrace_domain::checks::CheckPolicy) {
         let mut config = PlatformConfig::new(Tier::Province(ProvinceCode::parse("12").unwrap()));
         config.checks = checks;
-        let platform = Platform::start(self.store.clone() as Arc<dyn Store>, config)
-            .await
-            .unwrap();
+        let platform = Platform::start(self.store.clone(), config).await.unwrap();
         self.base = serve(AppState::with_limits(
             Arc::new(platform),
             coldtrace_api::limits::RateLimits::unlimited(),
@@ -107,14 +206,22 @@ impl TestApp {
         .await;
     }
 
+    /// Submissions also write docking messages (and issue the platform's codes).
+    pub fn enable_docking(&self, cfg: coldtrace_store::DockingConfig) {
+        match &self.backend {
+            Backend::Sqlite(s) => s.enable_docking(cfg),
+            Backend::Pg { store, .. } => store.enable_docking(cfg),
+        }
+    }
+
     pub async fn key(
-        store: &SqliteStore,
+        store: &Arc<dyn Store>,
         role: Role,
         province: Option<&str>,
         enterprise: Option<Uuid>,
     ) -> String {
         create_key(
-            store,
+            store.as_ref(),
             role,
             province.map(|p| ProvinceCode::parse(p).unwrap()),
             enterprise,
