@@ -6,18 +6,10 @@
 //! by numbered migrations (`schema`), each once, under an advisory lock, so that nodes starting together do not
 //! race.
 //!
-//! **Being built role by role.** Implemented: [`AuditStore`](coldtrace_store::AuditStore) (the hash-chained
-//! audit trail, appended under a lock so that every node extends one chain), [`CredentialStore`](coldtrace_store::CredentialStore)
-//! (API keys, console accounts, docking clients), [`PublicationStore`](coldtrace_store::PublicationStore),
-//! [`InboxStore`](coldtrace_store::InboxStore) (the national inbox, link decisions, notices to deliver),
-//! [`ContactsStore`](coldtrace_store::ContactsStore), [`RecordStore`](coldtrace_store::RecordStore) (submissions
-//! through the shared writer, `coldtrace_store::writer`, answered from this store's tables by `ledger.rs`),
-//! [`IndexFeed`](coldtrace_store::IndexFeed), [`IncidentStore`](coldtrace_store::IncidentStore),
-//! [`OutboxStore`](coldtrace_store::OutboxStore), [`FindingStore`](coldtrace_store::FindingStore) and
-//! [`StaffStore`](coldtrace_store::StaffStore). Each role the conformance suite covers
-//! (`coldtrace_store::conformance`) passes it as the SQLite store does. Customs, census, EPCIS and sensor
-//! readings are not implemented yet, so a `PgStore` is not yet a [`Store`](coldtrace_store::Store) and
-//! `coldtrace serve` cannot run on it.
+//! Every role trait is implemented, so a `PgStore` is a [`Store`](coldtrace_store::Store) and
+//! `coldtrace serve --store postgresql://…` runs the platform on it. Submissions go through the shared writer
+//! (`coldtrace_store::writer`), answered from this store's tables by `ledger.rs`; the conformance suite
+//! (`coldtrace_store::conformance`) and the HTTP integration suite run on this store as on the SQLite store.
 //!
 //! Records, findings and the outbox are written under one transaction-scoped advisory lock (the submission
 //! lock), so that movement and outbox sequence numbers are given in commit order: a node following either by

@@ -1,6 +1,6 @@
 //! Findings of the ledger checks: listed by scope and filter, answered by the enterprise, resolved or dismissed
 //! by a regulator. The writer opens and
-//! resolves them inside a submission's transaction (`writer/checks.rs`).
+//! resolves them inside a submission's transaction (`coldtrace_store::writer`, answered by `ledger.rs`).
 
 use async_trait::async_trait;
 use coldtrace_domain::checks::Rule;
