@@ -137,6 +137,11 @@ async fn load_flows(
 
 #[async_trait]
 impl IndexFeed for PgStore {
+    async fn records_changed(&self, within: std::time::Duration) -> StoreResult<()> {
+        self.changed(crate::listen::Channel::Records, within).await;
+        Ok(())
+    }
+
     async fn feed_anchor(&self, seq: u64) -> StoreResult<FeedAnchor> {
         let c = self.client().await?;
         let at: Option<Uuid> = c

@@ -28,7 +28,7 @@ fn json<T: serde::Serialize>(v: &T) -> String {
 #[async_trait]
 impl InboxStore for PgStore {
     async fn inbox_changed(&self, within: std::time::Duration) -> StoreResult<()> {
-        self.changed(within).await;
+        self.changed(crate::listen::Channel::National, within).await;
         Ok(())
     }
 

@@ -53,6 +53,9 @@ pub(crate) fn submit_blocking(
         writer::submit(&mut l, &req, now_ms())?
     };
     if !out.replayed {
+        // Other nodes' trace indexes catch up at this commit.
+        rt.block_on(tx.execute(crate::listen::NOTIFY_RECORDS, &[]))
+            .map_err(Error::from)?;
         rt.block_on(tx.commit()).map_err(Error::from)?;
     }
     Ok(out)

@@ -80,7 +80,7 @@ pub struct PgStore {
     config: tokio_postgres::Config,
     schema: String,
     /// Woken by the listener once it runs (started by the first wait).
-    changes: Arc<std::sync::OnceLock<Arc<tokio::sync::Notify>>>,
+    changes: Arc<std::sync::OnceLock<Arc<listen::Wakers>>>,
     /// Set on a provincial platform that docks to the national platform: submissions then also write their
     /// docking messages (and issue the platform's codes) in the same transaction.
     docking: Arc<std::sync::OnceLock<coldtrace_store::DockingConfig>>,
@@ -204,13 +204,13 @@ impl PgStore {
     }
 
     /// Waits for another node's write to this store's schema (a notification), or `within`.
-    pub(crate) async fn changed(&self, within: std::time::Duration) {
+    pub(crate) async fn changed(&self, channel: listen::Channel, within: std::time::Duration) {
         let wake = self.changes.get_or_init(|| {
-            let wake = Arc::new(tokio::sync::Notify::new());
+            let wake = Arc::new(listen::Wakers::default());
             listen::spawn(self.config.clone(), self.schema.clone(), wake.clone());
             wake
         });
-        let _ = tokio::time::timeout(within, wake.notified()).await;
+        let _ = tokio::time::timeout(within, wake.of(channel).notified()).await;
     }
 
     pub(crate) async fn client(&self) -> Result<deadpool_postgres::Object> {

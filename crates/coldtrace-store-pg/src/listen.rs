@@ -1,8 +1,9 @@
-//! Notifications between nodes: every transaction that stores inbox rows, notices or link decisions sends
-//! `pg_notify('coldtrace_national', <schema>)`, which PostgreSQL delivers at commit; a store that waits for them
-//! keeps one connection listening (reconnecting after a failure) and wakes its follower. A notification is a hint
-//! to read, never the data: a node still reads by sequence number, so one lost in a reconnect only delays it until
-//! its next timed read.
+//! Notifications between nodes: every transaction that stores records (submissions) sends
+//! `pg_notify('coldtrace_records', <schema>)`, and every one that stores inbox rows, notices or link decisions
+//! `pg_notify('coldtrace_national', <schema>)`; PostgreSQL delivers them at commit. A store that waits for them
+//! keeps one connection listening on both (reconnecting after a failure) and wakes the follower of each. A
+//! notification is a hint to read, never the data: a node still reads by sequence number, so one lost in a
+//! reconnect only delays it until its next timed read.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,22 +11,57 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use tokio::sync::Notify;
 
-/// The channel every coldtrace store notifies on; the payload is the schema that changed.
-pub(crate) const CHANNEL: &str = "coldtrace_national";
+/// What changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Channel {
+    /// Records: enterprises, batches, movements (the trace index follows them).
+    Records,
+    /// The national inbox, notices out and link decisions (the national registry follows them).
+    National,
+}
 
-/// The statement a writing transaction runs before it commits.
+impl Channel {
+    fn name(self) -> &'static str {
+        match self {
+            Channel::Records => "coldtrace_records",
+            Channel::National => "coldtrace_national",
+        }
+    }
+}
+
+/// The statement a transaction that stores inbox rows, notices or decisions runs before it commits.
 pub(crate) const NOTIFY: &str = "SELECT pg_notify('coldtrace_national', current_schema())";
 
-/// Starts listening for `schema`'s notifications; `wake` gets a permit for each (so one that arrives while the
-/// follower is reading is not lost).
-pub(crate) fn spawn(config: tokio_postgres::Config, schema: String, wake: Arc<Notify>) {
+/// The statement a transaction that stores records runs before it commits.
+pub(crate) const NOTIFY_RECORDS: &str = "SELECT pg_notify('coldtrace_records', current_schema())";
+
+/// Who is woken for each channel: one permit per notification, so one that arrives while the follower is reading
+/// is not lost.
+#[derive(Default)]
+pub(crate) struct Wakers {
+    pub records: Notify,
+    pub national: Notify,
+}
+
+impl Wakers {
+    pub(crate) fn of(&self, c: Channel) -> &Notify {
+        match c {
+            Channel::Records => &self.records,
+            Channel::National => &self.national,
+        }
+    }
+}
+
+/// Starts listening for `schema`'s notifications.
+pub(crate) fn spawn(config: tokio_postgres::Config, schema: String, wake: Arc<Wakers>) {
     tokio::spawn(async move {
         loop {
             if let Err(e) = listen(&config, &schema, &wake).await {
                 tracing::warn!(error = %e, "listening for other nodes' writes failed; reconnecting");
             }
-            // A reconnect may have missed notifications: let the follower read once.
-            wake.notify_one();
+            // A reconnect may have missed notifications: let the followers read once.
+            wake.records.notify_one();
+            wake.national.notify_one();
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     });
@@ -34,7 +70,7 @@ pub(crate) fn spawn(config: tokio_postgres::Config, schema: String, wake: Arc<No
 async fn listen(
     config: &tokio_postgres::Config,
     schema: &str,
-    wake: &Notify,
+    wake: &Wakers,
 ) -> Result<(), tokio_postgres::Error> {
     let (client, mut conn) = config.connect(tokio_postgres::NoTls).await?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
@@ -43,7 +79,10 @@ async fn listen(
         while let Some(m) = messages.next().await {
             match m {
                 Ok(tokio_postgres::AsyncMessage::Notification(n)) => {
-                    if tx.send(n.payload().to_string()).is_err() {
+                    if tx
+                        .send((n.channel().to_string(), n.payload().to_string()))
+                        .is_err()
+                    {
                         break;
                     }
                 }
@@ -53,10 +92,19 @@ async fn listen(
         }
         Ok(())
     });
-    client.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
-    while let Some(payload) = rx.recv().await {
-        if payload == schema {
-            wake.notify_one();
+    for c in [Channel::Records, Channel::National] {
+        client
+            .batch_execute(&format!("LISTEN {}", c.name()))
+            .await?;
+    }
+    while let Some((channel, payload)) = rx.recv().await {
+        if payload != schema {
+            continue;
+        }
+        for c in [Channel::Records, Channel::National] {
+            if channel == c.name() {
+                wake.of(c).notify_one();
+            }
         }
     }
     drop(client);

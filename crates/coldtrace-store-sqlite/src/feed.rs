@@ -12,6 +12,12 @@ use crate::{BatchSummary, FeedAnchor, FlowRow, HandlerRow, Result, StoreError, S
 
 #[async_trait]
 impl IndexFeed for SqliteStore {
+    /// Another process (`coldtrace import`) may write the same file, and says nothing: this only waits.
+    async fn records_changed(&self, within: std::time::Duration) -> StoreResult<()> {
+        tokio::time::sleep(within).await;
+        Ok(())
+    }
+
     async fn feed_anchor(&self, seq: u64) -> StoreResult<FeedAnchor> {
         self.read(move |c| {
             let id: String = c.query_row(

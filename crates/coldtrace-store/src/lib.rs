@@ -566,6 +566,10 @@ pub trait IndexFeed: Send + Sync + 'static {
 
     /// The store's identity and the movement at `seq`, to check a trace index snapshot against.
     async fn feed_anchor(&self, seq: u64) -> Result<FeedAnchor>;
+
+    /// Returns when another node (or process) may have committed records, or after `within`: a hint to catch up,
+    /// never the data (the index still reads by sequence number).
+    async fn records_changed(&self, within: std::time::Duration) -> Result<()>;
 }
 
 /// Incidents (涉疫事件) as registered and their append-only history.

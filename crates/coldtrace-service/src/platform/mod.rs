@@ -314,6 +314,28 @@ impl Platform {
                 }
             }));
         }
+        // Other nodes (or processes) writing the same store: the trace index catches up with their records when
+        // the store says it changed (PostgreSQL's notification at their commit), and at least every
+        // FOLLOW_EVERY. A trace catches up before it answers anyway; this keeps every other read close behind.
+        {
+            let tracer = tracer.clone();
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    if let Err(e) = store.records_changed(crate::national::FOLLOW_EVERY).await {
+                        tracing::warn!(error = %e, "waiting for other nodes' records failed");
+                        tokio::time::sleep(crate::national::FOLLOW_EVERY).await;
+                    }
+                    match tracer.catch_up(store.as_ref()).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::debug!(movements = n, "trace index followed the store"),
+                        Err(e) => {
+                            tracing::error!(error = %e, "following the store's records failed")
+                        }
+                    }
+                }
+            }));
+        }
         // Other national nodes on the same store: what they stored is caught up when the store says it changed
         // (PostgreSQL's notification at their commit), and at least every FOLLOW_EVERY.
         if let Some(n) = national.clone() {

@@ -2,6 +2,7 @@
 //! where a trace may start, publication and incident registration.
 
 mod national_nodes;
+mod province_nodes;
 
 use std::sync::Arc;
 
