@@ -15,7 +15,6 @@ use anyhow::Context;
 use coldtrace_api::AppState;
 use coldtrace_domain::{ProvinceCode, Role};
 use coldtrace_service::{Platform, PlatformConfig, Tier};
-use coldtrace_store_sqlite::SqliteStore;
 use serde_json::{Value, json};
 
 use coldtrace_service::credentials::issue_key as issue;
@@ -45,6 +44,10 @@ pub enum What {
         /// Turn every ledger check off (the baseline for what the checks cost).
         #[arg(long)]
         checks_off: bool,
+        /// Ingest into a PostgreSQL store at this URL (in a schema of its own, dropped afterwards) instead of
+        /// the embedded store.
+        #[arg(long)]
+        pg: Option<String>,
     },
     /// What the request guards cost: ingest and trace latency with the audit trail and the rate limiter,
     /// beside the same server without them; and the time to verify an audit chain.
@@ -163,7 +166,8 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
             single,
             rows,
             checks_off,
-        } => ingest(movements, batch, single, rows, checks_off).await,
+            pg,
+        } => ingest(movements, batch, single, rows, checks_off, pg.as_deref()).await,
         What::Guards {
             movements,
             batch,
@@ -223,8 +227,10 @@ pub(crate) struct Rig {
     /// The province's regulator, for traces.
     pub(crate) regulator: String,
     pub(crate) http: reqwest::Client,
-    pub(crate) store: Arc<SqliteStore>,
+    pub(crate) store: Arc<dyn Store>,
     pub(crate) _dir: tempfile_dir::Dir,
+    /// The PostgreSQL schema to drop afterwards (URL, schema).
+    pub(crate) pg_schema: Option<(String, String)>,
     pub(crate) enterprise_uscc: String,
 }
 
@@ -247,7 +253,21 @@ fn no_checks() -> coldtrace_domain::checks::CheckPolicy {
 }
 
 pub(crate) async fn rig_with(guards: coldtrace_api::Guards) -> anyhow::Result<Rig> {
-    rig_configured(guards, Default::default()).await
+    rig_configured(guards, Default::default(), None).await
+}
+
+impl Rig {
+    /// Drops the PostgreSQL schema the rig made (nothing for the embedded store, whose directory goes with it).
+    pub(crate) async fn finish(self) -> anyhow::Result<()> {
+        if let Some((url, schema)) = &self.pg_schema {
+            let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+            tokio::spawn(conn);
+            client
+                .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+                .await?;
+        }
+        Ok(())
+    }
 }
 
 /// A province platform on a fresh store in a scratch directory, serving on a local port, with an enterprise
@@ -256,9 +276,17 @@ pub(crate) async fn rig_with(guards: coldtrace_api::Guards) -> anyhow::Result<Ri
 async fn rig_configured(
     guards: coldtrace_api::Guards,
     checks: coldtrace_domain::checks::CheckPolicy,
+    pg: Option<&str>,
 ) -> anyhow::Result<Rig> {
     let dir = std::env::temp_dir().join(format!("coldtrace-bench-{}", uuid::Uuid::now_v7()));
-    let store = crate::open_store(&dir)?;
+    let (store, pg_schema): (Arc<dyn Store>, _) = match pg {
+        None => (crate::open_store(&dir)?, None),
+        Some(url) => {
+            let schema = format!("coldtrace_bench_{}", uuid::Uuid::now_v7().simple());
+            let s = coldtrace_store_pg::PgStore::connect_in_schema(url, &schema).await?;
+            (Arc::new(s), Some((url.to_string(), schema)))
+        }
+    };
     let regulator = issue(
         store.as_ref(),
         Role::Regulator,
@@ -273,7 +301,7 @@ async fn rig_configured(
     let mut config =
         PlatformConfig::new(Tier::Province(ProvinceCode::parse("12").expect("constant")));
     config.checks = checks;
-    let platform = Platform::start(store.clone() as Arc<dyn Store>, config).await?;
+    let platform = Platform::start(store.clone(), config).await?;
     let mut state = AppState::with_limits(
         Arc::new(platform),
         coldtrace_api::limits::RateLimits::unlimited(),
@@ -328,6 +356,7 @@ async fn rig_configured(
         http,
         store,
         _dir: tempfile_dir::Dir(dir),
+        pg_schema,
         enterprise_uscc: uscc.into(),
     })
 }
@@ -347,10 +376,17 @@ async fn ingest(
     single: usize,
     rows: usize,
     checks_off: bool,
+    pg: Option<&str>,
 ) -> anyhow::Result<()> {
-    println!(
-        "coldtrace bench ingest (SQLite WAL, synchronous=FULL: one fsync per committed submission)"
-    );
+    match pg {
+        None => println!(
+            "coldtrace bench ingest (SQLite WAL, synchronous=FULL: one fsync per committed submission)"
+        ),
+        Some(u) => println!(
+            "coldtrace bench ingest (PostgreSQL at {}, synchronous_commit as the server has it)",
+            u.rsplit('@').next().unwrap_or(u)
+        ),
+    }
     println!(
         "ledger checks: {}",
         if checks_off {
@@ -366,6 +402,7 @@ async fn ingest(
         } else {
             Default::default()
         },
+        pg,
     )
     .await?;
     // Baseline: one movement per request.
@@ -475,5 +512,5 @@ async fn ingest(
         "| ledger CSV import, POST /api/v1/ledger | {rows} | {http_file_rate:.0} rows/s | {:.1}x |",
         http_file_rate / single_rate
     );
-    Ok(())
+    rig.finish().await
 }

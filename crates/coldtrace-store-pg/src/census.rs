@@ -25,8 +25,9 @@ impl CensusStore for PgStore {
         entries: Vec<CensusEntry>,
         now_ms: i64,
     ) -> StoreResult<u64> {
-        let mut c = self.client().await?;
-        let tx = c.transaction().await.map_err(Error::from)?;
+        // Two imports at once: one after the other, the last one standing.
+        let mut w = self.writer().await?;
+        let tx = crate::begin_locked(&mut w.client).await?;
         tx.execute(
             "DELETE FROM census WHERE province = $1",
             &[&province.as_str()],
@@ -108,7 +109,7 @@ impl CensusStore for PgStore {
                     WHERE f.enterprise = chain.root::TEXT AND f.status = 'open' AND f.batch IS NOT NULL)
              FROM chain JOIN enterprises e ON e.id = chain.id
              WHERE NOT EXISTS (SELECT 1 FROM enterprises n WHERE n.corrects = e.id) AND {cond}
-             ORDER BY e.region, e.kind, e.name"
+             ORDER BY e.region COLLATE \"C\", e.kind COLLATE \"C\", e.name COLLATE \"C\""
         );
         let c = self.client().await?;
         Ok(c.query(&sql, &[&arg])
@@ -140,14 +141,14 @@ impl CensusStore for PgStore {
         let c = self.client().await?;
         Ok(c.query(
             &format!(
-                "SELECT cp.uscc, MAX(cp.name), COUNT(*), MAX(m.at_ms)
+                "SELECT cp.uscc, MAX(cp.name COLLATE \"C\"), COUNT(*), MAX(m.at_ms)
                  FROM counterparties cp
                  JOIN movements m ON m.holder_province = $1 AND m.counterparty = cp.n
                     AND m.counterparty_id IS NULL
                  WHERE cp.uscc != '' AND substr(cp.uscc, 3, 2) = $1 AND {CURRENT}
                    -- Registered since the movement was written: no longer unknown.
                    AND NOT EXISTS (SELECT 1 FROM enterprises e WHERE e.uscc = cp.uscc)
-                 GROUP BY cp.uscc ORDER BY COUNT(*) DESC, cp.uscc LIMIT $2"
+                 GROUP BY cp.uscc ORDER BY COUNT(*) DESC, cp.uscc COLLATE \"C\" LIMIT $2"
             ),
             &[&province.as_str(), &i64::from(limit)],
         )
@@ -168,8 +169,8 @@ impl CensusStore for PgStore {
         province: ProvinceCode,
         rows: Vec<CoverageDay>,
     ) -> StoreResult<()> {
-        let mut c = self.client().await?;
-        let tx = c.transaction().await.map_err(Error::from)?;
+        let mut w = self.writer().await?;
+        let tx = crate::begin_locked(&mut w.client).await?;
         // The day's rows are replaced whole: a city and kind gone from the census goes from the day too.
         let days: std::collections::BTreeSet<&str> = rows.iter().map(|r| r.day.as_str()).collect();
         for day in days {
@@ -210,7 +211,7 @@ impl CensusStore for PgStore {
         let c = self.client().await?;
         Ok(c.query(
             "SELECT day, city, kind, census, registered FROM coverage_daily
-             WHERE province = $1 AND day >= $2 ORDER BY day, city, kind",
+             WHERE province = $1 AND day >= $2 ORDER BY day, city COLLATE \"C\", kind COLLATE \"C\"",
             &[&province.as_str(), &since_day],
         )
         .await

@@ -17,7 +17,7 @@ use tokio::runtime::Handle;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
-use crate::ledger::{PgLedger, RESOLVE_BY_RECORDS, SUBMIT_LOCK};
+use crate::ledger::{PgLedger, RESOLVE_BY_RECORDS};
 use crate::{Error, PgStore, Result};
 
 type StoreResult<T> = coldtrace_store::Result<T>;
@@ -411,7 +411,7 @@ fn stored(r: &Row) -> Result<StoredDeclaration> {
 
 /// Stores one customs feed and cross-checks what it bears on, in one transaction under the submission lock.
 fn put_blocking(
-    mut client: deadpool_postgres::Object,
+    mut writer: crate::Writer,
     province: ProvinceCode,
     by: String,
     declarations: Vec<Declaration>,
@@ -419,9 +419,7 @@ fn put_blocking(
     now_ms: i64,
 ) -> StoreResult<CustomsReceipt> {
     let rt = Handle::current();
-    let tx = rt.block_on(client.transaction()).map_err(Error::from)?;
-    rt.block_on(tx.execute(SUBMIT_LOCK, &[]))
-        .map_err(Error::from)?;
+    let tx = rt.block_on(crate::begin_locked(&mut writer.client))?;
     let l = PgLedger::open(&tx, rt.clone(), None)?;
     let mut receipt = CustomsReceipt::default();
     let mut scope = BTreeSet::new();
@@ -510,9 +508,9 @@ impl CustomsStore for PgStore {
         checks: CheckPolicy,
         now_ms: i64,
     ) -> StoreResult<CustomsReceipt> {
-        let client = self.client().await?;
+        let writer = self.writer().await?;
         tokio::task::spawn_blocking(move || {
-            put_blocking(client, province, by, declarations, checks, now_ms)
+            put_blocking(writer, province, by, declarations, checks, now_ms)
         })
         .await
         .map_err(|e| StoreError::Task(e.to_string()))?
@@ -528,8 +526,8 @@ impl CustomsStore for PgStore {
         Ok(c.query(
             "SELECT body, province, submitted_by, received_at FROM customs_declarations
              WHERE ($1::TEXT IS NULL OR province = $1) AND ($2::TEXT IS NULL OR consignee_uscc = $2)
-               AND declaration_no > $3
-             ORDER BY declaration_no LIMIT $4",
+               AND declaration_no COLLATE \"C\" > $3
+             ORDER BY declaration_no COLLATE \"C\" LIMIT $4",
             &[
                 &filter.province,
                 &filter.consignee,
@@ -562,12 +560,10 @@ impl CustomsStore for PgStore {
         now_ms: i64,
         checks: CheckPolicy,
     ) -> StoreResult<SweepReport> {
-        let mut client = self.client().await?;
+        let mut writer = self.writer().await?;
         tokio::task::spawn_blocking(move || -> StoreResult<SweepReport> {
             let rt = Handle::current();
-            let tx = rt.block_on(client.transaction()).map_err(Error::from)?;
-            rt.block_on(tx.execute(SUBMIT_LOCK, &[]))
-                .map_err(Error::from)?;
+            let tx = rt.block_on(crate::begin_locked(&mut writer.client))?;
             let l = PgLedger::open(&tx, rt.clone(), None)?;
             let o = cross_check(&l, now_ms, &checks, None, &HashSet::new())?;
             drop(l);

@@ -102,23 +102,24 @@ impl EpcisStore for PgStore {
         notes: Vec<JobError>,
         now_ms: i64,
     ) -> StoreResult<CaptureJob> {
-        let mut c = self.client().await?;
-        let tx = c.transaction().await.map_err(Error::from)?;
+        // Under the submission lock: captures store one after the other, so duplicates are decided against what
+        // the other stored and event numbers follow commit order (a reader paging by number never skips one).
+        let mut w = self.writer().await?;
+        let tx = crate::begin_locked(&mut w.client).await?;
         let r = tx
             .query_one(
-                "SELECT enterprise, behaviour FROM epcis_jobs WHERE id = $1 FOR UPDATE",
+                "SELECT enterprise, behaviour, finished_at FROM epcis_jobs WHERE id = $1",
                 &[&id],
             )
             .await
             .map_err(Error::from)?;
         let (enterprise, behaviour): (Uuid, String) = (r.get(0), r.get(1));
-        // One capture of an enterprise at a time: its duplicates are decided against what the other stored.
-        tx.execute(
-            "SELECT pg_advisory_xact_lock(hashtext('coldtrace:epcis:' || $1::TEXT)::BIGINT)",
-            &[&enterprise.to_string()],
-        )
-        .await
-        .map_err(Error::from)?;
+        if r.get::<_, Option<i64>>(2).is_some() {
+            // Another node finished it (both resumed it after a restart): its report stands.
+            return Ok(job_at(&*tx, id)
+                .await?
+                .ok_or_else(|| Error::Unreadable(format!("capture job {id} vanished")))?);
+        }
         let province: String = tx
             .query_opt(
                 "SELECT province FROM enterprises WHERE id = $1",
@@ -216,7 +217,7 @@ impl EpcisStore for PgStore {
              JOIN epcis_ids k ON k.event = p.event AND k.role IN ('child', 'child_class')
              WHERE p.key = $1 AND p.role = 'parent' AND e.kind = 'AggregationEvent'
                AND e.action IN ('ADD', 'OBSERVE')
-             ORDER BY k.key LIMIT 10000",
+             ORDER BY k.key COLLATE \"C\" LIMIT 10000",
             &[&parent],
         )
         .await

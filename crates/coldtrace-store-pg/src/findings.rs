@@ -14,7 +14,7 @@ use tokio_postgres::GenericClient;
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
-use crate::ledger::{CURRENT, PgLedger, RESOLVE_BY_RECORDS, SUBMIT_LOCK};
+use crate::ledger::{CURRENT, PgLedger, RESOLVE_BY_RECORDS};
 use crate::{Error, PgStore, Result, now_ms};
 
 type StoreResult<T> = coldtrace_store::Result<T>;
@@ -289,7 +289,8 @@ impl FindingStore for PgStore {
             Scope::Province(p) => ("WHERE e.province = $1", Some(p.as_str().to_string())),
             Scope::Enterprise(e) => ("WHERE e.id = $1::TEXT::UUID", Some(e.to_string())),
         };
-        let sql = format!("{QUALITY} {filter} GROUP BY city, e.kind ORDER BY city, e.kind");
+        let sql =
+            format!("{QUALITY} {filter} GROUP BY city, e.kind ORDER BY city, e.kind COLLATE \"C\"");
         let c = self.client().await?;
         let rows = match &arg {
             Some(a) => c.query(&sql, &[a]).await,
@@ -321,7 +322,7 @@ impl FindingStore for PgStore {
         Ok(c.query(
             "SELECT day, city, kind, lots, flagged FROM quality_daily
              WHERE day >= $1 AND ($2::TEXT IS NULL OR substr(city, 1, 2) = $2)
-             ORDER BY day, city, kind",
+             ORDER BY day, city COLLATE \"C\", kind COLLATE \"C\"",
             &[&since_day, &province],
         )
         .await
@@ -338,14 +339,12 @@ impl FindingStore for PgStore {
     }
 
     async fn sweep(&self, now: i64, checks: CheckPolicy) -> StoreResult<SweepReport> {
-        let mut client = self.client().await?;
+        let mut writer = self.writer().await?;
         // On a blocking thread: the customs cross-check is the writer's, which runs there (`crate::ledger`).
         tokio::task::spawn_blocking(move || -> StoreResult<SweepReport> {
             let rt = Handle::current();
-            let tx = rt.block_on(client.transaction()).map_err(Error::from)?;
             // One writer of findings at a time: the submissions' lock.
-            rt.block_on(tx.execute(SUBMIT_LOCK, &[]))
-                .map_err(Error::from)?;
+            let tx = rt.block_on(crate::begin_locked(&mut writer.client))?;
             let mut report = SweepReport::default();
             let mut add = |r: SweepReport| {
                 report.opened += r.opened;

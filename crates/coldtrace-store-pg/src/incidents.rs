@@ -7,7 +7,6 @@ use coldtrace_store::{IncidentRow, IncidentStore};
 use tokio_postgres::GenericClient;
 use uuid::Uuid;
 
-use crate::ledger::SUBMIT_LOCK;
 use crate::{Error, PgStore, Result, now_ms};
 
 type StoreResult<T> = coldtrace_store::Result<T>;
@@ -60,11 +59,10 @@ impl IncidentStore for PgStore {
         incident: Incident,
         same_as: Option<String>,
     ) -> StoreResult<Uuid> {
-        let mut c = self.client().await?;
-        let tx = c.transaction().await.map_err(Error::from)?;
+        let mut w = self.writer().await?;
         // The submission lock: two registrations of the same test decide one after the other, and the docking
         // report takes its outbox place in commit order.
-        tx.execute(SUBMIT_LOCK, &[]).await.map_err(Error::from)?;
+        let tx = crate::begin_locked(&mut w.client).await?;
         if let Some(key) = &same_as {
             // An open incident (no closing event) of the same positive test stands.
             let standing = tx

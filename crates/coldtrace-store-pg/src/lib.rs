@@ -84,6 +84,29 @@ pub struct PgStore {
     /// Set on a provincial platform that docks to the national platform: submissions then also write their
     /// docking messages (and issue the platform's codes) in the same transaction.
     docking: Arc<std::sync::OnceLock<coldtrace_store::DockingConfig>>,
+    /// This node's turn for the submission lock (see [`PgStore::writer`]).
+    write_turn: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// A connection and this node's turn for the submission lock.
+pub(crate) struct Writer {
+    _turn: tokio::sync::OwnedMutexGuard<()>,
+    pub(crate) client: deadpool_postgres::Object,
+}
+
+/// Begins a transaction that writes records, findings or the outbox: read committed whatever the database's
+/// default (each statement sees what committed before it, the previous holder's writes included, so the next
+/// sequence number is read after the lock is granted), holding the submission lock.
+pub(crate) async fn begin_locked(
+    c: &mut deadpool_postgres::Object,
+) -> Result<deadpool_postgres::Transaction<'_>> {
+    let tx = c
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::ReadCommitted)
+        .start()
+        .await?;
+    tx.execute(ledger::SUBMIT_LOCK, &[]).await?;
+    Ok(tx)
 }
 
 impl std::fmt::Debug for PgStore {
@@ -178,6 +201,7 @@ impl PgStore {
             schema,
             changes: Default::default(),
             docking: Default::default(),
+            write_turn: Default::default(),
         })
     }
 
@@ -215,6 +239,17 @@ impl PgStore {
 
     pub(crate) async fn client(&self) -> Result<deadpool_postgres::Object> {
         Ok(self.pool.get().await?)
+    }
+
+    /// A connection for a write that takes the submission lock, with this node's turn for it: one such write per
+    /// node waits on the lock at a time, so writers queued behind a long submission never hold the pool's
+    /// connections away from reads.
+    pub(crate) async fn writer(&self) -> Result<Writer> {
+        let turn = self.write_turn.clone().lock_owned().await;
+        Ok(Writer {
+            _turn: turn,
+            client: self.pool.get().await?,
+        })
     }
 }
 

@@ -8,7 +8,6 @@ use coldtrace_store::{AckOutcome, NoticeInRow, OutboxStatus, OutboxStore};
 use tokio_postgres::GenericClient;
 use uuid::Uuid;
 
-use crate::ledger::SUBMIT_LOCK;
 use crate::{Error, PgStore, Result, now_ms};
 
 type StoreResult<T> = coldtrace_store::Result<T>;
@@ -53,7 +52,7 @@ impl OutboxStore for PgStore {
     async fn codes_of(&self, batch: Uuid) -> StoreResult<Vec<NativeCode>> {
         let c = self.client().await?;
         Ok(c.query(
-            "SELECT scheme, value FROM trace_codes WHERE batch_id = $1 ORDER BY key",
+            "SELECT scheme, value FROM trace_codes WHERE batch_id = $1 ORDER BY key COLLATE \"C\"",
             &[&batch],
         )
         .await
@@ -110,9 +109,8 @@ impl OutboxStore for PgStore {
     }
 
     async fn record_notice(&self, notice: Notice, incident: Option<Uuid>) -> StoreResult<bool> {
-        let mut c = self.client().await?;
-        let tx = c.transaction().await.map_err(Error::from)?;
-        tx.execute(SUBMIT_LOCK, &[]).await.map_err(Error::from)?;
+        let mut w = self.writer().await?;
+        let tx = crate::begin_locked(&mut w.client).await?;
         let now = now_ms();
         let body = serde_json::to_string(&notice).map_err(unreadable)?;
         let added = tx
@@ -160,9 +158,8 @@ impl OutboxStore for PgStore {
     }
 
     async fn ack_notice(&self, ack: NoticeAck) -> StoreResult<AckOutcome> {
-        let mut c = self.client().await?;
-        let tx = c.transaction().await.map_err(Error::from)?;
-        tx.execute(SUBMIT_LOCK, &[]).await.map_err(Error::from)?;
+        let mut w = self.writer().await?;
+        let tx = crate::begin_locked(&mut w.client).await?;
         let acked: Option<Option<i64>> = tx
             .query_opt(
                 "SELECT acked_at FROM notices_in WHERE id = $1 FOR UPDATE",

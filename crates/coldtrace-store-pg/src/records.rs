@@ -210,9 +210,9 @@ async fn fill_parts(c: &impl GenericClient, seq: i64, m: &mut Movement) -> Resul
 #[async_trait]
 impl RecordStore for PgStore {
     async fn submit(&self, req: SubmitRequest) -> StoreResult<SubmitOutcome> {
-        let client = self.client().await?;
+        let writer = self.writer().await?;
         let docking = self.docking.get().cloned();
-        tokio::task::spawn_blocking(move || crate::ledger::submit_blocking(client, req, docking))
+        tokio::task::spawn_blocking(move || crate::ledger::submit_blocking(writer, req, docking))
             .await
             .map_err(|e| StoreError::Task(e.to_string()))?
     }

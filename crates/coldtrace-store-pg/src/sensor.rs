@@ -68,8 +68,10 @@ impl SensorStore for PgStore {
         policy: Policy,
         now_ms: i64,
     ) -> StoreResult<SensorReceipt> {
-        let mut c = self.client().await?;
-        let tx = c.transaction().await.map_err(Error::from)?;
+        // Under the submission lock: two feeds of the same enterprise read each other's readings, and findings
+        // are written one writer at a time.
+        let mut w = self.writer().await?;
+        let tx = crate::begin_locked(&mut w.client).await?;
         let mut receipt = SensorReceipt::default();
         // Each series touched, and the span of its new readings.
         let mut touched: BTreeMap<(Subject, String), (i64, i64)> = BTreeMap::new();

@@ -33,7 +33,7 @@ async fn load(
             (SELECT MAX(t.sampled_on) FROM staff_tests t WHERE t.enterprise = s.enterprise AND t.id_no = s.id_no
                 AND t.result = 'negative')
          FROM staff s JOIN enterprises e ON e.id = s.enterprise
-         WHERE {cond} ORDER BY s.enterprise, s.id_no"
+         WHERE {cond} ORDER BY s.enterprise, s.id_no COLLATE \"C\""
     );
     c.query(&sql, &[&arg])
         .await?
@@ -190,8 +190,9 @@ impl StaffStore for PgStore {
         every_days: u32,
         now_ms: i64,
     ) -> StoreResult<u64> {
-        let mut c = self.client().await?;
-        let tx = c.transaction().await.map_err(Error::from)?;
+        // Under the submission lock: the sweep, which opens overdue findings, does not interleave.
+        let mut w = self.writer().await?;
+        let tx = crate::begin_locked(&mut w.client).await?;
         let mut unknown = ValidationErrors::default();
         let mut new = 0;
         for (i, t) in tests.iter().enumerate() {

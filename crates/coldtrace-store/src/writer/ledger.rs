@@ -125,7 +125,8 @@ pub trait Ledger {
 
     /// A batch's owner.
     fn batch_owner(&mut self, id: Uuid) -> Result<Option<Uuid>>;
-    /// A batch's record as stored (the body), for its declared quantity.
+    /// A batch's record as stored, for its declared quantity; `None` when there is none or its body is one this
+    /// release no longer reads.
     fn batch_record(&mut self, id: Uuid) -> Result<Option<Batch>>;
     /// The first batch an owner stored under a batch number: its id and fingerprint.
     fn first_numbered(&mut self, owner: Uuid, batch_no: &str) -> Result<Option<(Uuid, String)>>;
