@@ -70,6 +70,81 @@ pub(crate) struct PgLedger<'a> {
     counterparties: HashMap<(String, String), i64>,
     people: HashMap<[String; 5], i64>,
     docking: Option<&'a DockingConfig>,
+    /// Movement fingerprints known in this transaction (read ahead, or written): `None` for an id not stored.
+    fps: HashMap<Uuid, Option<i64>>,
+    /// Sequence numbers of the movements this transaction wrote, by id.
+    seqs: HashMap<Uuid, i64>,
+    /// Rows held back to be written in one statement per table ([`Ledger::flush`]).
+    pending: Pending,
+}
+
+/// Movements, their handlers and lines, and lot stock changes not yet written.
+#[derive(Default)]
+struct Pending {
+    movements: MovementRows,
+    /// (movement seq, position, person)
+    handlers: (Vec<i64>, Vec<i32>, Vec<i64>),
+    /// (movement seq, role, batch, quantity)
+    lines: (Vec<i64>, Vec<&'static str>, Vec<i64>, Vec<i64>),
+    /// Per lot (batch, holder): what to add to each column, and the earliest arrival and departure and the last
+    /// movement among the changes.
+    stock: HashMap<(i64, i64), StockDelta>,
+}
+
+/// The columns of `movements`, one vector each, in the order of [`INSERT_MOVEMENTS`].
+#[derive(Default)]
+struct MovementRows {
+    seq: Vec<i64>,
+    id: Vec<Uuid>,
+    kind: Vec<&'static str>,
+    holder: Vec<i64>,
+    holder_province: Vec<String>,
+    holder_key: Vec<i64>,
+    batch: Vec<Option<i64>>,
+    quantity: Vec<i64>,
+    at_ms: Vec<i64>,
+    at_ns: Vec<Option<i64>>,
+    at_offset: Vec<i32>,
+    counterparty: Vec<Option<i64>>,
+    counterparty_id: Vec<Option<i64>>,
+    location: Vec<Option<String>>,
+    note: Vec<Option<String>>,
+    corrects: Vec<Option<i64>>,
+    fp: Vec<i64>,
+    recorded_at: Vec<i64>,
+}
+
+#[derive(Default, Clone, Copy)]
+struct StockDelta {
+    cols: [i64; 8],
+    first_in: Option<i64>,
+    first_out: Option<i64>,
+    last_at: Option<i64>,
+}
+
+const INSERT_MOVEMENTS: &str = "INSERT INTO movements (seq, id, kind, holder, holder_province, holder_key, batch,
+        quantity_milli, at_ms, at_ns, at_offset, counterparty, counterparty_id, location, note, corrects, fp,
+        recorded_at)
+    SELECT * FROM unnest($1::BIGINT[], $2::UUID[], $3::TEXT[], $4::BIGINT[], $5::TEXT[], $6::BIGINT[],
+        $7::BIGINT[], $8::BIGINT[], $9::BIGINT[], $10::BIGINT[], $11::INTEGER[], $12::BIGINT[], $13::BIGINT[],
+        $14::TEXT[], $15::TEXT[], $16::BIGINT[], $17::BIGINT[], $18::BIGINT[])";
+
+const STOCK_COLUMNS: [StockColumn; 8] = [
+    StockColumn::Received,
+    StockColumn::Produced,
+    StockColumn::ReportedInbound,
+    StockColumn::Shipped,
+    StockColumn::Sold,
+    StockColumn::Consumed,
+    StockColumn::Destroyed,
+    StockColumn::Returned,
+];
+
+fn earliest(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, y) => x.or(y),
+    }
 }
 
 type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
@@ -92,7 +167,104 @@ impl<'a> PgLedger<'a> {
             counterparties: HashMap::new(),
             people: HashMap::new(),
             docking,
+            fps: HashMap::new(),
+            seqs: HashMap::new(),
+            pending: Pending::default(),
         })
+    }
+
+    /// Writes the held-back rows, one statement per table.
+    fn write_pending(&mut self) -> Result<()> {
+        let p = std::mem::take(&mut self.pending);
+        let m = &p.movements;
+        if !m.seq.is_empty() {
+            self.exec(
+                INSERT_MOVEMENTS,
+                &[
+                    &m.seq,
+                    &m.id,
+                    &m.kind,
+                    &m.holder,
+                    &m.holder_province,
+                    &m.holder_key,
+                    &m.batch,
+                    &m.quantity,
+                    &m.at_ms,
+                    &m.at_ns,
+                    &m.at_offset,
+                    &m.counterparty,
+                    &m.counterparty_id,
+                    &m.location,
+                    &m.note,
+                    &m.corrects,
+                    &m.fp,
+                    &m.recorded_at,
+                ],
+            )?;
+        }
+        if !p.handlers.0.is_empty() {
+            self.exec(
+                "INSERT INTO movement_handlers (movement_seq, pos, person)
+                 SELECT * FROM unnest($1::BIGINT[], $2::INTEGER[], $3::BIGINT[])",
+                &[&p.handlers.0, &p.handlers.1, &p.handlers.2],
+            )?;
+        }
+        if !p.lines.0.is_empty() {
+            // In the order written: the identity column keeps it for reading back.
+            self.exec(
+                "INSERT INTO movement_lines (movement_seq, role, batch, quantity_milli)
+                 SELECT s, r, b, q FROM unnest($1::BIGINT[], $2::TEXT[], $3::BIGINT[], $4::BIGINT[])
+                    WITH ORDINALITY AS l(s, r, b, q, o) ORDER BY o",
+                &[&p.lines.0, &p.lines.1, &p.lines.2, &p.lines.3],
+            )?;
+        }
+        if !p.stock.is_empty() {
+            let mut cols: Vec<Vec<i64>> = vec![Vec::new(); 10];
+            let (mut first_in, mut first_out, mut last_at) = (Vec::new(), Vec::new(), Vec::new());
+            for ((b, h), d) in &p.stock {
+                cols[0].push(*b);
+                cols[1].push(*h);
+                for (i, v) in d.cols.iter().enumerate() {
+                    cols[2 + i].push(*v);
+                }
+                first_in.push(d.first_in);
+                first_out.push(d.first_out);
+                last_at.push(d.last_at);
+            }
+            let add: Vec<String> = STOCK_COLUMNS
+                .iter()
+                .map(|c| format!("{0} = s.{0} + EXCLUDED.{0}", c.as_str()))
+                .collect();
+            self.exec(
+                &format!(
+                    "INSERT INTO lot_stock AS s (batch, holder, received, produced, reported_inbound, shipped,
+                        sold, consumed, destroyed, returned, first_in, first_out, last_at)
+                     SELECT * FROM unnest($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::BIGINT[], $5::BIGINT[],
+                        $6::BIGINT[], $7::BIGINT[], $8::BIGINT[], $9::BIGINT[], $10::BIGINT[], $11::BIGINT[],
+                        $12::BIGINT[], $13::BIGINT[])
+                     ON CONFLICT (batch, holder) DO UPDATE SET {},
+                        first_in = LEAST(s.first_in, EXCLUDED.first_in),
+                        first_out = LEAST(s.first_out, EXCLUDED.first_out),
+                        last_at = GREATEST(s.last_at, EXCLUDED.last_at)",
+                    add.join(", ")
+                ),
+                &[
+                    &cols[0], &cols[1], &cols[2], &cols[3], &cols[4], &cols[5], &cols[6], &cols[7],
+                    &cols[8], &cols[9], &first_in, &first_out, &last_at,
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Writes the held-back rows when a lot's kept stock is about to be read and some of its changes are held.
+    fn write_pending_of_lot(&mut self, batch: Uuid, holder: Uuid) -> Result<()> {
+        if let (Some(b), Some(h)) = (self.ids.get(&batch), self.ids.get(&holder))
+            && self.pending.stock.contains_key(&(*b, *h))
+        {
+            self.write_pending()?;
+        }
+        Ok(())
     }
 }
 
@@ -326,10 +498,33 @@ impl Ledger for PgLedger<'_> {
     }
 
     fn movement_fp(&mut self, id: Uuid) -> StoreResult<Option<i64>> {
+        if let Some(fp) = self.fps.get(&id) {
+            return Ok(*fp);
+        }
         Ok(self.value("SELECT fp FROM movements WHERE id = $1", &[&id])?)
     }
 
+    fn prefetch_movements(&mut self, ids: &[Uuid]) -> StoreResult<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        for id in ids {
+            self.fps.insert(*id, None);
+        }
+        for r in self.rows("SELECT id, fp FROM movements WHERE id = ANY($1)", &[&ids])? {
+            self.fps.insert(r.get(0), Some(r.get(1)));
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> StoreResult<()> {
+        Ok(self.write_pending()?)
+    }
+
     fn stake(&mut self, kind: RecordKind, id: Uuid) -> StoreResult<Option<(Uuid, Option<String>)>> {
+        if kind == RecordKind::Movement {
+            self.write_pending()?;
+        }
         let sql = match kind {
             RecordKind::Enterprise => "SELECT id, province FROM enterprises WHERE id = $1",
             RecordKind::Product => "SELECT owner, owner_province FROM products WHERE id = $1",
@@ -521,6 +716,7 @@ impl Ledger for PgLedger<'_> {
     }
 
     fn shipped_to(&mut self, batch: Uuid, uscc: &str, from: Option<Uuid>) -> StoreResult<bool> {
+        self.write_pending()?;
         Ok(self.exists(
             "SELECT 1 FROM movements WHERE batch = (SELECT n FROM ids WHERE id = $1)
                AND counterparty IN (SELECT n FROM counterparties WHERE uscc = $2)
@@ -582,39 +778,38 @@ impl Ledger for PgLedger<'_> {
             .map(|cp| self.counterparty_n(cp))
             .transpose()?;
         let corrects: Option<i64> = match m.corrects {
-            Some(id) => self.value("SELECT seq FROM movements WHERE id = $1", &[&id])?,
+            Some(id) => match self.seqs.get(&id) {
+                Some(seq) => Some(*seq),
+                None => self.value("SELECT seq FROM movements WHERE id = $1", &[&id])?,
+            },
             None => None,
         };
         let nanos = m.at.at.as_nanosecond();
         let ms = m.at.millis();
         let rest = (nanos - i128::from(ms) * 1_000_000) as i64;
         let seq = self.next_seq;
-        self.exec(
-            "INSERT INTO movements (seq, id, kind, holder, holder_province, holder_key, batch, quantity_milli,
-                at_ms, at_ns, at_offset, counterparty, counterparty_id, location, note, corrects, fp, recorded_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
-            &[
-                &seq,
-                &m.id,
-                &m.kind.as_str(),
-                &holder,
-                &r.holder_province,
-                &holder_key,
-                &batch,
-                &m.quantity.milli(),
-                &ms,
-                &(rest != 0).then_some(rest),
-                &m.at.offset_seconds,
-                &cp,
-                &cp_id,
-                &m.location,
-                &m.note,
-                &corrects,
-                &r.fp,
-                &r.recorded_at,
-            ],
-        )?;
         self.next_seq += 1;
+        let rows = &mut self.pending.movements;
+        rows.seq.push(seq);
+        rows.id.push(m.id);
+        rows.kind.push(m.kind.as_str());
+        rows.holder.push(holder);
+        rows.holder_province.push(r.holder_province.clone());
+        rows.holder_key.push(holder_key);
+        rows.batch.push(batch);
+        rows.quantity.push(m.quantity.milli());
+        rows.at_ms.push(ms);
+        rows.at_ns.push((rest != 0).then_some(rest));
+        rows.at_offset.push(m.at.offset_seconds);
+        rows.counterparty.push(cp);
+        rows.counterparty_id.push(cp_id);
+        rows.location.push(m.location.clone());
+        rows.note.push(m.note.clone());
+        rows.corrects.push(corrects);
+        rows.fp.push(r.fp);
+        rows.recorded_at.push(r.recorded_at);
+        self.fps.insert(m.id, Some(r.fp));
+        self.seqs.insert(m.id, seq);
         for (pos, h) in m.handlers.iter().enumerate() {
             let key = coldtrace_domain::party::person_key(
                 h.id_no.as_deref(),
@@ -623,20 +818,20 @@ impl Ledger for PgLedger<'_> {
                 m.holder,
             );
             let person = self.person_n(&key, h)?;
-            self.exec(
-                "INSERT INTO movement_handlers (movement_seq, pos, person) VALUES ($1, $2, $3)",
-                &[&seq, &(pos as i32), &person],
-            )?;
+            let hs = &mut self.pending.handlers;
+            hs.0.push(seq);
+            hs.1.push(pos as i32);
+            hs.2.push(person);
         }
         for (role, lines) in [("in", &m.inputs), ("out", &m.outputs)] {
             for l in lines {
                 if let BatchRef::Id(b) = l.batch {
                     let b = self.n(b)?;
-                    self.exec(
-                        "INSERT INTO movement_lines (movement_seq, role, batch, quantity_milli)
-                         VALUES ($1, $2, $3, $4)",
-                        &[&seq, &role, &b, &l.quantity.milli()],
-                    )?;
+                    let ls = &mut self.pending.lines;
+                    ls.0.push(seq);
+                    ls.1.push(role);
+                    ls.2.push(b);
+                    ls.3.push(l.quantity.milli());
                 }
             }
         }
@@ -769,6 +964,7 @@ impl Ledger for PgLedger<'_> {
         receiver: Uuid,
         now: i64,
     ) -> StoreResult<()> {
+        self.write_pending()?;
         self.exec(
             &format!(
                 "{RESOLVE_BY_RECORDS}
@@ -794,6 +990,7 @@ impl Ledger for PgLedger<'_> {
     }
 
     fn resolve_dormant(&mut self, batch: Uuid, holder: Uuid, now: i64) -> StoreResult<()> {
+        self.write_pending_of_lot(batch, holder)?;
         // A lot that moved since its dormant finding was opened is no longer dormant. The finding's subject ends
         // with the last movement it was opened for.
         self.exec(
@@ -821,6 +1018,7 @@ impl Ledger for PgLedger<'_> {
     }
 
     fn stale_nucleic_acid_findings(&mut self, batch: Uuid) -> StoreResult<Vec<(String, i64)>> {
+        self.write_pending()?;
         Ok(self
             .rows(
                 "SELECT f.subject, GREATEST(m.at_ms, COALESCE((SELECT MAX(x.at_ms) FROM movements x
@@ -842,6 +1040,7 @@ impl Ledger for PgLedger<'_> {
         sender: Uuid,
         receiver: Uuid,
     ) -> StoreResult<Option<i64>> {
+        self.write_pending()?;
         Ok(self.value(
             &format!(
                 "SELECT MIN(at_ms) FROM movements m WHERE batch = (SELECT n FROM ids WHERE id = $1)
@@ -863,23 +1062,21 @@ impl Ledger for PgLedger<'_> {
         first_in: Option<i64>,
         first_out: Option<i64>,
     ) -> StoreResult<()> {
-        let col = col.as_str();
         let (b, h) = (self.n(batch)?, self.n(holder)?);
-        self.exec(
-            &format!(
-                "INSERT INTO lot_stock AS s (batch, holder, {col}, first_in, first_out, last_at)
-                 VALUES ($1, $2, $3, $4, $5, $6)
-                 ON CONFLICT (batch, holder) DO UPDATE SET {col} = s.{col} + EXCLUDED.{col},
-                    last_at = GREATEST(s.last_at, EXCLUDED.last_at),
-                    first_in = LEAST(s.first_in, EXCLUDED.first_in),
-                    first_out = LEAST(s.first_out, EXCLUDED.first_out)"
-            ),
-            &[&b, &h, &quantity, &first_in, &first_out, &at],
-        )?;
+        let d = self.pending.stock.entry((b, h)).or_default();
+        let i = STOCK_COLUMNS
+            .iter()
+            .position(|c| *c == col)
+            .expect("every column is listed");
+        d.cols[i] += quantity;
+        d.first_in = earliest(d.first_in, first_in);
+        d.first_out = earliest(d.first_out, first_out);
+        d.last_at = Some(d.last_at.map_or(at, |l| l.max(at)));
         Ok(())
     }
 
     fn lot_stock(&mut self, batch: Uuid, holder: Uuid) -> StoreResult<KeptStock> {
+        self.write_pending_of_lot(batch, holder)?;
         let row = self.row(
             "SELECT received, produced, reported_inbound, shipped, sold, consumed, destroyed, returned,
                 first_in, first_out
@@ -908,6 +1105,7 @@ impl Ledger for PgLedger<'_> {
     }
 
     fn recount_lot(&mut self, batch: Uuid, holder: Uuid) -> StoreResult<()> {
+        self.write_pending()?;
         let (b, h) = (self.n(batch)?, self.n(holder)?);
         let (s, first_in, first_out) = self.stock_from_records(b, h)?;
         let last_at: Option<i64> = self.value(
@@ -952,6 +1150,7 @@ impl Ledger for PgLedger<'_> {
     }
 
     fn lots_of_movement(&mut self, id: Uuid) -> StoreResult<Vec<(Uuid, Uuid)>> {
+        self.write_pending()?;
         let row = self.row(
             &format!(
                 "SELECT seq, {ID_OF}batch), {ID_OF}holder), {ID_OF}counterparty_id) FROM movements WHERE id = $1"

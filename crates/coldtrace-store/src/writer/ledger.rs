@@ -96,6 +96,16 @@ pub trait Ledger {
     fn stored_fp(&mut self, kind: RecordKind, id: Uuid) -> Result<Option<String>>;
     /// The stored short fingerprint of a movement.
     fn movement_fp(&mut self, id: Uuid) -> Result<Option<i64>>;
+    /// The movements a submission is about to settle, by id, before the first [`Self::movement_fp`]: a backend
+    /// that pays a round trip per statement reads them in one (the embedded store needs nothing).
+    fn prefetch_movements(&mut self, _ids: &[Uuid]) -> Result<()> {
+        Ok(())
+    }
+    /// Writes whatever the backend holds back for one statement per table (it is called before the commit and
+    /// answers before any read that needs those rows; the embedded store writes as it goes).
+    fn flush(&mut self) -> Result<()> {
+        Ok(())
+    }
     /// Who has a stake in a stored record: its owner (an enterprise is its own) and, where the record keeps
     /// it, the owner's province when written.
     fn stake(&mut self, kind: RecordKind, id: Uuid) -> Result<Option<(Uuid, Option<String>)>>;

@@ -360,6 +360,8 @@ pub fn submit(l: &mut dyn Ledger, req: &SubmitRequest, now: i64) -> Result<Submi
         papers: HashMap::new(),
     };
     let s = &req.submission;
+    let ids: Vec<Uuid> = s.movements.iter().map(|m| m.id).collect();
+    t.l.prefetch_movements(&ids)?;
     for (i, e) in s.enterprises.iter().enumerate() {
         t.enterprise(i, e)?;
     }
@@ -394,6 +396,7 @@ pub fn submit(l: &mut dyn Ledger, req: &SubmitRequest, now: i64) -> Result<Submi
         return Err(StoreError::Conflict(problems.conflict));
     }
     l.report(&fresh, now)?;
+    l.flush()?;
     if let Some(key) = &req.idempotency_key {
         l.record_submission(
             &req.subject,
