@@ -504,15 +504,106 @@ impl Ledger for PgLedger<'_> {
         Ok(self.value("SELECT fp FROM movements WHERE id = $1", &[&id])?)
     }
 
-    fn prefetch_movements(&mut self, ids: &[Uuid]) -> StoreResult<()> {
-        if ids.is_empty() {
+    fn prefetch_movements(&mut self, movements: &[Movement]) -> StoreResult<()> {
+        if movements.is_empty() {
             return Ok(());
         }
-        for id in ids {
+        let ids: Vec<Uuid> = movements.iter().map(|m| m.id).collect();
+        for id in &ids {
             self.fps.insert(*id, None);
         }
         for r in self.rows("SELECT id, fp FROM movements WHERE id = ANY($1)", &[&ids])? {
             self.fps.insert(r.get(0), Some(r.get(1)));
+        }
+        // The dictionaries the movements will name, stored once (a refused submission rolls them back with
+        // the rest): counterparties with their party keys, and the people who handled goods.
+        let mut parties: Vec<Uuid> = Vec::new();
+        let (mut usccs, mut names, mut keys) = (Vec::new(), Vec::new(), Vec::new());
+        let mut seen = std::collections::HashSet::new();
+        for m in movements {
+            if let Some(cp) = &m.counterparty {
+                let uscc = cp
+                    .uscc
+                    .as_ref()
+                    .map(|u| u.as_str())
+                    .unwrap_or("")
+                    .to_string();
+                if seen.insert((uscc.clone(), cp.name.clone())) {
+                    let k = cp.party_key();
+                    parties.push(k);
+                    usccs.push(uscc);
+                    names.push(cp.name.clone());
+                    keys.push(k);
+                }
+            }
+        }
+        let mut people: [Vec<String>; 5] = Default::default();
+        let mut seen_people = std::collections::HashSet::new();
+        for m in movements {
+            for h in &m.handlers {
+                let part = |v: &Option<String>| v.clone().unwrap_or_default();
+                let whole = [
+                    coldtrace_domain::party::person_key(
+                        h.id_no.as_deref(),
+                        h.phone.as_deref(),
+                        &h.name,
+                        m.holder,
+                    ),
+                    h.name.clone(),
+                    part(&h.id_no),
+                    part(&h.phone),
+                    part(&h.role),
+                ];
+                if seen_people.insert(whole.clone()) {
+                    for (col, v) in people.iter_mut().zip(whole) {
+                        col.push(v);
+                    }
+                }
+            }
+        }
+        if !parties.is_empty() {
+            parties.sort_unstable();
+            parties.dedup();
+            self.exec(
+                "INSERT INTO ids (id) SELECT * FROM unnest($1::UUID[]) ON CONFLICT (id) DO NOTHING",
+                &[&parties],
+            )?;
+            for r in self.rows("SELECT id, n FROM ids WHERE id = ANY($1)", &[&parties])? {
+                self.ids.insert(r.get(0), r.get(1));
+            }
+            let party_ns: Vec<i64> = keys.iter().map(|k| self.ids[k]).collect();
+            self.exec(
+                "INSERT INTO counterparties (uscc, name, party)
+                 SELECT * FROM unnest($1::TEXT[], $2::TEXT[], $3::BIGINT[]) ON CONFLICT (uscc, name) DO NOTHING",
+                &[&usccs, &names, &party_ns],
+            )?;
+            for r in self.rows(
+                "SELECT c.n, c.uscc, c.name FROM counterparties c
+                 JOIN unnest($1::TEXT[], $2::TEXT[]) AS w(uscc, name) ON c.uscc = w.uscc AND c.name = w.name",
+                &[&usccs, &names],
+            )? {
+                self.counterparties.insert((r.get(1), r.get(2)), r.get(0));
+            }
+        }
+        if !people[0].is_empty() {
+            let [k, name, id_no, phone, role] = &people;
+            self.exec(
+                "INSERT INTO people (person_key, name, id_no, phone, role)
+                 SELECT * FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[])
+                 ON CONFLICT (person_key, name, id_no, phone, role) DO NOTHING",
+                &[k, name, id_no, phone, role],
+            )?;
+            for r in self.rows(
+                "SELECT p.n, p.person_key, p.name, p.id_no, p.phone, p.role FROM people p
+                 JOIN unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[]) AS w(k, na, i, ph, ro)
+                   ON p.person_key = w.k AND p.name = w.na AND p.id_no = w.i AND p.phone = w.ph AND p.role = w.ro",
+                &[k, name, id_no, phone, role],
+            )? {
+                self.people.insert(
+                    [r.get(1), r.get(2), r.get(3), r.get(4), r.get(5)],
+                    r.get(0),
+                );
+            }
         }
         Ok(())
     }

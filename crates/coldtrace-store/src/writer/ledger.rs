@@ -96,9 +96,10 @@ pub trait Ledger {
     fn stored_fp(&mut self, kind: RecordKind, id: Uuid) -> Result<Option<String>>;
     /// The stored short fingerprint of a movement.
     fn movement_fp(&mut self, id: Uuid) -> Result<Option<i64>>;
-    /// The movements a submission is about to settle, by id, before the first [`Self::movement_fp`]: a backend
-    /// that pays a round trip per statement reads them in one (the embedded store needs nothing).
-    fn prefetch_movements(&mut self, _ids: &[Uuid]) -> Result<()> {
+    /// The movements a submission is about to settle, before the first [`Self::movement_fp`]: a backend that
+    /// pays a round trip per statement reads what it will be asked about them (stored fingerprints, the numbers of
+    /// the counterparties and people they name) in a few statements (the embedded store needs nothing).
+    fn prefetch_movements(&mut self, _movements: &[Movement]) -> Result<()> {
         Ok(())
     }
     /// Writes whatever the backend holds back for one statement per table (it is called before the commit and

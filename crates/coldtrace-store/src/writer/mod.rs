@@ -360,8 +360,7 @@ pub fn submit(l: &mut dyn Ledger, req: &SubmitRequest, now: i64) -> Result<Submi
         papers: HashMap::new(),
     };
     let s = &req.submission;
-    let ids: Vec<Uuid> = s.movements.iter().map(|m| m.id).collect();
-    t.l.prefetch_movements(&ids)?;
+    t.l.prefetch_movements(&s.movements)?;
     for (i, e) in s.enterprises.iter().enumerate() {
         t.enterprise(i, e)?;
     }
