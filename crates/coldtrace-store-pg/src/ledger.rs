@@ -89,6 +89,22 @@ struct Pending {
     /// Per lot (batch, holder): what to add to each column, and the earliest arrival and departure and the last
     /// movement among the changes.
     stock: HashMap<(i64, i64), StockDelta>,
+    /// Findings flagged, by subject, in the order first flagged: a rule broken by every movement of a bulk
+    /// ledger (papers missing on each sale) is written once with its last movement, not once per movement (in
+    /// PostgreSQL each update of a row leaves a version behind that the next must step over).
+    flags: Vec<String>,
+    flagged: HashMap<String, Flag>,
+}
+
+/// A finding to open, or to update when one is open about its subject.
+struct Flag {
+    rule: &'static str,
+    message: String,
+    enterprise: Uuid,
+    province: Option<String>,
+    batch: Option<Uuid>,
+    movement: Option<Uuid>,
+    now: i64,
 }
 
 /// The columns of `movements`, one vector each, in the order of [`INSERT_MOVEMENTS`].
@@ -173,8 +189,49 @@ impl<'a> PgLedger<'a> {
         })
     }
 
-    /// Writes the held-back rows, one statement per table.
+    /// Writes the findings flagged and not yet written.
+    fn write_flags(&mut self) -> Result<()> {
+        let subjects = std::mem::take(&mut self.pending.flags);
+        let mut flagged = std::mem::take(&mut self.pending.flagged);
+        for subject in subjects {
+            let Some(f) = flagged.remove(&subject) else {
+                continue;
+            };
+            let updated = self.exec(
+                // A new record that breaks the rule again makes an earlier answer moot.
+                "UPDATE findings SET message = $2, movement = COALESCE($3, movement),
+                    answer_note = CASE WHEN $3 IS NOT NULL AND $3 IS DISTINCT FROM movement THEN NULL ELSE answer_note END,
+                    answer_record = CASE WHEN $3 IS NOT NULL AND $3 IS DISTINCT FROM movement THEN NULL ELSE answer_record END,
+                    answered_by = CASE WHEN $3 IS NOT NULL AND $3 IS DISTINCT FROM movement THEN NULL ELSE answered_by END,
+                    answered_at = CASE WHEN $3 IS NOT NULL AND $3 IS DISTINCT FROM movement THEN NULL ELSE answered_at END
+                 WHERE subject = $1 AND status = 'open'",
+                &[&subject, &f.message, &f.movement],
+            )?;
+            if updated == 0 {
+                self.exec(
+                    "INSERT INTO findings (id, rule, subject, status, enterprise, province, batch, movement,
+                        message, opened_at)
+                     VALUES ($1, $2, $3, 'open', $4, $5, $6, $7, $8, $9)",
+                    &[
+                        &Uuid::now_v7(),
+                        &f.rule,
+                        &subject,
+                        &f.enterprise.to_string(),
+                        &f.province,
+                        &f.batch,
+                        &f.movement,
+                        &f.message,
+                        &f.now,
+                    ],
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the held-back rows, one statement per table, and the findings flagged.
     fn write_pending(&mut self) -> Result<()> {
+        self.write_flags()?;
         let p = std::mem::take(&mut self.pending);
         let m = &p.movements;
         if !m.seq.is_empty() {
@@ -512,7 +569,10 @@ impl Ledger for PgLedger<'_> {
         for id in &ids {
             self.fps.insert(*id, None);
         }
-        for r in self.rows("SELECT id, fp FROM movements WHERE id = ANY($1)", &[&ids])? {
+        for r in self.rows(
+            "SELECT m.id, m.fp FROM unnest($1::UUID[]) AS w(id) JOIN movements m ON m.id = w.id",
+            &[&ids],
+        )? {
             self.fps.insert(r.get(0), Some(r.get(1)));
         }
         // The dictionaries the movements will name, stored once (a refused submission rolls them back with
@@ -568,7 +628,10 @@ impl Ledger for PgLedger<'_> {
                 "INSERT INTO ids (id) SELECT * FROM unnest($1::UUID[]) ON CONFLICT (id) DO NOTHING",
                 &[&parties],
             )?;
-            for r in self.rows("SELECT id, n FROM ids WHERE id = ANY($1)", &[&parties])? {
+            for r in self.rows(
+                "SELECT i.id, i.n FROM unnest($1::UUID[]) AS w(id) JOIN ids i ON i.id = w.id",
+                &[&parties],
+            )? {
                 self.ids.insert(r.get(0), r.get(1));
             }
             let party_ns: Vec<i64> = keys.iter().map(|k| self.ids[k]).collect();
@@ -956,6 +1019,7 @@ impl Ledger for PgLedger<'_> {
         scope: &BTreeSet<String>,
         refusable: &HashSet<Uuid>,
     ) -> StoreResult<Vec<CustomsRefusal>> {
+        self.write_flags()?;
         let o = crate::customs::cross_check(self, now, checks, Some(scope), refusable)?;
         Ok(o.refusals)
     }
@@ -1009,38 +1073,35 @@ impl Ledger for PgLedger<'_> {
         movement: Option<Uuid>,
         now: i64,
     ) -> StoreResult<()> {
-        let updated = self.exec(
-            // A new record that breaks the rule again makes an earlier answer moot.
-            "UPDATE findings SET message = $2, movement = COALESCE($3, movement),
-                answer_note = CASE WHEN $3 IS NOT NULL AND $3 IS DISTINCT FROM movement THEN NULL ELSE answer_note END,
-                answer_record = CASE WHEN $3 IS NOT NULL AND $3 IS DISTINCT FROM movement THEN NULL ELSE answer_record END,
-                answered_by = CASE WHEN $3 IS NOT NULL AND $3 IS DISTINCT FROM movement THEN NULL ELSE answered_by END,
-                answered_at = CASE WHEN $3 IS NOT NULL AND $3 IS DISTINCT FROM movement THEN NULL ELSE answered_at END
-             WHERE subject = $1 AND status = 'open'",
-            &[&v.subject, &v.message, &movement],
-        )?;
-        if updated == 0 {
-            self.exec(
-                "INSERT INTO findings (id, rule, subject, status, enterprise, province, batch, movement,
-                    message, opened_at)
-                 VALUES ($1, $2, $3, 'open', $4, $5, $6, $7, $8, $9)",
-                &[
-                    &Uuid::now_v7(),
-                    &v.rule.as_str(),
-                    &v.subject,
-                    &enterprise.to_string(),
-                    &province,
-                    &batch,
-                    &movement,
-                    &v.message,
-                    &now,
-                ],
-            )?;
+        match self.pending.flagged.get_mut(&v.subject) {
+            // The same subject again: the finding says what the latest record broke (opened as first flagged).
+            Some(held) => {
+                held.message = v.message.clone();
+                held.movement = movement.or(held.movement);
+            }
+            None => {
+                self.pending.flags.push(v.subject.clone());
+                self.pending.flagged.insert(
+                    v.subject.clone(),
+                    Flag {
+                        rule: v.rule.as_str(),
+                        message: v.message.clone(),
+                        enterprise,
+                        province: province.map(str::to_string),
+                        batch,
+                        movement,
+                        now,
+                    },
+                );
+            }
         }
         Ok(())
     }
 
     fn resolve(&mut self, subject: &str, now: i64) -> StoreResult<()> {
+        if self.pending.flagged.contains_key(subject) {
+            self.write_flags()?;
+        }
         self.exec(
             &format!("{RESOLVE_BY_RECORDS} WHERE subject = $2 AND status = 'open'"),
             &[&now, &subject],
@@ -1070,6 +1131,7 @@ impl Ledger for PgLedger<'_> {
     }
 
     fn resolve_unregistered(&mut self, uscc: &str, now: i64) -> StoreResult<()> {
+        self.write_flags()?;
         self.exec(
             &format!(
                 "{RESOLVE_BY_RECORDS}
@@ -1081,6 +1143,7 @@ impl Ledger for PgLedger<'_> {
     }
 
     fn resolve_dormant(&mut self, batch: Uuid, holder: Uuid, now: i64) -> StoreResult<()> {
+        self.write_flags()?;
         self.write_pending_of_lot(batch, holder)?;
         // A lot that moved since its dormant finding was opened is no longer dormant. The finding's subject ends
         // with the last movement it was opened for.
@@ -1098,6 +1161,7 @@ impl Ledger for PgLedger<'_> {
     }
 
     fn open_subjects(&mut self, rule: &str, batch: Uuid) -> StoreResult<Vec<String>> {
+        self.write_flags()?;
         Ok(self
             .rows(
                 "SELECT subject FROM findings WHERE rule = $1 AND status = 'open' AND batch = $2",
