@@ -7,7 +7,6 @@ use async_trait::async_trait;
 use coldtrace_domain::{Movement, MovementKind};
 use coldtrace_store::writer::flow_kind;
 use coldtrace_store::{BatchSummary, FeedAnchor, FlowRow, HandlerRow, IndexFeed, Stored};
-use tokio_postgres::GenericClient;
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
@@ -41,8 +40,11 @@ fn batch_summary(r: &tokio_postgres::Row) -> (i64, BatchSummary) {
 }
 
 /// The ids of numbers (`ids.n`) a page names, looked up in one query.
-async fn ids_of(c: &impl GenericClient, ns: Vec<i64>) -> Result<HashMap<i64, Uuid>> {
-    Ok(c.query("SELECT n, id FROM ids WHERE n = ANY($1)", &[&ns])
+async fn ids_of(c: &deadpool_postgres::ClientWrapper, ns: Vec<i64>) -> Result<HashMap<i64, Uuid>> {
+    let st = c
+        .prepare_cached("SELECT n, id FROM ids WHERE n = ANY($1)")
+        .await?;
+    Ok(c.query(&st, &[&ns])
         .await?
         .iter()
         .map(|r| (r.get(0), r.get(1)))
@@ -52,7 +54,7 @@ async fn ids_of(c: &impl GenericClient, ns: Vec<i64>) -> Result<HashMap<i64, Uui
 /// Movements as flows, with their transformation lines, whether a later record corrects each, and the seq of the
 /// record each corrects.
 async fn load_flows(
-    c: &impl GenericClient,
+    c: &deadpool_postgres::ClientWrapper,
     filter: &str,
     args: &[&(dyn ToSql + Sync)],
 ) -> Result<Vec<(FlowRow, Option<i64>)>> {
@@ -62,17 +64,18 @@ async fn load_flows(
                 EXISTS (SELECT 1 FROM movements c WHERE c.corrects = m.seq)
          FROM movements m LEFT JOIN counterparties cp ON cp.n = m.counterparty WHERE {filter}"
     );
-    let st = c.prepare(&sql).await?;
+    let st = c.prepare_cached(&sql).await?;
     let found = c.query(&st, args).await?;
     let seqs: Vec<i64> = found.iter().map(|r| r.get(0)).collect();
     let lines = match (seqs.first(), seqs.last()) {
         (Some(first), Some(last)) => {
-            c.query(
-                "SELECT movement_seq, role, batch, quantity_milli FROM movement_lines
-                 WHERE movement_seq >= $1 AND movement_seq <= $2 ORDER BY movement_seq, line",
-                &[&first.min(last), &first.max(last)],
-            )
-            .await?
+            let st = c
+                .prepare_cached(
+                    "SELECT movement_seq, role, batch, quantity_milli FROM movement_lines
+                     WHERE movement_seq >= $1 AND movement_seq <= $2 ORDER BY movement_seq, line",
+                )
+                .await?;
+            c.query(&st, &[&first.min(last), &first.max(last)]).await?
         }
         _ => vec![],
     };
@@ -170,7 +173,7 @@ impl IndexFeed for PgStore {
     async fn flows(&self, after: u64, limit: u32) -> StoreResult<Vec<FlowRow>> {
         let c = self.client().await?;
         let mut rows = load_flows(
-            &**c,
+            &c,
             "m.seq > $1 ORDER BY m.seq LIMIT $2",
             &[&(after as i64), &i64::from(limit)],
         )
@@ -178,7 +181,7 @@ impl IndexFeed for PgStore {
         // A correction withdraws the flow it corrects: the index is given that flow to retract.
         for row in rows.iter_mut() {
             if let Some(seq) = row.1.take() {
-                let old = load_flows(&**c, "m.seq = $1", &[&seq]).await?;
+                let old = load_flows(&c, "m.seq = $1", &[&seq]).await?;
                 row.0.retracts = old.into_iter().next().map(|(r, _)| r.flow);
             }
         }
@@ -191,15 +194,18 @@ impl IndexFeed for PgStore {
         limit: u32,
     ) -> StoreResult<Vec<(i64, BatchSummary)>> {
         let c = self.client().await?;
-        Ok(c.query(
-            &format!("{BATCH_SUMMARY_SQL} WHERE b.seq > $1 ORDER BY b.seq LIMIT $2"),
-            &[&after, &i64::from(limit)],
-        )
-        .await
-        .map_err(Error::from)?
-        .iter()
-        .map(batch_summary)
-        .collect())
+        let st = c
+            .prepare_cached(&format!(
+                "{BATCH_SUMMARY_SQL} WHERE b.seq > $1 ORDER BY b.seq LIMIT $2"
+            ))
+            .await
+            .map_err(Error::from)?;
+        Ok(c.query(&st, &[&after, &i64::from(limit)])
+            .await
+            .map_err(Error::from)?
+            .iter()
+            .map(batch_summary)
+            .collect())
     }
 
     async fn batch_summaries_of(&self, ids: Vec<Uuid>) -> StoreResult<Vec<BatchSummary>> {
@@ -224,7 +230,7 @@ impl IndexFeed for PgStore {
     async fn movements_by_seq(&self, seqs: Vec<u64>) -> StoreResult<Vec<Stored<Movement>>> {
         let c = self.client().await?;
         let seqs: Vec<i64> = seqs.into_iter().map(|s| s as i64).collect();
-        let found = crate::records::read_movements(&**c, "m.seq = ANY($1)", &[&seqs]).await?;
+        let found = crate::records::read_movements(&c, "m.seq = ANY($1)", &[&seqs]).await?;
         let by_seq: HashMap<i64, Stored<Movement>> =
             found.into_iter().map(|m| (m.seq, m)).collect();
         Ok(seqs.iter().filter_map(|s| by_seq.get(s).cloned()).collect())

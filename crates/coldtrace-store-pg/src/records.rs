@@ -12,7 +12,6 @@ use coldtrace_store::{
 };
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
-use tokio_postgres::GenericClient;
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
@@ -42,7 +41,7 @@ fn unreadable(e: impl std::fmt::Display) -> Error {
 
 /// One stored record of a table with `seq, id, body, recorded_at, corrects`.
 async fn get_stored<T: DeserializeOwned>(
-    c: &impl GenericClient,
+    c: &deadpool_postgres::ClientWrapper,
     table: &str,
     id: Uuid,
 ) -> Result<Option<Stored<T>>> {
@@ -51,7 +50,7 @@ async fn get_stored<T: DeserializeOwned>(
             (SELECT c.id FROM {table} c WHERE c.corrects = t.id ORDER BY c.seq DESC LIMIT 1)
          FROM {table} t WHERE t.id = $1"
     );
-    let st = c.prepare(&sql).await?;
+    let st = c.prepare_cached(&sql).await?;
     c.query_opt(&st, &[&id])
         .await?
         .map(|r| to_stored(&r))
@@ -69,7 +68,7 @@ fn to_stored<T: DeserializeOwned>(r: &tokio_postgres::Row) -> Result<Stored<T>> 
 
 /// A page of records of a table under a condition whose parameters start at `$3`.
 async fn list_stored<T: DeserializeOwned>(
-    c: &impl GenericClient,
+    c: &deadpool_postgres::ClientWrapper,
     table: &str,
     where_sql: &str,
     args: &[&(dyn ToSql + Sync)],
@@ -83,7 +82,7 @@ async fn list_stored<T: DeserializeOwned>(
     let limit = i64::from(page.limit);
     let mut all: Vec<&(dyn ToSql + Sync)> = vec![&page.after, &limit];
     all.extend_from_slice(args);
-    let st = c.prepare(&sql).await?;
+    let st = c.prepare_cached(&sql).await?;
     c.query(&st, &all)
         .await?
         .iter()
@@ -106,11 +105,11 @@ fn movement_sql(filter: &str) -> String {
 
 /// Movements by a condition over `movements m` (with its parameters), as the records that were written.
 pub(crate) async fn read_movements(
-    c: &impl GenericClient,
+    c: &deadpool_postgres::ClientWrapper,
     filter: &str,
     args: &[&(dyn ToSql + Sync)],
 ) -> Result<Vec<Stored<Movement>>> {
-    let st = c.prepare(&movement_sql(filter)).await?;
+    let st = c.prepare_cached(&movement_sql(filter)).await?;
     let mut out = Vec::new();
     for r in c.query(&st, args).await? {
         let kind = MovementKind::parse(r.get(2)).map_err(Error::Unreadable)?;
@@ -165,10 +164,14 @@ pub(crate) async fn read_movements(
 }
 
 /// A movement's handlers and transformation lines.
-async fn fill_parts(c: &impl GenericClient, seq: i64, m: &mut Movement) -> Result<()> {
+async fn fill_parts(
+    c: &deadpool_postgres::ClientWrapper,
+    seq: i64,
+    m: &mut Movement,
+) -> Result<()> {
     let part = |s: String| (!s.is_empty()).then_some(s);
     let st = c
-        .prepare(
+        .prepare_cached(
             "SELECT p.name, p.id_no, p.phone, p.role FROM movement_handlers h JOIN people p ON p.n = h.person
              WHERE h.movement_seq = $1 ORDER BY h.pos",
         )
@@ -186,7 +189,7 @@ async fn fill_parts(c: &impl GenericClient, seq: i64, m: &mut Movement) -> Resul
         .collect();
     if m.kind == MovementKind::Transform {
         let st = c
-            .prepare(
+            .prepare_cached(
                 "SELECT role, (SELECT id FROM ids WHERE n = batch), quantity_milli FROM movement_lines
                  WHERE movement_seq = $1 ORDER BY line",
             )
@@ -276,7 +279,7 @@ impl RecordStore for PgStore {
 
     async fn enterprise(&self, id: Uuid) -> StoreResult<Option<Stored<Enterprise>>> {
         let c = self.client().await?;
-        Ok(get_stored(&**c, "enterprises", id).await?)
+        Ok(get_stored(&c, "enterprises", id).await?)
     }
 
     async fn enterprise_by_uscc(&self, uscc: &str) -> StoreResult<Option<Stored<Enterprise>>> {
@@ -290,7 +293,7 @@ impl RecordStore for PgStore {
             .map_err(Error::from)?
             .map(|r| r.get(0));
         Ok(match id {
-            Some(id) => get_stored(&**c, "enterprises", id).await?,
+            Some(id) => get_stored(&c, "enterprises", id).await?,
             None => None,
         })
     }
@@ -316,13 +319,13 @@ impl RecordStore for PgStore {
         if hits.iter().any(|(_, u)| *u != uscc) {
             return Ok(None);
         }
-        Ok(get_stored(&**c, "enterprises", id).await?)
+        Ok(get_stored(&c, "enterprises", id).await?)
     }
 
     async fn enterprises(&self, scope: &Scope, page: Page) -> StoreResult<Vec<Stored<Enterprise>>> {
         let (w, arg) = scope_sql(scope, "t.id = $3::TEXT::UUID", "t.province = $3", 3);
         let c = self.client().await?;
-        Ok(list_stored(&**c, "enterprises", &w, &[&arg], page).await?)
+        Ok(list_stored(&c, "enterprises", &w, &[&arg], page).await?)
     }
 
     async fn are_counterparties(&self, a: Uuid, b: Uuid) -> StoreResult<bool> {
@@ -341,7 +344,7 @@ impl RecordStore for PgStore {
 
     async fn product(&self, id: Uuid) -> StoreResult<Option<Stored<Product>>> {
         let c = self.client().await?;
-        Ok(get_stored(&**c, "products", id).await?)
+        Ok(get_stored(&c, "products", id).await?)
     }
 
     async fn products(&self, scope: &Scope, page: Page) -> StoreResult<Vec<Stored<Product>>> {
@@ -355,12 +358,12 @@ impl RecordStore for PgStore {
             3,
         );
         let c = self.client().await?;
-        Ok(list_stored(&**c, "products", &w, &[&arg], page).await?)
+        Ok(list_stored(&c, "products", &w, &[&arg], page).await?)
     }
 
     async fn batch(&self, id: Uuid) -> StoreResult<Option<Stored<Batch>>> {
         let c = self.client().await?;
-        Ok(get_stored(&**c, "batches", id).await?)
+        Ok(get_stored(&c, "batches", id).await?)
     }
 
     async fn batch_by_code(&self, key: &str) -> StoreResult<Option<Uuid>> {
@@ -392,7 +395,7 @@ impl RecordStore for PgStore {
         );
         let c = self.client().await?;
         Ok(list_stored(
-            &**c,
+            &c,
             "batches",
             &w,
             &[&arg, &filter.batch_no, &filter.product],
@@ -441,7 +444,7 @@ impl RecordStore for PgStore {
     async fn documents_of(&self, batch: Uuid) -> StoreResult<Vec<Stored<Document>>> {
         let c = self.client().await?;
         Ok(list_stored(
-            &**c,
+            &c,
             "documents",
             "t.batch_id = $3",
             &[&batch],
@@ -455,12 +458,12 @@ impl RecordStore for PgStore {
 
     async fn document(&self, id: Uuid) -> StoreResult<Option<Stored<Document>>> {
         let c = self.client().await?;
-        Ok(get_stored(&**c, "documents", id).await?)
+        Ok(get_stored(&c, "documents", id).await?)
     }
 
     async fn movement(&self, id: Uuid) -> StoreResult<Option<Stored<Movement>>> {
         let c = self.client().await?;
-        Ok(read_movements(&**c, "m.id = $1", &[&id])
+        Ok(read_movements(&c, "m.id = $1", &[&id])
             .await?
             .into_iter()
             .next())
@@ -489,7 +492,7 @@ impl RecordStore for PgStore {
         let limit = i64::from(page.limit);
         let c = self.client().await?;
         Ok(read_movements(
-            &**c,
+            &c,
             &w,
             &[&page.after, &limit, &arg, &filter.batch, &filter.holder],
         )
