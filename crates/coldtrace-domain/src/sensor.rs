@@ -156,6 +156,32 @@ impl Excursion {
     pub fn minutes(&self) -> i64 {
         (self.to_ms - self.from_ms) / 60_000
     }
+
+    /// What the finding about this excursion says: when (UTC+8), how warm, for how long, against which limit,
+    /// and what measured it.
+    pub fn message(
+        &self,
+        subject: &Subject,
+        device: &str,
+        limit_c: i32,
+        allowed_minutes: u32,
+    ) -> String {
+        let at = |ms: i64| crate::time::EventTime::from_millis(ms, 8 * 3600).to_string();
+        format!(
+            "{} to {}: up to {:.1} °C for {} minutes, above the limit of {limit_c} °C for more than \
+             {allowed_minutes} minutes ({}, device {device})",
+            at(self.from_ms),
+            at(self.to_ms),
+            self.max_c,
+            self.minutes(),
+            match subject {
+                Subject::Code(_) => "the lot's own sensor".to_string(),
+                Subject::Container(n) => format!("container {n}"),
+                Subject::Place(p) if p.is_empty() => "the premises".to_string(),
+                Subject::Place(p) => format!("storage location {p}"),
+            }
+        )
+    }
 }
 
 /// The excursions of one device's readings (in any order): runs above `limit_c` lasting more than `minutes`.

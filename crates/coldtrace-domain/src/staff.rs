@@ -155,6 +155,25 @@ impl StaffTestDraft {
     }
 }
 
+/// What an overdue finding says of a member (masked: a finding is read by regulators and the enterprise alike).
+pub fn overdue_message(
+    member: &StaffMember,
+    last_negative: Option<Date>,
+    registered_on: Date,
+    days: i64,
+    every_days: u32,
+) -> String {
+    format!(
+        "{} {} (handles imported cold-chain goods): {}, {days} days overdue (every {every_days} days)",
+        crate::person::mask_name(&member.name),
+        crate::person::mask_id_no(&member.id_no),
+        match last_negative {
+            Some(d) => format!("last negative test sampled {d}"),
+            None => format!("no test since registered on {registered_on}"),
+        }
+    )
+}
+
 /// How many days a staff member is overdue on `today`: their latest negative test (or, with none, the day they
 /// were registered) more than `every_days` ago. `None` when not overdue or not on a schedule.
 pub fn overdue_days(

@@ -204,12 +204,7 @@ impl customs::Feed for Feed<'_, '_> {
 }
 
 /// What a cross-check did, and the refusals for batches of a submission under *reject*.
-#[derive(Default)]
-pub(crate) struct Outcome {
-    pub report: SweepReport,
-    /// `(batch, field, message)` for each finding about a batch in `refusable` whose rule is under reject.
-    pub refusals: Vec<(Uuid, String, String)>,
-}
+pub(crate) type Outcome = coldtrace_store::customs::Reconciled;
 
 /// Cross-checks the declarations numbered in `scope` (every declaration and imported batch when `None`) and
 /// brings the customs findings in line: opens each that should be open (a dismissed one is not opened again),
@@ -221,10 +216,9 @@ pub(crate) fn cross_check(
     checks: &CheckPolicy,
     scope: Option<&BTreeSet<String>>,
     refusable: &HashSet<Uuid>,
-) -> Result<Outcome> {
-    let mut out = Outcome::default();
+) -> StoreResult<Outcome> {
     if CUSTOMS_RULES.iter().all(|r| checks.of(*r) == Policy::Off) {
-        return Ok(out);
+        return Ok(Outcome::default());
     }
     let mut declarations: Vec<Declaration> = Vec::new();
     let mut batches: Vec<ImportedBatch> = Vec::new();
@@ -273,27 +267,17 @@ pub(crate) fn cross_check(
         limits,
         coldtrace_domain::time::day_at(now_ms),
     );
-    let mut expected: HashSet<String> = HashSet::with_capacity(found.len());
-    for f in found {
-        let policy = checks.of(f.rule);
-        if policy == Policy::Off {
-            continue;
-        }
-        if policy == Policy::Reject
-            && let Some(b) = f.batches.iter().copied().find(|b| refusable.contains(b))
-        {
-            out.refusals.push((
-                b,
-                f.field.to_string(),
-                format!("{} {}: {}", f.rule.code(), f.rule.title(), f.message),
-            ));
-            continue;
-        }
-        expected.insert(f.subject.clone());
-        // Declared goods of an unregistered consignee are nobody's ledger yet.
-        let enterprise = f.enterprise.map(|e| e.to_string()).unwrap_or_default();
-        // An open finding about the same thing takes what holds now.
-        let updated = l.exec(
+    coldtrace_store::customs::reconcile(&mut Findings(l), found, checks, scope, refusable, now_ms)
+}
+
+/// The findings table, for [`coldtrace_store::customs::reconcile`].
+struct Findings<'l, 'a>(&'l PgLedger<'a>);
+
+impl coldtrace_store::customs::CustomsFindings for Findings<'_, '_> {
+    type Id = Uuid;
+
+    fn update_open(&mut self, f: &customs::CustomsFinding) -> StoreResult<u64> {
+        Ok(self.0.exec(
             "UPDATE findings SET message = $2, rule = $3, enterprise = $4, province = $5, batch = $6
              WHERE subject = $1 AND status = 'open'
                AND (message, rule, enterprise, province, batch) IS DISTINCT FROM ($2, $3, $4, $5, $6)",
@@ -301,66 +285,73 @@ pub(crate) fn cross_check(
                 &f.subject,
                 &f.message,
                 &f.rule.as_str(),
-                &enterprise,
+                &f.enterprise.map(|e| e.to_string()).unwrap_or_default(),
                 &f.province,
                 &f.batch,
             ],
-        )?;
-        let open = updated > 0
-            || l.row(
+        )?)
+    }
+
+    fn open_or_dismissed(&mut self, subject: &str) -> StoreResult<bool> {
+        Ok(self
+            .0
+            .row(
                 "SELECT 1 FROM findings WHERE subject = $1 AND status IN ('open', 'dismissed')",
-                &[&f.subject],
+                &[&subject],
             )?
-            .is_some();
-        if !open {
-            l.exec(
-                "INSERT INTO findings (id, rule, subject, status, enterprise, province, batch, movement, message,
-                    opened_at, declaration)
-                 VALUES ($1, $2, $3, 'open', $4, $5, $6, NULL, $7, $8, $9)",
-                &[
-                    &Uuid::now_v7(),
-                    &f.rule.as_str(),
-                    &f.subject,
-                    &enterprise,
-                    &f.province,
-                    &f.batch,
-                    &f.message,
-                    &now_ms,
-                    &f.declaration,
-                ],
-            )?;
-            out.report.opened += 1;
-        }
+            .is_some())
     }
-    // Open findings of the scope that no longer hold are put right.
-    let rules: Vec<&str> = CUSTOMS_RULES
-        .iter()
-        .filter(|r| checks.of(**r) != Policy::Off)
-        .map(|r| r.as_str())
-        .collect();
-    let open = match scope {
-        None => l.rows(
-            "SELECT id, subject, rule FROM findings WHERE status = 'open' AND declaration IS NOT NULL",
-            &[],
-        )?,
-        Some(numbers) => {
-            let numbers: Vec<&String> = numbers.iter().collect();
-            l.rows(
-                "SELECT id, subject, rule FROM findings WHERE declaration = ANY($1) AND status = 'open'",
-                &[&numbers],
-            )?
-        }
-    };
-    for r in open {
-        let (id, subject, rule): (Uuid, String, String) = (r.get(0), r.get(1), r.get(2));
-        if rules.contains(&rule.as_str()) && !expected.contains(&subject) {
-            out.report.resolved += l.exec(
-                &format!("{RESOLVE_BY_RECORDS} WHERE id = $2 AND status = 'open'"),
-                &[&now_ms, &id],
-            )?;
-        }
+
+    fn open(&mut self, f: &customs::CustomsFinding, now_ms: i64) -> StoreResult<()> {
+        self.0.exec(
+            "INSERT INTO findings (id, rule, subject, status, enterprise, province, batch, movement, message,
+                opened_at, declaration)
+             VALUES ($1, $2, $3, 'open', $4, $5, $6, NULL, $7, $8, $9)",
+            &[
+                &Uuid::now_v7(),
+                &f.rule.as_str(),
+                &f.subject,
+                // Declared goods of an unregistered consignee are nobody's ledger yet.
+                &f.enterprise.map(|e| e.to_string()).unwrap_or_default(),
+                &f.province,
+                &f.batch,
+                &f.message,
+                &now_ms,
+                &f.declaration,
+            ],
+        )?;
+        Ok(())
     }
-    Ok(out)
+
+    fn open_in_scope(
+        &mut self,
+        scope: Option<&BTreeSet<String>>,
+    ) -> StoreResult<Vec<(Uuid, String, String)>> {
+        let rows = match scope {
+            None => self.0.rows(
+                "SELECT id, subject, rule FROM findings WHERE status = 'open' AND declaration IS NOT NULL",
+                &[],
+            )?,
+            Some(numbers) => {
+                let numbers: Vec<&String> = numbers.iter().collect();
+                self.0.rows(
+                    "SELECT id, subject, rule FROM findings WHERE declaration = ANY($1) AND status = 'open'",
+                    &[&numbers],
+                )?
+            }
+        };
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect())
+    }
+
+    fn resolve(&mut self, id: Uuid, now_ms: i64) -> StoreResult<u64> {
+        Ok(self.0.exec(
+            &format!("{RESOLVE_BY_RECORDS} WHERE id = $2 AND status = 'open'"),
+            &[&now_ms, &id],
+        )?)
+    }
 }
 
 /// Adds to a feed's scope the declarations of other batches its news bears on: batches of the same customs

@@ -18,21 +18,6 @@ fn unreadable(e: serde_json::Error) -> Error {
     Error::Unreadable(format!("stored capture job: {e}"))
 }
 
-fn behaviour_str(b: ErrorBehaviour) -> &'static str {
-    match b {
-        ErrorBehaviour::Rollback => "rollback",
-        ErrorBehaviour::Proceed => "proceed",
-    }
-}
-
-fn behaviour_of(s: &str) -> ErrorBehaviour {
-    if s == "proceed" {
-        ErrorBehaviour::Proceed
-    } else {
-        ErrorBehaviour::Rollback
-    }
-}
-
 async fn job_at(c: &impl GenericClient, id: Uuid) -> Result<Option<CaptureJob>> {
     let Some(r) = c
         .query_opt(
@@ -47,7 +32,7 @@ async fn job_at(c: &impl GenericClient, id: Uuid) -> Result<Option<CaptureJob>> 
     Ok(Some(CaptureJob {
         id,
         enterprise: r.get(0),
-        behaviour: behaviour_of(r.get(1)),
+        behaviour: ErrorBehaviour::from_stored(r.get(1)),
         created_ms: r.get(2),
         finished_ms: r.get(3),
         success: r.get(4),
@@ -71,7 +56,7 @@ impl EpcisStore for PgStore {
         let c = self.client().await?;
         c.execute(
             "INSERT INTO epcis_jobs (id, enterprise, behaviour, created_at, document) VALUES ($1, $2, $3, $4, $5)",
-            &[&id, &enterprise, &behaviour_str(behaviour), &now_ms, &document],
+            &[&id, &enterprise, &behaviour.as_str(), &now_ms, &document],
         )
         .await
         .map_err(Error::from)?;
@@ -90,7 +75,14 @@ impl EpcisStore for PgStore {
         .await
         .map_err(Error::from)?
         .iter()
-        .map(|r| (r.get(0), r.get(1), behaviour_of(r.get(2)), r.get(3)))
+        .map(|r| {
+            (
+                r.get(0),
+                r.get(1),
+                ErrorBehaviour::from_stored(r.get(2)),
+                r.get(3),
+            )
+        })
         .collect())
     }
 
@@ -129,7 +121,8 @@ impl EpcisStore for PgStore {
             .map_err(Error::from)?
             .map(|r| r.get(0))
             .unwrap_or_default();
-        let store = errors.is_empty() || behaviour_of(&behaviour) == ErrorBehaviour::Proceed;
+        let store =
+            errors.is_empty() || ErrorBehaviour::from_stored(&behaviour) == ErrorBehaviour::Proceed;
         let (mut captured, mut duplicates) = (0i64, 0i64);
         if store {
             for e in &events {

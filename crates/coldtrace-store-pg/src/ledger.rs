@@ -1021,7 +1021,10 @@ impl Ledger for PgLedger<'_> {
     ) -> StoreResult<Vec<CustomsRefusal>> {
         self.write_flags()?;
         let o = crate::customs::cross_check(self, now, checks, Some(scope), refusable)?;
-        Ok(o.refusals)
+        Ok(o.refusals
+            .into_iter()
+            .map(|(b, field, message)| (b, field.to_string(), message))
+            .collect())
     }
 
     fn import_marks(

@@ -168,24 +168,7 @@ impl SensorStore for PgStore {
                     if exists {
                         continue;
                     }
-                    let at = |ms: i64| {
-                        coldtrace_domain::time::EventTime::from_millis(ms, 8 * 3600).to_string()
-                    };
-                    let message = format!(
-                        "{} to {}: up to {:.1} °C for {} minutes, above the limit of {limit} °C for more than {} \
-                         minutes ({}, device {device})",
-                        at(x.from_ms),
-                        at(x.to_ms),
-                        x.max_c,
-                        x.minutes(),
-                        windows.excursion_minutes,
-                        match &subject {
-                            Subject::Code(_) => "the lot's own sensor".to_string(),
-                            Subject::Container(n) => format!("container {n}"),
-                            Subject::Place(p) if p.is_empty() => "the premises".to_string(),
-                            Subject::Place(p) => format!("storage location {p}"),
-                        }
-                    );
+                    let message = x.message(&subject, &device, limit, windows.excursion_minutes);
                     tx.execute(
                         "INSERT INTO findings (id, rule, subject, status, enterprise, province, batch, message,
                             opened_at)

@@ -88,15 +88,8 @@ pub(crate) async fn sweep_staff(
             )
             .await?
             .is_some();
-        let message = format!(
-            "{} {} (handles imported cold-chain goods): {}, {days} days overdue (every {every_days} days)",
-            coldtrace_domain::person::mask_name(&s.member.name),
-            coldtrace_domain::person::mask_id_no(&s.member.id_no),
-            match last {
-                Some(d) => format!("last negative test sampled {d}"),
-                None => format!("no test since registered on {registered}"),
-            }
-        );
+        let message =
+            coldtrace_domain::staff::overdue_message(&s.member, last, registered, days, every_days);
         if exists {
             c.execute(
                 "UPDATE findings SET message = $2 WHERE subject = $1 AND status = 'open'",

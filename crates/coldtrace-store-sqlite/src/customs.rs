@@ -208,12 +208,7 @@ fn row7(r: &rusqlite::Row<'_>) -> rusqlite::Result<BatchRow> {
 }
 
 /// What a cross-check did, and the refusals for batches of a submission under *reject*.
-#[derive(Default)]
-pub(crate) struct Outcome {
-    pub report: SweepReport,
-    /// `(batch, field, message)` for each finding about a batch in `refusable` whose rule is under reject.
-    pub refusals: Vec<(Uuid, &'static str, String)>,
-}
+pub(crate) type Outcome = coldtrace_store::customs::Reconciled;
 
 /// Cross-checks the declarations numbered in `scope` (every declaration and imported batch when `None`) and
 /// brings the customs findings in line: opens each that should be open (a dismissed one is not opened again),
@@ -226,9 +221,8 @@ pub(crate) fn cross_check(
     scope: Option<&BTreeSet<String>>,
     refusable: &HashSet<Uuid>,
 ) -> Result<Outcome> {
-    let mut out = Outcome::default();
     if CUSTOMS_RULES.iter().all(|r| checks.of(*r) == Policy::Off) {
-        return Ok(out);
+        return Ok(Outcome::default());
     }
     let mut declarations: Vec<Declaration> = Vec::new();
     let mut batches: Vec<ImportedBatch> = Vec::new();
@@ -282,27 +276,26 @@ pub(crate) fn cross_check(
         limits,
         coldtrace_domain::time::day_at(now_ms),
     );
-    let mut expected: HashSet<String> = HashSet::with_capacity(found.len());
-    for f in found {
-        let policy = checks.of(f.rule);
-        if policy == Policy::Off {
-            continue;
-        }
-        if policy == Policy::Reject
-            && let Some(b) = f.batches.iter().copied().find(|b| refusable.contains(b))
-        {
-            out.refusals.push((
-                b,
-                f.field,
-                format!("{} {}: {}", f.rule.code(), f.rule.title(), f.message),
-            ));
-            continue;
-        }
-        expected.insert(f.subject.clone());
-        // An open finding about the same thing takes what holds now (the consignee registered since, a rule or
-        // batch that changed).
-        let updated = c
-            .prepare_cached(
+    Ok(coldtrace_store::customs::reconcile(
+        &mut Findings(c),
+        found,
+        checks,
+        scope,
+        refusable,
+        now_ms,
+    )?)
+}
+
+/// The findings table, for [`coldtrace_store::customs::reconcile`].
+struct Findings<'c>(&'c Connection);
+
+impl coldtrace_store::customs::CustomsFindings for Findings<'_> {
+    type Id = String;
+
+    fn update_open(&mut self, f: &customs::CustomsFinding) -> StoreResult<u64> {
+        let c = self.0;
+        run(|| {
+            Ok(c.prepare_cached(
                 "UPDATE findings SET message = ?2, rule = ?3, enterprise = ?4, province = ?5, batch = ?6
                  WHERE subject = ?1 AND status = 'open'
                    AND (message, rule, enterprise, province, batch) IS NOT (?2, ?3, ?4, ?5, ?6)",
@@ -314,13 +307,23 @@ pub(crate) fn cross_check(
                 f.enterprise.map(|e| e.to_string()).unwrap_or_default(),
                 f.province,
                 f.batch.map(|b| b.to_string())
-            ])?;
-        let open: bool = updated > 0
-            || c.prepare_cached(
+            ])? as u64)
+        })
+    }
+
+    fn open_or_dismissed(&mut self, subject: &str) -> StoreResult<bool> {
+        let c = self.0;
+        run(|| {
+            Ok(c.prepare_cached(
                 "SELECT 1 FROM findings WHERE subject = ?1 AND status IN ('open', 'dismissed')",
             )?
-            .exists([&f.subject])?;
-        if !open {
+            .exists([subject])?)
+        })
+    }
+
+    fn open(&mut self, f: &customs::CustomsFinding, now_ms: i64) -> StoreResult<()> {
+        let c = self.0;
+        run(|| {
             c.prepare_cached(
                 "INSERT INTO findings (id, rule, subject, status, enterprise, province, batch, movement, message,
                     opened_at, declaration)
@@ -338,58 +341,60 @@ pub(crate) fn cross_check(
                 now_ms,
                 f.declaration
             ])?;
-            out.report.opened += 1;
-        }
+            Ok(())
+        })
     }
-    // Open findings of the scope that no longer hold are put right.
-    let rules: Vec<&str> = CUSTOMS_RULES
-        .iter()
-        .filter(|r| checks.of(**r) != Policy::Off)
-        .map(|r| r.as_str())
-        .collect();
-    let mut stale: Vec<String> = Vec::new();
-    let mut collect = |sql: &str, arg: Option<&str>| -> Result<()> {
-        let mut s = c.prepare_cached(sql)?;
-        let args: Vec<&str> = arg.into_iter().collect();
-        let rows = s
-            .query_map(rusqlite::params_from_iter(args), |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                ))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        for (id, subject, rule) in rows {
-            if rules.contains(&rule.as_str()) && !expected.contains(&subject) {
-                stale.push(id);
+
+    fn open_in_scope(
+        &mut self,
+        scope: Option<&BTreeSet<String>>,
+    ) -> StoreResult<Vec<(String, String, String)>> {
+        let c = self.0;
+        run(|| {
+            let mut out = Vec::new();
+            let mut collect = |sql: &str, arg: Option<&str>| -> Result<()> {
+                let mut s = c.prepare_cached(sql)?;
+                let args: Vec<&str> = arg.into_iter().collect();
+                for r in s.query_map(rusqlite::params_from_iter(args), |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })? {
+                    out.push(r?);
+                }
+                Ok(())
+            };
+            match scope {
+                None => collect(
+                    "SELECT id, subject, rule FROM findings WHERE status = 'open' AND declaration IS NOT NULL",
+                    None,
+                )?,
+                Some(numbers) => {
+                    for no in numbers {
+                        collect(
+                            "SELECT id, subject, rule FROM findings WHERE declaration = ?1 AND status = 'open'",
+                            Some(no),
+                        )?;
+                    }
+                }
             }
-        }
-        Ok(())
-    };
-    match scope {
-        None => collect(
-            "SELECT id, subject, rule FROM findings WHERE status = 'open' AND declaration IS NOT NULL",
-            None,
-        )?,
-        Some(numbers) => {
-            for no in numbers {
-                collect(
-                    "SELECT id, subject, rule FROM findings WHERE declaration = ?1 AND status = 'open'",
-                    Some(no),
-                )?;
-            }
-        }
+            Ok(out)
+        })
     }
-    for id in stale {
-        out.report.resolved += c
-            .prepare_cached(&format!(
+
+    fn resolve(&mut self, id: String, now_ms: i64) -> StoreResult<u64> {
+        let c = self.0;
+        run(|| {
+            Ok(c.prepare_cached(&format!(
                 "{} WHERE id = ?2 AND status = 'open'",
                 resolve_by_records(1)
             ))?
-            .execute(params![now_ms, id])? as u64;
+            .execute(params![now_ms, id])? as u64)
+        })
     }
-    Ok(out)
+}
+
+/// Runs a body that speaks this store's errors, answering the role traits' error.
+fn run<T>(f: impl FnOnce() -> Result<T>) -> StoreResult<T> {
+    f().map_err(Into::into)
 }
 
 /// Adds to a feed's scope the declarations of other batches its news bears on: batches of the same customs

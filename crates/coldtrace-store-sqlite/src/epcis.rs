@@ -59,21 +59,6 @@ CREATE TABLE IF NOT EXISTS epcis_ids (
 CREATE INDEX IF NOT EXISTS epcis_ids_event ON epcis_ids(event, role);
 "#;
 
-fn behaviour_str(b: ErrorBehaviour) -> &'static str {
-    match b {
-        ErrorBehaviour::Rollback => "rollback",
-        ErrorBehaviour::Proceed => "proceed",
-    }
-}
-
-fn behaviour_of(s: &str) -> ErrorBehaviour {
-    if s == "proceed" {
-        ErrorBehaviour::Proceed
-    } else {
-        ErrorBehaviour::Rollback
-    }
-}
-
 fn job_at(c: &rusqlite::Connection, id: Uuid) -> Result<Option<CaptureJob>> {
     let row = c
         .prepare_cached(
@@ -100,7 +85,7 @@ fn job_at(c: &rusqlite::Connection, id: Uuid) -> Result<Option<CaptureJob>> {
     Ok(Some(CaptureJob {
         id,
         enterprise: parse_uuid(&e)?,
-        behaviour: behaviour_of(&b),
+        behaviour: ErrorBehaviour::from_stored(&b),
         created_ms: created,
         finished_ms: finished,
         success,
@@ -124,7 +109,7 @@ impl EpcisStore for SqliteStore {
         self.write(move |c| {
             c.execute(
                 "INSERT INTO epcis_jobs (id, enterprise, behaviour, created_at, document) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![id.to_string(), enterprise.to_string(), behaviour_str(behaviour), now_ms, document],
+                params![id.to_string(), enterprise.to_string(), behaviour.as_str(), now_ms, document],
             )?;
             Ok(())
         })
@@ -143,7 +128,14 @@ impl EpcisStore for SqliteStore {
                 .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
                 .collect::<rusqlite::Result<_>>()?;
             rows.into_iter()
-                .map(|(id, e, b, d)| Ok((parse_uuid(&id)?, parse_uuid(&e)?, behaviour_of(&b), d)))
+                .map(|(id, e, b, d)| {
+                    Ok((
+                        parse_uuid(&id)?,
+                        parse_uuid(&e)?,
+                        ErrorBehaviour::from_stored(&b),
+                        d,
+                    ))
+                })
                 .collect()
         })
         .await
@@ -167,7 +159,7 @@ impl EpcisStore for SqliteStore {
                 .query_row([&enterprise], |r| r.get(0))
                 .optional()?
                 .unwrap_or_default();
-            let store = errors.is_empty() || behaviour_of(&behaviour) == ErrorBehaviour::Proceed;
+            let store = errors.is_empty() || ErrorBehaviour::from_stored(&behaviour) == ErrorBehaviour::Proceed;
             let (mut captured, mut duplicates) = (0i64, 0i64);
             if store {
                 for e in &events {

@@ -1,6 +1,11 @@
-//! Customs data as the store keeps it (海关数据): declarations with who sent them, and what a customs feed did.
+//! Customs data as the store keeps it (海关数据): declarations with who sent them, what a customs feed did, and
+//! how the cross-check's findings are brought in line ([`reconcile`], the same for every backend).
 
-use coldtrace_domain::customs::Declaration;
+use std::collections::{BTreeSet, HashSet};
+
+use coldtrace_domain::checks::{CUSTOMS_RULES, CheckPolicy, Policy};
+use coldtrace_domain::customs::{CustomsFinding, Declaration};
+use uuid::Uuid;
 
 /// A declaration as stored: the record, the province whose platform customs fed, who sent it and when.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -34,4 +39,83 @@ pub struct DeclarationFilter {
     pub province: Option<String>,
     /// Those of one consignee (USCC).
     pub consignee: Option<String>,
+}
+
+/// The findings table as the customs cross-check reconciles it, inside the backend's open transaction.
+pub trait CustomsFindings {
+    /// How the backend names a finding row.
+    type Id;
+    /// Brings the open finding about `f.subject` up to what holds now (message, rule, whose, batch); answers
+    /// how many rows changed.
+    fn update_open(&mut self, f: &CustomsFinding) -> crate::Result<u64>;
+    /// Whether a finding about the subject is open or was dismissed (a dismissed one is not opened again).
+    fn open_or_dismissed(&mut self, subject: &str) -> crate::Result<bool>;
+    /// Opens a finding.
+    fn open(&mut self, f: &CustomsFinding, now_ms: i64) -> crate::Result<()>;
+    /// The open customs findings of the declarations in `scope` (every declaration's when `None`): id, subject,
+    /// rule.
+    fn open_in_scope(
+        &mut self,
+        scope: Option<&BTreeSet<String>>,
+    ) -> crate::Result<Vec<(Self::Id, String, String)>>;
+    /// Resolves one open finding: later records put it right. Answers how many rows changed.
+    fn resolve(&mut self, id: Self::Id, now_ms: i64) -> crate::Result<u64>;
+}
+
+/// What a cross-check did, and the refusals for batches of a submission under *reject*.
+#[derive(Debug, Default)]
+pub struct Reconciled {
+    pub report: crate::SweepReport,
+    /// `(batch, field, message)` for each finding about a batch in `refusable` whose rule is under reject.
+    pub refusals: Vec<(Uuid, &'static str, String)>,
+}
+
+/// Brings the customs findings in line with what the domain's cross-check found (the same for every backend):
+/// opens each that should be open (a dismissed one is not opened again), updates one still open, and resolves
+/// each open one of the scope that no longer holds. A finding about a batch in `refusable` under a rule the
+/// province rejects is answered as a refusal instead.
+pub fn reconcile<F: CustomsFindings + ?Sized>(
+    fs: &mut F,
+    found: Vec<CustomsFinding>,
+    checks: &CheckPolicy,
+    scope: Option<&BTreeSet<String>>,
+    refusable: &HashSet<Uuid>,
+    now_ms: i64,
+) -> crate::Result<Reconciled> {
+    let mut out = Reconciled::default();
+    let mut expected: HashSet<String> = HashSet::with_capacity(found.len());
+    for f in found {
+        let policy = checks.of(f.rule);
+        if policy == Policy::Off {
+            continue;
+        }
+        if policy == Policy::Reject
+            && let Some(b) = f.batches.iter().copied().find(|b| refusable.contains(b))
+        {
+            out.refusals.push((
+                b,
+                f.field,
+                format!("{} {}: {}", f.rule.code(), f.rule.title(), f.message),
+            ));
+            continue;
+        }
+        expected.insert(f.subject.clone());
+        let open = fs.update_open(&f)? > 0 || fs.open_or_dismissed(&f.subject)?;
+        if !open {
+            fs.open(&f, now_ms)?;
+            out.report.opened += 1;
+        }
+    }
+    // Open findings of the scope that no longer hold are put right.
+    let rules: Vec<&str> = CUSTOMS_RULES
+        .iter()
+        .filter(|r| checks.of(**r) != Policy::Off)
+        .map(|r| r.as_str())
+        .collect();
+    for (id, subject, rule) in fs.open_in_scope(scope)? {
+        if rules.contains(&rule.as_str()) && !expected.contains(&subject) {
+            out.report.resolved += fs.resolve(id, now_ms)?;
+        }
+    }
+    Ok(out)
 }

@@ -15,6 +15,25 @@ pub enum ErrorBehaviour {
     Proceed,
 }
 
+impl ErrorBehaviour {
+    /// The name a store keeps it under.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorBehaviour::Rollback => "rollback",
+            ErrorBehaviour::Proceed => "proceed",
+        }
+    }
+
+    /// Read back from [`ErrorBehaviour::as_str`]; anything else is the safe default, rollback.
+    pub fn from_stored(s: &str) -> Self {
+        if s == "proceed" {
+            ErrorBehaviour::Proceed
+        } else {
+            ErrorBehaviour::Rollback
+        }
+    }
+}
+
 /// One thing wrong in a capture, by event index and JSON pointer.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct JobError {
