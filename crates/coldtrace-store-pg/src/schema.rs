@@ -559,6 +559,77 @@ CREATE TABLE epcis_ids (
 CREATE INDEX epcis_ids_event ON epcis_ids (event, role);
 "#,
     ),
+    (
+        7,
+        r#"
+-- Partitioning by province (schema 7): the movement log and the tenant index, the tables that grow with the
+-- nation, are partitioned by the province of the holder (GB/T 2260 two digits; a default partition for anything
+-- else). The province is the distribution key for a Citus cluster too: each province's movements and access rows
+-- live together, and the dictionaries (ids, counterparties, people) and the other records are reference tables.
+-- A movement's id and seq stay unique across provinces: they are given and checked by the writer under the
+-- submission lock; the keys below are what PostgreSQL can enforce per partition.
+CREATE TABLE movements_by_province (
+    seq BIGINT NOT NULL,
+    id UUID NOT NULL,
+    kind TEXT NOT NULL,
+    holder BIGINT NOT NULL,
+    holder_province TEXT NOT NULL,
+    holder_key BIGINT NOT NULL,
+    batch BIGINT,
+    quantity_milli BIGINT NOT NULL,
+    at_ms BIGINT NOT NULL,
+    at_ns BIGINT,
+    at_offset INTEGER NOT NULL,
+    counterparty BIGINT,
+    counterparty_id BIGINT,
+    location TEXT,
+    note TEXT,
+    corrects BIGINT,
+    fp BIGINT NOT NULL,
+    recorded_at BIGINT NOT NULL,
+    PRIMARY KEY (holder_province, seq),
+    UNIQUE (holder_province, id)
+) PARTITION BY LIST (holder_province);
+CREATE TABLE batch_access_by_province (
+    batch BIGINT NOT NULL,
+    enterprise BIGINT NOT NULL,
+    province TEXT NOT NULL,
+    PRIMARY KEY (province, batch, enterprise)
+) PARTITION BY LIST (province);
+DO $$
+DECLARE p TEXT;
+BEGIN
+    FOREACH p IN ARRAY ARRAY['11', '12', '13', '14', '15', '21', '22', '23', '31', '32', '33', '34', '35', '36',
+        '37', '41', '42', '43', '44', '45', '46', '50', '51', '52', '53', '54', '61', '62', '63', '64', '65', '71',
+        '81', '82']
+    LOOP
+        EXECUTE format('CREATE TABLE movements_%s PARTITION OF movements_by_province FOR VALUES IN (%L)', p, p);
+        EXECUTE format('CREATE TABLE batch_access_%s PARTITION OF batch_access_by_province FOR VALUES IN (%L)',
+            p, p);
+    END LOOP;
+END
+$$;
+CREATE TABLE movements_other PARTITION OF movements_by_province DEFAULT;
+CREATE TABLE batch_access_other PARTITION OF batch_access_by_province DEFAULT;
+INSERT INTO movements_by_province SELECT * FROM movements;
+INSERT INTO batch_access_by_province SELECT batch, enterprise, province FROM batch_access;
+DROP TABLE movements;
+DROP TABLE batch_access;
+ALTER TABLE movements_by_province RENAME TO movements;
+ALTER TABLE batch_access_by_province RENAME TO batch_access;
+CREATE INDEX movements_seq ON movements (seq);
+CREATE INDEX movements_id ON movements (id);
+CREATE INDEX movements_batch ON movements (batch, at_ms);
+CREATE INDEX movements_holder ON movements (holder, seq);
+CREATE INDEX movements_counterparty ON movements (counterparty_id, holder) WHERE counterparty_id IS NOT NULL;
+CREATE INDEX movements_corrects ON movements (corrects) WHERE corrects IS NOT NULL;
+CREATE INDEX movements_seal ON movements (batch, holder) WHERE kind = 'seal';
+CREATE INDEX movements_unregistered ON movements (holder_province, counterparty)
+    WHERE counterparty_id IS NULL AND counterparty IS NOT NULL;
+CREATE INDEX batch_access_batch ON batch_access (batch, enterprise);
+CREATE INDEX batch_access_enterprise ON batch_access (enterprise, batch);
+"#,
+    ),
 ];
 
 /// The newest schema this release knows.
@@ -566,6 +637,11 @@ pub const LATEST: i32 = MIGRATIONS[MIGRATIONS.len() - 1].0;
 
 /// Applies the migrations the database lacks and answers the store's id.
 pub(crate) async fn migrate(client: &mut deadpool_postgres::Object) -> Result<Uuid> {
+    migrate_to(client, LATEST).await
+}
+
+/// Applies the migrations the database lacks up to `target` (a test brings a store to an older schema with it).
+async fn migrate_to(client: &mut tokio_postgres::Client, target: i32) -> Result<Uuid> {
     let tx = client.transaction().await?;
     // One lock per schema: stores in other schemas of the same database migrate independently.
     tx.execute(
@@ -598,7 +674,7 @@ pub(crate) async fn migrate(client: &mut deadpool_postgres::Object) -> Result<Uu
             "the database is at schema {have}, made by a newer coldtrace; this release knows up to {LATEST}"
         )));
     }
-    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > have) {
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > have && *v <= target) {
         tx.batch_execute(sql).await?;
         tx.execute(
             "INSERT INTO coldtrace_migrations (version, applied_at_ms) VALUES ($1, $2)",
@@ -613,4 +689,70 @@ pub(crate) async fn migrate(client: &mut deadpool_postgres::Object) -> Result<Uu
         .get(0);
     tx.commit().await?;
     Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url() -> String {
+        std::env::var("COLDTRACE_TEST_PG")
+            .unwrap_or_else(|_| "postgresql://postgres@127.0.0.1:5432/test".into())
+    }
+
+    /// Schema 7 partitions the movements and the access rows by province: a store migrated from schema 6 keeps
+    /// every row, each in its province's partition, and stays readable by the queries that knew no partitions.
+    #[tokio::test]
+    async fn partitioning_by_province_keeps_every_row() {
+        let schema = format!("coldtrace_test_{}", Uuid::now_v7().simple());
+        let (mut c, conn) = tokio_postgres::connect(&url(), tokio_postgres::NoTls)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {} (set COLDTRACE_TEST_PG): {e}", url()));
+        tokio::spawn(conn);
+        c.batch_execute(&format!(
+            "CREATE SCHEMA {schema}; SET search_path TO {schema}"
+        ))
+        .await
+        .unwrap();
+        let id = migrate_to(&mut c, 6).await.unwrap();
+        c.batch_execute(
+            "INSERT INTO movements (seq, id, kind, holder, holder_province, holder_key, batch, quantity_milli,
+                at_ms, at_offset, fp, recorded_at)
+             VALUES (1, gen_random_uuid(), 'receive', 1, '12', 1, 7, 1000, 1, 28800, 42, 1),
+                    (2, gen_random_uuid(), 'ship', 2, '44', 2, 7, 500, 2, 28800, 43, 2),
+                    (3, gen_random_uuid(), 'sell', 3, '', 3, 7, 100, 3, 28800, 44, 3);
+             INSERT INTO batch_access VALUES (7, 1, '12'), (7, 2, '44');",
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            migrate_to(&mut c, LATEST).await.unwrap(),
+            id,
+            "the store keeps its id"
+        );
+        let rows: Vec<(String, i64)> = c
+            .query(
+                "SELECT tableoid::regclass::TEXT, seq FROM movements WHERE seq > 0 ORDER BY seq",
+                &[],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        let part = |p: &str| format!("movements_{p}");
+        assert_eq!(
+            rows,
+            vec![(part("12"), 1), (part("44"), 2), (part("other"), 3)]
+        );
+        let access: i64 = c
+            .query_one("SELECT COUNT(*) FROM batch_access_12", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(access, 1);
+        c.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+            .await
+            .unwrap();
+    }
 }
