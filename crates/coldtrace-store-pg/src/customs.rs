@@ -38,7 +38,7 @@ pub(crate) fn root(l: &PgLedger<'_>, table: &str, mut id: Uuid) -> Result<Uuid> 
     Ok(id)
 }
 
-const BATCHES: &str = "SELECT b.id, b.owner, b.body, p.body, e.uscc, e.province, b.recorded_at
+const BATCHES: &str = "SELECT b.body, p.body, e.uscc, e.province, b.recorded_at
     FROM batches b JOIN products p ON p.id = b.product LEFT JOIN enterprises e ON e.id = b.owner
     WHERE b.declaration_no IS NOT NULL
       AND NOT EXISTS (SELECT 1 FROM batches c WHERE c.corrects = b.id)";
@@ -79,51 +79,20 @@ fn unreadable(e: serde_json::Error) -> Error {
 }
 
 fn imported(r: &Row, latest: &Latest) -> Result<ImportedBatch> {
-    let (id, owner, body, product, uscc, province, recorded): (
-        Uuid,
-        Uuid,
+    let (body, product, uscc, province, recorded): (
         String,
         String,
         Option<String>,
         Option<String>,
         i64,
-    ) = (
-        r.get(0),
-        r.get(1),
-        r.get(2),
-        r.get(3),
-        r.get(4),
-        r.get(5),
-        r.get(6),
-    );
+    ) = (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
     let b: Batch = serde_json::from_str(&body).map_err(unreadable)?;
     let product = latest.products.get(&b.product).unwrap_or(&product);
     let p: Product = serde_json::from_str(product).map_err(unreadable)?;
-    let uscc = latest.usccs.get(&owner).cloned().or(uscc);
-    Ok(ImportedBatch {
-        id,
-        owner,
-        owner_uscc: uscc,
-        owner_province: province,
-        batch_no: b.batch_no,
-        declaration_no: b
-            .declaration_no
-            .map(|d| d.as_str().to_string())
-            .unwrap_or_default(),
-        inspection_cert_no: b.inspection_cert_no,
-        product: p.name,
-        hs_code: p.hs_code,
-        origin_country: p.origin_country.as_str().to_string(),
-        establishment_no: p.establishment_no,
-        quantity: b.quantity,
-        unit: b.unit,
-        net_weight_kg: b.net_weight_kg,
-        container_no: b.container_no.map(|c| c.as_str().to_string()),
-        seal_no: b.seal_no,
-        day: b
-            .import_date
-            .unwrap_or_else(|| coldtrace_domain::time::day_at(recorded)),
-    })
+    let uscc = latest.usccs.get(&b.owner).cloned().or(uscc);
+    Ok(coldtrace_store::customs::imported_batch(
+        b, p, uscc, province, recorded,
+    ))
 }
 
 /// What the cross-check reads of the feed beyond the declarations in scope, with what it read kept.
@@ -411,7 +380,7 @@ fn put_blocking(
 ) -> StoreResult<CustomsReceipt> {
     let rt = Handle::current();
     let tx = rt.block_on(crate::begin_locked(&mut writer.client))?;
-    let l = PgLedger::open(&tx, rt.clone(), None)?;
+    let l = PgLedger::open(&tx, rt.clone(), None);
     let mut receipt = CustomsReceipt::default();
     let mut scope = BTreeSet::new();
     let mut foreign = ValidationErrors::default();
@@ -555,7 +524,7 @@ impl CustomsStore for PgStore {
         tokio::task::spawn_blocking(move || -> StoreResult<SweepReport> {
             let rt = Handle::current();
             let tx = rt.block_on(crate::begin_locked(&mut writer.client))?;
-            let l = PgLedger::open(&tx, rt.clone(), None)?;
+            let l = PgLedger::open(&tx, rt.clone(), None);
             let o = cross_check(&l, now_ms, &checks, None, &HashSet::new())?;
             drop(l);
             rt.block_on(tx.commit()).map_err(Error::from)?;

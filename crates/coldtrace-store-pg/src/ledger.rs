@@ -46,7 +46,7 @@ pub(crate) fn submit_blocking(
     let rt = Handle::current();
     let tx = rt.block_on(crate::begin_locked(&mut writer.client))?;
     let out = {
-        let mut l = PgLedger::open(&tx, rt.clone(), docking.as_ref())?;
+        let mut l = PgLedger::open(&tx, rt.clone(), docking.as_ref());
         // On an error the transaction is dropped, which rolls it back: nothing of a refused submission is kept.
         writer::submit(&mut l, &req, now_ms())?
     };
@@ -63,8 +63,8 @@ pub(crate) fn submit_blocking(
 pub(crate) struct PgLedger<'a> {
     tx: &'a deadpool_postgres::Transaction<'a>,
     rt: Handle,
-    /// The sequence number of the next movement (the submission lock is held).
-    next_seq: i64,
+    /// The sequence number of the next movement, read when the first is stored (the submission lock is held).
+    next_seq: Option<i64>,
     /// Numbers (`ids.n`) of ids, counterparties and people looked up in this transaction (dropped with it).
     ids: HashMap<Uuid, i64>,
     counterparties: HashMap<(String, String), i64>,
@@ -171,14 +171,11 @@ impl<'a> PgLedger<'a> {
         tx: &'a deadpool_postgres::Transaction<'a>,
         rt: Handle,
         docking: Option<&'a DockingConfig>,
-    ) -> Result<Self> {
-        let next_seq: i64 = rt
-            .block_on(tx.query_one("SELECT COALESCE(MAX(seq), 0) + 1 FROM movements", &[]))?
-            .get(0);
-        Ok(PgLedger {
+    ) -> Self {
+        PgLedger {
             tx,
             rt,
-            next_seq,
+            next_seq: None,
             ids: HashMap::new(),
             counterparties: HashMap::new(),
             people: HashMap::new(),
@@ -186,7 +183,7 @@ impl<'a> PgLedger<'a> {
             fps: HashMap::new(),
             seqs: HashMap::new(),
             pending: Pending::default(),
-        })
+        }
     }
 
     /// Writes the findings flagged and not yet written.
@@ -941,8 +938,13 @@ impl Ledger for PgLedger<'_> {
         let nanos = m.at.at.as_nanosecond();
         let ms = m.at.millis();
         let rest = (nanos - i128::from(ms) * 1_000_000) as i64;
-        let seq = self.next_seq;
-        self.next_seq += 1;
+        let seq = match self.next_seq {
+            Some(n) => n,
+            None => self
+                .value("SELECT COALESCE(MAX(seq), 0) + 1 FROM movements", &[])?
+                .unwrap_or(1),
+        };
+        self.next_seq = Some(seq + 1);
         let rows = &mut self.pending.movements;
         rows.seq.push(seq);
         rows.id.push(m.id);

@@ -569,31 +569,12 @@ CREATE INDEX epcis_ids_event ON epcis_ids (event, role);
 -- A movement's id and seq stay unique across provinces: they are given and checked by the writer under the
 -- submission lock; the keys below are what PostgreSQL can enforce per partition.
 CREATE TABLE movements_by_province (
-    seq BIGINT NOT NULL,
-    id UUID NOT NULL,
-    kind TEXT NOT NULL,
-    holder BIGINT NOT NULL,
-    holder_province TEXT NOT NULL,
-    holder_key BIGINT NOT NULL,
-    batch BIGINT,
-    quantity_milli BIGINT NOT NULL,
-    at_ms BIGINT NOT NULL,
-    at_ns BIGINT,
-    at_offset INTEGER NOT NULL,
-    counterparty BIGINT,
-    counterparty_id BIGINT,
-    location TEXT,
-    note TEXT,
-    corrects BIGINT,
-    fp BIGINT NOT NULL,
-    recorded_at BIGINT NOT NULL,
+    LIKE movements,
     PRIMARY KEY (holder_province, seq),
     UNIQUE (holder_province, id)
 ) PARTITION BY LIST (holder_province);
 CREATE TABLE batch_access_by_province (
-    batch BIGINT NOT NULL,
-    enterprise BIGINT NOT NULL,
-    province TEXT NOT NULL,
+    LIKE batch_access,
     PRIMARY KEY (province, batch, enterprise)
 ) PARTITION BY LIST (province);
 DO $$
@@ -612,7 +593,7 @@ $$;
 CREATE TABLE movements_other PARTITION OF movements_by_province DEFAULT;
 CREATE TABLE batch_access_other PARTITION OF batch_access_by_province DEFAULT;
 INSERT INTO movements_by_province SELECT * FROM movements;
-INSERT INTO batch_access_by_province SELECT batch, enterprise, province FROM batch_access;
+INSERT INTO batch_access_by_province SELECT * FROM batch_access;
 DROP TABLE movements;
 DROP TABLE batch_access;
 ALTER TABLE movements_by_province RENAME TO movements;

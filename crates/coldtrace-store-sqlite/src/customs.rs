@@ -110,20 +110,13 @@ pub(crate) fn root(c: &Connection, table: &str, mut id: String) -> String {
     id
 }
 
-const BATCHES: &str = "SELECT b.id, b.owner, b.body, p.body, e.uscc, e.province, b.recorded_at
+const BATCHES: &str = "SELECT b.body, p.body, e.uscc, e.province, b.recorded_at
     FROM batches b JOIN products p ON p.id = b.product LEFT JOIN enterprises e ON e.id = b.owner
     WHERE json_extract(b.body, '$.declaration_no') IS NOT NULL
       AND NOT EXISTS (SELECT 1 FROM batches c WHERE c.corrects = b.id)";
 
-type BatchRow = (
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    i64,
-);
+/// A batch's body, its product's, its owner's USCC and province, when it was recorded.
+type BatchRow = (String, String, Option<String>, Option<String>, i64);
 
 /// Products and enterprises as last corrected, by their first version's id: a batch names the product and the
 /// owner it was recorded with, and a chain of corrections (a correction of a correction) is followed to its end.
@@ -161,50 +154,21 @@ impl Latest {
 }
 
 fn imported(
-    (id, owner, body, product, uscc, province, recorded): BatchRow,
+    (body, product, uscc, province, recorded): BatchRow,
     latest: &Latest,
 ) -> Result<ImportedBatch> {
     let b: Batch = serde_json::from_str(&body)?;
     let product_id = b.product.to_string();
     let product = latest.products.get(&product_id).unwrap_or(&product);
     let p: Product = serde_json::from_str(product)?;
-    let uscc = latest.usccs.get(&owner).cloned().or(uscc);
-    Ok(ImportedBatch {
-        id: parse_uuid(&id)?,
-        owner: parse_uuid(&owner)?,
-        owner_uscc: uscc,
-        owner_province: province,
-        batch_no: b.batch_no,
-        declaration_no: b
-            .declaration_no
-            .map(|d| d.as_str().to_string())
-            .unwrap_or_default(),
-        inspection_cert_no: b.inspection_cert_no,
-        product: p.name,
-        hs_code: p.hs_code,
-        origin_country: p.origin_country.as_str().to_string(),
-        establishment_no: p.establishment_no,
-        quantity: b.quantity,
-        unit: b.unit,
-        net_weight_kg: b.net_weight_kg,
-        container_no: b.container_no.map(|c| c.as_str().to_string()),
-        seal_no: b.seal_no,
-        day: b
-            .import_date
-            .unwrap_or_else(|| coldtrace_domain::time::day_at(recorded)),
-    })
+    let uscc = latest.usccs.get(&b.owner.to_string()).cloned().or(uscc);
+    Ok(coldtrace_store::customs::imported_batch(
+        b, p, uscc, province, recorded,
+    ))
 }
 
-fn row7(r: &rusqlite::Row<'_>) -> rusqlite::Result<BatchRow> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-    ))
+fn batch_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<BatchRow> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
 }
 
 /// What a cross-check did, and the refusals for batches of a submission under *reject*.
@@ -234,7 +198,7 @@ pub(crate) fn cross_check(
                 declarations.push(serde_json::from_str(&body?)?);
             }
             let mut s = c.prepare(&format!("{BATCHES} ORDER BY b.seq"))?;
-            for r in s.query_map([], row7)? {
+            for r in s.query_map([], batch_row)? {
                 batches.push(imported(r?, &latest)?);
             }
         }
@@ -253,7 +217,7 @@ pub(crate) fn cross_check(
                     "{BATCHES} AND json_extract(b.body, '$.declaration_no') = ?1 ORDER BY b.seq"
                 );
                 let mut s = c.prepare_cached(&sql)?;
-                for r in s.query_map([no], row7)? {
+                for r in s.query_map([no], batch_row)? {
                     batches.push(imported(r?, &latest)?);
                 }
             }
@@ -390,11 +354,6 @@ impl coldtrace_store::customs::CustomsFindings for Findings<'_> {
             .execute(params![now_ms, id])? as u64)
         })
     }
-}
-
-/// Runs a body that speaks this store's errors, answering the role traits' error.
-fn run<T>(f: impl FnOnce() -> Result<T>) -> StoreResult<T> {
-    f().map_err(Into::into)
 }
 
 /// Adds to a feed's scope the declarations of other batches its news bears on: batches of the same customs

@@ -13,7 +13,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use uuid::Uuid;
 
 use crate::schema::{CURRENT, resolve_by_records};
-use crate::{Result, StoreResult, SubmitOutcome, SubmitRequest, now_ms, parse_uuid};
+use crate::{Result, StoreResult, SubmitOutcome, SubmitRequest, now_ms, parse_uuid, run};
 
 /// Runs one submission through the writer in its own transaction, committed when the writer accepts it.
 pub(crate) fn submit_blocking(
@@ -43,11 +43,6 @@ struct SqliteLedger<'a> {
     /// Numbers of ids, counterparties and people looked up in this transaction.
     ns: crate::movements::Ns,
     docking: Option<&'a crate::DockingConfig>,
-}
-
-/// Runs a body that speaks this store's errors, answering the role traits' error.
-fn run<T>(f: impl FnOnce() -> Result<T>) -> StoreResult<T> {
-    f().map_err(Into::into)
 }
 
 /// SQL for the number of an id given as text (`ids.n`).

@@ -91,6 +91,11 @@ pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
 /// What a role trait answers.
 pub(crate) type StoreResult<T> = coldtrace_store::Result<T>;
 
+/// Runs a body that speaks this store's errors, answering the role traits' error.
+pub(crate) fn run<T>(f: impl FnOnce() -> Result<T>) -> StoreResult<T> {
+    f().map_err(Into::into)
+}
+
 /// The store file inside a data directory.
 pub fn store_path(data: &Path) -> std::path::PathBuf {
     data.join("coldtrace.sqlite")

@@ -4,7 +4,8 @@
 use std::collections::{BTreeSet, HashSet};
 
 use coldtrace_domain::checks::{CUSTOMS_RULES, CheckPolicy, Policy};
-use coldtrace_domain::customs::{CustomsFinding, Declaration};
+use coldtrace_domain::customs::{CustomsFinding, Declaration, ImportedBatch};
+use coldtrace_domain::{Batch, Product};
 use uuid::Uuid;
 
 /// A declaration as stored: the record, the province whose platform customs fed, who sent it and when.
@@ -118,4 +119,39 @@ pub fn reconcile<F: CustomsFindings + ?Sized>(
         }
     }
     Ok(out)
+}
+
+/// An imported batch as the cross-check sees it: its record, its product as last corrected, and its owner's USCC
+/// (as last corrected) and province; the day it came in is its import date, else the day it was recorded.
+pub fn imported_batch(
+    b: Batch,
+    p: Product,
+    owner_uscc: Option<String>,
+    owner_province: Option<String>,
+    recorded_at_ms: i64,
+) -> ImportedBatch {
+    ImportedBatch {
+        id: b.id,
+        owner: b.owner,
+        owner_uscc,
+        owner_province,
+        batch_no: b.batch_no,
+        declaration_no: b
+            .declaration_no
+            .map(|d| d.as_str().to_string())
+            .unwrap_or_default(),
+        inspection_cert_no: b.inspection_cert_no,
+        product: p.name,
+        hs_code: p.hs_code,
+        origin_country: p.origin_country.as_str().to_string(),
+        establishment_no: p.establishment_no,
+        quantity: b.quantity,
+        unit: b.unit,
+        net_weight_kg: b.net_weight_kg,
+        container_no: b.container_no.map(|c| c.as_str().to_string()),
+        seal_no: b.seal_no,
+        day: b
+            .import_date
+            .unwrap_or_else(|| coldtrace_domain::time::day_at(recorded_at_ms)),
+    }
 }
