@@ -87,6 +87,12 @@ pub enum What {
         /// Also run the CTEs in PostgreSQL (the data is copied into schema `coldtrace_bench`, then dropped).
         #[arg(long)]
         pg: Option<String>,
+        /// Trace a PostgreSQL store instead (made by `coldtrace gen --store URL --store-schema S`): the index is
+        /// rebuilt from it and restarted from a snapshot in `--data`; the CTE baselines need the SQLite store.
+        #[arg(long, conflicts_with = "pg")]
+        store: Option<String>,
+        #[arg(long, default_value = "public")]
+        store_schema: String,
     },
     /// Docking across processes: a province's backlog delivered to the national platform, and the time from a
     /// positive test to notices in every affected province.
@@ -134,7 +140,13 @@ pub enum What {
     Disk {
         /// Data directory (e.g. made by `coldtrace gen --data DIR --movements 10000000`).
         #[arg(long)]
-        data: std::path::PathBuf,
+        data: Option<std::path::PathBuf>,
+        /// A PostgreSQL store instead (e.g. made by `coldtrace gen --store URL --store-schema S`).
+        #[arg(long, conflicts_with = "data")]
+        store: Option<String>,
+        /// The schema of that store.
+        #[arg(long, default_value = "public")]
+        store_schema: String,
     },
     /// The national registry after a restart: replaying the whole inbox against reading its snapshot.
     Registry {
@@ -192,8 +204,28 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
             sql_queries,
             seed,
             pg,
-        } => crate::bench_trace::run(&data, queries, sql_queries, seed, pg.as_deref()).await,
-        What::Disk { data } => crate::bench_disk::run(&data),
+            store,
+            store_schema,
+        } => {
+            crate::bench_trace::run(
+                &data,
+                queries,
+                sql_queries,
+                seed,
+                pg.as_deref(),
+                store.as_deref().map(|u| (u, store_schema.as_str())),
+            )
+            .await
+        }
+        What::Disk {
+            data,
+            store,
+            store_schema,
+        } => match (data, store) {
+            (_, Some(url)) => crate::bench_disk::run_pg(&url, &store_schema).await,
+            (Some(data), None) => crate::bench_disk::run(&data),
+            (None, None) => anyhow::bail!("bench disk: give --data DIR or --store URL"),
+        },
         What::Registry { messages, seed, pg } => {
             crate::bench_registry::run(messages, seed, pg).await
         }

@@ -38,6 +38,10 @@ pub fn figures(mut us: Vec<f64>) -> Figures {
     }
 }
 
+fn row_of(f: &Figures) -> String {
+    format!("{} | {} | {}", f.n, fmt_us(f.p50), fmt_us(f.p99))
+}
+
 fn fmt_us(us: f64) -> String {
     if us >= 10_000.0 {
         format!("{:.1} ms", us / 1000.0)
@@ -178,9 +182,23 @@ pub async fn run(
     sql_queries: usize,
     seed: u64,
     pg_url: Option<&str>,
+    pg_store: Option<(&str, &str)>,
 ) -> anyhow::Result<()> {
-    let store = crate::open_store(data)?;
-    println!("coldtrace bench trace on {}", data.display());
+    let store: std::sync::Arc<dyn coldtrace_store::Store> = match pg_store {
+        Some((url, schema)) => {
+            println!("coldtrace bench trace on the PostgreSQL store in schema {schema}");
+            std::fs::create_dir_all(data)?;
+            std::sync::Arc::new(
+                coldtrace_store_pg::PgStore::connect_in_schema(url, schema)
+                    .await
+                    .context("opening the PostgreSQL store")?,
+            )
+        }
+        None => {
+            println!("coldtrace bench trace on {}", data.display());
+            crate::open_store(data)?
+        }
+    };
     let (tracer, stats) = Tracer::rebuild(store.as_ref()).await?;
     println!(
         "index: {} movements, {} lots, {} batches; rebuilt from the store in {:.2} s = {:.0} movements/s; {:.1} MB = {:.1} bytes per movement",
@@ -298,6 +316,21 @@ pub async fn run(
             .await?;
         win.push(t.elapsed().as_secs_f64() * 1e6);
         std::hint::black_box(a);
+    }
+
+    if pg_store.is_some() {
+        // The CTE baselines read a SQLite file; `coldtrace gen` with the same seed gives the same data there.
+        println!();
+        println!(
+            "| query class | engine n | engine p50 | engine p99 |\n|---|---:|---:|---:|\n| single batch, both directions | {} |\n| establishment, both directions | {} |\n| cold store, 7-day window, forward | {} |",
+            row_of(&figures(single)),
+            row_of(&figures(est)),
+            row_of(&figures(win))
+        );
+        println!(
+            "(the recursive-CTE baselines run on a SQLite store: generate the same seed with `coldtrace gen --data DIR` and run this on it)"
+        );
+        return Ok(());
     }
 
     // The same queries as recursive CTEs in SQLite, on the same file.

@@ -61,7 +61,7 @@ async fn load_flows(
     let sql = format!(
         "SELECT m.seq, m.kind, m.holder_key, m.batch, cp.party, m.quantity_milli, m.at_ms,
                 cp.name, NULLIF(cp.uscc, ''), m.corrects,
-                EXISTS (SELECT 1 FROM movements c WHERE c.corrects = m.seq)
+                m.superseded_by IS NOT NULL
          FROM movements m LEFT JOIN counterparties cp ON cp.n = m.counterparty WHERE {filter}"
     );
     let st = c.prepare_cached(&sql).await?;

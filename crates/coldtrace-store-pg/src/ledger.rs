@@ -28,8 +28,8 @@ type StoreResult<T> = coldtrace_store::Result<T>;
 pub(crate) const SUBMIT_LOCK: &str =
     "SELECT pg_advisory_xact_lock(hashtext('coldtrace:submit:' || current_schema())::bigint)";
 
-/// A movement that no later record corrects (SQL, over `movements m`).
-pub(crate) const CURRENT: &str = "NOT EXISTS (SELECT 1 FROM movements c WHERE c.corrects = m.seq)";
+/// A movement that no later record corrects (SQL, over `movements m`; the writer keeps `superseded_by`).
+pub(crate) const CURRENT: &str = "m.superseded_by IS NULL";
 
 /// The start of every `UPDATE` by which the platform resolves findings that later records settled, with the
 /// time as parameter `$1` (append the `WHERE`).
@@ -76,6 +76,8 @@ pub(crate) struct PgLedger<'a> {
     seqs: HashMap<Uuid, i64>,
     /// Rows held back to be written in one statement per table ([`Ledger::flush`]).
     pending: Pending,
+    /// The stock of the lots read ahead ([`Ledger::prefetch_lots`]), dropped when any stock changes.
+    stock_ahead: HashMap<(Uuid, Uuid), KeptStock>,
 }
 
 /// Movements, their handlers and lines, and lot stock changes not yet written.
@@ -94,6 +96,11 @@ struct Pending {
     /// PostgreSQL each update of a row leaves a version behind that the next must step over).
     flags: Vec<String>,
     flagged: HashMap<String, Flag>,
+    /// Findings to close as put right by later records, by subject, with the time: written in one statement.
+    /// A subject is never both flagged and to be resolved here (each flushes the other first), so the two lists
+    /// may be written in either order.
+    resolves: Vec<(String, i64)>,
+    resolving: HashSet<String>,
 }
 
 /// A finding to open, or to update when one is open about its subject.
@@ -183,11 +190,30 @@ impl<'a> PgLedger<'a> {
             fps: HashMap::new(),
             seqs: HashMap::new(),
             pending: Pending::default(),
+            stock_ahead: HashMap::new(),
         }
+    }
+
+    /// Closes the findings queued by [`Ledger::resolve`], one statement per time given.
+    fn write_resolves(&mut self) -> Result<()> {
+        let queued = std::mem::take(&mut self.pending.resolves);
+        self.pending.resolving.clear();
+        let mut rest = queued.as_slice();
+        while let Some((_, now)) = rest.first() {
+            let same = rest.iter().take_while(|(_, t)| t == now).count();
+            let subjects: Vec<&str> = rest[..same].iter().map(|(s, _)| s.as_str()).collect();
+            self.exec(
+                &format!("{RESOLVE_BY_RECORDS} WHERE subject = ANY($2) AND status = 'open'"),
+                &[now, &subjects],
+            )?;
+            rest = &rest[same..];
+        }
+        Ok(())
     }
 
     /// Writes the findings flagged and not yet written.
     fn write_flags(&mut self) -> Result<()> {
+        self.write_resolves()?;
         let subjects = std::mem::take(&mut self.pending.flags);
         let mut flagged = std::mem::take(&mut self.pending.flagged);
         for subject in subjects {
@@ -255,6 +281,16 @@ impl<'a> PgLedger<'a> {
                     &m.recorded_at,
                 ],
             )?;
+            if m.corrects.iter().any(Option::is_some) {
+                // The rows these correct are no longer current: each names its latest correction.
+                self.exec(
+                    "UPDATE movements t SET superseded_by = x.latest
+                       FROM (SELECT c, MAX(s) AS latest FROM unnest($1::BIGINT[], $2::BIGINT[]) AS u(s, c)
+                              WHERE c IS NOT NULL GROUP BY c) x
+                      WHERE t.seq = x.c AND (t.superseded_by IS NULL OR t.superseded_by < x.latest)",
+                    &[&m.seq, &m.corrects],
+                )?;
+            }
         }
         if !p.handlers.0.is_empty() {
             self.exec(
@@ -1078,6 +1114,9 @@ impl Ledger for PgLedger<'_> {
         movement: Option<Uuid>,
         now: i64,
     ) -> StoreResult<()> {
+        if self.pending.resolving.contains(&v.subject) {
+            self.write_resolves()?;
+        }
         match self.pending.flagged.get_mut(&v.subject) {
             // The same subject again: the finding says what the latest record broke (opened as first flagged).
             Some(held) => {
@@ -1107,10 +1146,9 @@ impl Ledger for PgLedger<'_> {
         if self.pending.flagged.contains_key(subject) {
             self.write_flags()?;
         }
-        self.exec(
-            &format!("{RESOLVE_BY_RECORDS} WHERE subject = $2 AND status = 'open'"),
-            &[&now, &subject],
-        )?;
+        if self.pending.resolving.insert(subject.to_string()) {
+            self.pending.resolves.push((subject.to_string(), now));
+        }
         Ok(())
     }
 
@@ -1147,20 +1185,26 @@ impl Ledger for PgLedger<'_> {
         Ok(())
     }
 
-    fn resolve_dormant(&mut self, batch: Uuid, holder: Uuid, now: i64) -> StoreResult<()> {
-        self.write_flags()?;
-        self.write_pending_of_lot(batch, holder)?;
+    fn resolve_dormant(&mut self, lots: &[(Uuid, Uuid)], now: i64) -> StoreResult<()> {
+        if lots.is_empty() {
+            return Ok(());
+        }
+        self.write_pending()?;
+        let (batches, holders): (Vec<Uuid>, Vec<Uuid>) = lots.iter().copied().unzip();
+        let enterprises: Vec<String> = holders.iter().map(Uuid::to_string).collect();
         // A lot that moved since its dormant finding was opened is no longer dormant. The finding's subject ends
         // with the last movement it was opened for.
         self.exec(
             &format!(
                 "{RESOLVE_BY_RECORDS}
-                 WHERE rule = 'dormant_stock' AND status = 'open' AND batch = $2 AND enterprise = $3
-                    AND CAST(substr(subject, length('dormant:') + 36 + 1 + 36 + 2) AS BIGINT) <
-                        COALESCE((SELECT last_at FROM lot_stock WHERE batch = (SELECT n FROM ids WHERE id = $2)
-                                    AND holder = (SELECT n FROM ids WHERE id = $4)), 0)"
+                 FROM unnest($2::UUID[], $3::UUID[], $4::TEXT[]) AS lot(batch, holder, enterprise)
+                 WHERE findings.rule = 'dormant_stock' AND findings.status = 'open'
+                    AND findings.batch = lot.batch AND findings.enterprise = lot.enterprise
+                    AND CAST(substr(findings.subject, length('dormant:') + 36 + 1 + 36 + 2) AS BIGINT) <
+                        COALESCE((SELECT last_at FROM lot_stock WHERE batch = (SELECT n FROM ids WHERE id = lot.batch)
+                                    AND holder = (SELECT n FROM ids WHERE id = lot.holder)), 0)"
             ),
-            &[&now, &batch, &holder.to_string(), &holder],
+            &[&now, &batches, &holders, &enterprises],
         )?;
         Ok(())
     }
@@ -1200,16 +1244,42 @@ impl Ledger for PgLedger<'_> {
         sender: Uuid,
         receiver: Uuid,
     ) -> StoreResult<Option<i64>> {
-        self.write_pending()?;
-        Ok(self.value(
+        // Asked for every receipt: answered from the stored rows and the rows held back, without writing those
+        // first (a held-back correction takes the row it corrects out of the answer).
+        let p = &self.pending.movements;
+        let corrected: HashSet<i64> = p.corrects.iter().flatten().copied().collect();
+        let stored = self.rows(
             &format!(
-                "SELECT MIN(at_ms) FROM movements m WHERE batch = (SELECT n FROM ids WHERE id = $1)
+                "SELECT seq, at_ms FROM movements m WHERE batch = (SELECT n FROM ids WHERE id = $1)
                  AND holder = (SELECT n FROM ids WHERE id = $2)
                  AND counterparty_id = (SELECT n FROM ids WHERE id = $3)
                  AND kind IN ('ship', 'sell', 'return') AND {CURRENT}"
             ),
             &[&batch, &sender, &receiver],
-        )?)
+        )?;
+        let mut first = stored
+            .iter()
+            .filter(|r| !corrected.contains(&r.get::<_, i64>(0)))
+            .map(|r| r.get::<_, i64>(1))
+            .min();
+        let p = &self.pending.movements;
+        if let (Some(b), Some(s), Some(r)) = (
+            self.ids.get(&batch),
+            self.ids.get(&sender),
+            self.ids.get(&receiver),
+        ) {
+            for i in 0..p.seq.len() {
+                if p.batch[i] == Some(*b)
+                    && p.holder[i] == *s
+                    && p.counterparty_id[i] == Some(*r)
+                    && matches!(p.kind[i], "ship" | "sell" | "return")
+                    && !corrected.contains(&p.seq[i])
+                {
+                    first = Some(first.map_or(p.at_ms[i], |f| f.min(p.at_ms[i])));
+                }
+            }
+        }
+        Ok(first)
     }
 
     fn stock_add(
@@ -1222,6 +1292,7 @@ impl Ledger for PgLedger<'_> {
         first_in: Option<i64>,
         first_out: Option<i64>,
     ) -> StoreResult<()> {
+        self.stock_ahead.clear();
         let (b, h) = (self.n(batch)?, self.n(holder)?);
         let d = self.pending.stock.entry((b, h)).or_default();
         let i = STOCK_COLUMNS
@@ -1235,7 +1306,46 @@ impl Ledger for PgLedger<'_> {
         Ok(())
     }
 
+    fn prefetch_lots(&mut self, lots: &[(Uuid, Uuid)]) -> StoreResult<()> {
+        self.write_pending()?;
+        self.stock_ahead.clear();
+        let (batches, holders): (Vec<Uuid>, Vec<Uuid>) = lots.iter().copied().unzip();
+        for lot in lots {
+            self.stock_ahead.insert(*lot, KeptStock::default());
+        }
+        for r in self.rows(
+            "SELECT lot.batch, lot.holder, s.received, s.produced, s.reported_inbound, s.shipped, s.sold,
+                s.consumed, s.destroyed, s.returned, s.first_in, s.first_out
+             FROM unnest($1::UUID[], $2::UUID[]) AS lot(batch, holder)
+             JOIN ids b ON b.id = lot.batch JOIN ids h ON h.id = lot.holder
+             JOIN lot_stock s ON s.batch = b.n AND s.holder = h.n",
+            &[&batches, &holders],
+        )? {
+            self.stock_ahead.insert(
+                (r.get(0), r.get(1)),
+                (
+                    LotStock {
+                        received: r.get(2),
+                        produced: r.get(3),
+                        reported_inbound: r.get(4),
+                        shipped: r.get(5),
+                        sold: r.get(6),
+                        consumed: r.get(7),
+                        destroyed: r.get(8),
+                        returned: r.get(9),
+                    },
+                    r.get(10),
+                    r.get(11),
+                ),
+            );
+        }
+        Ok(())
+    }
+
     fn lot_stock(&mut self, batch: Uuid, holder: Uuid) -> StoreResult<KeptStock> {
+        if let Some(kept) = self.stock_ahead.get(&(batch, holder)) {
+            return Ok(*kept);
+        }
         self.write_pending_of_lot(batch, holder)?;
         let row = self.row(
             "SELECT received, produced, reported_inbound, shipped, sold, consumed, destroyed, returned,
@@ -1265,6 +1375,7 @@ impl Ledger for PgLedger<'_> {
     }
 
     fn recount_lot(&mut self, batch: Uuid, holder: Uuid) -> StoreResult<()> {
+        self.stock_ahead.clear();
         self.write_pending()?;
         let (b, h) = (self.n(batch)?, self.n(holder)?);
         let (s, first_in, first_out) = self.stock_from_records(b, h)?;

@@ -95,9 +95,11 @@ fn movement_sql(filter: &str) -> String {
     format!(
         "SELECT m.seq, m.id, m.kind, (SELECT id FROM ids WHERE n = m.holder),
             (SELECT id FROM ids WHERE n = m.batch), m.quantity_milli, m.at_ms, m.at_ns, m.at_offset,
-            cp.uscc, cp.name, m.location, m.note, (SELECT x.id FROM movements x WHERE x.seq = m.corrects),
+            cp.uscc, cp.name, m.location, m.note,
+            CASE WHEN m.corrects IS NOT NULL THEN (SELECT x.id FROM movements x WHERE x.seq = m.corrects) END,
             m.recorded_at,
-            (SELECT x.id FROM movements x WHERE x.corrects = m.seq ORDER BY x.seq DESC LIMIT 1)
+            CASE WHEN m.superseded_by IS NOT NULL
+                THEN (SELECT x.id FROM movements x WHERE x.seq = m.superseded_by) END
          FROM movements m LEFT JOIN counterparties cp ON cp.n = m.counterparty
          WHERE {filter}"
     )

@@ -611,6 +611,18 @@ CREATE INDEX batch_access_batch ON batch_access (batch, enterprise);
 CREATE INDEX batch_access_enterprise ON batch_access (enterprise, batch);
 "#,
     ),
+    (
+        8,
+        r#"
+-- Whether a movement is current (schema 8): the seq of the latest movement that corrects it, kept on the row by
+-- the writer. Asking "does any movement correct this one" of a log partitioned by province looked in every
+-- partition for every row a check or the index feed read; the column answers it from the row itself.
+ALTER TABLE movements ADD COLUMN superseded_by BIGINT;
+UPDATE movements m SET superseded_by = c.latest
+  FROM (SELECT corrects, MAX(seq) AS latest FROM movements WHERE corrects IS NOT NULL GROUP BY corrects) c
+ WHERE m.seq = c.corrects;
+"#,
+    ),
 ];
 
 /// The newest schema this release knows.
@@ -682,7 +694,8 @@ mod tests {
     }
 
     /// Schema 7 partitions the movements and the access rows by province: a store migrated from schema 6 keeps
-    /// every row, each in its province's partition, and stays readable by the queries that knew no partitions.
+    /// every row, each in its province's partition, and stays readable by the queries that knew no partitions;
+    /// schema 8 marks each corrected movement with its latest correction.
     #[tokio::test]
     async fn partitioning_by_province_keeps_every_row() {
         let schema = format!("coldtrace_test_{}", Uuid::now_v7().simple());
@@ -702,6 +715,10 @@ mod tests {
              VALUES (1, gen_random_uuid(), 'receive', 1, '12', 1, 7, 1000, 1, 28800, 42, 1),
                     (2, gen_random_uuid(), 'ship', 2, '44', 2, 7, 500, 2, 28800, 43, 2),
                     (3, gen_random_uuid(), 'sell', 3, '', 3, 7, 100, 3, 28800, 44, 3);
+             INSERT INTO movements (seq, id, kind, holder, holder_province, holder_key, batch, quantity_milli,
+                at_ms, at_offset, corrects, fp, recorded_at)
+             VALUES (4, gen_random_uuid(), 'receive', 1, '12', 1, 7, 900, 1, 28800, 1, 45, 4),
+                    (5, gen_random_uuid(), 'receive', 1, '12', 1, 7, 800, 1, 28800, 1, 46, 5);
              INSERT INTO batch_access VALUES (7, 1, '12'), (7, 2, '44');",
         )
         .await
@@ -724,7 +741,25 @@ mod tests {
         let part = |p: &str| format!("movements_{p}");
         assert_eq!(
             rows,
-            vec![(part("12"), 1), (part("44"), 2), (part("other"), 3)]
+            vec![
+                (part("12"), 1),
+                (part("44"), 2),
+                (part("other"), 3),
+                (part("12"), 4),
+                (part("12"), 5)
+            ]
+        );
+        // Schema 8: a corrected movement names its latest correction; the others are current.
+        let superseded: Vec<(i64, Option<i64>)> = c
+            .query("SELECT seq, superseded_by FROM movements ORDER BY seq", &[])
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        assert_eq!(
+            superseded,
+            vec![(1, Some(5)), (2, None), (3, None), (4, None), (5, None)]
         );
         let access: i64 = c
             .query_one("SELECT COUNT(*) FROM batch_access_12", &[])

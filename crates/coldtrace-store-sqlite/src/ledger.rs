@@ -739,21 +739,23 @@ impl Ledger for SqliteLedger<'_> {
         })
     }
 
-    fn resolve_dormant(&mut self, batch: Uuid, holder: Uuid, now: i64) -> StoreResult<()> {
+    fn resolve_dormant(&mut self, lots: &[(Uuid, Uuid)], now: i64) -> StoreResult<()> {
         run(|| {
             // A lot that moved since its dormant finding was opened is no longer dormant (a backdated record or
             // a correction that leaves the last movement where it was changes nothing; the sweep sees seals). The
             // finding's subject ends with the last movement it was opened for.
-            self.execute(
-                &format!(
-                    "{}
-                     WHERE rule = 'dormant_stock' AND status = 'open' AND batch = ?1 AND enterprise = ?2
-                        AND CAST(substr(subject, length('dormant:') + 36 + 1 + 36 + 2) AS INTEGER) <
-                            COALESCE((SELECT last_at FROM lot_stock WHERE batch = (SELECT n FROM ids WHERE id = ?1) AND holder = (SELECT n FROM ids WHERE id = ?2)), 0)",
-                    resolve_by_records(3)
-                ),
-                params![batch.to_string(), holder.to_string(), now],
-            )?;
+            for (batch, holder) in lots {
+                self.execute(
+                    &format!(
+                        "{}
+                         WHERE rule = 'dormant_stock' AND status = 'open' AND batch = ?1 AND enterprise = ?2
+                            AND CAST(substr(subject, length('dormant:') + 36 + 1 + 36 + 2) AS INTEGER) <
+                                COALESCE((SELECT last_at FROM lot_stock WHERE batch = (SELECT n FROM ids WHERE id = ?1) AND holder = (SELECT n FROM ids WHERE id = ?2)), 0)",
+                        resolve_by_records(3)
+                    ),
+                    params![batch.to_string(), holder.to_string(), now],
+                )?;
+            }
             Ok(())
         })
     }

@@ -353,11 +353,13 @@ impl Tx<'_> {
             }
         }
         let lots = std::mem::take(&mut self.lots_touched);
+        let keys: Vec<(Uuid, Uuid)> = lots.keys().copied().collect();
+        // A lot that moved since its dormant finding was opened is no longer dormant (a backdated record or a
+        // correction that leaves the last movement where it was changes nothing; the sweep sees seals). The
+        // finding's subject ends with the last movement it was opened for.
+        self.l.resolve_dormant(&keys, self.now)?;
+        self.l.prefetch_lots(&keys)?;
         for ((batch, holder), (i, mv, before)) in lots {
-            // A lot that moved since its dormant finding was opened is no longer dormant (a backdated record or a
-            // correction that leaves the last movement where it was changes nothing; the sweep sees seals). The
-            // finding's subject ends with the last movement it was opened for.
-            self.l.resolve_dormant(batch, holder, self.now)?;
             let (stock, first_in, first_out) = self.l.lot_stock(batch, holder)?;
             let subject = format!("stock:{batch}:{holder}");
             match checks::stock(&stock) {

@@ -216,8 +216,8 @@ pub trait Ledger {
     ) -> Result<()>;
     /// Resolves the open findings that the enterprise with this USCC is not registered.
     fn resolve_unregistered(&mut self, uscc: &str, now: i64) -> Result<()>;
-    /// Resolves the lot's open dormant-stock finding when the lot moved since it was opened.
-    fn resolve_dormant(&mut self, batch: Uuid, holder: Uuid, now: i64) -> Result<()>;
+    /// Resolves each lot's (batch, holder) open dormant-stock finding when the lot moved since it was opened.
+    fn resolve_dormant(&mut self, lots: &[(Uuid, Uuid)], now: i64) -> Result<()>;
     /// The subjects of the open findings of a rule about a batch.
     fn open_subjects(&mut self, rule: &str, batch: Uuid) -> Result<Vec<String>>;
     /// The open stale-nucleic-acid findings of a batch, each with the holder's latest move of it (the later of
@@ -238,6 +238,11 @@ pub trait Ledger {
         first_in: Option<i64>,
         first_out: Option<i64>,
     ) -> Result<()>;
+    /// The lots a submission touched, before [`Self::lot_stock`] is asked about each: a backend that pays a
+    /// round trip per statement reads their stock in one (the embedded store needs nothing).
+    fn prefetch_lots(&mut self, _lots: &[(Uuid, Uuid)]) -> Result<()> {
+        Ok(())
+    }
     /// A lot's stock as kept (zero when none).
     fn lot_stock(&mut self, batch: Uuid, holder: Uuid) -> Result<KeptStock>;
     /// Counts a lot's kept stock again from its current records (after a correction).

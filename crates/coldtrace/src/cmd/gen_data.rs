@@ -20,11 +20,24 @@ pub struct Args {
     /// Provinces, comma-separated GB/T 2260 codes; imports land mostly in the first.
     #[arg(long, default_value = "12,31,44", value_delimiter = ',')]
     pub provinces: Vec<String>,
+    /// Generate into PostgreSQL instead of the embedded store: `postgresql://user@host:5432/db` (overrides
+    /// `server.store`).
+    #[arg(long)]
+    pub store: Option<String>,
+    /// The schema of that database the store lives in (overrides `server.store_schema`).
+    #[arg(long)]
+    pub store_schema: Option<String>,
 }
 
 pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
-    let data = a.data.unwrap_or(settings.server.data);
-    let store = super::open_store(&data)?;
+    let data = a.data.clone().unwrap_or(settings.server.data.clone());
+    let store = super::open_any(
+        &settings,
+        &data,
+        a.store.as_deref(),
+        a.store_schema.as_deref(),
+    )
+    .await?;
     let provinces = a
         .provinces
         .iter()
@@ -38,7 +51,10 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
     };
     let pb = coldtrace_harness::progress_bar(a.movements, "movements");
     let start = Instant::now();
-    let (summary, _) = generate(store.as_ref(), &cfg, &|done, _| pb.set_position(done)).await?;
+    let (summary, _) = generate(store.shared().as_ref(), &cfg, &|done, _| {
+        pb.set_position(done)
+    })
+    .await?;
     pb.finish_and_clear();
     let secs = start.elapsed().as_secs_f64();
     println!("{}", serde_json::to_string_pretty(&summary)?);
@@ -47,7 +63,7 @@ pub async fn run(settings: Settings, a: Args) -> anyhow::Result<()> {
         summary.movements,
         secs,
         summary.movements as f64 / secs,
-        coldtrace_store_sqlite::store_path(&data).display()
+        store.describe(&data)
     );
     Ok(())
 }
