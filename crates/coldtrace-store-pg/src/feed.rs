@@ -240,9 +240,11 @@ impl IndexFeed for PgStore {
         let c = self.client().await?;
         let seqs: Vec<i64> = seqs.into_iter().map(|s| s as i64).collect();
         Ok(c.query(
-            "SELECT h.movement_seq, p.person_key, p.name, NULLIF(p.id_no, ''), NULLIF(p.phone, '')
+            "SELECT s.seq, p.person_key, p.name, NULLIF(p.id_no, ''), NULLIF(p.phone, '')
              FROM unnest($1::BIGINT[]) WITH ORDINALITY AS s(seq, ord)
-             JOIN movement_handlers h ON h.movement_seq = s.seq JOIN people p ON p.n = h.person
+             JOIN movements m ON m.seq = s.seq AND m.seq = ANY($1)
+             CROSS JOIN LATERAL unnest(m.handlers) WITH ORDINALITY AS h(person, pos)
+             JOIN people p ON p.n = h.person
              ORDER BY s.ord, h.pos",
             &[&seqs],
         )
@@ -262,8 +264,9 @@ impl IndexFeed for PgStore {
     async fn movements_of_person(&self, person_key: &str) -> StoreResult<Vec<u64>> {
         let c = self.client().await?;
         Ok(c.query(
-            "SELECT DISTINCT h.movement_seq FROM people p JOIN movement_handlers h ON h.person = p.n
-             WHERE p.person_key = $1 ORDER BY h.movement_seq",
+            "SELECT m.seq FROM movements m
+             WHERE m.handlers && (SELECT array_agg(n) FROM people WHERE person_key = $1)
+             ORDER BY m.seq",
             &[&person_key],
         )
         .await

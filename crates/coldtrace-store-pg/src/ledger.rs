@@ -80,14 +80,12 @@ pub(crate) struct PgLedger<'a> {
     stock_ahead: HashMap<(Uuid, Uuid), KeptStock>,
 }
 
-/// Movements, their handlers and lines, and lot stock changes not yet written.
+/// Movements (their handlers on their rows), their lines, and lot stock changes not yet written.
 #[derive(Default)]
 struct Pending {
     movements: MovementRows,
-    /// (movement seq, position, person)
-    handlers: (Vec<i64>, Vec<i32>, Vec<i64>),
-    /// (movement seq, role, batch, quantity)
-    lines: (Vec<i64>, Vec<&'static str>, Vec<i64>, Vec<i64>),
+    /// (movement seq, the holder's province, role, batch, quantity)
+    lines: (Vec<i64>, Vec<String>, Vec<&'static str>, Vec<i64>, Vec<i64>),
     /// Per lot (batch, holder): what to add to each column, and the earliest arrival and departure and the last
     /// movement among the changes.
     stock: HashMap<(i64, i64), StockDelta>,
@@ -135,6 +133,8 @@ struct MovementRows {
     corrects: Vec<Option<i64>>,
     fp: Vec<i64>,
     recorded_at: Vec<i64>,
+    /// The people who handled it (`people.n`, in the order written) as an array literal, none when nobody.
+    handlers: Vec<Option<String>>,
 }
 
 #[derive(Default, Clone, Copy)]
@@ -147,10 +147,16 @@ struct StockDelta {
 
 const INSERT_MOVEMENTS: &str = "INSERT INTO movements (seq, id, kind, holder, holder_province, holder_key, batch,
         quantity_milli, at_ms, at_ns, at_offset, counterparty, counterparty_id, location, note, corrects, fp,
-        recorded_at)
-    SELECT * FROM unnest($1::BIGINT[], $2::UUID[], $3::TEXT[], $4::BIGINT[], $5::TEXT[], $6::BIGINT[],
+        recorded_at, handlers)
+    SELECT c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16, c17, c18, c19::BIGINT[]
+    FROM unnest($1::BIGINT[], $2::UUID[], $3::TEXT[], $4::BIGINT[], $5::TEXT[], $6::BIGINT[],
         $7::BIGINT[], $8::BIGINT[], $9::BIGINT[], $10::BIGINT[], $11::INTEGER[], $12::BIGINT[], $13::BIGINT[],
-        $14::TEXT[], $15::TEXT[], $16::BIGINT[], $17::BIGINT[], $18::BIGINT[])";
+        $14::TEXT[], $15::TEXT[], $16::BIGINT[], $17::BIGINT[], $18::BIGINT[], $19::TEXT[])
+        AS u(c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16, c17, c18, c19)";
+
+/// The province of the lot holder numbered `h` (`ids.n`): the key lot stock is partitioned by (SQL).
+const HOLDER_PROVINCE: &str =
+    "COALESCE((SELECT e.province FROM ids i JOIN enterprises e ON e.id = i.id WHERE i.n = h), '')";
 
 const STOCK_COLUMNS: [StockColumn; 8] = [
     StockColumn::Received,
@@ -279,6 +285,7 @@ impl<'a> PgLedger<'a> {
                     &m.corrects,
                     &m.fp,
                     &m.recorded_at,
+                    &m.handlers,
                 ],
             )?;
             if m.corrects.iter().any(Option::is_some) {
@@ -292,20 +299,14 @@ impl<'a> PgLedger<'a> {
                 )?;
             }
         }
-        if !p.handlers.0.is_empty() {
-            self.exec(
-                "INSERT INTO movement_handlers (movement_seq, pos, person)
-                 SELECT * FROM unnest($1::BIGINT[], $2::INTEGER[], $3::BIGINT[])",
-                &[&p.handlers.0, &p.handlers.1, &p.handlers.2],
-            )?;
-        }
         if !p.lines.0.is_empty() {
-            // In the order written: the identity column keeps it for reading back.
+            // In the order written: the line number keeps it for reading back.
             self.exec(
-                "INSERT INTO movement_lines (movement_seq, role, batch, quantity_milli)
-                 SELECT s, r, b, q FROM unnest($1::BIGINT[], $2::TEXT[], $3::BIGINT[], $4::BIGINT[])
-                    WITH ORDINALITY AS l(s, r, b, q, o) ORDER BY o",
-                &[&p.lines.0, &p.lines.1, &p.lines.2, &p.lines.3],
+                "INSERT INTO movement_lines (movement_seq, holder_province, role, batch, quantity_milli)
+                 SELECT s, pr, r, b, q
+                   FROM unnest($1::BIGINT[], $2::TEXT[], $3::TEXT[], $4::BIGINT[], $5::BIGINT[])
+                        WITH ORDINALITY AS l(s, pr, r, b, q, o) ORDER BY o",
+                &[&p.lines.0, &p.lines.1, &p.lines.2, &p.lines.3, &p.lines.4],
             )?;
         }
         if !p.stock.is_empty() {
@@ -327,12 +328,13 @@ impl<'a> PgLedger<'a> {
                 .collect();
             self.exec(
                 &format!(
-                    "INSERT INTO lot_stock AS s (batch, holder, received, produced, reported_inbound, shipped,
-                        sold, consumed, destroyed, returned, first_in, first_out, last_at)
-                     SELECT * FROM unnest($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::BIGINT[], $5::BIGINT[],
+                    "INSERT INTO lot_stock AS s (batch, holder, holder_province, received, produced,
+                        reported_inbound, shipped, sold, consumed, destroyed, returned, first_in, first_out, last_at)
+                     SELECT b, h, {HOLDER_PROVINCE}, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13
+                     FROM unnest($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::BIGINT[], $5::BIGINT[],
                         $6::BIGINT[], $7::BIGINT[], $8::BIGINT[], $9::BIGINT[], $10::BIGINT[], $11::BIGINT[],
-                        $12::BIGINT[], $13::BIGINT[])
-                     ON CONFLICT (batch, holder) DO UPDATE SET {},
+                        $12::BIGINT[], $13::BIGINT[]) AS u(b, h, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13)
+                     ON CONFLICT (holder_province, batch, holder) DO UPDATE SET {},
                         first_in = LEAST(s.first_in, EXCLUDED.first_in),
                         first_out = LEAST(s.first_out, EXCLUDED.first_out),
                         last_at = GREATEST(s.last_at, EXCLUDED.last_at)",
@@ -1002,28 +1004,30 @@ impl Ledger for PgLedger<'_> {
         rows.recorded_at.push(r.recorded_at);
         self.fps.insert(m.id, Some(r.fp));
         self.seqs.insert(m.id, seq);
-        for (pos, h) in m.handlers.iter().enumerate() {
+        let mut people = Vec::with_capacity(m.handlers.len());
+        for h in &m.handlers {
             let key = coldtrace_domain::party::person_key(
                 h.id_no.as_deref(),
                 h.phone.as_deref(),
                 &h.name,
                 m.holder,
             );
-            let person = self.person_n(&key, h)?;
-            let hs = &mut self.pending.handlers;
-            hs.0.push(seq);
-            hs.1.push(pos as i32);
-            hs.2.push(person);
+            people.push(self.person_n(&key, h)?.to_string());
         }
+        self.pending
+            .movements
+            .handlers
+            .push((!people.is_empty()).then(|| format!("{{{}}}", people.join(","))));
         for (role, lines) in [("in", &m.inputs), ("out", &m.outputs)] {
             for l in lines {
                 if let BatchRef::Id(b) = l.batch {
                     let b = self.n(b)?;
                     let ls = &mut self.pending.lines;
                     ls.0.push(seq);
-                    ls.1.push(role);
-                    ls.2.push(b);
-                    ls.3.push(l.quantity.milli());
+                    ls.1.push(r.holder_province.clone());
+                    ls.2.push(role);
+                    ls.3.push(b);
+                    ls.4.push(l.quantity.milli());
                 }
             }
         }
@@ -1318,7 +1322,8 @@ impl Ledger for PgLedger<'_> {
                 s.consumed, s.destroyed, s.returned, s.first_in, s.first_out
              FROM unnest($1::UUID[], $2::UUID[]) AS lot(batch, holder)
              JOIN ids b ON b.id = lot.batch JOIN ids h ON h.id = lot.holder
-             JOIN lot_stock s ON s.batch = b.n AND s.holder = h.n",
+             LEFT JOIN enterprises e ON e.id = lot.holder
+             JOIN lot_stock s ON s.holder_province = COALESCE(e.province, '') AND s.batch = b.n AND s.holder = h.n",
             &[&batches, &holders],
         )? {
             self.stock_ahead.insert(
@@ -1351,7 +1356,8 @@ impl Ledger for PgLedger<'_> {
             "SELECT received, produced, reported_inbound, shipped, sold, consumed, destroyed, returned,
                 first_in, first_out
              FROM lot_stock WHERE batch = (SELECT n FROM ids WHERE id = $1)
-                AND holder = (SELECT n FROM ids WHERE id = $2)",
+                AND holder = (SELECT n FROM ids WHERE id = $2)
+                AND holder_province = COALESCE((SELECT province FROM enterprises WHERE id = $2), '')",
             &[&batch, &holder],
         )?;
         Ok(row
@@ -1393,14 +1399,17 @@ impl Ledger for PgLedger<'_> {
             &[&b, &h],
         )?;
         self.exec(
-            "INSERT INTO lot_stock (batch, holder, received, produced, reported_inbound, shipped, sold, consumed,
-                destroyed, returned, first_in, first_out, last_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-             ON CONFLICT (batch, holder) DO UPDATE SET received = EXCLUDED.received,
+            &format!(
+                "INSERT INTO lot_stock (batch, holder, holder_province, received, produced, reported_inbound,
+                    shipped, sold, consumed, destroyed, returned, first_in, first_out, last_at)
+                 SELECT $1, h, {HOLDER_PROVINCE}, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13
+                   FROM (SELECT $2::BIGINT AS h) AS lot
+             ON CONFLICT (holder_province, batch, holder) DO UPDATE SET received = EXCLUDED.received,
                 produced = EXCLUDED.produced, reported_inbound = EXCLUDED.reported_inbound,
                 shipped = EXCLUDED.shipped, sold = EXCLUDED.sold, consumed = EXCLUDED.consumed,
                 destroyed = EXCLUDED.destroyed, returned = EXCLUDED.returned, first_in = EXCLUDED.first_in,
-                first_out = EXCLUDED.first_out, last_at = EXCLUDED.last_at",
+                first_out = EXCLUDED.first_out, last_at = EXCLUDED.last_at"
+            ),
             &[
                 &b,
                 &h,

@@ -174,8 +174,10 @@ async fn fill_parts(
     let part = |s: String| (!s.is_empty()).then_some(s);
     let st = c
         .prepare_cached(
-            "SELECT p.name, p.id_no, p.phone, p.role FROM movement_handlers h JOIN people p ON p.n = h.person
-             WHERE h.movement_seq = $1 ORDER BY h.pos",
+            "SELECT p.name, p.id_no, p.phone, p.role
+             FROM movements m CROSS JOIN LATERAL unnest(m.handlers) WITH ORDINALITY AS h(person, pos)
+             JOIN people p ON p.n = h.person
+             WHERE m.seq = $1 ORDER BY h.pos",
         )
         .await?;
     m.handlers = c

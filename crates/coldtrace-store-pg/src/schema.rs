@@ -623,6 +623,92 @@ UPDATE movements m SET superseded_by = c.latest
  WHERE m.seq = c.corrects;
 "#,
     ),
+    (
+        9,
+        r#"
+-- The rest of the province's rows partitioned by province (schema 9). A movement's handlers are kept on its row,
+-- as the numbers of the people in the order written (`people.n`), instead of two rows each in a table of their
+-- own, with an inverted (GIN) index for the movements a person handled; transformation lines and lot stock carry
+-- the holder's province and are partitioned by it. The tables are rebuilt rather than altered, so the store
+-- keeps no dead row versions; each lot's province is its holder's.
+CREATE TABLE movements_new (
+    LIKE movements,
+    handlers BIGINT[],
+    PRIMARY KEY (holder_province, seq),
+    UNIQUE (holder_province, id)
+) PARTITION BY LIST (holder_province);
+CREATE SEQUENCE movement_lines_line;
+CREATE TABLE movement_lines_new (
+    line BIGINT NOT NULL DEFAULT nextval('movement_lines_line'),
+    holder_province TEXT NOT NULL,
+    movement_seq BIGINT NOT NULL,
+    role TEXT NOT NULL,
+    batch BIGINT NOT NULL,
+    quantity_milli BIGINT NOT NULL,
+    PRIMARY KEY (holder_province, line)
+) PARTITION BY LIST (holder_province);
+CREATE TABLE lot_stock_new (
+    LIKE lot_stock INCLUDING DEFAULTS,
+    holder_province TEXT NOT NULL,
+    PRIMARY KEY (holder_province, batch, holder)
+) PARTITION BY LIST (holder_province);
+DO $$
+DECLARE p TEXT; t TEXT;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['movements', 'movement_lines', 'lot_stock']
+    LOOP
+        FOREACH p IN ARRAY ARRAY['11', '12', '13', '14', '15', '21', '22', '23', '31', '32', '33', '34', '35',
+            '36', '37', '41', '42', '43', '44', '45', '46', '50', '51', '52', '53', '54', '61', '62', '63', '64',
+            '65', '71', '81', '82']
+        LOOP
+            EXECUTE format('CREATE TABLE %I PARTITION OF %I FOR VALUES IN (%L)', t || '_new_' || p, t || '_new', p);
+        END LOOP;
+        EXECUTE format('CREATE TABLE %I PARTITION OF %I DEFAULT', t || '_new_other', t || '_new');
+    END LOOP;
+END
+$$;
+INSERT INTO movements_new
+SELECT m.*, h.people FROM movements m
+  LEFT JOIN (SELECT movement_seq, array_agg(person ORDER BY pos) AS people FROM movement_handlers
+              GROUP BY movement_seq) h ON h.movement_seq = m.seq;
+SELECT setval('movement_lines_line', COALESCE((SELECT MAX(line) FROM movement_lines), 0) + 1, false);
+INSERT INTO movement_lines_new (line, holder_province, movement_seq, role, batch, quantity_milli)
+SELECT l.line, COALESCE(m.holder_province, ''), l.movement_seq, l.role, l.batch, l.quantity_milli
+  FROM movement_lines l LEFT JOIN movements m ON m.seq = l.movement_seq;
+INSERT INTO lot_stock_new
+SELECT s.*, COALESCE(e.province, '') FROM lot_stock s
+  LEFT JOIN ids i ON i.n = s.holder LEFT JOIN enterprises e ON e.id = i.id;
+DROP TABLE movements;
+DROP TABLE movement_handlers;
+DROP TABLE movement_lines;
+DROP TABLE lot_stock;
+DO $$
+DECLARE r RECORD;
+BEGIN
+    FOR r IN SELECT c.relname FROM pg_class c
+              WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p')
+                AND c.relname ~ '^(movements|movement_lines|lot_stock)_new'
+    LOOP
+        EXECUTE format('ALTER TABLE %I RENAME TO %I', r.relname, replace(r.relname, '_new', ''));
+    END LOOP;
+END
+$$;
+ALTER SEQUENCE movement_lines_line OWNED BY movement_lines.line;
+CREATE INDEX movements_seq ON movements (seq);
+CREATE INDEX movements_id ON movements (id);
+CREATE INDEX movements_batch ON movements (batch, at_ms);
+CREATE INDEX movements_holder ON movements (holder, seq);
+CREATE INDEX movements_counterparty ON movements (counterparty_id, holder) WHERE counterparty_id IS NOT NULL;
+CREATE INDEX movements_corrects ON movements (corrects) WHERE corrects IS NOT NULL;
+CREATE INDEX movements_seal ON movements (batch, holder) WHERE kind = 'seal';
+CREATE INDEX movements_unregistered ON movements (holder_province, counterparty)
+    WHERE counterparty_id IS NULL AND counterparty IS NOT NULL;
+CREATE INDEX movements_handlers ON movements USING GIN (handlers) WHERE handlers IS NOT NULL;
+CREATE INDEX movement_lines_movement ON movement_lines (movement_seq);
+CREATE INDEX movement_lines_batch ON movement_lines (batch);
+CREATE INDEX lot_stock_holder ON lot_stock (holder);
+"#,
+    ),
 ];
 
 /// The newest schema this release knows.
@@ -695,7 +781,8 @@ mod tests {
 
     /// Schema 7 partitions the movements and the access rows by province: a store migrated from schema 6 keeps
     /// every row, each in its province's partition, and stays readable by the queries that knew no partitions;
-    /// schema 8 marks each corrected movement with its latest correction.
+    /// schema 8 marks each corrected movement with its latest correction; schema 9 moves handlers onto the
+    /// movement's row and partitions lines and lot stock too.
     #[tokio::test]
     async fn partitioning_by_province_keeps_every_row() {
         let schema = format!("coldtrace_test_{}", Uuid::now_v7().simple());
@@ -719,7 +806,12 @@ mod tests {
                 at_ms, at_offset, corrects, fp, recorded_at)
              VALUES (4, gen_random_uuid(), 'receive', 1, '12', 1, 7, 900, 1, 28800, 1, 45, 4),
                     (5, gen_random_uuid(), 'receive', 1, '12', 1, 7, 800, 1, 28800, 1, 46, 5);
-             INSERT INTO batch_access VALUES (7, 1, '12'), (7, 2, '44');",
+             INSERT INTO batch_access VALUES (7, 1, '12'), (7, 2, '44');
+             INSERT INTO people (person_key, name, id_no, phone, role) VALUES ('k1', 'A', '', '', ''),
+                ('k2', 'B', '', '', '');
+             INSERT INTO movement_handlers VALUES (2, 0, 2), (2, 1, 1);
+             INSERT INTO movement_lines (movement_seq, role, batch, quantity_milli) VALUES (1, 'in', 7, 10);
+             INSERT INTO lot_stock (batch, holder, received) VALUES (7, 99, 1000);",
         )
         .await
         .unwrap();
@@ -749,6 +841,26 @@ mod tests {
                 (part("12"), 5)
             ]
         );
+        // Schema 9: handlers on the movement's row in the order written; lines and lot stock by province (a lot
+        // whose holder is not registered here goes to the default partition).
+        let handlers: Option<Vec<i64>> = c
+            .query_one("SELECT handlers FROM movements WHERE seq = 2", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(handlers, Some(vec![2, 1]));
+        let placed: Vec<String> = c
+            .query(
+                "SELECT tableoid::regclass::TEXT FROM movement_lines
+                 UNION ALL SELECT tableoid::regclass::TEXT FROM lot_stock",
+                &[],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(placed, vec!["movement_lines_12", "lot_stock_other"]);
         // Schema 8: a corrected movement names its latest correction; the others are current.
         let superseded: Vec<(i64, Option<i64>)> = c
             .query("SELECT seq, superseded_by FROM movements ORDER BY seq", &[])
