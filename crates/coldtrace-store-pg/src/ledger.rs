@@ -84,8 +84,7 @@ pub(crate) struct PgLedger<'a> {
 #[derive(Default)]
 struct Pending {
     movements: MovementRows,
-    /// (movement seq, the holder's province, role, batch, quantity)
-    lines: (Vec<i64>, Vec<String>, Vec<&'static str>, Vec<i64>, Vec<i64>),
+    lines: LineRows,
     /// Per lot (batch, holder): what to add to each column, and the earliest arrival and departure and the last
     /// movement among the changes.
     stock: HashMap<(i64, i64), StockDelta>,
@@ -110,6 +109,16 @@ struct Flag {
     batch: Option<Uuid>,
     movement: Option<Uuid>,
     now: i64,
+}
+
+/// Transformation lines, one vector per column of `movement_lines`.
+#[derive(Default)]
+struct LineRows {
+    movement_seq: Vec<i64>,
+    holder_province: Vec<String>,
+    role: Vec<&'static str>,
+    batch: Vec<i64>,
+    quantity: Vec<i64>,
 }
 
 /// The columns of `movements`, one vector each, in the order of [`INSERT_MOVEMENTS`].
@@ -299,14 +308,20 @@ impl<'a> PgLedger<'a> {
                 )?;
             }
         }
-        if !p.lines.0.is_empty() {
+        if !p.lines.movement_seq.is_empty() {
             // In the order written: the line number keeps it for reading back.
             self.exec(
                 "INSERT INTO movement_lines (movement_seq, holder_province, role, batch, quantity_milli)
                  SELECT s, pr, r, b, q
                    FROM unnest($1::BIGINT[], $2::TEXT[], $3::TEXT[], $4::BIGINT[], $5::BIGINT[])
                         WITH ORDINALITY AS l(s, pr, r, b, q, o) ORDER BY o",
-                &[&p.lines.0, &p.lines.1, &p.lines.2, &p.lines.3, &p.lines.4],
+                &[
+                    &p.lines.movement_seq,
+                    &p.lines.holder_province,
+                    &p.lines.role,
+                    &p.lines.batch,
+                    &p.lines.quantity,
+                ],
             )?;
         }
         if !p.stock.is_empty() {
@@ -1023,11 +1038,11 @@ impl Ledger for PgLedger<'_> {
                 if let BatchRef::Id(b) = l.batch {
                     let b = self.n(b)?;
                     let ls = &mut self.pending.lines;
-                    ls.0.push(seq);
-                    ls.1.push(r.holder_province.clone());
-                    ls.2.push(role);
-                    ls.3.push(b);
-                    ls.4.push(l.quantity.milli());
+                    ls.movement_seq.push(seq);
+                    ls.holder_province.push(r.holder_province.clone());
+                    ls.role.push(role);
+                    ls.batch.push(b);
+                    ls.quantity.push(l.quantity.milli());
                 }
             }
         }
