@@ -522,7 +522,8 @@ impl PgLedger<'_> {
                         COALESCE(SUM(CASE WHEN l.role = 'in' THEN l.quantity_milli END), 0)::BIGINT,
                         MIN(CASE WHEN l.role = 'out' THEN m.at_ms END),
                         MIN(CASE WHEN l.role = 'in' THEN m.at_ms END)
-                     FROM movement_lines l JOIN movements m ON m.seq = l.movement_seq
+                     FROM movement_lines l
+                        JOIN movements m ON m.holder_province = l.holder_province AND m.seq = l.movement_seq
                      WHERE l.batch = $1 AND m.holder = $2 AND {CURRENT}"
                 ),
                 &[&batch, &holder],
@@ -796,6 +797,14 @@ impl Ledger for PgLedger<'_> {
                 &body,
                 &now,
             ],
+        )?;
+        // Lots it held before it was registered here were kept in the default partition: they move to its
+        // province's, where its later stock is written (held-back stock is written with the province it has then),
+        // so a lot never has a row in each.
+        self.exec(
+            "UPDATE lot_stock SET holder_province = $2
+              WHERE holder_province = '' AND holder = (SELECT n FROM ids WHERE id = $1)",
+            &[&e.id, &e.region.province().as_str()],
         )?;
         Ok(())
     }
@@ -1221,7 +1230,9 @@ impl Ledger for PgLedger<'_> {
                     AND findings.batch = lot.batch AND findings.enterprise = lot.enterprise
                     AND CAST(substr(findings.subject, length('dormant:') + 36 + 1 + 36 + 2) AS BIGINT) <
                         COALESCE((SELECT last_at FROM lot_stock WHERE batch = (SELECT n FROM ids WHERE id = lot.batch)
-                                    AND holder = (SELECT n FROM ids WHERE id = lot.holder)), 0)"
+                                    AND holder = (SELECT n FROM ids WHERE id = lot.holder)
+                                    AND holder_province = COALESCE((SELECT province FROM enterprises
+                                                                     WHERE id = lot.holder), '')), 0)"
             ),
             &[&now, &batches, &holders, &enterprises],
         )?;
@@ -1326,6 +1337,9 @@ impl Ledger for PgLedger<'_> {
     }
 
     fn prefetch_lots(&mut self, lots: &[(Uuid, Uuid)]) -> StoreResult<()> {
+        if lots.is_empty() {
+            return Ok(());
+        }
         self.write_pending()?;
         self.stock_ahead.clear();
         let (batches, holders): (Vec<Uuid>, Vec<Uuid>) = lots.iter().copied().unzip();
@@ -1408,7 +1422,8 @@ impl Ledger for PgLedger<'_> {
                     SELECT MAX(at_ms) FROM movements m WHERE batch = $1 AND counterparty_id = $2
                         AND kind IN ('ship', 'sell', 'return') AND {CURRENT}
                     UNION ALL
-                    SELECT MAX(m.at_ms) FROM movement_lines l JOIN movements m ON m.seq = l.movement_seq
+                    SELECT MAX(m.at_ms) FROM movement_lines l
+                        JOIN movements m ON m.holder_province = l.holder_province AND m.seq = l.movement_seq
                         WHERE l.batch = $1 AND m.holder = $2 AND {CURRENT}) AS lot"
             ),
             &[&b, &h],

@@ -630,7 +630,8 @@ UPDATE movements m SET superseded_by = c.latest
 -- as the numbers of the people in the order written (`people.n`), instead of two rows each in a table of their
 -- own, with an inverted (GIN) index for the movements a person handled; transformation lines and lot stock carry
 -- the holder's province and are partitioned by it. The tables are rebuilt rather than altered, so the store
--- keeps no dead row versions; each lot's province is its holder's.
+-- keeps no dead row versions; each lot's province is its holder's (the default partition's until the holder is
+-- registered here, when the writer moves the holder's lots to its province's partition).
 CREATE TABLE movements_new (
     LIKE movements,
     handlers BIGINT[],
@@ -685,11 +686,13 @@ DROP TABLE lot_stock;
 DO $$
 DECLARE r RECORD;
 BEGIN
-    FOR r IN SELECT c.relname FROM pg_class c
-              WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p')
+    FOR r IN SELECT c.relname, c.relkind FROM pg_class c
+              WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p', 'i', 'I')
                 AND c.relname ~ '^(movements|movement_lines|lot_stock)_new'
     LOOP
-        EXECUTE format('ALTER TABLE %I RENAME TO %I', r.relname, replace(r.relname, '_new', ''));
+        EXECUTE format(CASE WHEN r.relkind IN ('i', 'I') THEN 'ALTER INDEX %I RENAME TO %I'
+                            ELSE 'ALTER TABLE %I RENAME TO %I' END,
+            r.relname, replace(r.relname, '_new', ''));
     END LOOP;
 END
 $$;
@@ -706,6 +709,7 @@ CREATE INDEX movements_unregistered ON movements (holder_province, counterparty)
 CREATE INDEX movements_handlers ON movements USING GIN (handlers) WHERE handlers IS NOT NULL;
 CREATE INDEX movement_lines_movement ON movement_lines (movement_seq);
 CREATE INDEX movement_lines_batch ON movement_lines (batch);
+CREATE INDEX lot_stock_lot ON lot_stock (batch, holder);
 CREATE INDEX lot_stock_holder ON lot_stock (holder);
 "#,
     ),

@@ -1073,4 +1073,49 @@ pub async fn records(store: Arc<dyn crate::RecordStore>, feed: Arc<dyn crate::In
         ),
         (2, 1, 1, 5)
     );
+
+    // A lot held before its holder was registered here and after: one lot, whatever the store keeps it by (a
+    // backend partitioned by the holder's province must not start a second one when the province becomes known).
+    let late = Uuid::now_v7();
+    let late_product = Uuid::now_v7();
+    submit(
+        s,
+        Writer::Enterprise(late),
+        serde_json::json!({
+            "products": [{"id": late_product, "name": "冷冻虾", "category": "aquatic", "origin_country": "EC"}],
+            "batches": [{"product_id": late_product, "batch_no": "L1", "quantity": 10, "unit": "kg"}],
+            "movements": [{"kind": "receive", "batch_no": "L1", "quantity": 10,
+                           "at": "2026-04-01T08:00:00+08:00", "counterparty_name": "Pesquera"}]
+        }),
+        None,
+        &reject,
+    )
+    .await
+    .unwrap();
+    let mut registered = registration(
+        &uscc("120102", "MA05T1Q18"),
+        "天津河东冷链",
+        "120102",
+        "wholesale_vendor",
+    );
+    registered["enterprises"][0]["id"] = serde_json::json!(late);
+    submit(s, Writer::Operator, registered, None, &flag)
+        .await
+        .unwrap();
+    let sell = |q: u32| {
+        serde_json::json!({"movements": [{"kind": "sell", "batch_no": "L1", "quantity": q,
+            "at": "2026-04-02T08:00:00+08:00", "counterparty_name": "河东超市"}]})
+    };
+    assert_eq!(
+        refused(
+            submit(s, Writer::Enterprise(late), sell(11), None, &reject)
+                .await
+                .unwrap_err()
+        ),
+        ("invalid", "movements[0].quantity".into()),
+        "the lot still holds the 10 received before registration"
+    );
+    submit(s, Writer::Enterprise(late), sell(10), None, &reject)
+        .await
+        .expect("selling what was received before registration");
 }
