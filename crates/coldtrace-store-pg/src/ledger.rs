@@ -76,8 +76,9 @@ pub(crate) struct PgLedger<'a> {
     seqs: HashMap<Uuid, i64>,
     /// Rows held back to be written in one statement per table ([`Ledger::flush`]).
     pending: Pending,
-    /// The stock of the lots read ahead ([`Ledger::prefetch_lots`]), dropped when any stock changes.
-    stock_ahead: HashMap<(Uuid, Uuid), KeptStock>,
+    /// Lots' stock as stored, read once or ahead ([`Ledger::prefetch_lots`]); the held-back changes are added
+    /// when a lot is asked about, so a read does not write them first. Dropped when stock is written.
+    stock_stored: HashMap<(Uuid, Uuid), KeptStock>,
 }
 
 /// Movements (their handlers on their rows), their lines, and lot stock changes not yet written.
@@ -163,10 +164,6 @@ const INSERT_MOVEMENTS: &str = "INSERT INTO movements (seq, id, kind, holder, ho
         $14::TEXT[], $15::TEXT[], $16::BIGINT[], $17::BIGINT[], $18::BIGINT[], $19::TEXT[])
         AS u(c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16, c17, c18, c19)";
 
-/// The province of the lot holder numbered `h` (`ids.n`): the key lot stock is partitioned by (SQL).
-const HOLDER_PROVINCE: &str =
-    "COALESCE((SELECT e.province FROM ids i JOIN enterprises e ON e.id = i.id WHERE i.n = h), '')";
-
 const STOCK_COLUMNS: [StockColumn; 8] = [
     StockColumn::Received,
     StockColumn::Produced,
@@ -177,6 +174,29 @@ const STOCK_COLUMNS: [StockColumn; 8] = [
     StockColumn::Destroyed,
     StockColumn::Returned,
 ];
+
+/// A lot's stored stock with held-back changes added.
+fn with_held(stored: KeptStock, d: &StockDelta) -> KeptStock {
+    let (mut s, first_in, first_out) = stored;
+    for (col, q) in STOCK_COLUMNS.iter().zip(d.cols) {
+        let field = match col {
+            StockColumn::Received => &mut s.received,
+            StockColumn::Produced => &mut s.produced,
+            StockColumn::ReportedInbound => &mut s.reported_inbound,
+            StockColumn::Shipped => &mut s.shipped,
+            StockColumn::Sold => &mut s.sold,
+            StockColumn::Consumed => &mut s.consumed,
+            StockColumn::Destroyed => &mut s.destroyed,
+            StockColumn::Returned => &mut s.returned,
+        };
+        *field += q;
+    }
+    (
+        s,
+        earliest(first_in, d.first_in),
+        earliest(first_out, d.first_out),
+    )
+}
 
 fn earliest(a: Option<i64>, b: Option<i64>) -> Option<i64> {
     match (a, b) {
@@ -205,7 +225,7 @@ impl<'a> PgLedger<'a> {
             fps: HashMap::new(),
             seqs: HashMap::new(),
             pending: Pending::default(),
-            stock_ahead: HashMap::new(),
+            stock_stored: HashMap::new(),
         }
     }
 
@@ -270,6 +290,9 @@ impl<'a> PgLedger<'a> {
     /// Writes the held-back rows, one statement per table, and the findings flagged.
     fn write_pending(&mut self) -> Result<()> {
         self.write_flags()?;
+        if !self.pending.stock.is_empty() {
+            self.stock_stored.clear();
+        }
         let p = std::mem::take(&mut self.pending);
         let m = &p.movements;
         if !m.seq.is_empty() {
@@ -343,13 +366,12 @@ impl<'a> PgLedger<'a> {
                 .collect();
             self.exec(
                 &format!(
-                    "INSERT INTO lot_stock AS s (batch, holder, holder_province, received, produced,
-                        reported_inbound, shipped, sold, consumed, destroyed, returned, first_in, first_out, last_at)
-                     SELECT b, h, {HOLDER_PROVINCE}, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13
-                     FROM unnest($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::BIGINT[], $5::BIGINT[],
+                    "INSERT INTO lot_stock AS s (batch, holder, received, produced, reported_inbound, shipped,
+                        sold, consumed, destroyed, returned, first_in, first_out, last_at)
+                     SELECT * FROM unnest($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::BIGINT[], $5::BIGINT[],
                         $6::BIGINT[], $7::BIGINT[], $8::BIGINT[], $9::BIGINT[], $10::BIGINT[], $11::BIGINT[],
-                        $12::BIGINT[], $13::BIGINT[]) AS u(b, h, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13)
-                     ON CONFLICT (holder_province, batch, holder) DO UPDATE SET {},
+                        $12::BIGINT[], $13::BIGINT[])
+                     ON CONFLICT (batch, holder) DO UPDATE SET {},
                         first_in = LEAST(s.first_in, EXCLUDED.first_in),
                         first_out = LEAST(s.first_out, EXCLUDED.first_out),
                         last_at = GREATEST(s.last_at, EXCLUDED.last_at)",
@@ -360,16 +382,6 @@ impl<'a> PgLedger<'a> {
                     &cols[8], &cols[9], &first_in, &first_out, &last_at,
                 ],
             )?;
-        }
-        Ok(())
-    }
-
-    /// Writes the held-back rows when a lot's kept stock is about to be read and some of its changes are held.
-    fn write_pending_of_lot(&mut self, batch: Uuid, holder: Uuid) -> Result<()> {
-        if let (Some(b), Some(h)) = (self.ids.get(&batch), self.ids.get(&holder))
-            && self.pending.stock.contains_key(&(*b, *h))
-        {
-            self.write_pending()?;
         }
         Ok(())
     }
@@ -798,14 +810,6 @@ impl Ledger for PgLedger<'_> {
                 &now,
             ],
         )?;
-        // Lots it held before it was registered here were kept in the default partition: they move to its
-        // province's, where its later stock is written (held-back stock is written with the province it has then),
-        // so a lot never has a row in each.
-        self.exec(
-            "UPDATE lot_stock SET holder_province = $2
-              WHERE holder_province = '' AND holder = (SELECT n FROM ids WHERE id = $1)",
-            &[&e.id, &e.region.province().as_str()],
-        )?;
         Ok(())
     }
 
@@ -929,7 +933,28 @@ impl Ledger for PgLedger<'_> {
     }
 
     fn shipped_to(&mut self, batch: Uuid, uscc: &str, from: Option<Uuid>) -> StoreResult<bool> {
-        self.write_pending()?;
+        // The held-back rows first, in memory (their counterparties' numbers are all in this transaction's
+        // cache), then the stored ones, without writing the held-back rows.
+        if let Some(b) = self.ids.get(&batch).copied() {
+            let from = from.map(|f| self.ids.get(&f).copied());
+            let p = &self.pending.movements;
+            let sent_to: HashSet<i64> = (0..p.seq.len())
+                .filter(|&i| {
+                    p.batch[i] == Some(b)
+                        && matches!(p.kind[i], "ship" | "sell" | "return")
+                        && from.is_none_or(|f| f == Some(p.holder[i]))
+                })
+                .filter_map(|i| p.counterparty[i])
+                .collect();
+            if !sent_to.is_empty()
+                && self
+                    .counterparties
+                    .iter()
+                    .any(|((u, _), n)| u == uscc && sent_to.contains(n))
+            {
+                return Ok(true);
+            }
+        }
         Ok(self.exists(
             "SELECT 1 FROM movements WHERE batch = (SELECT n FROM ids WHERE id = $1)
                AND counterparty IN (SELECT n FROM counterparties WHERE uscc = $2)
@@ -1187,7 +1212,8 @@ impl Ledger for PgLedger<'_> {
         receiver: Uuid,
         now: i64,
     ) -> StoreResult<()> {
-        self.write_pending()?;
+        // The sweep opens these findings about stored movements and the writer never flags them, so nothing held
+        // back bears on this statement.
         self.exec(
             &format!(
                 "{RESOLVE_BY_RECORDS}
@@ -1230,9 +1256,7 @@ impl Ledger for PgLedger<'_> {
                     AND findings.batch = lot.batch AND findings.enterprise = lot.enterprise
                     AND CAST(substr(findings.subject, length('dormant:') + 36 + 1 + 36 + 2) AS BIGINT) <
                         COALESCE((SELECT last_at FROM lot_stock WHERE batch = (SELECT n FROM ids WHERE id = lot.batch)
-                                    AND holder = (SELECT n FROM ids WHERE id = lot.holder)
-                                    AND holder_province = COALESCE((SELECT province FROM enterprises
-                                                                     WHERE id = lot.holder), '')), 0)"
+                                    AND holder = (SELECT n FROM ids WHERE id = lot.holder)), 0)"
             ),
             &[&now, &batches, &holders, &enterprises],
         )?;
@@ -1322,7 +1346,6 @@ impl Ledger for PgLedger<'_> {
         first_in: Option<i64>,
         first_out: Option<i64>,
     ) -> StoreResult<()> {
-        self.stock_ahead.clear();
         let (b, h) = (self.n(batch)?, self.n(holder)?);
         let d = self.pending.stock.entry((b, h)).or_default();
         let i = STOCK_COLUMNS
@@ -1341,21 +1364,19 @@ impl Ledger for PgLedger<'_> {
             return Ok(());
         }
         self.write_pending()?;
-        self.stock_ahead.clear();
         let (batches, holders): (Vec<Uuid>, Vec<Uuid>) = lots.iter().copied().unzip();
         for lot in lots {
-            self.stock_ahead.insert(*lot, KeptStock::default());
+            self.stock_stored.insert(*lot, KeptStock::default());
         }
         for r in self.rows(
             "SELECT lot.batch, lot.holder, s.received, s.produced, s.reported_inbound, s.shipped, s.sold,
                 s.consumed, s.destroyed, s.returned, s.first_in, s.first_out
              FROM unnest($1::UUID[], $2::UUID[]) AS lot(batch, holder)
              JOIN ids b ON b.id = lot.batch JOIN ids h ON h.id = lot.holder
-             LEFT JOIN enterprises e ON e.id = lot.holder
-             JOIN lot_stock s ON s.holder_province = COALESCE(e.province, '') AND s.batch = b.n AND s.holder = h.n",
+             JOIN lot_stock s ON s.batch = b.n AND s.holder = h.n",
             &[&batches, &holders],
         )? {
-            self.stock_ahead.insert(
+            self.stock_stored.insert(
                 (r.get(0), r.get(1)),
                 (
                     LotStock {
@@ -1377,85 +1398,27 @@ impl Ledger for PgLedger<'_> {
     }
 
     fn lot_stock(&mut self, batch: Uuid, holder: Uuid) -> StoreResult<KeptStock> {
-        if let Some(kept) = self.stock_ahead.get(&(batch, holder)) {
-            return Ok(*kept);
-        }
-        self.write_pending_of_lot(batch, holder)?;
-        let row = self.row(
-            "SELECT received, produced, reported_inbound, shipped, sold, consumed, destroyed, returned,
-                first_in, first_out
-             FROM lot_stock WHERE batch = (SELECT n FROM ids WHERE id = $1)
-                AND holder = (SELECT n FROM ids WHERE id = $2)
-                AND holder_province = COALESCE((SELECT province FROM enterprises WHERE id = $2), '')",
-            &[&batch, &holder],
-        )?;
-        Ok(row
-            .map(|r| {
-                (
-                    LotStock {
-                        received: r.get(0),
-                        produced: r.get(1),
-                        reported_inbound: r.get(2),
-                        shipped: r.get(3),
-                        sold: r.get(4),
-                        consumed: r.get(5),
-                        destroyed: r.get(6),
-                        returned: r.get(7),
-                    },
-                    r.get(8),
-                    r.get(9),
-                )
-            })
-            .unwrap_or_default())
+        let stored = match self.stock_stored.get(&(batch, holder)) {
+            Some(kept) => *kept,
+            None => {
+                let kept = self.stored_lot_stock(batch, holder)?;
+                self.stock_stored.insert((batch, holder), kept);
+                kept
+            }
+        };
+        let held = match (self.ids.get(&batch), self.ids.get(&holder)) {
+            (Some(b), Some(h)) => self.pending.stock.get(&(*b, *h)).copied(),
+            _ => None,
+        };
+        Ok(match held {
+            Some(d) => with_held(stored, &d),
+            None => stored,
+        })
     }
 
     fn recount_lot(&mut self, batch: Uuid, holder: Uuid) -> StoreResult<()> {
-        self.stock_ahead.clear();
-        self.write_pending()?;
-        let (b, h) = (self.n(batch)?, self.n(holder)?);
-        let (s, first_in, first_out) = self.stock_from_records(b, h)?;
-        let last_at: Option<i64> = self.value(
-            &format!(
-                "SELECT MAX(t) FROM (
-                    SELECT MAX(at_ms) AS t FROM movements m WHERE batch = $1 AND holder = $2 AND {CURRENT}
-                    UNION ALL
-                    SELECT MAX(at_ms) FROM movements m WHERE batch = $1 AND counterparty_id = $2
-                        AND kind IN ('ship', 'sell', 'return') AND {CURRENT}
-                    UNION ALL
-                    SELECT MAX(m.at_ms) FROM movement_lines l
-                        JOIN movements m ON m.holder_province = l.holder_province AND m.seq = l.movement_seq
-                        WHERE l.batch = $1 AND m.holder = $2 AND {CURRENT}) AS lot"
-            ),
-            &[&b, &h],
-        )?;
-        self.exec(
-            &format!(
-                "INSERT INTO lot_stock (batch, holder, holder_province, received, produced, reported_inbound,
-                    shipped, sold, consumed, destroyed, returned, first_in, first_out, last_at)
-                 SELECT $1, h, {HOLDER_PROVINCE}, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13
-                   FROM (SELECT $2::BIGINT AS h) AS lot
-             ON CONFLICT (holder_province, batch, holder) DO UPDATE SET received = EXCLUDED.received,
-                produced = EXCLUDED.produced, reported_inbound = EXCLUDED.reported_inbound,
-                shipped = EXCLUDED.shipped, sold = EXCLUDED.sold, consumed = EXCLUDED.consumed,
-                destroyed = EXCLUDED.destroyed, returned = EXCLUDED.returned, first_in = EXCLUDED.first_in,
-                first_out = EXCLUDED.first_out, last_at = EXCLUDED.last_at"
-            ),
-            &[
-                &b,
-                &h,
-                &s.received,
-                &s.produced,
-                &s.reported_inbound,
-                &s.shipped,
-                &s.sold,
-                &s.consumed,
-                &s.destroyed,
-                &s.returned,
-                &first_in,
-                &first_out,
-                &last_at,
-            ],
-        )?;
+        self.recount_lot_now(batch, holder)?;
+        self.stock_stored.remove(&(batch, holder));
         Ok(())
     }
 
@@ -1556,6 +1519,84 @@ impl ReportSource for Source<'_, '_> {
                 &[&c.key, &batch, &c.scheme.as_str(), &c.value],
             )?;
         }
+        Ok(())
+    }
+}
+
+impl PgLedger<'_> {
+    /// A lot's stock row as stored (zero when none), without the held-back changes.
+    fn stored_lot_stock(&mut self, batch: Uuid, holder: Uuid) -> Result<KeptStock> {
+        let row = self.row(
+            "SELECT received, produced, reported_inbound, shipped, sold, consumed, destroyed, returned,
+                first_in, first_out
+             FROM lot_stock WHERE batch = (SELECT n FROM ids WHERE id = $1)
+                AND holder = (SELECT n FROM ids WHERE id = $2)",
+            &[&batch, &holder],
+        )?;
+        Ok(row
+            .map(|r| {
+                (
+                    LotStock {
+                        received: r.get(0),
+                        produced: r.get(1),
+                        reported_inbound: r.get(2),
+                        shipped: r.get(3),
+                        sold: r.get(4),
+                        consumed: r.get(5),
+                        destroyed: r.get(6),
+                        returned: r.get(7),
+                    },
+                    r.get(8),
+                    r.get(9),
+                )
+            })
+            .unwrap_or_default())
+    }
+
+    /// Counts a lot's stock again from its current records and stores it.
+    fn recount_lot_now(&mut self, batch: Uuid, holder: Uuid) -> Result<()> {
+        self.write_pending()?;
+        let (b, h) = (self.n(batch)?, self.n(holder)?);
+        let (s, first_in, first_out) = self.stock_from_records(b, h)?;
+        let last_at: Option<i64> = self.value(
+            &format!(
+                "SELECT MAX(t) FROM (
+                    SELECT MAX(at_ms) AS t FROM movements m WHERE batch = $1 AND holder = $2 AND {CURRENT}
+                    UNION ALL
+                    SELECT MAX(at_ms) FROM movements m WHERE batch = $1 AND counterparty_id = $2
+                        AND kind IN ('ship', 'sell', 'return') AND {CURRENT}
+                    UNION ALL
+                    SELECT MAX(m.at_ms) FROM movement_lines l
+                        JOIN movements m ON m.holder_province = l.holder_province AND m.seq = l.movement_seq
+                        WHERE l.batch = $1 AND m.holder = $2 AND {CURRENT}) AS lot"
+            ),
+            &[&b, &h],
+        )?;
+        self.exec(
+            "INSERT INTO lot_stock (batch, holder, received, produced, reported_inbound, shipped, sold, consumed,
+                destroyed, returned, first_in, first_out, last_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+             ON CONFLICT (batch, holder) DO UPDATE SET received = EXCLUDED.received,
+                produced = EXCLUDED.produced, reported_inbound = EXCLUDED.reported_inbound,
+                shipped = EXCLUDED.shipped, sold = EXCLUDED.sold, consumed = EXCLUDED.consumed,
+                destroyed = EXCLUDED.destroyed, returned = EXCLUDED.returned, first_in = EXCLUDED.first_in,
+                first_out = EXCLUDED.first_out, last_at = EXCLUDED.last_at",
+            &[
+                &b,
+                &h,
+                &s.received,
+                &s.produced,
+                &s.reported_inbound,
+                &s.shipped,
+                &s.sold,
+                &s.consumed,
+                &s.destroyed,
+                &s.returned,
+                &first_in,
+                &first_out,
+                &last_at,
+            ],
+        )?;
         Ok(())
     }
 }

@@ -626,12 +626,12 @@ UPDATE movements m SET superseded_by = c.latest
     (
         9,
         r#"
--- The rest of the province's rows partitioned by province (schema 9). A movement's handlers are kept on its row,
--- as the numbers of the people in the order written (`people.n`), instead of two rows each in a table of their
--- own, with an inverted (GIN) index for the movements a person handled; transformation lines and lot stock carry
--- the holder's province and are partitioned by it. The tables are rebuilt rather than altered, so the store
--- keeps no dead row versions; each lot's province is its holder's (the default partition's until the holder is
--- registered here, when the writer moves the holder's lots to its province's partition).
+-- The rest of the movement log partitioned by province (schema 9). A movement's handlers are kept on its row, as
+-- the numbers of the people in the order written (`people.n`), instead of two rows each in a table of their own,
+-- with an inverted (GIN) index for the movements a person handled; transformation lines carry their movement's
+-- province and are partitioned by it. The tables are rebuilt rather than altered, so the store keeps no dead row
+-- versions. Lot stock stays one table keyed by lot: partitioned, every read and upsert of a lot (several per
+-- movement) paid for the partitions in planning, locking and routing, and `gen` ran a fifth slower.
 CREATE TABLE movements_new (
     LIKE movements,
     handlers BIGINT[],
@@ -648,15 +648,10 @@ CREATE TABLE movement_lines_new (
     quantity_milli BIGINT NOT NULL,
     PRIMARY KEY (holder_province, line)
 ) PARTITION BY LIST (holder_province);
-CREATE TABLE lot_stock_new (
-    LIKE lot_stock INCLUDING DEFAULTS,
-    holder_province TEXT NOT NULL,
-    PRIMARY KEY (holder_province, batch, holder)
-) PARTITION BY LIST (holder_province);
 DO $$
 DECLARE p TEXT; t TEXT;
 BEGIN
-    FOREACH t IN ARRAY ARRAY['movements', 'movement_lines', 'lot_stock']
+    FOREACH t IN ARRAY ARRAY['movements', 'movement_lines']
     LOOP
         FOREACH p IN ARRAY ARRAY['11', '12', '13', '14', '15', '21', '22', '23', '31', '32', '33', '34', '35',
             '36', '37', '41', '42', '43', '44', '45', '46', '50', '51', '52', '53', '54', '61', '62', '63', '64',
@@ -676,19 +671,15 @@ SELECT setval('movement_lines_line', COALESCE((SELECT MAX(line) FROM movement_li
 INSERT INTO movement_lines_new (line, holder_province, movement_seq, role, batch, quantity_milli)
 SELECT l.line, COALESCE(m.holder_province, ''), l.movement_seq, l.role, l.batch, l.quantity_milli
   FROM movement_lines l LEFT JOIN movements m ON m.seq = l.movement_seq;
-INSERT INTO lot_stock_new
-SELECT s.*, COALESCE(e.province, '') FROM lot_stock s
-  LEFT JOIN ids i ON i.n = s.holder LEFT JOIN enterprises e ON e.id = i.id;
 DROP TABLE movements;
 DROP TABLE movement_handlers;
 DROP TABLE movement_lines;
-DROP TABLE lot_stock;
 DO $$
 DECLARE r RECORD;
 BEGIN
     FOR r IN SELECT c.relname, c.relkind FROM pg_class c
               WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p', 'i', 'I')
-                AND c.relname ~ '^(movements|movement_lines|lot_stock)_new'
+                AND c.relname ~ '^(movements|movement_lines)_new'
     LOOP
         EXECUTE format(CASE WHEN r.relkind IN ('i', 'I') THEN 'ALTER INDEX %I RENAME TO %I'
                             ELSE 'ALTER TABLE %I RENAME TO %I' END,
@@ -709,8 +700,6 @@ CREATE INDEX movements_unregistered ON movements (holder_province, counterparty)
 CREATE INDEX movements_handlers ON movements USING GIN (handlers) WHERE handlers IS NOT NULL;
 CREATE INDEX movement_lines_movement ON movement_lines (movement_seq);
 CREATE INDEX movement_lines_batch ON movement_lines (batch);
-CREATE INDEX lot_stock_lot ON lot_stock (batch, holder);
-CREATE INDEX lot_stock_holder ON lot_stock (holder);
 "#,
     ),
 ];
@@ -786,7 +775,7 @@ mod tests {
     /// Schema 7 partitions the movements and the access rows by province: a store migrated from schema 6 keeps
     /// every row, each in its province's partition, and stays readable by the queries that knew no partitions;
     /// schema 8 marks each corrected movement with its latest correction; schema 9 moves handlers onto the
-    /// movement's row and partitions lines and lot stock too.
+    /// movement's row and partitions the transformation lines too.
     #[tokio::test]
     async fn partitioning_by_province_keeps_every_row() {
         let schema = format!("coldtrace_test_{}", Uuid::now_v7().simple());
@@ -815,7 +804,7 @@ mod tests {
                 ('k2', 'B', '', '', '');
              INSERT INTO movement_handlers VALUES (2, 0, 2), (2, 1, 1);
              INSERT INTO movement_lines (movement_seq, role, batch, quantity_milli) VALUES (1, 'in', 7, 10);
-             INSERT INTO lot_stock (batch, holder, received) VALUES (7, 99, 1000);",
+             INSERT INTO movement_lines (movement_seq, role, batch, quantity_milli) VALUES (3, 'out', 8, 10);",
         )
         .await
         .unwrap();
@@ -845,8 +834,7 @@ mod tests {
                 (part("12"), 5)
             ]
         );
-        // Schema 9: handlers on the movement's row in the order written; lines and lot stock by province (a lot
-        // whose holder is not registered here goes to the default partition).
+        // Schema 9: handlers on the movement's row in the order written; lines by their movement's province.
         let handlers: Option<Vec<i64>> = c
             .query_one("SELECT handlers FROM movements WHERE seq = 2", &[])
             .await
@@ -855,8 +843,7 @@ mod tests {
         assert_eq!(handlers, Some(vec![2, 1]));
         let placed: Vec<String> = c
             .query(
-                "SELECT tableoid::regclass::TEXT FROM movement_lines
-                 UNION ALL SELECT tableoid::regclass::TEXT FROM lot_stock",
+                "SELECT tableoid::regclass::TEXT FROM movement_lines ORDER BY movement_seq",
                 &[],
             )
             .await
@@ -864,7 +851,7 @@ mod tests {
             .iter()
             .map(|r| r.get(0))
             .collect();
-        assert_eq!(placed, vec!["movement_lines_12", "lot_stock_other"]);
+        assert_eq!(placed, vec!["movement_lines_12", "movement_lines_other"]);
         // Schema 8: a corrected movement names its latest correction; the others are current.
         let superseded: Vec<(i64, Option<i64>)> = c
             .query("SELECT seq, superseded_by FROM movements ORDER BY seq", &[])
