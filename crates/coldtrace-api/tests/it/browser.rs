@@ -137,6 +137,9 @@ async fn shot(c: &Client, name: &str) {
 
 async fn sign_in(c: &Client, base: &str, key: &str) {
     c.goto(&format!("{base}/console#/signin")).await.unwrap();
+    // A page already at this address (only the fragment differs, or not at all) is not loaded again by `goto`;
+    // reloading renders the sign-in form from the address, whatever the page showed before.
+    c.refresh().await.unwrap();
     no_js_errors(c, "sign-in page").await;
     let k = wait_css(c, "#key").await;
     k.send_keys(key).await.unwrap();
