@@ -12,7 +12,7 @@ use coldtrace_store::{IncidentRow, Store, StoreError};
 use coldtrace_trace::{Direction, TimeMode};
 use uuid::Uuid;
 
-use crate::tracer::{Relation, TraceAnswer, TraceError, TraceFrom, Tracer};
+use crate::tracer::{Relation, Stamp, TraceAnswer, TraceError, TraceFrom, Tracer};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IncidentError {
@@ -312,7 +312,7 @@ fn notices(
                     s.seller.to_string(),
                     s.seller_uscc.as_deref().map(str::to_string),
                     s.seller_contact.clone(),
-                    s.at.clone().or(l.time.clone()),
+                    s.at.or(l.time),
                     s.kind,
                 ),
                 None => (
@@ -323,7 +323,7 @@ fn notices(
                     },
                     None,
                     None,
-                    l.time.clone(),
+                    l.time,
                     coldtrace_domain::incident::LineDate::Sale,
                 ),
             };
@@ -332,7 +332,7 @@ fn notices(
                 batch_no: l.batch_no.to_string(),
                 quantity_milli: ((l.received + l.produced) * 1000.0).round() as i64,
                 unit: l.unit.to_string(),
-                sale_dates: at.into_iter().collect(),
+                sale_dates: at.iter().map(Stamp::to_string).collect(),
                 date_kind,
                 seller,
                 seller_uscc,

@@ -35,4 +35,4 @@ pub mod tracer;
 
 pub use error::ServiceError;
 pub use platform::{Platform, PlatformConfig, Tier, TierKind};
-pub use tracer::{TraceAnswer, TraceFrom, TraceRequest, Tracer};
+pub use tracer::{Stamp, TraceAnswer, TraceFrom, TraceRequest, Tracer};

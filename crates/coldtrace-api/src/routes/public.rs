@@ -359,12 +359,7 @@ async fn render_lookup(
                 .and_then(|k| EnterpriseKind::parse(k).ok())
                 .map(|k| k.label_zh())
                 .unwrap_or("经营者");
-            let when = h
-                .earliest
-                .as_deref()
-                .map(|t| t.get(..10).unwrap_or(t))
-                .unwrap_or("")
-                .to_string();
+            let when = h.earliest.map(|t| t.date()).unwrap_or_default();
             chain.push((place, kind, when));
         }
     }

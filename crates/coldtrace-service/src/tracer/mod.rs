@@ -4,6 +4,7 @@
 //! time.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::BuildHasherDefault;
 use std::sync::RwLock;
 use std::time::Instant;
 
@@ -11,7 +12,8 @@ use coldtrace_domain::person::{mask_name, mask_phone};
 use coldtrace_domain::{Principal, Role, party};
 use coldtrace_store::{BatchSummary, Page, Scope, Store, StoreError};
 use coldtrace_trace::{
-    Direction, Hit, Ix, Kind, Query, Secs, Start, TimeMode, TraceIndex, TraceResult, millis, secs,
+    Direction, Hit, Ix, IxHasher, Kind, Query, Secs, Start, TimeMode, TraceIndex, TraceResult,
+    millis, secs,
 };
 use uuid::Uuid;
 
@@ -35,6 +37,18 @@ pub struct PartyInfo {
     pub city: Option<Text>,
     /// The place below the province by name (`郑州市 金水区`), from the GB/T 2260 table.
     pub place: Option<Text>,
+    /// The contact as viewers outside the party's province see it, masked once here rather than per answer.
+    pub contact_name_masked: Option<Text>,
+    pub contact_phone_masked: Option<Text>,
+}
+
+impl PartyInfo {
+    /// The same party with its masked contact filled in from the contact.
+    pub fn with_masks(mut self) -> Self {
+        self.contact_name_masked = self.contact_name.as_deref().map(|n| text(&mask_name(n)));
+        self.contact_phone_masked = self.contact_phone.as_deref().map(|p| text(&mask_phone(p)));
+        self
+    }
 }
 
 /// Shared immutable text: answers clone names thousands of times, so they share one allocation.
@@ -55,11 +69,14 @@ struct BatchInfo {
     imported: bool,
 }
 
+/// A map keyed by id, with a fast seeded hasher (every answer looks up each holder and batch here).
+type IdMap<V> = HashMap<Uuid, V, foldhash::fast::RandomState>;
+
 #[derive(Debug, Default)]
 struct Directory {
-    parties: HashMap<Uuid, PartyInfo>,
-    by_enterprise: HashMap<Uuid, Uuid>,
-    batches: HashMap<Uuid, BatchInfo>,
+    parties: IdMap<PartyInfo>,
+    by_enterprise: IdMap<Uuid>,
+    batches: IdMap<BatchInfo>,
     by_establishment: HashMap<String, Vec<Uuid>>,
     by_origin: HashMap<String, Vec<Uuid>>,
 }
@@ -83,7 +100,9 @@ impl Directory {
                 province_name: Some(text(province.name())),
                 city: Some(text(&e.region.city())),
                 place: Some(text(&e.region.place())),
-            },
+                ..Default::default()
+            }
+            .with_masks(),
         );
     }
     fn add_batch(&mut self, b: BatchSummary) {
@@ -338,11 +357,14 @@ pub struct LotOut {
     /// True when the holder recorded no receipt and the quantity is what senders reported.
     pub receipt_unconfirmed: bool,
     /// Forward: earliest time it held implicated goods. Backward: latest time it sent goods onward.
-    pub time: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub time: Option<Stamp>,
     /// When the forward search reached the lot (it held implicated goods from then), if it did.
-    pub forward_time: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub forward_time: Option<Stamp>,
     /// When the backward search reached the lot (the latest time it sent goods towards the start), if it did.
-    pub backward_time: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub backward_time: Option<Stamp>,
     pub role: Relation,
     #[serde(skip)]
     pub on_hand_milli: i64,
@@ -357,7 +379,7 @@ pub struct LotSource {
     pub seller_uscc: Option<Text>,
     /// The seller's business contact, when it is a registered enterprise.
     pub seller_contact: Option<String>,
-    pub at: Option<String>,
+    pub at: Option<Stamp>,
     pub kind: coldtrace_domain::incident::LineDate,
 }
 
@@ -370,7 +392,8 @@ pub struct PathStep {
     pub batch_no: Text,
     /// The movement that led to this step (`receive`, `ship`, `sell`, `return`, `transform`).
     pub via: Option<&'static str>,
-    pub at: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub at: Option<Stamp>,
 }
 
 /// An implicated holder with everything the response needs.
@@ -398,11 +421,15 @@ pub struct HolderOut {
     #[schema(value_type = Option<String>)]
     pub contact_phone: Option<Text>,
     /// Earliest forward time over its lots (when implicated goods reached it).
-    pub earliest: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub earliest: Option<Stamp>,
     pub lots: Vec<LotOut>,
     /// The path from a start to this holder (the first of its lots reached).
     pub path: Vec<PathStep>,
     pub on_hand: f64,
+    /// Name and phone as [`TraceAnswer::masked_for`] shows them to viewers outside the holder's province.
+    #[serde(skip)]
+    masked_contact: (Option<Text>, Option<Text>),
 }
 
 /// The full answer of a trace.
@@ -415,7 +442,8 @@ pub struct TraceAnswer {
     pub batches: Vec<BatchOut>,
     pub holders: Vec<HolderOut>,
     pub provinces: Vec<String>,
-    pub earliest: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub earliest: Option<Stamp>,
     /// Flows between the holders of the answer (goods passing from one holder to another), for drawing.
     pub flows: Vec<FlowOut>,
     /// The lots behind the answer, for exports and people (see [`Tracer::movement_seqs`]).
@@ -424,55 +452,84 @@ pub struct TraceAnswer {
 }
 
 /// Goods passing between two holders of an answer.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, serde::Serialize, utoipa::ToSchema)]
 pub struct FlowOut {
     /// Holder keys, as in [`HolderOut::key`].
     pub from: Uuid,
     pub to: Uuid,
     pub batch: Uuid,
     pub quantity: f64,
-    pub at: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub at: Option<Stamp>,
     /// `ship`, `sell`, `return`, `receive`.
     pub via: &'static str,
 }
 
-/// A time as answers show it: RFC 3339 at UTC+8 (`2026-03-01T08:00:00+08:00`). Written by hand, not through a
-/// general formatter: an answer formats several times per lot, and this is most of what building it costs.
-fn fmt_time(s: Secs) -> Option<String> {
-    if s == 0 || s == Secs::MAX {
-        return None;
+/// A time in an answer: the index's seconds, written as RFC 3339 at UTC+8 (`2026-03-01T08:00:00+08:00`) when the
+/// answer is serialized or displayed. It stays a number until then: an answer holds several times per lot, and
+/// formatting each into a string of its own was a tenth of what building a single-batch answer cost. Ordered as
+/// its text is (same offset, four-digit years).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Stamp(Secs);
+
+impl Stamp {
+    /// The time of an index entry; none for the index's "no time" values (0 and the maximum).
+    pub fn of(s: Secs) -> Option<Stamp> {
+        (s != 0 && s != Secs::MAX).then_some(Stamp(s))
     }
-    let t = millis(s) / 1000 + 8 * 3600;
-    let (days, sod) = (t.div_euclid(86_400), t.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    fn two(out: &mut String, n: i64) {
-        out.push((b'0' + (n / 10) as u8) as char);
-        out.push((b'0' + (n % 10) as u8) as char);
+
+    /// Milliseconds since the Unix epoch.
+    pub fn millis(self) -> i64 {
+        millis(self.0)
     }
-    let mut out = String::with_capacity(25);
-    for (n, sep) in [
-        (y / 100, ""),
-        (y % 100, "-"),
-        (m, "-"),
-        (d, "T"),
-        (sod / 3600, ":"),
-        (sod / 60 % 60, ":"),
-        (sod % 60, "+"),
-    ] {
-        two(&mut out, n);
-        out.push_str(sep);
+
+    /// The local date (UTC+8), `2026-03-01`.
+    pub fn date(self) -> String {
+        let mut buf = [0u8; 25];
+        self.write(&mut buf)[..10].to_string()
     }
-    out.push_str("08:00");
-    Some(out)
+
+    /// Writes the text into `out` by hand (no general formatter) and returns it.
+    fn write(self, out: &mut [u8; 25]) -> &str {
+        let t = millis(self.0) / 1000 + 8 * 3600;
+        let (days, sod) = (t.div_euclid(86_400), t.rem_euclid(86_400));
+        // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let d = doy - (153 * mp + 2) / 5 + 1;
+        let m = if mp < 10 { mp + 3 } else { mp - 9 };
+        let y = yoe + era * 400 + i64::from(m <= 2);
+        *out = *b"0000-00-00T00:00:00+08:00";
+        for (at, n) in [
+            (0, y / 100),
+            (2, y % 100),
+            (5, m),
+            (8, d),
+            (11, sod / 3600),
+            (14, sod / 60 % 60),
+            (17, sod % 60),
+        ] {
+            out[at] = b'0' + (n / 10) as u8;
+            out[at + 1] = b'0' + (n % 10) as u8;
+        }
+        std::str::from_utf8(out).expect("ASCII digits and separators")
+    }
+}
+
+impl std::fmt::Display for Stamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.write(&mut [0u8; 25]))
+    }
+}
+
+impl serde::Serialize for Stamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.write(&mut [0u8; 25]))
+    }
 }
 
 fn kind_name(k: Kind) -> &'static str {
@@ -954,7 +1011,8 @@ impl Tracer {
             mode,
         });
         let mut a = build(&ix, &dir, &r);
-        let inside: std::collections::HashSet<Ix> = a.lots.iter().copied().collect();
+        let inside: std::collections::HashSet<Ix, BuildHasherDefault<IxHasher>> =
+            a.lots.iter().copied().collect();
         for &lot in &a.lots {
             for (to, mv) in ix.out_edges(lot) {
                 let (hf, ht) = (ix.lot_holder(lot), ix.lot_holder(to));
@@ -966,17 +1024,26 @@ impl Tracer {
                     to: ix.holder_id(ht),
                     batch: ix.batch_id(ix.lot_batch(lot)),
                     quantity: q(ix.quantity_of(mv)),
-                    at: fmt_time(ix.movement_time(mv)),
+                    at: Stamp::of(ix.movement_time(mv)),
                     via: kind_name(ix.movement_kind(mv)),
                 });
             }
         }
-        // In time order, whatever order the index keeps its lists in.
-        a.flows.sort_by(|x, y| {
-            (x.at.as_deref(), x.from, x.to, x.batch, x.via)
-                .cmp(&(y.at.as_deref(), y.from, y.to, y.batch, y.via))
-                .then(x.quantity.total_cmp(&y.quantity))
+        // In time order, whatever order the index keeps its lists in; the rest of the flow orders flows of the
+        // same time. An establishment's answer has thousands of flows: sorting (time, position) pairs and moving
+        // each flow once costs a fraction of sorting the flows themselves.
+        let mut order: Vec<(Option<Stamp>, u32)> = (a.flows.iter().enumerate())
+            .map(|(i, f)| (f.at, i as u32))
+            .collect();
+        order.sort_unstable_by(|x, y| {
+            x.0.cmp(&y.0).then_with(|| {
+                let (f, g) = (&a.flows[x.1 as usize], &a.flows[y.1 as usize]);
+                (f.from, f.to, f.batch, f.via)
+                    .cmp(&(g.from, g.to, g.batch, g.via))
+                    .then(f.quantity.total_cmp(&g.quantity))
+            })
         });
+        a.flows = order.iter().map(|&(_, i)| a.flows[i as usize]).collect();
         a.direction = direction.into();
         a.mode = mode.into();
         a.took_us = t0.elapsed().as_micros() as u64;
@@ -990,8 +1057,8 @@ impl TraceAnswer {
     pub fn masked_for(mut self, viewer: &Principal) -> TraceAnswer {
         for h in &mut self.holders {
             if !contact_visible(viewer, h.province.as_deref()) {
-                h.contact_name = h.contact_name.as_deref().map(|n| text(&mask_name(n)));
-                h.contact_phone = h.contact_phone.as_deref().map(|p| text(&mask_phone(p)));
+                h.contact_name = h.masked_contact.0.take();
+                h.contact_phone = h.masked_contact.1.take();
             }
         }
         self
@@ -1077,14 +1144,15 @@ fn build(ix: &TraceIndex, dir: &Directory, r: &TraceResult) -> TraceAnswer {
     let mut holders: Vec<HolderOut> = Vec::new();
     let mut holder_at: coldtrace_trace::IxMap<usize> = Default::default();
     let mut batches: Vec<BatchOut> = Vec::new();
-    let mut batch_at: coldtrace_trace::IxMap<usize> = Default::default();
+    // Each batch's directory entry, looked up once per answer rather than once per lot.
+    let mut batch_at: coldtrace_trace::IxMap<&BatchInfo> = Default::default();
     let mut earliest = Secs::MAX;
     for (lot, role, hit, forward) in &lots {
         let b = ix.lot_batch(*lot);
         let h = ix.lot_holder(*lot);
         let bid = ix.batch_id(b);
-        let info = dir.batches.get(&bid).unwrap_or(&unknown_batch);
-        batch_at.entry(b).or_insert_with(|| {
+        let info: &BatchInfo = batch_at.entry(b).or_insert_with(|| {
+            let info = dir.batches.get(&bid).unwrap_or(&unknown_batch);
             batches.push(BatchOut {
                 id: bid,
                 batch_no: info.batch_no.clone(),
@@ -1095,7 +1163,7 @@ fn build(ix: &TraceIndex, dir: &Directory, r: &TraceResult) -> TraceAnswer {
                 role: *role,
                 temperature_excursion: false,
             });
-            batches.len() - 1
+            info
         });
         let qty = ix.quantities(*lot);
         if *forward && hit.time > 0 {
@@ -1116,6 +1184,10 @@ fn build(ix: &TraceIndex, dir: &Directory, r: &TraceResult) -> TraceAnswer {
                 place: p.place.clone(),
                 contact_name: p.contact_name.clone(),
                 contact_phone: p.contact_phone.clone(),
+                masked_contact: (
+                    p.contact_name_masked.clone(),
+                    p.contact_phone_masked.clone(),
+                ),
                 earliest: None,
                 lots: vec![],
                 path: path(
@@ -1131,7 +1203,7 @@ fn build(ix: &TraceIndex, dir: &Directory, r: &TraceResult) -> TraceAnswer {
         });
         let holder = &mut holders[at];
         if *forward && hit.time > 0 {
-            let t = fmt_time(hit.time);
+            let t = Stamp::of(hit.time);
             if holder.earliest.is_none() || t < holder.earliest {
                 holder.earliest = t;
             }
@@ -1158,26 +1230,27 @@ fn build(ix: &TraceIndex, dir: &Directory, r: &TraceResult) -> TraceAnswer {
             on_hand: q(on_hand),
             balance: q(qty.balance()),
             receipt_unconfirmed: unconfirmed,
-            time: fmt_time(hit.time),
-            forward_time: fwd_time.get(lot).and_then(|t| fmt_time(*t)),
-            backward_time: bwd_time.get(lot).and_then(|t| fmt_time(*t)),
+            time: Stamp::of(hit.time),
+            forward_time: fwd_time.get(lot).and_then(|t| Stamp::of(*t)),
+            backward_time: bwd_time.get(lot).and_then(|t| Stamp::of(*t)),
             role: *role,
             on_hand_milli: on_hand,
             lot: *lot,
         });
     }
-    let provinces: BTreeSet<String> = holders
+    let provinces: BTreeSet<&str> = holders
         .iter()
-        .filter_map(|h| h.province.as_deref().map(str::to_string))
+        .filter_map(|h| h.province.as_deref())
         .collect();
+    let provinces: Vec<String> = provinces.into_iter().map(str::to_string).collect();
     TraceAnswer {
         took_us: 0,
         direction: TraceDirection::default(),
         mode: TimeRule::default(),
         batches,
         holders,
-        provinces: provinces.into_iter().collect(),
-        earliest: fmt_time(if earliest == Secs::MAX { 0 } else { earliest }),
+        provinces,
+        earliest: Stamp::of(if earliest == Secs::MAX { 0 } else { earliest }),
         flows: Vec::new(),
         lots: lots.iter().map(|l| l.0).collect(),
     }
@@ -1220,7 +1293,7 @@ fn source_of(ix: &TraceIndex, dir: &Directory, lot: Ix, imported: bool) -> Optio
                 seller: info.map(|i| i.name.clone()).unwrap_or_else(|| text("")),
                 seller_uscc: info.and_then(|i| i.uscc.clone()),
                 seller_contact: info.filter(|_| registered).and_then(contact),
-                at: fmt_time(t),
+                at: Stamp::of(t),
                 kind: if imported && !registered {
                     LineDate::Import
                 } else {
@@ -1235,7 +1308,7 @@ fn source_of(ix: &TraceIndex, dir: &Directory, lot: Ix, imported: bool) -> Optio
                 seller: info.map(|i| i.name.clone()).unwrap_or_else(|| text("")),
                 seller_uscc: info.and_then(|i| i.uscc.clone()),
                 seller_contact: info.and_then(contact),
-                at: fmt_time(t),
+                at: Stamp::of(t),
                 kind: LineDate::Production,
             })
         }
@@ -1268,7 +1341,7 @@ fn path(
                     .map(|b| b.batch_no.clone())
                     .unwrap_or_else(|| empty.clone()),
                 via: s.mv.map(|m| kind_name(ix.movement_kind(m))),
-                at: s.mv.and_then(|m| fmt_time(ix.movement_time(m))),
+                at: s.mv.and_then(|m| Stamp::of(ix.movement_time(m))),
             }
         })
         .collect()
@@ -1461,7 +1534,7 @@ mod tests {
         let mut s: Secs = 1;
         let mut n = 0;
         while s < Secs::MAX - 1 {
-            assert_eq!(fmt_time(s).as_deref(), Some(jiff(s).as_str()), "{s}");
+            assert_eq!(Stamp::of(s).map(|t| t.to_string()), Some(jiff(s)), "{s}");
             s = s.saturating_add(7_777 + (s % 86_400));
             n += 1;
         }
@@ -1475,18 +1548,27 @@ mod tests {
             5_097_600,
             Secs::MAX - 1,
         ] {
-            assert_eq!(fmt_time(s).as_deref(), Some(jiff(s).as_str()), "{s}");
+            assert_eq!(Stamp::of(s).map(|t| t.to_string()), Some(jiff(s)), "{s}");
         }
         // Every local midnight (UTC+8), and the seconds either side.
         let mut m: Secs = 57_600;
         while m < Secs::MAX - 2 {
             for s in [m - 1, m, m + 1] {
-                assert_eq!(fmt_time(s).as_deref(), Some(jiff(s).as_str()), "{s}");
+                assert_eq!(Stamp::of(s).map(|t| t.to_string()), Some(jiff(s)), "{s}");
             }
             m = m.saturating_add(86_400);
         }
         assert!(n > 50_000);
-        assert_eq!(fmt_time(0), None);
-        assert_eq!(fmt_time(Secs::MAX), None);
+        assert_eq!(Stamp::of(0), None);
+        assert_eq!(Stamp::of(Secs::MAX), None);
+        // Serialized as the same text, ordered as the text is, the date its first ten characters.
+        let t = Stamp::of(5_097_600).unwrap();
+        assert_eq!(
+            serde_json::to_value(t).unwrap(),
+            serde_json::json!(jiff(5_097_600))
+        );
+        assert_eq!(t.date(), jiff(5_097_600)[..10]);
+        assert!(Stamp::of(1) < Stamp::of(2) && Stamp::of(86_400) < Stamp::of(Secs::MAX - 1));
+        assert_eq!(t.millis(), millis(5_097_600));
     }
 }

@@ -260,7 +260,9 @@ impl Directory {
                 province_name: o()?,
                 city: o()?,
                 place: o()?,
-            };
+                ..Default::default()
+            }
+            .with_masks();
             d.parties.insert(key, p);
         }
         let n = get_count(r)?;

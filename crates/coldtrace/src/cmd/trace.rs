@@ -86,7 +86,7 @@ pub fn print_summary(a: &coldtrace_service::TraceAnswer) {
         a.batches.len(),
         a.holders.len(),
         a.provinces.len(),
-        a.earliest.as_deref().unwrap_or("-"),
+        a.earliest.map_or("-".into(), |t| t.to_string()),
         a.took_us,
         a.direction,
         a.mode
