@@ -147,6 +147,17 @@ struct MovementRows {
     handlers: Vec<Option<String>>,
 }
 
+impl MovementRows {
+    /// The held-back rows that send goods of batch `b` onward (ship, sell, return), from `holder` when given.
+    fn shipments(&self, b: i64, holder: Option<i64>) -> impl Iterator<Item = usize> + '_ {
+        (0..self.seq.len()).filter(move |&i| {
+            self.batch[i] == Some(b)
+                && matches!(self.kind[i], "ship" | "sell" | "return")
+                && holder.is_none_or(|h| h == self.holder[i])
+        })
+    }
+}
+
 #[derive(Default, Clone, Copy)]
 struct StockDelta {
     cols: [i64; 8],
@@ -935,15 +946,15 @@ impl Ledger for PgLedger<'_> {
     fn shipped_to(&mut self, batch: Uuid, uscc: &str, from: Option<Uuid>) -> StoreResult<bool> {
         // The held-back rows first, in memory (their counterparties' numbers are all in this transaction's
         // cache), then the stored ones, without writing the held-back rows.
-        if let Some(b) = self.ids.get(&batch).copied() {
-            let from = from.map(|f| self.ids.get(&f).copied());
+        // Any sender, or the one named; one not in this transaction's cache has no held-back rows.
+        let sender = match from {
+            None => Some(None),
+            Some(f) => self.ids.get(&f).map(|n| Some(*n)),
+        };
+        if let (Some(b), Some(from_n)) = (self.ids.get(&batch).copied(), sender) {
             let p = &self.pending.movements;
-            let sent_to: HashSet<i64> = (0..p.seq.len())
-                .filter(|&i| {
-                    p.batch[i] == Some(b)
-                        && matches!(p.kind[i], "ship" | "sell" | "return")
-                        && from.is_none_or(|f| f == Some(p.holder[i]))
-                })
+            let sent_to: HashSet<i64> = p
+                .shipments(b, from_n)
                 .filter_map(|i| p.counterparty[i])
                 .collect();
             if !sent_to.is_empty()
@@ -1322,13 +1333,8 @@ impl Ledger for PgLedger<'_> {
             self.ids.get(&sender),
             self.ids.get(&receiver),
         ) {
-            for i in 0..p.seq.len() {
-                if p.batch[i] == Some(*b)
-                    && p.holder[i] == *s
-                    && p.counterparty_id[i] == Some(*r)
-                    && matches!(p.kind[i], "ship" | "sell" | "return")
-                    && !corrected.contains(&p.seq[i])
-                {
+            for i in p.shipments(*b, Some(*s)) {
+                if p.counterparty_id[i] == Some(*r) && !corrected.contains(&p.seq[i]) {
                     first = Some(first.map_or(p.at_ms[i], |f| f.min(p.at_ms[i])));
                 }
             }

@@ -176,15 +176,6 @@ impl PgStore {
             };
             config.options(options);
         }
-        // Statements are prepared once per connection and planned once, generically: a statement over a table
-        // partitioned by province planned anew for each execution's values spends milliseconds planning every
-        // partition, more than it takes to run (PostgreSQL keeps choosing such custom plans because they look
-        // cheaper once the values prune them); the generic plan prunes at execution instead.
-        let options = match config.get_options() {
-            Some(o) if !o.trim().is_empty() => format!("{o} -c plan_cache_mode=force_generic_plan"),
-            _ => "-c plan_cache_mode=force_generic_plan".to_string(),
-        };
-        config.options(options);
         let listen_config = config.clone();
         let manager = Manager::from_config(
             config,
