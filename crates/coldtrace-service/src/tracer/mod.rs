@@ -37,8 +37,10 @@ pub struct PartyInfo {
     pub city: Option<Text>,
     /// The place below the province by name (`郑州市 金水区`), from the GB/T 2260 table.
     pub place: Option<Text>,
-    /// The contact as viewers outside the party's province see it, masked once here rather than per answer.
+    /// The contact name as every viewer but the regulator of the party's province sees it (see
+    /// `contact_visible`), masked once here rather than per answer.
     pub contact_name_masked: Option<Text>,
+    /// The contact phone, masked likewise.
     pub contact_phone_masked: Option<Text>,
 }
 
@@ -427,7 +429,8 @@ pub struct HolderOut {
     /// The path from a start to this holder (the first of its lots reached).
     pub path: Vec<PathStep>,
     pub on_hand: f64,
-    /// Name and phone as [`TraceAnswer::masked_for`] shows them to viewers outside the holder's province.
+    /// Name and phone as [`TraceAnswer::masked_for`] shows them to every viewer but the regulator of the holder's
+    /// province.
     #[serde(skip)]
     masked_contact: (Option<Text>, Option<Text>),
 }
@@ -467,8 +470,8 @@ pub struct FlowOut {
 
 /// A time in an answer: the index's seconds, written as RFC 3339 at UTC+8 (`2026-03-01T08:00:00+08:00`) when the
 /// answer is serialized or displayed. It stays a number until then: an answer holds several times per lot, and
-/// formatting each into a string of its own was a tenth of what building a single-batch answer cost. Ordered as
-/// its text is (same offset, four-digit years).
+/// formatting each into a string of its own was a tenth of the answers' time in `bench trace` (search included).
+/// Ordered as its text is (same offset, four-digit years).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Stamp(Secs);
 
