@@ -1290,11 +1290,15 @@ impl Ledger for PgLedger<'_> {
         self.write_pending()?;
         Ok(self
             .rows(
-                "SELECT f.subject, GREATEST(m.at_ms, COALESCE((SELECT MAX(x.at_ms) FROM movements x
-                    WHERE x.batch = (SELECT n FROM ids WHERE id = f.batch)
-                    AND x.holder = (SELECT n FROM ids WHERE id = f.enterprise::UUID)
-                    AND x.kind IN ('ship', 'sell')), 0))
+                // The batch's latest ship or sell per holder, read once: as a subquery per finding over the
+                // partitioned movements it took 100-250 ms at 600,000 movements (a batch with 20 such findings).
+                "WITH last AS (SELECT x.holder, MAX(x.at_ms) AS at_ms FROM movements x
+                    WHERE x.batch = (SELECT n FROM ids WHERE id = $1) AND x.kind IN ('ship', 'sell')
+                    GROUP BY x.holder)
+                 SELECT f.subject, GREATEST(m.at_ms, COALESCE(last.at_ms, 0))
                  FROM findings f JOIN movements m ON m.id = f.movement
+                 LEFT JOIN ids h ON h.id = f.enterprise::UUID
+                 LEFT JOIN last ON last.holder = h.n
                  WHERE f.rule = 'stale_nucleic_acid' AND f.status = 'open' AND f.batch = $1",
                 &[&batch],
             )?
