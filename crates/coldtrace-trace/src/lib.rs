@@ -38,7 +38,7 @@ mod snapshot;
 pub mod synthetic;
 
 pub use search::{
-    CLOCK_SKEW_SECS, Direction, Hit, IxHasher, IxMap, Paths, Query, Start, Step, TimeMode,
+    CLOCK_SKEW_SECS, Direction, Hit, IxHasher, IxMap, IxSet, Paths, Query, Start, Step, TimeMode,
     TraceResult,
 };
 pub use snapshot::SnapshotError;
@@ -213,7 +213,7 @@ pub struct TraceIndex {
     flows: u64,
     /// Movements withdrawn by a correction ([`TraceIndex::retract`]): skipped by every read of the index.
     /// Corrections are rare, so a set beside the arrays costs nothing when it is empty.
-    void: std::collections::HashSet<Ix, std::hash::BuildHasherDefault<IxHasher>>,
+    void: IxSet,
     /// For the rare batch held in many places (a carton line sold to thousands of named customers), a map from
     /// holder to lot, so that finding a lot stays O(1). Typical batches have 2-50 lots and use the list.
     wide: HashMap<Ix, HashMap<Ix, Ix>>,

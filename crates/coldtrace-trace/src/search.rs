@@ -104,6 +104,9 @@ impl Hasher for IxHasher {
 /// A map keyed by lot (or movement) index, with [`IxHasher`].
 pub type IxMap<V> = HashMap<Ix, V, BuildHasherDefault<IxHasher>>;
 
+/// A set of lot (or movement) indices, with [`IxHasher`].
+pub type IxSet = std::collections::HashSet<Ix, BuildHasherDefault<IxHasher>>;
+
 impl TraceResult {
     /// The path from a start to `lot` in the given direction (start first). For many paths of one result, use
     /// [`TraceResult::paths`].

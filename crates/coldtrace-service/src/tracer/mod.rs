@@ -4,7 +4,6 @@
 //! time.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::hash::BuildHasherDefault;
 use std::sync::RwLock;
 use std::time::Instant;
 
@@ -12,8 +11,8 @@ use coldtrace_domain::person::{mask_name, mask_phone};
 use coldtrace_domain::{Principal, Role, party};
 use coldtrace_store::{BatchSummary, Page, Scope, Store, StoreError};
 use coldtrace_trace::{
-    Direction, Hit, Ix, IxHasher, Kind, Query, Secs, Start, TimeMode, TraceIndex, TraceResult,
-    millis, secs,
+    Direction, Hit, Ix, IxSet, Kind, Query, Secs, Start, TimeMode, TraceIndex, TraceResult, millis,
+    secs,
 };
 use uuid::Uuid;
 
@@ -1014,8 +1013,7 @@ impl Tracer {
             mode,
         });
         let mut a = build(&ix, &dir, &r);
-        let inside: std::collections::HashSet<Ix, BuildHasherDefault<IxHasher>> =
-            a.lots.iter().copied().collect();
+        let inside: IxSet = a.lots.iter().copied().collect();
         for &lot in &a.lots {
             for (to, mv) in ix.out_edges(lot) {
                 let (hf, ht) = (ix.lot_holder(lot), ix.lot_holder(to));
