@@ -688,8 +688,30 @@ async fn regulators_enterprises_and_the_public_use_the_platform_in_a_browser() {
     );
     c.goto(&format!("{base}/console#/")).await.unwrap();
     wait_text(&c, "#who-person", |t| t == "duty.tj").await;
+    // A page still loading when the officer signs out must not paint over the sign-in form, nor sign out again
+    // on the 401 its late read meets: the platform's reads are held back 1.5 s here, as a busy platform
+    // answers, while the officer opens the statistics and signs out at once.
+    c.execute(
+        "const f = window.fetch; window.fetch = (u, o) => (!o || !o.method || o.method === 'GET') \
+           && String(u).startsWith('/api/v1/statistics') \
+           ? new Promise((r) => setTimeout(r, 1500)).then(() => f(u, o)) : f(u, o); \
+         location.hash = '#/statistics'; return true;",
+        vec![],
+    )
+    .await
+    .unwrap();
     click(&c, "#signout").await;
     wait_css(&c, "#login").await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(
+        c.find(Locator::Css("#login")).await.is_ok(),
+        "the statistics page, answered after signing out, covered the sign-in form"
+    );
+    assert_eq!(
+        js_errors(&c).await,
+        json!([]),
+        "a page left while loading met an error"
+    );
     let t = Instant::now();
     while app.get("/api/v1/whoami", &token).await.status() != reqwest::StatusCode::UNAUTHORIZED {
         assert!(

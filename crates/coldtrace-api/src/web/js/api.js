@@ -9,6 +9,17 @@ export const session = {
   end() { sessionStorage.removeItem("ct_key"); sessionStorage.removeItem("ct_me"); },
 };
 
+// Navigation: the router counts every page it starts. A read (GET) answered after the user went on to another
+// page throws `Superseded` instead of returning, so a slow page never paints over the one that replaced it (a
+// dashboard still loading when the duty officer signs out must not cover the sign-in form), and a late 401 for
+// a token already ended does not sign out a session started since.
+let navigation = 0;
+export function beginNavigation() { return ++navigation; }
+export const isCurrent = (n) => n === navigation;
+export class Superseded extends Error {
+  constructor() { super("superseded by a later page"); }
+}
+
 // Signing out of a person's session ends it on the platform too (POST /api/v1/sessions/end), so the token
 // stops working even if it was copied; an API key stays valid.
 export function signOut() {
@@ -45,6 +56,7 @@ export class ApiError extends Error {
 
 // `raw` sends bytes as they are ({bytes, type}); a 422 with a raw body is an answer (a ledger's row errors).
 export async function api(method, path, body, raw) {
+  const at = navigation;
   const headers = { Authorization: "Bearer " + session.key };
   let payload;
   if (raw) { payload = raw.bytes; headers["Content-Type"] = raw.type; }
@@ -52,6 +64,7 @@ export async function api(method, path, body, raw) {
   const r = await fetch(path, { method, headers, body: payload });
   let data = null;
   try { data = await r.json(); } catch (_) { /* not JSON */ }
+  if (method === "GET" && at !== navigation) throw new Superseded();
   if (r.status === 401) { signOut(); throw new ApiError(401, "请重新登录 / sign in again"); }
   if (!r.ok && !(raw && r.status === 422)) {
     throw new ApiError(r.status, data && data.message ? data.message : r.status + " " + r.statusText, data && data.field);

@@ -1,7 +1,7 @@
 // coldtrace console: regulators (province and national) and enterprises, on the platform's JSON API.
 // Small ES modules, no framework, no build step, nothing loaded from outside: it must work on closed networks.
 // This module holds the router, the navigation and sign-in; each view is in its own module.
-import { api, session, signOut, signInWithPassword } from "./api.js";
+import { api, session, signOut, signInWithPassword, beginNavigation, isCurrent, Superseded } from "./api.js";
 import { html, show, render, byId, errorBox } from "./html.js";
 import { dashboard } from "./dashboard.js";
 import { batches, batchPage } from "./batches.js";
@@ -82,10 +82,12 @@ function home(role) {
 }
 
 async function route() {
+  const nav = beginNavigation();
   const h = location.hash || "#/";
   if (!session.key && h !== "#/signin") { location.hash = "#/signin"; return; }
   if (session.key && h !== "#/signin") {
     try { await loadNames(); } catch (e) { /* shown by the page's own call */ }
+    if (!isCurrent(nav)) return;
   }
   renderNav();
   const [path, query] = h.slice(1).split("?");
@@ -116,7 +118,10 @@ async function route() {
       case "tasks": return await tasksPage();
       default: show(html`<p>Not found</p>`);
     }
-  } catch (e) { show(errorBox(e)); }
+  } catch (e) {
+    // A page the user has already left ends quietly; the page that replaced it is showing.
+    if (!(e instanceof Superseded) && isCurrent(nav)) show(errorBox(e));
+  }
 }
 
 window.addEventListener("hashchange", route);
