@@ -702,6 +702,43 @@ CREATE INDEX movement_lines_movement ON movement_lines (movement_seq);
 CREATE INDEX movement_lines_batch ON movement_lines (batch);
 "#,
     ),
+    (
+        10,
+        r#"
+-- Each key of the movement log and the tenant index once (schema 10). A partitioned table's keys must name its
+-- partition key, so schemas 7 to 9 kept (holder_province, seq) and (holder_province, id) unique, and seq and id
+-- again for the reads that know no province (following the log, finding a corrected movement): two indexes of
+-- each, 93 of the 516 bytes a movement took at 10^5 (`bench disk`). A partition holds one province, so a unique
+-- index of the partition on seq, on id, and on a batch's access row (batch, enterprise) enforces what the keys
+-- did, and serves those reads too. The writer still gives and checks ids and seqs across provinces under the
+-- submission lock. A Citus cluster requires its unique indexes to name the distribution key: there they are the
+-- schema 9 keys (docs/scale.md).
+DO $$
+DECLARE r RECORD;
+BEGIN
+    FOR r IN SELECT conname, conrelid::regclass::text AS tab FROM pg_constraint
+              WHERE conrelid IN ('movements'::regclass, 'batch_access'::regclass) AND contype IN ('p', 'u')
+    LOOP
+        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', r.tab, r.conname);
+    END LOOP;
+    FOR r IN SELECT c.relname AS part, i.inhparent = 'movements'::regclass AS movements FROM pg_inherits i
+               JOIN pg_class c ON c.oid = i.inhrelid
+              WHERE i.inhparent IN ('movements'::regclass, 'batch_access'::regclass)
+    LOOP
+        IF r.movements THEN
+            EXECUTE format('CREATE UNIQUE INDEX %I ON %I (seq)', r.part || '_seq_key', r.part);
+            EXECUTE format('CREATE UNIQUE INDEX %I ON %I (id)', r.part || '_id_key', r.part);
+        ELSE
+            EXECUTE format('CREATE UNIQUE INDEX %I ON %I (batch, enterprise)', r.part || '_key', r.part);
+        END IF;
+    END LOOP;
+END
+$$;
+DROP INDEX movements_seq;
+DROP INDEX movements_id;
+DROP INDEX batch_access_batch;
+"#,
+    ),
 ];
 
 /// The newest schema this release knows.
@@ -775,7 +812,7 @@ mod tests {
     /// Schema 7 partitions the movements and the access rows by province: a store migrated from schema 6 keeps
     /// every row, each in its province's partition, and stays readable by the queries that knew no partitions;
     /// schema 8 marks each corrected movement with its latest correction; schema 9 moves handlers onto the
-    /// movement's row and partitions the transformation lines too.
+    /// movement's row and partitions the transformation lines too; schema 10 keeps each key once, per partition.
     #[tokio::test]
     async fn partitioning_by_province_keeps_every_row() {
         let schema = format!("coldtrace_test_{}", Uuid::now_v7().simple());
@@ -870,6 +907,42 @@ mod tests {
             .unwrap()
             .get(0);
         assert_eq!(access, 1);
+        // Schema 10: each partition's unique indexes keep a seq, an id and an access row once, as the keys did.
+        for (what, sql) in [
+            (
+                "a seq again",
+                "INSERT INTO movements (seq, id, kind, holder, holder_province, holder_key, batch, quantity_milli,
+                    at_ms, at_offset, fp, recorded_at)
+                 VALUES (4, gen_random_uuid(), 'receive', 1, '12', 1, 7, 1, 1, 28800, 47, 6)",
+            ),
+            (
+                "an id again",
+                "INSERT INTO movements (seq, id, kind, holder, holder_province, holder_key, batch, quantity_milli,
+                    at_ms, at_offset, fp, recorded_at)
+                 SELECT 6, id, 'receive', 1, '12', 1, 7, 1, 1, 28800, 47, 6 FROM movements WHERE seq = 5",
+            ),
+            (
+                "an access row again",
+                "INSERT INTO batch_access VALUES (7, 1, '12')",
+            ),
+        ] {
+            let e = c.batch_execute(sql).await.expect_err(what);
+            assert_eq!(
+                e.code(),
+                Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION),
+                "{what}: {e}"
+            );
+        }
+        assert_eq!(
+            c.execute(
+                "INSERT INTO batch_access VALUES (7, 1, '12') ON CONFLICT DO NOTHING",
+                &[]
+            )
+            .await
+            .unwrap(),
+            0,
+            "a grant given twice is one row"
+        );
         c.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
             .await
             .unwrap();
