@@ -99,6 +99,10 @@ struct Pending {
     /// may be written in either order.
     resolves: Vec<(String, i64)>,
     resolving: HashSet<String>,
+    /// Receipts that answer shipments found in transit (batch, sender, receiver, time), each once: their
+    /// findings are closed in one statement with the other resolutions, not one per receipt.
+    in_transit: Vec<(Uuid, Uuid, Uuid, i64)>,
+    in_transit_seen: HashSet<(Uuid, Uuid, Uuid)>,
 }
 
 /// A finding to open, or to update when one is open about its subject.
@@ -251,6 +255,36 @@ impl<'a> PgLedger<'a> {
             self.exec(
                 &format!("{RESOLVE_BY_RECORDS} WHERE subject = ANY($2) AND status = 'open'"),
                 &[now, &subjects],
+            )?;
+            rest = &rest[same..];
+        }
+        let queued = std::mem::take(&mut self.pending.in_transit);
+        self.pending.in_transit_seen.clear();
+        let mut rest = queued.as_slice();
+        while let Some(&(_, _, _, now)) = rest.first() {
+            let same = rest.iter().take_while(|q| q.3 == now).count();
+            let mut batches = Vec::with_capacity(same);
+            let mut senders = Vec::with_capacity(same);
+            let mut receivers = Vec::with_capacity(same);
+            for &(b, s, r, _) in &rest[..same] {
+                batches.push(b);
+                senders.push(s);
+                receivers.push(r);
+            }
+            // The batch's open in-transit findings first (most receipts have none), then whether the shipment
+            // each names went from the sender to the receiver. The sweep opens these findings about stored
+            // movements and the writer never flags them, so nothing held back bears on this statement.
+            self.exec(
+                &format!(
+                    "{RESOLVE_BY_RECORDS}
+                     FROM unnest($2::UUID[], $3::UUID[], $4::UUID[]) AS q(batch, sender, receiver)
+                     WHERE findings.rule = 'in_transit' AND findings.status = 'open' AND findings.batch = q.batch
+                       AND EXISTS (SELECT 1 FROM movements m WHERE m.id = findings.movement
+                            AND m.batch = (SELECT n FROM ids WHERE id = q.batch)
+                            AND m.holder = (SELECT n FROM ids WHERE id = q.sender)
+                            AND m.counterparty_id = (SELECT n FROM ids WHERE id = q.receiver))"
+                ),
+                &[&now, &batches, &senders, &receivers],
             )?;
             rest = &rest[same..];
         }
@@ -1223,18 +1257,15 @@ impl Ledger for PgLedger<'_> {
         receiver: Uuid,
         now: i64,
     ) -> StoreResult<()> {
-        // The sweep opens these findings about stored movements and the writer never flags them, so nothing held
-        // back bears on this statement.
-        self.exec(
-            &format!(
-                "{RESOLVE_BY_RECORDS}
-                 WHERE rule = 'in_transit' AND status = 'open' AND batch = $2 AND movement IN (
-                    SELECT id FROM movements WHERE batch = (SELECT n FROM ids WHERE id = $2)
-                      AND holder = (SELECT n FROM ids WHERE id = $3)
-                      AND counterparty_id = (SELECT n FROM ids WHERE id = $4))"
-            ),
-            &[&now, &batch, &sender, &receiver],
-        )?;
+        // Queued with the other resolutions ([`Self::write_resolves`]): a statement per receipt cost 135 µs at
+        // 10^5 movements, one of the two a receipt paid for.
+        if self
+            .pending
+            .in_transit_seen
+            .insert((batch, sender, receiver))
+        {
+            self.pending.in_transit.push((batch, sender, receiver, now));
+        }
         Ok(())
     }
 
