@@ -35,7 +35,10 @@ mod publications;
 mod records;
 mod schema;
 mod sensor;
+mod settings;
 mod staff;
+
+pub use settings::advice as settings_advice;
 
 use coldtrace_store::StoreError;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
@@ -86,6 +89,8 @@ pub struct PgStore {
     docking: Arc<std::sync::OnceLock<coldtrace_store::DockingConfig>>,
     /// This node's turn for the submission lock (see [`PgStore::writer`]).
     write_turn: Arc<tokio::sync::Mutex<()>>,
+    /// Warnings about the server's settings, read when the store opened.
+    server_advice: Vec<String>,
 }
 
 /// A connection and this node's turn for the submission lock.
@@ -203,6 +208,10 @@ impl PgStore {
             .query_one("SELECT current_schema()", &[])
             .await?
             .get(0);
+        let server_advice = Self::read_server_advice(&client).await?;
+        for a in &server_advice {
+            tracing::warn!("PostgreSQL: {a}");
+        }
         Ok(Self {
             pool,
             store_id,
@@ -211,7 +220,28 @@ impl PgStore {
             changes: Default::default(),
             docking: Default::default(),
             write_turn: Default::default(),
+            server_advice,
         })
+    }
+
+    /// What the server's settings mean for this store as it grows ([`settings_advice`]), read when it opened
+    /// and logged then as warnings: empty when nothing is amiss.
+    pub fn server_advice(&self) -> &[String] {
+        &self.server_advice
+    }
+
+    /// The server's settings that [`settings_advice`] reads, and its advice.
+    async fn read_server_advice(client: &tokio_postgres::Client) -> Result<Vec<String>> {
+        let rows = client
+            .query(
+                "SELECT name, setting FROM pg_settings WHERE name = ANY($1)",
+                &[&settings::READ],
+            )
+            .await?;
+        let pairs: Vec<(String, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        Ok(settings_advice(
+            pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+        ))
     }
 
     /// Makes submissions write their docking messages to the national platform (once; later calls change

@@ -40,6 +40,41 @@ impl Fresh {
     }
 }
 
+/// The store reads the server's settings when it opens: a server whose statistics never refresh is named (this
+/// machine's test server runs without autovacuum; a default server has it on).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_without_autovacuum_is_named_when_the_store_opens() {
+    let f = Fresh::new().await;
+    let (client, conn) = tokio_postgres::connect(&url(), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let on = |name: &'static str| {
+        let client = &client;
+        async move {
+            let v: String = client
+                .query_one(&format!("SHOW {name}"), &[])
+                .await
+                .unwrap()
+                .get(0);
+            v == "on"
+        }
+    };
+    let (autovacuum, track_counts) = (on("autovacuum").await, on("track_counts").await);
+    let advice = f.store.server_advice();
+    assert_eq!(
+        advice.iter().any(|a| a.starts_with("autovacuum is off")),
+        !autovacuum,
+        "{advice:?}"
+    );
+    assert_eq!(
+        advice.iter().any(|a| a.starts_with("track_counts is off")),
+        !track_counts,
+        "{advice:?}"
+    );
+    f.drop_schema().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_audit_trail_conforms() {
     let f = Fresh::new().await;
