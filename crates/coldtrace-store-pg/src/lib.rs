@@ -208,7 +208,11 @@ impl PgStore {
             .query_one("SELECT current_schema()", &[])
             .await?
             .get(0);
-        let server_advice = Self::read_server_advice(&client).await?;
+        // Advice only: a server that does not let this role read its settings still serves the store.
+        let server_advice = Self::read_server_advice(&client).await.unwrap_or_else(|e| {
+            tracing::warn!("PostgreSQL: the server's settings could not be read: {e}");
+            Vec::new()
+        });
         for a in &server_advice {
             tracing::warn!("PostgreSQL: {a}");
         }

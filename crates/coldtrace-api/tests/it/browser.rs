@@ -864,6 +864,30 @@ async fn regulators_enterprises_and_the_public_use_the_platform_in_a_browser() {
     no_js_errors(&c, "withdraw a publication").await;
     c.goto(&format!("{base}/t/{code}")).await.unwrap();
     wait_text(&c, "main", |t| t.contains("尚未经省级平台审核发布")).await;
+
+    // A button's request answered after the officer went on to another page: what it did stands, and the page
+    // it came from does not reload over the new one. The publish request is held back 1.5 s here.
+    c.goto(batch_url.as_str()).await.unwrap();
+    wait_text(&c, "#published", |t| t.contains("未发布")).await;
+    c.execute(
+        "const f = window.fetch; window.fetch = (u, o) => String(u).endsWith('/publish') \
+           ? new Promise((r) => setTimeout(r, 1500)).then(() => f(u, o)) : f(u, o); return true;",
+        vec![],
+    )
+    .await
+    .unwrap();
+    click(&c, "#publish").await;
+    click(&c, "#nav a[href='#/findings']").await;
+    wait_text(&c, "h1", |t| t.contains("Ledger findings")).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(
+        c.find(Locator::Css("#batch-no")).await.is_err(),
+        "the batch page, reloaded after its publish request, covered the findings page"
+    );
+    wait_text(&c, "h1", |t| t.contains("Ledger findings")).await;
+    no_js_errors(&c, "a page left during a button's request").await;
+    c.goto(&format!("{base}/t/{code}")).await.unwrap();
+    wait_text(&c, "main", |t| t.contains("流通链条")).await;
     c.close().await.unwrap();
 }
 

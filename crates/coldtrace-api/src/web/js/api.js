@@ -9,10 +9,11 @@ export const session = {
   end() { sessionStorage.removeItem("ct_key"); sessionStorage.removeItem("ct_me"); },
 };
 
-// Navigation: the router counts every page it starts. A read (GET) answered after the user went on to another
-// page throws `Superseded` instead of returning, so a slow page never paints over the one that replaced it (a
-// dashboard still loading when the duty officer signs out must not cover the sign-in form), and a late 401 for
-// a token already ended does not sign out a session started since.
+// Navigation: the router counts every page it starts. A call answered after the user went on to another page
+// throws `Superseded` instead of returning, so a slow page, or a page reloading after a button's request, never
+// paints over the one that replaced it (a dashboard still loading when the duty officer signs out must not cover
+// the sign-in form); what the call did on the platform stands. A late 401 signs out only the session it was
+// sent with, never one started since.
 let navigation = 0;
 export function beginNavigation() { return ++navigation; }
 export const isCurrent = (n) => n === navigation;
@@ -57,15 +58,16 @@ export class ApiError extends Error {
 // `raw` sends bytes as they are ({bytes, type}); a 422 with a raw body is an answer (a ledger's row errors).
 export async function api(method, path, body, raw) {
   const at = navigation;
-  const headers = { Authorization: "Bearer " + session.key };
+  const key = session.key;
+  const headers = { Authorization: "Bearer " + key };
   let payload;
   if (raw) { payload = raw.bytes; headers["Content-Type"] = raw.type; }
   else if (body !== undefined) { payload = JSON.stringify(body); headers["Content-Type"] = "application/json"; }
   const r = await fetch(path, { method, headers, body: payload });
   let data = null;
   try { data = await r.json(); } catch (_) { /* not JSON */ }
-  if (method === "GET" && at !== navigation) throw new Superseded();
-  if (r.status === 401) { signOut(); throw new ApiError(401, "请重新登录 / sign in again"); }
+  if (at !== navigation) throw new Superseded();
+  if (r.status === 401) { if (session.key === key) signOut(); throw new ApiError(401, "请重新登录 / sign in again"); }
   if (!r.ok && !(raw && r.status === 422)) {
     throw new ApiError(r.status, data && data.message ? data.message : r.status + " " + r.statusText, data && data.field);
   }

@@ -5,7 +5,7 @@
 // {scheme, value}), product_name, origin_country, owner_name, published, holders [Holding {holder, province,
 // on_hand, unit}], open_incidents [IncidentRef {id, subject}] and open_findings [Finding].
 import { get, post, enc, session } from "./api.js";
-import { html, show, render, byId, table, fmt, badge, errorBox } from "./html.js";
+import { html, show, render, byId, table, fmt, badge, errorBox, fail } from "./html.js";
 import { docName, provinceName } from "./names.js";
 
 function looksLikeCode(q) {
@@ -32,7 +32,7 @@ export async function batches(q) {
       { head: "报关单号", cell: (b) => b.declaration_no || "" },
       { head: "", cell: (b) => html`<a href="#/batch/${b.id}">打开 open</a>` },
     ], list.items, { id: "batch-results", empty: "没有结果 / nothing found" }));
-  } catch (e) { render(out, errorBox(e)); }
+  } catch (e) { fail(out, e); }
 }
 
 // The public page of a code: a URL code's path after /t/, any other code as it is.
@@ -72,13 +72,13 @@ export async function batchPage(id) {
   if (byId("publish")) {
     byId("publish").onclick = async () => {
       try { await post(`/api/v1/batches/${b.id}/publish`); await batchPage(id); render(byId("msg"), html`<div class="notice">已发布到公众查询 / published</div>`); }
-      catch (e) { render(msg, errorBox(e)); }
+      catch (e) { fail(msg, e); }
     };
   }
   if (byId("withdraw")) {
     byId("withdraw").onclick = async () => {
       try { await post(`/api/v1/batches/${b.id}/withdraw`); await batchPage(id); render(byId("msg"), html`<div class="notice">已撤回 / withdrawn</div>`); }
-      catch (e) { render(msg, errorBox(e)); }
+      catch (e) { fail(msg, e); }
     };
   }
   // Registering a positive test asks for the sample's time and kind, and a confirmation (incidents.js).

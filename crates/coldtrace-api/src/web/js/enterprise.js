@@ -4,7 +4,7 @@
 // rejected_rows, errors: [RowError {row, column, reason}], ...}; GET /api/v1/batches: {items: [Stored<Batch>]};
 // GET /api/v1/incidents: {items: [IncidentView]} with only the enterprise's own tasks.
 import { api, get, post, enc, ApiError } from "./api.js";
-import { html, show, render, byId, table, fmt, errorBox } from "./html.js";
+import { html, show, render, byId, table, fmt, errorBox, fail } from "./html.js";
 import { taskBadge, reportForm } from "./incidents.js";
 import { actionName } from "./names.js";
 
@@ -36,7 +36,7 @@ export function recordPage() {
       const r = await get("/api/v1/codes/" + enc(v));
       render(info, html`批号 <b id="filled-batch">${r.batch.batch_no}</b> · ${fmt(r.batch.quantity)} ${r.batch.unit}${r.says.gtin ? ` · GTIN ${r.says.gtin}` : ""}`);
       byId("quantity").focus();
-    } catch (e) { render(info, errorBox(e)); }
+    } catch (e) { fail(info, e); }
   };
   // A keyboard-wedge scanner types the code and presses Enter: fill in, do not submit.
   code.addEventListener("keydown", (ev) => { if (ev.key === "Enter") { ev.preventDefault(); fill(); } });
@@ -55,7 +55,7 @@ export function recordPage() {
     };
     const msg = byId("msg");
     try { await post("/api/v1/movements", body); render(msg, html`<div class="notice">已登记 recorded</div>`); }
-    catch (e) { render(msg, errorBox(e)); }
+    catch (e) { fail(msg, e); }
   };
 }
 
@@ -81,7 +81,7 @@ export function ledgerPage() {
           { head: "列 column", cell: (e) => e.column || "" },
           { head: "原因 reason", cell: (e) => e.reason },
         ], r.errors, { id: "row-errors" }) : ""}`);
-    } catch (e) { render(out, errorBox(e)); }
+    } catch (e) { fail(out, e); }
   };
 }
 

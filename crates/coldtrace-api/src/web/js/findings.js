@@ -4,7 +4,7 @@
 // a regulator resolves one (put right, usually after the enterprise's answer) with
 // POST /api/v1/findings/{id}/resolve {reason}, or dismisses it with POST /api/v1/findings/{id}/dismiss {reason}.
 import { get, post, enc, session } from "./api.js";
-import { html, show, table, badge, byId, render, errorBox, dayMs } from "./html.js";
+import { html, show, table, badge, byId, render, errorBox, dayMs, fail } from "./html.js";
 import { cityName, kindLabel } from "./names.js";
 
 const RULES = [["", "全部 all"], ["stock_conservation", "库存守恒"], ["time_order", "时间顺序"], ["four_nots", "四不得"],
@@ -53,7 +53,7 @@ export async function findingsPage(rule, status, city, kind) {
         const id = b.dataset[action];
         const reason = document.querySelector(`[data-reason="${id}"]`).value;
         try { await post(`/api/v1/findings/${id}/${action}`, { reason }); await findingsPage(rule, status, city, kind); }
-        catch (e) { render(byId("msg"), errorBox(e)); }
+        catch (e) { fail(byId("msg"), e); }
       };
     });
   }

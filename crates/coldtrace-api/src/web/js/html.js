@@ -1,6 +1,7 @@
 // The one way the console writes markup: the `html` tagged template escapes every value put into it, unless the
 // value was itself made by `html` (a Safe). `render` puts only Safe markup into the page, so text from the API can
 // never become markup.
+import { Superseded } from "./api.js";
 
 class Safe {
   constructor(s) { this.s = s; }
@@ -33,6 +34,13 @@ export function join(values, sep) {
 export function render(el, content) {
   if (!(content instanceof Safe)) throw new TypeError("render takes markup made by html``");
   el.innerHTML = content.s;
+}
+
+// Shows an error in `el`, the way a form or a button reports a failure; an answer for a page the user has
+// already left (`Superseded`) shows nothing.
+export function fail(el, e) {
+  if (e instanceof Superseded) return;
+  render(el, errorBox(e));
 }
 
 export const view = () => document.getElementById("view");

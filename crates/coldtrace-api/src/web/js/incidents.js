@@ -9,7 +9,7 @@
 // POST /api/v1/incidents (incidents::OpenRequest), …/tasks/{task} (TaskUpdate {status, action, quantity, note}),
 // …/notices/{notice}/sent, …/notes {text}, …/close {reason}: each answers the IncidentView.
 import { get, post, enc, session } from "./api.js";
-import { html, show, table, fmt, dayMs, day, badge, byId, render, errorBox, saveFile } from "./html.js";
+import { html, show, table, fmt, dayMs, day, badge, byId, render, errorBox, saveFile, fail } from "./html.js";
 import { provinceName, actionName, codes } from "./names.js";
 
 export const statusBadge = (s) => badge(s === "open" ? "处置中 open" : "已结案 closed", s === "open" ? "warn" : "ok");
@@ -111,7 +111,7 @@ export function registerPage(params) {
       } catch (e) {
         confirm.disabled = false;
         confirm.textContent = "确认登记 Confirm";
-        render(byId("msg"), errorBox(e));
+        fail(byId("msg"), e);
       }
     };
   };
@@ -141,7 +141,7 @@ export function reportForm(el, incident, task, done) {
         quantity: Number(byId("rep-qty").value), note: byId("rep-note").value.trim() || null,
       });
       await done();
-    } catch (e) { btn.disabled = false; render(byId("report-msg"), errorBox(e)); }
+    } catch (e) { btn.disabled = false; fail(byId("report-msg"), e); }
   };
 }
 
@@ -184,7 +184,7 @@ async function showDeliveries(id) {
       { head: "说明", cell: (d) => (d.ack && d.ack.note) || "" },
       { head: "定位持有者", num: true, cell: (d) => (d.ack ? d.ack.holders.length : "") },
     ], ds, { id: "delivery-table", empty: "未对接国家平台或尚无通报 not docked, or no notice sent yet" }));
-  } catch (e) { if (byId("deliveries")) render(el, errorBox(e)); }
+  } catch (e) { if (byId("deliveries")) fail(el, e); }
 }
 
 export async function incidentPage(id) {
@@ -229,7 +229,7 @@ export async function incidentPage(id) {
     <div id="msg"></div>`);
   const msg = byId("msg");
   if (byId("deliveries")) showDeliveries(i.id);
-  const act = async (f) => { try { await f(); await reload(); } catch (e) { render(msg, errorBox(e)); } };
+  const act = async (f) => { try { await f(); await reload(); } catch (e) { fail(msg, e); } };
   byId("export-tasks").onclick = () => exportTasks(i);
   document.querySelectorAll("[data-report]").forEach((b) => {
     b.onclick = () => reportForm(byId("report-form"), i.id, i.tasks.find((t) => t.id === b.dataset.report), reload);

@@ -2,7 +2,7 @@
 // Small ES modules, no framework, no build step, nothing loaded from outside: it must work on closed networks.
 // This module holds the router, the navigation and sign-in; each view is in its own module.
 import { api, session, signOut, signInWithPassword, beginNavigation, isCurrent, Superseded } from "./api.js";
-import { html, show, render, byId, errorBox } from "./html.js";
+import { html, show, render, byId, errorBox, fail } from "./html.js";
 import { dashboard } from "./dashboard.js";
 import { batches, batchPage } from "./batches.js";
 import { tracePage } from "./trace.js";
@@ -52,8 +52,10 @@ function signIn() {
       session.remember(me);
       location.hash = HOME[me.role] || "#/";
     } catch (e) {
+      // The user went on to another page while the platform answered: the sign-in stands.
+      if (e instanceof Superseded) return;
       session.end();
-      render(byId(msg), errorBox(e));
+      fail(byId(msg), e);
     }
   };
   byId("signin").onsubmit = async (ev) => {
@@ -69,7 +71,7 @@ function signIn() {
       session.start(s.token);
       await enter("msg-account");
     } catch (e) {
-      render(byId("msg-account"), errorBox(e));
+      fail(byId("msg-account"), e);
     }
   };
 }

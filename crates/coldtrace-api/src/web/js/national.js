@@ -5,7 +5,7 @@
 // [NationalIncident {incident: IncidentRec {province, report: IncidentReport}, trace: NationalTrace, deliveries,
 // not_acknowledged}]; GET /api/v1/national/incidents/{id}: NationalIncident.
 import { get, post, enc } from "./api.js";
-import { html, show, byId, join, table, fmt, badge, kindName, errorBox, render, dayMs } from "./html.js";
+import { html, show, byId, join, table, fmt, badge, kindName, errorBox, render, dayMs, fail } from "./html.js";
 import { provinceName } from "./names.js";
 
 export async function nationalPage() {
@@ -58,7 +58,7 @@ export async function linksPage() {
   document.querySelectorAll("[data-link]").forEach((b) => {
     b.onclick = async () => {
       try { await post(`/api/v1/national/links/${enc(b.dataset.link)}/decision`, { decision: b.dataset.d }); await linksPage(); }
-      catch (e) { render(byId("msg"), errorBox(e)); }
+      catch (e) { fail(byId("msg"), e); }
     };
   });
 }

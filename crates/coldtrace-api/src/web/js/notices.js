@@ -2,7 +2,7 @@
 // GET /api/v1/notices: [NoticeInRow {notice: Notice {id, from_province, subject, lines: [NoticeItem]}, incident,
 // received_at_ms, acked_at_ms, acked_by, ack_note}]; POST /api/v1/notices/{id}/ack with AckRequest {note}.
 import { get, post } from "./api.js";
-import { html, show, byId, table, fmt, badge, day, errorBox, render } from "./html.js";
+import { html, show, byId, table, fmt, badge, day, errorBox, render, fail } from "./html.js";
 
 export async function noticesPage() {
   const list = await get("/api/v1/notices");
@@ -21,7 +21,7 @@ export async function noticesPage() {
   document.querySelectorAll("[data-ack]").forEach((b) => {
     b.onclick = async () => {
       try { await post(`/api/v1/notices/${b.dataset.ack}/ack`); await noticesPage(); }
-      catch (e) { render(byId("msg"), errorBox(e)); }
+      catch (e) { fail(byId("msg"), e); }
     };
   });
 }

@@ -7,7 +7,7 @@
 // kind, census, registered}]}; `?format=xlsx` the same as a workbook. A regulator replaces its census with
 // POST /api/v1/census/import (CSV or XLSX), answered by CensusImportReport {encoding, rows, errors, stored}.
 import { api, session, ApiError } from "./api.js";
-import { html, show, table, fmt, byId, render, errorBox, dayMs, saveFile, kindName } from "./html.js";
+import { html, show, table, fmt, byId, render, errorBox, dayMs, saveFile, kindName, fail } from "./html.js";
 
 const XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 const pct = (a, b) => (b ? `${Math.round((1000 * a) / b) / 10}%` : "—");
@@ -68,7 +68,7 @@ export async function statisticsPage() {
       { head: "地区", cell: (x) => x.place },
       { head: "最后报送", cell: (x) => dayMs(x.last_reported_ms) },
     ], s.stopped, { id: "stopped", empty: "无 none" })}`);
-  byId("stats-xlsx").onclick = () => download().catch((e) => render(byId("census-report"), errorBox(e)));
+  byId("stats-xlsx").onclick = () => download().catch((e) => fail(byId("census-report"), e));
   byId("census-form").onsubmit = async (ev) => {
     ev.preventDefault();
     const f = byId("census-file").files[0];
@@ -84,6 +84,6 @@ export async function statisticsPage() {
         ], r.errors, { id: "census-row-errors" }) : ""}`;
       if (r.stored !== null) await statisticsPage();
       render(byId("census-report"), shown);
-    } catch (e) { render(byId("census-report"), errorBox(e)); }
+    } catch (e) { fail(byId("census-report"), e); }
   };
 }
