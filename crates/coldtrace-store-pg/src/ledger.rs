@@ -101,8 +101,7 @@ struct Pending {
     resolving: HashSet<String>,
     /// Receipts that answer shipments found in transit (batch, sender, receiver, time), each once: their
     /// findings are closed in one statement with the other resolutions, not one per receipt.
-    in_transit: Vec<(Uuid, Uuid, Uuid, i64)>,
-    in_transit_seen: HashSet<(Uuid, Uuid, Uuid)>,
+    in_transit: HashSet<(Uuid, Uuid, Uuid, i64)>,
 }
 
 /// A finding to open, or to update when one is open about its subject.
@@ -244,33 +243,26 @@ impl<'a> PgLedger<'a> {
         }
     }
 
-    /// Closes the findings queued by [`Ledger::resolve`], one statement per time given.
+    /// Closes the findings queued by [`Ledger::resolve`] and [`Ledger::resolve_in_transit`], one statement per
+    /// time given.
     fn write_resolves(&mut self) -> Result<()> {
         let queued = std::mem::take(&mut self.pending.resolves);
         self.pending.resolving.clear();
-        let mut rest = queued.as_slice();
-        while let Some((_, now)) = rest.first() {
-            let same = rest.iter().take_while(|(_, t)| t == now).count();
-            let subjects: Vec<&str> = rest[..same].iter().map(|(s, _)| s.as_str()).collect();
+        for run in queued.chunk_by(|a, b| a.1 == b.1) {
+            let subjects: Vec<&str> = run.iter().map(|(s, _)| s.as_str()).collect();
             self.exec(
                 &format!("{RESOLVE_BY_RECORDS} WHERE subject = ANY($2) AND status = 'open'"),
-                &[now, &subjects],
+                &[&run[0].1, &subjects],
             )?;
-            rest = &rest[same..];
         }
-        let queued = std::mem::take(&mut self.pending.in_transit);
-        self.pending.in_transit_seen.clear();
-        let mut rest = queued.as_slice();
-        while let Some(&(_, _, _, now)) = rest.first() {
-            let same = rest.iter().take_while(|q| q.3 == now).count();
-            let mut batches = Vec::with_capacity(same);
-            let mut senders = Vec::with_capacity(same);
-            let mut receivers = Vec::with_capacity(same);
-            for &(b, s, r, _) in &rest[..same] {
-                batches.push(b);
-                senders.push(s);
-                receivers.push(r);
-            }
+        let mut queued: Vec<_> = std::mem::take(&mut self.pending.in_transit)
+            .into_iter()
+            .collect();
+        queued.sort_unstable_by_key(|q| q.3);
+        for run in queued.chunk_by(|a, b| a.3 == b.3) {
+            let batches: Vec<Uuid> = run.iter().map(|q| q.0).collect();
+            let senders: Vec<Uuid> = run.iter().map(|q| q.1).collect();
+            let receivers: Vec<Uuid> = run.iter().map(|q| q.2).collect();
             // The batch's open in-transit findings first (most receipts have none), then whether the shipment
             // each names went from the sender to the receiver. The sweep opens these findings about stored
             // movements and the writer never flags them, so nothing held back bears on this statement.
@@ -284,9 +276,8 @@ impl<'a> PgLedger<'a> {
                             AND m.holder = (SELECT n FROM ids WHERE id = q.sender)
                             AND m.counterparty_id = (SELECT n FROM ids WHERE id = q.receiver))"
                 ),
-                &[&now, &batches, &senders, &receivers],
+                &[&run[0].3, &batches, &senders, &receivers],
             )?;
-            rest = &rest[same..];
         }
         Ok(())
     }
@@ -1259,13 +1250,9 @@ impl Ledger for PgLedger<'_> {
     ) -> StoreResult<()> {
         // Queued with the other resolutions ([`Self::write_resolves`]): a statement per receipt cost 135 µs at
         // 10^5 movements, one of the two a receipt paid for.
-        if self
-            .pending
-            .in_transit_seen
-            .insert((batch, sender, receiver))
-        {
-            self.pending.in_transit.push((batch, sender, receiver, now));
-        }
+        self.pending
+            .in_transit
+            .insert((batch, sender, receiver, now));
         Ok(())
     }
 

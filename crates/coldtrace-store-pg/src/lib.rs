@@ -38,8 +38,6 @@ mod sensor;
 mod settings;
 mod staff;
 
-pub use settings::advice as settings_advice;
-
 use coldtrace_store::StoreError;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use std::sync::Arc;
@@ -228,13 +226,13 @@ impl PgStore {
         })
     }
 
-    /// What the server's settings mean for this store as it grows ([`settings_advice`]), read when it opened
+    /// What the server's settings mean for this store as it grows (`settings::advice`), read when it opened
     /// and logged then as warnings: empty when nothing is amiss.
     pub fn server_advice(&self) -> &[String] {
         &self.server_advice
     }
 
-    /// The server's settings that [`settings_advice`] reads, and its advice.
+    /// The server's settings that [`settings::advice`] reads, and its advice.
     async fn read_server_advice(client: &tokio_postgres::Client) -> Result<Vec<String>> {
         let rows = client
             .query(
@@ -242,10 +240,7 @@ impl PgStore {
                 &[&settings::READ],
             )
             .await?;
-        let pairs: Vec<(String, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
-        Ok(settings_advice(
-            pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())),
-        ))
+        Ok(settings::advice(rows.iter().map(|r| (r.get(0), r.get(1)))))
     }
 
     /// Makes submissions write their docking messages to the national platform (once; later calls change

@@ -811,6 +811,16 @@ mod tests {
             .unwrap_or_else(|_| "postgresql://postgres@127.0.0.1:5432/test".into())
     }
 
+    /// The first column of every row of a query, as text.
+    async fn texts(c: &tokio_postgres::Client, sql: &str) -> Vec<String> {
+        c.query(sql, &[])
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    }
+
     /// Schema 7 partitions the movements and the access rows by province: a store migrated from schema 6 keeps
     /// every row, each in its province's partition, and stays readable by the queries that knew no partitions;
     /// schema 8 marks each corrected movement with its latest correction; schema 9 moves handlers onto the
@@ -880,16 +890,11 @@ mod tests {
             .unwrap()
             .get(0);
         assert_eq!(handlers, Some(vec![2, 1]));
-        let placed: Vec<String> = c
-            .query(
-                "SELECT tableoid::regclass::TEXT FROM movement_lines ORDER BY movement_seq",
-                &[],
-            )
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
+        let placed = texts(
+            &c,
+            "SELECT tableoid::regclass::TEXT FROM movement_lines ORDER BY movement_seq",
+        )
+        .await;
         assert_eq!(placed, vec!["movement_lines_12", "movement_lines_other"]);
         // Schema 8: a corrected movement names its latest correction; the others are current.
         let superseded: Vec<(i64, Option<i64>)> = c
@@ -937,19 +942,14 @@ mod tests {
         }
         // Every partition has them: a partition added later gets none from its table (partitions are made only
         // by the migrations, from the province lists above).
-        let missing: Vec<String> = c
-            .query(
-                "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-                 WHERE i.inhparent IN ('movements'::regclass, 'batch_access'::regclass)
-                   AND (SELECT COUNT(*) FROM pg_index x WHERE x.indrelid = c.oid AND x.indisunique)
-                       <> CASE WHEN i.inhparent = 'movements'::regclass THEN 2 ELSE 1 END",
-                &[],
-            )
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
+        let missing = texts(
+            &c,
+            "SELECT c.relname::TEXT FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+             WHERE i.inhparent IN ('movements'::regclass, 'batch_access'::regclass)
+               AND (SELECT COUNT(*) FROM pg_index x WHERE x.indrelid = c.oid AND x.indisunique)
+                   <> CASE WHEN i.inhparent = 'movements'::regclass THEN 2 ELSE 1 END",
+        )
+        .await;
         assert!(
             missing.is_empty(),
             "partitions without their keys: {missing:?}"

@@ -13,7 +13,7 @@ pub(crate) const READ: &[&str] = &["autovacuum", "track_counts"];
 
 /// Warnings about the server's settings (name, value as `pg_settings.setting` gives it), one sentence each;
 /// empty when nothing is amiss.
-pub fn advice<'a>(settings: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<String> {
+pub(crate) fn advice<'a>(settings: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<String> {
     let mut out = Vec::new();
     for (name, value) in settings {
         let off = value.eq_ignore_ascii_case("off");

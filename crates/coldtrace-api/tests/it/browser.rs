@@ -185,6 +185,20 @@ async fn no_js_errors(c: &Client, step: &str) {
     }
 }
 
+/// Holds back by 1.5 s, as a busy platform answers, the page's requests for which the JavaScript condition
+/// `matches` holds (over the request's address `u` and options `o`).
+async fn hold_back(c: &Client, matches: &str) {
+    c.execute(
+        &format!(
+            "const f = window.fetch; window.fetch = (u, o) => ({matches}) \
+               ? new Promise((r) => setTimeout(r, 1500)).then(() => f(u, o)) : f(u, o); return true;"
+        ),
+        vec![],
+    )
+    .await
+    .unwrap();
+}
+
 async fn click(c: &Client, css: &str) {
     wait_css(c, css).await.click().await.unwrap();
 }
@@ -691,15 +705,14 @@ async fn regulators_enterprises_and_the_public_use_the_platform_in_a_browser() {
     // A page still loading when the officer signs out must not paint over the sign-in form, nor sign out again
     // on the 401 its late read meets: the platform's reads are held back 1.5 s here, as a busy platform
     // answers, while the officer opens the statistics and signs out at once.
-    c.execute(
-        "const f = window.fetch; window.fetch = (u, o) => (!o || !o.method || o.method === 'GET') \
-           && String(u).startsWith('/api/v1/statistics') \
-           ? new Promise((r) => setTimeout(r, 1500)).then(() => f(u, o)) : f(u, o); \
-         location.hash = '#/statistics'; return true;",
-        vec![],
+    hold_back(
+        &c,
+        "(!o || !o.method || o.method === 'GET') && String(u).startsWith('/api/v1/statistics')",
     )
-    .await
-    .unwrap();
+    .await;
+    c.execute("location.hash = '#/statistics'; return true;", vec![])
+        .await
+        .unwrap();
     click(&c, "#signout").await;
     wait_css(&c, "#login").await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
@@ -869,13 +882,7 @@ async fn regulators_enterprises_and_the_public_use_the_platform_in_a_browser() {
     // it came from does not reload over the new one. The publish request is held back 1.5 s here.
     c.goto(batch_url.as_str()).await.unwrap();
     wait_text(&c, "#published", |t| t.contains("未发布")).await;
-    c.execute(
-        "const f = window.fetch; window.fetch = (u, o) => String(u).endsWith('/publish') \
-           ? new Promise((r) => setTimeout(r, 1500)).then(() => f(u, o)) : f(u, o); return true;",
-        vec![],
-    )
-    .await
-    .unwrap();
+    hold_back(&c, "String(u).endsWith('/publish')").await;
     click(&c, "#publish").await;
     click(&c, "#nav a[href='#/findings']").await;
     wait_text(&c, "h1", |t| t.contains("Ledger findings")).await;

@@ -5,7 +5,7 @@
 // {scheme, value}), product_name, origin_country, owner_name, published, holders [Holding {holder, province,
 // on_hand, unit}], open_incidents [IncidentRef {id, subject}] and open_findings [Finding].
 import { get, post, enc, session } from "./api.js";
-import { html, show, render, byId, table, fmt, badge, errorBox, fail } from "./html.js";
+import { html, show, render, byId, table, fmt, badge, fail } from "./html.js";
 import { docName, provinceName } from "./names.js";
 
 function looksLikeCode(q) {

@@ -6,7 +6,7 @@
 // [RowError {row, column, reason}], ignored_columns, receipt: CustomsReceipt {stored, unchanged, replaced, opened,
 // resolved} | null}. The cross-check's findings are on the findings page (CT-CUS-…).
 import { api, get, enc, session, ApiError } from "./api.js";
-import { html, show, table, fmt, byId, render, errorBox, dayMs, fail } from "./html.js";
+import { html, show, table, fmt, byId, render, dayMs, fail } from "./html.js";
 
 const XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 

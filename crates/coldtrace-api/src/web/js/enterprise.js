@@ -4,7 +4,7 @@
 // rejected_rows, errors: [RowError {row, column, reason}], ...}; GET /api/v1/batches: {items: [Stored<Batch>]};
 // GET /api/v1/incidents: {items: [IncidentView]} with only the enterprise's own tasks.
 import { api, get, post, enc, ApiError } from "./api.js";
-import { html, show, render, byId, table, fmt, errorBox, fail } from "./html.js";
+import { html, show, render, byId, table, fmt, fail } from "./html.js";
 import { taskBadge, reportForm } from "./incidents.js";
 import { actionName } from "./names.js";
 

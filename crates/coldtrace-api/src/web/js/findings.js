@@ -4,7 +4,7 @@
 // a regulator resolves one (put right, usually after the enterprise's answer) with
 // POST /api/v1/findings/{id}/resolve {reason}, or dismisses it with POST /api/v1/findings/{id}/dismiss {reason}.
 import { get, post, enc, session } from "./api.js";
-import { html, show, table, badge, byId, render, errorBox, dayMs, fail } from "./html.js";
+import { html, show, table, badge, byId, dayMs, fail } from "./html.js";
 import { cityName, kindLabel } from "./names.js";
 
 const RULES = [["", "全部 all"], ["stock_conservation", "库存守恒"], ["time_order", "时间顺序"], ["four_nots", "四不得"],

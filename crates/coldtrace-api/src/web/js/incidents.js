@@ -9,7 +9,7 @@
 // POST /api/v1/incidents (incidents::OpenRequest), …/tasks/{task} (TaskUpdate {status, action, quantity, note}),
 // …/notices/{notice}/sent, …/notes {text}, …/close {reason}: each answers the IncidentView.
 import { get, post, enc, session } from "./api.js";
-import { html, show, table, fmt, dayMs, day, badge, byId, render, errorBox, saveFile, fail } from "./html.js";
+import { html, show, table, fmt, dayMs, day, badge, byId, render, saveFile, fail } from "./html.js";
 import { provinceName, actionName, codes } from "./names.js";
 
 export const statusBadge = (s) => badge(s === "open" ? "处置中 open" : "已结案 closed", s === "open" ? "warn" : "ok");

@@ -121,8 +121,9 @@ async function route() {
       default: show(html`<p>Not found</p>`);
     }
   } catch (e) {
-    // A page the user has already left ends quietly; the page that replaced it is showing.
-    if (!(e instanceof Superseded) && isCurrent(nav)) show(errorBox(e));
+    // A page the user has already left (its calls end `Superseded`) ends quietly; the page that replaced it is
+    // showing.
+    if (isCurrent(nav)) show(errorBox(e));
   }
 }
 

@@ -5,7 +5,7 @@
 // [NationalIncident {incident: IncidentRec {province, report: IncidentReport}, trace: NationalTrace, deliveries,
 // not_acknowledged}]; GET /api/v1/national/incidents/{id}: NationalIncident.
 import { get, post, enc } from "./api.js";
-import { html, show, byId, join, table, fmt, badge, kindName, errorBox, render, dayMs, fail } from "./html.js";
+import { html, show, byId, join, table, fmt, badge, kindName, dayMs, fail } from "./html.js";
 import { provinceName } from "./names.js";
 
 export async function nationalPage() {

@@ -2,7 +2,7 @@
 // GET /api/v1/notices: [NoticeInRow {notice: Notice {id, from_province, subject, lines: [NoticeItem]}, incident,
 // received_at_ms, acked_at_ms, acked_by, ack_note}]; POST /api/v1/notices/{id}/ack with AckRequest {note}.
 import { get, post } from "./api.js";
-import { html, show, byId, table, fmt, badge, day, errorBox, render, fail } from "./html.js";
+import { html, show, byId, table, fmt, badge, day, fail } from "./html.js";
 
 export async function noticesPage() {
   const list = await get("/api/v1/notices");

@@ -7,7 +7,7 @@
 // kind, census, registered}]}; `?format=xlsx` the same as a workbook. A regulator replaces its census with
 // POST /api/v1/census/import (CSV or XLSX), answered by CensusImportReport {encoding, rows, errors, stored}.
 import { api, session, ApiError } from "./api.js";
-import { html, show, table, fmt, byId, render, errorBox, dayMs, saveFile, kindName, fail } from "./html.js";
+import { html, show, table, fmt, byId, render, dayMs, saveFile, kindName, fail } from "./html.js";
 
 const XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 const pct = (a, b) => (b ? `${Math.round((1000 * a) / b) / 10}%` : "—");

@@ -8,7 +8,7 @@
 // via}], provinces, ..., page: {offset, limit, holders_total, batches_total, flows_total, next_offset}}; a large
 // trace comes in pages. With `format=csv|xlsx` it answers the file; `kde_csv|kde_xlsx` the key data elements.
 import { get, enc, session } from "./api.js";
-import { html, show, table, fmt, day, byId, render, errorBox, saveFile, fail } from "./html.js";
+import { html, show, table, fmt, day, byId, render, saveFile, fail } from "./html.js";
 
 const PALETTE = ["#0b5cab", "#1f7a3f", "#a15c00", "#7b3fa0", "#b3261e", "#00796b", "#5d4037", "#455a64"];
 const W = 230, H = 70, GX = 110, GY = 22;
