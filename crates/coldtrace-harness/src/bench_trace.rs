@@ -318,8 +318,9 @@ pub async fn run(
         std::hint::black_box(a);
     }
 
-    if pg_store.is_some() {
-        // The CTE baselines read a SQLite file; `coldtrace gen` with the same seed gives the same data there.
+    if pg_store.is_some() || sql_queries == 0 {
+        // The CTE baselines read a SQLite file; `coldtrace gen` with the same seed gives the same data there. With
+        // `--sql-queries 0` the engine's figures come without building the baselines' tables (minutes at 10^7).
         println!();
         println!(
             "| query class | engine n | engine p50 | engine p99 |\n|---|---:|---:|---:|\n| single batch, both directions | {} |\n| establishment, both directions | {} |\n| cold store, 7-day window, forward | {} |",
@@ -327,9 +328,11 @@ pub async fn run(
             row_of(&figures(est)),
             row_of(&figures(win))
         );
-        println!(
-            "(the recursive-CTE baselines run on a SQLite store: generate the same seed with `coldtrace gen --data DIR` and run this on it)"
-        );
+        if pg_store.is_some() {
+            println!(
+                "(the recursive-CTE baselines run on a SQLite store: generate the same seed with `coldtrace gen --data DIR` and run this on it)"
+            );
+        }
         return Ok(());
     }
 

@@ -1012,39 +1012,23 @@ impl Tracer {
             direction,
             mode,
         });
-        let mut a = build(&ix, &dir, &r);
-        let inside: IxSet = a.lots.iter().copied().collect();
-        for &lot in &a.lots {
-            for (to, mv) in ix.out_edges(lot) {
-                let (hf, ht) = (ix.lot_holder(lot), ix.lot_holder(to));
-                if hf == ht || !inside.contains(&to) {
-                    continue;
-                }
-                a.flows.push(FlowOut {
-                    from: ix.holder_id(hf),
-                    to: ix.holder_id(ht),
-                    batch: ix.batch_id(ix.lot_batch(lot)),
-                    quantity: q(ix.quantity_of(mv)),
-                    at: Stamp::of(ix.movement_time(mv)),
-                    via: kind_name(ix.movement_kind(mv)),
-                });
-            }
-        }
-        // In time order, whatever order the index keeps its lists in; the rest of the flow orders flows of the
-        // same time. An establishment's answer has thousands of flows: sorting (time, position) pairs and moving
-        // each flow once costs a fraction of sorting the flows themselves.
-        let mut order: Vec<(Option<Stamp>, u32)> = (a.flows.iter().enumerate())
-            .map(|(i, f)| (f.at, i as u32))
-            .collect();
-        order.sort_unstable_by(|x, y| {
-            x.0.cmp(&y.0).then_with(|| {
-                let (f, g) = (&a.flows[x.1 as usize], &a.flows[y.1 as usize]);
-                (f.from, f.to, f.batch, f.via)
-                    .cmp(&(g.from, g.to, g.batch, g.via))
-                    .then(f.quantity.total_cmp(&g.quantity))
+        // An establishment's answer lists thousands of lots and flows: its holders and the flows between them are
+        // built at once, on two threads; a batch's few lots answer faster than a thread starts.
+        let (mut a, flows) = if r.forward.len() + r.backward.len() >= PARALLEL_ANSWER_FROM_LOTS {
+            std::thread::scope(|s| {
+                let flows = s.spawn(|| flows_between(&ix, &r));
+                let a = build(&ix, &dir, &r);
+                (
+                    a,
+                    flows
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                )
             })
-        });
-        a.flows = order.iter().map(|&(_, i)| a.flows[i as usize]).collect();
+        } else {
+            (build(&ix, &dir, &r), flows_between(&ix, &r))
+        };
+        a.flows = flows;
         a.direction = direction.into();
         a.mode = mode.into();
         a.took_us = t0.elapsed().as_micros() as u64;
@@ -1082,6 +1066,49 @@ fn contact_visible(viewer: &Principal, province: Option<&str>) -> bool {
         }
         _ => false,
     }
+}
+
+/// From how many lots reached (both directions together) an answer builds its holders and its flows on two
+/// threads.
+const PARALLEL_ANSWER_FROM_LOTS: usize = 1_024;
+
+/// The flows between the holders of the lots a search reached, in time order; flows of the same time in the order of
+/// their holders, batch, kind and quantity, whatever order the index keeps its lists in.
+fn flows_between(ix: &TraceIndex, r: &TraceResult) -> Vec<FlowOut> {
+    let inside: IxSet = (r.forward.iter().chain(&r.backward))
+        .map(|h| h.lot)
+        .collect();
+    let mut flows = Vec::new();
+    for &lot in &inside {
+        for (to, mv) in ix.out_edges(lot) {
+            let (hf, ht) = (ix.lot_holder(lot), ix.lot_holder(to));
+            if hf == ht || !inside.contains(&to) {
+                continue;
+            }
+            flows.push(FlowOut {
+                from: ix.holder_id(hf),
+                to: ix.holder_id(ht),
+                batch: ix.batch_id(ix.lot_batch(lot)),
+                quantity: q(ix.quantity_of(mv)),
+                at: Stamp::of(ix.movement_time(mv)),
+                via: kind_name(ix.movement_kind(mv)),
+            });
+        }
+    }
+    // An establishment's answer has thousands of flows: sorting (time, position) pairs and moving each flow once
+    // costs a fraction of sorting the flows themselves.
+    let mut order: Vec<(Option<Stamp>, u32)> = (flows.iter().enumerate())
+        .map(|(i, f)| (f.at, i as u32))
+        .collect();
+    order.sort_unstable_by(|x, y| {
+        x.0.cmp(&y.0).then_with(|| {
+            let (f, g) = (&flows[x.1 as usize], &flows[y.1 as usize]);
+            (f.from, f.to, f.batch, f.via)
+                .cmp(&(g.from, g.to, g.batch, g.via))
+                .then(f.quantity.total_cmp(&g.quantity))
+        })
+    });
+    order.iter().map(|&(_, i)| flows[i as usize]).collect()
 }
 
 /// The full answer, contacts unmasked; [`TraceAnswer::masked_for`] shapes it for a viewer.
