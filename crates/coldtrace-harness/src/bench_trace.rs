@@ -323,8 +323,9 @@ pub async fn run(
         // `--sql-queries 0` the engine's figures come without building the baselines' tables (minutes at 10^7).
         println!();
         println!(
-            "| query class | engine n | engine p50 | engine p99 |\n|---|---:|---:|---:|\n| single batch, both directions | {} |\n| establishment, both directions | {} |\n| cold store, 7-day window, forward | {} |",
+            "| query class | engine n | engine p50 | engine p99 |\n|---|---:|---:|---:|\n| single batch, both directions | {} |\n| establishment ({:.0} batches), both directions | {} |\n| cold store, 7-day window, forward | {} |",
             row_of(&figures(single)),
+            est_sizes.iter().sum::<usize>() as f64 / est_sizes.len().max(1) as f64,
             row_of(&figures(est)),
             row_of(&figures(win))
         );

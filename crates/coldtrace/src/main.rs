@@ -12,13 +12,6 @@ use clap::{Parser, Subcommand};
 mod cmd;
 mod settings;
 
-/// The platform's allocator (mimalloc). A trace answer allocates many small values (lot lines, paths, flows) and
-/// frees them on another thread than the one that made them, where glibc's allocator pays for locking and
-/// consolidation: single-batch answers on a 10^6-movement store took about a quarter less time with mimalloc
-/// (`coldtrace bench trace`, docs/performance.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// coldtrace: cold-chain food traceability platform.
 #[derive(Debug, Parser)]
 #[command(name = "coldtrace", version, about)]

@@ -1113,7 +1113,7 @@ fn flows_between(ix: &TraceIndex, r: &TraceResult) -> Vec<FlowOut> {
 
 /// The full answer, contacts unmasked; [`TraceAnswer::masked_for`] shapes it for a viewer.
 fn build(ix: &TraceIndex, dir: &Directory, r: &TraceResult) -> TraceAnswer {
-    let starts: BTreeSet<Ix> = r.starts.iter().copied().collect();
+    let starts: IxSet = r.starts.iter().copied().collect();
     // Every lot with its role; a start lot is "start" whichever search reached it.
     let mut lots: Vec<(Ix, Relation, &Hit, bool)> =
         Vec::with_capacity(r.forward.len() + r.backward.len());
