@@ -79,7 +79,7 @@ pub enum What {
         /// Engine queries per class.
         #[arg(long, default_value_t = 1000)]
         queries: usize,
-        /// SQL queries per class (they are slow); 0 times the engine alone, without building the SQL baselines.
+        /// SQL queries per class (they are slow); 0 times the engine alone, without the SQLite or PostgreSQL baselines.
         #[arg(long, default_value_t = 50)]
         sql_queries: usize,
         #[arg(long, default_value_t = 7)]

@@ -318,6 +318,7 @@ pub async fn run(
         std::hint::black_box(a);
     }
 
+    let mean_est = est_sizes.iter().sum::<usize>() as f64 / est_sizes.len().max(1) as f64;
     if pg_store.is_some() || sql_queries == 0 {
         // The CTE baselines read a SQLite file; `coldtrace gen` with the same seed gives the same data there. With
         // `--sql-queries 0` the engine's figures come without building the baselines' tables (minutes at 10^7).
@@ -325,7 +326,7 @@ pub async fn run(
         println!(
             "| query class | engine n | engine p50 | engine p99 |\n|---|---:|---:|---:|\n| single batch, both directions | {} |\n| establishment ({:.0} batches), both directions | {} |\n| cold store, 7-day window, forward | {} |",
             row_of(&figures(single)),
-            est_sizes.iter().sum::<usize>() as f64 / est_sizes.len().max(1) as f64,
+            mean_est,
             row_of(&figures(est)),
             row_of(&figures(win))
         );
@@ -333,6 +334,8 @@ pub async fn run(
             println!(
                 "(the recursive-CTE baselines run on a SQLite store: generate the same seed with `coldtrace gen --data DIR` and run this on it)"
             );
+        } else if pg_url.is_some() {
+            println!("(--sql-queries 0: no recursive-CTE baselines, in SQLite or PostgreSQL)");
         }
         return Ok(());
     }
@@ -402,7 +405,6 @@ pub async fn run(
     let mut pg_iter = pg_figs.map(|f| f.into_iter().map(figures).collect::<Vec<_>>().into_iter());
     let mut next_pg = || pg_iter.as_mut().and_then(|i| i.next());
 
-    let mean_est = est_sizes.iter().sum::<usize>() as f64 / est_sizes.len().max(1) as f64;
     rows.push(Row {
         class: "single batch, both directions".into(),
         engine: figures(single),

@@ -38,8 +38,8 @@ mod snapshot;
 pub mod synthetic;
 
 pub use search::{
-    CLOCK_SKEW_SECS, Direction, Hit, IxHasher, IxMap, IxSet, Paths, Query, Start, Step, TimeMode,
-    TraceResult,
+    CLOCK_SKEW_SECS, Direction, Hit, IxHasher, IxMap, IxSet, PARALLEL_FROM_SEEDS, Paths, Query,
+    Start, Step, TimeMode, TraceResult, at_once,
 };
 pub use snapshot::SnapshotError;
 

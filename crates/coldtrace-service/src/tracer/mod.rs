@@ -1014,17 +1014,8 @@ impl Tracer {
         });
         // An establishment's answer lists thousands of lots and flows: its holders and the flows between them are
         // built at once, on two threads; a batch's few lots answer faster than a thread starts.
-        let (mut a, flows) = if r.forward.len() + r.backward.len() >= PARALLEL_ANSWER_FROM_LOTS {
-            std::thread::scope(|s| {
-                let flows = s.spawn(|| flows_between(&ix, &r));
-                let a = build(&ix, &dir, &r);
-                (
-                    a,
-                    flows
-                        .join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                )
-            })
+        let (mut a, flows) = if r.forward.len() + r.backward.len() >= PARALLEL_ANSWER_FROM_HITS {
+            coldtrace_trace::at_once(|| build(&ix, &dir, &r), || flows_between(&ix, &r))
         } else {
             (build(&ix, &dir, &r), flows_between(&ix, &r))
         };
@@ -1068,9 +1059,9 @@ fn contact_visible(viewer: &Principal, province: Option<&str>) -> bool {
     }
 }
 
-/// From how many lots reached (both directions together) an answer builds its holders and its flows on two
-/// threads.
-const PARALLEL_ANSWER_FROM_LOTS: usize = 1_024;
+/// From how many hits (the lots each direction reached, a lot reached both ways counted twice) an answer builds its
+/// holders and its flows on two threads.
+const PARALLEL_ANSWER_FROM_HITS: usize = 1_024;
 
 /// The flows between the holders of the lots a search reached, in time order; flows of the same time in the order of
 /// their holders, batch, kind and quantity, whatever order the index keeps its lists in.
@@ -1548,6 +1539,49 @@ impl std::fmt::Display for TimeRule {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An establishment's answer, built on two threads, against the same answer built on one.
+    #[test]
+    fn an_answer_built_on_two_threads_is_the_answer_built_on_one() {
+        let tracer = Tracer::new();
+        let establishments = {
+            let mut ix = tracer.index.write().unwrap();
+            coldtrace_trace::synthetic::generate(
+                coldtrace_trace::synthetic::Shape {
+                    seed: 11,
+                    flows: 100_000,
+                    batches_per_establishment: 200,
+                },
+                |f| ix.apply(f),
+            )
+        };
+        let mut threaded = 0;
+        for batches in establishments.iter().take(6) {
+            let start = Start::Batches(batches.clone());
+            let got = tracer.answer_unmasked(start.clone(), Direction::Both, TimeMode::Strict);
+            let ix = tracer.index.read().unwrap();
+            let dir = tracer.dir.read().unwrap();
+            let r = ix.trace(&Query {
+                start,
+                direction: Direction::Both,
+                mode: TimeMode::Strict,
+            });
+            if r.forward.len() + r.backward.len() >= PARALLEL_ANSWER_FROM_HITS {
+                threaded += 1;
+            }
+            let mut want = build(&ix, &dir, &r);
+            want.flows = flows_between(&ix, &r);
+            want.direction = got.direction;
+            want.mode = got.mode;
+            want.took_us = got.took_us;
+            assert!(!want.flows.is_empty() && want.holders.len() > 1);
+            assert_eq!(
+                serde_json::to_value(&got).unwrap(),
+                serde_json::to_value(&want).unwrap()
+            );
+        }
+        assert!(threaded >= 6, "{threaded} answers took the two-thread path");
+    }
 
     /// The hand-written formatter against jiff's, over the whole range of index times.
     #[test]

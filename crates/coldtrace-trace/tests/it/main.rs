@@ -1,5 +1,6 @@
 //! The engine against a plain reference search, on random graphs with splits, mixing, returns (cycles) and
-//! out-of-order arrival, in both time modes; and hand-made cases for each rule.
+//! out-of-order arrival, in both time modes; hand-made cases for each rule; and the two directions searched at once
+//! against each searched alone.
 
 use std::collections::HashMap;
 
@@ -672,8 +673,6 @@ fn a_batch_at_more_than_32_holders_and_a_seal_are_traced_whole() {
     assert_eq!(q.on_hand(), 1000, "sealed goods are still on hand: {q:?}");
 }
 
-mod layout;
-
 #[test]
 fn both_directions_at_once_give_what_each_direction_gives_alone() {
     // Establishments of the synthetic national shape: hundreds of start lots each, so the two searches run on two
@@ -696,7 +695,7 @@ fn both_directions_at_once_give_what_each_direction_gives_alone() {
                 mode,
             };
             let both = ix.trace(&query(Direction::Both));
-            if both.starts.len() >= coldtrace_trace::search::PARALLEL_FROM_SEEDS {
+            if both.starts.len() >= coldtrace_trace::PARALLEL_FROM_SEEDS {
                 parallel += 1;
             }
             assert!(!both.forward.is_empty() && !both.backward.is_empty());
@@ -709,3 +708,20 @@ fn both_directions_at_once_give_what_each_direction_gives_alone() {
     }
     assert!(parallel >= 8, "{parallel} traces took the two-thread path");
 }
+
+#[test]
+fn work_at_once_returns_each_result_in_its_place_and_raises_a_panic_again() {
+    let (a, b) = coldtrace_trace::at_once(|| "here", || std::thread::current().id());
+    assert_eq!(a, "here");
+    assert_ne!(
+        b,
+        std::thread::current().id(),
+        "beside ran on a thread of its own"
+    );
+    let beside_panics = std::panic::catch_unwind(|| {
+        coldtrace_trace::at_once(|| 1, || -> u32 { panic!("beside failed") })
+    });
+    assert!(beside_panics.is_err());
+}
+
+mod layout;
