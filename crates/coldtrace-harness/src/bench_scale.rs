@@ -4,23 +4,19 @@
 
 use std::time::Instant;
 
-use coldtrace_trace::synthetic::{Shape, generate};
+use coldtrace_trace::synthetic::{Shape, index};
 use coldtrace_trace::{Direction, Query, Start, TimeMode, TraceIndex};
 
 use crate::bench_trace::{Figures, figures};
 
 pub fn run(movements: u64, queries: usize, seed: u64) -> anyhow::Result<()> {
     println!("coldtrace bench scale: {movements} synthetic movements in memory");
-    let mut ix = TraceIndex::new();
     let t = Instant::now();
-    let groups = generate(
-        Shape {
-            seed,
-            flows: movements,
-            batches_per_establishment: 300,
-        },
-        |f| ix.apply(f),
-    );
+    let (mut ix, groups) = index(Shape {
+        seed,
+        flows: movements,
+        batches_per_establishment: 300,
+    });
     let build = t.elapsed().as_secs_f64();
     ix.shrink_to_fit();
     let n = ix.flows();

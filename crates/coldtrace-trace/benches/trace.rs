@@ -99,6 +99,15 @@ fn bench(c: &mut Criterion) {
     });
     g.bench_function("baseline: HashMap BFS", |b| b.iter(|| naive.both(&est)));
     g.finish();
+    // What running the two directions at once costs before any work: a scoped thread started and joined.
+    let mut g = c.benchmark_group("at_once");
+    g.bench_function("no work (the second thread alone)", |b| {
+        b.iter(|| coldtrace_trace::at_once(|| 1u32, || 2u32))
+    });
+    g.bench_function("no work, in turn (baseline)", |b| {
+        b.iter(|| (std::hint::black_box(1u32), std::hint::black_box(2u32)))
+    });
+    g.finish();
 }
 
 criterion_group!(benches, bench);

@@ -84,13 +84,13 @@ pub struct TraceResult {
 }
 
 /// From how many start lots a trace in both directions runs its backward search on a thread of its own beside the
-/// forward one. Starting a thread costs tens of microseconds: a batch of a few lots answers in less than that, an
+/// forward one. Starting and joining a thread costs about 40 µs (`cargo bench -p coldtrace-trace`, `at_once`): a batch of a few lots answers in less than that, an
 /// establishment's hundreds of batches in milliseconds.
 pub const PARALLEL_FROM_SEEDS: usize = 64;
 
 /// Runs `here` on this thread and `beside` on a scoped thread at the same time and returns both results. When the
 /// system cannot start a thread, `beside` runs after `here`: the answer comes later but still comes. A panic in
-/// either is raised again in the caller. For work of milliseconds: starting a thread costs tens of microseconds.
+/// either is raised again in the caller. For work of milliseconds: the thread costs about 40 µs.
 pub fn at_once<A, B: Send>(here: impl FnOnce() -> A, beside: impl Fn() -> B + Sync) -> (A, B) {
     std::thread::scope(|s| {
         let beside = &beside;
@@ -297,28 +297,24 @@ impl TraceIndex {
             starts: seeds.iter().map(|s| s.0).collect(),
             ..Default::default()
         };
-        if q.direction == Direction::Both && seeds.len() >= PARALLEL_FROM_SEEDS {
-            // Backward and forward at once: the two searches share nothing but the index, which is read-only.
-            (r.forward, r.backward) = at_once(
-                || self.forward(&seeds, q.mode),
-                || self.backward(&seeds, q.mode),
-            );
-            return r;
-        }
-        if matches!(
-            q.direction,
-            Direction::Backward | Direction::Both | Direction::Scope
-        ) {
-            r.backward = self.backward(&seeds, q.mode);
-        }
+        let (forward, backward) = (
+            || self.forward(&seeds, q.mode),
+            || self.backward(&seeds, q.mode),
+        );
         match q.direction {
-            Direction::Forward | Direction::Both => r.forward = self.forward(&seeds, q.mode),
+            Direction::Forward => r.forward = forward(),
+            Direction::Backward => r.backward = backward(),
+            // Backward and forward at once: the two searches share nothing but the index, which is read-only.
+            Direction::Both if seeds.len() >= PARALLEL_FROM_SEEDS => {
+                (r.forward, r.backward) = at_once(forward, backward)
+            }
+            Direction::Both => (r.forward, r.backward) = (forward(), backward()),
             Direction::Scope => {
+                r.backward = backward();
                 let mut from = seeds.clone();
                 from.extend(r.backward.iter().map(|h| (h.lot, 0, Secs::MAX)));
                 r.forward = self.forward(&from, q.mode);
             }
-            Direction::Backward => {}
         }
         r
     }

@@ -4,7 +4,7 @@
 
 use uuid::Uuid;
 
-use crate::{Flow, FlowKind};
+use crate::{Flow, FlowKind, TraceIndex};
 
 /// Deterministic xorshift; statistical quality is irrelevant here, speed is not.
 struct Rng(u64);
@@ -29,6 +29,13 @@ pub struct Shape {
     pub flows: u64,
     /// Import batches per overseas establishment.
     pub batches_per_establishment: u64,
+}
+
+/// An index of the flows [`generate`] produces for `shape`, with the import batches grouped by establishment.
+pub fn index(shape: Shape) -> (TraceIndex, Vec<Vec<Uuid>>) {
+    let mut ix = TraceIndex::new();
+    let establishments = generate(shape, |f| ix.apply(f));
+    (ix, establishments)
 }
 
 /// Produces flows in time order and calls `sink` for each; returns the import batches grouped by establishment.

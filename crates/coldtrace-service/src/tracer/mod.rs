@@ -1014,7 +1014,7 @@ impl Tracer {
         });
         // An establishment's answer lists thousands of lots and flows: its holders and the flows between them are
         // built at once, on two threads; a batch's few lots answer faster than a thread starts.
-        let (mut a, flows) = if r.forward.len() + r.backward.len() >= PARALLEL_ANSWER_FROM_HITS {
+        let (mut a, flows) = if answers_on_two_threads(&r) {
             coldtrace_trace::at_once(|| build(&ix, &dir, &r), || flows_between(&ix, &r))
         } else {
             (build(&ix, &dir, &r), flows_between(&ix, &r))
@@ -1062,6 +1062,11 @@ fn contact_visible(viewer: &Principal, province: Option<&str>) -> bool {
 /// From how many hits (the lots each direction reached, a lot reached both ways counted twice) an answer builds its
 /// holders and its flows on two threads.
 const PARALLEL_ANSWER_FROM_HITS: usize = 1_024;
+
+/// Whether the answer to `r` builds its holders and its flows on two threads.
+fn answers_on_two_threads(r: &TraceResult) -> bool {
+    r.forward.len() + r.backward.len() >= PARALLEL_ANSWER_FROM_HITS
+}
 
 /// The flows between the holders of the lots a search reached, in time order; flows of the same time in the order of
 /// their holders, batch, kind and quantity, whatever order the index keeps its lists in.
@@ -1544,17 +1549,13 @@ mod tests {
     #[test]
     fn an_answer_built_on_two_threads_is_the_answer_built_on_one() {
         let tracer = Tracer::new();
-        let establishments = {
-            let mut ix = tracer.index.write().unwrap();
-            coldtrace_trace::synthetic::generate(
-                coldtrace_trace::synthetic::Shape {
-                    seed: 11,
-                    flows: 100_000,
-                    batches_per_establishment: 200,
-                },
-                |f| ix.apply(f),
-            )
-        };
+        let (ix, establishments) =
+            coldtrace_trace::synthetic::index(coldtrace_trace::synthetic::Shape {
+                seed: 11,
+                flows: 100_000,
+                batches_per_establishment: 200,
+            });
+        *tracer.index.write().unwrap() = ix;
         let mut threaded = 0;
         for batches in establishments.iter().take(6) {
             let start = Start::Batches(batches.clone());
@@ -1566,7 +1567,7 @@ mod tests {
                 direction: Direction::Both,
                 mode: TimeMode::Strict,
             });
-            if r.forward.len() + r.backward.len() >= PARALLEL_ANSWER_FROM_HITS {
+            if answers_on_two_threads(&r) {
                 threaded += 1;
             }
             let mut want = build(&ix, &dir, &r);

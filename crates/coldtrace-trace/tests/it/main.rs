@@ -677,15 +677,12 @@ fn a_batch_at_more_than_32_holders_and_a_seal_are_traced_whole() {
 fn both_directions_at_once_give_what_each_direction_gives_alone() {
     // Establishments of the synthetic national shape: hundreds of start lots each, so the two searches run on two
     // threads; each must find exactly what it finds when run alone.
-    let mut ix = TraceIndex::new();
-    let establishments = coldtrace_trace::synthetic::generate(
-        coldtrace_trace::synthetic::Shape {
+    let (ix, establishments) =
+        coldtrace_trace::synthetic::index(coldtrace_trace::synthetic::Shape {
             seed: 7,
             flows: 60_000,
             batches_per_establishment: 40,
-        },
-        |f| ix.apply(f),
-    );
+        });
     let mut parallel = 0;
     for batches in establishments.iter().take(8) {
         for mode in [TimeMode::Strict, TimeMode::Conservative] {
