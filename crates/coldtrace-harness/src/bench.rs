@@ -48,6 +48,10 @@ pub enum What {
         /// the embedded store.
         #[arg(long)]
         pg: Option<String>,
+        /// Clients sending batched submissions at once, for a second batched row (a server's throughput under
+        /// concurrent load); 1 leaves the row out.
+        #[arg(long, default_value_t = 4)]
+        clients: usize,
     },
     /// What the request guards cost: ingest and trace latency with the audit trail and the rate limiter,
     /// beside the same server without them; and the time to verify an audit chain.
@@ -179,7 +183,21 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
             rows,
             checks_off,
             pg,
-        } => ingest(movements, batch, single, rows, checks_off, pg.as_deref()).await,
+            clients,
+        } => {
+            ingest(
+                Plan {
+                    movements,
+                    batch,
+                    single,
+                    rows,
+                    checks_off,
+                    clients,
+                },
+                pg.as_deref(),
+            )
+            .await
+        }
         What::Guards {
             movements,
             batch,
@@ -402,14 +420,61 @@ pub(crate) fn movement(i: usize) -> Value {
     })
 }
 
-async fn ingest(
+/// What `bench ingest` sends.
+struct Plan {
     movements: usize,
     batch: usize,
     single: usize,
     rows: usize,
     checks_off: bool,
-    pg: Option<&str>,
+    clients: usize,
+}
+
+/// Sends movements `from..to` in submissions of `batch`, from `clients` clients at once (each takes the next
+/// submission when its last is answered); every answer must be 201.
+async fn send_batched(
+    rig: &Rig,
+    (from, to): (usize, usize),
+    batch: usize,
+    clients: usize,
 ) -> anyhow::Result<()> {
+    use futures_util::StreamExt;
+    let starts: Vec<usize> = (from..to).step_by(batch.max(1)).collect();
+    let mut answers = futures_util::stream::iter(starts.into_iter().map(|start| {
+        let n = batch.min(to - start);
+        let ms: Vec<Value> = (start..start + n).map(movement).collect();
+        let req = rig
+            .http
+            .post(format!("{}/api/v1/submissions", rig.base))
+            .bearer_auth(&rig.key)
+            .header("Idempotency-Key", format!("bench-{start}"))
+            .json(&json!({ "movements": ms }));
+        async move {
+            let r = req.send().await?;
+            anyhow::ensure!(
+                r.status().as_u16() == 201,
+                "batched submission: {}",
+                r.text().await?
+            );
+            anyhow::Ok(())
+        }
+    }))
+    .buffer_unordered(clients.max(1));
+    while let Some(r) = answers.next().await {
+        r?;
+    }
+    Ok(())
+}
+
+async fn ingest(plan: Plan, pg: Option<&str>) -> anyhow::Result<()> {
+    let Plan {
+        movements,
+        batch,
+        single,
+        rows,
+        checks_off,
+        clients,
+    } = plan;
     match pg {
         None => println!(
             "coldtrace bench ingest (SQLite WAL, synchronous=FULL: one fsync per committed submission)"
@@ -454,28 +519,19 @@ async fn ingest(
         );
     }
     let single_rate = single as f64 / t.elapsed().as_secs_f64();
-    // Batched submissions.
+    // Batched submissions, from one client.
     let t = Instant::now();
-    let mut sent = 0;
-    while sent < movements {
-        let n = batch.min(movements - sent);
-        let ms: Vec<Value> = (sent..sent + n).map(|i| movement(i + single)).collect();
-        let r = rig
-            .http
-            .post(format!("{}/api/v1/submissions", rig.base))
-            .bearer_auth(&rig.key)
-            .header("Idempotency-Key", format!("bench-{sent}"))
-            .json(&json!({ "movements": ms }))
-            .send()
-            .await?;
-        anyhow::ensure!(
-            r.status().as_u16() == 201,
-            "batched submission: {}",
-            r.text().await?
-        );
-        sent += n;
-    }
+    send_batched(&rig, (single, single + movements), batch, 1).await?;
     let batched_rate = movements as f64 / t.elapsed().as_secs_f64();
+    // The same from several clients at once: the server parses one submission while it stores another.
+    let concurrent_rate = if clients > 1 {
+        let from = single + movements;
+        let t = Instant::now();
+        send_batched(&rig, (from, from + movements), batch, clients).await?;
+        Some(movements as f64 / t.elapsed().as_secs_f64())
+    } else {
+        None
+    };
     // Ledger file import: CSV rows, directly and over HTTP.
     let mut csv = String::from("日期,类型,批号,数量,单位,对方名称,存放位置,经手人\n");
     for i in 0..rows {
@@ -536,6 +592,12 @@ async fn ingest(
         "| API, {batch} movements per submission | {movements} | {batched_rate:.0} movements/s | {:.1}x |",
         batched_rate / single_rate
     );
+    if let Some(rate) = concurrent_rate {
+        println!(
+            "| API, {batch} movements per submission, {clients} clients at once | {movements} | {rate:.0} movements/s | {:.1}x |",
+            rate / single_rate
+        );
+    }
     println!(
         "| ledger CSV import, in process | {rows} | {file_rate:.0} rows/s | {:.1}x |",
         file_rate / single_rate

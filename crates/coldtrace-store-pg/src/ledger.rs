@@ -11,6 +11,7 @@ use coldtrace_domain::{
     Batch, BatchRef, Counterparty, Document, Enterprise, Handler, Movement, Product, TraceCode,
 };
 use coldtrace_store::report::{Fresh, ReportSource};
+use coldtrace_store::writer::held::{HeldFlags, STOCK_COLUMNS, StockDelta};
 use coldtrace_store::writer::{
     self, CustomsRefusal, KeptStock, Ledger, MovementRefs, RecordKind, StockColumn,
 };
@@ -89,11 +90,10 @@ struct Pending {
     /// Per lot (batch, holder): what to add to each column, and the earliest arrival and departure and the last
     /// movement among the changes.
     stock: HashMap<(i64, i64), StockDelta>,
-    /// Findings flagged, by subject, in the order first flagged: a rule broken by every movement of a bulk
-    /// ledger (papers missing on each sale) is written once with its last movement, not once per movement (in
-    /// PostgreSQL each update of a row leaves a version behind that the next must step over).
-    flags: Vec<String>,
-    flagged: HashMap<String, Flag>,
+    /// Findings flagged, once per subject: a rule broken by every movement of a bulk ledger (papers missing on
+    /// each sale) is written once with its last movement, not once per movement (in PostgreSQL each update of a
+    /// row leaves a version behind that the next must step over).
+    flags: HeldFlags,
     /// Findings to close as put right by later records, by subject, with the time: written in one statement.
     /// A subject is never both flagged and to be resolved here (each flushes the other first), so the two lists
     /// may be written in either order.
@@ -102,17 +102,6 @@ struct Pending {
     /// Receipts that answer shipments found in transit (batch, sender, receiver, time), each once: their
     /// findings are closed in one statement with the other resolutions, not one per receipt.
     in_transit: HashSet<(Uuid, Uuid, Uuid, i64)>,
-}
-
-/// A finding to open, or to update when one is open about its subject.
-struct Flag {
-    rule: &'static str,
-    message: String,
-    enterprise: Uuid,
-    province: Option<String>,
-    batch: Option<Uuid>,
-    movement: Option<Uuid>,
-    now: i64,
 }
 
 /// Transformation lines, one vector per column of `movement_lines`.
@@ -161,14 +150,6 @@ impl MovementRows {
     }
 }
 
-#[derive(Default, Clone, Copy)]
-struct StockDelta {
-    cols: [i64; 8],
-    first_in: Option<i64>,
-    first_out: Option<i64>,
-    last_at: Option<i64>,
-}
-
 const INSERT_MOVEMENTS: &str = "INSERT INTO movements (seq, id, kind, holder, holder_province, holder_key, batch,
         quantity_milli, at_ms, at_ns, at_offset, counterparty, counterparty_id, location, note, corrects, fp,
         recorded_at, handlers)
@@ -177,47 +158,6 @@ const INSERT_MOVEMENTS: &str = "INSERT INTO movements (seq, id, kind, holder, ho
         $7::BIGINT[], $8::BIGINT[], $9::BIGINT[], $10::BIGINT[], $11::INTEGER[], $12::BIGINT[], $13::BIGINT[],
         $14::TEXT[], $15::TEXT[], $16::BIGINT[], $17::BIGINT[], $18::BIGINT[], $19::TEXT[])
         AS u(c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16, c17, c18, c19)";
-
-const STOCK_COLUMNS: [StockColumn; 8] = [
-    StockColumn::Received,
-    StockColumn::Produced,
-    StockColumn::ReportedInbound,
-    StockColumn::Shipped,
-    StockColumn::Sold,
-    StockColumn::Consumed,
-    StockColumn::Destroyed,
-    StockColumn::Returned,
-];
-
-/// A lot's stored stock with held-back changes added.
-fn with_held(stored: KeptStock, d: &StockDelta) -> KeptStock {
-    let (mut s, first_in, first_out) = stored;
-    for (col, q) in STOCK_COLUMNS.iter().zip(d.cols) {
-        let field = match col {
-            StockColumn::Received => &mut s.received,
-            StockColumn::Produced => &mut s.produced,
-            StockColumn::ReportedInbound => &mut s.reported_inbound,
-            StockColumn::Shipped => &mut s.shipped,
-            StockColumn::Sold => &mut s.sold,
-            StockColumn::Consumed => &mut s.consumed,
-            StockColumn::Destroyed => &mut s.destroyed,
-            StockColumn::Returned => &mut s.returned,
-        };
-        *field += q;
-    }
-    (
-        s,
-        earliest(first_in, d.first_in),
-        earliest(first_out, d.first_out),
-    )
-}
-
-fn earliest(a: Option<i64>, b: Option<i64>) -> Option<i64> {
-    match (a, b) {
-        (Some(x), Some(y)) => Some(x.min(y)),
-        (x, y) => x.or(y),
-    }
-}
 
 type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
 
@@ -285,12 +225,7 @@ impl<'a> PgLedger<'a> {
     /// Writes the findings flagged and not yet written.
     fn write_flags(&mut self) -> Result<()> {
         self.write_resolves()?;
-        let subjects = std::mem::take(&mut self.pending.flags);
-        let mut flagged = std::mem::take(&mut self.pending.flagged);
-        for subject in subjects {
-            let Some(f) = flagged.remove(&subject) else {
-                continue;
-            };
+        for (subject, f) in self.pending.flags.take() {
             let updated = self.exec(
                 // A new record that breaks the rule again makes an earlier answer moot.
                 "UPDATE findings SET message = $2, movement = COALESCE($3, movement),
@@ -1206,33 +1141,14 @@ impl Ledger for PgLedger<'_> {
         if self.pending.resolving.contains(&v.subject) {
             self.write_resolves()?;
         }
-        match self.pending.flagged.get_mut(&v.subject) {
-            // The same subject again: the finding says what the latest record broke (opened as first flagged).
-            Some(held) => {
-                held.message = v.message.clone();
-                held.movement = movement.or(held.movement);
-            }
-            None => {
-                self.pending.flags.push(v.subject.clone());
-                self.pending.flagged.insert(
-                    v.subject.clone(),
-                    Flag {
-                        rule: v.rule.as_str(),
-                        message: v.message.clone(),
-                        enterprise,
-                        province: province.map(str::to_string),
-                        batch,
-                        movement,
-                        now,
-                    },
-                );
-            }
-        }
+        self.pending
+            .flags
+            .hold(v, enterprise, province, batch, movement, now);
         Ok(())
     }
 
     fn resolve(&mut self, subject: &str, now: i64) -> StoreResult<()> {
-        if self.pending.flagged.contains_key(subject) {
+        if self.pending.flags.holds(subject) {
             self.write_flags()?;
         }
         if self.pending.resolving.insert(subject.to_string()) {
@@ -1375,15 +1291,11 @@ impl Ledger for PgLedger<'_> {
         first_out: Option<i64>,
     ) -> StoreResult<()> {
         let (b, h) = (self.n(batch)?, self.n(holder)?);
-        let d = self.pending.stock.entry((b, h)).or_default();
-        let i = STOCK_COLUMNS
-            .iter()
-            .position(|c| *c == col)
-            .expect("every column is listed");
-        d.cols[i] += quantity;
-        d.first_in = earliest(d.first_in, first_in);
-        d.first_out = earliest(d.first_out, first_out);
-        d.last_at = Some(d.last_at.map_or(at, |l| l.max(at)));
+        self.pending
+            .stock
+            .entry((b, h))
+            .or_default()
+            .add(col, quantity, at, first_in, first_out);
         Ok(())
     }
 
@@ -1439,7 +1351,7 @@ impl Ledger for PgLedger<'_> {
             _ => None,
         };
         Ok(match held {
-            Some(d) => with_held(stored, &d),
+            Some(d) => d.onto(stored),
             None => stored,
         })
     }

@@ -6,6 +6,7 @@ use std::collections::{BTreeSet, HashSet};
 
 use coldtrace_domain::checks::{CheckPolicy, LotStock, Violation};
 use coldtrace_domain::{Batch, Document, Enterprise, Movement, Product, TraceCode};
+use coldtrace_store::writer::held::{HeldFlags, STOCK_COLUMNS, StockDelta};
 use coldtrace_store::writer::{
     self, CustomsRefusal, KeptStock, Ledger, MovementRefs, RecordKind, StockColumn,
 };
@@ -27,6 +28,8 @@ pub(crate) fn submit_blocking(
             tx: &tx,
             ns: Default::default(),
             docking,
+            stock: Default::default(),
+            flags: Default::default(),
         };
         // On an error the transaction is dropped, which rolls it back: nothing of a refused submission is kept.
         writer::submit(&mut l, &req, now_ms())?
@@ -43,6 +46,11 @@ struct SqliteLedger<'a> {
     /// Numbers of ids, counterparties and people looked up in this transaction.
     ns: crate::movements::Ns,
     docking: Option<&'a crate::DockingConfig>,
+    /// Lot stock changes held back, per lot (batch, holder numbers), written once per lot
+    /// ([`coldtrace_store::writer::held`]).
+    stock: std::collections::BTreeMap<(i64, i64), StockDelta>,
+    /// Findings flagged and not yet written, once per subject.
+    flags: HeldFlags,
 }
 
 /// SQL for the number of an id given as text (`ids.n`).
@@ -53,6 +61,82 @@ fn n_of(param: usize) -> String {
 }
 
 impl SqliteLedger<'_> {
+    /// Writes what is held back: each lot's stock changes in one upsert, each flagged subject's finding once.
+    /// Called before every read that could see them, and at the end of the submission.
+    fn settle(&mut self) -> Result<()> {
+        for (subject, f) in self.flags.take() {
+            let updated = self.execute(
+                // A new record that breaks the rule again makes an earlier answer moot.
+                "UPDATE findings SET message = ?2, movement = COALESCE(?3, movement),
+                    answer_note = CASE WHEN ?3 IS NOT NULL AND ?3 IS NOT movement THEN NULL ELSE answer_note END,
+                    answer_record = CASE WHEN ?3 IS NOT NULL AND ?3 IS NOT movement THEN NULL ELSE answer_record END,
+                    answered_by = CASE WHEN ?3 IS NOT NULL AND ?3 IS NOT movement THEN NULL ELSE answered_by END,
+                    answered_at = CASE WHEN ?3 IS NOT NULL AND ?3 IS NOT movement THEN NULL ELSE answered_at END
+                 WHERE subject = ?1 AND status = 'open'",
+                params![subject, f.message, f.movement.map(|m| m.to_string())],
+            )?;
+            if updated == 0 {
+                self.execute(
+                    "INSERT INTO findings (id, rule, subject, status, enterprise, province, batch, movement,
+                        message, opened_at)
+                     VALUES (?1, ?2, ?3, 'open', ?4, ?5, ?6, ?7, ?8, ?9)",
+                    params![
+                        Uuid::now_v7().to_string(),
+                        f.rule,
+                        subject,
+                        f.enterprise.to_string(),
+                        f.province,
+                        f.batch.map(|b| b.to_string()),
+                        f.movement.map(|m| m.to_string()),
+                        f.message,
+                        f.now
+                    ],
+                )?;
+            }
+        }
+        if self.stock.is_empty() {
+            return Ok(());
+        }
+        let add: Vec<String> = STOCK_COLUMNS
+            .iter()
+            .map(|c| format!("{0} = {0} + excluded.{0}", c.as_str()))
+            .collect();
+        let sql = format!(
+            "INSERT INTO lot_stock (batch, holder, received, produced, reported_inbound, shipped, sold, consumed,
+                destroyed, returned, first_in, first_out, last_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+             ON CONFLICT (batch, holder) DO UPDATE SET {},
+                last_at = MAX(COALESCE(last_at, excluded.last_at), excluded.last_at),
+                first_in = CASE WHEN first_in IS NULL THEN excluded.first_in
+                                WHEN excluded.first_in IS NULL THEN first_in
+                                ELSE MIN(first_in, excluded.first_in) END,
+                first_out = CASE WHEN first_out IS NULL THEN excluded.first_out
+                                 WHEN excluded.first_out IS NULL THEN first_out
+                                 ELSE MIN(first_out, excluded.first_out) END",
+            add.join(", ")
+        );
+        let mut stmt = self.tx.prepare_cached(&sql)?;
+        for ((b, h), d) in std::mem::take(&mut self.stock) {
+            let [c0, c1, c2, c3, c4, c5, c6, c7] = d.cols;
+            stmt.execute(params![
+                b,
+                h,
+                c0,
+                c1,
+                c2,
+                c3,
+                c4,
+                c5,
+                c6,
+                c7,
+                d.first_in,
+                d.first_out,
+                d.last_at
+            ])?;
+        }
+        Ok(())
+    }
+
     fn n(&mut self, id: Uuid) -> Result<i64> {
         Ok(crate::movements::n_for(self.tx, &mut self.ns, id)?)
     }
@@ -588,6 +672,7 @@ impl Ledger for SqliteLedger<'_> {
         refusable: &HashSet<Uuid>,
     ) -> StoreResult<Vec<CustomsRefusal>> {
         run(|| {
+            self.settle()?;
             let o = crate::customs::cross_check(self.tx, now, checks, Some(scope), refusable)?;
             Ok(o.refusals
                 .into_iter()
@@ -650,41 +735,14 @@ impl Ledger for SqliteLedger<'_> {
         movement: Option<Uuid>,
         now: i64,
     ) -> StoreResult<()> {
-        run(|| {
-            let updated = self.execute(
-                // A new record that breaks the rule again makes an earlier answer moot.
-                "UPDATE findings SET message = ?2, movement = COALESCE(?3, movement),
-                    answer_note = CASE WHEN ?3 IS NOT NULL AND ?3 IS NOT movement THEN NULL ELSE answer_note END,
-                    answer_record = CASE WHEN ?3 IS NOT NULL AND ?3 IS NOT movement THEN NULL ELSE answer_record END,
-                    answered_by = CASE WHEN ?3 IS NOT NULL AND ?3 IS NOT movement THEN NULL ELSE answered_by END,
-                    answered_at = CASE WHEN ?3 IS NOT NULL AND ?3 IS NOT movement THEN NULL ELSE answered_at END
-                 WHERE subject = ?1 AND status = 'open'",
-                params![v.subject, v.message, movement.map(|m| m.to_string())],
-            )?;
-            if updated == 0 {
-                self.execute(
-                    "INSERT INTO findings (id, rule, subject, status, enterprise, province, batch, movement,
-                        message, opened_at)
-                     VALUES (?1, ?2, ?3, 'open', ?4, ?5, ?6, ?7, ?8, ?9)",
-                    params![
-                        Uuid::now_v7().to_string(),
-                        v.rule.as_str(),
-                        v.subject,
-                        enterprise.to_string(),
-                        province,
-                        batch.map(|b| b.to_string()),
-                        movement.map(|m| m.to_string()),
-                        v.message,
-                        now
-                    ],
-                )?;
-            }
-            Ok(())
-        })
+        self.flags
+            .hold(v, enterprise, province, batch, movement, now);
+        Ok(())
     }
 
     fn resolve(&mut self, subject: &str, now: i64) -> StoreResult<()> {
         run(|| {
+            self.settle()?;
             self.execute(
                 &format!(
                     "{} WHERE subject = ?1 AND status = 'open'",
@@ -704,6 +762,7 @@ impl Ledger for SqliteLedger<'_> {
         now: i64,
     ) -> StoreResult<()> {
         run(|| {
+            self.settle()?;
             self.execute(
                 &format!(
                     "{}
@@ -727,6 +786,7 @@ impl Ledger for SqliteLedger<'_> {
 
     fn resolve_unregistered(&mut self, uscc: &str, now: i64) -> StoreResult<()> {
         run(|| {
+            self.settle()?;
             self.execute(
                 &format!(
                     "{}
@@ -741,6 +801,7 @@ impl Ledger for SqliteLedger<'_> {
 
     fn resolve_dormant(&mut self, lots: &[(Uuid, Uuid)], now: i64) -> StoreResult<()> {
         run(|| {
+            self.settle()?;
             // A lot that moved since its dormant finding was opened is no longer dormant (a backdated record or
             // a correction that leaves the last movement where it was changes nothing; the sweep sees seals). The
             // finding's subject ends with the last movement it was opened for.
@@ -762,6 +823,7 @@ impl Ledger for SqliteLedger<'_> {
 
     fn open_subjects(&mut self, rule: &str, batch: Uuid) -> StoreResult<Vec<String>> {
         run(|| {
+            self.settle()?;
             self.texts(
                 "SELECT subject FROM findings WHERE rule = ?1 AND status = 'open' AND batch = ?2",
                 params![rule, batch.to_string()],
@@ -771,6 +833,7 @@ impl Ledger for SqliteLedger<'_> {
 
     fn stale_nucleic_acid_findings(&mut self, batch: Uuid) -> StoreResult<Vec<(String, i64)>> {
         run(|| {
+            self.settle()?;
             Ok(self
                 .tx
                 .prepare_cached(
@@ -821,29 +884,22 @@ impl Ledger for SqliteLedger<'_> {
         first_out: Option<i64>,
     ) -> StoreResult<()> {
         run(|| {
-            let col = col.as_str();
-            let (b, h) = (self.n(batch)?, self.n(holder)?);
-            self.execute(
-                &format!(
-                    "INSERT INTO lot_stock (batch, holder, {col}, first_in, first_out, last_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                     ON CONFLICT (batch, holder) DO UPDATE SET {col} = {col} + excluded.{col},
-                        last_at = MAX(COALESCE(last_at, excluded.last_at), excluded.last_at),
-                        first_in = CASE WHEN first_in IS NULL THEN excluded.first_in
-                                        WHEN excluded.first_in IS NULL THEN first_in
-                                        ELSE MIN(first_in, excluded.first_in) END,
-                        first_out = CASE WHEN first_out IS NULL THEN excluded.first_out
-                                         WHEN excluded.first_out IS NULL THEN first_out
-                                         ELSE MIN(first_out, excluded.first_out) END"
-                ),
-                params![b, h, quantity, first_in, first_out, at],
-            )?;
+            let key = (self.n(batch)?, self.n(holder)?);
+            self.stock
+                .entry(key)
+                .or_default()
+                .add(col, quantity, at, first_in, first_out);
             Ok(())
         })
     }
 
     fn lot_stock(&mut self, batch: Uuid, holder: Uuid) -> StoreResult<KeptStock> {
         run(|| {
+            // The stored row with the lot's held-back changes added: asking does not write them.
+            let held = match (self.ns.known(batch), self.ns.known(holder)) {
+                (Some(b), Some(h)) => self.stock.get(&(b, h)).copied(),
+                _ => None,
+            };
             let row = self
                 .tx
                 .prepare_cached(
@@ -869,12 +925,14 @@ impl Ledger for SqliteLedger<'_> {
                     ))
                 })
                 .optional()?;
-            Ok(row.unwrap_or_default())
+            let stored = row.unwrap_or_default();
+            Ok(held.map_or(stored, |d| d.onto(stored)))
         })
     }
 
     fn recount_lot(&mut self, batch: Uuid, holder: Uuid) -> StoreResult<()> {
         run(|| {
+            self.settle()?;
             let (s, first_in, first_out) = self.stock_from_records(batch, holder)?;
             let last_at: Option<i64> = self
                 .tx
@@ -950,7 +1008,12 @@ impl Ledger for SqliteLedger<'_> {
         })
     }
 
+    fn flush(&mut self) -> StoreResult<()> {
+        run(|| self.settle())
+    }
+
     fn report(&mut self, fresh: &coldtrace_store::report::Fresh, now: i64) -> StoreResult<()> {
+        run(|| self.settle())?;
         match self.docking {
             Some(cfg) => run(|| crate::docking::emit(self.tx, cfg, fresh, now)),
             None => Ok(()),

@@ -33,6 +33,13 @@ pub(crate) struct Ns {
     people: std::collections::HashMap<[String; 5], i64>,
 }
 
+impl Ns {
+    /// The number of an id already looked up in this transaction, if it was.
+    pub(crate) fn known(&self, id: Uuid) -> Option<i64> {
+        self.ids.get(&id).copied()
+    }
+}
+
 /// The number of an id, stored the first time it is referred to.
 pub(crate) fn n_for(c: &Connection, ns: &mut Ns, id: Uuid) -> rusqlite::Result<i64> {
     if let Some(n) = ns.ids.get(&id) {

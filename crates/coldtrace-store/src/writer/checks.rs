@@ -20,6 +20,9 @@ pub(super) struct Papers {
     pub nucleic_acid_on: Option<i64>,
 }
 
+/// A line of a transformation: its list (`inputs`, `outputs`) and its place there.
+type Line = (&'static str, usize);
+
 impl Tx<'_> {
     /// Records a broken rule under the province's policy.
     fn violation(
@@ -76,7 +79,8 @@ impl Tx<'_> {
         batch: Option<Uuid>,
         sender: Option<Uuid>,
     ) -> Result<()> {
-        let at = format!("movements[{i}]");
+        // Field names are written only for a rule broken: most movements break none.
+        let at = || format!("movements[{i}]");
         if let Some(c) = m.corrects {
             // The corrected record's findings about itself are answered by the correction.
             self.resolve_finding(&format!("time:{c}"))?;
@@ -92,7 +96,7 @@ impl Tx<'_> {
                 self.violation(
                     Violation {
                         rule: Rule::UnregisteredCounterparty,
-                        field: format!("{at}.counterparty_uscc"),
+                        field: format!("{}.counterparty_uscc", at()),
                         message: format!(
                             "{} ({}) is of this province but not registered on its platform",
                             m.counterparty
@@ -110,24 +114,28 @@ impl Tx<'_> {
             }
         }
         // One movement of more than the whole batch.
-        let mut lines: Vec<(String, Uuid, i64)> = batch
-            .map(|b| (format!("{at}.quantity"), b, m.quantity.milli()))
+        // Each quantity with the line it is on (none: the movement's own).
+        let mut lines: Vec<(Option<Line>, Uuid, i64)> = batch
+            .map(|b| (None, b, m.quantity.milli()))
             .into_iter()
             .collect();
         for (name, ls) in [("inputs", &m.inputs), ("outputs", &m.outputs)] {
             for (j, l) in ls.iter().enumerate() {
                 if let coldtrace_domain::BatchRef::Id(b) = l.batch {
-                    lines.push((format!("{at}.{name}[{j}].quantity"), b, l.quantity.milli()));
+                    lines.push((Some((name, j)), b, l.quantity.milli()));
                 }
             }
         }
-        for (field, b, q) in lines {
+        for (line, b, q) in lines {
             let declared = self.batch_quantity(b)?;
             if let Some(message) = declared.and_then(|d| checks::batch_quantity(q, d)) {
                 self.violation(
                     Violation {
                         rule: Rule::BatchQuantity,
-                        field,
+                        field: match line {
+                            None => format!("{}.quantity", at()),
+                            Some((name, j)) => format!("{}.{name}[{j}].quantity", at()),
+                        },
                         message,
                         subject: format!("qty:{}", m.id),
                     },
@@ -141,7 +149,7 @@ impl Tx<'_> {
             self.violation(
                 Violation {
                     rule: Rule::FutureTime,
-                    field: format!("{at}.at"),
+                    field: format!("{}.at", at()),
                     message,
                     subject: format!("future:{}", m.id),
                 },
@@ -163,7 +171,7 @@ impl Tx<'_> {
                 self.violation(
                     Violation {
                         rule: Rule::TimeOrder,
-                        field: format!("{at}.at"),
+                        field: format!("{}.at", at()),
                         message,
                         subject: format!("time:{}", m.id),
                     },
@@ -174,24 +182,25 @@ impl Tx<'_> {
             }
         }
         // 四不得: imported goods are not sold, processed or moved on without their papers.
-        let moved_on: Vec<(String, Uuid)> = match (m.kind, batch) {
-            (MovementKind::Ship | MovementKind::Sell, Some(b)) => {
-                vec![(format!("{at}.batch_id"), b)]
-            }
+        // Each batch moved on with the input it is (none: the movement's own batch).
+        let moved_on: Vec<(Option<usize>, Uuid)> = match (m.kind, batch) {
+            (MovementKind::Ship | MovementKind::Sell, Some(b)) => vec![(None, b)],
             (MovementKind::Transform, _) => m
                 .inputs
                 .iter()
                 .enumerate()
                 .filter_map(|(j, l)| match l.batch {
-                    coldtrace_domain::BatchRef::Id(b) => {
-                        Some((format!("{at}.inputs[{j}].batch_id"), b))
-                    }
+                    coldtrace_domain::BatchRef::Id(b) => Some((Some(j), b)),
                     _ => None,
                 })
                 .collect(),
             _ => vec![],
         };
-        for (field, b) in moved_on {
+        for (input, b) in moved_on {
+            let field = || match input {
+                None => format!("{}.batch_id", at()),
+                Some(j) => format!("{}.inputs[{j}].batch_id", at()),
+            };
             let Some(papers) = self.papers(b)? else {
                 continue;
             };
@@ -199,7 +208,7 @@ impl Tx<'_> {
                 self.violation(
                     Violation {
                         rule: Rule::FourNots,
-                        field: field.clone(),
+                        field: field(),
                         message: format!(
                             "imported goods moved on without: {}",
                             papers.missing.join(", ")
@@ -219,7 +228,7 @@ impl Tx<'_> {
                 self.violation(
                     Violation {
                         rule: Rule::StaleNucleicAcid,
-                        field,
+                        field: field(),
                         message,
                         subject: format!("nat:{b}:{}", m.holder),
                     },

@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 mod checks;
+pub mod held;
 mod ledger;
 mod movement;
 mod rules;
