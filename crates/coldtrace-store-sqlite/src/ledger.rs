@@ -761,17 +761,19 @@ impl Ledger for SqliteLedger<'_> {
         receiver: Uuid,
         now: i64,
     ) -> StoreResult<()> {
+        // In-transit findings are opened by the sweep, never held back here, so nothing is written first. The
+        // batch's open in-transit findings (few) are each checked against their own shipment, not matched
+        // against every movement of the batch.
         run(|| {
-            self.settle()?;
             self.execute(
                 &format!(
                     "{}
-                     WHERE rule = 'in_transit' AND status = 'open' AND batch = ?1 AND movement IN (
-                        SELECT {} FROM movements WHERE batch = (SELECT n FROM ids WHERE id = ?1)
-                          AND holder = (SELECT n FROM ids WHERE id = ?2)
-                          AND counterparty_id = (SELECT n FROM ids WHERE id = ?3))",
+                     WHERE rule = 'in_transit' AND status = 'open' AND batch = ?1 AND EXISTS (
+                        SELECT 1 FROM movements m WHERE m.id = unhex(replace(findings.movement, '-', ''))
+                          AND m.batch = (SELECT n FROM ids WHERE id = ?1)
+                          AND m.holder = (SELECT n FROM ids WHERE id = ?2)
+                          AND m.counterparty_id = (SELECT n FROM ids WHERE id = ?3))",
                     resolve_by_records(4),
-                    crate::movements::id_text("id")
                 ),
                 params![
                     batch.to_string(),

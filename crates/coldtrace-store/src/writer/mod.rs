@@ -11,16 +11,16 @@ use std::collections::HashMap;
 use coldtrace_domain::ownership;
 use coldtrace_domain::party;
 use coldtrace_domain::{Batch, BatchRef, Document, Enterprise, Product, ValidationErrors};
-use serde::Serialize;
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 mod checks;
+mod fingerprint;
 pub mod held;
 mod ledger;
 mod movement;
 mod rules;
 mod stock;
+pub use fingerprint::{encode, fingerprint, movement_fingerprint};
 pub use ledger::{CustomsRefusal, KeptStock, Ledger, MovementRefs, RecordKind, StockColumn};
 pub use movement::flow_kind;
 
@@ -411,40 +411,4 @@ pub fn submit(l: &mut dyn Ledger, req: &SubmitRequest, now: i64) -> Result<Submi
         replayed: false,
         flows,
     })
-}
-
-/// A record's fingerprint (hex SHA-256 of its JSON without its id) and its JSON body.
-pub fn encode<T: Serialize>(r: &T) -> Result<(String, String)> {
-    let mut v = serde_json::to_value(r)?;
-    let body = v.to_string();
-    Ok((hex::encode(digest_without_id(&mut v)?), body))
-}
-
-/// A record's fingerprint alone, as [`encode`] computes it, for a record kept without a JSON body (a movement):
-/// the first 8 bytes of the SHA-256.
-pub fn fingerprint<T: Serialize>(r: &T) -> Result<i64> {
-    let d = digest_without_id(&mut serde_json::to_value(r)?)?;
-    let mut first = [0u8; 8];
-    first.copy_from_slice(&d[..8]);
-    Ok(i64::from_be_bytes(first))
-}
-
-/// SHA-256 of a record's JSON without its id, streamed from the serializer.
-fn digest_without_id(v: &mut serde_json::Value) -> Result<[u8; 32]> {
-    struct Hashing(Sha256);
-    impl std::io::Write for Hashing {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.update(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    if let Some(o) = v.as_object_mut() {
-        o.remove("id");
-    }
-    let mut h = Hashing(Sha256::new());
-    serde_json::to_writer(&mut h, v)?;
-    Ok(h.0.finalize().into())
 }

@@ -29,7 +29,7 @@ impl Tx<'_> {
         if !ok {
             return Ok(());
         }
-        let fp = super::fingerprint(&m)?;
+        let fp = super::movement_fingerprint(&m)?;
         let found = self.l.movement_fp(m.id)?.map(|f| (m.id, f == fp));
         if self.settle(
             found,
