@@ -48,9 +48,9 @@ pub enum What {
         /// the embedded store.
         #[arg(long)]
         pg: Option<String>,
-        /// Clients sending batched submissions at once, for a second batched row (a server's throughput under
-        /// concurrent load); 1 leaves the row out.
-        #[arg(long, default_value_t = 4)]
+        /// Clients sending batched submissions at once, for a second batched row of as many movements again (a
+        /// server's throughput under concurrent load); 1, the default, leaves the row out.
+        #[arg(long, default_value_t = 1)]
         clients: usize,
     },
     /// What the request guards cost: ingest and trace latency with the audit trail and the rate limiter,

@@ -11,7 +11,7 @@ use coldtrace_domain::{
     Batch, BatchRef, Counterparty, Document, Enterprise, Handler, Movement, Product, TraceCode,
 };
 use coldtrace_store::report::{Fresh, ReportSource};
-use coldtrace_store::writer::held::{HeldFlags, STOCK_COLUMNS, StockDelta};
+use coldtrace_store::writer::held::{HeldFlags, STOCK_COLUMNS, StockDelta, earliest};
 use coldtrace_store::writer::{
     self, CustomsRefusal, KeptStock, Ledger, MovementRefs, RecordKind, StockColumn,
 };
@@ -524,14 +524,10 @@ impl PgLedger<'_> {
                 &[&batch, &holder],
             )?
             .unwrap_or(0);
-        let min = |a: Option<i64>, b: Option<i64>| match (a, b) {
-            (Some(x), Some(y)) => Some(x.min(y)),
-            (x, y) => x.or(y),
-        };
         Ok((
             s,
-            min(first_receipt, first_made),
-            min(first_sent, first_used),
+            earliest(first_receipt, first_made),
+            earliest(first_sent, first_used),
         ))
     }
 

@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashSet};
 
 use coldtrace_domain::checks::{CheckPolicy, LotStock, Violation};
 use coldtrace_domain::{Batch, Document, Enterprise, Movement, Product, TraceCode};
-use coldtrace_store::writer::held::{HeldFlags, STOCK_COLUMNS, StockDelta};
+use coldtrace_store::writer::held::{HeldFlags, STOCK_COLUMNS, StockDelta, earliest};
 use coldtrace_store::writer::{
     self, CustomsRefusal, KeptStock, Ledger, MovementRefs, RecordKind, StockColumn,
 };
@@ -97,13 +97,13 @@ impl SqliteLedger<'_> {
         if self.stock.is_empty() {
             return Ok(());
         }
-        let add: Vec<String> = STOCK_COLUMNS
+        let cols: Vec<&str> = STOCK_COLUMNS.iter().map(|c| c.as_str()).collect();
+        let add: Vec<String> = cols
             .iter()
-            .map(|c| format!("{0} = {0} + excluded.{0}", c.as_str()))
+            .map(|c| format!("{c} = {c} + excluded.{c}"))
             .collect();
         let sql = format!(
-            "INSERT INTO lot_stock (batch, holder, received, produced, reported_inbound, shipped, sold, consumed,
-                destroyed, returned, first_in, first_out, last_at)
+            "INSERT INTO lot_stock (batch, holder, {}, first_in, first_out, last_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
              ON CONFLICT (batch, holder) DO UPDATE SET {},
                 last_at = MAX(COALESCE(last_at, excluded.last_at), excluded.last_at),
@@ -113,6 +113,7 @@ impl SqliteLedger<'_> {
                 first_out = CASE WHEN first_out IS NULL THEN excluded.first_out
                                  WHEN excluded.first_out IS NULL THEN first_out
                                  ELSE MIN(first_out, excluded.first_out) END",
+            cols.join(", "),
             add.join(", ")
         );
         let mut stmt = self.tx.prepare_cached(&sql)?;
@@ -245,14 +246,10 @@ impl SqliteLedger<'_> {
                    AND {CURRENT}"
             ))?
             .query_row(params![b, h], |r| r.get(0))?;
-        let min = |a: Option<i64>, b: Option<i64>| match (a, b) {
-            (Some(x), Some(y)) => Some(x.min(y)),
-            (x, y) => x.or(y),
-        };
         Ok((
             s,
-            min(first_receipt, first_made),
-            min(first_sent, first_used),
+            earliest(first_receipt, first_made),
+            earliest(first_sent, first_used),
         ))
     }
 }
@@ -742,7 +739,10 @@ impl Ledger for SqliteLedger<'_> {
 
     fn resolve(&mut self, subject: &str, now: i64) -> StoreResult<()> {
         run(|| {
-            self.settle()?;
+            // Only a flag held about the same subject must be written first (resolving reads no stock).
+            if self.flags.holds(subject) {
+                self.settle()?;
+            }
             self.execute(
                 &format!(
                     "{} WHERE subject = ?1 AND status = 'open'",

@@ -20,8 +20,8 @@ pub(super) struct Papers {
     pub nucleic_acid_on: Option<i64>,
 }
 
-/// A line of a transformation: its list (`inputs`, `outputs`) and its place there.
-type Line = (&'static str, usize);
+/// Where a transformation's line is: its list (`inputs`, `outputs`) and its place there.
+type LinePlace = (&'static str, usize);
 
 impl Tx<'_> {
     /// Records a broken rule under the province's policy.
@@ -115,7 +115,7 @@ impl Tx<'_> {
         }
         // One movement of more than the whole batch.
         // Each quantity with the line it is on (none: the movement's own).
-        let mut lines: Vec<(Option<Line>, Uuid, i64)> = batch
+        let mut lines: Vec<(Option<LinePlace>, Uuid, i64)> = batch
             .map(|b| (None, b, m.quantity.milli()))
             .into_iter()
             .collect();

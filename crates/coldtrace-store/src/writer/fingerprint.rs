@@ -15,8 +15,8 @@ pub fn encode<T: Serialize>(r: &T) -> Result<(String, String)> {
     Ok((hex::encode(digest_without_id(&mut v)?), body))
 }
 
-/// A record's fingerprint alone, as [`encode`] computes it, for a record kept without a JSON body (a movement):
-/// the first 8 bytes of the SHA-256.
+/// A record's fingerprint alone, as [`encode`] computes it, for a record kept without a JSON body: the first 8
+/// bytes of the SHA-256. Movements use [`movement_fingerprint`], which gives the same.
 pub fn fingerprint<T: Serialize>(r: &T) -> Result<i64> {
     Ok(first_eight(digest_without_id(&mut serde_json::to_value(
         r,
@@ -24,7 +24,8 @@ pub fn fingerprint<T: Serialize>(r: &T) -> Result<i64> {
 }
 
 /// A movement's [`fingerprint`], the same bytes hashed, written straight into the hash instead of through a JSON
-/// tree (which a bulk ledger built and dropped once per movement: a tenth of the writer's time in a profile).
+/// tree (which a bulk ledger built and dropped once per movement: 9.5% of the CPU samples of a `bench ingest`
+/// profile, 3.1% written straight).
 pub fn movement_fingerprint(m: &Movement) -> Result<i64> {
     let mut h = Hashing(Sha256::new());
     let w = &mut h;

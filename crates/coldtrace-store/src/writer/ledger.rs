@@ -102,8 +102,8 @@ pub trait Ledger {
     fn prefetch_movements(&mut self, _movements: &[Movement]) -> Result<()> {
         Ok(())
     }
-    /// Writes whatever the backend holds back for one statement per table (it is called before the commit and
-    /// answers before any read that needs those rows; the embedded store writes as it goes).
+    /// Writes whatever the backend holds back ([`super::held`], and on PostgreSQL the movement rows): it is called
+    /// before the commit, and a backend writes them before any read that needs those rows.
     fn flush(&mut self) -> Result<()> {
         Ok(())
     }
