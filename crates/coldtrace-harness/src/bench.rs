@@ -25,34 +25,38 @@ pub struct Args {
     pub what: What,
 }
 
+/// What `bench ingest` sends, and to which store.
+#[derive(Debug, clap::Args)]
+pub struct IngestArgs {
+    /// Movements sent in batched submissions.
+    #[arg(long, default_value_t = 200_000)]
+    pub movements: usize,
+    /// Movements per submission.
+    #[arg(long, default_value_t = 2_000)]
+    pub batch: usize,
+    /// Single-movement requests for the baseline.
+    #[arg(long, default_value_t = 2_000)]
+    pub single: usize,
+    /// Rows in the ledger file (a ledger is one submission: at most 20,000 records).
+    #[arg(long, default_value_t = 20_000)]
+    pub rows: usize,
+    /// Turn every ledger check off (the baseline for what the checks cost).
+    #[arg(long)]
+    pub checks_off: bool,
+    /// Ingest into a PostgreSQL store at this URL (in a schema of its own, dropped afterwards) instead of
+    /// the embedded store.
+    #[arg(long)]
+    pub pg: Option<String>,
+    /// Clients sending batched submissions at once, for a second batched row of as many movements again (a
+    /// server's throughput under concurrent load); 1, the default, leaves the row out.
+    #[arg(long, default_value_t = 1)]
+    pub clients: usize,
+}
+
 #[derive(Debug, clap::Subcommand)]
 pub enum What {
     /// Bulk ingest through the API and through ledger import.
-    Ingest {
-        /// Movements sent in batched submissions.
-        #[arg(long, default_value_t = 200_000)]
-        movements: usize,
-        /// Movements per submission.
-        #[arg(long, default_value_t = 2_000)]
-        batch: usize,
-        /// Single-movement requests for the baseline.
-        #[arg(long, default_value_t = 2_000)]
-        single: usize,
-        /// Rows in the ledger file (a ledger is one submission: at most 20,000 records).
-        #[arg(long, default_value_t = 20_000)]
-        rows: usize,
-        /// Turn every ledger check off (the baseline for what the checks cost).
-        #[arg(long)]
-        checks_off: bool,
-        /// Ingest into a PostgreSQL store at this URL (in a schema of its own, dropped afterwards) instead of
-        /// the embedded store.
-        #[arg(long)]
-        pg: Option<String>,
-        /// Clients sending batched submissions at once, for a second batched row of as many movements again (a
-        /// server's throughput under concurrent load); 1, the default, leaves the row out.
-        #[arg(long, default_value_t = 1)]
-        clients: usize,
-    },
+    Ingest(IngestArgs),
     /// What the request guards cost: ingest and trace latency with the audit trail and the rate limiter,
     /// beside the same server without them; and the time to verify an audit chain.
     Guards {
@@ -176,28 +180,7 @@ pub enum What {
 
 pub async fn run(a: Args) -> anyhow::Result<()> {
     match a.what {
-        What::Ingest {
-            movements,
-            batch,
-            single,
-            rows,
-            checks_off,
-            pg,
-            clients,
-        } => {
-            ingest(
-                Plan {
-                    movements,
-                    batch,
-                    single,
-                    rows,
-                    checks_off,
-                    clients,
-                },
-                pg.as_deref(),
-            )
-            .await
-        }
+        What::Ingest(plan) => ingest(plan).await,
         What::Guards {
             movements,
             batch,
@@ -420,16 +403,6 @@ pub(crate) fn movement(i: usize) -> Value {
     })
 }
 
-/// What `bench ingest` sends.
-struct Plan {
-    movements: usize,
-    batch: usize,
-    single: usize,
-    rows: usize,
-    checks_off: bool,
-    clients: usize,
-}
-
 /// Sends movements `from..to` in submissions of `batch`, from `clients` clients at once (each takes the next
 /// submission when its last is answered); every answer must be 201.
 async fn send_batched(
@@ -439,7 +412,7 @@ async fn send_batched(
     clients: usize,
 ) -> anyhow::Result<()> {
     use futures_util::StreamExt;
-    let starts: Vec<usize> = (from..to).step_by(batch.max(1)).collect();
+    let starts: Vec<usize> = (from..to).step_by(batch).collect();
     let mut answers = futures_util::stream::iter(starts.into_iter().map(|start| {
         let n = batch.min(to - start);
         let ms: Vec<Value> = (start..start + n).map(movement).collect();
@@ -459,22 +432,26 @@ async fn send_batched(
             anyhow::Ok(())
         }
     }))
-    .buffer_unordered(clients.max(1));
+    .buffer_unordered(clients);
     while let Some(r) = answers.next().await {
         r?;
     }
     Ok(())
 }
 
-async fn ingest(plan: Plan, pg: Option<&str>) -> anyhow::Result<()> {
-    let Plan {
+async fn ingest(plan: IngestArgs) -> anyhow::Result<()> {
+    let IngestArgs {
         movements,
         batch,
         single,
         rows,
         checks_off,
+        ref pg,
         clients,
     } = plan;
+    anyhow::ensure!(batch > 0, "--batch: at least one movement per submission");
+    anyhow::ensure!(clients > 0, "--clients: at least one client");
+    let pg = pg.as_deref();
     match pg {
         None => println!(
             "coldtrace bench ingest (SQLite WAL, synchronous=FULL: one fsync per committed submission)"

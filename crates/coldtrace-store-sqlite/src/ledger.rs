@@ -16,6 +16,30 @@ use uuid::Uuid;
 use crate::schema::{CURRENT, resolve_by_records};
 use crate::{Result, StoreResult, SubmitOutcome, SubmitRequest, now_ms, parse_uuid, run};
 
+/// A lot's held stock changes added to its row (the columns in [`STOCK_COLUMNS`] order, then the first arrival and
+/// departure and the last movement), built once.
+static STOCK_UPSERT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let cols: Vec<&str> = STOCK_COLUMNS.iter().map(|c| c.as_str()).collect();
+    let add: Vec<String> = cols
+        .iter()
+        .map(|c| format!("{c} = {c} + excluded.{c}"))
+        .collect();
+    format!(
+        "INSERT INTO lot_stock (batch, holder, {}, first_in, first_out, last_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+         ON CONFLICT (batch, holder) DO UPDATE SET {},
+            last_at = MAX(COALESCE(last_at, excluded.last_at), excluded.last_at),
+            first_in = CASE WHEN first_in IS NULL THEN excluded.first_in
+                            WHEN excluded.first_in IS NULL THEN first_in
+                            ELSE MIN(first_in, excluded.first_in) END,
+            first_out = CASE WHEN first_out IS NULL THEN excluded.first_out
+                             WHEN excluded.first_out IS NULL THEN first_out
+                             ELSE MIN(first_out, excluded.first_out) END",
+        cols.join(", "),
+        add.join(", ")
+    )
+});
+
 /// Runs one submission through the writer in its own transaction, committed when the writer accepts it.
 pub(crate) fn submit_blocking(
     conn: &mut Connection,
@@ -61,10 +85,17 @@ fn n_of(param: usize) -> String {
 }
 
 impl SqliteLedger<'_> {
-    /// Writes what is held back: each lot's stock changes in one upsert, each flagged subject's finding once.
-    /// Called before every read that could see them, and at the end of the submission.
+    /// Writes what is held back: each flagged subject's finding once, each lot's stock changes in one upsert.
+    /// Called before every read of the open findings, and at the end of the submission.
     fn settle(&mut self) -> Result<()> {
+        self.write_flags()?;
+        self.write_stock()
+    }
+
+    /// Writes each held finding: the open one about its subject updated, else a new one opened.
+    fn write_flags(&mut self) -> Result<()> {
         for (subject, f) in self.flags.take() {
+            let movement = f.movement.map(|m| m.to_string());
             let updated = self.execute(
                 // A new record that breaks the rule again makes an earlier answer moot.
                 "UPDATE findings SET message = ?2, movement = COALESCE(?3, movement),
@@ -73,7 +104,7 @@ impl SqliteLedger<'_> {
                     answered_by = CASE WHEN ?3 IS NOT NULL AND ?3 IS NOT movement THEN NULL ELSE answered_by END,
                     answered_at = CASE WHEN ?3 IS NOT NULL AND ?3 IS NOT movement THEN NULL ELSE answered_at END
                  WHERE subject = ?1 AND status = 'open'",
-                params![subject, f.message, f.movement.map(|m| m.to_string())],
+                params![subject, f.message, movement],
             )?;
             if updated == 0 {
                 self.execute(
@@ -87,36 +118,22 @@ impl SqliteLedger<'_> {
                         f.enterprise.to_string(),
                         f.province,
                         f.batch.map(|b| b.to_string()),
-                        f.movement.map(|m| m.to_string()),
+                        movement,
                         f.message,
                         f.now
                     ],
                 )?;
             }
         }
+        Ok(())
+    }
+
+    /// Adds each lot's held stock changes to its row, one upsert per lot.
+    fn write_stock(&mut self) -> Result<()> {
         if self.stock.is_empty() {
             return Ok(());
         }
-        let cols: Vec<&str> = STOCK_COLUMNS.iter().map(|c| c.as_str()).collect();
-        let add: Vec<String> = cols
-            .iter()
-            .map(|c| format!("{c} = {c} + excluded.{c}"))
-            .collect();
-        let sql = format!(
-            "INSERT INTO lot_stock (batch, holder, {}, first_in, first_out, last_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
-             ON CONFLICT (batch, holder) DO UPDATE SET {},
-                last_at = MAX(COALESCE(last_at, excluded.last_at), excluded.last_at),
-                first_in = CASE WHEN first_in IS NULL THEN excluded.first_in
-                                WHEN excluded.first_in IS NULL THEN first_in
-                                ELSE MIN(first_in, excluded.first_in) END,
-                first_out = CASE WHEN first_out IS NULL THEN excluded.first_out
-                                 WHEN excluded.first_out IS NULL THEN first_out
-                                 ELSE MIN(first_out, excluded.first_out) END",
-            cols.join(", "),
-            add.join(", ")
-        );
-        let mut stmt = self.tx.prepare_cached(&sql)?;
+        let mut stmt = self.tx.prepare_cached(&STOCK_UPSERT)?;
         for ((b, h), d) in std::mem::take(&mut self.stock) {
             let [c0, c1, c2, c3, c4, c5, c6, c7] = d.cols;
             stmt.execute(params![
@@ -741,7 +758,7 @@ impl Ledger for SqliteLedger<'_> {
         run(|| {
             // Only a flag held about the same subject must be written first (resolving reads no stock).
             if self.flags.holds(subject) {
-                self.settle()?;
+                self.write_flags()?;
             }
             self.execute(
                 &format!(
@@ -1015,7 +1032,7 @@ impl Ledger for SqliteLedger<'_> {
     }
 
     fn report(&mut self, fresh: &coldtrace_store::report::Fresh, now: i64) -> StoreResult<()> {
-        run(|| self.settle())?;
+        // The docking messages read neither findings nor stock: what is held is written at `flush`.
         match self.docking {
             Some(cfg) => run(|| crate::docking::emit(self.tx, cfg, fresh, now)),
             None => Ok(()),

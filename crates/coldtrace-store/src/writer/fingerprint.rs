@@ -30,22 +30,18 @@ pub fn movement_fingerprint(m: &Movement) -> Result<i64> {
     let mut h = Hashing(Sha256::new());
     let w = &mut h;
     // The keys of `Movement` in order, without `id`.
-    w.raw("{\"at\":");
-    w.json(&m.at)?;
+    w.key_json("{\"at\":", &m.at)?;
     w.raw(",\"batch\":");
     match &m.batch {
         Some(b) => w.batch_ref(b)?,
         None => w.raw("null"),
     }
-    w.raw(",\"corrects\":");
-    w.json(&m.corrects)?;
+    w.key_json(",\"corrects\":", &m.corrects)?;
     w.raw(",\"counterparty\":");
     match &m.counterparty {
         Some(c) => {
-            w.raw("{\"name\":");
-            w.json(&c.name)?;
-            w.raw(",\"uscc\":");
-            w.json(&c.uscc)?;
+            w.key_json("{\"name\":", &c.name)?;
+            w.key_json(",\"uscc\":", &c.uscc)?;
             w.raw("}");
         }
         None => w.raw("null"),
@@ -57,20 +53,15 @@ pub fn movement_fingerprint(m: &Movement) -> Result<i64> {
         }
         w.handler(hd)?;
     }
-    w.raw("],\"holder\":");
-    w.json(&m.holder)?;
+    w.key_json("],\"holder\":", &m.holder)?;
     w.raw(",\"inputs\":");
     w.lines(&m.inputs)?;
-    w.raw(",\"kind\":");
-    w.json(&m.kind)?;
-    w.raw(",\"location\":");
-    w.json(&m.location)?;
-    w.raw(",\"note\":");
-    w.json(&m.note)?;
+    w.key_json(",\"kind\":", &m.kind)?;
+    w.key_json(",\"location\":", &m.location)?;
+    w.key_json(",\"note\":", &m.note)?;
     w.raw(",\"outputs\":");
     w.lines(&m.outputs)?;
-    w.raw(",\"quantity\":");
-    w.json(&m.quantity)?;
+    w.key_json(",\"quantity\":", &m.quantity)?;
     w.raw("}");
     Ok(first_eight(h.0.finalize().into()))
 }
@@ -104,11 +95,16 @@ impl Hashing {
         Ok(serde_json::to_writer(&mut *self, v)?)
     }
 
+    /// A key (with the punctuation before it, as written) and its value with no map inside it.
+    fn key_json<T: Serialize + ?Sized>(&mut self, key: &str, v: &T) -> Result<()> {
+        self.raw(key);
+        self.json(v)
+    }
+
     fn batch_ref(&mut self, b: &BatchRef) -> Result<()> {
         match b {
             BatchRef::Id(id) => {
-                self.raw("{\"id\":");
-                self.json(id)?;
+                self.key_json("{\"id\":", id)?;
                 self.raw("}");
                 Ok(())
             }
@@ -118,14 +114,10 @@ impl Hashing {
     }
 
     fn handler(&mut self, h: &Handler) -> Result<()> {
-        self.raw("{\"id_no\":");
-        self.json(&h.id_no)?;
-        self.raw(",\"name\":");
-        self.json(&h.name)?;
-        self.raw(",\"phone\":");
-        self.json(&h.phone)?;
-        self.raw(",\"role\":");
-        self.json(&h.role)?;
+        self.key_json("{\"id_no\":", &h.id_no)?;
+        self.key_json(",\"name\":", &h.name)?;
+        self.key_json(",\"phone\":", &h.phone)?;
+        self.key_json(",\"role\":", &h.role)?;
         self.raw("}");
         Ok(())
     }
@@ -138,8 +130,7 @@ impl Hashing {
             }
             self.raw("{\"batch\":");
             self.batch_ref(&l.batch)?;
-            self.raw(",\"quantity\":");
-            self.json(&l.quantity)?;
+            self.key_json(",\"quantity\":", &l.quantity)?;
             self.raw("}");
         }
         self.raw("]");
